@@ -1,0 +1,303 @@
+"""Queueing elements the network model reuses: rate server, fixed delay, token-bucket shaper.
+
+Each element takes ``put(item, nbytes)`` and hands finished items to ``on_depart(item)``.
+Dropped items go to ``on_drop(item, reason)``. Counters: arrivals, departures, drops by reason.
+The queue discipline is FIFO; a subclass may change it by overriding ``_enqueue``/``_dequeue``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable
+from typing import Any
+
+from simulator.engine import Simulation
+from simulator.units import NS_PER_S, UnitError
+
+Departure = Callable[[Any], Any]
+Drop = Callable[[Any, str], Any]
+
+DROP_BUFFER_BYTES = "BufferFullBytes"
+DROP_BUFFER_PACKETS = "BufferFullPackets"
+
+
+def _ignore_drop(item: Any, reason: str) -> None:
+    """Default drop sink: drops are still counted by the element."""
+
+
+class RateServer:
+    """A FIFO link/server: serialisation time = bytes * 8 / bit rate, finite buffer, tail drop.
+
+    Args:
+        sim: the simulation.
+        rate_bps: service rate in bits per second (> 0).
+        on_depart: called with each item when its last bit leaves.
+        on_drop: called with ``(item, reason)`` for each tail-dropped item.
+        buffer_bytes: waiting room in bytes, excluding the item in service (None: unlimited).
+        buffer_packets: waiting room in packets, excluding the item in service (None: unlimited).
+        name: label for errors and statistics.
+    """
+
+    __slots__ = (
+        "_busy",
+        "_half_rate",
+        "_ns_per_byte_x2",
+        "_queue",
+        "_queued_bytes",
+        "_schedule",
+        "arrivals",
+        "buffer_bytes",
+        "buffer_packets",
+        "busy_ns",
+        "departures",
+        "drops",
+        "name",
+        "on_depart",
+        "on_drop",
+        "peak_queue_packets",
+        "rate_bps",
+        "sim",
+    )
+
+    def __init__(
+        self,
+        sim: Simulation,
+        rate_bps: int,
+        on_depart: Departure,
+        on_drop: Drop = _ignore_drop,
+        *,
+        buffer_bytes: int | None = None,
+        buffer_packets: int | None = None,
+        name: str = "server",
+    ) -> None:
+        if isinstance(rate_bps, bool) or not isinstance(rate_bps, int) or rate_bps <= 0:
+            raise UnitError(f"{name}: rate must be a positive integer bits/s, got {rate_bps!r}")
+        for label, value in (("buffer_bytes", buffer_bytes), ("buffer_packets", buffer_packets)):
+            if value is not None and value < 0:
+                raise UnitError(f"{name}: {label} must be >= 0, got {value!r}")
+        self.sim = sim
+        self.rate_bps = rate_bps
+        self.on_depart = on_depart
+        self.on_drop = on_drop
+        self.buffer_bytes = buffer_bytes
+        self.buffer_packets = buffer_packets
+        self.name = name
+        self._schedule = sim.schedule
+        # serialisation_ns() inlined as (nbytes * a + b) // c: it runs once per packet.
+        self._ns_per_byte_x2 = 16 * NS_PER_S
+        self._half_rate = rate_bps
+        self._queue: deque[tuple[Any, int]] = deque()
+        self._queued_bytes = 0
+        self._busy = False
+        self.arrivals = 0
+        self.departures = 0
+        self.drops: Counter[str] = Counter()
+        self.busy_ns = 0
+        self.peak_queue_packets = 0
+
+    @property
+    def queue_packets(self) -> int:
+        """Packets waiting (not counting the one in service)."""
+        return len(self._queue)
+
+    @property
+    def queue_bytes(self) -> int:
+        """Bytes waiting (not counting the packet in service)."""
+        return self._queued_bytes
+
+    @property
+    def in_system(self) -> int:
+        """Packets waiting plus the one in service."""
+        return len(self._queue) + self._busy
+
+    def put(self, item: Any, nbytes: int) -> None:
+        """Offer ``item`` of ``nbytes`` bytes: serve it, queue it, or tail-drop it."""
+        self.arrivals += 1
+        if not self._busy:
+            self._busy = True
+            service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // (2 * self.rate_bps)
+            self.busy_ns += service
+            self._schedule(service, self._finish, item)
+            return
+        queue = self._queue
+        if self.buffer_packets is not None and len(queue) >= self.buffer_packets:
+            self.drops[DROP_BUFFER_PACKETS] += 1
+            self.on_drop(item, DROP_BUFFER_PACKETS)
+            return
+        if self.buffer_bytes is not None and self._queued_bytes + nbytes > self.buffer_bytes:
+            self.drops[DROP_BUFFER_BYTES] += 1
+            self.on_drop(item, DROP_BUFFER_BYTES)
+            return
+        queue.append((item, nbytes))
+        self._queued_bytes += nbytes
+        if len(queue) > self.peak_queue_packets:
+            self.peak_queue_packets = len(queue)
+
+    def _finish(self, item: Any) -> None:
+        self.departures += 1
+        queue = self._queue
+        if queue:
+            next_item, nbytes = queue.popleft()
+            self._queued_bytes -= nbytes
+            service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // (2 * self.rate_bps)
+            self.busy_ns += service
+            self._schedule(service, self._finish, next_item)
+        else:
+            self._busy = False
+        self.on_depart(item)
+
+
+class Delay:
+    """A fixed (propagation) delay: every item leaves exactly ``delay_ns`` after it arrives."""
+
+    __slots__ = ("arrivals", "delay_ns", "departures", "name", "on_depart", "sim")
+
+    def __init__(
+        self, sim: Simulation, delay_ns: int, on_depart: Departure, *, name: str = "delay"
+    ) -> None:
+        if isinstance(delay_ns, bool) or not isinstance(delay_ns, int) or delay_ns < 0:
+            raise UnitError(f"{name}: delay must be a non-negative integer ns, got {delay_ns!r}")
+        self.sim = sim
+        self.delay_ns = delay_ns
+        self.on_depart = on_depart
+        self.name = name
+        self.arrivals = 0
+        self.departures = 0
+
+    def put(self, item: Any, nbytes: int = 0) -> None:
+        """Send ``item`` on its way; it departs after the fixed delay."""
+        self.arrivals += 1
+        self.sim.schedule(self.delay_ns, self._finish, item)
+
+    def _finish(self, item: Any) -> None:
+        self.departures += 1
+        self.on_depart(item)
+
+    @property
+    def in_flight(self) -> int:
+        """Items that have entered and not yet left."""
+        return self.arrivals - self.departures
+
+
+class TokenBucket:
+    """A shaper: long-run rate ``rate_bps`` with bursts up to ``burst_bytes``; FIFO, tail drop.
+
+    Token arithmetic is in integer bit-nanoseconds so that release times are exact.
+    An item larger than the burst can never conform and is dropped with ``ExceedsBurst``.
+    """
+
+    __slots__ = (
+        "_last_ns",
+        "_queue",
+        "_queued_bytes",
+        "_timer",
+        "_tokens",
+        "arrivals",
+        "buffer_bytes",
+        "buffer_packets",
+        "burst_bytes",
+        "capacity",
+        "departures",
+        "drops",
+        "name",
+        "on_depart",
+        "on_drop",
+        "rate_bps",
+        "sim",
+    )
+
+    def __init__(
+        self,
+        sim: Simulation,
+        rate_bps: int,
+        burst_bytes: int,
+        on_depart: Departure,
+        on_drop: Drop = _ignore_drop,
+        *,
+        buffer_bytes: int | None = None,
+        buffer_packets: int | None = None,
+        name: str = "shaper",
+    ) -> None:
+        if isinstance(rate_bps, bool) or not isinstance(rate_bps, int) or rate_bps <= 0:
+            raise UnitError(f"{name}: rate must be a positive integer bits/s, got {rate_bps!r}")
+        if not isinstance(burst_bytes, int) or burst_bytes <= 0:
+            raise UnitError(f"{name}: burst must be a positive byte count, got {burst_bytes!r}")
+        self.sim = sim
+        self.rate_bps = rate_bps
+        self.burst_bytes = burst_bytes
+        self.on_depart = on_depart
+        self.on_drop = on_drop
+        self.buffer_bytes = buffer_bytes
+        self.buffer_packets = buffer_packets
+        self.name = name
+        self.capacity = burst_bytes * 8 * 1_000_000_000  # bit-ns
+        self._tokens = self.capacity
+        self._last_ns = sim.now
+        self._queue: deque[tuple[Any, int]] = deque()
+        self._queued_bytes = 0
+        self._timer = False
+        self.arrivals = 0
+        self.departures = 0
+        self.drops: Counter[str] = Counter()
+
+    def _refill(self) -> None:
+        now = self.sim.now
+        self._tokens = min(self.capacity, self._tokens + (now - self._last_ns) * self.rate_bps)
+        self._last_ns = now
+
+    def put(self, item: Any, nbytes: int) -> None:
+        """Release ``item`` now if tokens allow and nothing waits, else queue or drop it."""
+        self.arrivals += 1
+        if nbytes > self.burst_bytes:
+            self.drops["ExceedsBurst"] += 1
+            self.on_drop(item, "ExceedsBurst")
+            return
+        if self._queue or self._timer:
+            if self.buffer_packets is not None and len(self._queue) >= self.buffer_packets:
+                self.drops[DROP_BUFFER_PACKETS] += 1
+                self.on_drop(item, DROP_BUFFER_PACKETS)
+                return
+            if self.buffer_bytes is not None and self._queued_bytes + nbytes > self.buffer_bytes:
+                self.drops[DROP_BUFFER_BYTES] += 1
+                self.on_drop(item, DROP_BUFFER_BYTES)
+                return
+            self._queue.append((item, nbytes))
+            self._queued_bytes += nbytes
+            return
+        self._refill()
+        need = nbytes * 8 * 1_000_000_000
+        if self._tokens >= need:
+            self._tokens -= need
+            self.departures += 1
+            self.on_depart(item)
+            return
+        self._queue.append((item, nbytes))
+        self._queued_bytes += nbytes
+        self._arm(need)
+
+    def _arm(self, need: int) -> None:
+        # Ceiling division: never release before the bucket holds enough tokens.
+        wait = -(-(need - self._tokens) // self.rate_bps)
+        self._timer = True
+        self.sim.schedule(wait, self._release, None)
+
+    def _release(self, _: Any) -> None:
+        self._timer = False
+        self._refill()
+        queue = self._queue
+        while queue:
+            item, nbytes = queue[0]
+            need = nbytes * 8 * 1_000_000_000
+            if self._tokens < need:
+                self._arm(need)
+                return
+            queue.popleft()
+            self._queued_bytes -= nbytes
+            self._tokens -= need
+            self.departures += 1
+            self.on_depart(item)
+
+    @property
+    def queue_packets(self) -> int:
+        """Items waiting for tokens."""
+        return len(self._queue)

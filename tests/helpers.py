@@ -1,0 +1,55 @@
+"""Small drivers shared by the engine tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from simulator import RateServer, Simulation, TimeWeighted
+
+BYTE_PER_NS_BPS = 8_000_000_000  # at this rate one byte of "size" is one nanosecond of service
+
+
+def feed(sim: Simulation, element, arrivals_ns: Sequence[int], sizes: Sequence[int]) -> None:
+    """Offer item i (its index) of ``sizes[i]`` bytes to ``element`` at ``arrivals_ns[i]``."""
+    arrivals = [int(a) for a in arrivals_ns]
+    sizes = [int(s) for s in sizes]
+
+    def arrive(i: int) -> None:
+        element.put(i, sizes[i])
+        if i + 1 < len(arrivals):
+            sim.schedule_at(arrivals[i + 1], arrive, i + 1)
+
+    if arrivals:
+        sim.schedule_at(arrivals[0], arrive, 0)
+
+
+class _Counted:
+    """Wraps a server so that the number in system is sampled after every arrival."""
+
+    def __init__(self, server: RateServer, in_system: TimeWeighted) -> None:
+        self.server = server
+        self.in_system = in_system
+
+    def put(self, item: int, nbytes: int) -> None:
+        self.server.put(item, nbytes)
+        self.in_system.update(self.server.sim.now, self.server.in_system)
+
+
+def single_queue_run(
+    arrivals_ns: np.ndarray, service_ns: np.ndarray
+) -> tuple[np.ndarray, float, int]:
+    """Run a FIFO server over a trace; return sojourn times, time-average number in system, end."""
+    sim = Simulation()
+    departures = np.zeros(len(arrivals_ns), dtype=np.int64)
+    in_system = TimeWeighted()
+
+    def depart(i: int) -> None:
+        departures[i] = sim.now
+        in_system.update(sim.now, server.in_system)
+
+    server = RateServer(sim, BYTE_PER_NS_BPS, depart)
+    feed(sim, _Counted(server, in_system), arrivals_ns, service_ns)
+    sim.run()
+    return departures - arrivals_ns, in_system.mean(sim.now), sim.now
