@@ -30,10 +30,52 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version_text())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    validate = commands.add_parser("validate", help="report every problem in a topology")
+    _add_file_arguments(validate)
+
     run = commands.add_parser("run", help="simulate a scenario (default: the built-in demo)")
     run.add_argument("scenario", nargs="?", help="scenario file; omit for the demo")
     run.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
+
+
+def _add_file_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("file", help="topology: native YAML, ARM template JSON or az/REST JSON")
+    command.add_argument("--parameters", help="ARM parameters file (ARM templates only)")
+    command.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+
+
+def _load(args: argparse.Namespace):
+    from fabric.io import InputError, load_topology
+
+    try:
+        return load_topology(args.file, parameters=args.parameters)
+    except InputError as problem:
+        raise UsageError(problem.render()) from None
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from fabric.validation import has_errors, validate
+
+    document = _load(args)
+    findings = validate(document.fabric)
+    valid = not has_errors(findings)
+    if args.json:
+        print(json.dumps({"valid": valid, "findings": [f.to_json() for f in findings]}, indent=2))
+    else:
+        _print_findings(args.file, findings, valid)
+    return EXIT_OK if valid else EXIT_NEGATIVE
+
+
+def _print_findings(file: str, findings: list, valid: bool) -> None:
+    errors = sum(1 for f in findings if f.severity == "Error")
+    warnings = len(findings) - errors
+    verdict = "valid" if valid else "INVALID"
+    print(f"{file}: {verdict} ({errors} error(s), {warnings} warning(s))")
+    if findings:
+        width = max(len(f.code) for f in findings)
+        for finding in findings:
+            print(f"  {finding.severity:<8}{finding.code:<{width}}  {finding.message}")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -52,7 +94,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": _cmd_run}
+COMMANDS = {"run": _cmd_run, "validate": _cmd_validate}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"vnetsim: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # e.g. piped into head: not an error of ours
+        return EXIT_OK
 
 
 if __name__ == "__main__":

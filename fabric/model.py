@@ -1,0 +1,259 @@
+"""The Azure network model: frozen attrs records that hold what a user declares.
+
+Records check their own shape on creation (types, enumerations with Azure's spelling). Rules
+that relate several resources (overlaps, peering states, limits) live in ``fabric.control``.
+Parsing of YAML/ARM/REST lives in ``fabric.io``; these classes know nothing of file formats.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+DIRECTIONS = ("Inbound", "Outbound")
+ACCESSES = ("Allow", "Deny")
+PROTOCOLS = ("Tcp", "Udp", "Icmp", "Esp", "Ah", "*")
+# §4.3: next hop types a user-defined route may use ("VNet peering" is system-only).
+UDR_NEXT_HOP_TYPES = ("VirtualNetworkGateway", "VnetLocal", "Internet", "VirtualAppliance", "None")
+VPN_TYPES = ("RouteBased", "PolicyBased")
+GENERATIONS = ("Generation1", "Generation2")
+CONNECTION_TYPES = ("Vnet2Vnet", "IPsec", "ExpressRoute", "VPNClient")
+PEERING_STATES = ("Initiated", "Connected", "Disconnected")
+IKE_ENCRYPTIONS = ("AES256", "AES192", "AES128", "DES3", "DES", "GCMAES256", "GCMAES128")
+IKE_INTEGRITIES = ("SHA384", "SHA256", "SHA1", "MD5", "GCMAES256", "GCMAES128")
+DH_GROUPS = (
+    "DHGroup24",
+    "ECP384",
+    "ECP256",
+    "DHGroup14",
+    "DHGroup2048",
+    "DHGroup2",
+    "DHGroup1",
+    "None",
+)
+IPSEC_ENCRYPTIONS = (
+    "GCMAES256", "GCMAES192", "GCMAES128", "AES256", "AES192", "AES128", "DES3", "DES", "None",
+)  # fmt: skip
+IPSEC_INTEGRITIES = ("GCMAES256", "GCMAES192", "GCMAES128", "SHA256", "SHA1", "MD5")
+PFS_GROUPS = ("PFS24", "ECP384", "ECP256", "PFS2048", "PFS2", "PFS1", "PFS14", "PFSMM", "None")
+
+
+def suggest(value: object, choices: Iterable[str]) -> str:
+    """' (did you mean X?)' for the nearest choice, or the list of choices."""
+    choices = list(choices)
+    close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"expected one of: {', '.join(choices)}"
+
+
+def _one_of(choices: tuple[str, ...]):
+    def check(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if value not in choices:
+            raise ValueError(f"{attribute.name}: {value!r} is not valid; {suggest(value, choices)}")
+
+    return check
+
+
+def _text(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{attribute.name} must be a non-empty string, got {value!r}")
+
+
+def _optional_text(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value is not None:
+        _text(instance, attribute, value)
+
+
+def _flag(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be true or false, got {value!r}")
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    """A string or a list of strings as a tuple (ARM allows both singular and plural fields)."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple):
+        for item in value:
+            if not isinstance(item, str | int) or isinstance(item, bool):
+                raise TypeError(f"expected a list of strings, got item {item!r}")
+        return tuple(str(item) for item in value)
+    raise TypeError(f"expected a string or a list of strings, got {value!r}")
+
+
+def _positive_number(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{attribute.name} must be a positive number, got {value!r}")
+
+
+@attrs.frozen(slots=True)
+class SecurityRule:
+    """One NSG rule. Address and port fields hold one or more ARM-style values."""
+
+    name: str = attrs.field(validator=_text)
+    priority: int = attrs.field()
+    direction: str = attrs.field(validator=_one_of(DIRECTIONS))
+    access: str = attrs.field(validator=_one_of(ACCESSES))
+    protocol: str = attrs.field(default="*", validator=_one_of(PROTOCOLS))
+    source_address_prefixes: tuple[str, ...] = attrs.field(default=("*",), converter=_strings)
+    source_port_ranges: tuple[str, ...] = attrs.field(default=("*",), converter=_strings)
+    destination_address_prefixes: tuple[str, ...] = attrs.field(default=("*",), converter=_strings)
+    destination_port_ranges: tuple[str, ...] = attrs.field(default=("*",), converter=_strings)
+    description: str | None = attrs.field(default=None, validator=_optional_text)
+
+    @priority.validator
+    def _priority_is_int(self, attribute: attrs.Attribute, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"priority must be an integer, got {value!r}")
+
+
+@attrs.frozen(slots=True)
+class Nsg:
+    """A network security group: custom rules (default rules are implied, see fabric.nsg)."""
+
+    name: str = attrs.field(validator=_text)
+    security_rules: tuple[SecurityRule, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen(slots=True)
+class Route:
+    """A user-defined route."""
+
+    name: str = attrs.field(validator=_text)
+    address_prefix: str = attrs.field(validator=_text)
+    next_hop_type: str = attrs.field(validator=_text)
+    next_hop_ip_address: str | None = attrs.field(default=None, validator=_optional_text)
+
+
+@attrs.frozen(slots=True)
+class RouteTable:
+    """A route table: user-defined routes and the gateway-route propagation switch."""
+
+    name: str = attrs.field(validator=_text)
+    routes: tuple[Route, ...] = attrs.field(default=(), converter=tuple)
+    disable_bgp_route_propagation: bool = attrs.field(default=False, validator=_flag)
+
+
+@attrs.frozen(slots=True)
+class Subnet:
+    """A subnet with its optional NSG and route table (referenced by name)."""
+
+    name: str = attrs.field(validator=_text)
+    address_prefix: str = attrs.field(validator=_text)
+    nsg: str | None = attrs.field(default=None, validator=_optional_text)
+    route_table: str | None = attrs.field(default=None, validator=_optional_text)
+
+
+@attrs.frozen(slots=True)
+class Host:
+    """A VM NIC: a synthetic endpoint, or an appliance when IP forwarding is on."""
+
+    name: str = attrs.field(validator=_text)
+    subnet: str = attrs.field(validator=_text)
+    ip: str = attrs.field(validator=_text)
+    nsg: str | None = attrs.field(default=None, validator=_optional_text)
+    bandwidth_mbps: float = attrs.field(default=1000.0, validator=_positive_number)
+    enable_ip_forwarding: bool = attrs.field(default=False, validator=_flag)
+
+
+@attrs.frozen(slots=True)
+class VNet:
+    """A virtual network in one region, with one or more address prefixes."""
+
+    name: str = attrs.field(validator=_text)
+    region: str = attrs.field(validator=_text)
+    address_prefixes: tuple[str, ...] = attrs.field(converter=_strings)
+    subnets: tuple[Subnet, ...] = attrs.field(default=(), converter=tuple)
+    hosts: tuple[Host, ...] = attrs.field(default=(), converter=tuple)
+    subscription: str | None = attrs.field(default=None, validator=_optional_text)
+
+    def subnet(self, name: str) -> Subnet:
+        """The subnet called ``name``; KeyError names the ones that exist."""
+        for subnet in self.subnets:
+            if subnet.name == name:
+                return subnet
+        raise KeyError(
+            f"VNet {self.name} has no subnet {name!r} ({suggest(name, self.subnet_names)})"
+        )
+
+    @property
+    def subnet_names(self) -> tuple[str, ...]:
+        """Names of the subnets, in declaration order."""
+        return tuple(subnet.name for subnet in self.subnets)
+
+
+@attrs.frozen(slots=True)
+class Peering:
+    """One side of a VNet peering: the link resource that lives in ``vnet`` and points at
+    ``remote_vnet``. ``peering_state`` is the state Azure reported (REST import) or that an API
+    action left (Disconnected); None means it is derived from the other side's presence.
+    ``remote_address_space`` is the snapshot of the remote prefixes as last synced (None: in sync).
+    """
+
+    name: str = attrs.field(validator=_text)
+    vnet: str = attrs.field(validator=_text)
+    remote_vnet: str = attrs.field(validator=_text)
+    allow_virtual_network_access: bool = attrs.field(default=True, validator=_flag)
+    allow_forwarded_traffic: bool = attrs.field(default=False, validator=_flag)
+    allow_gateway_transit: bool = attrs.field(default=False, validator=_flag)
+    use_remote_gateways: bool = attrs.field(default=False, validator=_flag)
+    peering_state: str | None = attrs.field(default=None)
+    remote_address_space: tuple[str, ...] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(_strings)
+    )
+
+    @peering_state.validator
+    def _state(self, attribute: attrs.Attribute, value: Any) -> None:
+        if value is not None:
+            _one_of(PEERING_STATES)(self, attribute, value)
+
+
+@attrs.frozen(slots=True)
+class VpnGateway:
+    """A VPN virtual network gateway deployed in a VNet's GatewaySubnet."""
+
+    name: str = attrs.field(validator=_text)
+    vnet: str = attrs.field(validator=_text)
+    sku: str = attrs.field(validator=_text)
+    generation: str = attrs.field(default="Generation1", validator=_one_of(GENERATIONS))
+    vpn_type: str = attrs.field(default="RouteBased", validator=_one_of(VPN_TYPES))
+    active_active: bool = attrs.field(default=False, validator=_flag)
+    bgp_asn: int = attrs.field(default=65515)  # §3.9: default ASN, assigned even with BGP off
+    enable_bgp: bool = attrs.field(default=False, validator=_flag)
+
+    @bgp_asn.validator
+    def _asn(self, attribute: attrs.Attribute, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**32:
+            raise ValueError(f"bgp_asn must be an integer from 1 to 4294967295, got {value!r}")
+
+
+@attrs.frozen(slots=True)
+class IpsecPolicy:
+    """A custom IPsec/IKE policy (§3.7). Without one, Azure's default policy applies."""
+
+    ike_encryption: str = attrs.field(validator=_one_of(IKE_ENCRYPTIONS))
+    ike_integrity: str = attrs.field(validator=_one_of(IKE_INTEGRITIES))
+    dh_group: str = attrs.field(validator=_one_of(DH_GROUPS))
+    ipsec_encryption: str = attrs.field(validator=_one_of(IPSEC_ENCRYPTIONS))
+    ipsec_integrity: str = attrs.field(validator=_one_of(IPSEC_INTEGRITIES))
+    pfs_group: str = attrs.field(validator=_one_of(PFS_GROUPS))
+    sa_lifetime_seconds: int = attrs.field(default=27_000)
+    sa_data_size_kilobytes: int = attrs.field(default=102_400_000)
+
+
+@attrs.frozen(slots=True)
+class Connection:
+    """One side of a gateway connection (Vnet2Vnet: from this gateway to the remote one)."""
+
+    name: str = attrs.field(validator=_text)
+    from_gateway: str = attrs.field(validator=_text)
+    to_gateway: str = attrs.field(validator=_text)
+    connection_type: str = attrs.field(default="Vnet2Vnet", validator=_one_of(CONNECTION_TYPES))
+    shared_key: str | None = attrs.field(default=None, validator=_optional_text)
+    enable_bgp: bool = attrs.field(default=False, validator=_flag)
+    ipsec_policy: IpsecPolicy | None = attrs.field(default=None)
+    connection_status: str | None = attrs.field(default=None, validator=_optional_text)

@@ -1,0 +1,95 @@
+"""Peering state: the one place that says whether a peering link carries traffic.
+
+§2.2 of azure-facts.md: a link alone is ``Initiated``; both links make both ``Connected``;
+deleting one side leaves the survivor ``Disconnected`` (sticky: delete it and re-create both).
+§2.3: each link holds a snapshot of the remote address space; sync levels follow from it.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+
+from fabric.addressing import AddressError, parse_prefix
+from fabric.model import Peering
+from fabric.topology import Fabric
+
+INITIATED = "Initiated"
+CONNECTED = "Connected"
+DISCONNECTED = "Disconnected"
+
+
+def counterpart(fabric: Fabric, link: Peering) -> Peering | None:
+    """The link in the remote VNet that points back at this link's VNet, if it exists."""
+    for other in fabric.peerings.values():
+        if other.vnet == link.remote_vnet and other.remote_vnet == link.vnet:
+            return other
+    return None
+
+
+def peering_state(fabric: Fabric, link: Peering) -> str:
+    """``Initiated``, ``Connected`` or ``Disconnected`` for one link."""
+    if link.peering_state == DISCONNECTED:
+        return DISCONNECTED
+    other = counterpart(fabric, link)
+    if other is None:
+        # The remote VNet is outside this topology (REST export of one VNet): trust Azure.
+        if link.peering_state is not None and link.remote_vnet not in fabric.vnets:
+            return link.peering_state
+        return link.peering_state if link.peering_state == INITIATED else INITIATED
+    if other.peering_state == DISCONNECTED:
+        return INITIATED
+    if link.peering_state is not None and other.peering_state is not None:
+        return link.peering_state if link.peering_state == other.peering_state else INITIATED
+    return CONNECTED
+
+
+def is_connected(fabric: Fabric, link: Peering) -> bool:
+    """True when the link carries traffic: it and its counterpart are Connected."""
+    return peering_state(fabric, link) == CONNECTED
+
+
+def remote_prefixes(fabric: Fabric, link: Peering) -> tuple[IPv4Network, ...]:
+    """The remote address space as this link knows it: the synced snapshot, else live."""
+    if link.remote_address_space is not None:
+        texts = link.remote_address_space
+    elif link.remote_vnet in fabric.vnets:
+        texts = fabric.vnets[link.remote_vnet].address_prefixes
+    else:
+        texts = ()
+    prefixes = []
+    for text in texts:
+        try:
+            prefixes.append(parse_prefix(text))
+        except AddressError:
+            continue  # reported by validation (InvalidAddressPrefix); routes skip it
+    return tuple(prefixes)
+
+
+def _stale(fabric: Fabric, link: Peering) -> bool:
+    if link.remote_address_space is None or link.remote_vnet not in fabric.vnets:
+        return False
+    live = fabric.vnets[link.remote_vnet].address_prefixes
+    return sorted(link.remote_address_space) != sorted(live)
+
+
+def sync_level(fabric: Fabric, link: Peering) -> str:
+    """``FullyInSync``, ``LocalNotInSync``, ``RemoteNotInSync`` or ``LocalAndRemoteNotInSync``.
+
+    Local = this link's copy of the remote space is stale (run sync on this link); remote =
+    the counterpart's copy of this VNet's space is stale (run sync on that one).
+    """
+    local = _stale(fabric, link)
+    other = counterpart(fabric, link)
+    remote = other is not None and _stale(fabric, other)
+    if local and remote:
+        return "LocalAndRemoteNotInSync"
+    if local:
+        return "LocalNotInSync"
+    if remote:
+        return "RemoteNotInSync"
+    return "FullyInSync"
+
+
+def connected_links(fabric: Fabric, vnet: str) -> list[Peering]:
+    """The links of ``vnet`` that carry traffic."""
+    return [link for link in fabric.peerings_of(vnet) if is_connected(fabric, link)]

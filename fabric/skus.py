@@ -1,0 +1,155 @@
+"""VPN gateway SKU catalogue: tunnels, P2S pools, throughput, BGP, zones, per-tunnel caps.
+
+Data, not code: two tables copied from ../shared/reference/azure-facts.md and parsed at import.
+Sources: §3.2 AD:includes/vpn-gateway-table-gwtype-aggtput-include.md (2023 and newest);
+§3.3 AD:articles/vpn-gateway/about-gateway-skus.md; §3.4
+AD:includes/vpn-gateway-table-sku-performance.md (2024). Read 2026-11-26.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import attrs
+
+# gen | sku | s2s tunnels | p2s sstp | p2s ikev2/openvpn (0 = not supported) | aggregate Mbps |
+# bgp | zone redundant | supported VMs
+_AGGREGATE_TABLE = """
+1 Basic     10  128     0   100  no  no   200
+1 VpnGw1    30  128   250   650 yes  no   450
+1 VpnGw2    30  128   500  1000 yes  no  1300
+1 VpnGw3    30  128  1000  1250 yes  no  4000
+1 VpnGw1AZ  30  128   250   650 yes yes  1000
+1 VpnGw2AZ  30  128   500  1000 yes yes  2000
+1 VpnGw3AZ  30  128  1000  1250 yes yes  5000
+2 VpnGw2    30  128   500  1250 yes  no   685
+2 VpnGw3    30  128  1000  2500 yes  no  2240
+2 VpnGw4   100  128  5000  5000 yes  no  5300
+2 VpnGw5   100  128 10000 10000 yes  no  6700
+2 VpnGw2AZ  30  128   500  1250 yes yes  2000
+2 VpnGw3AZ  30  128  1000  2500 yes yes  3300
+2 VpnGw4AZ 100  128  5000  5000 yes yes  4400
+2 VpnGw5AZ 100  128 10000 10000 yes yes  9000
+"""
+
+# gen | skus sharing the row | GCMAES256 Mbps pps | AES256+SHA256 Mbps pps | DES3+SHA256 Mbps pps
+_PER_TUNNEL_TABLE = """
+1 VpnGw1,VpnGw1AZ  650  62000 500 47000 130 12000
+1 VpnGw2          1200 100000 650 61000 140 13000
+1 VpnGw2AZ        1200 110000 650 61000 140 13000
+1 VpnGw3,VpnGw3AZ 1250 120000 700 66000 140 13000
+2 VpnGw2,VpnGw2AZ 1250 120000 550 52000 130 12000
+2 VpnGw3,VpnGw3AZ 1500 140000 700 66000 140 13000
+2 VpnGw4,VpnGw4AZ 2300 220000 700 66000 140 13000
+2 VpnGw5,VpnGw5AZ 2300 220000 700 66000 140 13000
+"""
+
+GENERATIONS = {"Generation1": 1, "Generation2": 2}
+CIPHER_COLUMNS = ("GCMAES256", "AES256_SHA256", "DES3_SHA256")
+DEFAULT_CIPHER = "GCMAES256"  # derived (§3.7): both Azure gateways offer GCM-AES256 first
+
+
+@attrs.frozen(slots=True)
+class TunnelCap:
+    """Measured per-tunnel throughput for one cipher (§3.4)."""
+
+    mbps: float
+    pps: int
+
+
+@attrs.frozen(slots=True)
+class SkuSpec:
+    """What one VPN gateway SKU of one generation can do."""
+
+    name: str
+    generation: int
+    s2s_tunnels: int
+    p2s_sstp: int
+    p2s_ikev2: int
+    aggregate_mbps: float
+    bgp: bool
+    zone_redundant: bool
+    supported_vms: int
+    tunnel_caps: dict[str, TunnelCap] = attrs.field(factory=dict, eq=False)
+
+    @property
+    def active_active(self) -> bool:
+        """§3.3: every SKU except Basic supports active-active."""
+        return self.name != "Basic"
+
+    @property
+    def gateway_transit(self) -> bool:
+        """§3.3: no gateway transit on Basic (§9: accepted by Azure, so only a warning)."""
+        return self.name != "Basic"
+
+    @property
+    def policy_based(self) -> bool:
+        """§3.1: PolicyBased gateways exist only on Basic."""
+        return self.name == "Basic"
+
+    def tunnel_cap(self, cipher: str) -> TunnelCap | None:
+        """Per-tunnel cap for ``cipher``; None where Microsoft published no figure (Basic)."""
+        return self.tunnel_caps.get(cipher)
+
+
+def _parse() -> dict[tuple[str, int], SkuSpec]:
+    caps: dict[tuple[str, int], dict[str, TunnelCap]] = {}
+    for line in _PER_TUNNEL_TABLE.strip().splitlines():
+        gen, names, *numbers = line.split()
+        values = [int(n) for n in numbers]
+        row = {
+            cipher: TunnelCap(values[2 * i], values[2 * i + 1])
+            for i, cipher in enumerate(CIPHER_COLUMNS)
+        }
+        for name in names.split(","):
+            caps[(name, int(gen))] = row
+    catalogue = {}
+    for line in _AGGREGATE_TABLE.strip().splitlines():
+        gen, name, s2s, sstp, ikev2, mbps, bgp, zones, vms = line.split()
+        key = (name, int(gen))
+        catalogue[key] = SkuSpec(
+            name=name,
+            generation=int(gen),
+            s2s_tunnels=int(s2s),
+            p2s_sstp=int(sstp),
+            p2s_ikev2=int(ikev2),
+            aggregate_mbps=float(mbps),
+            bgp=bgp == "yes",
+            zone_redundant=zones == "yes",
+            supported_vms=int(vms),
+            tunnel_caps=caps.get(key, {}),
+        )
+    return catalogue
+
+
+CATALOGUE: dict[tuple[str, int], SkuSpec] = _parse()
+SKU_NAMES: tuple[str, ...] = tuple(dict.fromkeys(name for name, _ in CATALOGUE))
+
+
+class UnknownSku(LookupError):  # noqa: N818 - reads as a finding name
+    """A SKU/generation pair that Azure does not offer; the message names the alternatives."""
+
+
+def generation_number(generation: str | int) -> int:
+    """``Generation1``/``Generation2`` (ARM spelling) or 1/2 to the number."""
+    if generation in (1, 2):
+        return int(generation)
+    if generation in GENERATIONS:
+        return GENERATIONS[generation]
+    raise UnknownSku(f"unknown gateway generation {generation!r}; use Generation1 or Generation2")
+
+
+def lookup(sku: str, generation: str | int = "Generation1") -> SkuSpec:
+    """The catalogue entry for ``sku`` in ``generation``, or UnknownSku with a suggestion."""
+    gen = generation_number(generation)
+    spec = CATALOGUE.get((sku, gen))
+    if spec is not None:
+        return spec
+    if sku in SKU_NAMES:
+        gens = sorted(f"Generation{g}" for name, g in CATALOGUE if name == sku)
+        raise UnknownSku(
+            f"SKU {sku} is not offered in Generation{gen}; it exists in {', '.join(gens)}"
+        )
+    close = difflib.get_close_matches(sku, SKU_NAMES, n=1)
+    hint = f"; did you mean {close[0]}?" if close else f"; known SKUs: {', '.join(SKU_NAMES)}"
+    raise UnknownSku(f"unknown VPN gateway SKU {sku!r}{hint}")

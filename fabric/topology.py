@@ -1,0 +1,370 @@
+"""``Fabric``: the container of a topology, and the Python API that builds and edits it.
+
+Records are frozen; the Fabric holds them in dicts keyed by name (peerings by (vnet, name)),
+so two fabrics built in different orders compare equal. Every edit goes through a method here,
+which keeps the Azure-side effects of an edit (a deleted peering side leaves the other
+``Disconnected``; a changed address space leaves peers out of sync) in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from fabric.model import (
+    Connection,
+    Host,
+    IpsecPolicy,
+    Nsg,
+    Peering,
+    Route,
+    RouteTable,
+    SecurityRule,
+    Subnet,
+    VNet,
+    VpnGateway,
+    suggest,
+)
+
+
+class FabricError(KeyError):
+    """An API call that names a resource that does not exist, or repeats a name."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+@attrs.define(slots=True, eq=True)
+class Fabric:
+    """A topology: VNets, peerings, gateways, connections, NSGs and route tables."""
+
+    vnets: dict[str, VNet] = attrs.field(factory=dict)
+    peerings: dict[tuple[str, str], Peering] = attrs.field(factory=dict)
+    gateways: dict[str, VpnGateway] = attrs.field(factory=dict)
+    connections: dict[str, Connection] = attrs.field(factory=dict)
+    nsgs: dict[str, Nsg] = attrs.field(factory=dict)
+    route_tables: dict[str, RouteTable] = attrs.field(factory=dict)
+
+    # -- loading ----------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path, *, parameters: str | Path | None = None) -> Fabric:
+        """Load a topology file (native YAML; the format is detected from the content)."""
+        from fabric.io import load_topology
+
+        return load_topology(path, parameters=parameters).fabric
+
+    # -- adding resources -------------------------------------------------------------------
+
+    def vnet(
+        self,
+        name: str,
+        region: str,
+        address_prefixes: str | Iterable[str],
+        *,
+        subnets: Iterable[Subnet] = (),
+        hosts: Iterable[Host] = (),
+        subscription: str | None = None,
+    ) -> VNet:
+        """Add a VNet; subnets and hosts may be given here or added later."""
+        self._fresh(self.vnets, name, "VNet")
+        prefixes = (address_prefixes,) if isinstance(address_prefixes, str) else address_prefixes
+        vnet = VNet(name, region, tuple(prefixes), tuple(subnets), tuple(hosts), subscription)
+        self.vnets[name] = vnet
+        return vnet
+
+    def subnet(
+        self,
+        vnet: str,
+        name: str,
+        address_prefix: str,
+        *,
+        nsg: str | None = None,
+        route_table: str | None = None,
+    ) -> Subnet:
+        """Add a subnet to ``vnet``."""
+        current = self._get(self.vnets, vnet, "VNet")
+        if name in current.subnet_names:
+            raise FabricError(f"VNet {vnet} already has a subnet named {name!r}")
+        subnet = Subnet(name, address_prefix, nsg, route_table)
+        self.vnets[vnet] = attrs.evolve(current, subnets=(*current.subnets, subnet))
+        return subnet
+
+    def host(
+        self,
+        vnet: str,
+        name: str,
+        subnet: str,
+        ip: str,
+        *,
+        nsg: str | None = None,
+        bandwidth_mbps: float = 1000.0,
+        enable_ip_forwarding: bool = False,
+    ) -> Host:
+        """Add a VM NIC (or an appliance, with ``enable_ip_forwarding``) to a subnet."""
+        current = self._get(self.vnets, vnet, "VNet")
+        current.subnet(subnet)
+        if any(h.name == name for v in self.vnets.values() for h in v.hosts):
+            raise FabricError(f"a host named {name!r} already exists")
+        host = Host(name, subnet, ip, nsg, bandwidth_mbps, enable_ip_forwarding)
+        self.vnets[vnet] = attrs.evolve(current, hosts=(*current.hosts, host))
+        return host
+
+    def peer_one_side(
+        self,
+        vnet: str,
+        remote_vnet: str,
+        *,
+        name: str | None = None,
+        allow_virtual_network_access: bool = True,
+        allow_forwarded_traffic: bool = False,
+        allow_gateway_transit: bool = False,
+        use_remote_gateways: bool = False,
+    ) -> Peering:
+        """Create the link that lives in ``vnet`` and points at ``remote_vnet`` (one side only).
+
+        Creating the second side flips both to Connected (§2.2). A link whose state was reported
+        by Azure (REST import) is left as reported, except Disconnected, which stays sticky.
+        """
+        self._get(self.vnets, vnet, "VNet")
+        name = name or f"{vnet}-to-{remote_vnet}"
+        if (vnet, name) in self.peerings:
+            raise FabricError(f"VNet {vnet} already has a peering named {name!r}")
+        link = Peering(
+            name,
+            vnet,
+            remote_vnet,
+            allow_virtual_network_access,
+            allow_forwarded_traffic,
+            allow_gateway_transit,
+            use_remote_gateways,
+        )
+        self.peerings[(vnet, name)] = link
+        for key, other in self.peerings.items():
+            if (
+                other.vnet == remote_vnet
+                and other.remote_vnet == vnet
+                and other.peering_state == "Initiated"
+            ):
+                self.peerings[key] = attrs.evolve(other, peering_state=None)
+        return link
+
+    def peer(
+        self,
+        a: str,
+        b: str,
+        *,
+        allow_virtual_network_access: bool = True,
+        allow_forwarded_traffic: bool = False,
+        a_allows_gateway_transit: bool = False,
+        b_uses_remote_gateways: bool = False,
+        b_allows_gateway_transit: bool = False,
+        a_uses_remote_gateways: bool = False,
+    ) -> tuple[Peering, Peering]:
+        """Peer ``a`` and ``b``: create both links (the usual case), with the same access flags.
+
+        Hub-and-spoke transit: ``fabric.peer(hub, spoke, a_allows_gateway_transit=True,
+        b_uses_remote_gateways=True)``.
+        """
+        common = {
+            "allow_virtual_network_access": allow_virtual_network_access,
+            "allow_forwarded_traffic": allow_forwarded_traffic,
+        }
+        ab = self.peer_one_side(
+            a,
+            b,
+            allow_gateway_transit=a_allows_gateway_transit,
+            use_remote_gateways=a_uses_remote_gateways,
+            **common,
+        )
+        ba = self.peer_one_side(
+            b,
+            a,
+            allow_gateway_transit=b_allows_gateway_transit,
+            use_remote_gateways=b_uses_remote_gateways,
+            **common,
+        )
+        return ab, ba
+
+    def add_peering(self, peering: Peering) -> Peering:
+        """Add a prepared peering record as it is (importers use this to keep reported state)."""
+        self._get(self.vnets, peering.vnet, "VNet")
+        key = (peering.vnet, peering.name)
+        if key in self.peerings:
+            raise FabricError(f"VNet {peering.vnet} already has a peering named {peering.name!r}")
+        self.peerings[key] = peering
+        return peering
+
+    def unpeer(self, vnet: str, name: str) -> Peering:
+        """Delete one side of a peering through the API: the other side becomes Disconnected."""
+        link = self._get(self.peerings, (vnet, name), "peering")
+        del self.peerings[(vnet, name)]
+        for key, other in self.peerings.items():
+            if other.vnet == link.remote_vnet and other.remote_vnet == vnet:
+                self.peerings[key] = attrs.evolve(other, peering_state="Disconnected")
+        return link
+
+    def update_peering(self, vnet: str, name: str, **changes: Any) -> Peering:
+        """Change settings of one peering side (e.g. ``allow_forwarded_traffic=True``)."""
+        link = self._get(self.peerings, (vnet, name), "peering")
+        updated = attrs.evolve(link, **changes)
+        self.peerings[(vnet, name)] = updated
+        return updated
+
+    def add_address_prefix(self, vnet: str, prefix: str) -> VNet:
+        """Add a range to a VNet's space. Peers keep their old copy until synced (§2.3)."""
+        current = self._get(self.vnets, vnet, "VNet")
+        self._snapshot_remote_copies(current)
+        updated = attrs.evolve(current, address_prefixes=(*current.address_prefixes, prefix))
+        self.vnets[vnet] = updated
+        return updated
+
+    def remove_address_prefix(self, vnet: str, prefix: str) -> VNet:
+        """Remove a range from a VNet's space; peers keep their old copy until synced."""
+        current = self._get(self.vnets, vnet, "VNet")
+        if prefix not in current.address_prefixes:
+            raise FabricError(f"VNet {vnet} has no address prefix {prefix}")
+        self._snapshot_remote_copies(current)
+        kept = tuple(p for p in current.address_prefixes if p != prefix)
+        updated = attrs.evolve(current, address_prefixes=kept)
+        self.vnets[vnet] = updated
+        return updated
+
+    def sync_peering(self, vnet: str, name: str) -> Peering:
+        """Run sync on the link in ``vnet``: it takes the remote VNet's current space (§2.3)."""
+        return self.update_peering(vnet, name, remote_address_space=None)
+
+    def _snapshot_remote_copies(self, changed: VNet) -> None:
+        for key, link in self.peerings.items():
+            if link.remote_vnet == changed.name and link.remote_address_space is None:
+                self.peerings[key] = attrs.evolve(
+                    link, remote_address_space=changed.address_prefixes
+                )
+
+    def gateway(
+        self,
+        name: str,
+        vnet: str,
+        sku: str,
+        *,
+        generation: str = "Generation1",
+        vpn_type: str = "RouteBased",
+        active_active: bool = False,
+        bgp_asn: int = 65515,
+        enable_bgp: bool = False,
+    ) -> VpnGateway:
+        """Add a VPN gateway to ``vnet`` (it lives in the VNet's GatewaySubnet)."""
+        self._fresh(self.gateways, name, "gateway")
+        self._get(self.vnets, vnet, "VNet")
+        gateway = VpnGateway(
+            name, vnet, sku, generation, vpn_type, active_active, bgp_asn, enable_bgp
+        )
+        self.gateways[name] = gateway
+        return gateway
+
+    def connect_one_side(
+        self,
+        name: str,
+        from_gateway: str,
+        to_gateway: str,
+        *,
+        shared_key: str | None,
+        enable_bgp: bool = False,
+        ipsec_policy: IpsecPolicy | None = None,
+    ) -> Connection:
+        """Create one Vnet2Vnet connection resource (a pair is needed for a tunnel)."""
+        self._fresh(self.connections, name, "connection")
+        connection = Connection(
+            name, from_gateway, to_gateway, "Vnet2Vnet", shared_key, enable_bgp, ipsec_policy
+        )
+        self.connections[name] = connection
+        return connection
+
+    def connect(
+        self,
+        a: str,
+        b: str,
+        *,
+        shared_key: str,
+        enable_bgp: bool = False,
+        ipsec_policy: IpsecPolicy | None = None,
+    ) -> tuple[Connection, Connection]:
+        """A VNet-to-VNet VPN between gateways ``a`` and ``b``: both connections, one key."""
+        options = {"shared_key": shared_key, "enable_bgp": enable_bgp, "ipsec_policy": ipsec_policy}
+        return (
+            self.connect_one_side(f"{a}-to-{b}", a, b, **options),
+            self.connect_one_side(f"{b}-to-{a}", b, a, **options),
+        )
+
+    def nsg(self, name: str, rules: Iterable[SecurityRule] = ()) -> Nsg:
+        """Add a network security group with custom rules (default rules are implied)."""
+        self._fresh(self.nsgs, name, "NSG")
+        nsg = Nsg(name, tuple(rules))
+        self.nsgs[name] = nsg
+        return nsg
+
+    def route_table(
+        self,
+        name: str,
+        routes: Iterable[Route] = (),
+        *,
+        disable_bgp_route_propagation: bool = False,
+    ) -> RouteTable:
+        """Add a route table of user-defined routes."""
+        self._fresh(self.route_tables, name, "route table")
+        table = RouteTable(name, tuple(routes), disable_bgp_route_propagation)
+        self.route_tables[name] = table
+        return table
+
+    def set_vnet(self, vnet: VNet) -> None:
+        """Replace a VNet record wholesale (what-if edits made with ``attrs.evolve``)."""
+        self._get(self.vnets, vnet.name, "VNet")
+        self.vnets[vnet.name] = vnet
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def find_host(self, name: str) -> tuple[VNet, Host]:
+        """The VNet and host record of the host called ``name``."""
+        for vnet in self.vnets.values():
+            for host in vnet.hosts:
+                if host.name == name:
+                    return vnet, host
+        names = [h.name for v in self.vnets.values() for h in v.hosts]
+        raise FabricError(f"no host named {name!r} ({suggest(name, names)})")
+
+    def gateways_in(self, vnet: str) -> list[VpnGateway]:
+        """The VPN gateways deployed in ``vnet``."""
+        return [g for g in self.gateways.values() if g.vnet == vnet]
+
+    def peerings_of(self, vnet: str) -> list[Peering]:
+        """The peering links that live in ``vnet``."""
+        return [p for p in self.peerings.values() if p.vnet == vnet]
+
+    def copy(self) -> Fabric:
+        """An independent copy for what-if edits (records are frozen, so a shallow copy)."""
+        return Fabric(
+            dict(self.vnets),
+            dict(self.peerings),
+            dict(self.gateways),
+            dict(self.connections),
+            dict(self.nsgs),
+            dict(self.route_tables),
+        )
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _fresh(table: dict, name: str, kind: str) -> None:
+        if name in table:
+            raise FabricError(f"a {kind} named {name!r} already exists")
+
+    @staticmethod
+    def _get(table: dict, name: Any, kind: str) -> Any:
+        try:
+            return table[name]
+        except KeyError:
+            names = [str(k) for k in table]
+            raise FabricError(f"no {kind} named {name!r} ({suggest(name, names)})") from None
