@@ -203,7 +203,9 @@ class _Reader:
         missing = [key for key, field in schema.items() if field.required and key not in value]
         for key in missing:
             self.problem(path or "(top level)", f"missing required key {key!r}", line_of(value))
-        return None if missing else out
+        # A required value that was present but invalid has been reported; drop the entry too.
+        incomplete = any(f.required and (f.attr or k) not in out for k, f in schema.items())
+        return None if incomplete else out
 
     def convert(self, item: Any, kind: Any, where: str, line: int | None) -> Any:
         if item is None:
