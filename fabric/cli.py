@@ -33,6 +33,32 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="report every problem in a topology")
     _add_file_arguments(validate)
 
+    routes = commands.add_parser("routes", help="effective routes of a subnet")
+    _add_file_arguments(routes)
+    routes.add_argument("--vnet", required=True)
+    routes.add_argument("--subnet", required=True)
+
+    hop = commands.add_parser("next-hop", help="the route that wins from --src to --dst")
+    _add_file_arguments(hop)
+    hop.add_argument("--src", required=True, help="address of the VM (NIC) asking")
+    hop.add_argument("--dst", required=True, help="destination address (anywhere)")
+
+    flow = commands.add_parser("ip-flow", help="NSG verdict for one flow (IP flow verify)")
+    _add_file_arguments(flow)
+    flow.add_argument("--src", required=True)
+    flow.add_argument("--dst", required=True)
+    flow.add_argument("--protocol", required=True, help="Tcp, Udp, Icmp, Esp or Ah")
+    flow.add_argument("--port", type=int, help="destination port (Tcp/Udp)")
+    flow.add_argument("--src-port", type=int, help="source port (default: an ephemeral port)")
+    flow.add_argument("--direction", required=True, help="Inbound or Outbound")
+
+    trace = commands.add_parser("connectivity", help="hop-by-hop trace from --src to --dst")
+    _add_file_arguments(trace)
+    trace.add_argument("--src", required=True)
+    trace.add_argument("--dst", required=True)
+    trace.add_argument("--protocol", default="Tcp")
+    trace.add_argument("--port", type=int, default=443)
+
     run = commands.add_parser("run", help="simulate a scenario (default: the built-in demo)")
     run.add_argument("scenario", nargs="?", help="scenario file; omit for the demo")
     run.add_argument("--json", action="store_true", help="machine-readable output")
@@ -78,6 +104,100 @@ def _print_findings(file: str, findings: list, valid: bool) -> None:
             print(f"  {finding.severity:<8}{finding.code:<{width}}  {finding.message}")
 
 
+def _plane(args: argparse.Namespace):
+    from fabric.control import ControlPlane
+
+    return ControlPlane(_load(args).fabric)
+
+
+def _diagnose(work):
+    """Run a diagnostic; its DiagnoseError (a question that cannot be asked) is a usage error."""
+    from fabric.diagnose import DiagnoseError
+
+    try:
+        return work()
+    except DiagnoseError as problem:
+        raise UsageError(str(problem)) from None
+
+
+def _cmd_routes(args: argparse.Namespace) -> int:
+    plane = _plane(args)
+    vnet = plane.fabric.vnets.get(args.vnet)
+    if vnet is None:
+        from fabric.model import suggest
+
+        raise UsageError(
+            f"{args.file}: no VNet {args.vnet!r} ({suggest(args.vnet, plane.fabric.vnets)})"
+        )
+    if args.subnet not in vnet.subnet_names:
+        from fabric.model import suggest
+
+        raise UsageError(
+            f"{args.file}: VNet {args.vnet} has no subnet {args.subnet!r} "
+            f"({suggest(args.subnet, vnet.subnet_names)})"
+        )
+    routes = plane.routes(args.vnet, args.subnet).routes
+    if args.json:
+        print(json.dumps([r.to_json() for r in routes], indent=2))
+        return EXIT_OK
+    print(f"Effective routes of {args.vnet}/{args.subnet}")
+    print(f"  {'source':<22}{'state':<9}{'prefix':<20}{'next hop type':<24}{'next hop IP':<16}name")
+    for r in routes:
+        print(
+            f"  {r.source:<22}{r.state:<9}{r.prefix!s:<20}{r.next_hop_type:<24}"
+            f"{','.join(r.next_hop_ip_address):<16}{r.name or ''}"
+        )
+    return EXIT_OK
+
+
+def _cmd_next_hop(args: argparse.Namespace) -> int:
+    from fabric.diagnose import next_hop, next_hop_json
+
+    plane = _plane(args)
+    route, location = _diagnose(lambda: next_hop(plane, args.src, args.dst))
+    answer = next_hop_json(route)
+    if args.json:
+        print(json.dumps(answer, indent=2))
+    else:
+        print(
+            f"{args.src} ({location.name}) -> {args.dst}: next hop {answer['next_hop_type']}"
+            + (f" {answer['next_hop_ip_address']}" if answer["next_hop_ip_address"] else "")
+            + f", route {answer['address_prefix']} from {answer['route_table']}"
+        )
+    return EXIT_NEGATIVE if answer["next_hop_type"] == "None" else EXIT_OK
+
+
+def _cmd_ip_flow(args: argparse.Namespace) -> int:
+    from fabric.diagnose import ip_flow
+
+    plane = _plane(args)
+    verdict = _diagnose(
+        lambda: ip_flow(
+            plane, args.src, args.dst, args.protocol, args.port, args.direction, args.src_port
+        )
+    )
+    answer = {"access": verdict.access, "rule_name": verdict.rule_name, "nsg": verdict.nsg}
+    if args.json:
+        print(json.dumps(answer, indent=2))
+    else:
+        decided = (
+            f"rule {verdict.qualified_rule} of NSG {verdict.nsg}"
+            if verdict.nsg
+            else "no NSG applies"
+        )
+        print(f"Access {verdict.access.lower()}ed: {decided}")
+    return EXIT_OK if verdict.allowed else EXIT_NEGATIVE
+
+
+def _cmd_connectivity(args: argparse.Namespace) -> int:
+    from fabric.diagnose import connectivity
+
+    plane = _plane(args)
+    trace = _diagnose(lambda: connectivity(plane, args.src, args.dst, args.protocol, args.port))
+    print(json.dumps(trace.to_json(), indent=2) if args.json else trace)
+    return EXIT_OK if trace.reachable else EXIT_NEGATIVE
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.scenario is not None:
         raise UsageError(
@@ -94,7 +214,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": _cmd_run, "validate": _cmd_validate}
+COMMANDS = {
+    "run": _cmd_run,
+    "validate": _cmd_validate,
+    "routes": _cmd_routes,
+    "next-hop": _cmd_next_hop,
+    "ip-flow": _cmd_ip_flow,
+    "connectivity": _cmd_connectivity,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,189 @@
+"""``ControlPlane``: the compiled state that the diagnostics and the dataplane both read.
+
+It snapshots a Fabric and answers, from one place each: which route wins (``fabric.routing``),
+which rule decides (``fabric.nsg``), whether a peering carries traffic (``fabric.peering``) and
+what a gateway learned (``fabric.connections``). Subnet FIBs are compiled on first use.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+
+import attrs
+import pytricia
+
+from fabric.addressing import AddressError, parse_address, parse_prefix
+from fabric.connections import gateway_for_vnet, learned_routes
+from fabric.latency import LatencyModel
+from fabric.model import Host, Subnet, VNet
+from fabric.nsg import Packet5Tuple, TagScope, Verdict, evaluate_chain
+from fabric.peering import connected_links, remote_prefixes
+from fabric.routing import SubnetRoutes, compile_subnet
+from fabric.topology import Fabric
+
+
+class LocateError(LookupError):
+    """An address that no subnet (or more than one VNet) holds; the message says which."""
+
+
+@attrs.frozen(slots=True)
+class Location:
+    """Where an address lives: its VNet and subnet, and its NIC when a host declares it."""
+
+    vnet: VNet
+    subnet: Subnet
+    host: Host | None
+
+    @property
+    def name(self) -> str:
+        """The host's name, or a label for a hypothetical NIC in the subnet."""
+        return self.host.name if self.host else f"{self.vnet.name}/{self.subnet.name} (any NIC)"
+
+
+class ControlPlane:
+    """Compiled, read-only view of a Fabric for route lookups and NSG verdicts.
+
+    Args:
+        fabric: the topology (copied: later edits to it do not leak in).
+        latency: the latency model (defaults to ``LatencyModel()``).
+        block_peering_without_vnet_access: §9 switch. False (default) models the documented
+            semantics of allow_virtual_network_access=false (only the VirtualNetwork tag
+            shrinks); True blocks the peering outright, as one field report saw.
+    """
+
+    def __init__(
+        self,
+        fabric: Fabric,
+        *,
+        latency: LatencyModel | None = None,
+        block_peering_without_vnet_access: bool = False,
+    ) -> None:
+        self.fabric = fabric.copy()
+        self.latency = latency or LatencyModel()
+        self.block_peering_without_vnet_access = block_peering_without_vnet_access
+        self.learned = learned_routes(self.fabric)
+        self._routes: dict[tuple[str, str], SubnetRoutes] = {}
+        self._scopes: dict[str, TagScope] = {}
+        self._subnet_index = pytricia.PyTricia(32)
+        self._overlaps: dict[str, list[tuple[str, str]]] = {}
+        self._hosts_by_ip: dict[tuple[str, str], Host] = {}
+        for vnet in self.fabric.vnets.values():
+            for subnet in vnet.subnets:
+                try:
+                    net = str(parse_prefix(subnet.address_prefix))
+                except AddressError:
+                    continue
+                holders = self._subnet_index.get(net) if self._subnet_index.has_key(net) else None
+                entry = (vnet.name, subnet.name)
+                self._subnet_index[net] = [*(holders or []), entry]
+            for host in vnet.hosts:
+                self._hosts_by_ip[(vnet.name, host.ip)] = host
+
+    # -- routes -----------------------------------------------------------------------------
+
+    def routes(self, vnet: str, subnet: str) -> SubnetRoutes:
+        """Effective routes and FIB of one subnet (compiled once, then cached)."""
+        key = (vnet, subnet)
+        compiled = self._routes.get(key)
+        if compiled is None:
+            record = self.fabric.vnets[vnet]
+            compiled = compile_subnet(self.fabric, record, record.subnet(subnet), self.learned)
+            self._routes[key] = compiled
+        return compiled
+
+    def gateway_subnet_routes(self, vnet: str) -> SubnetRoutes:
+        """Routes a gateway in ``vnet`` uses to deliver decapsulated packets (GatewaySubnet's;
+        a VNet without one gets the system routes of an undeclared GatewaySubnet)."""
+        record = self.fabric.vnets[vnet]
+        if "GatewaySubnet" in record.subnet_names:
+            return self.routes(vnet, "GatewaySubnet")
+        key = (vnet, "GatewaySubnet")
+        if key not in self._routes:
+            synthetic = Subnet("GatewaySubnet", record.address_prefixes[0])
+            self._routes[key] = compile_subnet(self.fabric, record, synthetic, self.learned)
+        return self._routes[key]
+
+    # -- addresses --------------------------------------------------------------------------
+
+    def locate(self, address: str | IPv4Address, vnet: str | None = None) -> Location:
+        """The subnet (and host) that holds ``address``; within ``vnet`` when given."""
+        try:
+            ip = parse_address(str(address))
+        except AddressError as problem:
+            raise LocateError(str(problem)) from None
+        holders = self._holders(ip)
+        if vnet is not None:
+            holders = [h for h in holders if h[0] == vnet]
+        if not holders:
+            where = f"VNet {vnet}" if vnet else "this topology"
+            raise LocateError(f"{ip} is in no subnet of {where}; name an address inside a subnet")
+        vnets = sorted({v for v, _ in holders})
+        if len(vnets) > 1:
+            raise LocateError(
+                f"{ip} is in subnets of several VNets ({', '.join(vnets)}): their address spaces "
+                "overlap (AddressSpacesOverlap); fix the topology or say which VNet"
+            )
+        vnet_name, subnet_name = holders[0]
+        record = self.fabric.vnets[vnet_name]
+        return Location(
+            record, record.subnet(subnet_name), self._hosts_by_ip.get((vnet_name, str(ip)))
+        )
+
+    def _holders(self, ip: IPv4Address) -> list[tuple[str, str]]:
+        """Every (vnet, subnet) whose prefix holds ``ip`` (more than one only on overlaps)."""
+        found: list[tuple[str, str]] = []
+        key = self._subnet_index.get_key(str(ip))
+        while key is not None:
+            found.extend(self._subnet_index[key])
+            key = self._subnet_index.parent(key)
+        return found
+
+    def vnets_containing(self, ip: IPv4Address) -> list[VNet]:
+        """VNets whose address space holds ``ip`` (several only when spaces overlap)."""
+        result = []
+        for vnet in self.fabric.vnets.values():
+            for text in vnet.address_prefixes:
+                try:
+                    if ip in parse_prefix(text):
+                        result.append(vnet)
+                        break
+                except AddressError:
+                    continue
+        return result
+
+    def host_by_ip(self, ip: str, vnet: str) -> Host | None:
+        """The declared NIC with ``ip`` in ``vnet``."""
+        return self._hosts_by_ip.get((vnet, ip))
+
+    # -- security ---------------------------------------------------------------------------
+
+    def tag_scope(self, vnet: str) -> TagScope:
+        """Service-tag contents for NSGs evaluated in ``vnet`` (§5.4): its own space, Connected
+        peers whose local link allows VNet access, and what its gateway reaches."""
+        scope = self._scopes.get(vnet)
+        if scope is None:
+            nets: list[IPv4Network] = []
+            record = self.fabric.vnets[vnet]
+            for text in record.address_prefixes:
+                try:
+                    nets.append(parse_prefix(text))
+                except AddressError:
+                    continue
+            for link in connected_links(self.fabric, vnet):
+                if link.allow_virtual_network_access:
+                    nets.extend(remote_prefixes(self.fabric, link))
+            gateway = gateway_for_vnet(self.fabric, vnet)
+            if gateway is not None:
+                nets.extend(route.prefix for route in self.learned.get(gateway.name, []))
+            scope = TagScope(tuple(dict.fromkeys(n for n in nets if n.prefixlen > 0)))
+            self._scopes[vnet] = scope
+        return scope
+
+    def nsg_verdict(
+        self, location: Location, direction: str, packet: Packet5Tuple
+    ) -> tuple[Verdict, list[Verdict]]:
+        """The NSG decision at a NIC (declared or hypothetical) for one direction."""
+        nsgs = self.fabric.nsgs
+        nic = nsgs.get(location.host.nsg) if location.host and location.host.nsg else None
+        subnet = nsgs.get(location.subnet.nsg) if location.subnet.nsg else None
+        return evaluate_chain(nic, subnet, direction, packet, self.tag_scope(location.vnet.name))

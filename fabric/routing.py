@@ -1,0 +1,182 @@
+"""Effective routes of a subnet and their compilation into a pytricia longest-prefix-match FIB.
+
+The one place that decides which route wins (azure-facts §4): system routes (§4.1-4.2), routes
+learned by the VPN gateway (§3.9, §4.5), user-defined routes (§4.3); selection by longest prefix,
+then User > VirtualNetworkGateway > Default for equal prefixes, with system VNet and peering
+routes never overridden by a more specific gateway route (§4.4 rule 3, applied before rule 2).
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+
+import attrs
+import pytricia
+
+from fabric.addressing import PRIVATE_RANGES, AddressError, parse_prefix
+from fabric.connections import gateway_addresses, gateway_for_vnet, learned_routes
+from fabric.model import RouteTable, Subnet, VNet
+from fabric.peering import connected_links, remote_prefixes
+from fabric.servicetags import is_service_tag
+from fabric.topology import Fabric
+
+DEFAULT = "Default"
+USER = "User"
+GATEWAY = "VirtualNetworkGateway"
+ACTIVE = "Active"
+INVALID = "Invalid"
+SYSTEM_ROUTE = "System Route"
+
+# §4.4: for equal prefixes, user routes win over BGP (gateway) routes, which win over system.
+_SOURCE_RANK = {USER: 0, GATEWAY: 1, DEFAULT: 2}
+# §4.4 rule 3: system routes a more specific gateway route may not steal from.
+_PROTECTED_HOPS = ("VnetLocal", "VNetPeering", "VNetGlobalPeering", "VirtualNetworkServiceEndpoint")
+
+
+@attrs.frozen(slots=True)
+class RouteEntry:
+    """One row of a subnet's effective routes."""
+
+    source: str
+    state: str
+    prefix: IPv4Network
+    next_hop_type: str
+    next_hop_ip_address: tuple[str, ...] = ()
+    name: str | None = None  # the UDR's name
+    route_table: str | None = None  # the UDR's route table
+    via: str | None = None  # the peering link or gateway connection behind a system route
+
+    @property
+    def route_table_label(self) -> str:
+        """What Network Watcher's next hop prints: the route table, or 'System Route'."""
+        return self.route_table or SYSTEM_ROUTE
+
+    def to_json(self) -> dict:
+        """DESIGN.md's ``routes --json`` row."""
+        return {
+            "source": self.source,
+            "state": self.state,
+            "address_prefixes": [str(self.prefix)],
+            "next_hop_type": self.next_hop_type,
+            "next_hop_ip_address": list(self.next_hop_ip_address),
+            "name": self.name,
+            "route_table": self.route_table,
+        }
+
+
+def _vnet_networks(vnet: VNet) -> list[IPv4Network]:
+    nets = []
+    for text in vnet.address_prefixes:
+        try:
+            nets.append(parse_prefix(text))
+        except AddressError:
+            continue
+    return nets
+
+
+def system_routes(fabric: Fabric, vnet: VNet, has_default_udr: bool) -> list[RouteEntry]:
+    """§4.1-4.2 default routes: VNet ranges, Internet, the reserved None ranges, peerings."""
+    own = _vnet_networks(vnet)
+    routes = [RouteEntry(DEFAULT, ACTIVE, net, "VnetLocal") for net in own]
+    routes.append(RouteEntry(DEFAULT, ACTIVE, IPv4Network("0.0.0.0/0"), "Internet"))
+    for reserved in PRIVATE_RANGES:
+        # §4.1: equal to or a supernet of a VNet range -> the VNet route replaces it.
+        if any(reserved == net or reserved.subnet_of(net) for net in own):
+            continue
+        # §4.7: Azure removes the reserved None routes once a 0.0.0.0/0 UDR is present.
+        if has_default_udr:
+            continue
+        routes.append(RouteEntry(DEFAULT, ACTIVE, reserved, "None"))
+    for link in connected_links(fabric, vnet.name):
+        remote = fabric.vnets.get(link.remote_vnet)
+        global_peering = remote is not None and remote.region != vnet.region
+        hop = "VNetGlobalPeering" if global_peering else "VNetPeering"
+        for net in remote_prefixes(fabric, link):
+            routes.append(RouteEntry(DEFAULT, ACTIVE, net, hop, via=f"{vnet.name}/{link.name}"))
+    return routes
+
+
+def gateway_routes(fabric: Fabric, vnet: VNet, learned: dict | None = None) -> list[RouteEntry]:
+    """§4.2: routes the serving VPN gateway learned (own or through gateway transit)."""
+    gateway = gateway_for_vnet(fabric, vnet.name)
+    if gateway is None:
+        return []
+    learned = learned if learned is not None else learned_routes(fabric)
+    address = gateway_addresses(fabric, gateway)
+    return [
+        RouteEntry(GATEWAY, ACTIVE, route.prefix, "VirtualNetworkGateway", address,
+                   via=f"{gateway.name}/{route.connection}")
+        for route in learned.get(gateway.name, [])
+    ]  # fmt: skip
+
+
+def user_routes(table: RouteTable) -> list[RouteEntry]:
+    """§4.3: the route table's UDRs (service-tag routes are kept out of the FIB: vnetsim has no
+    tag-to-prefix data; they are listed with state Invalid and the reason in their name)."""
+    routes = []
+    for route in table.routes:
+        if is_service_tag(route.address_prefix):
+            continue
+        try:
+            net = parse_prefix(route.address_prefix)
+        except AddressError:
+            continue
+        hops = (route.next_hop_ip_address,) if route.next_hop_ip_address else ()
+        routes.append(
+            RouteEntry(USER, ACTIVE, net, route.next_hop_type, hops, route.name, table.name)
+        )
+    return routes
+
+
+def select(routes: list[RouteEntry]) -> list[RouteEntry]:
+    """Mark shadowed routes Invalid (§4.4); the order of the input is kept."""
+    protected = [
+        r.prefix for r in routes if r.source == DEFAULT and r.next_hop_type in _PROTECTED_HOPS
+    ]
+    best: dict[IPv4Network, int] = {}
+    for route in routes:
+        rank = _SOURCE_RANK[route.source]
+        if route.source == GATEWAY and any(route.prefix.subnet_of(p) for p in protected):
+            continue  # rule 3: such a gateway route never wins
+        if route.prefix not in best or rank < best[route.prefix]:
+            best[route.prefix] = rank
+    selected = []
+    for route in routes:
+        wins = best.get(route.prefix) == _SOURCE_RANK[route.source]
+        if route.source == GATEWAY and any(route.prefix.subnet_of(p) for p in protected):
+            wins = False
+        selected.append(route if wins else attrs.evolve(route, state=INVALID))
+    return selected
+
+
+@attrs.frozen(slots=True, eq=False)
+class SubnetRoutes:
+    """A subnet's effective routes and the compiled longest-prefix-match table of the winners."""
+
+    vnet: str
+    subnet: str
+    routes: tuple[RouteEntry, ...]
+    fib: pytricia.PyTricia
+
+    def lookup(self, destination: IPv4Address | str) -> RouteEntry | None:
+        """The route that wins for ``destination`` (None: no route at all)."""
+        return self.fib.get(str(destination))
+
+
+def compile_subnet(
+    fabric: Fabric, vnet: VNet, subnet: Subnet, learned: dict | None = None
+) -> SubnetRoutes:
+    """Effective routes of one subnet, compiled into a pytricia FIB."""
+    table = fabric.route_tables.get(subnet.route_table) if subnet.route_table else None
+    udrs = user_routes(table) if table is not None else []
+    has_default_udr = any(r.prefix.prefixlen == 0 for r in udrs)
+    routes = system_routes(fabric, vnet, has_default_udr)
+    if table is None or not table.disable_bgp_route_propagation:  # §4.5
+        routes += gateway_routes(fabric, vnet, learned)
+    routes += udrs
+    routes = select(routes)
+    fib = pytricia.PyTricia(32)
+    for route in routes:
+        if route.state == ACTIVE:
+            fib[str(route.prefix)] = route
+    return SubnetRoutes(vnet.name, subnet.name, tuple(routes), fib)
