@@ -16,7 +16,7 @@ import attrs
 
 from fabric.addressing import AddressError, parse_prefix
 from fabric.model import Connection, VpnGateway
-from fabric.peering import counterpart, is_connected, remote_prefixes
+from fabric.peering import PeeringView, remote_prefixes
 from fabric.skus import UnknownSku, lookup
 from fabric.topology import Fabric
 
@@ -81,33 +81,39 @@ def _bgp(fabric: Fabric, connection: Connection) -> bool:
     return bool(connection.enable_bgp and other is not None and other.enable_bgp)
 
 
-def transit_spokes(fabric: Fabric, gateway: VpnGateway) -> list[str]:
+def transit_spokes(
+    fabric: Fabric, gateway: VpnGateway, view: PeeringView | None = None
+) -> list[str]:
     """VNets that use ``gateway`` through gateway transit (both peering flags, Connected)."""
+    view = view or PeeringView(fabric)
     spokes = []
-    for link in fabric.peerings_of(gateway.vnet):
-        back = counterpart(fabric, link)
+    for link in view.links_of(gateway.vnet):
+        back = view.counterpart(link)
         if (
             link.allow_gateway_transit
             and back is not None
             and back.use_remote_gateways
-            and is_connected(fabric, link)
+            and view.is_connected(link)
         ):
             spokes.append(link.remote_vnet)
     return spokes
 
 
-def gateway_for_vnet(fabric: Fabric, vnet: str) -> VpnGateway | None:
+def gateway_for_vnet(
+    fabric: Fabric, vnet: str, view: PeeringView | None = None
+) -> VpnGateway | None:
     """The VPN gateway that serves ``vnet``: its own, or the hub's through gateway transit."""
     own = fabric.gateways_in(vnet)
     if own:
         return own[0]
-    for link in fabric.peerings_of(vnet):
-        back = counterpart(fabric, link)
+    view = view or PeeringView(fabric)
+    for link in view.links_of(vnet):
+        back = view.counterpart(link)
         if (
             link.use_remote_gateways
             and back is not None
             and back.allow_gateway_transit
-            and is_connected(fabric, link)
+            and view.is_connected(link)
         ):
             remote = fabric.gateways_in(link.remote_vnet)
             if remote:
@@ -115,8 +121,11 @@ def gateway_for_vnet(fabric: Fabric, vnet: str) -> VpnGateway | None:
     return None
 
 
-def owned_prefixes(fabric: Fabric, gateway: VpnGateway) -> tuple[IPv4Network, ...]:
+def owned_prefixes(
+    fabric: Fabric, gateway: VpnGateway, view: PeeringView | None = None
+) -> tuple[IPv4Network, ...]:
     """What a gateway advertises as its own: its VNet's space plus its transit spokes' spaces."""
+    view = view or PeeringView(fabric)
     prefixes: list[IPv4Network] = []
     vnet = fabric.vnets.get(gateway.vnet)
     if vnet is not None:
@@ -125,8 +134,9 @@ def owned_prefixes(fabric: Fabric, gateway: VpnGateway) -> tuple[IPv4Network, ..
                 prefixes.append(parse_prefix(text))
             except AddressError:
                 continue
-    for link in fabric.peerings_of(gateway.vnet):
-        if link.remote_vnet in transit_spokes(fabric, gateway):
+    spokes = set(transit_spokes(fabric, gateway, view))
+    for link in view.links_of(gateway.vnet):
+        if link.remote_vnet in spokes:
             prefixes.extend(remote_prefixes(fabric, link))
     return tuple(dict.fromkeys(prefixes))
 
@@ -141,13 +151,16 @@ class LearnedRoute:
     as_path_length: int
 
 
-def learned_routes(fabric: Fabric) -> dict[str, list[LearnedRoute]]:
+def learned_routes(
+    fabric: Fabric, view: PeeringView | None = None
+) -> dict[str, list[LearnedRoute]]:
     """For every gateway, the prefixes it reaches over its up connections (static + BGP)."""
+    view = view or PeeringView(fabric)
     up = {name: c for name, c in fabric.connections.items() if connection_status(fabric, c).up}
     by_gateway: dict[str, list[Connection]] = {}
     for connection in up.values():
         by_gateway.setdefault(connection.from_gateway, []).append(connection)
-    owned = {name: owned_prefixes(fabric, g) for name, g in fabric.gateways.items()}
+    owned = {name: owned_prefixes(fabric, g, view) for name, g in fabric.gateways.items()}
     result: dict[str, list[LearnedRoute]] = {}
     for name in fabric.gateways:
         own = owned[name]

@@ -17,7 +17,7 @@ from fabric.connections import gateway_for_vnet, learned_routes
 from fabric.latency import LatencyModel
 from fabric.model import Host, Subnet, VNet
 from fabric.nsg import Packet5Tuple, TagScope, Verdict, evaluate_chain
-from fabric.peering import connected_links, remote_prefixes
+from fabric.peering import PeeringView, remote_prefixes
 from fabric.routing import SubnetRoutes, compile_subnet
 from fabric.topology import Fabric
 
@@ -61,7 +61,8 @@ class ControlPlane:
         self.fabric = fabric.copy()
         self.latency = latency or LatencyModel()
         self.block_peering_without_vnet_access = block_peering_without_vnet_access
-        self.learned = learned_routes(self.fabric)
+        self.peerings = PeeringView(self.fabric)
+        self.learned = learned_routes(self.fabric, self.peerings)
         self._routes: dict[tuple[str, str], SubnetRoutes] = {}
         self._scopes: dict[str, TagScope] = {}
         self._subnet_index = pytricia.PyTricia(32)
@@ -87,7 +88,9 @@ class ControlPlane:
         compiled = self._routes.get(key)
         if compiled is None:
             record = self.fabric.vnets[vnet]
-            compiled = compile_subnet(self.fabric, record, record.subnet(subnet), self.learned)
+            compiled = compile_subnet(
+                self.fabric, record, record.subnet(subnet), self.learned, self.peerings
+            )
             self._routes[key] = compiled
         return compiled
 
@@ -100,7 +103,9 @@ class ControlPlane:
         key = (vnet, "GatewaySubnet")
         if key not in self._routes:
             synthetic = Subnet("GatewaySubnet", record.address_prefixes[0])
-            self._routes[key] = compile_subnet(self.fabric, record, synthetic, self.learned)
+            self._routes[key] = compile_subnet(
+                self.fabric, record, synthetic, self.learned, self.peerings
+            )
         return self._routes[key]
 
     # -- addresses --------------------------------------------------------------------------
@@ -169,10 +174,10 @@ class ControlPlane:
                     nets.append(parse_prefix(text))
                 except AddressError:
                     continue
-            for link in connected_links(self.fabric, vnet):
+            for link in self.peerings.connected_links(vnet):
                 if link.allow_virtual_network_access:
                     nets.extend(remote_prefixes(self.fabric, link))
-            gateway = gateway_for_vnet(self.fabric, vnet)
+            gateway = gateway_for_vnet(self.fabric, vnet, self.peerings)
             if gateway is not None:
                 nets.extend(route.prefix for route in self.learned.get(gateway.name, []))
             scope = TagScope(tuple(dict.fromkeys(n for n in nets if n.prefixlen > 0)))

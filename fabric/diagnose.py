@@ -18,7 +18,6 @@ from fabric.control import ControlPlane, LocateError, Location
 from fabric.latency import UnknownRegionPair
 from fabric.model import PROTOCOLS, VNet, suggest
 from fabric.nsg import Packet5Tuple, Verdict
-from fabric.peering import counterpart, is_connected, peering_state
 from fabric.routing import RouteEntry
 
 MAX_HOPS = 32
@@ -356,14 +355,14 @@ def _cross_peering(walk: _Walk, here: VNet, remote: VNet, link_name: str) -> Tra
     plane = walk.plane
     fabric = plane.fabric
     link = fabric.peerings[(here.name, link_name)]
-    back = counterpart(fabric, link)
+    back = plane.peerings.counterpart(link)
     kind = "VNetGlobalPeering" if here.region != remote.region else "VNetPeering"
     walk.hops.append(
         Hop(kind, f"{here.name}/{link_name}", "-", detail=f"{here.name} -> {remote.name}")
     )
-    if not is_connected(fabric, link):
+    if not plane.peerings.is_connected(link):
         return walk.fail(
-            f"PeeringNotConnected: {here.name}/{link_name} is {peering_state(fabric, link)}",
+            f"PeeringNotConnected: {here.name}/{link_name} is {plane.peerings.state(link)}",
             Issue("PeeringNotConnected"),
         )
     if plane.block_peering_without_vnet_access and not (
@@ -441,7 +440,7 @@ def _through_appliance(walk: _Walk, vnet: VNet, route: RouteEntry, dst: IPv4Addr
     candidates = [vnet] + [
         plane.fabric.vnets[link.remote_vnet]
         for link in plane.fabric.peerings_of(vnet.name)
-        if link.remote_vnet in plane.fabric.vnets and is_connected(plane.fabric, link)
+        if link.remote_vnet in plane.fabric.vnets and plane.peerings.is_connected(link)
     ]
     for where in candidates:
         host = plane.host_by_ip(ip, where.name)
@@ -494,7 +493,7 @@ def _through_appliance(walk: _Walk, vnet: VNet, route: RouteEntry, dst: IPv4Addr
 def _through_gateway(walk: _Walk, vnet: VNet, dst: IPv4Address, route: RouteEntry):
     plane = walk.plane
     fabric = plane.fabric
-    gateway = gateway_for_vnet(fabric, vnet.name)
+    gateway = gateway_for_vnet(fabric, vnet.name, plane.peerings)
     if gateway is None:
         return walk.fail(
             _transit_reason(plane, vnet)
@@ -547,14 +546,14 @@ def _transit_reason(plane: ControlPlane, vnet: VNet) -> str | None:
         remote_gateways = fabric.gateways_in(link.remote_vnet)
         if not remote_gateways:
             continue
-        back = counterpart(fabric, link)
+        back = plane.peerings.counterpart(link)
         missing = []
         if not link.use_remote_gateways:
             missing.append(f"{vnet.name}/{link.name}.use_remote_gateways")
         if back is None or not back.allow_gateway_transit:
             missing.append(f"{link.remote_vnet}/{back.name if back else '?'}.allow_gateway_transit")
-        if not is_connected(fabric, link):
-            missing.append(f"a Connected peering (it is {peering_state(fabric, link)})")
+        if not plane.peerings.is_connected(link):
+            missing.append(f"a Connected peering (it is {plane.peerings.state(link)})")
         if missing:
             return (
                 f"GatewayTransitNotConfigured: {vnet.name} is peered with {link.remote_vnet}, "
@@ -580,19 +579,24 @@ def _explain(plane: ControlPlane, here: VNet, dst: IPv4Address, fallback: str) -
         return fallback
     target = targets[0]
     for link in fabric.peerings.values():
-        if {link.vnet, link.remote_vnet} == {here.name, target.name} and not is_connected(
-            fabric, link
-        ):
+        if {link.vnet, link.remote_vnet} == {
+            here.name,
+            target.name,
+        } and not plane.peerings.is_connected(link):
             return (
                 f"PeeringNotConnected: peering {link.vnet}/{link.name} is "
-                f"{peering_state(fabric, link)}; both sides must exist for traffic to flow"
+                f"{plane.peerings.state(link)}; both sides must exist for traffic to flow"
             )
     for link in fabric.peerings.values():
         if {link.vnet, link.remote_vnet} == {here.name, target.name}:
             break
     else:
-        mine = {p.remote_vnet for p in fabric.peerings_of(here.name) if is_connected(fabric, p)}
-        theirs = {p.remote_vnet for p in fabric.peerings_of(target.name) if is_connected(fabric, p)}
+        mine = {
+            p.remote_vnet for p in fabric.peerings_of(here.name) if plane.peerings.is_connected(p)
+        }
+        theirs = {
+            p.remote_vnet for p in fabric.peerings_of(target.name) if plane.peerings.is_connected(p)
+        }
         common = sorted(mine & theirs)
         if common:
             return (
@@ -600,7 +604,10 @@ def _explain(plane: ControlPlane, here: VNet, dst: IPv4Address, fallback: str) -
                 f"{common[0]}, but peering is not transitive; peer them directly, or route "
                 f"through an appliance or the gateway in {common[0]}"
             )
-    here_gw, there_gw = gateway_for_vnet(fabric, here.name), gateway_for_vnet(fabric, target.name)
+    here_gw, there_gw = (
+        gateway_for_vnet(fabric, here.name, plane.peerings),
+        gateway_for_vnet(fabric, target.name, plane.peerings),
+    )
     if here_gw is not None and there_gw is not None:
         for connection in fabric.connections.values():
             if {connection.from_gateway, connection.to_gateway} == {here_gw.name, there_gw.name}:

@@ -18,6 +18,64 @@ CONNECTED = "Connected"
 DISCONNECTED = "Disconnected"
 
 
+class PeeringView:
+    """An index of a fabric's peering links for O(1) counterpart and state queries.
+
+    Build one per question over many links (validation, route compilation); it reflects the
+    fabric as it was when built.
+    """
+
+    __slots__ = ("_by_pair", "_by_vnet", "_states", "fabric")
+
+    def __init__(self, fabric: Fabric) -> None:
+        self.fabric = fabric
+        self._by_pair: dict[tuple[str, str], Peering] = {}
+        self._by_vnet: dict[str, list[Peering]] = {}
+        for link in fabric.peerings.values():
+            self._by_pair.setdefault((link.vnet, link.remote_vnet), link)
+            self._by_vnet.setdefault(link.vnet, []).append(link)
+        self._states: dict[tuple[str, str], str] = {}
+
+    def counterpart(self, link: Peering) -> Peering | None:
+        """The link in the remote VNet that points back at this link's VNet, if it exists."""
+        return self._by_pair.get((link.remote_vnet, link.vnet))
+
+    def links_of(self, vnet: str) -> list[Peering]:
+        """The links that live in ``vnet``."""
+        return self._by_vnet.get(vnet, [])
+
+    def state(self, link: Peering) -> str:
+        """``Initiated``, ``Connected`` or ``Disconnected`` (§2.2)."""
+        key = (link.vnet, link.name)
+        state = self._states.get(key)
+        if state is None:
+            state = self._states[key] = self._derive(link)
+        return state
+
+    def _derive(self, link: Peering) -> str:
+        if link.peering_state == DISCONNECTED:
+            return DISCONNECTED
+        other = self.counterpart(link)
+        if other is None:
+            # The remote VNet is outside this topology (REST export of one VNet): trust Azure.
+            if link.peering_state is not None and link.remote_vnet not in self.fabric.vnets:
+                return link.peering_state
+            return INITIATED
+        if other.peering_state == DISCONNECTED:
+            return INITIATED
+        if link.peering_state is not None and other.peering_state is not None:
+            return link.peering_state if link.peering_state == other.peering_state else INITIATED
+        return CONNECTED
+
+    def is_connected(self, link: Peering) -> bool:
+        """True when the link carries traffic."""
+        return self.state(link) == CONNECTED
+
+    def connected_links(self, vnet: str) -> list[Peering]:
+        """The links of ``vnet`` that carry traffic."""
+        return [link for link in self.links_of(vnet) if self.is_connected(link)]
+
+
 def counterpart(fabric: Fabric, link: Peering) -> Peering | None:
     """The link in the remote VNet that points back at this link's VNet, if it exists."""
     for other in fabric.peerings.values():
@@ -27,20 +85,8 @@ def counterpart(fabric: Fabric, link: Peering) -> Peering | None:
 
 
 def peering_state(fabric: Fabric, link: Peering) -> str:
-    """``Initiated``, ``Connected`` or ``Disconnected`` for one link."""
-    if link.peering_state == DISCONNECTED:
-        return DISCONNECTED
-    other = counterpart(fabric, link)
-    if other is None:
-        # The remote VNet is outside this topology (REST export of one VNet): trust Azure.
-        if link.peering_state is not None and link.remote_vnet not in fabric.vnets:
-            return link.peering_state
-        return link.peering_state if link.peering_state == INITIATED else INITIATED
-    if other.peering_state == DISCONNECTED:
-        return INITIATED
-    if link.peering_state is not None and other.peering_state is not None:
-        return link.peering_state if link.peering_state == other.peering_state else INITIATED
-    return CONNECTED
+    """``Initiated``, ``Connected`` or ``Disconnected`` for one link (see PeeringView)."""
+    return PeeringView(fabric).state(link)
 
 
 def is_connected(fabric: Fabric, link: Peering) -> bool:
@@ -72,14 +118,14 @@ def _stale(fabric: Fabric, link: Peering) -> bool:
     return sorted(link.remote_address_space) != sorted(live)
 
 
-def sync_level(fabric: Fabric, link: Peering) -> str:
+def sync_level(fabric: Fabric, link: Peering, view: PeeringView | None = None) -> str:
     """``FullyInSync``, ``LocalNotInSync``, ``RemoteNotInSync`` or ``LocalAndRemoteNotInSync``.
 
     Local = this link's copy of the remote space is stale (run sync on this link); remote =
     the counterpart's copy of this VNet's space is stale (run sync on that one).
     """
     local = _stale(fabric, link)
-    other = counterpart(fabric, link)
+    other = view.counterpart(link) if view is not None else counterpart(fabric, link)
     remote = other is not None and _stale(fabric, other)
     if local and remote:
         return "LocalAndRemoteNotInSync"
@@ -92,4 +138,4 @@ def sync_level(fabric: Fabric, link: Peering) -> str:
 
 def connected_links(fabric: Fabric, vnet: str) -> list[Peering]:
     """The links of ``vnet`` that carry traffic."""
-    return [link for link in fabric.peerings_of(vnet) if is_connected(fabric, link)]
+    return PeeringView(fabric).connected_links(vnet)

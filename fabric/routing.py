@@ -16,7 +16,7 @@ import pytricia
 from fabric.addressing import PRIVATE_RANGES, AddressError, parse_prefix
 from fabric.connections import gateway_addresses, gateway_for_vnet, learned_routes
 from fabric.model import RouteTable, Subnet, VNet
-from fabric.peering import connected_links, remote_prefixes
+from fabric.peering import PeeringView, remote_prefixes
 from fabric.servicetags import is_service_tag
 from fabric.topology import Fabric
 
@@ -74,7 +74,9 @@ def _vnet_networks(vnet: VNet) -> list[IPv4Network]:
     return nets
 
 
-def system_routes(fabric: Fabric, vnet: VNet, has_default_udr: bool) -> list[RouteEntry]:
+def system_routes(
+    fabric: Fabric, vnet: VNet, has_default_udr: bool, view: PeeringView | None = None
+) -> list[RouteEntry]:
     """§4.1-4.2 default routes: VNet ranges, Internet, the reserved None ranges, peerings."""
     own = _vnet_networks(vnet)
     routes = [RouteEntry(DEFAULT, ACTIVE, net, "VnetLocal") for net in own]
@@ -87,7 +89,7 @@ def system_routes(fabric: Fabric, vnet: VNet, has_default_udr: bool) -> list[Rou
         if has_default_udr:
             continue
         routes.append(RouteEntry(DEFAULT, ACTIVE, reserved, "None"))
-    for link in connected_links(fabric, vnet.name):
+    for link in (view or PeeringView(fabric)).connected_links(vnet.name):
         remote = fabric.vnets.get(link.remote_vnet)
         global_peering = remote is not None and remote.region != vnet.region
         hop = "VNetGlobalPeering" if global_peering else "VNetPeering"
@@ -96,12 +98,15 @@ def system_routes(fabric: Fabric, vnet: VNet, has_default_udr: bool) -> list[Rou
     return routes
 
 
-def gateway_routes(fabric: Fabric, vnet: VNet, learned: dict | None = None) -> list[RouteEntry]:
+def gateway_routes(
+    fabric: Fabric, vnet: VNet, learned: dict | None = None, view: PeeringView | None = None
+) -> list[RouteEntry]:
     """§4.2: routes the serving VPN gateway learned (own or through gateway transit)."""
-    gateway = gateway_for_vnet(fabric, vnet.name)
+    view = view or PeeringView(fabric)
+    gateway = gateway_for_vnet(fabric, vnet.name, view)
     if gateway is None:
         return []
-    learned = learned if learned is not None else learned_routes(fabric)
+    learned = learned if learned is not None else learned_routes(fabric, view)
     address = gateway_addresses(fabric, gateway)
     return [
         RouteEntry(GATEWAY, ACTIVE, route.prefix, "VirtualNetworkGateway", address,
@@ -164,15 +169,20 @@ class SubnetRoutes:
 
 
 def compile_subnet(
-    fabric: Fabric, vnet: VNet, subnet: Subnet, learned: dict | None = None
+    fabric: Fabric,
+    vnet: VNet,
+    subnet: Subnet,
+    learned: dict | None = None,
+    view: PeeringView | None = None,
 ) -> SubnetRoutes:
     """Effective routes of one subnet, compiled into a pytricia FIB."""
+    view = view or PeeringView(fabric)
     table = fabric.route_tables.get(subnet.route_table) if subnet.route_table else None
     udrs = user_routes(table) if table is not None else []
     has_default_udr = any(r.prefix.prefixlen == 0 for r in udrs)
-    routes = system_routes(fabric, vnet, has_default_udr)
+    routes = system_routes(fabric, vnet, has_default_udr, view)
     if table is None or not table.disable_bgp_route_propagation:  # §4.5
-        routes += gateway_routes(fabric, vnet, learned)
+        routes += gateway_routes(fabric, vnet, learned, view)
     routes += udrs
     routes = select(routes)
     fib = pytricia.PyTricia(32)

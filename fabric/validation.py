@@ -25,7 +25,7 @@ from fabric.addressing import (
 )
 from fabric.findings import Finding, error, warning
 from fabric.model import UDR_NEXT_HOP_TYPES, Connection, Peering, VNet, suggest
-from fabric.peering import DISCONNECTED, INITIATED, counterpart, peering_state, sync_level
+from fabric.peering import DISCONNECTED, INITIATED, PeeringView, sync_level
 from fabric.ports import PortRangeError, parse_port_ranges
 from fabric.servicetags import KNOWN_TAGS, is_service_tag
 from fabric.skus import UnknownSku, lookup
@@ -66,6 +66,7 @@ class _Context:
 
     def __init__(self, fabric: Fabric) -> None:
         self.fabric = fabric
+        self.view = PeeringView(fabric)
         self.space: dict[str, list[tuple[str, IPv4Network]]] = {}
         self.bad_space: dict[str, list[tuple[str, str]]] = {}
         for vnet in fabric.vnets.values():
@@ -585,7 +586,7 @@ def _check_one_peering(ctx: _Context, link: Peering) -> Iterator[Finding]:
             for b in ctx.networks(link.remote_vnet)
             if a.overlaps(b)
         ]
-        other = counterpart(fabric, link)
+        other = ctx.view.counterpart(link)
         if pairs and (other is None or link.vnet < link.remote_vnet):  # §2.4 / TC-PR-3, once
             yield error(
                 "VnetAddressSpacesOverlap",
@@ -595,7 +596,7 @@ def _check_one_peering(ctx: _Context, link: Peering) -> Iterator[Finding]:
                 _r("vnet", link.vnet),
                 _r("vnet", link.remote_vnet),
             )
-    state = peering_state(fabric, link)
+    state = ctx.view.state(link)
     if state == INITIATED:  # §2.2
         yield warning(
             "PeeringNotConnected",
@@ -610,7 +611,7 @@ def _check_one_peering(ctx: _Context, link: Peering) -> Iterator[Finding]:
             "no traffic flows; delete this link and create both sides again",
             resource,
         )
-    level = sync_level(fabric, link)
+    level = sync_level(fabric, link, ctx.view)
     if level in ("LocalNotInSync", "LocalAndRemoteNotInSync"):  # §2.3
         yield warning(
             "PeeringNotInSync",
@@ -635,7 +636,7 @@ def _check_one_peering(ctx: _Context, link: Peering) -> Iterator[Finding]:
                 f"{link.vnet} has its own gateway {local_gateways[0].name}; remove one of them",
                 resource,
             )
-        other = counterpart(fabric, link)
+        other = ctx.view.counterpart(link)
         if other is not None and not other.allow_gateway_transit:
             yield error(
                 "RemotePeeringDoesNotAllowGatewayTransit",
