@@ -223,3 +223,11 @@ def test_cli_validate_exit_codes_and_json_shape(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "missing.yaml: no such file" in err
     assert "Traceback" not in err
+
+
+def test_shipped_scenarios_load_and_validate():
+    from pathlib import Path
+
+    for path in sorted(Path(__file__).parent.parent.joinpath("scenarios").glob("*.yaml")):
+        document = load_topology(path)
+        assert not has_errors(validate(document.fabric)), path
