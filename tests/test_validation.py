@@ -450,3 +450,19 @@ def test_warnings_alone_keep_a_topology_valid():
     fabric = two_vnets()
     fabric.peer_one_side("A", "B")
     assert not has_errors(validate(fabric))
+
+
+def test_reported_peering_state_is_kept_when_the_remote_vnet_is_outside_the_topology():
+    from fabric.model import Peering
+
+    fabric = Fabric()
+    fabric.vnet("A", "westeurope", "10.0.0.0/16")
+    fabric.add_peering(Peering("to-remote", "A", "elsewhere", peering_state="Connected"))
+    fabric.add_peering(Peering("to-old", "A", "gone", peering_state="Disconnected"))
+    states = {link.name: peering_state(fabric, link) for link in fabric.peerings.values()}
+    assert states == {"to-remote": "Connected", "to-old": "Disconnected"}
+    assert codes(fabric) == [
+        "RemoteVnetNotInTopology",
+        "RemoteVnetNotInTopology",
+        "PeeringDisconnected",
+    ]
