@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="simulate a scenario (default: the built-in demo)")
     run.add_argument("scenario", nargs="?", help="scenario file; omit for the demo")
     run.add_argument("--json", action="store_true", help="machine-readable output")
+    run.add_argument("--out", help="folder for results.json and the figures")
+    run.add_argument("--duration", type=float, help="override simulation.duration_s (seconds)")
     return parser
 
 
@@ -199,18 +201,49 @@ def _cmd_connectivity(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    if args.scenario is not None:
-        raise UsageError(
-            f"{args.scenario}: running scenario files needs the packet dataplane, "
-            "which is not built yet; run 'vnetsim run' for the engine demo"
-        )
-    from fabric.demo import engine_demo
+    if args.scenario is None:
+        from fabric.demo import engine_demo
 
-    report = engine_demo()
+        report = engine_demo()
+        print(json.dumps(report, sort_keys=True) if args.json else report["text"])
+        return EXIT_OK
+    from fabric.dataplane import SimulationError
+    from fabric.io import InputError, load_topology
+    from fabric.simulate import simulate
+    from fabric.traffic import TrafficError
+    from fabric.validation import has_errors, validate
+
+    try:
+        document = load_topology(args.scenario)
+    except InputError as problem:
+        raise UsageError(problem.render()) from None
+    if not document.traffic:
+        raise UsageError(
+            f"{args.scenario}: no 'traffic' section; add at least one flow to simulate"
+        )
+    findings = validate(document.fabric)
+    if has_errors(findings):
+        _print_findings(args.scenario, findings, False)
+        return EXIT_NEGATIVE
+    simulation = document.simulation
+    try:
+        result = simulate(
+            document.fabric,
+            document.traffic,
+            duration_s=args.duration if args.duration is not None else simulation.get("duration_s"),
+            seed=simulation.get("seed", 1),
+            parameters=simulation.get("parameters"),
+            progress=not args.json and sys.stderr.isatty(),
+        )
+    except (TrafficError, SimulationError) as problem:
+        raise UsageError(f"{args.scenario}: {problem}") from None
+    written = result.write(args.out) if args.out else []
     if args.json:
-        print(json.dumps(report, sort_keys=True))
+        print(json.dumps(result.to_json(), sort_keys=True))
     else:
-        print(report["text"])
+        print(result.table())
+        for path in written:
+            print(f"wrote {path}")
     return EXIT_OK
 
 

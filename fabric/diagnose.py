@@ -66,6 +66,16 @@ class Hop:
 
 
 @attrs.frozen(slots=True)
+class Step:
+    """A piece of the path for the dataplane to build: a leg of travel (one-way ms), a peering
+    crossed, an appliance, a VPN tunnel, or the delivery to the destination NIC."""
+
+    kind: str  # "leg" | "peering" | "appliance" | "tunnel" | "deliver"
+    name: str
+    latency_ms: float | None = None
+
+
+@attrs.frozen(slots=True)
 class Trace:
     """The result of a connectivity check (pybatfish-like: disposition, hops, reason)."""
 
@@ -73,6 +83,7 @@ class Trace:
     hops: tuple[Hop, ...]
     reason: str | None
     latency_ms: float | None
+    steps: tuple[Step, ...] = ()
 
     @property
     def reachable(self) -> bool:
@@ -224,25 +235,35 @@ class _Walk:
     region: str = ""
     latency_ms: float | None = 0.0
     via_gateway: bool = False
+    established: bool = False  # a reply of an allowed flow: NSGs let it pass (stateful)
+    steps: list[Step] = attrs.field(factory=list)
 
     def leg(self, to_region: str, extra_ms: float = 0.0) -> None:
         """The packet travels from the last node's region to ``to_region`` (one-way)."""
+        try:
+            one_way = self.plane.latency.one_way_ms(self.region, to_region) + extra_ms
+        except UnknownRegionPair:
+            one_way = None
+        self.steps.append(Step("leg", f"{self.region}->{to_region}", one_way))
         if self.latency_ms is not None:
-            try:
-                self.latency_ms += self.plane.latency.one_way_ms(self.region, to_region) + extra_ms
-            except UnknownRegionPair:
-                self.latency_ms = None
+            self.latency_ms = None if one_way is None else self.latency_ms + one_way
         self.region = to_region
+
+    def nsg(self, location: Location, direction: str) -> Verdict:
+        """The NSG verdict here, or Allow for the reply of an established flow."""
+        if self.established:
+            return Verdict("Allow", "EstablishedFlow", None, direction)
+        return self.plane.nsg_verdict(location, direction, self.packet)[0]
 
     def fail(self, reason: str, issue: Issue | None = None) -> Trace:
         if issue is not None and self.hops:
             last = self.hops[-1]
             self.hops[-1] = attrs.evolve(last, issues=(*last.issues, issue))
-        return Trace("Unreachable", tuple(self.hops), reason, None)
+        return Trace("Unreachable", tuple(self.hops), reason, None, tuple(self.steps))
 
     def done(self) -> Trace:
         latency = None if self.latency_ms is None else round(self.latency_ms, 6)
-        return Trace("Reachable", tuple(self.hops), None, latency)
+        return Trace("Reachable", tuple(self.hops), None, latency, tuple(self.steps))
 
 
 def _nsg_issue(verdict: Verdict, origin: str) -> Issue:
@@ -261,16 +282,21 @@ def connectivity(
     protocol: str = "Tcp",
     port: int | None = 443,
     source_port: int | None = None,
+    *,
+    established: bool = False,
 ) -> Trace:
-    """Follow a packet from the NIC at ``source`` to ``destination`` on the control plane."""
+    """Follow a packet from the NIC at ``source`` to ``destination`` on the control plane.
+
+    ``established`` traces the reply of an allowed flow: NSGs are stateful and let it pass.
+    """
     start = _where(plane, source, "--src")
     dst = _ip(destination, "--dst")
     packet = make_packet(protocol, _ip(source, "--src"), dst, port, source_port)
-    walk = _Walk(plane, packet, region=start.vnet.region)
+    walk = _Walk(plane, packet, region=start.vnet.region, established=established)
     walk.hops.append(
         Hop("Source", start.name, source, detail=f"{start.vnet.name}/{start.subnet.name}")
     )
-    verdict, _ = plane.nsg_verdict(start, "Outbound", packet)
+    verdict = walk.nsg(start, "Outbound")
     if not verdict.allowed:
         return walk.fail(
             f"DeniedByNsg: {verdict.nsg}/{verdict.rule_name}", _nsg_issue(verdict, "Outbound")
@@ -357,6 +383,7 @@ def _cross_peering(walk: _Walk, here: VNet, remote: VNet, link_name: str) -> Tra
     link = fabric.peerings[(here.name, link_name)]
     back = plane.peerings.counterpart(link)
     kind = "VNetGlobalPeering" if here.region != remote.region else "VNetPeering"
+    walk.steps.append(Step("peering", f"{here.name}/{link_name}"))
     walk.hops.append(
         Hop(kind, f"{here.name}/{link_name}", "-", detail=f"{here.name} -> {remote.name}")
     )
@@ -426,7 +453,8 @@ def _deliver(walk: _Walk, vnet: VNet, dst: IPv4Address, detail: str) -> Trace:
         )
     )
     walk.leg(location.vnet.region)
-    verdict, _ = plane.nsg_verdict(location, "Inbound", walk.packet)
+    walk.steps.append(Step("deliver", location.name))
+    verdict = walk.nsg(location, "Inbound")
     if not verdict.allowed:
         return walk.fail(
             f"DeniedByNsg: {verdict.nsg}/{verdict.rule_name}", _nsg_issue(verdict, "Inbound")
@@ -463,7 +491,8 @@ def _through_appliance(walk: _Walk, vnet: VNet, route: RouteEntry, dst: IPv4Addr
                 detail=f"{where.name}/{host.subnet}; route {route.prefix}",
             )
         )
-        verdict, _ = plane.nsg_verdict(location, "Inbound", walk.packet)
+        walk.steps.append(Step("appliance", host.name, plane.latency.appliance_processing_ms))
+        verdict = walk.nsg(location, "Inbound")
         if not verdict.allowed:
             return walk.fail(
                 f"DeniedByNsg: {verdict.nsg}/{verdict.rule_name}", _nsg_issue(verdict, "Inbound")
@@ -474,7 +503,7 @@ def _through_appliance(walk: _Walk, vnet: VNet, route: RouteEntry, dst: IPv4Addr
                 "forwarding enabled on its NIC, so it drops packets not addressed to it",
                 Issue("IpForwardingDisabled"),
             )
-        verdict, _ = plane.nsg_verdict(location, "Outbound", walk.packet)
+        verdict = walk.nsg(location, "Outbound")
         if not verdict.allowed:
             return walk.fail(
                 f"DeniedByNsg: {verdict.nsg}/{verdict.rule_name}", _nsg_issue(verdict, "Outbound")
@@ -525,6 +554,7 @@ def _through_gateway(walk: _Walk, vnet: VNet, dst: IPv4Address, route: RouteEntr
         return walk.fail(f"VpnConnectionNotConnected: {connection.name} ({status.reason})")
     remote_gateway = fabric.gateways[connection.to_gateway]
     remote_vnet = fabric.vnets[remote_gateway.vnet]
+    walk.steps.append(Step("tunnel", connection.name))
     walk.leg(remote_vnet.region, 2 * plane.latency.gateway_processing_ms)
     remote_address = ", ".join(gateway_addresses(fabric, remote_gateway)) or "-"
     walk.hops.append(

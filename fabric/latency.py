@@ -85,12 +85,26 @@ class LatencyModel:
         appliance_processing_ms: time an NVA spends forwarding a packet. Not published; 0.1 ms.
         region_rtt_ms: extra region-pair round trips (keys are region_key() pairs) that extend
             or override the published table.
+        gateway_buffer_bytes: waiting room of a gateway instance before tail drop. Not
+            published; 2 MB (16 ms at 1 Gbps) assumed.
+        nic_buffer_bytes: waiting room of a VM NIC's egress queue. Not published; 1 MB assumed.
+        tunnel_mtu_bytes: largest outer packet on the tunnel before fragmentation: 1500, the
+            default VM MTU (§1.4). An encapsulated packet above it becomes two outer packets.
+        tcp_mss_bytes: TCP MSS on paths without a tunnel: MTU 1500 - 40 = 1460 (§3.8).
+        vpn_tcp_mss_bytes: TCP MSS on tunnel paths: the documented clamp of 1350 (§3.8).
+        hop_limit: IP TTL of synthetic packets; each virtual switch decrements it.
     """
 
     in_region_one_way_ms: float = 0.25
     gateway_processing_ms: float = 0.3
     appliance_processing_ms: float = 0.1
     region_rtt_ms: dict[tuple[str, str], float] = attrs.field(factory=dict)
+    gateway_buffer_bytes: int = 2_000_000
+    nic_buffer_bytes: int = 1_000_000
+    tunnel_mtu_bytes: int = 1500
+    tcp_mss_bytes: int = 1460
+    vpn_tcp_mss_bytes: int = 1350
+    hop_limit: int = 64
 
     def round_trip_ms(self, source: str, destination: str) -> float:
         """Round trip between two regions: the table (either direction), else an error."""

@@ -35,8 +35,16 @@ DH_GROUPS = (
     "None",
 )
 IPSEC_ENCRYPTIONS = (
-    "GCMAES256", "GCMAES192", "GCMAES128", "AES256", "AES192", "AES128", "DES3", "DES", "None",
-)  # fmt: skip
+    "GCMAES256",
+    "GCMAES192",
+    "GCMAES128",
+    "AES256",
+    "AES192",
+    "AES128",
+    "DES3",
+    "DES",
+    "None",
+)
 IPSEC_INTEGRITIES = ("GCMAES256", "GCMAES192", "GCMAES128", "SHA256", "SHA1", "MD5")
 PFS_GROUPS = ("PFS24", "ECP384", "ECP256", "PFS2048", "PFS2", "PFS1", "PFS14", "PFSMM", "None")
 

@@ -20,28 +20,67 @@ from fabric.servicetags import AZURE_LOAD_BALANCER, HOST_VIP, INTERNET, VIRTUAL_
 
 # §5.2, exactly as the API spells them.
 DEFAULT_RULES: tuple[SecurityRule, ...] = (
-    SecurityRule("AllowVnetInBound", 65000, "Inbound", "Allow", "*", VIRTUAL_NETWORK, "*",
-                 VIRTUAL_NETWORK, "*"),
-    SecurityRule("AllowAzureLoadBalancerInBound", 65001, "Inbound", "Allow", "*",
-                 AZURE_LOAD_BALANCER, "*", "0.0.0.0/0", "*"),
-    SecurityRule("DenyAllInBound", 65500, "Inbound", "Deny", "*", "0.0.0.0/0", "*",
-                 "0.0.0.0/0", "*"),
-    SecurityRule("AllowVnetOutBound", 65000, "Outbound", "Allow", "*", VIRTUAL_NETWORK, "*",
-                 VIRTUAL_NETWORK, "*"),
-    SecurityRule("AllowInternetOutBound", 65001, "Outbound", "Allow", "*", "0.0.0.0/0", "*",
-                 INTERNET, "*"),
-    SecurityRule("DenyAllOutBound", 65500, "Outbound", "Deny", "*", "0.0.0.0/0", "*",
-                 "0.0.0.0/0", "*"),
-)  # fmt: skip
+    SecurityRule(
+        "AllowVnetInBound",
+        65000,
+        "Inbound",
+        "Allow",
+        "*",
+        VIRTUAL_NETWORK,
+        "*",
+        VIRTUAL_NETWORK,
+        "*",
+    ),
+    SecurityRule(
+        "AllowAzureLoadBalancerInBound",
+        65001,
+        "Inbound",
+        "Allow",
+        "*",
+        AZURE_LOAD_BALANCER,
+        "*",
+        "0.0.0.0/0",
+        "*",
+    ),
+    SecurityRule(
+        "DenyAllInBound", 65500, "Inbound", "Deny", "*", "0.0.0.0/0", "*", "0.0.0.0/0", "*"
+    ),
+    SecurityRule(
+        "AllowVnetOutBound",
+        65000,
+        "Outbound",
+        "Allow",
+        "*",
+        VIRTUAL_NETWORK,
+        "*",
+        VIRTUAL_NETWORK,
+        "*",
+    ),
+    SecurityRule(
+        "AllowInternetOutBound", 65001, "Outbound", "Allow", "*", "0.0.0.0/0", "*", INTERNET, "*"
+    ),
+    SecurityRule(
+        "DenyAllOutBound", 65500, "Outbound", "Deny", "*", "0.0.0.0/0", "*", "0.0.0.0/0", "*"
+    ),
+)
 DEFAULT_RULE_NAMES = frozenset(rule.name for rule in DEFAULT_RULES)
 
 # Address space that is neither private/shared (RFC 1918, RFC 6598) nor special-purpose: the
 # candidates for the Internet tag (§5.4; RFC 1918 space is not Internet, TC-NW-2).
 _NOT_INTERNET = tuple(
     IPv4Network(p)
-    for p in ("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-              "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4")
-)  # fmt: skip
+    for p in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
+)
 
 
 @attrs.frozen(slots=True)

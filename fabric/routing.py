@@ -109,10 +109,16 @@ def gateway_routes(
     learned = learned if learned is not None else learned_routes(fabric, view)
     address = gateway_addresses(fabric, gateway)
     return [
-        RouteEntry(GATEWAY, ACTIVE, route.prefix, "VirtualNetworkGateway", address,
-                   via=f"{gateway.name}/{route.connection}")
+        RouteEntry(
+            GATEWAY,
+            ACTIVE,
+            route.prefix,
+            "VirtualNetworkGateway",
+            address,
+            via=f"{gateway.name}/{route.connection}",
+        )
         for route in learned.get(gateway.name, [])
-    ]  # fmt: skip
+    ]
 
 
 def user_routes(table: RouteTable) -> list[RouteEntry]:

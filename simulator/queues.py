@@ -36,6 +36,8 @@ class RateServer:
         buffer_bytes: waiting room in bytes, excluding the item in service (None: unlimited).
         buffer_packets: waiting room in packets, excluding the item in service (None: unlimited).
         name: label for errors and statistics.
+        min_service_ns: a floor on each item's service time (a packets-per-second limit:
+            1e9 / pps); 0 means the bit rate alone decides.
     """
 
     __slots__ = (
@@ -51,6 +53,7 @@ class RateServer:
         "busy_ns",
         "departures",
         "drops",
+        "min_service_ns",
         "name",
         "on_depart",
         "on_drop",
@@ -69,6 +72,7 @@ class RateServer:
         buffer_bytes: int | None = None,
         buffer_packets: int | None = None,
         name: str = "server",
+        min_service_ns: int = 0,
     ) -> None:
         if isinstance(rate_bps, bool) or not isinstance(rate_bps, int) or rate_bps <= 0:
             raise UnitError(f"{name}: rate must be a positive integer bits/s, got {rate_bps!r}")
@@ -82,6 +86,7 @@ class RateServer:
         self.buffer_bytes = buffer_bytes
         self.buffer_packets = buffer_packets
         self.name = name
+        self.min_service_ns = min_service_ns
         self._schedule = sim.schedule
         # serialisation_ns() inlined as (nbytes * a + b) // c: it runs once per packet.
         self._ns_per_byte_x2 = 16 * NS_PER_S
@@ -116,6 +121,8 @@ class RateServer:
         if not self._busy:
             self._busy = True
             service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // (2 * self.rate_bps)
+            if service < self.min_service_ns:
+                service = self.min_service_ns
             self.busy_ns += service
             self._schedule(service, self._finish, item)
             return
@@ -140,6 +147,8 @@ class RateServer:
             next_item, nbytes = queue.popleft()
             self._queued_bytes -= nbytes
             service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // (2 * self.rate_bps)
+            if service < self.min_service_ns:
+                service = self.min_service_ns
             self.busy_ns += service
             self._schedule(service, self._finish, next_item)
         else:

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from fabric.model import Route, SecurityRule
 from fabric.topology import Fabric
 
-REGIONS = ["eastus", "westus", "westeurope", "northeurope"]
+# Every pair of these has a published round trip (§7.2), so any fabric can be simulated.
+REGIONS = ["eastus", "westus", "centralus"]
 SKUS = [("VpnGw1", "Generation1"), ("VpnGw2", "Generation2"), ("VpnGw3AZ", "Generation2")]
 
 

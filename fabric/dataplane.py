@@ -1,0 +1,322 @@
+"""Packets through the fabric: NICs, virtual switches, peering links and IPsec gateway tunnels
+as nodes on the event engine.
+
+A packet carries its path: a tuple of stages, each a plain callable ``stage(packet)``; queueing
+elements hand the packet to ``advance`` when it leaves them. The path of a flow is decided by
+the source VNet's virtual switch on the flow's first packet, from the control plane's trace (the
+same route lookup and NSG evaluation that ``vnetsim connectivity`` shows), and cached like a
+vswitch flow table; every later packet of the flow follows the cached path.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from fabric.control import ControlPlane
+from fabric.diagnose import Trace, connectivity
+from fabric.ipsec import Negotiated, negotiate
+from fabric.latency import LatencyModel
+from fabric.model import VpnGateway
+from fabric.skus import lookup
+from simulator import Delay, RateServer, Simulation
+from simulator.units import NS_PER_S, milliseconds
+
+Stage = Callable[["Packet"], None]
+
+
+class SimulationError(ValueError):
+    """A scenario that cannot be simulated (e.g. a region pair without latency data)."""
+
+
+class Packet:
+    """One synthetic IP packet. ``size`` is the inner IP packet; ``wire`` what a link carries."""
+
+    __slots__ = ("flow", "hop", "path", "sent_ns", "seq", "size", "ttl", "wire")
+
+    def __init__(self, flow: object, seq: int, size: int, sent_ns: int, path: tuple, ttl: int):
+        self.flow = flow
+        self.seq = seq
+        self.size = size
+        self.wire = size
+        self.sent_ns = sent_ns
+        self.path = path
+        self.hop = 0
+        self.ttl = ttl
+
+
+def advance(packet: Packet) -> None:
+    """Hand the packet to the next stage of its path."""
+    packet.hop += 1
+    packet.path[packet.hop](packet)
+
+
+class VirtualSwitch:
+    """One per VNet: forwards with the flow's cached decision, decrements the hop limit."""
+
+    __slots__ = ("dataplane", "name", "packets")
+
+    def __init__(self, dataplane: Dataplane, name: str) -> None:
+        self.dataplane = dataplane
+        self.name = name
+        self.packets = 0
+
+    def forward(self, packet: Packet) -> None:
+        self.packets += 1
+        packet.ttl -= 1
+        if packet.ttl <= 0:
+            self.dataplane.drop(packet, f"HopLimitExceeded: {self.name}")
+            return
+        advance(packet)
+
+
+class PeeringLink:
+    """A VNet peering link in one direction: propagation delay only, no cap (§2.8)."""
+
+    __slots__ = ("bytes", "delay", "name", "packets")
+
+    def __init__(self, sim: Simulation, name: str, delay_ns: int) -> None:
+        self.name = name
+        self.delay = Delay(sim, delay_ns, advance, name=name)
+        self.packets = 0
+        self.bytes = 0
+
+    def carry(self, packet: Packet) -> None:
+        self.packets += 1
+        self.bytes += packet.wire
+        self.delay.put(packet)
+
+
+class GatewayTunnel:
+    """One VNet-to-VNet connection leaving a gateway: ESP encapsulation, the per-tunnel cap for
+    the negotiated cipher (Mbps and packets per second, §3.4), then the gateway instance that
+    all tunnels of the gateway share (its aggregate cap, §3.2), with a finite buffer."""
+
+    __slots__ = ("cipher", "instance", "mtu", "name", "server")
+
+    def __init__(
+        self, name: str, cipher: Negotiated, server: RateServer, instance: RateServer, mtu: int
+    ) -> None:
+        self.name = name
+        self.cipher = cipher
+        self.server = server
+        self.instance = instance
+        self.mtu = mtu
+
+    def encapsulate(self, packet: Packet) -> None:
+        wire = packet.size + self.cipher.esp.overhead(packet.size)
+        if wire > self.mtu:  # fragmented into two outer packets: one more outer IPv4 header
+            wire += 20
+        packet.wire = wire
+        advance(packet)
+
+    def enter(self, packet: Packet) -> None:
+        self.server.put(packet, packet.wire)
+
+    def to_instance(self, packet: Packet) -> None:
+        self.instance.put(packet, packet.wire)
+
+
+def decapsulate(packet: Packet) -> None:
+    """At the remote gateway the inner packet continues alone."""
+    packet.wire = packet.size
+    advance(packet)
+
+
+class Dataplane:
+    """Builds and holds the nodes; resolves each flow's path once, from the control plane."""
+
+    def __init__(self, sim: Simulation, plane: ControlPlane, params: LatencyModel) -> None:
+        self.sim = sim
+        self.plane = plane
+        self.params = params
+        self.nics: dict[str, RateServer] = {}
+        self.switches: dict[str, VirtualSwitch] = {}
+        self.peering_links: dict[str, PeeringLink] = {}
+        self.tunnels: dict[str, GatewayTunnel] = {}
+        self.instances: dict[str, list[RateServer]] = {}
+        self.delays: list[Delay] = []
+        self.unreachable: dict[str, Counter[str]] = {}
+
+    # -- drops ------------------------------------------------------------------------------
+
+    def drop(self, packet: Packet, reason: str) -> None:
+        """Every packet that does not arrive ends here, with its reason."""
+        packet.flow.dropped(packet, reason)
+
+    def _drop_stage(self, reason: str) -> Stage:
+        return lambda packet: self.drop(packet, reason)
+
+    def _on_queue_drop(self, label: str) -> Callable[[Packet, str], None]:
+        return lambda packet, why: self.drop(
+            packet, f"{label}{'' if why == 'BufferFullBytes' else ' (' + why + ')'}"
+        )
+
+    # -- nodes ------------------------------------------------------------------------------
+
+    def nic(self, host_name: str) -> RateServer:
+        server = self.nics.get(host_name)
+        if server is None:
+            _, host = self.plane.fabric.find_host(host_name)
+            rate = round(host.bandwidth_mbps * 1e6)
+            server = RateServer(
+                self.sim,
+                rate,
+                advance,
+                self._on_queue_drop(f"NicQueueFull: {host_name}"),
+                buffer_bytes=self.params.nic_buffer_bytes,
+                name=f"nic/{host_name}",
+            )
+            self.nics[host_name] = server
+        return server
+
+    def switch(self, vnet: str) -> VirtualSwitch:
+        node = self.switches.get(vnet)
+        if node is None:
+            node = self.switches[vnet] = VirtualSwitch(self, vnet)
+        return node
+
+    def peering_link(self, name: str, delay_ns: int) -> PeeringLink:
+        link = self.peering_links.get(name)
+        if link is None:
+            link = self.peering_links[name] = PeeringLink(self.sim, name, delay_ns)
+        return link
+
+    def gateway_instances(self, gateway: VpnGateway) -> list[RateServer]:
+        servers = self.instances.get(gateway.name)
+        if servers is None:
+            spec = lookup(gateway.sku, gateway.generation)
+            rate = round(spec.aggregate_mbps * 1e6)
+            count = 2 if gateway.active_active else 1
+            servers = [
+                RateServer(
+                    self.sim,
+                    rate,
+                    advance,
+                    self._on_queue_drop(f"GatewayQueueFull: {gateway.name}"),
+                    buffer_bytes=self.params.gateway_buffer_bytes,
+                    name=f"gateway/{gateway.name}/{i}",
+                )
+                for i in range(count)
+            ]
+            self.instances[gateway.name] = servers
+        return servers
+
+    def tunnel(self, connection_name: str) -> GatewayTunnel:
+        tunnel = self.tunnels.get(connection_name)
+        if tunnel is None:
+            fabric = self.plane.fabric
+            connection = fabric.connections[connection_name]
+            gateway = fabric.gateways[connection.from_gateway]
+            spec = lookup(gateway.sku, gateway.generation)
+            cipher = negotiate(connection.ipsec_policy)
+            cap = spec.tunnel_cap(cipher.cipher_column)
+            # Basic has no measured per-tunnel figure: its aggregate (100 Mbps) is the cap.
+            rate = round((cap.mbps if cap else spec.aggregate_mbps) * 1e6)
+            floor = -(-NS_PER_S // cap.pps) if cap else 0
+            server = RateServer(
+                self.sim,
+                rate,
+                advance,
+                self._on_queue_drop(f"TunnelQueueFull: {connection_name}"),
+                buffer_bytes=self.params.gateway_buffer_bytes,
+                name=f"tunnel/{connection_name}",
+                min_service_ns=floor,
+            )
+            instances = self.gateway_instances(gateway)
+            # Active-active: connections are spread over the two instances in name order
+            # (our assumption; Azure does not document the placement).
+            index = sorted(
+                c for c in fabric.connections if fabric.connections[c].from_gateway == gateway.name
+            )
+            instance = instances[index.index(connection_name) % len(instances)]
+            tunnel = GatewayTunnel(
+                connection_name, cipher, server, instance, self.params.tunnel_mtu_bytes
+            )
+            self.tunnels[connection_name] = tunnel
+        return tunnel
+
+    def _delay(self, latency_ms: float | None, what: str) -> Delay:
+        if latency_ms is None:
+            raise SimulationError(
+                f"no latency data for {what}; add the region pair under simulation.parameters."
+                "region_rtt_ms"
+            )
+        delay = Delay(self.sim, milliseconds(latency_ms), advance, name=what)
+        self.delays.append(delay)
+        return delay
+
+    # -- paths ------------------------------------------------------------------------------
+
+    def resolve(
+        self,
+        src_host: str,
+        src_ip: str,
+        dst_ip: str,
+        protocol: str,
+        port: int | None,
+        source_port: int | None,
+        sink: Stage,
+        *,
+        established: bool = False,
+    ) -> tuple[tuple[Stage, ...], Trace]:
+        """The stages a flow's packets pass, built from the control plane's trace."""
+        trace = connectivity(
+            self.plane, src_ip, dst_ip, protocol, port, source_port, established=established
+        )
+        location = self.plane.locate(src_ip)
+        nic = self.nic(src_host)
+        stages: list[Stage] = [lambda p: nic.put(p, p.wire)]
+        stages.append(self.switch(location.vnet.name).forward)
+        pending_peering: str | None = None
+        pending_tunnel: GatewayTunnel | None = None
+        for step in trace.steps:
+            if step.kind == "leg":
+                if pending_peering is not None:
+                    link = self.peering_link(pending_peering, milliseconds(self._checked(step)))
+                    stages.append(link.carry)
+                    stages.append(self.switch(pending_peering.split("->")[-1]).forward)
+                    pending_peering = None
+                else:
+                    stages.append(self._delay(step.latency_ms, step.name).put)
+                if pending_tunnel is not None:
+                    remote = self.plane.fabric.gateways[
+                        self.plane.fabric.connections[pending_tunnel.name].to_gateway
+                    ]
+                    stages.append(decapsulate)
+                    stages.append(self.switch(remote.vnet).forward)
+                    pending_tunnel = None
+            elif step.kind == "peering":
+                here, link_name = step.name.split("/", 1)
+                remote = self.plane.fabric.peerings[(here, link_name)].remote_vnet
+                pending_peering = f"{here}/{link_name}->{remote}"
+            elif step.kind == "appliance":
+                stages.append(self._delay(step.latency_ms, f"appliance/{step.name}").put)
+                nva = self.nic(step.name)
+                stages.append(lambda p, s=nva: s.put(p, p.wire))
+                vnet, _ = self.plane.fabric.find_host(step.name)
+                stages.append(self.switch(vnet.name).forward)
+            elif step.kind == "tunnel":
+                tunnel = self.tunnel(step.name)
+                stages += [tunnel.encapsulate, tunnel.enter, tunnel.to_instance]
+                pending_tunnel = tunnel
+            elif step.kind == "deliver":
+                stages.append(sink)
+        if not trace.reachable:
+            stages.append(self._drop_stage(trace.reason or "Unreachable"))
+        elif trace.steps and trace.steps[-1].kind != "deliver":  # e.g. egress to the internet
+            stages.append(sink)
+        return tuple(stages), trace
+
+    @staticmethod
+    def _checked(step) -> float:
+        if step.latency_ms is None:
+            raise SimulationError(
+                f"no latency data for {step.name}; add the region pair under "
+                "simulation.parameters.region_rtt_ms"
+            )
+        return step.latency_ms
+
+    def tunnel_on_path(self, trace: Trace) -> bool:
+        """True when the path crosses a VPN tunnel (TCP then uses the clamped MSS)."""
+        return any(step.kind == "tunnel" for step in trace.steps)

@@ -1,0 +1,248 @@
+"""Simulation results: per-flow and per-element records, JSON, and matplotlib figures."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from fabric.latency import LatencyModel
+from simulator.units import NS_PER_S
+
+
+def _ms(values_ns: np.ndarray, q: float | None = None) -> float | None:
+    if values_ns.size == 0:
+        return None
+    value = values_ns.mean() if q is None else np.percentile(values_ns, q)
+    return round(float(value) / 1e6, 6)
+
+
+@attrs.frozen(slots=True, eq=False)
+class FlowResult:
+    """What happened to one flow. Arrays are int64: ns for times, bytes for sizes."""
+
+    name: str
+    sent: int
+    delivered: int
+    drop_reasons: dict[str, int]
+    throughput_mbps: float
+    latency_ns: np.ndarray
+    delivered_at_ns: np.ndarray
+    delivered_bytes: np.ndarray
+    duration_s: float
+    reachable: bool
+    reason: str | None
+
+    @property
+    def dropped(self) -> int:
+        return sum(self.drop_reasons.values())
+
+    @classmethod
+    def from_flow(cls, flow) -> FlowResult:
+        from fabric.flows import stats_arrays
+
+        arrays = stats_arrays(flow.stats)
+        duration = flow.spec.duration_s
+        payload_bits = float(arrays["delivered_bytes"].sum()) * 8
+        return cls(
+            name=flow.spec.name,
+            sent=flow.stats.sent,
+            delivered=flow.stats.delivered,
+            drop_reasons=dict(sorted(flow.stats.drops.items())),
+            throughput_mbps=round(payload_bits / duration / 1e6, 6),
+            duration_s=duration,
+            reachable=flow.trace.reachable,
+            reason=flow.trace.reason,
+            **arrays,
+        )
+
+    def latency_ms(self) -> dict[str, float | None]:
+        """Mean, p50 and p99 one-way latency in ms (None without deliveries)."""
+        return {
+            "p50": _ms(self.latency_ns, 50),
+            "p99": _ms(self.latency_ns, 99),
+            "mean": _ms(self.latency_ns),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "sent": self.sent,
+            "delivered": self.delivered,
+            "dropped": self.dropped,
+            "drop_reasons": self.drop_reasons,
+            "throughput_mbps": self.throughput_mbps,
+            "latency_ms": self.latency_ms(),
+            "path": "Reachable" if self.reachable else f"Unreachable: {self.reason}",
+        }
+
+
+@attrs.frozen(slots=True)
+class ElementResult:
+    """Load on one node: packets, bytes, utilisation, peak queue and drops."""
+
+    name: str
+    kind: str
+    packets: int
+    bytes: int
+    utilisation: float | None
+    peak_queue_packets: int
+    drops: dict[str, int]
+    cipher: str | None = None
+
+    @classmethod
+    def from_server(cls, name: str, kind: str, server, end_ns: int, cipher: str | None = None):
+        return cls(
+            name,
+            kind,
+            server.arrivals,
+            0,
+            round(server.busy_ns / end_ns, 6),
+            server.peak_queue_packets,
+            dict(sorted(server.drops.items())),
+            cipher,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data = attrs.asdict(self)
+        if self.kind != "PeeringLink":
+            data.pop("bytes")
+        if self.cipher is None:
+            data.pop("cipher")
+        return data
+
+
+@attrs.frozen(slots=True, eq=False)
+class SimulationResult:
+    """Everything a run produced; ``to_json`` is the ``results.json`` document."""
+
+    flows: tuple[FlowResult, ...]
+    elements: tuple[ElementResult, ...]
+    seed: int
+    duration_s: float
+    end_s: float
+    packet_hops: int
+    wall_s: float
+    parameters: LatencyModel
+
+    def flow(self, name: str) -> FlowResult:
+        for flow in self.flows:
+            if flow.name == name:
+                return flow
+        raise KeyError(f"no flow named {name!r}; flows: {', '.join(f.name for f in self.flows)}")
+
+    def to_json(self) -> dict[str, Any]:
+        """Deterministic for a given scenario and seed (wall time is left out)."""
+        params = attrs.asdict(self.parameters)
+        params["region_rtt_ms"] = {
+            f"{a}/{b}": v for (a, b), v in sorted(self.parameters.region_rtt_ms.items())
+        }
+        return {
+            "flows": [f.to_json() for f in self.flows],
+            "elements": [e.to_json() for e in self.elements],
+            "seed": self.seed,
+            "duration_s": self.duration_s,
+            "simulated_end_s": round(self.end_s, 9),
+            "packet_hops": self.packet_hops,
+            "parameters": params,
+        }
+
+    def table(self) -> str:
+        """A readable per-flow table."""
+        header = (
+            f"{'flow':<18}{'sent':>9}{'delivered':>11}{'dropped':>9}{'Mbps':>10}"
+            f"{'mean ms':>10}{'p99 ms':>10}"
+        )
+        lines = [header]
+        for f in self.flows:
+            lat = f.latency_ms()
+            mean = f"{lat['mean']:.3f}" if lat["mean"] is not None else "-"
+            p99 = f"{lat['p99']:.3f}" if lat["p99"] is not None else "-"
+            lines.append(
+                f"{f.name:<18}{f.sent:>9}{f.delivered:>11}{f.dropped:>9}"
+                f"{f.throughput_mbps:>10.1f}{mean:>10}{p99:>10}"
+            )
+            for reason, count in f.drop_reasons.items():
+                lines.append(f"{'':<18}  dropped {count} x {reason}")
+        busy = [e for e in self.elements if e.utilisation is not None and e.kind != "Nic"]
+        if busy:
+            lines.append("")
+            lines.append(f"{'element':<34}{'packets':>10}{'util':>8}{'peak queue':>12}")
+            for e in busy:
+                lines.append(
+                    f"{e.name:<34}{e.packets:>10}{e.utilisation:>8.1%}{e.peak_queue_packets:>12}"
+                )
+        return "\n".join(lines)
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write results.json and the figures (PNG and SVG) to ``out_dir``; returns the paths."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / "results.json"
+        path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        return [path, *self.figures(out)]
+
+    def figures(self, out: Path) -> list[Path]:
+        """Latency CDF per flow and throughput over time, as PNG and SVG."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        written = []
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        plotted = False
+        for flow in self.flows:
+            if flow.latency_ns.size:
+                values = np.sort(flow.latency_ns) / 1e6
+                ax.plot(values, np.arange(1, values.size + 1) / values.size, label=flow.name)
+                plotted = True
+        ax.set_xlabel("one-way latency (ms)")
+        ax.set_ylabel("fraction of delivered packets")
+        ax.set_title("Latency CDF per flow")
+        if plotted:
+            spans = [
+                np.ptp(f.latency_ns) / max(1, f.latency_ns.min())
+                for f in self.flows
+                if f.latency_ns.size
+            ]
+            if max(spans, default=0) > 100:
+                ax.set_xscale("log")
+            ax.legend()
+        ax.grid(True, alpha=0.3)
+        written += _save(fig, out / "latency_cdf")
+        plt.close(fig)
+
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        end_ns = max(1, round(max(self.end_s, self.duration_s) * NS_PER_S))
+        bin_ns = max(1, end_ns // 100)
+        for flow in self.flows:
+            if flow.delivered_at_ns.size:
+                bins = np.bincount(
+                    flow.delivered_at_ns // bin_ns,
+                    weights=flow.delivered_bytes,
+                    minlength=math.ceil(end_ns / bin_ns) + 1,
+                )
+                times = np.arange(bins.size) * bin_ns / NS_PER_S
+                ax.step(times, bins * 8 / (bin_ns / NS_PER_S) / 1e6, where="post", label=flow.name)
+        ax.set_xlabel("simulated time (s)")
+        ax.set_ylabel("delivered throughput (Mbps)")
+        ax.set_title("Throughput over time per flow")
+        if any(f.delivered_at_ns.size for f in self.flows):
+            ax.legend()
+        ax.grid(True, alpha=0.3)
+        written += _save(fig, out / "throughput")
+        plt.close(fig)
+        return written
+
+
+def _save(fig, stem: Path) -> list[Path]:
+    fig.tight_layout()
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    fig.savefig(paths[0], dpi=120)
+    fig.savefig(paths[1], metadata={"Date": None})
+    return paths

@@ -1,0 +1,155 @@
+"""Run a scenario: build the dataplane on the engine, start the flows, drain, collect results.
+
+``simulate`` is the Python entry point (notebooks); ``vnetsim run`` calls it too.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from fabric.control import ControlPlane
+from fabric.dataplane import Dataplane, SimulationError
+from fabric.flows import OpenLoopFlow, TcpFlow
+from fabric.latency import LatencyModel
+from fabric.results import ElementResult, FlowResult, SimulationResult
+from fabric.topology import Fabric, FabricError
+from fabric.traffic import FlowSpec, TrafficError
+from simulator import Simulation
+from simulator.units import NS_PER_S
+
+PROGRESS_AFTER_S = 3.0  # wall seconds before the progress bar appears
+
+
+def simulate(
+    fabric: Fabric,
+    traffic: Iterable[FlowSpec | dict[str, Any]],
+    *,
+    duration_s: float | None = None,
+    seed: int = 1,
+    parameters: LatencyModel | dict[str, Any] | None = None,
+    progress: bool = False,
+    block_peering_without_vnet_access: bool = False,
+) -> SimulationResult:
+    """Simulate ``traffic`` over ``fabric``; returns per-flow and per-element results.
+
+    ``duration_s`` clips every flow (default: until the last flow ends); the run then drains,
+    so every packet ends delivered or dropped.
+    """
+    specs = [t if isinstance(t, FlowSpec) else FlowSpec.from_mapping(dict(t)) for t in traffic]
+    names = [s.name for s in specs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise TrafficError(f"flow names must be unique; repeated: {', '.join(duplicates)}")
+    if isinstance(parameters, dict):
+        try:
+            parameters = LatencyModel().with_overrides(parameters)
+        except (TypeError, ValueError) as problem:
+            raise SimulationError(f"simulation.parameters: {problem}") from None
+    params = parameters or LatencyModel()
+    horizon_s = (
+        duration_s
+        if duration_s is not None
+        else max((s.start_s + s.duration_s for s in specs), default=0.0)
+    )
+    plane = ControlPlane(
+        fabric, latency=params, block_peering_without_vnet_access=block_peering_without_vnet_access
+    )
+    sim = Simulation(seed=seed)
+    dataplane = Dataplane(sim, plane, params)
+    flows = []
+    for spec in specs:
+        kind = TcpFlow if spec.pattern == "tcp" else OpenLoopFlow
+        try:
+            flows.append(kind(spec, dataplane, sim, horizon_s))
+        except FabricError as problem:
+            raise TrafficError(f"traffic {spec.name}: {problem}") from None
+    for flow in flows:
+        flow.start()
+    started = time.perf_counter()
+    if progress:
+        _progress(sim, horizon_s, started)
+    sim.run()
+    wall_s = time.perf_counter() - started
+    if progress and wall_s > PROGRESS_AFTER_S:
+        print(file=sys.stderr)
+    return _collect(flows, dataplane, sim, horizon_s, seed, params, wall_s)
+
+
+def _progress(sim: Simulation, horizon_s: float, started: float) -> None:
+    """A text progress bar of simulated time on stderr, once the run takes a few seconds."""
+    step = max(1, round(horizon_s * NS_PER_S / 50))
+
+    def tick(_: object) -> None:
+        elapsed = time.perf_counter() - started
+        if elapsed > PROGRESS_AFTER_S:
+            done = min(1.0, sim.now / (horizon_s * NS_PER_S)) if horizon_s else 1.0
+            bar = "#" * round(done * 30)
+            print(
+                f"\rsimulated {sim.now / NS_PER_S:8.3f} s / {horizon_s:.3f} s [{bar:<30}] "
+                f"{elapsed:6.1f} s wall",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+        if sim.now + step <= horizon_s * NS_PER_S:
+            sim.schedule(step, tick)
+
+    sim.schedule(step, tick)
+
+
+def _collect(
+    flows,
+    dataplane: Dataplane,
+    sim: Simulation,
+    horizon_s: float,
+    seed: int,
+    params: LatencyModel,
+    wall_s: float,
+) -> SimulationResult:
+    flow_results = [FlowResult.from_flow(flow) for flow in flows]
+    end_ns = max(sim.now, 1)
+    elements = []
+    for name, servers in sorted(dataplane.instances.items()):
+        for i, server in enumerate(servers):
+            elements.append(
+                ElementResult.from_server(f"gateway/{name}/{i}", "GatewayInstance", server, end_ns)
+            )
+    for name, tunnel in sorted(dataplane.tunnels.items()):
+        elements.append(
+            ElementResult.from_server(
+                f"tunnel/{name}",
+                "GatewayTunnel",
+                tunnel.server,
+                end_ns,
+                cipher=tunnel.cipher.cipher_column,
+            )
+        )
+    for name, server in sorted(dataplane.nics.items()):
+        elements.append(ElementResult.from_server(f"nic/{name}", "Nic", server, end_ns))
+    for name, link in sorted(dataplane.peering_links.items()):
+        elements.append(
+            ElementResult(
+                f"peering/{name}",
+                "PeeringLink",
+                link.packets,
+                link.bytes,
+                utilisation=None,
+                peak_queue_packets=0,
+                drops={},
+            )
+        )
+    hops = sum(e.packets for e in elements) + sum(d.departures for d in dataplane.delays)
+    hops += sum(s.packets for s in dataplane.switches.values())
+    return SimulationResult(
+        flows=tuple(flow_results),
+        elements=tuple(elements),
+        seed=seed,
+        duration_s=horizon_s,
+        end_s=sim.now / NS_PER_S,
+        packet_hops=hops,
+        wall_s=wall_s,
+        parameters=params,
+    )
