@@ -67,7 +67,9 @@ class VirtualSwitch:
         if packet.ttl <= 0:
             self.dataplane.drop(packet, f"HopLimitExceeded: {self.name}")
             return
-        advance(packet)
+        # advance() inlined: every packet visits two or more switches.
+        packet.hop += 1
+        packet.path[packet.hop](packet)
 
 
 class PeeringLink:

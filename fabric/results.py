@@ -126,6 +126,7 @@ class SimulationResult:
     duration_s: float
     end_s: float
     packet_hops: int
+    switch_visits: int
     wall_s: float
     parameters: LatencyModel
 
@@ -148,6 +149,7 @@ class SimulationResult:
             "duration_s": self.duration_s,
             "simulated_end_s": round(self.end_s, 9),
             "packet_hops": self.packet_hops,
+            "switch_visits": self.switch_visits,
             "parameters": params,
         }
 

@@ -141,8 +141,9 @@ def _collect(
                 drops={},
             )
         )
-    hops = sum(e.packets for e in elements) + sum(d.departures for d in dataplane.delays)
-    hops += sum(s.packets for s in dataplane.switches.values())
+    # Packet-hops: traversals of queueing and delay elements (NICs, tunnel and gateway servers,
+    # peering links, legs); virtual-switch visits are counted apart.
+    hops = sum(e.packets for e in elements) + sum(d.arrivals for d in dataplane.delays)
     return SimulationResult(
         flows=tuple(flow_results),
         elements=tuple(elements),
@@ -150,6 +151,7 @@ def _collect(
         duration_s=horizon_s,
         end_s=sim.now / NS_PER_S,
         packet_hops=hops,
+        switch_visits=sum(s.packets for s in dataplane.switches.values()),
         wall_s=wall_s,
         parameters=params,
     )
