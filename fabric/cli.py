@@ -209,7 +209,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_OK
     from fabric.dataplane import SimulationError
     from fabric.io import InputError, load_topology
-    from fabric.simulate import simulate
+    from fabric.simulate import run_document
     from fabric.traffic import TrafficError
     from fabric.validation import has_errors, validate
 
@@ -225,15 +225,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if has_errors(findings):
         _print_findings(args.scenario, findings, False)
         return EXIT_NEGATIVE
-    simulation = document.simulation
     try:
-        result = simulate(
-            document.fabric,
-            document.traffic,
-            duration_s=args.duration if args.duration is not None else simulation.get("duration_s"),
-            seed=simulation.get("seed", 1),
-            parameters=simulation.get("parameters"),
-            progress=not args.json and sys.stderr.isatty(),
+        result = run_document(
+            document, duration_s=args.duration, progress=not args.json and sys.stderr.isatty()
         )
     except (TrafficError, SimulationError) as problem:
         raise UsageError(f"{args.scenario}: {problem}") from None

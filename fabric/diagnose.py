@@ -18,6 +18,7 @@ from fabric.control import ControlPlane, LocateError, Location
 from fabric.latency import UnknownRegionPair
 from fabric.model import PROTOCOLS, VNet, suggest
 from fabric.nsg import Packet5Tuple, Verdict
+from fabric.peering import spaces_overlap
 from fabric.routing import RouteEntry
 
 MAX_HOPS = 32
@@ -439,6 +440,13 @@ def _deliver(walk: _Walk, vnet: VNet, dst: IPv4Address, detail: str) -> Trace:
         location = plane.locate(dst, vnet.name)
     except LocateError:
         walk.hops.append(Hop("VnetLocal", vnet.name, str(dst), detail=detail))
+        elsewhere = [v for v in plane.vnets_containing(dst) if v.name != vnet.name]
+        if elsewhere:
+            return walk.fail(
+                f"AddressSpacesOverlap: {dst} is in both {vnet.name} and "
+                f"{elsewhere[0].name}; traffic stays in {vnet.name}",
+                Issue("UserDefinedRoute"),
+            )
         return walk.fail(
             f"DestinationNotInSubnet: {dst} is in VNet {vnet.name}'s space but in "
             "none of its subnets",
@@ -608,6 +616,11 @@ def _explain(plane: ControlPlane, here: VNet, dst: IPv4Address, fallback: str) -
     if not targets:
         return fallback
     target = targets[0]
+    if spaces_overlap(fabric, here.name, target.name):
+        return (
+            f"AddressSpacesOverlap: {here.name} and {target.name} overlap, so Azure refuses "
+            "to peer or connect them; give them disjoint address spaces"
+        )
     for link in fabric.peerings.values():
         if {link.vnet, link.remote_vnet} == {
             here.name,
@@ -644,8 +657,9 @@ def _explain(plane: ControlPlane, here: VNet, dst: IPv4Address, fallback: str) -
                 status = connection_status(fabric, connection)
                 if not status.up:
                     return f"VpnConnectionNotConnected: {connection.name} ({status.reason})"
-    if here_gw is None:
-        reason = _transit_reason(plane, here)
-        if reason:
-            return reason
+    for vnet, gateway in ((here, here_gw), (target, there_gw)):
+        if gateway is None:
+            reason = _transit_reason(plane, vnet)
+            if reason:
+                return reason
     return f"{fallback}: no route from {here.name} reaches {target.name} ({dst})"

@@ -55,6 +55,8 @@ class PeeringView:
     def _derive(self, link: Peering) -> str:
         if link.peering_state == DISCONNECTED:
             return DISCONNECTED
+        if spaces_overlap(self.fabric, link.vnet, link.remote_vnet):
+            return INITIATED  # §2.4: Azure refuses the peering (VnetAddressSpacesOverlap)
         other = self.counterpart(link)
         if other is None:
             # The remote VNet is outside this topology (REST export of one VNet): trust Azure.
@@ -74,6 +76,22 @@ class PeeringView:
     def connected_links(self, vnet: str) -> list[Peering]:
         """The links of ``vnet`` that carry traffic."""
         return [link for link in self.links_of(vnet) if self.is_connected(link)]
+
+
+def spaces_overlap(fabric: Fabric, a: str, b: str) -> bool:
+    """True when the address spaces of VNets ``a`` and ``b`` (both in the fabric) overlap."""
+    if a not in fabric.vnets or b not in fabric.vnets:
+        return False
+    left = [_parse(p) for p in fabric.vnets[a].address_prefixes]
+    right = [_parse(p) for p in fabric.vnets[b].address_prefixes]
+    return any(x is not None and y is not None and x.overlaps(y) for x in left for y in right)
+
+
+def _parse(text: str) -> IPv4Network | None:
+    try:
+        return parse_prefix(text)
+    except AddressError:
+        return None
 
 
 def counterpart(fabric: Fabric, link: Peering) -> Peering | None:

@@ -78,6 +78,25 @@ def simulate(
     return _collect(flows, dataplane, sim, horizon_s, seed, params, wall_s)
 
 
+def run_document(
+    document: Any,
+    *,
+    duration_s: float | None = None,
+    seed: int | None = None,
+    progress: bool = False,
+) -> SimulationResult:
+    """Simulate a loaded scenario document (topology + traffic + simulation section)."""
+    simulation = document.simulation
+    return simulate(
+        document.fabric,
+        document.traffic,
+        duration_s=duration_s if duration_s is not None else simulation.get("duration_s"),
+        seed=seed if seed is not None else simulation.get("seed", 1),
+        parameters=simulation.get("parameters"),
+        progress=progress,
+    )
+
+
 def _progress(sim: Simulation, horizon_s: float, started: float) -> None:
     """A text progress bar of simulated time on stderr, once the run takes a few seconds."""
     step = max(1, round(horizon_s * NS_PER_S / 50))

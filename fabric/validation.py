@@ -572,6 +572,7 @@ def _check_one_peering(ctx: _Context, link: Peering) -> Iterator[Finding]:
         )
         return
     remote_known = link.remote_vnet in fabric.vnets
+    pairs: list[tuple[IPv4Network, IPv4Network]] = []
     if not remote_known:
         yield warning(
             "RemoteVnetNotInTopology",
@@ -597,7 +598,7 @@ def _check_one_peering(ctx: _Context, link: Peering) -> Iterator[Finding]:
                 _r("vnet", link.remote_vnet),
             )
     state = ctx.view.state(link)
-    if state == INITIATED:  # §2.2
+    if state == INITIATED and not pairs:  # §2.2 (an overlap is reported above instead)
         yield warning(
             "PeeringNotConnected",
             f"peering {link.vnet}/{link.name} is Initiated: there is no link from "
