@@ -461,12 +461,12 @@ def _deliver(walk: _Walk, vnet: VNet, dst: IPv4Address, detail: str) -> Trace:
         )
     )
     walk.leg(location.vnet.region)
-    walk.steps.append(Step("deliver", location.name))
     verdict = walk.nsg(location, "Inbound")
     if not verdict.allowed:
         return walk.fail(
             f"DeniedByNsg: {verdict.nsg}/{verdict.rule_name}", _nsg_issue(verdict, "Inbound")
         )
+    walk.steps.append(Step("deliver", location.name))
     return walk.done()
 
 
@@ -499,7 +499,6 @@ def _through_appliance(walk: _Walk, vnet: VNet, route: RouteEntry, dst: IPv4Addr
                 detail=f"{where.name}/{host.subnet}; route {route.prefix}",
             )
         )
-        walk.steps.append(Step("appliance", host.name, plane.latency.appliance_processing_ms))
         verdict = walk.nsg(location, "Inbound")
         if not verdict.allowed:
             return walk.fail(
@@ -511,6 +510,7 @@ def _through_appliance(walk: _Walk, vnet: VNet, route: RouteEntry, dst: IPv4Addr
                 "forwarding enabled on its NIC, so it drops packets not addressed to it",
                 Issue("IpForwardingDisabled"),
             )
+        walk.steps.append(Step("appliance", host.name, plane.latency.appliance_processing_ms))
         verdict = walk.nsg(location, "Outbound")
         if not verdict.allowed:
             return walk.fail(

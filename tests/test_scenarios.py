@@ -1,0 +1,119 @@
+"""Every scenario of the library runs (shortened) and its headline conclusion holds."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from fabric.cli import main
+from fabric.io import load_topology
+from fabric.scenarios import names, path
+from fabric.simulate import run_document
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def script(name: str):
+    """Import scenarios/<name>.py as a module (the same file users run)."""
+    spec = importlib.util.spec_from_file_location(f"scenario_{name}", SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["peering_vs_vpn_same_region", "peering_vs_vpn_cross_region"])
+def test_peering_vs_vpn_vpn_latency_is_higher_and_tcp_is_capped(name):
+    result = run_document(load_topology(path(name)), duration_s=1.2)
+    peering, vpn = result.flow("peering-udp"), result.flow("vpn-udp")
+    assert vpn.latency_ms()["mean"] > peering.latency_ms()["mean"]
+    assert peering.delivered == peering.sent
+    assert vpn.delivered == vpn.sent
+    # VPN adds two gateway traversals (0.3 ms each, an assumption) on top of the same legs.
+    gap = vpn.latency_ms()["p50"] - peering.latency_ms()["p50"]
+    assert 0.6 < gap < 2.0
+    if "cross" in name:  # §7.2: West Europe -> East US round trip 90 ms, 45 ms one way
+        assert peering.latency_ms()["p50"] == pytest.approx(45.0, abs=0.01)
+
+
+def test_sku_ladder_plateaus_at_the_cap_minus_encapsulation():
+    ladder = script("sku_ladder")
+    records = ladder.ladder([("VpnGw1", 1), ("Basic", 1)], loads=(0.5, 2.0), duration_s=0.05)
+    by_key = {(r["sku"], r["load"]): r for r in records}
+    top = by_key[("VpnGw1", 2.0)]
+    assert top["delivered_mbps"] == pytest.approx(top["cap_goodput_mbps"], rel=0.05)
+    assert top["dropped"] > 0
+    assert by_key[("VpnGw1", 0.5)]["dropped"] == 0
+    assert top["latency_mean_ms"] > by_key[("VpnGw1", 0.5)]["latency_mean_ms"]
+    assert by_key[("Basic", 2.0)]["delivered_mbps"] == pytest.approx(100 * 1400 / 1454, rel=0.05)
+
+
+def test_hub_spoke_transit_matrix():
+    rows = {(r["src"], r["dst"]): r for r in script("hub_spoke_transit").matrix()}
+    assert rows[("vm1", "dr-vm")]["status"] == "Reachable"
+    assert rows[("dr-vm", "vm2")]["status"] == "Reachable"
+    assert rows[("vm1", "vm2")]["reason"].startswith("PeeringNotTransitive")
+    assert rows[("vm3", "dr-vm")]["reason"].startswith("GatewayTransitNotConfigured")
+    assert rows[("dr-vm", "vm3")]["reason"].startswith("GatewayTransitNotConfigured")
+
+
+def test_hub_spoke_nva_adds_latency_and_breaks_without_forwarding():
+    rows = {(r["variant"], r["flow"]): r for r in script("hub_spoke_nva").run(duration_s=0.05)}
+    via_nva = rows[("as designed", "spoke1-to-spoke2")]
+    direct = rows[("as designed", "spoke1-to-hub")]
+    assert via_nva["delivered"] == via_nva["sent"]
+    assert via_nva["latency_ms"] > direct["latency_ms"] + 0.3  # one more leg and the NVA
+    assert rows[("NVA without IP forwarding", "spoke1-to-spoke2")]["delivered"] == 0
+    assert rows[("NVA without IP forwarding", "spoke1-to-spoke2")]["reason"].startswith(
+        "IpForwardingDisabled"
+    )
+    blocked = rows[("spoke2 link blocks forwarded traffic", "spoke1-to-spoke2")]
+    assert blocked["delivered"] == 0
+    assert blocked["reason"].startswith("ForwardedTrafficNotAllowed")
+
+
+@pytest.mark.parametrize(
+    ("name", "finding", "reason"),
+    [
+        ("overlapping_spaces", "VnetAddressSpacesOverlap", "AddressSpacesOverlap"),
+        ("one_sided_peering", "PeeringNotConnected", "PeeringNotConnected"),
+        ("nsg_blocks_traffic", None, "DeniedByNsg: db-nsg/deny-vnet-inbound"),
+    ],
+)
+def test_pitfalls_explain_themselves(name, finding, reason):
+    report = script("pitfalls").troubleshoot(name)
+    assert [f.code for f in report["findings"]] == ([finding] if finding else [])
+    first_flow = next(iter(report["traces"]))
+    assert report["traces"][first_flow].reason.startswith(reason)
+    flow = report["result"].flow(first_flow)
+    assert flow.delivered == 0
+    assert next(iter(flow.drop_reasons)).startswith(reason)
+
+
+def test_nsg_pitfall_still_lets_the_allowed_port_through():
+    report = script("pitfalls").troubleshoot("nsg_blocks_traffic")
+    https = report["result"].flow("web-to-https")
+    assert https.delivered == https.sent
+
+
+def test_peering_limits_script_reports_the_501st_peering(capsys):
+    assert script("peering_limits").main([]) == 0
+    out = capsys.readouterr().out
+    assert "hub + 500 spokes: 0 error(s)" in out
+    assert "TooManyPeerings: VNet hub has 501 peerings; the limit is 500" in out
+
+
+@pytest.mark.parametrize("name", [n for n in names() if n != "overlapping_spaces"])
+def test_every_yaml_scenario_runs_through_the_cli(name, capsys):
+    assert main(["run", str(path(name)), "--duration", "0.01", "--json"]) == 0
+    flows = json.loads(capsys.readouterr().out)["flows"]
+    assert all(f["sent"] == f["delivered"] + f["dropped"] for f in flows)
+
+
+def test_run_refuses_an_invalid_scenario_with_its_findings(capsys):
+    assert main(["run", str(path("overlapping_spaces"))]) == 1
+    assert "VnetAddressSpacesOverlap" in capsys.readouterr().out
