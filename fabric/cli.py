@@ -202,11 +202,15 @@ def _cmd_connectivity(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.scenario is None:
-        from fabric.demo import engine_demo
+        from fabric.scenarios import DEFAULT_DEMO, path
 
-        report = engine_demo()
-        print(json.dumps(report, sort_keys=True) if args.json else report["text"])
-        return EXIT_OK
+        args.scenario = str(path(DEFAULT_DEMO))
+        if not args.json:
+            print(
+                f"vnetsim demo: {DEFAULT_DEMO} ({args.scenario})\n"
+                "The same VNet reaches one VNet by peering and one by a VNet-to-VNet VPN;\n"
+                "UDP probes first, then one TCP flow over each path.\n"
+            )
     from fabric.dataplane import SimulationError
     from fabric.io import InputError, load_topology
     from fabric.simulate import run_document
