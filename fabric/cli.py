@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="machine-readable output")
     run.add_argument("--out", help="folder for results.json and the figures")
     run.add_argument("--duration", type=float, help="override simulation.duration_s (seconds)")
+    run.add_argument("--capture", help="host, peering link (vnet/link), gateway or connection")
+    run.add_argument("--pcap", help="pcap file for the packets seen at --capture")
     return parser
 
 
@@ -213,6 +215,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             )
     from fabric.dataplane import SimulationError
     from fabric.io import InputError, load_topology
+    from fabric.pcap import CaptureError
     from fabric.simulate import run_document
     from fabric.traffic import TrafficError
     from fabric.validation import has_errors, validate
@@ -229,12 +232,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if has_errors(findings):
         _print_findings(args.scenario, findings, False)
         return EXIT_NEGATIVE
+    if (args.capture is None) != (args.pcap is None):
+        raise UsageError("--capture and --pcap go together: name the point and the file")
     try:
         result = run_document(
-            document, duration_s=args.duration, progress=not args.json and sys.stderr.isatty()
+            document,
+            duration_s=args.duration,
+            progress=not args.json and sys.stderr.isatty(),
+            capture=args.capture,
         )
-    except (TrafficError, SimulationError) as problem:
+    except (TrafficError, SimulationError, CaptureError) as problem:
         raise UsageError(f"{args.scenario}: {problem}") from None
+    if args.pcap:
+        try:
+            count = result.capture.write(args.pcap)
+        except OSError as problem:
+            raise UsageError(f"{args.pcap}: cannot write: {problem.strerror}") from None
+        if not args.json:
+            print(f"wrote {count} packets seen at {args.capture} to {args.pcap}")
     written = result.write(args.out) if args.out else []
     if args.json:
         print(json.dumps(result.to_json(), sort_keys=True))

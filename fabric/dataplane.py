@@ -10,7 +10,6 @@ vswitch flow table; every later packet of the flow follows the cached path.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 
 from fabric.control import ControlPlane
@@ -138,7 +137,7 @@ class Dataplane:
         self.tunnels: dict[str, GatewayTunnel] = {}
         self.instances: dict[str, list[RateServer]] = {}
         self.delays: list[Delay] = []
-        self.unreachable: dict[str, Counter[str]] = {}
+        self.capture = None  # a fabric.pcap.Capture, set by simulate(capture=...)
 
     # -- drops ------------------------------------------------------------------------------
 
@@ -248,6 +247,51 @@ class Dataplane:
         self.delays.append(delay)
         return delay
 
+    # -- capture taps -----------------------------------------------------------------------
+
+    def capture_points(self) -> list[str]:
+        """Names a capture may name: hosts, peering links (vnet/link), gateways, connections."""
+        fabric = self.plane.fabric
+        hosts = [h.name for v in fabric.vnets.values() for h in v.hosts]
+        links = [f"{vnet}/{name}" for vnet, name in fabric.peerings]
+        return sorted([*hosts, *links, *fabric.gateways, *fabric.connections])
+
+    def _tap(self, tunnel: tuple[str, str, str] | None = None) -> Stage:
+        capture, sim = self.capture, self.sim
+
+        def tap(packet: Packet) -> None:
+            capture.record(sim.now, packet, tunnel)
+            packet.hop += 1
+            packet.path[packet.hop](packet)
+
+        return tap
+
+    def _tunnel_tap(self, connection_name: str, egress: bool) -> Stage | None:
+        from fabric.connections import gateway_addresses
+
+        if self.capture is None:
+            return None
+        fabric = self.plane.fabric
+        connection = fabric.connections[connection_name]
+        local, remote = (
+            fabric.gateways[connection.from_gateway],
+            fabric.gateways[connection.to_gateway],
+        )
+        point = self.capture.name
+        wanted = point == connection_name or point == (local.name if egress else remote.name)
+        if not wanted:
+            return None
+        outer = (
+            (gateway_addresses(fabric, local) or ("0.0.0.0",))[0],
+            (gateway_addresses(fabric, remote) or ("0.0.0.0",))[0],
+        )
+        return self._tap((connection_name, *outer))
+
+    def _host_tap(self, host_name: str) -> Stage | None:
+        if self.capture is not None and self.capture.name == host_name:
+            return self._tap()
+        return None
+
     # -- paths ------------------------------------------------------------------------------
 
     def resolve(
@@ -269,6 +313,7 @@ class Dataplane:
         location = self.plane.locate(src_ip)
         nic = self.nic(src_host)
         stages: list[Stage] = [lambda p: nic.put(p, p.wire)]
+        stages += filter(None, [self._host_tap(src_host)])
         stages.append(self.switch(location.vnet.name).forward)
         pending_peering: str | None = None
         pending_tunnel: GatewayTunnel | None = None
@@ -276,6 +321,9 @@ class Dataplane:
             if step.kind == "leg":
                 if pending_peering is not None:
                     link = self.peering_link(pending_peering, milliseconds(self._checked(step)))
+                    link_name = pending_peering.split("->")[0]
+                    if self.capture is not None and self.capture.name == link_name:
+                        stages.append(self._tap())
                     stages.append(link.carry)
                     stages.append(self.switch(pending_peering.split("->")[-1]).forward)
                     pending_peering = None
@@ -285,6 +333,7 @@ class Dataplane:
                     remote = self.plane.fabric.gateways[
                         self.plane.fabric.connections[pending_tunnel.name].to_gateway
                     ]
+                    stages += filter(None, [self._tunnel_tap(pending_tunnel.name, egress=False)])
                     stages.append(decapsulate)
                     stages.append(self.switch(remote.vnet).forward)
                     pending_tunnel = None
@@ -296,13 +345,16 @@ class Dataplane:
                 stages.append(self._delay(step.latency_ms, f"appliance/{step.name}").put)
                 nva = self.nic(step.name)
                 stages.append(lambda p, s=nva: s.put(p, p.wire))
+                stages += filter(None, [self._host_tap(step.name)])
                 vnet, _ = self.plane.fabric.find_host(step.name)
                 stages.append(self.switch(vnet.name).forward)
             elif step.kind == "tunnel":
                 tunnel = self.tunnel(step.name)
                 stages += [tunnel.encapsulate, tunnel.enter, tunnel.to_instance]
+                stages += filter(None, [self._tunnel_tap(step.name, egress=True)])
                 pending_tunnel = tunnel
             elif step.kind == "deliver":
+                stages += filter(None, [self._host_tap(step.name)])
                 stages.append(sink)
         if not trace.reachable:
             stages.append(self._drop_stage(trace.reason or "Unreachable"))

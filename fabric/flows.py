@@ -59,6 +59,8 @@ class OpenLoopFlow:
             spec.source_port,
             self.delivered,
         )
+        sport = spec.source_port if spec.source_port is not None else 60000
+        self.five_tuple = (src_host.ip, dst_host.ip, spec.protocol, sport, spec.destination_port)
         times, sizes = open_loop_trace(spec, sim.stream(f"flow/{spec.name}"), horizon_s)
         self.times = times.tolist()
         self.sizes = sizes.tolist()
@@ -90,9 +92,10 @@ class OpenLoopFlow:
 class _AckFlow:
     """The reverse direction of a TCP flow: carries ACKs back to the sender."""
 
-    def __init__(self, tcp: TcpFlow) -> None:
+    def __init__(self, tcp: TcpFlow, five_tuple: tuple) -> None:
         self.tcp = tcp
         self.lost = 0
+        self.five_tuple = five_tuple
 
     def delivered(self, packet: Packet) -> None:
         self.tcp.on_ack(packet)
@@ -119,7 +122,8 @@ class TcpFlow:
         self.path, self.trace = dataplane.resolve(
             src.name, src.ip, dst.ip, "Tcp", spec.destination_port, sport, self.delivered
         )
-        self.acks = _AckFlow(self)
+        self.five_tuple = (src.ip, dst.ip, "Tcp", sport, spec.destination_port)
+        self.acks = _AckFlow(self, (dst.ip, src.ip, "Tcp", spec.destination_port, sport))
         self.ack_path, self.ack_trace = dataplane.resolve(
             dst.name,
             dst.ip,

@@ -60,6 +60,14 @@ class FlowResult:
             **arrays,
         )
 
+    def goodput_mbps(self, start_s: float, end_s: float) -> float:
+        """Payload delivered within [start_s, end_s) divided by that window, in Mbps: the rate
+        while the flow runs, without the queue draining after it stops."""
+        window = (self.delivered_at_ns >= round(start_s * NS_PER_S)) & (
+            self.delivered_at_ns < round(end_s * NS_PER_S)
+        )
+        return float(self.delivered_bytes[window].sum()) * 8 / (end_s - start_s) / 1e6
+
     def latency_ms(self) -> dict[str, float | None]:
         """Mean, p50 and p99 one-way latency in ms (None without deliveries)."""
         return {
@@ -129,6 +137,7 @@ class SimulationResult:
     switch_visits: int
     wall_s: float
     parameters: LatencyModel
+    capture: Any = None  # fabric.pcap.Capture when the run captured packets
 
     def flow(self, name: str) -> FlowResult:
         for flow in self.flows:

@@ -14,6 +14,7 @@ from fabric.control import ControlPlane
 from fabric.dataplane import Dataplane, SimulationError
 from fabric.flows import OpenLoopFlow, TcpFlow
 from fabric.latency import LatencyModel
+from fabric.pcap import Capture, CaptureError
 from fabric.results import ElementResult, FlowResult, SimulationResult
 from fabric.topology import Fabric, FabricError
 from fabric.traffic import FlowSpec, TrafficError
@@ -32,11 +33,13 @@ def simulate(
     parameters: LatencyModel | dict[str, Any] | None = None,
     progress: bool = False,
     block_peering_without_vnet_access: bool = False,
+    capture: str | None = None,
 ) -> SimulationResult:
     """Simulate ``traffic`` over ``fabric``; returns per-flow and per-element results.
 
     ``duration_s`` clips every flow (default: until the last flow ends); the run then drains,
-    so every packet ends delivered or dropped.
+    so every packet ends delivered or dropped. ``capture`` names a host, peering link
+    (``vnet/link``), gateway or connection whose packets are recorded (``result.capture``).
     """
     specs = [t if isinstance(t, FlowSpec) else FlowSpec.from_mapping(dict(t)) for t in traffic]
     names = [s.name for s in specs]
@@ -59,6 +62,11 @@ def simulate(
     )
     sim = Simulation(seed=seed)
     dataplane = Dataplane(sim, plane, params)
+    if capture is not None:
+        points = dataplane.capture_points()
+        if capture not in points:
+            raise CaptureError(f"no capture point {capture!r}; choose one of: {', '.join(points)}")
+        dataplane.capture = Capture(capture)
     flows = []
     for spec in specs:
         kind = TcpFlow if spec.pattern == "tcp" else OpenLoopFlow
@@ -84,6 +92,7 @@ def run_document(
     duration_s: float | None = None,
     seed: int | None = None,
     progress: bool = False,
+    capture: str | None = None,
 ) -> SimulationResult:
     """Simulate a loaded scenario document (topology + traffic + simulation section)."""
     simulation = document.simulation
@@ -94,6 +103,7 @@ def run_document(
         seed=seed if seed is not None else simulation.get("seed", 1),
         parameters=simulation.get("parameters"),
         progress=progress,
+        capture=capture,
     )
 
 
@@ -173,4 +183,5 @@ def _collect(
         switch_visits=sum(s.packets for s in dataplane.switches.values()),
         wall_s=wall_s,
         parameters=params,
+        capture=dataplane.capture,
     )

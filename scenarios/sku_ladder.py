@@ -47,14 +47,9 @@ def ladder(
             per_flow = load * spec.aggregate_mbps / len(flows)
             traffic = [{**f, "rate_mbps": per_flow, "duration_s": duration_s} for f in flows]
             result = simulate(fabric, traffic, seed=seed)
-            start = round(WARMUP_FRACTION * duration_s * 1e9)
-            end = round(duration_s * 1e9)
-            delivered_bits = 0.0
-            latencies = []
-            for flow in result.flows:
-                window = (flow.delivered_at_ns >= start) & (flow.delivered_at_ns < end)
-                delivered_bits += flow.delivered_bytes[window].sum() * 8
-                latencies.append(flow.latency_ns)
+            start_s = WARMUP_FRACTION * duration_s
+            delivered = sum(f.goodput_mbps(start_s, duration_s) for f in result.flows)
+            latencies = [flow.latency_ns for flow in result.flows]
             latency = np.concatenate(latencies) / 1e6
             records.append(
                 {
@@ -66,7 +61,7 @@ def ladder(
                     / (PACKET_BYTES + GCM.overhead(PACKET_BYTES)),
                     "load": load,
                     "offered_mbps": load * spec.aggregate_mbps,
-                    "delivered_mbps": delivered_bits / ((end - start) / 1e9) / 1e6,
+                    "delivered_mbps": delivered,
                     "latency_mean_ms": float(latency.mean()) if latency.size else None,
                     "latency_p99_ms": float(np.percentile(latency, 99)) if latency.size else None,
                     "sent": sum(f.sent for f in result.flows),
