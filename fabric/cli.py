@@ -88,7 +88,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from fabric.validation import has_errors, validate
 
     document = _load(args)
-    findings = validate(document.fabric)
+    findings = [*document.findings, *validate(document.fabric)]
     valid = not has_errors(findings)
     if args.json:
         print(json.dumps({"valid": valid, "findings": [f.to_json() for f in findings]}, indent=2))

@@ -178,6 +178,9 @@ class VNet:
     subnets: tuple[Subnet, ...] = attrs.field(default=(), converter=tuple)
     hosts: tuple[Host, ...] = attrs.field(default=(), converter=tuple)
     subscription: str | None = attrs.field(default=None, validator=_optional_text)
+    # Known only by reference (an importer met a peering or gateway of a VNet defined
+    # elsewhere): its address space and region are unknown, and its own rules are not checked.
+    external: bool = attrs.field(default=False, validator=_flag)
 
     def subnet(self, name: str) -> Subnet:
         """The subnet called ``name``; KeyError names the ones that exist."""

@@ -105,6 +105,14 @@ def _check_vnets(ctx: _Context) -> Iterator[Finding]:
     fabric = ctx.fabric
     for vnet in fabric.vnets.values():
         resource = _r("vnet", vnet.name)
+        if vnet.external:
+            continue  # defined elsewhere; the importer said so
+        if not vnet.address_prefixes:  # §1.1: a VNet has one or more ranges
+            yield error(
+                "VnetWithoutAddressSpace",
+                f"VNet {vnet.name} has no address prefixes; give it at least one, e.g. 10.0.0.0/16",
+                resource,
+            )
         for _text, problem in ctx.bad_space[vnet.name]:
             yield error("InvalidAddressPrefix", f"VNet {vnet.name}: {problem}", resource)
         nets = ctx.space[vnet.name]
@@ -351,7 +359,7 @@ def _check_gateways(ctx: _Context) -> Iterator[Finding]:
             continue
         per_vnet[gateway.vnet].append(gateway.name)
         vnet = fabric.vnets[gateway.vnet]
-        if GATEWAY_SUBNET not in vnet.subnet_names:  # §1.3 / TC-VN-3
+        if GATEWAY_SUBNET not in vnet.subnet_names and not vnet.external:  # §1.3 / TC-VN-3
             close = [n for n in vnet.subnet_names if n.lower() == GATEWAY_SUBNET.lower()]
             hint = f" (found {close[0]!r}: the name is case-sensitive)" if close else ""
             yield error(

@@ -1,16 +1,19 @@
 """Topology loaders. Every command's FILE goes through ``load_topology``, which picks the format
-from the content: native YAML today (ARM templates and az/REST JSON are detected and refused
-with a clear message until their importers land).
+from the content: native YAML (DESIGN.md), an ARM template (with ``--parameters``), or az CLI /
+REST JSON. ``to_yaml`` writes any of them in the native format.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
 
+from fabric.io.arm import load_arm
 from fabric.io.errors import InputError, Problem
 from fabric.io.native import NativeDocument, dump_native, load_native
+from fabric.io.rest import load_rest
 from fabric.io.yamlsource import load_yaml
 
 __all__ = ["InputError", "NativeDocument", "Problem", "dump_native", "load_topology", "to_yaml"]
@@ -32,49 +35,81 @@ def _read_text(path: Path) -> str:
 
 
 def detect_format(data: object) -> str:
-    """``native``, ``arm`` or ``rest`` from the parsed content."""
+    """``native``, ``arm``, ``arm-parameters`` or ``rest`` from the parsed content."""
     if isinstance(data, dict):
         schema = str(data.get("$schema", ""))
+        if "deploymentParameters" in schema:
+            return "arm-parameters"
         if "deploymentTemplate" in schema or ("resources" in data and "vnets" not in data):
             return "arm"
-        if "type" in data and str(data.get("type", "")).startswith("Microsoft."):
+        if str(data.get("type", "")).startswith("Microsoft.") or "/providers/" in str(
+            data.get("id", "")
+        ):
             return "rest"
-        if "value" in data and isinstance(data["value"], list):
+        if isinstance(data.get("value"), list) or isinstance(data.get("responses"), dict):
             return "rest"
-    if isinstance(data, list) and data and isinstance(data[0], dict) and "type" in data[0]:
+    if (
+        isinstance(data, list)
+        and data
+        and all(isinstance(d, dict) and ("type" in d or "id" in d) for d in data)
+    ):
         return "rest"
     return "native"
+
+
+def _parse(text: str, where: str) -> object:
+    """JSON (leniently: real templates carry raw newlines inside strings) or YAML."""
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(text, strict=False)
+        except json.JSONDecodeError as problem:
+            raise InputError(
+                where, [Problem("", f"not valid JSON: {problem.msg}", problem.lineno)]
+            ) from None
+    try:
+        return load_yaml(text)
+    except yaml.MarkedYAMLError as problem:
+        mark = problem.problem_mark
+        line = mark.line + 1 if mark else None
+        detail = problem.problem or str(problem)
+        raise InputError(where, [Problem("", f"not valid YAML/JSON: {detail}", line)]) from None
+    except yaml.YAMLError as problem:
+        raise InputError(where, [Problem("", f"not valid YAML/JSON: {problem}")]) from None
 
 
 def load_topology(path: str | Path, *, parameters: str | Path | None = None) -> NativeDocument:
     """Load a topology or scenario file of any supported format; InputError on bad input."""
     path = Path(path)
-    text = _read_text(path)
-    try:
-        data = load_yaml(text)  # YAML is a superset of JSON, so JSON files parse here too
-    except yaml.MarkedYAMLError as problem:
-        mark = problem.problem_mark
-        line = mark.line + 1 if mark else None
-        detail = problem.problem or str(problem)
-        raise InputError(str(path), [Problem("", f"not valid YAML/JSON: {detail}", line)]) from None
-    except yaml.YAMLError as problem:
-        raise InputError(str(path), [Problem("", f"not valid YAML/JSON: {problem}")]) from None
+    data = _parse(_read_text(path), str(path))
     kind = detect_format(data)
-    if kind != "native":
+    if kind == "arm-parameters":
         raise InputError(
             str(path),
             [
                 Problem(
                     "",
-                    f"looks like an {kind.upper()} document; importing {kind} files is "
-                    "not supported yet: write the topology in the native YAML format",
+                    "this is an ARM parameters file: give the template "
+                    "as FILE and this file with --parameters",
                 )
             ],
         )
-    if parameters is not None:
+    if parameters is not None and kind != "arm":
         raise InputError(
             str(parameters), [Problem("", "--parameters applies to ARM templates only")]
         )
+    if kind == "arm":
+        values = None
+        if parameters is not None:
+            values = _parse(_read_text(Path(parameters)), str(parameters))
+            if not isinstance(values, dict):
+                raise InputError(
+                    str(parameters), [Problem("", "an ARM parameters file is a JSON object")]
+                )
+        fabric, findings = load_arm(data, values, str(path))
+        return NativeDocument(fabric, findings=tuple(findings), source_format="arm")
+    if kind == "rest":
+        fabric, findings = load_rest(data, str(path))
+        return NativeDocument(fabric, findings=tuple(findings), source_format="rest")
     return load_native(data, str(path))
 
 

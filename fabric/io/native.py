@@ -32,9 +32,14 @@ from fabric.topology import Fabric
 
 # A field kind is one of these names, or a nested schema (object) / [schema] (list of objects).
 STR, INT, NUMBER, BOOL, STRINGS, PORTS, MAPPING = (
-    "string", "integer", "number", "boolean", "string or list of strings",
-    "port, range or list of them", "mapping",
-)  # fmt: skip
+    "string",
+    "integer",
+    "number",
+    "boolean",
+    "string or list of strings",
+    "port, range or list of them",
+    "mapping",
+)
 
 
 @attrs.frozen
@@ -64,10 +69,11 @@ HOST = _schema(
 VNET = _schema(
     name=Field(STR, True),
     region=Field(STR, True),
-    address_prefixes=Field(STRINGS, True),
+    address_prefixes=Field(STRINGS),
     subscription=Field(STR),
     subnets=Field([SUBNET]),
     hosts=Field([HOST]),
+    external=Field(BOOL),
 )
 PEERING = _schema(
     name=Field(STR, True),
@@ -173,6 +179,8 @@ class NativeDocument:
     fabric: Fabric
     traffic: tuple[dict[str, Any], ...] = ()
     simulation: dict[str, Any] = attrs.field(factory=dict)
+    findings: tuple = ()  # what an importer (ARM, REST) could not model, as Findings
+    source_format: str = "native"
 
 
 class _Reader:
@@ -437,6 +445,7 @@ class _Builder:
         return fabric
 
     def _vnet(self, fabric: Fabric, i: int, spec: dict, host_names: set[str]) -> None:
+        spec.setdefault("address_prefixes", ())
         path = f"vnets[{i}]"
         subnets, hosts = [], []
         for j, sub in _present(spec.get("subnets", [])):
@@ -491,7 +500,7 @@ def _record(record: Any, renames: dict[str, str] | None = None, skip: tuple[str,
         if field.name in skip:
             continue
         value = getattr(record, field.name)
-        if value is None:
+        if value is None or value == () or (field.name == "external" and value is False):
             continue
         if isinstance(value, tuple) and value and attrs.has(type(value[0])):
             value = [_record(v) for v in value]
