@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--protocol", default="Tcp")
     trace.add_argument("--port", type=int, default=443)
 
+    convert = commands.add_parser("import", help="convert an ARM template or az/REST JSON")
+    convert.add_argument("file", help="ARM template JSON or az/REST JSON (or native YAML)")
+    convert.add_argument("--parameters", help="ARM parameters file (ARM templates only)")
+    convert.add_argument("--to", choices=["yaml"], default="yaml", help="output format")
+    convert.add_argument("--output", "-o", help="write here instead of stdout")
+
     run = commands.add_parser("run", help="simulate a scenario (default: the built-in demo)")
     run.add_argument("scenario", nargs="?", help="scenario file; omit for the demo")
     run.add_argument("--json", action="store_true", help="machine-readable output")
@@ -202,6 +208,23 @@ def _cmd_connectivity(args: argparse.Namespace) -> int:
     return EXIT_OK if trace.reachable else EXIT_NEGATIVE
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from fabric.io import to_yaml
+
+    document = _load(args)
+    text = to_yaml(document)
+    for finding in document.findings:
+        print(f"vnetsim: {finding}", file=sys.stderr)
+    if args.output:
+        try:
+            Path(args.output).write_text(text)
+        except OSError as problem:
+            raise UsageError(f"{args.output}: cannot write: {problem.strerror}") from None
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.scenario is None:
         from fabric.scenarios import DEFAULT_DEMO, path
@@ -267,6 +290,7 @@ COMMANDS = {
     "next-hop": _cmd_next_hop,
     "ip-flow": _cmd_ip_flow,
     "connectivity": _cmd_connectivity,
+    "import": _cmd_import,
 }
 
 

@@ -160,6 +160,8 @@ class ArmTemplate:
             return self._parameters[key]
         if key not in self._parameter_specs:
             raise ExpressionError(f"parameters('{name}'): the template declares no such parameter")
+        if not isinstance(self._parameter_specs[key], dict):
+            raise ExpressionError(f"parameter {name}: its declaration is not an object")
         if key in self._parameter_values:
             value = self._parameter_values[key]
             if isinstance(value, dict) and "reference" in value:
@@ -198,6 +200,10 @@ class ArmTemplate:
         self._evaluating.add(what)
         try:
             return work()
+        except (TypeError, AttributeError, KeyError, ValueError) as problem:
+            if isinstance(problem, ExpressionError):
+                raise
+            raise ExpressionError(f"{what}: unexpected shape ({problem})") from None
         finally:
             self._evaluating.discard(what)
 
@@ -225,7 +231,16 @@ class ArmTemplate:
 
     def collect(self) -> None:
         """Expand copy loops and nested resources into a flat list of instances."""
-        self._collect(self.template.get("resources") or [], "resources", None, {})
+        try:
+            self._collect(self.template.get("resources") or [], "resources", None, {})
+        except (TypeError, AttributeError, KeyError, ValueError) as problem:
+            self.note(
+                error(
+                    "ImportInvalidTemplate",
+                    f"{self.source}: resources: unexpected shape ({problem})",
+                    "resources",
+                )
+            )
 
     def _collect(self, raws: Any, path: str, parent: tuple[str, str] | None, copies: dict) -> None:
         if isinstance(raws, dict):  # languageVersion 2.0 symbolic names
@@ -268,22 +283,39 @@ class ArmTemplate:
         """The resource instance ``index`` with every expression evaluated (None: skipped)."""
         if index in self._evaluated:
             return self._evaluated[index]
+        try:
+            return self._evaluate(index)
+        except (TypeError, AttributeError, KeyError, ValueError) as problem:
+            # A template of the wrong shape (a list where an object belongs...).
+            where = self.resources[index][0]
+            self.note(
+                error(
+                    "ImportInvalidResource",
+                    f"{self.source}: {where}: unexpected shape ({problem})",
+                    where,
+                )
+            )
+            self._evaluated[index] = None
+            return None
+
+    def _evaluate(self, index: int) -> AzureResource | None:
         where, raw, copies, parent = self.resources[index]
         self._evaluated[index] = None  # a reference cycle ends here as "not available"
         scope = self.scope(copies)
         try:
             if "condition" in raw and not scope.resolve(raw["condition"]):
                 return None
-            kind = scope.resolve(raw.get("type", ""))
-            name = scope.resolve(raw.get("name", ""))
-            if (
-                parent is not None
-                and "/" not in kind.split("Microsoft.", 1)[-1].split("/", 1)[-1]
-                and not kind.lower().startswith(parent[0].lower())
-            ):
+            kind = str(scope.resolve(raw.get("type", "")))
+            if parent is not None and "/" not in kind:  # type given relative to the parent
                 kind = f"{parent[0]}/{kind}"
-            if parent is not None and name.count("/") < kind.count("/") - 1:
-                name = f"{parent[1]}/{name}"
+            try:
+                name = str(scope.resolve(raw.get("name", "")))
+            except ExpressionError:
+                if kind.lower() in MODELLED:
+                    raise
+                name = str(raw.get("name", ""))  # reported as not modelled, under its raw name
+            if parent is not None and name.count("/") + 1 < kind.count("/"):
+                name = f"{parent[1]}/{name}"  # name given relative to the parent
         except ExpressionError as problem:
             self._expression_finding(where, problem)
             return None
@@ -309,18 +341,21 @@ class ArmTemplate:
     def _resolve_tolerant(self, value: Any, scope: Scope, where: str) -> Any:
         """Resolve a value; an item whose expression fails is dropped, with a finding."""
         if isinstance(value, dict):
+            copies: dict = {}
             if "copy" in value and isinstance(value["copy"], list):
-                try:
-                    value = {**value, **self._resolve_with_copies({"copy": value["copy"]}, scope)}
-                    value.pop("copy", None)
-                except ExpressionError as problem:
+                try:  # property copy loops: already resolved, merged after the other keys
+                    copies = self._resolve_with_copies({"copy": value["copy"]}, scope)
+                except (ExpressionError, TypeError, AttributeError, KeyError) as problem:
+                    if not isinstance(problem, ExpressionError):
+                        problem = ExpressionError(f"copy loop of unexpected shape ({problem})")
                     self._expression_finding(f"{where}.copy", problem)
-                    value = {k: v for k, v in value.items() if k != "copy"}
+                value = {k: v for k, v in value.items() if k != "copy"}
             out = {}
             for key, item in value.items():
                 resolved = self._resolve_tolerant(item, scope, f"{where}.{key}")
                 if resolved is not _DROPPED:
                     out[key] = resolved
+            out.update(copies)
             return out
         if isinstance(value, list):
             items = [
@@ -408,6 +443,11 @@ def load_arm(
     template: dict, parameters: dict | None, source: str, location: str = DEFAULT_LOCATION
 ) -> tuple[Fabric, list[Finding]]:
     """Evaluate a template (with a parameters file's content) into a Fabric and findings."""
+    expected = {"parameters": dict, "variables": dict, "resources": (list, dict)}
+    for key, kind in expected.items():
+        if key in template and not isinstance(template[key], kind):
+            problem = f"{source}: the template's '{key}' has the wrong shape"
+            return Fabric(), [error("ImportInvalidTemplate", problem, key)]
     values = (parameters or {}).get("parameters", parameters or {})
     arm = ArmTemplate(template, values if isinstance(values, dict) else {}, source, location)
     for name in template.get("parameters") or {}:

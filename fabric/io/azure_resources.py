@@ -405,12 +405,22 @@ class _Builder:
             NIC: self.nic,
         }
         for resource in resources:
+            if not isinstance(resource.type, str) or not isinstance(resource.name, str):
+                self.bad(resource, "its type and name must be strings")
+                continue
             kind = resource.type.lower()
             if kind not in MODELLED:
                 resource.properties = {}
+            elif not isinstance(resource.properties, dict):
+                self.bad(resource, "properties must be an object")
+                continue
             handler = handlers.get(kind)
             if handler is not None:
-                handler(resource)
+                try:
+                    handler(resource)
+                except (AttributeError, TypeError, ValueError, KeyError) as problem:
+                    # A value of the wrong shape somewhere inside (a list for an object...).
+                    self.bad(resource, f"unexpected shape of its properties ({problem})")
             elif kind not in ACCEPTED_NOT_MODELLED:
                 self.note(
                     warning(
@@ -423,9 +433,10 @@ class _Builder:
         self._assemble()
         return self.fabric, self.findings
 
-    def _vnet_record(self, name: str) -> None:
+    def _vnet_record(self, name: str) -> bool:
+        """Make sure VNet ``name`` exists in the fabric; False when it cannot be built."""
         if name in self.fabric.vnets:
-            return
+            return True
         if name not in self.vnet_meta:
             self.note(
                 warning(
@@ -438,15 +449,22 @@ class _Builder:
             self.vnet_meta[name] = (UNKNOWN_REGION, ())
         region, prefixes = self.vnet_meta[name]
         external = region == UNKNOWN_REGION and not prefixes
-        self.fabric.vnets[name] = VNet(
-            name, region, prefixes, tuple(self.subnets.get(name, ())), external=external
-        )
+        try:
+            self.fabric.vnets[name] = VNet(
+                name, region, prefixes, tuple(self.subnets.get(name, ())), external=external
+            )
+        except (TypeError, ValueError) as problem:
+            self.note(error("ImportInvalidResource", f"{self.source}: VNet {name!r}: {problem}"))
+            return False
+        return True
 
     def _assemble(self) -> None:
         for name in list(self.vnet_meta) + [s for s in self.subnets if s not in self.vnet_meta]:
             self._vnet_record(name)
-        for _resource, link in self.pending_peerings:
-            self._vnet_record(link.vnet)
+        for resource, link in self.pending_peerings:
+            if not self._vnet_record(link.vnet):
+                self.bad(resource, f"its VNet {link.vnet!r} could not be built")
+                continue
             if (link.vnet, link.name) in self.fabric.peerings:
                 continue
             if link.remote_address_space is not None and link.remote_vnet in self.vnet_meta:
@@ -454,10 +472,13 @@ class _Builder:
                 if sorted(live) == sorted(link.remote_address_space):
                     link = attrs.evolve(link, remote_address_space=None)
             self.fabric.peerings[(link.vnet, link.name)] = link
-        for gateway in self.fabric.gateways.values():
-            self._vnet_record(gateway.vnet)
+        for name, gateway in list(self.fabric.gateways.items()):
+            if not self._vnet_record(gateway.vnet):
+                del self.fabric.gateways[name]
         for resource, vnet, subnet, ip, nsg, forwarding in self.pending_nics:
-            self._vnet_record(vnet)
+            if not self._vnet_record(vnet):
+                self.bad(resource, f"its VNet {vnet!r} could not be built")
+                continue
             record = self.fabric.vnets[vnet]
             if subnet not in record.subnet_names:
                 self.bad(resource, f"its subnet {vnet}/{subnet} is not defined")
@@ -466,7 +487,11 @@ class _Builder:
             if address is None:
                 self.bad(resource, f"no free address left in {vnet}/{subnet}")
                 continue
-            host = Host(resource.name, subnet, str(address), nsg, 1000.0, forwarding)
+            try:
+                host = Host(resource.name, subnet, str(address), nsg, 1000.0, forwarding)
+            except (TypeError, ValueError) as problem:
+                self.bad(resource, problem)
+                continue
             self.fabric.vnets[vnet] = attrs.evolve(record, hosts=(*record.hosts, host))
 
     def _next_free_ip(self, vnet: VNet, subnet_name: str) -> str | None:
