@@ -445,6 +445,12 @@ class _Builder:
         return fabric
 
     def _vnet(self, fabric: Fabric, i: int, spec: dict, host_names: set[str]) -> None:
+        if "address_prefixes" not in spec and not spec.get("external"):
+            # Only a VNet known by reference (external: true) may leave its space unknown.
+            self.reader.problem(
+                f"vnets[{i}]", "missing required key 'address_prefixes'", self._line("vnets", i)
+            )
+            return
         spec.setdefault("address_prefixes", ())
         path = f"vnets[{i}]"
         subnets, hosts = [], []
