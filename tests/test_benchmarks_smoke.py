@@ -1,0 +1,60 @@
+"""The benchmark scripts run (tiny sizes) and print their JSON line: they cannot rot. Speed
+itself is measured by running them, never asserted here."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def last_json(capsys) -> dict:
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_engine_benchmark_json_shape(capsys):
+    assert (
+        load("engine").main(["--json", "--events", "2000", "--customers", "500", "--repeat", "1"])
+        == 0
+    )
+    report = last_json(capsys)
+    for key in ("bare_events_per_s", "mm1_customers_per_s"):
+        assert set(report[key]) >= {"vnetsim", "simpy", "ratio"}
+
+
+def test_dataplane_benchmark_json_shape(capsys):
+    assert load("dataplane").main(["--json", "--scale", "0.002"]) == 0
+    report = last_json(capsys)
+    assert report["packet_hops"] == report["simpy_packet_hops"]
+    assert report["dropped"] == 0
+    assert report["simpy_ratio"] > 0
+
+
+def test_control_plane_benchmark_json_shape(capsys):
+    assert load("control_plane").main(["--json", "--spokes", "20"]) == 0
+    report = last_json(capsys)
+    assert report["validate_errors"] == 0
+    assert report["subnets"] == 2 * 20 + 2
+
+
+def test_peering_vs_vpn_benchmark_runs_quick(tmp_path):
+    module = load("peering_vs_vpn")
+    rows = module.run(replications=2, quick=True, skus=[("VpnGw1", "Generation1")])
+    assert [r["path"] for r in rows] == ["peering", "VPN VpnGw1 Gen1"] * 2
+    by = {(r["scope"], r["path"]): r for r in rows}
+    assert (
+        by[("regional", "VPN VpnGw1 Gen1")]["latency_mean_ms"]
+        > by[("regional", "peering")]["latency_mean_ms"]
+    )
+    assert module.figure(rows, tmp_path)[0].stat().st_size > 0
