@@ -237,16 +237,6 @@ class Dataplane:
             self.tunnels[connection_name] = tunnel
         return tunnel
 
-    def _delay(self, latency_ms: float | None, what: str) -> Delay:
-        if latency_ms is None:
-            raise SimulationError(
-                f"no latency data for {what}; add the region pair under simulation.parameters."
-                "region_rtt_ms"
-            )
-        delay = Delay(self.sim, milliseconds(latency_ms), advance, name=what)
-        self.delays.append(delay)
-        return delay
-
     # -- capture taps -----------------------------------------------------------------------
 
     def capture_points(self) -> list[str]:
@@ -266,31 +256,23 @@ class Dataplane:
 
         return tap
 
-    def _tunnel_tap(self, connection_name: str, egress: bool) -> Stage | None:
+    def _tunnel_tap_step(self, connection_name: str, egress: bool) -> list[tuple]:
         from fabric.connections import gateway_addresses
 
         if self.capture is None:
-            return None
+            return []
         fabric = self.plane.fabric
         connection = fabric.connections[connection_name]
-        local, remote = (
-            fabric.gateways[connection.from_gateway],
-            fabric.gateways[connection.to_gateway],
-        )
+        local = fabric.gateways[connection.from_gateway]
+        remote = fabric.gateways[connection.to_gateway]
         point = self.capture.name
-        wanted = point == connection_name or point == (local.name if egress else remote.name)
-        if not wanted:
-            return None
+        if point not in (connection_name, local.name if egress else remote.name):
+            return []
         outer = (
             (gateway_addresses(fabric, local) or ("0.0.0.0",))[0],
             (gateway_addresses(fabric, remote) or ("0.0.0.0",))[0],
         )
-        return self._tap((connection_name, *outer))
-
-    def _host_tap(self, host_name: str) -> Stage | None:
-        if self.capture is not None and self.capture.name == host_name:
-            return self._tap()
-        return None
+        return [("tap", (connection_name, *outer))]
 
     # -- paths ------------------------------------------------------------------------------
 
@@ -310,57 +292,97 @@ class Dataplane:
         trace = connectivity(
             self.plane, src_ip, dst_ip, protocol, port, source_port, established=established
         )
+        plan = self.plan(trace, src_host, src_ip)
+        return tuple(self.stage(step, sink) for step in plan), trace
+
+    def plan(self, trace: Trace, src_host: str, src_ip: str) -> list[tuple]:
+        """The path as data: ("nic", host), ("switch", vnet), ("peering", link, ns),
+        ("delay", ns, name), ("encap" | "tunnel" | "instance", connection), ("decap",),
+        ("tap", tunnel-or-None), ("sink",), ("drop", reason). The event engine and the batch
+        path both build from this one plan."""
         location = self.plane.locate(src_ip)
-        nic = self.nic(src_host)
-        stages: list[Stage] = [lambda p: nic.put(p, p.wire)]
-        stages += filter(None, [self._host_tap(src_host)])
-        stages.append(self.switch(location.vnet.name).forward)
+        steps: list[tuple] = [("nic", src_host)]
+        steps += self._tap_step(self._wants_host(src_host))
+        steps.append(("switch", location.vnet.name))
         pending_peering: str | None = None
-        pending_tunnel: GatewayTunnel | None = None
+        pending_tunnel: str | None = None
         for step in trace.steps:
             if step.kind == "leg":
                 if pending_peering is not None:
-                    link = self.peering_link(pending_peering, milliseconds(self._checked(step)))
-                    link_name = pending_peering.split("->")[0]
-                    if self.capture is not None and self.capture.name == link_name:
-                        stages.append(self._tap())
-                    stages.append(link.carry)
-                    stages.append(self.switch(pending_peering.split("->")[-1]).forward)
+                    link_name, remote = pending_peering.split("->")
+                    steps += self._tap_step(
+                        self.capture is not None and self.capture.name == link_name
+                    )
+                    steps.append(("peering", pending_peering, milliseconds(self._checked(step))))
+                    steps.append(("switch", remote))
                     pending_peering = None
                 else:
-                    stages.append(self._delay(step.latency_ms, step.name).put)
+                    steps.append(("delay", milliseconds(self._checked(step)), step.name))
                 if pending_tunnel is not None:
-                    remote = self.plane.fabric.gateways[
-                        self.plane.fabric.connections[pending_tunnel.name].to_gateway
-                    ]
-                    stages += filter(None, [self._tunnel_tap(pending_tunnel.name, egress=False)])
-                    stages.append(decapsulate)
-                    stages.append(self.switch(remote.vnet).forward)
+                    connection = self.plane.fabric.connections[pending_tunnel]
+                    remote_gateway = self.plane.fabric.gateways[connection.to_gateway]
+                    steps += self._tunnel_tap_step(pending_tunnel, egress=False)
+                    steps.append(("decap",))
+                    steps.append(("switch", remote_gateway.vnet))
                     pending_tunnel = None
             elif step.kind == "peering":
                 here, link_name = step.name.split("/", 1)
                 remote = self.plane.fabric.peerings[(here, link_name)].remote_vnet
                 pending_peering = f"{here}/{link_name}->{remote}"
             elif step.kind == "appliance":
-                stages.append(self._delay(step.latency_ms, f"appliance/{step.name}").put)
-                nva = self.nic(step.name)
-                stages.append(lambda p, s=nva: s.put(p, p.wire))
-                stages += filter(None, [self._host_tap(step.name)])
+                steps.append(("delay", milliseconds(self._checked(step)), f"appliance/{step.name}"))
+                steps.append(("nic", step.name))
+                steps += self._tap_step(self._wants_host(step.name))
                 vnet, _ = self.plane.fabric.find_host(step.name)
-                stages.append(self.switch(vnet.name).forward)
+                steps.append(("switch", vnet.name))
             elif step.kind == "tunnel":
-                tunnel = self.tunnel(step.name)
-                stages += [tunnel.encapsulate, tunnel.enter, tunnel.to_instance]
-                stages += filter(None, [self._tunnel_tap(step.name, egress=True)])
-                pending_tunnel = tunnel
+                steps += [("encap", step.name), ("tunnel", step.name), ("instance", step.name)]
+                steps += self._tunnel_tap_step(step.name, egress=True)
+                pending_tunnel = step.name
             elif step.kind == "deliver":
-                stages += filter(None, [self._host_tap(step.name)])
-                stages.append(sink)
+                steps += self._tap_step(self._wants_host(step.name))
+                steps.append(("sink",))
         if not trace.reachable:
-            stages.append(self._drop_stage(trace.reason or "Unreachable"))
+            steps.append(("drop", trace.reason or "Unreachable"))
         elif trace.steps and trace.steps[-1].kind != "deliver":  # e.g. egress to the internet
-            stages.append(sink)
-        return tuple(stages), trace
+            steps.append(("sink",))
+        return steps
+
+    def stage(self, step: tuple, sink: Stage) -> Stage:
+        """The event-engine stage for one plan step."""
+        kind = step[0]
+        if kind == "nic":
+            server = self.nic(step[1])
+            return lambda p: server.put(p, p.wire)
+        if kind == "switch":
+            return self.switch(step[1]).forward
+        if kind == "peering":
+            return self.peering_link(step[1], step[2]).carry
+        if kind == "delay":
+            delay = Delay(self.sim, step[1], advance, name=step[2])
+            self.delays.append(delay)
+            return delay.put
+        if kind in ("encap", "tunnel", "instance"):
+            tunnel = self.tunnel(step[1])
+            return {
+                "encap": tunnel.encapsulate,
+                "tunnel": tunnel.enter,
+                "instance": tunnel.to_instance,
+            }[kind]
+        if kind == "decap":
+            return decapsulate
+        if kind == "tap":
+            return self._tap(step[1])
+        if kind == "sink":
+            return sink
+        return self._drop_stage(step[1])
+
+    def _wants_host(self, host_name: str) -> bool:
+        return self.capture is not None and self.capture.name == host_name
+
+    @staticmethod
+    def _tap_step(wanted: bool) -> list[tuple]:
+        return [("tap", None)] if wanted else []
 
     @staticmethod
     def _checked(step) -> float:
