@@ -66,16 +66,11 @@ class OpenLoopFlow:
         self.sizes = sizes.tolist()
         self.ttl = dataplane.params.hop_limit
 
-    def start(self) -> None:
-        if self.times:
-            self.sim.schedule_at(self.times[0], self._emit, 0)
-
-    def _emit(self, index: int) -> None:
+    def emit(self, index: int) -> None:
+        """Send packet ``index`` now (OpenLoopSchedule calls this at its send time)."""
         packet = Packet(self, index, self.sizes[index], self.sim.now, self.path, self.ttl)
         self.stats.sent += 1
         self.path[0](packet)
-        if index + 1 < len(self.times):
-            self.sim.schedule_at(self.times[index + 1], self._emit, index + 1)
 
     def delivered(self, packet: Packet) -> None:
         stats = self.stats
@@ -214,3 +209,32 @@ def stats_arrays(stats: FlowStats) -> dict[str, np.ndarray]:
         "delivered_at_ns": arr(stats.delivered_at),
         "delivered_bytes": arr(stats.delivered_bytes),
     }
+
+
+class OpenLoopSchedule:
+    """Emits the packets of every open-loop flow from one merged, time-ordered schedule.
+
+    Packets sent at the same instant leave in flow order, then packet order: the same rule the
+    vectorised path uses, so both give identical results even when flows collide in time.
+    """
+
+    def __init__(self, sim: Simulation, flows: list[OpenLoopFlow]) -> None:
+        self.sim = sim
+        self.flows = flows
+        times = [np.asarray(f.times, dtype=np.int64) for f in flows]
+        owner = np.concatenate([np.full(t.size, i) for i, t in enumerate(times)] or [np.zeros(0)])
+        local = np.concatenate([np.arange(t.size) for t in times] or [np.zeros(0)])
+        all_times = np.concatenate(times or [np.zeros(0, np.int64)])
+        order = np.lexsort((local, owner, all_times))
+        self.times = all_times[order].tolist()
+        self.owner = owner[order].astype(np.int64).tolist()
+        self.local = local[order].astype(np.int64).tolist()
+
+    def start(self) -> None:
+        if self.times:
+            self.sim.schedule_at(self.times[0], self._emit, 0)
+
+    def _emit(self, position: int) -> None:
+        self.flows[self.owner[position]].emit(self.local[position])
+        if position + 1 < len(self.times):
+            self.sim.schedule_at(self.times[position + 1], self._emit, position + 1)

@@ -138,6 +138,7 @@ class SimulationResult:
     wall_s: float
     parameters: LatencyModel
     capture: Any = None  # fabric.pcap.Capture when the run captured packets
+    engine: str = "events"  # which path produced the results (they are the same either way)
 
     def flow(self, name: str) -> FlowResult:
         for flow in self.flows:

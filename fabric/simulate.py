@@ -10,9 +10,10 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from fabric.batchplane import BatchUnsupported, run_batch
 from fabric.control import ControlPlane
 from fabric.dataplane import Dataplane, SimulationError
-from fabric.flows import OpenLoopFlow, TcpFlow
+from fabric.flows import OpenLoopFlow, OpenLoopSchedule, TcpFlow
 from fabric.latency import LatencyModel
 from fabric.pcap import Capture, CaptureError
 from fabric.results import ElementResult, FlowResult, SimulationResult
@@ -22,6 +23,7 @@ from simulator import Simulation
 from simulator.units import NS_PER_S
 
 PROGRESS_AFTER_S = 3.0  # wall seconds before the progress bar appears
+ENGINES = ("auto", "events", "batch")
 
 
 def simulate(
@@ -34,13 +36,18 @@ def simulate(
     progress: bool = False,
     block_peering_without_vnet_access: bool = False,
     capture: str | None = None,
+    engine: str = "auto",
 ) -> SimulationResult:
     """Simulate ``traffic`` over ``fabric``; returns per-flow and per-element results.
 
     ``duration_s`` clips every flow (default: until the last flow ends); the run then drains,
     so every packet ends delivered or dropped. ``capture`` names a host, peering link
     (``vnet/link``), gateway or connection whose packets are recorded (``result.capture``).
+    ``engine``: ``events`` (packet by packet), ``batch`` (vectorised, open-loop flows only) or
+    ``auto`` (batch when it can, else events); both give the same results.
     """
+    if engine not in ENGINES:
+        raise SimulationError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
     specs = [t if isinstance(t, FlowSpec) else FlowSpec.from_mapping(dict(t)) for t in traffic]
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -67,6 +74,17 @@ def simulate(
         if capture not in points:
             raise CaptureError(f"no capture point {capture!r}; choose one of: {', '.join(points)}")
         dataplane.capture = Capture(capture)
+    started = time.perf_counter()
+    if engine != "events":
+        try:
+            records, end_ns = run_batch(dataplane, specs, horizon_s)
+        except BatchUnsupported as why:
+            if engine == "batch":
+                raise SimulationError(f"--engine batch: {why}; use --engine events") from None
+        else:
+            sim.now = end_ns  # the batch path has simulated up to its last event
+            wall_s = time.perf_counter() - started
+            return _collect(records, dataplane, sim, horizon_s, seed, params, wall_s, "batch")
     flows = []
     for spec in specs:
         kind = TcpFlow if spec.pattern == "tcp" else OpenLoopFlow
@@ -74,16 +92,17 @@ def simulate(
             flows.append(kind(spec, dataplane, sim, horizon_s))
         except FabricError as problem:
             raise TrafficError(f"traffic {spec.name}: {problem}") from None
+    OpenLoopSchedule(sim, [f for f in flows if isinstance(f, OpenLoopFlow)]).start()
     for flow in flows:
-        flow.start()
-    started = time.perf_counter()
+        if isinstance(flow, TcpFlow):
+            flow.start()
     if progress:
         _progress(sim, horizon_s, started)
     sim.run()
     wall_s = time.perf_counter() - started
     if progress and wall_s > PROGRESS_AFTER_S:
         print(file=sys.stderr)
-    return _collect(flows, dataplane, sim, horizon_s, seed, params, wall_s)
+    return _collect(flows, dataplane, sim, horizon_s, seed, params, wall_s, "events")
 
 
 def run_document(
@@ -137,6 +156,7 @@ def _collect(
     seed: int,
     params: LatencyModel,
     wall_s: float,
+    engine: str,
 ) -> SimulationResult:
     flow_results = [FlowResult.from_flow(flow) for flow in flows]
     end_ns = max(sim.now, 1)
@@ -184,4 +204,5 @@ def _collect(
         wall_s=wall_s,
         parameters=params,
         capture=dataplane.capture,
+        engine=engine,
     )

@@ -46,33 +46,35 @@ def fifo_with_buffer(
     *,
     buffer_bytes: int | None = None,
     buffer_packets: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A FIFO server with tail drop. Returns (departures, accepted mask, drop reasons).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """A FIFO server with tail drop. Returns (departures, accepted mask, drop reasons, peak).
 
     Departures of dropped packets are -1. Reasons are 0 (kept), 1 (BufferFullPackets),
-    2 (BufferFullBytes), as ``queues.RateServer`` names them.
+    2 (BufferFullBytes), as ``queues.RateServer`` names them. ``peak`` is the largest number
+    of packets waiting (not in service), as ``RateServer.peak_queue_packets`` counts it.
     """
     arrivals = np.asarray(arrivals, dtype=np.int64)
     sizes = np.asarray(sizes, dtype=np.int64)
     n = arrivals.size
     departures = fifo(arrivals, service)
-    if n == 0 or (buffer_bytes is None and buffer_packets is None):
-        return departures, np.ones(n, dtype=bool), np.zeros(n, dtype=np.int8)
-    first = _first_overflow(arrivals, sizes, service, departures, buffer_bytes, buffer_packets)
     accepted = np.ones(n, dtype=bool)
     reasons = np.zeros(n, dtype=np.int8)
+    if n == 0:
+        return departures, accepted, reasons, 0
+    first, waiting = _first_overflow(
+        arrivals, sizes, service, departures, buffer_bytes, buffer_packets
+    )
     if first is None:
-        return departures, accepted, reasons
-    _scalar_tail(
+        return departures, accepted, reasons, int(waiting.max(initial=0))
+    tail_peak = _scalar_tail(
         first, arrivals, sizes, service, departures, accepted, reasons, buffer_bytes, buffer_packets
     )
-    return departures, accepted, reasons
+    return departures, accepted, reasons, max(int(waiting[:first].max(initial=0)), tail_peak)
 
 
-def _first_overflow(
-    arrivals, sizes, service, departures, buffer_bytes, buffer_packets
-) -> int | None:
-    """Index of the first arrival that the buffer would refuse, if none is dropped before it."""
+def _first_overflow(arrivals, sizes, service, departures, buffer_bytes, buffer_packets):
+    """Index of the first arrival the buffer would refuse (if none is dropped before it), and
+    the number waiting just after each arrival that joined the queue."""
     n = arrivals.size
     starts = departures - service
     index = np.arange(n)
@@ -88,24 +90,27 @@ def _first_overflow(
         overflow |= queued + sizes > buffer_bytes
     overflow &= busy
     hits = np.flatnonzero(overflow)
-    return int(hits[0]) if hits.size else None
+    waiting = np.where(busy, index - started + 1, 0)
+    return (int(hits[0]) if hits.size else None), waiting
 
 
 def _scalar_tail(
     first, arrivals, sizes, service, departures, accepted, reasons, buffer_bytes, buffer_packets
-) -> None:
-    """The exact rule of queues.RateServer, packet by packet, from index ``first`` on."""
+) -> int:
+    """The exact rule of queues.RateServer, packet by packet, from index ``first`` on; returns
+    the peak number waiting over that stretch."""
     waiting: deque[tuple[int, int]] = deque()  # (start, size) of accepted packets not started
     queued_bytes = 0
     last = int(departures[first - 1]) if first else 0
     starts = departures - service
-    for j in range(max(0, first - 1), -1, -1):  # rebuild the waiting room at arrivals[first]
+    for j in range(first - 1, -1, -1):  # rebuild the waiting room as it is at arrivals[first]
         if starts[j] > arrivals[first]:
             waiting.appendleft((int(starts[j]), int(sizes[j])))
             queued_bytes += int(sizes[j])
         else:
             break
     a_list, s_list, v_list = arrivals.tolist(), sizes.tolist(), service.tolist()
+    peak = 0
     for i in range(first, arrivals.size):
         arrival, size = a_list[i], s_list[i]
         while waiting and waiting[0][0] <= arrival:
@@ -120,7 +125,9 @@ def _scalar_tail(
             start = last
             waiting.append((start, size))
             queued_bytes += size
+            peak = max(peak, len(waiting))
         else:
             start = arrival
         last = start + v_list[i]
         departures[i] = last
+    return peak

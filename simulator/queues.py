@@ -42,6 +42,7 @@ class RateServer:
 
     __slots__ = (
         "_busy",
+        "_busy_until",
         "_half_rate",
         "_ns_per_byte_x2",
         "_queue",
@@ -94,6 +95,7 @@ class RateServer:
         self._queue: deque[tuple[Any, int]] = deque()
         self._queued_bytes = 0
         self._busy = False
+        self._busy_until = -1
         self.arrivals = 0
         self.departures = 0
         self.drops: Counter[str] = Counter()
@@ -124,21 +126,29 @@ class RateServer:
             if service < self.min_service_ns:
                 service = self.min_service_ns
             self.busy_ns += service
+            self._busy_until = self.sim.now + service
             self._schedule(service, self._finish, item)
             return
         queue = self._queue
-        if self.buffer_packets is not None and len(queue) >= self.buffer_packets:
-            self.drops[DROP_BUFFER_PACKETS] += 1
-            self.on_drop(item, DROP_BUFFER_PACKETS)
-            return
-        if self.buffer_bytes is not None and self._queued_bytes + nbytes > self.buffer_bytes:
-            self.drops[DROP_BUFFER_BYTES] += 1
-            self.on_drop(item, DROP_BUFFER_BYTES)
-            return
+        # Tie rule: a packet whose service ends at this very instant has left (its finish event
+        # may not have run yet), and the next one in the queue has started. This makes the
+        # buffer decision independent of event order, and equal to simulator.batch's.
+        leaving = self._busy_until == self.sim.now
+        waiting = len(queue) - leaving
+        if waiting >= 0:
+            queued = self._queued_bytes - (queue[0][1] if leaving and queue else 0)
+            if self.buffer_packets is not None and waiting >= self.buffer_packets:
+                self.drops[DROP_BUFFER_PACKETS] += 1
+                self.on_drop(item, DROP_BUFFER_PACKETS)
+                return
+            if self.buffer_bytes is not None and queued + nbytes > self.buffer_bytes:
+                self.drops[DROP_BUFFER_BYTES] += 1
+                self.on_drop(item, DROP_BUFFER_BYTES)
+                return
+            if waiting + 1 > self.peak_queue_packets:
+                self.peak_queue_packets = waiting + 1
         queue.append((item, nbytes))
         self._queued_bytes += nbytes
-        if len(queue) > self.peak_queue_packets:
-            self.peak_queue_packets = len(queue)
 
     def _finish(self, item: Any) -> None:
         self.departures += 1
@@ -150,6 +160,7 @@ class RateServer:
             if service < self.min_service_ns:
                 service = self.min_service_ns
             self.busy_ns += service
+            self._busy_until = self.sim.now + service
             self._schedule(service, self._finish, next_item)
         else:
             self._busy = False

@@ -34,7 +34,7 @@ def event_engine(arrivals, sizes, rate, buffer_bytes=None, buffer_packets=None, 
     )
     feed(sim, server, arrivals, sizes)
     sim.run()
-    return departures, reasons
+    return departures, reasons, server.peak_queue_packets
 
 
 traces = st.lists(
@@ -55,13 +55,16 @@ def test_batch_fifo_equals_the_event_engine(trace, rate, packets, nbytes, floor)
     arrivals = np.cumsum([gap + 1 for gap, _ in trace]).astype(np.int64)
     sizes = np.array([size for _, size in trace], dtype=np.int64)
     service = service_times(sizes, rate, floor)
-    departures, accepted, reasons = fifo_with_buffer(
+    departures, accepted, reasons, peak = fifo_with_buffer(
         arrivals, sizes, service, buffer_bytes=nbytes, buffer_packets=packets
     )
-    expected, expected_reasons = event_engine(arrivals, sizes, rate, nbytes, packets, floor)
+    expected, expected_reasons, expected_peak = event_engine(
+        arrivals, sizes, rate, nbytes, packets, floor
+    )
     np.testing.assert_array_equal(departures, expected)
     np.testing.assert_array_equal(reasons, expected_reasons)
     assert (accepted == (expected >= 0)).all()
+    assert peak == expected_peak
 
 
 def test_fifo_recurrence_on_a_known_case():
