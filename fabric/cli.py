@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", type=float, help="override simulation.duration_s (seconds)")
     run.add_argument("--capture", help="host, peering link (vnet/link), gateway or connection")
     run.add_argument("--pcap", help="pcap file for the packets seen at --capture")
+    run.add_argument(
+        "--engine",
+        choices=["auto", "events", "batch"],
+        default="auto",
+        help="batch: vectorised (open-loop flows); events: packet by packet; auto: batch if it can",
+    )
     return parser
 
 
@@ -263,6 +269,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             duration_s=args.duration,
             progress=not args.json and sys.stderr.isatty(),
             capture=args.capture,
+            engine=args.engine,
         )
     except (TrafficError, SimulationError, CaptureError) as problem:
         raise UsageError(f"{args.scenario}: {problem}") from None

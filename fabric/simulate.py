@@ -112,6 +112,7 @@ def run_document(
     seed: int | None = None,
     progress: bool = False,
     capture: str | None = None,
+    engine: str = "auto",
 ) -> SimulationResult:
     """Simulate a loaded scenario document (topology + traffic + simulation section)."""
     simulation = document.simulation
@@ -123,6 +124,7 @@ def run_document(
         parameters=simulation.get("parameters"),
         progress=progress,
         capture=capture,
+        engine=engine,
     )
 
 
