@@ -240,13 +240,16 @@ def _solve_server(dataplane: Dataplane, entry, key: tuple, arriving: list[_FlowS
     server, label = entry
     if not arriving:
         return
+    arriving = sorted(arriving, key=lambda s: s.order)
+    sizes = [s.times.size for s in arriving]
+    offsets = np.concatenate(([0], np.cumsum(sizes)))
     times = np.concatenate([s.times for s in arriving])
     wire = np.concatenate([s.wire for s in arriving])
-    owner = np.concatenate([np.full(s.times.size, i) for i, s in enumerate(arriving)])
-    local = np.concatenate([np.arange(s.times.size) for s in arriving])
-    flow_order = np.array([s.order for s in arriving])[owner]
-    order = np.lexsort((local, flow_order, times))
-    times, wire, owner, local = times[order], wire[order], owner[order], local[order]
+    # Each flow's arrivals are already in time order, and the flows are concatenated in flow
+    # order, so a stable sort gives (time, flow, packet) order: the tie rule of both engines.
+    order = None if len(arriving) == 1 else np.argsort(times, kind="stable")
+    if order is not None:
+        times, wire = times[order], wire[order]
     service = service_times(wire, server.rate_bps, server.min_service_ns)
     departures, accepted, reasons, peak = fifo_with_buffer(
         times, wire, service, buffer_bytes=server.buffer_bytes, buffer_packets=server.buffer_packets
@@ -259,23 +262,25 @@ def _solve_server(dataplane: Dataplane, entry, key: tuple, arriving: list[_FlowS
         count = int((reasons == code).sum())
         if count:
             server.drops[name] += count
+    if order is not None:  # back to concatenation order: each flow's slice is contiguous
+        departures[order], accepted[order], reasons[order] = (
+            departures.copy(),
+            accepted.copy(),
+            reasons.copy(),
+        )
     for i, state in enumerate(arriving):
-        mine = owner == i
-        slots = local[mine]
-        result_times = np.empty(state.times.size, dtype=np.int64)
-        result_times[slots] = departures[mine]
-        kept = np.zeros(state.times.size, dtype=bool)
-        kept[slots] = accepted[mine]
+        part = slice(offsets[i], offsets[i + 1])
+        kept, why = accepted[part], reasons[part]
+        state.times = departures[part]
         if kept.any():
-            state.last_event = max(state.last_event, int(result_times[kept].max()))
-        state.times = result_times
-        for code in (1, 2):
-            hit = np.zeros(state.times.size, dtype=bool)
-            hit[slots] = reasons[mine] == code
-            if hit.any():
-                why = "" if code == 2 else f" ({_REASON_LABELS[code]})"
-                state.flow.stats.drops[f"{label}{why}"] += int(hit.sum())
-        _keep(state, kept)
+            state.last_event = max(state.last_event, int(state.times[kept].max()))
+        for code, name in _REASON_LABELS.items():
+            count = int((why == code).sum())
+            if count:
+                suffix = "" if code == 2 else f" ({name})"
+                state.flow.stats.drops[f"{label}{suffix}"] += count
+        if not kept.all():
+            _keep(state, kept)
         if state.index.size:
             state.position += 1
             _advance(dataplane, state)

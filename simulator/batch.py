@@ -76,21 +76,24 @@ def _first_overflow(arrivals, sizes, service, departures, buffer_bytes, buffer_p
     """Index of the first arrival the buffer would refuse (if none is dropped before it), and
     the number waiting just after each arrival that joined the queue."""
     n = arrivals.size
-    starts = departures - service
-    index = np.arange(n)
-    busy = np.zeros(n, dtype=bool)
-    busy[1:] = departures[:-1] > arrivals[1:]
-    started = np.minimum(np.searchsorted(starts, arrivals, side="right"), index)
+    busy = np.empty(n, dtype=bool)
+    busy[0] = False
+    np.greater(departures[:-1], arrivals[1:], out=busy[1:])
+    # Packets before i that have not started by arrivals[i] (starts are sorted: FIFO).
+    ahead = np.arange(n, dtype=np.int64)
+    ahead -= np.minimum(np.searchsorted(departures - service, arrivals, side="right"), ahead)
     overflow = np.zeros(n, dtype=bool)
     if buffer_packets is not None:
-        overflow |= (index - started) >= buffer_packets
+        overflow |= ahead >= buffer_packets
     if buffer_bytes is not None:
-        cumulative = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
-        queued = cumulative[index] - cumulative[started]
+        cumulative = np.cumsum(sizes, dtype=np.int64)
+        # bytes of the `ahead` packets just before i: cumulative[i-1] - cumulative[i-1-ahead]
+        before = cumulative - sizes
+        queued = before - np.where(ahead > 0, before[np.arange(n) - ahead], before)
         overflow |= queued + sizes > buffer_bytes
     overflow &= busy
     hits = np.flatnonzero(overflow)
-    waiting = np.where(busy, index - started + 1, 0)
+    waiting = np.where(busy, ahead + 1, 0)
     return (int(hits[0]) if hits.size else None), waiting
 
 
