@@ -33,6 +33,7 @@ _PUBLIC = {
     "simulate": "fabric.simulate",
     "run_document": "fabric.simulate",
     "load_topology": "fabric.io",
+    "sweep": "fabric.sweep",
 }
 
 __all__ = ["__version__", *_PUBLIC]

@@ -59,6 +59,24 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--protocol", default="Tcp")
     trace.add_argument("--port", type=int, default=443)
 
+    sweep = commands.add_parser("sweep", help="run a scenario over a grid and replications")
+    sweep.add_argument("scenario", help="scenario file (topology + traffic)")
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="e.g. gateways.hq-gw.sku=VpnGw1,VpnGw2 or traffic.*.rate_mbps=100,200",
+    )
+    sweep.add_argument("--replications", type=int, default=3)
+    sweep.add_argument("--seed", type=int, default=1, help="root seed of every run")
+    sweep.add_argument("--executor", choices=["local", "dask"], default="local")
+    sweep.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
+    sweep.add_argument("--workers", type=int, help="local processes or LocalCluster workers")
+    sweep.add_argument("--engine", choices=["auto", "events", "batch"], default="auto")
+    sweep.add_argument("--out", help="folder for records.csv/json, summary.csv and figures")
+    sweep.add_argument("--json", action="store_true", help="print the summary as JSON")
+
     convert = commands.add_parser("import", help="convert an ARM template or az/REST JSON")
     convert.add_argument("file", help="ARM template JSON or az/REST JSON (or native YAML)")
     convert.add_argument("--parameters", help="ARM parameters file (ARM templates only)")
@@ -231,6 +249,47 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from fabric.dataplane import SimulationError
+    from fabric.io import InputError
+    from fabric.sweep import SweepError, parse_grid, sweep, text_progress
+    from fabric.traffic import TrafficError
+
+    try:
+        result = sweep(
+            args.scenario,
+            parse_grid(args.grid),
+            replications=args.replications,
+            seed=args.seed,
+            executor=args.executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            engine=args.engine,
+            progress=None if args.json or not sys.stderr.isatty() else text_progress,
+        )
+    except InputError as problem:
+        raise UsageError(problem.render()) from None
+    except (SweepError, TrafficError, SimulationError) as problem:
+        raise UsageError(f"{args.scenario}: {problem}") from None
+    summary = result.summary()
+    written = result.write(args.out) if args.out else []
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+        return EXIT_OK
+    keys = list(result.keys)
+    print(f"{len(result.records)} records from {args.replications} replication(s) per point")
+    header = "".join(f"{k:<24}" for k in keys) + f"{'flow':<18}{'Mbps':>12}{'mean ms':>12}"
+    print(header)
+    for row in summary:
+        cells = "".join(f"{row[k]!s:<24}" for k in keys)
+        ci = f"±{row['throughput_mbps_ci']:.1f}" if row["throughput_mbps_ci"] else ""
+        latency = f"{row['latency_mean_ms']:.3f}" if row["latency_mean_ms"] is not None else "-"
+        print(f"{cells}{row['flow']:<18}{row['throughput_mbps']:>8.1f}{ci:>6}{latency:>10}")
+    for path in written:
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.scenario is None:
         from fabric.scenarios import DEFAULT_DEMO, path
@@ -298,6 +357,7 @@ COMMANDS = {
     "ip-flow": _cmd_ip_flow,
     "connectivity": _cmd_connectivity,
     "import": _cmd_import,
+    "sweep": _cmd_sweep,
 }
 
 
