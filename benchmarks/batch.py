@@ -21,7 +21,7 @@ import attrs
 
 from fabric.io import load_topology
 from fabric.scenarios import path
-from fabric.simulate import simulate
+from fabric.simulation import simulate
 from fabric.skus import lookup
 
 LOAD = 0.9

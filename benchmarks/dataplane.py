@@ -20,7 +20,7 @@ import sys
 import time
 
 from fabric.latency import LatencyModel
-from fabric.simulate import simulate
+from fabric.simulation import simulate
 from fabric.topology import Fabric
 from fabric.traffic import FlowSpec, open_loop_trace
 from simulator import Simulation

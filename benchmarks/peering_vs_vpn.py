@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fabric.simulate import simulate
+from fabric.simulation import simulate
 from fabric.skus import lookup
 from fabric.topology import Fabric
 from simulator import confidence_interval

@@ -23,6 +23,9 @@ except metadata.PackageNotFoundError:  # running from a source tree that is not 
 # name -> module; imported on first use so that `vnetsim --version` stays fast.
 _PUBLIC = {
     "Fabric": "fabric.topology",
+    "Route": "fabric.model",
+    "SecurityRule": "fabric.model",
+    "IpsecPolicy": "fabric.model",
     "ControlPlane": "fabric.control",
     "LatencyModel": "fabric.latency",
     "FlowSpec": "fabric.traffic",
@@ -30,10 +33,11 @@ _PUBLIC = {
     "connectivity": "fabric.diagnose",
     "next_hop": "fabric.diagnose",
     "ip_flow": "fabric.diagnose",
-    "simulate": "fabric.simulate",
-    "run_document": "fabric.simulate",
+    "simulate": "fabric.simulation",
+    "run_document": "fabric.simulation",
     "load_topology": "fabric.io",
-    "sweep": "fabric.sweep",
+    "sweep": "fabric.sweeps",
+    "sku": "fabric.skus",
 }
 
 __all__ = ["__version__", *_PUBLIC]

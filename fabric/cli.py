@@ -252,7 +252,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from fabric.dataplane import SimulationError
     from fabric.io import InputError
-    from fabric.sweep import SweepError, parse_grid, sweep, text_progress
+    from fabric.sweeps import SweepError, parse_grid, sweep, text_progress
     from fabric.traffic import TrafficError
 
     try:
@@ -304,7 +304,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from fabric.dataplane import SimulationError
     from fabric.io import InputError, load_topology
     from fabric.pcap import CaptureError
-    from fabric.simulate import run_document
+    from fabric.simulation import run_document
     from fabric.traffic import TrafficError
     from fabric.validation import has_errors, validate
 

@@ -153,3 +153,8 @@ def lookup(sku: str, generation: str | int = "Generation1") -> SkuSpec:
     close = difflib.get_close_matches(sku, SKU_NAMES, n=1)
     hint = f"; did you mean {close[0]}?" if close else f"; known SKUs: {', '.join(SKU_NAMES)}"
     raise UnknownSku(f"unknown VPN gateway SKU {sku!r}{hint}")
+
+
+def sku(name: str, generation: str | int = "Generation1") -> SkuSpec:
+    """Public shorthand for ``lookup``: ``fabric.sku("VpnGw2", "Generation2")``."""
+    return lookup(name, generation)

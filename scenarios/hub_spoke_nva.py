@@ -16,7 +16,7 @@ from fabric.control import ControlPlane
 from fabric.diagnose import connectivity
 from fabric.io import load_topology
 from fabric.scenarios import path
-from fabric.simulate import simulate
+from fabric.simulation import simulate
 from fabric.topology import Fabric
 
 

@@ -14,7 +14,7 @@ from fabric.control import ControlPlane
 from fabric.diagnose import connectivity
 from fabric.io import load_topology
 from fabric.scenarios import path
-from fabric.simulate import simulate
+from fabric.simulation import simulate
 from fabric.validation import validate
 
 PITFALLS = ("overlapping_spaces", "one_sided_peering", "nsg_blocks_traffic")

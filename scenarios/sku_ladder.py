@@ -17,7 +17,7 @@ import numpy as np
 from fabric.io import load_topology
 from fabric.ipsec import GCM
 from fabric.scenarios import output_dir, path
-from fabric.simulate import simulate
+from fabric.simulation import simulate
 from fabric.skus import CATALOGUE, lookup
 
 LOADS = (0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.25, 1.5, 2.0)

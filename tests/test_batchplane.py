@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from fabric.cli import main
 from fabric.dataplane import SimulationError
 from fabric.scenarios import path
-from fabric.simulate import simulate
+from fabric.simulation import simulate
 from tests.strategies import fabrics
 
 

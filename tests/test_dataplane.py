@@ -14,7 +14,7 @@ from fabric.control import ControlPlane
 from fabric.diagnose import connectivity
 from fabric.ipsec import GCM
 from fabric.latency import LatencyModel
-from fabric.simulate import simulate
+from fabric.simulation import simulate
 from fabric.topology import Fabric
 from simulator import confidence_interval
 from simulator.units import serialisation_ns

@@ -11,7 +11,7 @@ from fabric.cli import main
 from fabric.io import load_topology
 from fabric.pcap import CaptureError
 from fabric.scenarios import path
-from fabric.simulate import run_document
+from fabric.simulation import run_document
 
 
 def read(pcap_path):

@@ -12,7 +12,7 @@ import pytest
 from fabric.cli import main
 from fabric.io import load_topology
 from fabric.scenarios import names, path
-from fabric.simulate import run_document
+from fabric.simulation import run_document
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -25,6 +25,7 @@ import yaml
 
 from fabric.io import NativeDocument, load_topology
 from fabric.io.native import dump_native, load_native
+from fabric.topology import Fabric
 from simulator.stats import confidence_interval
 
 SECTIONS = ("vnets", "peerings", "gateways", "connections", "nsgs", "route_tables", "traffic")
@@ -124,7 +125,7 @@ def plan_runs(
 
 def run_one(spec: RunSpec) -> list[dict[str, Any]]:
     """Simulate one run; one tidy record per flow. Module-level so that workers can pickle it."""
-    from fabric.simulate import run_document
+    from fabric.simulation import run_document
 
     document = load_native(copy.deepcopy(spec.document), f"sweep point {spec.point}")
     result = run_document(document, seed=spec.seed, engine=spec.engine)
@@ -244,9 +245,10 @@ class SweepResult:
 
 
 def sweep(
-    scenario: str | Path | NativeDocument,
+    scenario: str | Path | NativeDocument | Fabric,
     grid: Mapping[str, list[Any]] | None = None,
     *,
+    traffic: Iterable[Mapping[str, Any]] | None = None,
     replications: int = 1,
     seed: int = 1,
     executor: str = "local",
@@ -257,10 +259,17 @@ def sweep(
 ) -> SweepResult:
     """Run every grid point and replication; records come back in a fixed order.
 
-    ``executor``: ``local`` (a process pool over the local cores; ``workers=1`` runs in this
-    process) or ``dask`` (``distributed``: the cluster at ``scheduler``, else a LocalCluster).
+    ``scenario`` is a scenario file, a loaded document, or a Fabric with ``traffic`` (a list of
+    flow mappings). ``executor``: ``local`` (a process pool over the local cores; ``workers=1``
+    runs in this process) or ``dask`` (``distributed``: the cluster at ``scheduler``, else a
+    LocalCluster).
     """
-    document = scenario if isinstance(scenario, NativeDocument) else load_topology(scenario)
+    if isinstance(scenario, Fabric):
+        document = NativeDocument(scenario, tuple(dict(t) for t in traffic or ()))
+    elif isinstance(scenario, NativeDocument):
+        document = scenario
+    else:
+        document = load_topology(scenario)
     if not document.traffic:
         raise SweepError("the scenario has no traffic to simulate")
     if executor not in EXECUTORS:
