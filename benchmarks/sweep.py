@@ -1,5 +1,5 @@
 """Sweep throughput: runs per second with 1 and 2 local worker processes on the same sweep
-(scenarios/sku_ladder.yaml, 4 SKUs x 3 loads x 4 replications, 0.5 s per run, batch engine).
+(scenarios/sku_ladder.yaml, 4 SKUs x 3 loads x 4 replications, 0.5 s of traffic per run, batch engine).
 
 Run: python benchmarks/sweep.py [--json]
 """
@@ -17,7 +17,7 @@ from fabric.sweeps import sweep
 GRID = {
     "gateways.hq-gw.sku": ["VpnGw1", "VpnGw2", "VpnGw3", "VpnGw1AZ"],
     "traffic.*.rate_mbps": [50, 130, 260],
-    "duration_s": [0.05],
+    "traffic.*.duration_s": [0.5],
 }
 
 
