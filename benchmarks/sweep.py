@@ -1,5 +1,6 @@
 """Sweep throughput: runs per second with 1 and 2 local worker processes on the same sweep
-(scenarios/sku_ladder.yaml, 4 SKUs x 3 loads x 4 replications, 0.5 s of traffic per run, batch engine).
+(scenarios/sku_ladder.yaml, 4 SKUs x 3 loads x 4 replications, 0.5 s of traffic per run,
+batch engine).
 
 Run: python benchmarks/sweep.py [--json]
 """

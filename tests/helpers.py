@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -53,3 +56,15 @@ def single_queue_run(
     feed(sim, _Counted(server, in_system), arrivals_ns, service_ns)
     sim.run()
     return departures - arrivals_ns, in_system.mean(sim.now), sim.now
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def load_script(folder: str, name: str):
+    """Import <repo>/<folder>/<name>.py as a module: the same file users run."""
+    spec = importlib.util.spec_from_file_location(f"{folder}_{name}", REPO / folder / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,17 +10,12 @@ from fabric.cli import main
 from fabric.io import load_topology
 from fabric.scenarios import names, path
 from fabric.simulation import run_document
-
-SCRIPTS = Path(__file__).resolve().parent.parent / "scenarios"
+from tests.helpers import load_script
 
 
 def script(name: str):
     """Import scenarios/<name>.py as a module (the same file users run)."""
-    spec = importlib.util.spec_from_file_location(f"scenario_{name}", SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scenarios", name)
 
 
 @pytest.mark.parametrize("name", ["peering_vs_vpn_same_region", "peering_vs_vpn_cross_region"])
