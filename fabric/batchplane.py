@@ -119,7 +119,7 @@ def _at(state: _FlowState) -> tuple | None:
 
 
 def _servers(dataplane: Dataplane, states: list[_FlowState]) -> dict[tuple, tuple[RateServer, str]]:
-    """Every server on some plan, with the drop label the event path gives it."""
+    """Every server on some plan, with the drop reason the event path reports for it."""
     servers = {}
     for state in states:
         for step in state.plan:
@@ -127,14 +127,11 @@ def _servers(dataplane: Dataplane, states: list[_FlowState]) -> dict[tuple, tupl
             if key is None or key in servers:
                 continue
             if step[0] == "nic":
-                servers[key] = (dataplane.nic(step[1]), f"NicQueueFull: {step[1]}")
+                server = dataplane.nic(step[1])
             else:
                 tunnel = dataplane.tunnel(step[1])
-                if step[0] == "tunnel":
-                    servers[key] = (tunnel.server, f"TunnelQueueFull: {step[1]}")
-                else:
-                    gateway = dataplane.plane.fabric.connections[step[1]].from_gateway
-                    servers[key] = (tunnel.instance, f"GatewayQueueFull: {gateway}")
+                server = tunnel.server if step[0] == "tunnel" else tunnel.instance
+            servers[key] = (server, dataplane.queue_labels[server.name])
     # Two connections of one gateway share an instance: solve it once, under one key.
     by_object: dict[int, tuple] = {}
     for key, (server, _) in list(servers.items()):

@@ -138,6 +138,7 @@ class Dataplane:
         self.instances: dict[str, list[RateServer]] = {}
         self.delays: list[Delay] = []
         self.capture = None  # a fabric.pcap.Capture, set by simulate(capture=...)
+        self.queue_labels: dict[str, str] = {}  # server name -> the drop reason it reports
 
     # -- drops ------------------------------------------------------------------------------
 
@@ -148,10 +149,14 @@ class Dataplane:
     def _drop_stage(self, reason: str) -> Stage:
         return lambda packet: self.drop(packet, reason)
 
-    def _on_queue_drop(self, label: str) -> Callable[[Packet, str], None]:
-        return lambda packet, why: self.drop(
-            packet, f"{label}{'' if why == 'BufferFullBytes' else ' (' + why + ')'}"
-        )
+    def _on_queue_drop(self, label: str, server_name: str) -> Callable[[Packet, str], None]:
+        """The drop handler of one server; the label is also what the batch path reports."""
+        self.queue_labels[server_name] = label
+
+        def dropped(packet: Packet, why: str) -> None:
+            self.drop(packet, label if why == "BufferFullBytes" else f"{label} ({why})")
+
+        return dropped
 
     # -- nodes ------------------------------------------------------------------------------
 
@@ -164,7 +169,7 @@ class Dataplane:
                 self.sim,
                 rate,
                 advance,
-                self._on_queue_drop(f"NicQueueFull: {host_name}"),
+                self._on_queue_drop(f"NicQueueFull: {host_name}", f"nic/{host_name}"),
                 buffer_bytes=self.params.nic_buffer_bytes,
                 name=f"nic/{host_name}",
             )
@@ -194,7 +199,9 @@ class Dataplane:
                     self.sim,
                     rate,
                     advance,
-                    self._on_queue_drop(f"GatewayQueueFull: {gateway.name}"),
+                    self._on_queue_drop(
+                        f"GatewayQueueFull: {gateway.name}", f"gateway/{gateway.name}/{i}"
+                    ),
                     buffer_bytes=self.params.gateway_buffer_bytes,
                     name=f"gateway/{gateway.name}/{i}",
                 )
@@ -219,7 +226,9 @@ class Dataplane:
                 self.sim,
                 rate,
                 advance,
-                self._on_queue_drop(f"TunnelQueueFull: {connection_name}"),
+                self._on_queue_drop(
+                    f"TunnelQueueFull: {connection_name}", f"tunnel/{connection_name}"
+                ),
                 buffer_bytes=self.params.gateway_buffer_bytes,
                 name=f"tunnel/{connection_name}",
                 min_service_ns=floor,
