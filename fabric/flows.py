@@ -235,6 +235,9 @@ class OpenLoopSchedule:
             self.sim.schedule_at(self.times[0], self._emit, 0)
 
     def _emit(self, position: int) -> None:
-        self.flows[self.owner[position]].emit(self.local[position])
+        # OpenLoopFlow.emit inlined: this runs once per packet of every open-loop flow.
+        flow, index = self.flows[self.owner[position]], self.local[position]
+        flow.stats.sent += 1
+        flow.path[0](Packet(flow, index, flow.sizes[index], self.sim.now, flow.path, flow.ttl))
         if position + 1 < len(self.times):
             self.sim.schedule_at(self.times[position + 1], self._emit, position + 1)

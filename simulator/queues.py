@@ -130,25 +130,30 @@ class RateServer:
             self._schedule(service, self._finish, item)
             return
         queue = self._queue
-        # Tie rule: a packet whose service ends at this very instant has left (its finish event
-        # may not have run yet), and the next one in the queue has started. This makes the
-        # buffer decision independent of event order, and equal to simulator.batch's.
-        leaving = self._busy_until == self.sim.now
-        waiting = len(queue) - leaving
-        if waiting >= 0:
-            queued = self._queued_bytes - (queue[0][1] if leaving and queue else 0)
-            if self.buffer_packets is not None and waiting >= self.buffer_packets:
-                self.drops[DROP_BUFFER_PACKETS] += 1
-                self.on_drop(item, DROP_BUFFER_PACKETS)
+        waiting = len(queue)
+        queued = self._queued_bytes
+        if self._busy_until == self.sim.now:
+            # Tie rule: the packet whose service ends at this very instant has left (its finish
+            # event may not have run yet) and the next one has started. This makes the buffer
+            # decision independent of event order, and equal to simulator.batch's.
+            if not queue:
+                queue.append((item, nbytes))
+                self._queued_bytes += nbytes
                 return
-            if self.buffer_bytes is not None and queued + nbytes > self.buffer_bytes:
-                self.drops[DROP_BUFFER_BYTES] += 1
-                self.on_drop(item, DROP_BUFFER_BYTES)
-                return
-            if waiting + 1 > self.peak_queue_packets:
-                self.peak_queue_packets = waiting + 1
+            waiting -= 1
+            queued -= queue[0][1]
+        if self.buffer_packets is not None and waiting >= self.buffer_packets:
+            self.drops[DROP_BUFFER_PACKETS] += 1
+            self.on_drop(item, DROP_BUFFER_PACKETS)
+            return
+        if self.buffer_bytes is not None and queued + nbytes > self.buffer_bytes:
+            self.drops[DROP_BUFFER_BYTES] += 1
+            self.on_drop(item, DROP_BUFFER_BYTES)
+            return
         queue.append((item, nbytes))
         self._queued_bytes += nbytes
+        if waiting >= self.peak_queue_packets:
+            self.peak_queue_packets = waiting + 1
 
     def _finish(self, item: Any) -> None:
         self.departures += 1
@@ -168,9 +173,23 @@ class RateServer:
 
 
 class Delay:
-    """A fixed (propagation) delay: every item leaves exactly ``delay_ns`` after it arrives."""
+    """A fixed (propagation) delay: every item leaves exactly ``delay_ns`` after it arrives.
 
-    __slots__ = ("arrivals", "delay_ns", "departures", "name", "on_depart", "sim")
+    Items leave in arrival order, so the element keeps them in its own FIFO and has at most one
+    event on the engine's heap at a time: the heap stays small however many items are in flight
+    (a 10 ms leg at a million packets per second holds ten thousand of them).
+    """
+
+    __slots__ = (
+        "_armed",
+        "_pending",
+        "arrivals",
+        "delay_ns",
+        "departures",
+        "name",
+        "on_depart",
+        "sim",
+    )
 
     def __init__(
         self, sim: Simulation, delay_ns: int, on_depart: Departure, *, name: str = "delay"
@@ -183,15 +202,29 @@ class Delay:
         self.name = name
         self.arrivals = 0
         self.departures = 0
+        self._pending: deque[tuple[int, Any]] = deque()
+        self._armed = False
 
     def put(self, item: Any, nbytes: int = 0) -> None:
         """Send ``item`` on its way; it departs after the fixed delay."""
         self.arrivals += 1
-        self.sim.schedule(self.delay_ns, self._finish, item)
+        self._pending.append((self.sim.now + self.delay_ns, item))
+        if not self._armed:  # wake up when the oldest item is due
+            self._armed = True
+            self.sim.schedule_at(self._pending[0][0], self._finish, None)
 
-    def _finish(self, item: Any) -> None:
-        self.departures += 1
-        self.on_depart(item)
+    def _finish(self, _: Any) -> None:
+        pending = self._pending
+        now = self.sim.now
+        self._armed = False
+        # Everything due now leaves, in arrival order; then wait for the next one.
+        while pending and pending[0][0] == now:
+            item = pending.popleft()[1]
+            self.departures += 1
+            self.on_depart(item)
+        if pending and not self._armed:
+            self._armed = True
+            self.sim.schedule_at(pending[0][0], self._finish, None)
 
     @property
     def in_flight(self) -> int:

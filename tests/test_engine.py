@@ -215,3 +215,22 @@ def test_rate_server_tail_drops_by_bytes_and_packets():
     assert drops == [(3, "BufferFullBytes")]
     assert server.queue_bytes == 2_000
     assert server.peak_queue_packets == 2
+
+
+def test_delay_keeps_order_and_times_even_when_fed_from_its_own_departures():
+    from simulator import Delay
+
+    sim = Simulation()
+    seen = []
+
+    def depart(item):
+        seen.append((item, sim.now))
+        if item == "a":  # re-enter the same element while it is delivering
+            delay.put("again")
+
+    delay = Delay(sim, 10, depart)
+    delay.put("a")
+    sim.schedule(3, lambda _: delay.put("b"))
+    sim.run()
+    assert seen == [("a", 10), ("b", 13), ("again", 20)]
+    assert delay.in_flight == 0
