@@ -91,13 +91,16 @@ def forbidden_range_hit(prefix: IPv4Network) -> IPv4Network | None:
     return None
 
 
-def is_ipv4_network(value: object) -> bool:
-    """True when ``value`` parses as a strict IPv4 CIDR prefix."""
-    try:
-        parse_prefix(value)  # type: ignore[arg-type]
-    except AddressError:
-        return False
-    return True
+def valid_networks(texts: Iterable[str]) -> list[IPv4Network]:
+    """The prefixes that parse, in order; invalid ones are skipped (validation reports them
+    as InvalidAddressPrefix, and routes, tags and traces simply do without them)."""
+    networks = []
+    for text in texts:
+        try:
+            networks.append(parse_prefix(text))
+        except AddressError:
+            continue
+    return networks
 
 
 __all__ = [

@@ -14,7 +14,7 @@ from ipaddress import IPv4Network
 
 import attrs
 
-from fabric.addressing import AddressError, parse_prefix
+from fabric.addressing import AddressError, parse_prefix, valid_networks
 from fabric.model import Connection, VpnGateway
 from fabric.peering import PeeringView, remote_prefixes
 from fabric.skus import UnknownSku, lookup
@@ -129,11 +129,7 @@ def owned_prefixes(
     prefixes: list[IPv4Network] = []
     vnet = fabric.vnets.get(gateway.vnet)
     if vnet is not None:
-        for text in vnet.address_prefixes:
-            try:
-                prefixes.append(parse_prefix(text))
-            except AddressError:
-                continue
+        prefixes.extend(valid_networks(vnet.address_prefixes))
     spokes = set(transit_spokes(fabric, gateway, view))
     for link in view.links_of(gateway.vnet):
         if link.remote_vnet in spokes:

@@ -7,12 +7,12 @@ what a gateway learned (``fabric.connections``). Subnet FIBs are compiled on fir
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address
 
 import attrs
 import pytricia
 
-from fabric.addressing import AddressError, parse_address, parse_prefix
+from fabric.addressing import AddressError, parse_address, parse_prefix, valid_networks
 from fabric.connections import gateway_for_vnet, learned_routes
 from fabric.latency import LatencyModel
 from fabric.model import Host, Subnet, VNet
@@ -147,13 +147,8 @@ class ControlPlane:
         """VNets whose address space holds ``ip`` (several only when spaces overlap)."""
         result = []
         for vnet in self.fabric.vnets.values():
-            for text in vnet.address_prefixes:
-                try:
-                    if ip in parse_prefix(text):
-                        result.append(vnet)
-                        break
-                except AddressError:
-                    continue
+            if any(ip in net for net in valid_networks(vnet.address_prefixes)):
+                result.append(vnet)
         return result
 
     def host_by_ip(self, ip: str, vnet: str) -> Host | None:
@@ -167,13 +162,7 @@ class ControlPlane:
         peers whose local link allows VNet access, and what its gateway reaches."""
         scope = self._scopes.get(vnet)
         if scope is None:
-            nets: list[IPv4Network] = []
-            record = self.fabric.vnets[vnet]
-            for text in record.address_prefixes:
-                try:
-                    nets.append(parse_prefix(text))
-                except AddressError:
-                    continue
+            nets = valid_networks(self.fabric.vnets[vnet].address_prefixes)
             for link in self.peerings.connected_links(vnet):
                 if link.allow_virtual_network_access:
                     nets.extend(remote_prefixes(self.fabric, link))

@@ -12,7 +12,7 @@ from ipaddress import IPv4Address
 
 import attrs
 
-from fabric.addressing import AddressError, parse_address, parse_prefix
+from fabric.addressing import AddressError, parse_address, valid_networks
 from fabric.connections import connection_status, gateway_addresses, gateway_for_vnet
 from fabric.control import ControlPlane, LocateError, Location
 from fabric.latency import UnknownRegionPair
@@ -404,7 +404,7 @@ def _cross_peering(walk: _Walk, here: VNet, remote: VNet, link_name: str) -> Tra
     # §2.6/§9: packets not originating in the sending VNet need allow_forwarded_traffic on the
     # receiving VNet's link, unless an Azure VPN gateway forwarded them.
     originated_here = any(
-        walk.packet.source in parse_prefix(p) for p in here.address_prefixes if _valid(p)
+        walk.packet.source in net for net in valid_networks(here.address_prefixes)
     )
     if (
         not originated_here
@@ -423,14 +423,6 @@ def _cross_peering(walk: _Walk, here: VNet, remote: VNet, link_name: str) -> Tra
             ),
         )
     return None
-
-
-def _valid(prefix: str) -> bool:
-    try:
-        parse_prefix(prefix)
-    except AddressError:
-        return False
-    return True
 
 
 def _deliver(walk: _Walk, vnet: VNet, dst: IPv4Address, detail: str) -> Trace:

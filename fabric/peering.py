@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network
 
-from fabric.addressing import AddressError, parse_prefix
+from fabric.addressing import valid_networks
 from fabric.model import Peering
 from fabric.topology import Fabric
 
@@ -82,16 +82,9 @@ def spaces_overlap(fabric: Fabric, a: str, b: str) -> bool:
     """True when the address spaces of VNets ``a`` and ``b`` (both in the fabric) overlap."""
     if a not in fabric.vnets or b not in fabric.vnets:
         return False
-    left = [_parse(p) for p in fabric.vnets[a].address_prefixes]
-    right = [_parse(p) for p in fabric.vnets[b].address_prefixes]
-    return any(x is not None and y is not None and x.overlaps(y) for x in left for y in right)
-
-
-def _parse(text: str) -> IPv4Network | None:
-    try:
-        return parse_prefix(text)
-    except AddressError:
-        return None
+    left = valid_networks(fabric.vnets[a].address_prefixes)
+    right = valid_networks(fabric.vnets[b].address_prefixes)
+    return any(x.overlaps(y) for x in left for y in right)
 
 
 def counterpart(fabric: Fabric, link: Peering) -> Peering | None:
@@ -120,13 +113,7 @@ def remote_prefixes(fabric: Fabric, link: Peering) -> tuple[IPv4Network, ...]:
         texts = fabric.vnets[link.remote_vnet].address_prefixes
     else:
         texts = ()
-    prefixes = []
-    for text in texts:
-        try:
-            prefixes.append(parse_prefix(text))
-        except AddressError:
-            continue  # reported by validation (InvalidAddressPrefix); routes skip it
-    return tuple(prefixes)
+    return tuple(valid_networks(texts))
 
 
 def _stale(fabric: Fabric, link: Peering) -> bool:

@@ -13,7 +13,7 @@ from ipaddress import IPv4Address, IPv4Network
 import attrs
 import pytricia
 
-from fabric.addressing import PRIVATE_RANGES, AddressError, parse_prefix
+from fabric.addressing import PRIVATE_RANGES, AddressError, parse_prefix, valid_networks
 from fabric.connections import gateway_addresses, gateway_for_vnet, learned_routes
 from fabric.model import RouteTable, Subnet, VNet
 from fabric.peering import PeeringView, remote_prefixes
@@ -64,21 +64,11 @@ class RouteEntry:
         }
 
 
-def _vnet_networks(vnet: VNet) -> list[IPv4Network]:
-    nets = []
-    for text in vnet.address_prefixes:
-        try:
-            nets.append(parse_prefix(text))
-        except AddressError:
-            continue
-    return nets
-
-
 def system_routes(
     fabric: Fabric, vnet: VNet, has_default_udr: bool, view: PeeringView | None = None
 ) -> list[RouteEntry]:
     """§4.1-4.2 default routes: VNet ranges, Internet, the reserved None ranges, peerings."""
-    own = _vnet_networks(vnet)
+    own = valid_networks(vnet.address_prefixes)
     routes = [RouteEntry(DEFAULT, ACTIVE, net, "VnetLocal") for net in own]
     routes.append(RouteEntry(DEFAULT, ACTIVE, IPv4Network("0.0.0.0/0"), "Internet"))
     for reserved in PRIVATE_RANGES:

@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from ipaddress import IPv4Network
 
-from fabric import limits
+from fabric import connections, limits
 from fabric.addressing import (
     SMALLEST_SUBNET_PREFIXLEN,
     AddressError,
@@ -24,7 +24,7 @@ from fabric.addressing import (
     reserved_addresses,
 )
 from fabric.findings import Finding, error, warning
-from fabric.model import UDR_NEXT_HOP_TYPES, Connection, Peering, VNet, suggest
+from fabric.model import UDR_NEXT_HOP_TYPES, Peering, VNet, suggest
 from fabric.peering import DISCONNECTED, INITIATED, PeeringView, sync_level
 from fabric.ports import PortRangeError, parse_port_ranges
 from fabric.servicetags import KNOWN_TAGS, is_service_tag
@@ -412,17 +412,6 @@ def _check_gateways(ctx: _Context) -> Iterator[Finding]:
             )
 
 
-def connection_partner(fabric: Fabric, connection: Connection) -> Connection | None:
-    """The connection resource on the other gateway that points back, if any."""
-    for other in fabric.connections.values():
-        if (
-            other.from_gateway == connection.to_gateway
-            and other.to_gateway == connection.from_gateway
-        ):
-            return other
-    return None
-
-
 def _check_connections(ctx: _Context) -> Iterator[Finding]:
     fabric = ctx.fabric
     tunnels: Counter[str] = Counter()
@@ -482,7 +471,7 @@ def _check_connections(ctx: _Context) -> Iterator[Finding]:
                 _r("vnet", local.vnet),
                 _r("vnet", remote.vnet),
             )
-        partner = connection_partner(fabric, connection)
+        partner = connections.partner(fabric, connection)
         if partner is None:  # TC-VPN-1: only one side created -> not connected
             yield warning(
                 "ConnectionNotConnected",
