@@ -89,12 +89,7 @@ def transit_spokes(
     spokes = []
     for link in view.links_of(gateway.vnet):
         back = view.counterpart(link)
-        if (
-            link.allow_gateway_transit
-            and back is not None
-            and back.use_remote_gateways
-            and view.is_connected(link)
-        ):
+        if back is not None and view.gateway_transit(hub_link=link, spoke_link=back):
             spokes.append(link.remote_vnet)
     return spokes
 
@@ -109,12 +104,7 @@ def gateway_for_vnet(
     view = view or PeeringView(fabric)
     for link in view.links_of(vnet):
         back = view.counterpart(link)
-        if (
-            link.use_remote_gateways
-            and back is not None
-            and back.allow_gateway_transit
-            and view.is_connected(link)
-        ):
+        if back is not None and view.gateway_transit(hub_link=back, spoke_link=link):
             remote = fabric.gateways_in(link.remote_vnet)
             if remote:
                 return remote[0]

@@ -77,6 +77,15 @@ class PeeringView:
         """The links of ``vnet`` that carry traffic."""
         return [link for link in self.links_of(vnet) if self.is_connected(link)]
 
+    def gateway_transit(self, *, hub_link: Peering, spoke_link: Peering) -> bool:
+        """§2.6: the spoke uses the hub's gateway when the hub's link allows gateway transit,
+        the spoke's link sets use_remote_gateways, and the peering is Connected."""
+        return (
+            hub_link.allow_gateway_transit
+            and spoke_link.use_remote_gateways
+            and self.is_connected(hub_link)
+        )
+
 
 def spaces_overlap(fabric: Fabric, a: str, b: str) -> bool:
     """True when the address spaces of VNets ``a`` and ``b`` (both in the fabric) overlap."""
