@@ -19,10 +19,10 @@ import time
 
 import attrs
 
+from fabric.catalogue.skus import lookup
 from fabric.io import load_topology
 from fabric.scenarios import path
-from fabric.simulation import simulate
-from fabric.skus import lookup
+from fabric.sim.runs import simulate
 
 LOAD = 0.9
 SKU = ("VpnGw5", "Generation2")

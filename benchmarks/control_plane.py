@@ -15,11 +15,11 @@ import sys
 import time
 from ipaddress import IPv4Network
 
-from fabric.control import ControlPlane
-from fabric.diagnose import next_hop
-from fabric.limits import PEERINGS_PER_VNET
-from fabric.topology import Fabric
-from fabric.validation import validate
+from fabric.catalogue.limits import PEERINGS_PER_VNET
+from fabric.checks.validation import validate
+from fabric.control.plane import ControlPlane
+from fabric.model.container import Fabric
+from fabric.watcher.diagnose import next_hop
 
 
 def hub_and_spokes(spokes: int) -> Fabric:

@@ -19,10 +19,11 @@ import pstats
 import sys
 import time
 
-from fabric.latency import LatencyModel
-from fabric.simulation import simulate
-from fabric.topology import Fabric
-from fabric.traffic import FlowSpec, open_loop_trace
+from fabric.catalogue.latency import LatencyModel
+from fabric.model.container import Fabric
+from fabric.model.traffic import FlowSpec
+from fabric.sim.runs import simulate
+from fabric.sim.traffic import open_loop_trace
 from simulator import Simulation
 from simulator.units import milliseconds, serialisation_ns
 
@@ -96,10 +97,10 @@ def simpy_run(fabric: Fabric, specs: list[FlowSpec], seed: int) -> tuple[int, fl
     """The same paths in SimPy: Resources for servers, timeouts for delays; returns hops, s."""
     import simpy
 
-    from fabric.control import ControlPlane
-    from fabric.diagnose import connectivity
-    from fabric.ipsec import negotiate
-    from fabric.skus import lookup
+    from fabric.catalogue.skus import lookup
+    from fabric.control.ipsec import negotiate
+    from fabric.control.plane import ControlPlane
+    from fabric.watcher.diagnose import connectivity
 
     params = LatencyModel()
     plane = ControlPlane(fabric, latency=params)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fabric.simulation import simulate
-from fabric.skus import lookup
-from fabric.topology import Fabric
+from fabric.catalogue.skus import lookup
+from fabric.model.container import Fabric
+from fabric.sim.runs import simulate
 from simulator import confidence_interval
 
 REGIONS = {"regional": ("westeurope", "westeurope"), "global": ("westeurope", "northeurope")}

@@ -13,7 +13,7 @@ import sys
 import time
 
 from fabric.scenarios import path
-from fabric.sweeps import sweep
+from fabric.study.sweeps import sweep
 
 GRID = {
     "gateways.hq-gw.sku": ["VpnGw1", "VpnGw2", "VpnGw3", "VpnGw1AZ"],

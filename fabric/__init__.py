@@ -3,7 +3,7 @@
 The public Python API, for scripts and notebooks::
 
     import fabric
-    net = fabric.Fabric.load("scenarios/hub_spoke.yaml")   # or build with fabric.Fabric()
+    net = fabric.load("scenarios/hub_spoke.yaml")          # or build with fabric.Fabric()
     fabric.validate(net)                                    # findings
     plane = fabric.ControlPlane(net)
     fabric.connectivity(plane, "10.1.0.4", "10.50.1.4")    # a Trace
@@ -22,22 +22,23 @@ except metadata.PackageNotFoundError:  # running from a source tree that is not 
 
 # name -> module; imported on first use so that `vnetsim --version` stays fast.
 _PUBLIC = {
-    "Fabric": "fabric.topology",
+    "Fabric": "fabric.model",
     "Route": "fabric.model",
     "SecurityRule": "fabric.model",
     "IpsecPolicy": "fabric.model",
-    "ControlPlane": "fabric.control",
-    "LatencyModel": "fabric.latency",
-    "FlowSpec": "fabric.traffic",
-    "validate": "fabric.validation",
-    "connectivity": "fabric.diagnose",
-    "next_hop": "fabric.diagnose",
-    "ip_flow": "fabric.diagnose",
-    "simulate": "fabric.simulation",
-    "run_document": "fabric.simulation",
+    "FlowSpec": "fabric.model",
+    "ControlPlane": "fabric.control.plane",
+    "LatencyModel": "fabric.catalogue.latency",
+    "sku": "fabric.catalogue.skus",
+    "validate": "fabric.checks.validation",
+    "connectivity": "fabric.watcher.diagnose",
+    "next_hop": "fabric.watcher.diagnose",
+    "ip_flow": "fabric.watcher.diagnose",
+    "simulate": "fabric.sim.runs",
+    "run_document": "fabric.sim.runs",
+    "load": "fabric.io",
     "load_topology": "fabric.io",
-    "sweep": "fabric.sweeps",
-    "sku": "fabric.skus",
+    "sweep": "fabric.study.sweeps",
 }
 
 __all__ = ["__version__", *_PUBLIC]

@@ -115,7 +115,7 @@ def _load(args: argparse.Namespace):
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from fabric.validation import has_errors, validate
+    from fabric.checks.validation import has_errors, validate
 
     document = _load(args)
     findings = [*document.findings, *validate(document.fabric)]
@@ -139,14 +139,14 @@ def _print_findings(file: str, findings: list, valid: bool) -> None:
 
 
 def _plane(args: argparse.Namespace):
-    from fabric.control import ControlPlane
+    from fabric.control.plane import ControlPlane
 
     return ControlPlane(_load(args).fabric)
 
 
 def _diagnose(work):
     """Run a diagnostic; its DiagnoseError (a question that cannot be asked) is a usage error."""
-    from fabric.diagnose import DiagnoseError
+    from fabric.watcher.diagnose import DiagnoseError
 
     try:
         return work()
@@ -158,13 +158,13 @@ def _cmd_routes(args: argparse.Namespace) -> int:
     plane = _plane(args)
     vnet = plane.fabric.vnets.get(args.vnet)
     if vnet is None:
-        from fabric.model import suggest
+        from fabric.model.records import suggest
 
         raise UsageError(
             f"{args.file}: no VNet {args.vnet!r} ({suggest(args.vnet, plane.fabric.vnets)})"
         )
     if args.subnet not in vnet.subnet_names:
-        from fabric.model import suggest
+        from fabric.model.records import suggest
 
         raise UsageError(
             f"{args.file}: VNet {args.vnet} has no subnet {args.subnet!r} "
@@ -185,7 +185,7 @@ def _cmd_routes(args: argparse.Namespace) -> int:
 
 
 def _cmd_next_hop(args: argparse.Namespace) -> int:
-    from fabric.diagnose import next_hop, next_hop_json
+    from fabric.watcher.diagnose import next_hop, next_hop_json
 
     plane = _plane(args)
     route, location = _diagnose(lambda: next_hop(plane, args.src, args.dst))
@@ -202,7 +202,7 @@ def _cmd_next_hop(args: argparse.Namespace) -> int:
 
 
 def _cmd_ip_flow(args: argparse.Namespace) -> int:
-    from fabric.diagnose import ip_flow
+    from fabric.watcher.diagnose import ip_flow
 
     plane = _plane(args)
     verdict = _diagnose(
@@ -224,7 +224,7 @@ def _cmd_ip_flow(args: argparse.Namespace) -> int:
 
 
 def _cmd_connectivity(args: argparse.Namespace) -> int:
-    from fabric.diagnose import connectivity
+    from fabric.watcher.diagnose import connectivity
 
     plane = _plane(args)
     trace = _diagnose(lambda: connectivity(plane, args.src, args.dst, args.protocol, args.port))
@@ -250,10 +250,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from fabric.dataplane import SimulationError
     from fabric.io import InputError
-    from fabric.sweeps import SweepError, parse_grid, sweep, text_progress
-    from fabric.traffic import TrafficError
+    from fabric.model.traffic import TrafficError
+    from fabric.sim.dataplane import SimulationError
+    from fabric.study.sweeps import SweepError, parse_grid, sweep, text_progress
 
     try:
         result = sweep(
@@ -301,12 +301,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 "The same VNet reaches one VNet by peering and one by a VNet-to-VNet VPN;\n"
                 "UDP probes first, then one TCP flow over each path.\n"
             )
-    from fabric.dataplane import SimulationError
+    from fabric.checks.validation import has_errors, validate
     from fabric.io import InputError, load_topology
-    from fabric.pcap import CaptureError
-    from fabric.simulation import run_document
-    from fabric.traffic import TrafficError
-    from fabric.validation import has_errors, validate
+    from fabric.model.traffic import TrafficError
+    from fabric.sim.capture import CaptureError
+    from fabric.sim.dataplane import SimulationError
+    from fabric.sim.runs import run_document
 
     try:
         document = load_topology(args.scenario)

@@ -12,12 +12,12 @@ import sys
 
 import attrs
 
-from fabric.control import ControlPlane
-from fabric.diagnose import connectivity
+from fabric.control.plane import ControlPlane
 from fabric.io import load_topology
+from fabric.model.container import Fabric
 from fabric.scenarios import path
-from fabric.simulation import simulate
-from fabric.topology import Fabric
+from fabric.sim.runs import simulate
+from fabric.watcher.diagnose import connectivity
 
 
 def variants(fabric: Fabric) -> dict[str, Fabric]:

@@ -9,10 +9,10 @@ import argparse
 import json
 import sys
 
-from fabric.control import ControlPlane
-from fabric.diagnose import connectivity
+from fabric.control.plane import ControlPlane
 from fabric.io import load_topology
 from fabric.scenarios import path
+from fabric.watcher.diagnose import connectivity
 
 
 def matrix(name: str = "hub_spoke_transit", port: int = 443) -> list[dict]:

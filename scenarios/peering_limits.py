@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 import time
 
-from fabric.limits import PEERINGS_PER_VNET
-from fabric.topology import Fabric
-from fabric.validation import validate
+from fabric.catalogue.limits import PEERINGS_PER_VNET
+from fabric.checks.validation import validate
+from fabric.model.container import Fabric
 
 
 def hub_with_spokes(spokes: int) -> Fabric:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fabric.control import ControlPlane
-from fabric.diagnose import connectivity
+from fabric.checks.validation import validate
+from fabric.control.plane import ControlPlane
 from fabric.io import load_topology
 from fabric.scenarios import path
-from fabric.simulation import simulate
-from fabric.validation import validate
+from fabric.sim.runs import simulate
+from fabric.watcher.diagnose import connectivity
 
 PITFALLS = ("overlapping_spaces", "one_sided_peering", "nsg_blocks_traffic")
 

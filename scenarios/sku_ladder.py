@@ -14,11 +14,11 @@ import sys
 import attrs
 import numpy as np
 
+from fabric.catalogue.skus import CATALOGUE, lookup
+from fabric.control.ipsec import GCM
 from fabric.io import load_topology
-from fabric.ipsec import GCM
 from fabric.scenarios import output_dir, path
-from fabric.simulation import simulate
-from fabric.skus import CATALOGUE, lookup
+from fabric.sim.runs import simulate
 
 LOADS = (0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.25, 1.5, 2.0)
 PACKET_BYTES = 1400

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from simulator.process import Event, Process, Timeout
 from simulator.units import UnitError
 
 Callback = Callable[[Any], Any]
@@ -144,22 +145,16 @@ class Simulation:
 
     # -- processes (see simulator.process) --------------------------------------------------
 
-    def process(self, generator: Any) -> Any:
+    def process(self, generator: Any) -> Process:
         """Start a generator-based process; see ``simulator.process.Process``."""
-        from simulator.process import Process
-
         return Process(self, generator)
 
-    def timeout(self, delay: int, value: Any = None) -> Any:
+    def timeout(self, delay: int, value: Any = None) -> Timeout:
         """An event that fires after ``delay`` ns (for ``yield`` in processes)."""
-        from simulator.process import Timeout
-
         return Timeout(self, delay, value)
 
-    def event(self) -> Any:
+    def event(self) -> Event:
         """A bare event that a process can wait on and another component can ``succeed``."""
-        from simulator.process import Event
-
         return Event(self)
 
 

@@ -8,9 +8,10 @@ call per resumption.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from simulator.engine import Simulation
+if TYPE_CHECKING:  # the engine imports this module; the type alone is needed here
+    from simulator.engine import Simulation
 
 _PENDING = object()
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fabric.model import Route
-from fabric.topology import Fabric
+from fabric.model.container import Fabric
+from fabric.model.records import Route
 
 
 def routing_example(with_route_table: bool = True) -> Fabric:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from fabric.model import Route, SecurityRule
-from fabric.topology import Fabric
+from fabric.model.container import Fabric
+from fabric.model.records import Route, SecurityRule
 
 # Every pair of these has a published round trip (§7.2), so any fabric can be simulated.
 REGIONS = ["eastus", "westus", "centralus"]

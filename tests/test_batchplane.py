@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fabric.cli import main
-from fabric.dataplane import SimulationError
 from fabric.scenarios import path
-from fabric.simulation import simulate
+from fabric.sim.dataplane import SimulationError
+from fabric.sim.runs import simulate
 from tests.strategies import fabrics
 
 

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fabric.catalogue.latency import LatencyModel
 from fabric.cli import main
-from fabric.control import ControlPlane
-from fabric.diagnose import connectivity
-from fabric.ipsec import GCM
-from fabric.latency import LatencyModel
-from fabric.simulation import simulate
-from fabric.topology import Fabric
+from fabric.control.ipsec import GCM
+from fabric.control.plane import ControlPlane
+from fabric.model.container import Fabric
+from fabric.sim.runs import simulate
+from fabric.watcher.diagnose import connectivity
 from simulator import confidence_interval
 from simulator.units import serialisation_ns
 from tests.fabrics import hub_and_spokes
@@ -117,8 +117,8 @@ def serialisation_along(
     trace, fabric: Fabric, size: int, src_host: str, params: LatencyModel
 ) -> int:
     """Serialisation a lone packet meets on the trace's path: NICs, tunnel and gateway servers."""
-    from fabric.ipsec import negotiate
-    from fabric.skus import lookup
+    from fabric.catalogue.skus import lookup
+    from fabric.control.ipsec import negotiate
 
     total = serialisation_ns(size, round(fabric.find_host(src_host)[1].bandwidth_mbps * 1e6))
     for step in trace.steps:

@@ -7,11 +7,11 @@ import json
 import pytest
 
 from fabric.cli import main
-from fabric.control import ControlPlane
-from fabric.diagnose import DiagnoseError, connectivity
+from fabric.control.plane import ControlPlane
 from fabric.io import NativeDocument, to_yaml
-from fabric.model import Route, SecurityRule
-from fabric.topology import Fabric
+from fabric.model.container import Fabric
+from fabric.model.records import Route, SecurityRule
+from fabric.watcher.diagnose import DiagnoseError, connectivity
 from tests.fabrics import hub_and_spokes, routing_example
 
 

@@ -13,14 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fabric.checks.validation import validate
 from fabric.cli import main
-from fabric.control import ControlPlane
-from fabric.diagnose import connectivity
+from fabric.control.peering import peering_state
+from fabric.control.plane import ControlPlane
 from fabric.io import InputError, load_topology, to_yaml
 from fabric.io.arm import load_arm
 from fabric.io.arm_expressions import ExpressionError, Scope
-from fabric.peering import peering_state
-from fabric.validation import validate
+from fabric.watcher.diagnose import connectivity
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 pytestmark = pytest.mark.skipif(

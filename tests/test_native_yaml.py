@@ -10,11 +10,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import fabric
+from fabric.checks.validation import has_errors, validate
 from fabric.cli import main
 from fabric.io import InputError, load_topology, to_yaml
 from fabric.io.native import NativeDocument, dump_native
-from fabric.topology import Fabric
-from fabric.validation import has_errors, validate
+from fabric.model.container import Fabric
 from tests.strategies import fabrics
 
 DESIGN_EXAMPLE = """
@@ -65,7 +66,7 @@ def write(tmp_path, text: str, name: str = "topology.yaml"):
 
 def test_design_example_loads_and_equals_the_python_api_build(tmp_path):
     document = load_topology(write(tmp_path, DESIGN_EXAMPLE))
-    from fabric.model import Route, SecurityRule
+    from fabric.model.records import Route, SecurityRule
 
     api = Fabric()
     api.nsg(
@@ -89,7 +90,7 @@ def test_design_example_loads_and_equals_the_python_api_build(tmp_path):
     assert document.fabric == api
     assert document.simulation == {"duration_s": 2.0, "seed": 1}
     assert document.traffic[0]["rate_mbps"] == 200
-    assert Fabric.load(write(tmp_path, DESIGN_EXAMPLE)) == api
+    assert fabric.load(write(tmp_path, DESIGN_EXAMPLE)) == api
 
 
 def test_yaml_round_trip_of_the_design_example(tmp_path):

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fabric.control import ControlPlane
-from fabric.diagnose import ip_flow
-from fabric.model import Nsg, SecurityRule
-from fabric.nsg import DEFAULT_RULES, FlowTable, Packet5Tuple, TagScope, evaluate_nsg
-from fabric.topology import Fabric
+from fabric.control.nsg import DEFAULT_RULES, FlowTable, Packet5Tuple, TagScope, evaluate_nsg
+from fabric.control.plane import ControlPlane
+from fabric.model.container import Fabric
+from fabric.model.records import Nsg, SecurityRule
+from fabric.watcher.diagnose import ip_flow
 
 
 def single_vm(subnet_nsg: str | None = "nsg", nic_nsg: str | None = None, rules=()) -> Fabric:

@@ -9,9 +9,9 @@ import pytest
 
 from fabric.cli import main
 from fabric.io import load_topology
-from fabric.pcap import CaptureError
 from fabric.scenarios import path
-from fabric.simulation import run_document
+from fabric.sim.capture import CaptureError
+from fabric.sim.runs import run_document
 
 
 def read(pcap_path):

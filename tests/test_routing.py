@@ -7,11 +7,11 @@ from ipaddress import IPv4Address, IPv4Network
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fabric.control import ControlPlane
-from fabric.diagnose import next_hop, next_hop_json
-from fabric.model import Route
-from fabric.routing import RouteEntry, select
-from fabric.topology import Fabric
+from fabric.control.plane import ControlPlane
+from fabric.control.routing import RouteEntry, select
+from fabric.model.container import Fabric
+from fabric.model.records import Route
+from fabric.watcher.diagnose import next_hop, next_hop_json
 from tests.fabrics import routing_example
 
 

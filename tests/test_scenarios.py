@@ -9,7 +9,7 @@ import pytest
 from fabric.cli import main
 from fabric.io import load_topology
 from fabric.scenarios import names, path
-from fabric.simulation import run_document
+from fabric.sim.runs import run_document
 from tests.helpers import load_script
 
 

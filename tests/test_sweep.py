@@ -13,7 +13,7 @@ import pytest
 from fabric.cli import main
 from fabric.io import load_topology
 from fabric.scenarios import path
-from fabric.sweeps import SweepError, parse_grid, plan_runs, sweep
+from fabric.study.sweeps import SweepError, parse_grid, plan_runs, sweep
 
 GRID = {"gateways.hq-gw.sku": ["VpnGw1", "VpnGw3"], "traffic.*.rate_mbps": [40, 160]}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from fabric.model import Route, SecurityRule
-from fabric.peering import peering_state, sync_level
-from fabric.topology import Fabric
-from fabric.validation import has_errors, validate
+from fabric.checks.validation import has_errors, validate
+from fabric.control.peering import peering_state, sync_level
+from fabric.model.container import Fabric
+from fabric.model.records import Route, SecurityRule
 
 
 def codes(fabric: Fabric, severity: str | None = None) -> list[str]:
@@ -453,7 +453,7 @@ def test_warnings_alone_keep_a_topology_valid():
 
 
 def test_reported_peering_state_is_kept_when_the_remote_vnet_is_outside_the_topology():
-    from fabric.model import Peering
+    from fabric.model.records import Peering
 
     fabric = Fabric()
     fabric.vnet("A", "westeurope", "10.0.0.0/16")

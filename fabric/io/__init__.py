@@ -15,8 +15,17 @@ from fabric.io.errors import InputError, Problem
 from fabric.io.native import NativeDocument, dump_native, load_native
 from fabric.io.rest import load_rest
 from fabric.io.yamlsource import load_yaml
+from fabric.model import Fabric
 
-__all__ = ["InputError", "NativeDocument", "Problem", "dump_native", "load_topology", "to_yaml"]
+__all__ = [
+    "InputError",
+    "NativeDocument",
+    "Problem",
+    "dump_native",
+    "load",
+    "load_topology",
+    "to_yaml",
+]
 
 
 def _read_text(path: Path) -> str:
@@ -111,6 +120,11 @@ def load_topology(path: str | Path, *, parameters: str | Path | None = None) -> 
         fabric, findings = load_rest(data, str(path))
         return NativeDocument(fabric, findings=tuple(findings), source_format="rest")
     return load_native(data, str(path))
+
+
+def load(path: str | Path, *, parameters: str | Path | None = None) -> Fabric:
+    """The topology of a file of any supported format (``fabric.load("hub_spoke.yaml")``)."""
+    return load_topology(path, parameters=parameters).fabric
 
 
 def to_yaml(document: NativeDocument) -> str:

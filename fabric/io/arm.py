@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fabric.findings import Finding, error, warning
 from fabric.io.arm_expressions import (
     ExpressionError,
     Scope,
@@ -20,7 +19,8 @@ from fabric.io.arm_expressions import (
     unique_string,
 )
 from fabric.io.azure_resources import MODELLED, AzureResource, build_fabric
-from fabric.topology import Fabric
+from fabric.model.container import Fabric
+from fabric.model.findings import Finding, error, warning
 
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 RESOURCE_GROUP = "vnetsim-rg"

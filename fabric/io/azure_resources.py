@@ -14,9 +14,10 @@ from typing import Any
 
 import attrs
 
-from fabric.addressing import AddressError, parse_prefix, reserved_addresses
-from fabric.findings import Finding, error, warning
-from fabric.model import (
+from fabric.control.addressing import AddressError, parse_prefix, reserved_addresses
+from fabric.model.container import Fabric
+from fabric.model.findings import Finding, error, warning
+from fabric.model.records import (
     Connection,
     Host,
     IpsecPolicy,
@@ -29,7 +30,6 @@ from fabric.model import (
     VNet,
     VpnGateway,
 )
-from fabric.topology import Fabric
 
 VNET = "microsoft.network/virtualnetworks"
 SUBNET = "microsoft.network/virtualnetworks/subnets"

@@ -14,7 +14,8 @@ import attrs
 
 from fabric.io.errors import InputError, Problem
 from fabric.io.yamlsource import line_of
-from fabric.model import (
+from fabric.model.container import Fabric
+from fabric.model.records import (
     Connection,
     Host,
     IpsecPolicy,
@@ -28,7 +29,6 @@ from fabric.model import (
     VpnGateway,
     suggest,
 )
-from fabric.topology import Fabric
 
 # A field kind is one of these names, or a nested schema (object) / [schema] (list of objects).
 STR, INT, NUMBER, BOOL, STRINGS, PORTS, MAPPING = (

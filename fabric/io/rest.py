@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fabric.findings import Finding, error
 from fabric.io.arm import _type_and_name
 from fabric.io.azure_resources import AzureResource, build_fabric
-from fabric.topology import Fabric
+from fabric.model.container import Fabric
+from fabric.model.findings import Finding, error
 
 
 def _objects(data: Any, path: str) -> list[tuple[str, Any]]:

@@ -13,10 +13,10 @@ from ipaddress import IPv4Address, IPv4Network
 
 import attrs
 
-from fabric.addressing import AddressError, parse_prefix
-from fabric.model import Nsg, SecurityRule
-from fabric.ports import ANY_PORT, PortRangeError, parse_port_ranges, port_matches
-from fabric.servicetags import AZURE_LOAD_BALANCER, HOST_VIP, INTERNET, VIRTUAL_NETWORK
+from fabric.catalogue.servicetags import AZURE_LOAD_BALANCER, HOST_VIP, INTERNET, VIRTUAL_NETWORK
+from fabric.control.addressing import AddressError, parse_prefix
+from fabric.control.ports import ANY_PORT, PortRangeError, parse_port_ranges, port_matches
+from fabric.model.records import Nsg, SecurityRule
 
 # §5.2, exactly as the API spells them.
 DEFAULT_RULES: tuple[SecurityRule, ...] = (

@@ -14,8 +14,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from ipaddress import IPv4Network
 
-from fabric import connections, limits
-from fabric.addressing import (
+from fabric.catalogue import limits
+from fabric.catalogue.servicetags import KNOWN_TAGS, is_service_tag
+from fabric.catalogue.skus import UnknownSku, lookup
+from fabric.control import connections
+from fabric.control.addressing import (
     SMALLEST_SUBNET_PREFIXLEN,
     AddressError,
     forbidden_range_hit,
@@ -23,13 +26,11 @@ from fabric.addressing import (
     parse_prefix,
     reserved_addresses,
 )
-from fabric.findings import Finding, error, warning
-from fabric.model import UDR_NEXT_HOP_TYPES, Peering, VNet, suggest
-from fabric.peering import DISCONNECTED, INITIATED, PeeringView, sync_level
-from fabric.ports import PortRangeError, parse_port_ranges
-from fabric.servicetags import KNOWN_TAGS, is_service_tag
-from fabric.skus import UnknownSku, lookup
-from fabric.topology import Fabric
+from fabric.control.peering import DISCONNECTED, INITIATED, PeeringView, sync_level
+from fabric.control.ports import PortRangeError, parse_port_ranges
+from fabric.model.container import Fabric
+from fabric.model.findings import Finding, error, warning
+from fabric.model.records import UDR_NEXT_HOP_TYPES, Peering, VNet, suggest
 
 GATEWAY_SUBNET = "GatewaySubnet"
 FIREWALL_SUBNET = "AzureFirewallSubnet"

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fabric.control import ControlPlane
-from fabric.diagnose import Trace, connectivity
-from fabric.ipsec import Negotiated, negotiate
-from fabric.latency import LatencyModel
-from fabric.model import VpnGateway
-from fabric.skus import lookup
+from fabric.catalogue.latency import LatencyModel
+from fabric.catalogue.skus import lookup
+from fabric.control.ipsec import Negotiated, negotiate
+from fabric.control.plane import ControlPlane
+from fabric.model.records import VpnGateway
+from fabric.watcher.diagnose import Trace, connectivity
 from simulator import Delay, RateServer, Simulation
 from simulator.units import NS_PER_S, milliseconds
 
@@ -266,7 +266,7 @@ class Dataplane:
         return tap
 
     def _tunnel_tap_step(self, connection_name: str, egress: bool) -> list[tuple]:
-        from fabric.connections import gateway_addresses
+        from fabric.control.connections import gateway_addresses
 
         if self.capture is None:
             return []

@@ -12,14 +12,14 @@ from ipaddress import IPv4Address
 import attrs
 import pytricia
 
-from fabric.addressing import AddressError, parse_address, parse_prefix, valid_networks
-from fabric.connections import gateway_for_vnet, learned_routes
-from fabric.latency import LatencyModel
-from fabric.model import Host, Subnet, VNet
-from fabric.nsg import Packet5Tuple, TagScope, Verdict, evaluate_chain
-from fabric.peering import PeeringView, remote_prefixes
-from fabric.routing import SubnetRoutes, compile_subnet
-from fabric.topology import Fabric
+from fabric.catalogue.latency import LatencyModel
+from fabric.control.addressing import AddressError, parse_address, parse_prefix, valid_networks
+from fabric.control.connections import gateway_for_vnet, learned_routes
+from fabric.control.nsg import Packet5Tuple, TagScope, Verdict, evaluate_chain
+from fabric.control.peering import PeeringView, remote_prefixes
+from fabric.control.routing import SubnetRoutes, compile_subnet
+from fabric.model.container import Fabric
+from fabric.model.records import Host, Subnet, VNet
 
 
 class LocateError(LookupError):

@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from fabric.latency import LatencyModel
+from fabric.catalogue.latency import LatencyModel
 from simulator.units import NS_PER_S
 
 
@@ -43,7 +43,7 @@ class FlowResult:
 
     @classmethod
     def from_flow(cls, flow) -> FlowResult:
-        from fabric.flows import stats_arrays
+        from fabric.sim.flows import stats_arrays
 
         arrays = stats_arrays(flow.stats)
         duration = flow.spec.duration_s

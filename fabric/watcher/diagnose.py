@@ -12,14 +12,14 @@ from ipaddress import IPv4Address
 
 import attrs
 
-from fabric.addressing import AddressError, parse_address, valid_networks
-from fabric.connections import connection_status, gateway_addresses, gateway_for_vnet
-from fabric.control import ControlPlane, LocateError, Location
-from fabric.latency import UnknownRegionPair
-from fabric.model import PROTOCOLS, VNet, suggest
-from fabric.nsg import Packet5Tuple, Verdict
-from fabric.peering import spaces_overlap
-from fabric.routing import RouteEntry
+from fabric.catalogue.latency import UnknownRegionPair
+from fabric.control.addressing import AddressError, parse_address, valid_networks
+from fabric.control.connections import connection_status, gateway_addresses, gateway_for_vnet
+from fabric.control.nsg import Packet5Tuple, Verdict
+from fabric.control.peering import spaces_overlap
+from fabric.control.plane import ControlPlane, LocateError, Location
+from fabric.control.routing import RouteEntry
+from fabric.model.records import PROTOCOLS, VNet, suggest
 
 MAX_HOPS = 32
 PORTLESS = ("Icmp", "Esp", "Ah")

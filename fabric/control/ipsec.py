@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import attrs
 
-from fabric.model import IpsecPolicy
-from fabric.skus import DEFAULT_CIPHER
+from fabric.catalogue.skus import DEFAULT_CIPHER
+from fabric.model.records import IpsecPolicy
 
 OUTER_IPV4 = 20
 ESP_HEADER = 8

@@ -12,8 +12,9 @@ from collections import Counter
 
 import numpy as np
 
-from fabric.dataplane import Dataplane, Packet
-from fabric.traffic import FlowSpec, open_loop_trace
+from fabric.model.traffic import FlowSpec
+from fabric.sim.dataplane import Dataplane, Packet
+from fabric.sim.traffic import open_loop_trace
 from simulator import Simulation
 from simulator.units import NS_PER_S
 

@@ -14,11 +14,11 @@ from ipaddress import IPv4Network
 
 import attrs
 
-from fabric.addressing import AddressError, parse_prefix, valid_networks
-from fabric.model import Connection, VpnGateway
-from fabric.peering import PeeringView, remote_prefixes
-from fabric.skus import UnknownSku, lookup
-from fabric.topology import Fabric
+from fabric.catalogue.skus import UnknownSku, lookup
+from fabric.control.addressing import AddressError, parse_prefix, valid_networks
+from fabric.control.peering import PeeringView, remote_prefixes
+from fabric.model.container import Fabric
+from fabric.model.records import Connection, VpnGateway
 
 CONNECTED = "Connected"
 NOT_CONNECTED = "NotConnected"

@@ -10,15 +10,15 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from fabric.batchplane import BatchUnsupported, run_batch
-from fabric.control import ControlPlane
-from fabric.dataplane import Dataplane, SimulationError
-from fabric.flows import OpenLoopFlow, OpenLoopSchedule, TcpFlow
-from fabric.latency import LatencyModel
-from fabric.pcap import Capture, CaptureError
-from fabric.results import ElementResult, FlowResult, SimulationResult
-from fabric.topology import Fabric, FabricError
-from fabric.traffic import FlowSpec, TrafficError
+from fabric.catalogue.latency import LatencyModel
+from fabric.control.plane import ControlPlane
+from fabric.model.container import Fabric, FabricError
+from fabric.model.traffic import FlowSpec, TrafficError
+from fabric.sim.batchplane import BatchUnsupported, run_batch
+from fabric.sim.capture import Capture, CaptureError
+from fabric.sim.dataplane import Dataplane, SimulationError
+from fabric.sim.flows import OpenLoopFlow, OpenLoopSchedule, TcpFlow
+from fabric.sim.results import ElementResult, FlowResult, SimulationResult
 from simulator import Simulation
 from simulator.units import NS_PER_S
 

@@ -25,7 +25,7 @@ import yaml
 
 from fabric.io import NativeDocument, load_topology
 from fabric.io.native import dump_native, load_native
-from fabric.topology import Fabric
+from fabric.model.container import Fabric
 from simulator.stats import confidence_interval
 
 SECTIONS = ("vnets", "peerings", "gateways", "connections", "nsgs", "route_tables", "traffic")
@@ -125,7 +125,7 @@ def plan_runs(
 
 def run_one(spec: RunSpec) -> list[dict[str, Any]]:
     """Simulate one run; one tidy record per flow. Module-level so that workers can pickle it."""
-    from fabric.simulation import run_document
+    from fabric.sim.runs import run_document
 
     document = load_native(copy.deepcopy(spec.document), f"sweep point {spec.point}")
     result = run_document(document, seed=spec.seed, engine=spec.engine)

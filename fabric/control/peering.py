@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network
 
-from fabric.addressing import valid_networks
-from fabric.model import Peering
-from fabric.topology import Fabric
+from fabric.control.addressing import valid_networks
+from fabric.model.container import Fabric
+from fabric.model.records import Peering
 
 INITIATED = "Initiated"
 CONNECTED = "Connected"

@@ -18,10 +18,11 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from fabric.dataplane import Dataplane
-from fabric.diagnose import connectivity
-from fabric.topology import FabricError
-from fabric.traffic import FlowSpec, TrafficError, open_loop_trace
+from fabric.model.container import FabricError
+from fabric.model.traffic import FlowSpec, TrafficError
+from fabric.sim.dataplane import Dataplane
+from fabric.sim.traffic import open_loop_trace
+from fabric.watcher.diagnose import connectivity
 from simulator import RateServer
 from simulator.batch import fifo_with_buffer, service_times
 
@@ -72,7 +73,7 @@ class BatchFlow:
 
 def run_batch(dataplane: Dataplane, specs: list[FlowSpec], horizon_s: float) -> tuple[list, int]:
     """Simulate open-loop ``specs`` on ``dataplane``'s nodes; returns (flows, end time in ns)."""
-    from fabric.flows import FlowStats
+    from fabric.sim.flows import FlowStats
 
     if dataplane.capture is not None:
         raise BatchUnsupported("packet capture needs the event engine")

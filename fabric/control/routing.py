@@ -13,12 +13,12 @@ from ipaddress import IPv4Address, IPv4Network
 import attrs
 import pytricia
 
-from fabric.addressing import PRIVATE_RANGES, AddressError, parse_prefix, valid_networks
-from fabric.connections import gateway_addresses, gateway_for_vnet, learned_routes
-from fabric.model import RouteTable, Subnet, VNet
-from fabric.peering import PeeringView, remote_prefixes
-from fabric.servicetags import is_service_tag
-from fabric.topology import Fabric
+from fabric.catalogue.servicetags import is_service_tag
+from fabric.control.addressing import PRIVATE_RANGES, AddressError, parse_prefix, valid_networks
+from fabric.control.connections import gateway_addresses, gateway_for_vnet, learned_routes
+from fabric.control.peering import PeeringView, remote_prefixes
+from fabric.model.container import Fabric
+from fabric.model.records import RouteTable, Subnet, VNet
 
 DEFAULT = "Default"
 USER = "User"

@@ -9,12 +9,11 @@ which keeps the Azure-side effects of an edit (a deleted peering side leaves the
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import attrs
 
-from fabric.model import (
+from fabric.model.records import (
     Connection,
     Host,
     IpsecPolicy,
@@ -47,15 +46,6 @@ class Fabric:
     connections: dict[str, Connection] = attrs.field(factory=dict)
     nsgs: dict[str, Nsg] = attrs.field(factory=dict)
     route_tables: dict[str, RouteTable] = attrs.field(factory=dict)
-
-    # -- loading ----------------------------------------------------------------------------
-
-    @classmethod
-    def load(cls, path: str | Path, *, parameters: str | Path | None = None) -> Fabric:
-        """Load a topology file (native YAML; the format is detected from the content)."""
-        from fabric.io import load_topology
-
-        return load_topology(path, parameters=parameters).fabric
 
     # -- adding resources -------------------------------------------------------------------
 

@@ -1,0 +1,46 @@
+"""The model: what a user declares, as frozen attrs records, and the ``Fabric`` that holds them.
+
+Owns: the records (VNets, subnets, hosts, peerings, gateways, connections, NSGs, route tables,
+traffic), the ``Fabric`` container and its edit API, and ``Finding`` (what checks report).
+May import: nothing of ``fabric`` outside this package (it is the bottom layer).
+"""
+
+from fabric.model.container import Fabric, FabricError
+from fabric.model.findings import Finding, error, warning
+from fabric.model.records import (
+    Connection,
+    Host,
+    IpsecPolicy,
+    Nsg,
+    Peering,
+    Route,
+    RouteTable,
+    SecurityRule,
+    Subnet,
+    VNet,
+    VpnGateway,
+    suggest,
+)
+from fabric.model.traffic import FlowSpec, TrafficError
+
+__all__ = [
+    "Connection",
+    "Fabric",
+    "FabricError",
+    "Finding",
+    "FlowSpec",
+    "Host",
+    "IpsecPolicy",
+    "Nsg",
+    "Peering",
+    "Route",
+    "RouteTable",
+    "SecurityRule",
+    "Subnet",
+    "TrafficError",
+    "VNet",
+    "VpnGateway",
+    "error",
+    "suggest",
+    "warning",
+]

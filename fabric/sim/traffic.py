@@ -1,0 +1,54 @@
+"""Synthetic traffic: open-loop generators (cbr, poisson, on/off; fixed sizes or IMIX).
+
+Open-loop flows are generated up front as numpy arrays (times in integer ns, sizes in bytes)
+from the flow's own random stream, so adding a flow never changes another flow's packets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fabric.model.traffic import SIZE_MIXES, FlowSpec
+from simulator.units import NS_PER_S
+
+
+def open_loop_trace(
+    spec: FlowSpec, rng: np.random.Generator, horizon_s: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Send times (int64 ns, absolute) and sizes (int64 bytes) of an open-loop flow."""
+    start = round(spec.start_s * NS_PER_S)
+    end_s = spec.start_s + spec.duration_s
+    if horizon_s is not None:
+        end_s = min(end_s, horizon_s)
+    end = round(end_s * NS_PER_S)
+    mean_gap_ns = spec.mean_packet_bytes * 8 / (spec.rate_mbps * 1e6) * NS_PER_S
+    expected = max(1, int((end - start) / mean_gap_ns * 1.2) + 16)
+    if spec.pattern == "cbr":
+        offsets = np.arange(expected, dtype=np.float64) * mean_gap_ns
+    elif spec.pattern == "poisson":
+        gaps = rng.exponential(mean_gap_ns, expected)
+        offsets = np.concatenate(([0.0], np.cumsum(gaps[:-1])))
+    else:  # onoff: exponential on/off periods; during "on" a CBR at the peak rate
+        offsets = _on_off_offsets(spec, rng, mean_gap_ns, (end - start))
+    times = start + np.round(offsets).astype(np.int64)
+    times = times[times < end]
+    if spec.size_mix is None:
+        sizes = np.full(times.size, spec.packet_bytes, dtype=np.int64)
+    else:
+        choices, weights = SIZE_MIXES[spec.size_mix]
+        sizes = rng.choice(np.asarray(choices, dtype=np.int64), size=times.size, p=weights)
+    return times, sizes
+
+
+def _on_off_offsets(spec: FlowSpec, rng: np.random.Generator, mean_gap_ns: float, span: int):
+    """On/off source whose long-run average is ``rate_mbps``: the peak rate during "on" is
+    rate * (on + off) / on."""
+    peak_gap = mean_gap_ns * spec.on_s / (spec.on_s + spec.off_s)
+    chunks = []
+    t = 0.0
+    while t < span:
+        on = rng.exponential(spec.on_s * NS_PER_S)
+        count = int(on // peak_gap) + 1
+        chunks.append(t + np.arange(count) * peak_gap)
+        t += on + rng.exponential(spec.off_s * NS_PER_S)
+    return np.concatenate(chunks) if chunks else np.zeros(0)
