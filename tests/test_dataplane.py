@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fabric.catalogue.latency import LatencyModel
+from fabric.catalogue.vmsizes import egress_mbps
 from fabric.cli import main
 from fabric.control.ipsec import GCM
 from fabric.control.plane import ControlPlane
@@ -120,11 +121,11 @@ def serialisation_along(
     from fabric.catalogue.skus import lookup
     from fabric.control.ipsec import negotiate
 
-    total = serialisation_ns(size, round(fabric.find_host(src_host)[1].bandwidth_mbps * 1e6))
+    total = serialisation_ns(size, round(egress_mbps(fabric.find_host(src_host)[1]) * 1e6))
     for step in trace.steps:
         if step.kind == "appliance":
             total += serialisation_ns(
-                size, round(fabric.find_host(step.name)[1].bandwidth_mbps * 1e6)
+                size, round(egress_mbps(fabric.find_host(step.name)[1]) * 1e6)
             )
         if step.kind == "tunnel":
             connection = fabric.connections[step.name]

@@ -488,7 +488,9 @@ class _Builder:
                 self.bad(resource, f"no free address left in {vnet}/{subnet}")
                 continue
             try:
-                host = Host(resource.name, subnet, str(address), nsg, 1000.0, forwarding)
+                host = Host(
+                    resource.name, subnet, str(address), nsg, enable_ip_forwarding=forwarding
+                )
             except (TypeError, ValueError) as problem:
                 self.bad(resource, problem)
                 continue

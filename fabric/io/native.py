@@ -1,12 +1,17 @@
-"""The native YAML topology format (DESIGN.md): schema, loading with clear errors, dumping.
+"""The native YAML topology format (docs/format.md): schema, loading with clear errors, dumping.
 
-Keys are ARM property names in snake_case. Unknown keys, wrong types, missing keys, unknown
-references and duplicate names are all collected and reported together, each with its path in
-the document, its line and the fix (nearest valid key, existing names).
+The schema is derived from the model: every section is a table of the ``Fabric`` container, and
+every key is a field of its attrs record (``attrs.fields`` plus field metadata for renamed keys,
+accepted aliases and kinds the type cannot say), so a field is declared once. Unknown keys,
+wrong types, missing keys, unknown references and duplicate names are all collected and
+reported together, each with its path in the document, its line and the fix.
 """
 
 from __future__ import annotations
 
+import functools
+import types
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -14,24 +19,10 @@ import attrs
 
 from fabric.io.errors import InputError, Problem
 from fabric.io.yamlsource import line_of
-from fabric.model.container import Fabric
-from fabric.model.records import (
-    Connection,
-    Host,
-    IpsecPolicy,
-    Nsg,
-    Peering,
-    Route,
-    RouteTable,
-    SecurityRule,
-    Subnet,
-    VNet,
-    VpnGateway,
-    suggest,
-)
+from fabric.model import Fabric, FlowSpec, VNet, suggest
 
-# A field kind is one of these names, or a nested schema (object) / [schema] (list of objects).
-STR, INT, NUMBER, BOOL, STRINGS, PORTS, MAPPING = (
+# A field kind is one of these names, a nested schema (object) or [schema] (list of objects).
+STR, INT, NUMBER, BOOL, STRINGS, PORTS, MAPPING, SCALAR = (
     "string",
     "integer",
     "number",
@@ -39,6 +30,7 @@ STR, INT, NUMBER, BOOL, STRINGS, PORTS, MAPPING = (
     "string or list of strings",
     "port, range or list of them",
     "mapping",
+    "string or integer",
 )
 
 
@@ -51,125 +43,74 @@ class Field:
     attr: str | None = None
 
 
-def _schema(**fields: Field) -> dict[str, Field]:
-    return fields
+def _kind(annotation: Any) -> Any:
+    """The schema kind of a field's (resolved) type."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _kind(options[0])
+    origin = typing.get_origin(annotation)
+    if origin is tuple:
+        item = typing.get_args(annotation)[0]
+        return [schema_of(item)] if attrs.has(item) else STRINGS
+    if attrs.has(annotation):
+        return schema_of(annotation)
+    if origin is dict or annotation is dict:
+        return MAPPING
+    return {str: STR, bool: BOOL, int: INT, float: NUMBER}[annotation]
 
 
-SUBNET = _schema(
-    name=Field(STR, True), address_prefix=Field(STR, True), nsg=Field(STR), route_table=Field(STR)
+@functools.cache
+def schema_of(record: type) -> dict[str, Field]:
+    """The keys of ``record`` in the native format, derived from its attrs fields."""
+    attrs.resolve_types(record)
+    schema: dict[str, Field] = {}
+    for field in attrs.fields(record):
+        kind = field.metadata.get("kind") or _kind(field.type)
+        key = field.metadata.get("yaml", field.name)
+        schema[key] = Field(kind, field.default is attrs.NOTHING, field.name)
+        for alias in field.metadata.get("aliases", ()):
+            schema[alias] = Field(kind, False, field.name)
+    return schema
+
+
+# The container's tables, in the order they are built (references point backwards).
+SECTIONS: tuple[str, ...] = (
+    "nsgs",
+    "route_tables",
+    "application_security_groups",
+    "local_network_gateways",
+    "vnets",
+    "gateways",
+    "peerings",
+    "connections",
+    "firewalls",
+    "route_servers",
 )
-HOST = _schema(
-    name=Field(STR, True),
-    subnet=Field(STR, True),
-    ip=Field(STR, True),
-    nsg=Field(STR),
-    bandwidth_mbps=Field(NUMBER),
-    enable_ip_forwarding=Field(BOOL),
-)
-VNET = _schema(
-    name=Field(STR, True),
-    region=Field(STR, True),
-    address_prefixes=Field(STRINGS),
-    subscription=Field(STR),
-    subnets=Field([SUBNET]),
-    hosts=Field([HOST]),
-    external=Field(BOOL),
-)
-PEERING = _schema(
-    name=Field(STR, True),
-    **{"from": Field(STR, True, "vnet"), "to": Field(STR, True, "remote_vnet")},
-    allow_virtual_network_access=Field(BOOL),
-    allow_forwarded_traffic=Field(BOOL),
-    allow_gateway_transit=Field(BOOL),
-    use_remote_gateways=Field(BOOL),
-    peering_state=Field(STR),
-    remote_address_space=Field(STRINGS),
-)
-GATEWAY = _schema(
-    name=Field(STR, True),
-    vnet=Field(STR, True),
-    sku=Field(STR, True),
-    generation=Field(STR),
-    vpn_type=Field(STR),
-    active_active=Field(BOOL),
-    bgp_asn=Field(INT),
-    enable_bgp=Field(BOOL),
-)
-IPSEC_POLICY = _schema(
-    ike_encryption=Field(STR, True),
-    ike_integrity=Field(STR, True),
-    dh_group=Field(STR, True),
-    ipsec_encryption=Field(STR, True),
-    ipsec_integrity=Field(STR, True),
-    pfs_group=Field(STR, True),
-    sa_lifetime_seconds=Field(INT),
-    sa_data_size_kilobytes=Field(INT),
-)
-CONNECTION = _schema(
-    name=Field(STR, True),
-    connection_type=Field(STR),
-    **{"from": Field(STR, True, "from_gateway"), "to": Field(STR, True, "to_gateway")},
-    shared_key=Field(STR),
-    enable_bgp=Field(BOOL),
-    ipsec_policy=Field(IPSEC_POLICY),
-    connection_status=Field(STR),
-)
-SECURITY_RULE = _schema(
-    name=Field(STR, True),
-    priority=Field(INT, True),
-    direction=Field(STR, True),
-    access=Field(STR, True),
-    protocol=Field(STR),
-    source_address_prefix=Field(STRINGS, attr="source_address_prefixes"),
-    source_address_prefixes=Field(STRINGS),
-    source_port_range=Field(PORTS, attr="source_port_ranges"),
-    source_port_ranges=Field(PORTS),
-    destination_address_prefix=Field(STRINGS, attr="destination_address_prefixes"),
-    destination_address_prefixes=Field(STRINGS),
-    destination_port_range=Field(PORTS, attr="destination_port_ranges"),
-    destination_port_ranges=Field(PORTS),
-    description=Field(STR),
-)
-NSG = _schema(name=Field(STR, True), security_rules=Field([SECURITY_RULE]))
-ROUTE = _schema(
-    name=Field(STR, True),
-    address_prefix=Field(STR, True),
-    next_hop_type=Field(STR, True),
-    next_hop_ip_address=Field(STR),
-)
-ROUTE_TABLE = _schema(
-    name=Field(STR, True), disable_bgp_route_propagation=Field(BOOL), routes=Field([ROUTE])
-)
-TRAFFIC = _schema(
-    name=Field(STR, True),
-    src=Field(STR, True),
-    dst=Field(STR, True),
-    protocol=Field(STR),
-    destination_port=Field(INT),
-    source_port=Field(INT),
-    rate_mbps=Field(NUMBER),
-    packet_bytes=Field(INT),
-    size_mix=Field(STR),
-    pattern=Field(STR),
-    start_s=Field(NUMBER),
-    duration_s=Field(NUMBER),
-    on_s=Field(NUMBER),
-    off_s=Field(NUMBER),
-    window_packets=Field(INT),
-)
-SIMULATION = _schema(
-    duration_s=Field(NUMBER), seed=Field(INT), engine=Field(STR), parameters=Field(MAPPING)
-)
-DOCUMENT = _schema(
-    vnets=Field([VNET]),
-    peerings=Field([PEERING]),
-    gateways=Field([GATEWAY]),
-    connections=Field([CONNECTION]),
-    nsgs=Field([NSG]),
-    route_tables=Field([ROUTE_TABLE]),
-    traffic=Field([TRAFFIC]),
-    simulation=Field(SIMULATION),
-)
+SIMULATION = {
+    "duration_s": Field(NUMBER),
+    "seed": Field(INT),
+    "engine": Field(STR),
+    "parameters": Field(MAPPING),
+}
+
+
+def _record_of(section: str) -> type:
+    """The record class a container table holds (``dict[str, VNet]`` -> ``VNet``)."""
+    attrs.resolve_types(Fabric)
+    return typing.get_args(attrs.fields_dict(Fabric)[section].type)[1]
+
+
+@functools.cache
+def document_schema() -> dict[str, Field]:
+    """The top level of a native file: the container's tables, traffic and simulation."""
+    schema = {section: Field([schema_of(_record_of(section))]) for section in SECTIONS}
+    # VNets known only by reference may omit their space; the builder checks the rest.
+    vnet = dict(schema_of(VNet))
+    vnet["address_prefixes"] = attrs.evolve(vnet["address_prefixes"], required=False)
+    schema["vnets"] = Field([vnet])
+    schema["traffic"] = Field([schema_of(FlowSpec)])
+    schema["simulation"] = Field(SIMULATION)
+    return schema
 
 
 @attrs.frozen
@@ -227,8 +168,7 @@ class _Reader:
                 return _INVALID
             # Entries that failed stay as None so that later paths keep their indices.
             return [self.read(entry, kind[0], f"{where}[{i}]") for i, entry in enumerate(item)]
-        check = _CHECKS[kind]
-        converted = check(item)
+        converted = _CHECKS[kind](item)
         if converted is _INVALID:
             self.problem(where, f"expected a {kind}, got {_describe(item)}", line)
         return converted
@@ -244,7 +184,7 @@ def _is_int(value: Any) -> bool:
 def _strings(value: Any) -> Any:
     if isinstance(value, str):
         return (value,)
-    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
     return _INVALID
 
@@ -265,6 +205,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     STRINGS: _strings,
     PORTS: _ports,
     MAPPING: lambda v: dict(v) if isinstance(v, dict) else _INVALID,
+    SCALAR: lambda v: str(v) if (isinstance(v, str) and v) or _is_int(v) else _INVALID,
 }
 
 
@@ -283,11 +224,10 @@ def load_native(data: Any, file: str) -> NativeDocument:
     reader = _Reader()
     if data is None:
         raise InputError(file, [Problem("", "the file is empty; declare at least 'vnets:'")])
-    document = reader.read(data, DOCUMENT, "")
+    document = reader.read(data, document_schema(), "")
     if document is None:
         raise InputError(file, reader.problems)
-    builder = _Builder(reader, data)
-    fabric = builder.build(document)
+    fabric = _Builder(reader, data).build(document)
     if reader.problems:
         raise InputError(file, reader.problems)
     traffic = tuple(t for t in document.get("traffic", ()) if t is not None)
@@ -297,6 +237,15 @@ def load_native(data: Any, file: str) -> NativeDocument:
 def _present(entries: list) -> list[tuple[int, Any]]:
     """(index, entry) for the entries that passed the schema check."""
     return [(i, entry) for i, entry in enumerate(entries) if entry is not None]
+
+
+# Which field of a record names a resource of which table: (field, table, kind).
+_REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "gateways": (("vnet", "vnets", "VNet"),),
+    "peerings": (("vnet", "vnets", "VNet"), ("remote_vnet", "vnets", "VNet")),
+    "firewalls": (("vnet", "vnets", "VNet"),),
+    "route_servers": (("vnet", "vnets", "VNet"),),
+}
 
 
 class _Builder:
@@ -316,197 +265,203 @@ class _Builder:
             return None
         return line_of(node, key)
 
-    def _make(self, factory: Callable[..., Any], fields: dict, path: str, line: int | None) -> Any:
+    def make(self, record: type, fields: dict, steps: tuple) -> Any:
+        """A record from checked fields, nested records included; None after a problem."""
+        path = _path(steps)
+        values = dict(fields)
+        for field in attrs.fields(record):
+            value = values.get(field.name)
+            if value is None:
+                continue
+            kind = _kind(field.type) if "kind" not in field.metadata else None
+            if isinstance(kind, dict):
+                nested = self.make(_strip_optional(field.type), value, (*steps, field.name))
+                if nested is None:
+                    return None
+                values[field.name] = nested
+            elif isinstance(kind, list):
+                item_type = typing.get_args(_strip_optional(field.type))[0]
+                made = [
+                    self.make(item_type, entry, (*steps, field.name, j))
+                    for j, entry in _present(value)
+                ]
+                values[field.name] = tuple(m for m in made if m is not None)
         try:
-            return factory(**fields)
+            return record(**values)
         except (TypeError, ValueError) as problem:
-            self.reader.problem(path, str(problem), line)
+            self.reader.problem(path, str(problem), self._line(*steps))
             return None
 
-    def _unique(self, section: str, index: int, table: dict, name: str, kind: str) -> bool:
-        if name in table:
-            self.reader.problem(
-                f"{section}[{index}].name",
-                f"duplicate {kind} name {name!r}; names must be unique",
-                self._line(section, index, key="name"),
-            )
-            return False
-        return True
-
-    def _ref(self, path: str, line: int | None, name: str | None, table: Any, kind: str) -> None:
+    def _ref(self, steps: tuple, key: str, name: str | None, table: Any, kind: str) -> None:
         if name is not None and name not in table:
             names = list(table)
             self.reader.problem(
-                path,
+                _path((*steps, key)),
                 f"{kind} {name!r} is not declared ("
                 f"{suggest(name, names) if names else 'none are'})",
-                line,
+                self._line(*steps, key=key),
             )
 
     def build(self, document: dict[str, Any]) -> Fabric:
         fabric = Fabric()
-        for i, spec in _present(document.get("nsgs", [])):
-            rules = []
-            for j, rule in _present(spec.get("security_rules", [])):
-                made = self._make(
-                    SecurityRule,
-                    rule,
-                    f"nsgs[{i}].security_rules[{j}]",
-                    self._line("nsgs", i, "security_rules", j),
-                )
-                if made is not None:
-                    rules.append(made)
-            if self._unique("nsgs", i, fabric.nsgs, spec["name"], "NSG"):
-                fabric.nsgs[spec["name"]] = Nsg(spec["name"], tuple(rules))
-        for i, spec in _present(document.get("route_tables", [])):
-            routes = [
-                r
-                for j, route in enumerate(spec.get("routes", []))
-                if route is not None
-                and (
-                    r := self._make(
-                        Route,
-                        route,
-                        f"route_tables[{i}].routes[{j}]",
-                        self._line("route_tables", i, "routes", j),
+        for section in SECTIONS:
+            for i, spec in _present(document.get(section, [])):
+                steps = (section, i)
+                if section == "vnets":
+                    self._vnet(fabric, steps, spec)
+                    continue
+                self._references(fabric, section, steps, spec)
+                record = self.make(_record_of(section), spec, steps)
+                if record is None:
+                    continue
+                table = getattr(fabric, section)
+                key = (record.vnet, record.name) if section == "peerings" else record.name
+                if key in table:
+                    where = f"VNet {record.vnet} already has a peering named {record.name!r}"
+                    kind = _KINDS[section]
+                    self.reader.problem(
+                        _path((*steps, "name")),
+                        where if section == "peerings" else f"duplicate {kind} name {key!r}",
+                        self._line(*steps, key="name"),
                     )
-                )
-            ]
-            fields = {**spec, "routes": tuple(routes)}
-            table = self._make(
-                RouteTable, fields, f"route_tables[{i}]", self._line("route_tables", i)
-            )
-            if table and self._unique(
-                "route_tables", i, fabric.route_tables, table.name, "route table"
-            ):
-                fabric.route_tables[table.name] = table
-        host_names: set[str] = set()
-        for i, spec in _present(document.get("vnets", [])):
-            self._vnet(fabric, i, spec, host_names)
-        for i, spec in _present(document.get("gateways", [])):
-            path = f"gateways[{i}]"
-            self._ref(
-                f"{path}.vnet",
-                self._line("gateways", i, key="vnet"),
-                spec["vnet"],
-                fabric.vnets,
-                "VNet",
-            )
-            gateway = self._make(VpnGateway, spec, path, self._line("gateways", i))
-            if gateway and self._unique("gateways", i, fabric.gateways, gateway.name, "gateway"):
-                fabric.gateways[gateway.name] = gateway
-        for i, spec in _present(document.get("peerings", [])):
-            path = f"peerings[{i}]"
-            self._ref(
-                f"{path}.from",
-                self._line("peerings", i, key="from"),
-                spec["vnet"],
-                fabric.vnets,
-                "VNet",
-            )
-            self._ref(
-                f"{path}.to",
-                self._line("peerings", i, key="to"),
-                spec["remote_vnet"],
-                fabric.vnets,
-                "VNet",
-            )
-            link = self._make(Peering, spec, path, self._line("peerings", i))
-            if link is None:
-                continue
-            if (link.vnet, link.name) in fabric.peerings:
-                self.reader.problem(
-                    f"{path}.name",
-                    f"VNet {link.vnet} already has a peering named {link.name!r}",
-                    self._line("peerings", i, key="name"),
-                )
-                continue
-            fabric.peerings[(link.vnet, link.name)] = link
-        for i, spec in _present(document.get("connections", [])):
-            path = f"connections[{i}]"
-            for key, attr in (("from", "from_gateway"), ("to", "to_gateway")):
-                self._ref(
-                    f"{path}.{key}",
-                    self._line("connections", i, key=key),
-                    spec[attr],
-                    fabric.gateways,
-                    "gateway",
-                )
-            fields = dict(spec)
-            if "ipsec_policy" in fields:
-                fields["ipsec_policy"] = self._make(
-                    IpsecPolicy, fields["ipsec_policy"], f"{path}.ipsec_policy", None
-                )
-            connection = self._make(Connection, fields, path, self._line("connections", i))
-            if connection and self._unique(
-                "connections", i, fabric.connections, connection.name, "connection"
-            ):
-                fabric.connections[connection.name] = connection
+                    continue
+                table[key] = record
         return fabric
 
-    def _vnet(self, fabric: Fabric, i: int, spec: dict, host_names: set[str]) -> None:
+    def _references(self, fabric: Fabric, section: str, steps: tuple, spec: dict) -> None:
+        for field, table, kind in _REFERENCES.get(section, ()):
+            key = schema_key(_record_of(section), field)
+            self._ref(steps, key, spec.get(field), getattr(fabric, table), kind)
+        if section == "connections":
+            kind = spec.get("connection_type", "Vnet2Vnet")
+            self._ref(steps, "from", spec.get("from_gateway"), fabric.gateways, "gateway")
+            if kind == "IPsec":
+                targets, label = fabric.local_network_gateways, "local network gateway"
+            else:
+                targets, label = fabric.gateways, "gateway"
+            self._ref(steps, "to", spec.get("to_gateway"), targets, label)
+        if section == "nsgs":
+            for j, rule in _present(spec.get("security_rules", [])):
+                for key in (
+                    "source_application_security_groups",
+                    "destination_application_security_groups",
+                ):
+                    for group in rule.get(key, ()):
+                        self._ref(
+                            (*steps, "security_rules", j),
+                            key,
+                            group,
+                            fabric.application_security_groups,
+                            "application security group",
+                        )
+
+    def _vnet(self, fabric: Fabric, steps: tuple, spec: dict) -> None:
         if "address_prefixes" not in spec and not spec.get("external"):
             # Only a VNet known by reference (external: true) may leave its space unknown.
             self.reader.problem(
-                f"vnets[{i}]", "missing required key 'address_prefixes'", self._line("vnets", i)
+                _path(steps), "missing required key 'address_prefixes'", self._line(*steps)
             )
             return
         spec.setdefault("address_prefixes", ())
-        path = f"vnets[{i}]"
-        subnets, hosts = [], []
+        subnets: list[dict] = []
         for j, sub in _present(spec.get("subnets", [])):
-            where = f"{path}.subnets[{j}]"
-            line = self._line("vnets", i, "subnets", j)
-            self._ref(f"{where}.nsg", line, sub.get("nsg"), fabric.nsgs, "NSG")
+            where = (*steps, "subnets", j)
+            self._ref(where, "nsg", sub.get("nsg"), fabric.nsgs, "NSG")
             self._ref(
-                f"{where}.route_table",
-                line,
-                sub.get("route_table"),
-                fabric.route_tables,
-                "route table",
+                where, "route_table", sub.get("route_table"), fabric.route_tables, "route table"
             )
-            if any(s.name == sub["name"] for s in subnets):
-                self.reader.problem(f"{where}.name", f"duplicate subnet name {sub['name']!r}", line)
+            if any(s["name"] == sub["name"] for s in subnets):
+                self.reader.problem(
+                    _path((*where, "name")),
+                    f"duplicate subnet name {sub['name']!r}",
+                    self._line(*where),
+                )
                 continue
-            made = self._make(Subnet, sub, where, line)
-            if made:
-                subnets.append(made)
-        subnet_names = [s.name for s in subnets]
+            subnets.append(sub)
+        spec["subnets"] = subnets
+        subnet_names = [s["name"] for s in subnets]
+        hosts: list[dict] = []
         for j, host in _present(spec.get("hosts", [])):
-            where = f"{path}.hosts[{j}]"
-            line = self._line("vnets", i, "hosts", j)
+            where = (*steps, "hosts", j)
             self._ref(
-                f"{where}.subnet",
-                line,
-                host["subnet"],
-                subnet_names,
-                f"subnet of VNet {spec['name']}",
+                where, "subnet", host["subnet"], subnet_names, f"subnet of VNet {spec['name']}"
             )
-            self._ref(f"{where}.nsg", line, host.get("nsg"), fabric.nsgs, "NSG")
-            if host["name"] in host_names:
-                self.reader.problem(f"{where}.name", f"duplicate host name {host['name']!r}", line)
+            self._ref(where, "nsg", host.get("nsg"), fabric.nsgs, "NSG")
+            for group in host.get("application_security_groups", ()):
+                self._ref(
+                    where,
+                    "application_security_groups",
+                    group,
+                    fabric.application_security_groups,
+                    "application security group",
+                )
+            taken = {h.name for v in fabric.vnets.values() for h in v.hosts} | {
+                h["name"] for h in hosts
+            }
+            if host["name"] in taken:
+                self.reader.problem(
+                    _path((*where, "name")),
+                    f"duplicate host name {host['name']!r}",
+                    self._line(*where),
+                )
                 continue
-            host_names.add(host["name"])
-            made = self._make(Host, host, where, line)
-            if made:
-                hosts.append(made)
-        fields = {**spec, "subnets": tuple(subnets), "hosts": tuple(hosts)}
-        vnet = self._make(VNet, fields, path, self._line("vnets", i))
-        if vnet and self._unique("vnets", i, fabric.vnets, vnet.name, "VNet"):
-            fabric.vnets[vnet.name] = vnet
+            hosts.append(host)
+        spec["hosts"] = hosts
+        vnet = self.make(VNet, spec, steps)
+        if vnet is None:
+            return
+        if vnet.name in fabric.vnets:
+            self.reader.problem(
+                _path((*steps, "name")),
+                f"duplicate VNet name {vnet.name!r}; names must be unique",
+                self._line(*steps, key="name"),
+            )
+            return
+        fabric.vnets[vnet.name] = vnet
+
+
+_KINDS = {
+    "nsgs": "NSG",
+    "route_tables": "route table",
+    "application_security_groups": "application security group",
+    "local_network_gateways": "local network gateway",
+    "gateways": "gateway",
+    "connections": "connection",
+    "firewalls": "firewall",
+    "route_servers": "route server",
+}
+
+
+def _path(steps: tuple) -> str:
+    text = ""
+    for step in steps:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+    return text
+
+
+def _strip_optional(annotation: Any) -> Any:
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return next(a for a in typing.get_args(annotation) if a is not type(None))
+    return annotation
+
+
+def schema_key(record: type, attribute: str) -> str:
+    """The native key of ``record``'s field ``attribute`` (its rename, if it has one)."""
+    return attrs.fields_dict(record)[attribute].metadata.get("yaml", attribute)
 
 
 # -- dumping -------------------------------------------------------------------------------
 
 
-def _record(record: Any, renames: dict[str, str] | None = None, skip: tuple[str, ...] = ()) -> dict:
-    renames = renames or {}
+def _record(record: Any) -> dict:
+    """A record as a native mapping: renamed keys, defaults left out."""
     out: dict[str, Any] = {}
     for field in attrs.fields(type(record)):
-        if field.name in skip:
-            continue
         value = getattr(record, field.name)
-        if value is None or value == () or (field.name == "external" and value is False):
+        default = field.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            default = default.factory()
+        if value is None or value == () or (default is not attrs.NOTHING and value == default):
             continue
         if isinstance(value, tuple) and value and attrs.has(type(value[0])):
             value = [_record(v) for v in value]
@@ -514,7 +469,7 @@ def _record(record: Any, renames: dict[str, str] | None = None, skip: tuple[str,
             value = list(value)
         elif attrs.has(type(value)):
             value = _record(value)
-        out[renames.get(field.name, field.name)] = value
+        out[field.metadata.get("yaml", field.name)] = value
     return out
 
 
@@ -522,19 +477,13 @@ def dump_native(
     fabric: Fabric, traffic: tuple[dict, ...] = (), simulation: dict | None = None
 ) -> dict[str, Any]:
     """The fabric as a native-format document (plain dicts and lists, ready for YAML)."""
+    order = ("vnets", *(s for s in SECTIONS if s != "vnets"))
     document: dict[str, Any] = {
-        "vnets": [_record(v) for v in fabric.vnets.values()],
-        "peerings": [
-            _record(p, {"vnet": "from", "remote_vnet": "to"}) for p in fabric.peerings.values()
-        ],
-        "gateways": [_record(g) for g in fabric.gateways.values()],
-        "connections": [
-            _record(c, {"from_gateway": "from", "to_gateway": "to"})
-            for c in fabric.connections.values()
-        ],
-        "nsgs": [_record(n) for n in fabric.nsgs.values()],
-        "route_tables": [_record(t) for t in fabric.route_tables.values()],
+        section: [_record(r) for r in getattr(fabric, section).values()] for section in order
     }
+    for name, vnet in zip(document["vnets"], fabric.vnets.values(), strict=True):
+        if vnet.external is False and not vnet.address_prefixes:
+            name["address_prefixes"] = []
     document = {key: value for key, value in document.items() if value}
     if traffic:
         document["traffic"] = [dict(t) for t in traffic]

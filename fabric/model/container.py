@@ -14,12 +14,18 @@ from typing import Any
 import attrs
 
 from fabric.model.records import (
+    ApplicationSecurityGroup,
+    BgpSettings,
     Connection,
+    Firewall,
+    FirewallRuleCollection,
     Host,
     IpsecPolicy,
+    LocalNetworkGateway,
     Nsg,
     Peering,
     Route,
+    RouteServer,
     RouteTable,
     SecurityRule,
     Subnet,
@@ -38,7 +44,8 @@ class FabricError(KeyError):
 
 @attrs.define(slots=True, eq=True)
 class Fabric:
-    """A topology: VNets, peerings, gateways, connections, NSGs and route tables."""
+    """A topology: VNets, peerings, gateways, connections, NSGs, route tables, on-premises sites,
+    firewalls, application security groups and route servers."""
 
     vnets: dict[str, VNet] = attrs.field(factory=dict)
     peerings: dict[tuple[str, str], Peering] = attrs.field(factory=dict)
@@ -46,6 +53,10 @@ class Fabric:
     connections: dict[str, Connection] = attrs.field(factory=dict)
     nsgs: dict[str, Nsg] = attrs.field(factory=dict)
     route_tables: dict[str, RouteTable] = attrs.field(factory=dict)
+    local_network_gateways: dict[str, LocalNetworkGateway] = attrs.field(factory=dict)
+    firewalls: dict[str, Firewall] = attrs.field(factory=dict)
+    application_security_groups: dict[str, ApplicationSecurityGroup] = attrs.field(factory=dict)
+    route_servers: dict[str, RouteServer] = attrs.field(factory=dict)
 
     # -- adding resources -------------------------------------------------------------------
 
@@ -91,15 +102,28 @@ class Fabric:
         ip: str,
         *,
         nsg: str | None = None,
-        bandwidth_mbps: float = 1000.0,
+        bandwidth_mbps: float | None = None,
         enable_ip_forwarding: bool = False,
+        **options: Any,
     ) -> Host:
-        """Add a VM NIC (or an appliance, with ``enable_ip_forwarding``) to a subnet."""
+        """Add a VM NIC (or an appliance, with ``enable_ip_forwarding``) to a subnet.
+
+        ``options`` are the other Host fields: ``vm_size``, ``vm``, ``zone``, ``os_profile``,
+        ``application_security_groups``, ``accelerated_networking``.
+        """
         current = self._get(self.vnets, vnet, "VNet")
         current.subnet(subnet)
         if any(h.name == name for v in self.vnets.values() for h in v.hosts):
             raise FabricError(f"a host named {name!r} already exists")
-        host = Host(name, subnet, ip, nsg, bandwidth_mbps, enable_ip_forwarding)
+        host = Host(
+            name,
+            subnet,
+            ip,
+            nsg,
+            bandwidth_mbps=bandwidth_mbps,
+            enable_ip_forwarding=enable_ip_forwarding,
+            **options,
+        )
         self.vnets[vnet] = attrs.evolve(current, hosts=(*current.hosts, host))
         return host
 
@@ -309,6 +333,82 @@ class Fabric:
         self.route_tables[name] = table
         return table
 
+    def local_network_gateway(
+        self,
+        name: str,
+        address_prefixes: str | Iterable[str] = (),
+        *,
+        gateway_ip_address: str | None = None,
+        fqdn: str | None = None,
+        bgp_asn: int | None = None,
+        bgp_peering_address: str | None = None,
+    ) -> LocalNetworkGateway:
+        """Add an on-premises site: the prefixes behind its VPN device (N12.1)."""
+        self._fresh(self.local_network_gateways, name, "local network gateway")
+        prefixes = (address_prefixes,) if isinstance(address_prefixes, str) else address_prefixes
+        bgp = BgpSettings(bgp_asn, bgp_peering_address) if bgp_asn is not None else None
+        site = LocalNetworkGateway(name, tuple(prefixes), gateway_ip_address, fqdn, bgp)
+        self.local_network_gateways[name] = site
+        return site
+
+    def connect_site(
+        self,
+        name: str,
+        gateway: str,
+        site: str,
+        *,
+        shared_key: str | None,
+        enable_bgp: bool = False,
+        ipsec_policy: IpsecPolicy | None = None,
+        **options: Any,
+    ) -> Connection:
+        """A site-to-site (IPsec) connection from VPN gateway ``gateway`` to local network
+        gateway ``site`` (N12.2); the on-premises device holds the other end."""
+        self._fresh(self.connections, name, "connection")
+        connection = Connection(
+            name,
+            gateway,
+            site,
+            "IPsec",
+            shared_key,
+            enable_bgp,
+            ipsec_policy,
+            **options,
+        )
+        self.connections[name] = connection
+        return connection
+
+    def firewall(
+        self,
+        name: str,
+        vnet: str,
+        *,
+        sku_tier: str = "Standard",
+        private_ip: str | None = None,
+        network_rule_collections: Iterable[FirewallRuleCollection] | None = None,
+    ) -> Firewall:
+        """Add an Azure Firewall to ``vnet`` (it lives in AzureFirewallSubnet)."""
+        self._fresh(self.firewalls, name, "firewall")
+        self._get(self.vnets, vnet, "VNet")
+        collections = None if network_rule_collections is None else tuple(network_rule_collections)
+        firewall = Firewall(name, vnet, sku_tier, private_ip, collections)
+        self.firewalls[name] = firewall
+        return firewall
+
+    def application_security_group(self, name: str) -> ApplicationSecurityGroup:
+        """Add an application security group (NICs join it through their host record)."""
+        self._fresh(self.application_security_groups, name, "application security group")
+        group = ApplicationSecurityGroup(name)
+        self.application_security_groups[name] = group
+        return group
+
+    def route_server(self, server: RouteServer) -> RouteServer:
+        """Add an Azure Route Server record (it lives in RouteServerSubnet)."""
+        self._fresh(self.route_servers, server.name, "route server")
+        self._get(self.vnets, server.vnet, "VNet")
+        self.route_servers[server.name] = server
+        return server
+
     def set_vnet(self, vnet: VNet) -> None:
         """Replace a VNet record wholesale (what-if edits made with ``attrs.evolve``)."""
         self._get(self.vnets, vnet.name, "VNet")
@@ -325,9 +425,13 @@ class Fabric:
         names = [h.name for v in self.vnets.values() for h in v.hosts]
         raise FabricError(f"no host named {name!r} ({suggest(name, names)})")
 
-    def gateways_in(self, vnet: str) -> list[VpnGateway]:
-        """The VPN gateways deployed in ``vnet``."""
-        return [g for g in self.gateways.values() if g.vnet == vnet]
+    def gateways_in(self, vnet: str, gateway_type: str | None = "Vpn") -> list[VpnGateway]:
+        """The gateways deployed in ``vnet`` (VPN gateways by default; None: every type)."""
+        return [
+            g
+            for g in self.gateways.values()
+            if g.vnet == vnet and (gateway_type is None or g.gateway_type == gateway_type)
+        ]
 
     def peerings_of(self, vnet: str) -> list[Peering]:
         """The peering links that live in ``vnet``."""
@@ -336,12 +440,7 @@ class Fabric:
     def copy(self) -> Fabric:
         """An independent copy for what-if edits (records are frozen, so a shallow copy)."""
         return Fabric(
-            dict(self.vnets),
-            dict(self.peerings),
-            dict(self.gateways),
-            dict(self.connections),
-            dict(self.nsgs),
-            dict(self.route_tables),
+            **{field.name: dict(getattr(self, field.name)) for field in attrs.fields(Fabric)}
         )
 
     # -- helpers ----------------------------------------------------------------------------

@@ -19,6 +19,11 @@ PROTOCOLS = ("Tcp", "Udp", "Icmp", "Esp", "Ah", "*")
 # §4.3: next hop types a user-defined route may use ("VNet peering" is system-only).
 UDR_NEXT_HOP_TYPES = ("VirtualNetworkGateway", "VnetLocal", "Internet", "VirtualAppliance", "None")
 VPN_TYPES = ("RouteBased", "PolicyBased")
+GATEWAY_TYPES = ("Vpn", "ExpressRoute")
+CONNECTION_PROTOCOLS = ("IKEv2", "IKEv1")
+FIREWALL_TIERS = ("Basic", "Standard", "Premium")
+FIREWALL_PROTOCOLS = ("TCP", "UDP", "ICMP", "Any")
+OS_PROFILES = ("linux", "windows", "tuned")
 GENERATIONS = ("Generation1", "Generation2")
 CONNECTION_TYPES = ("Vnet2Vnet", "IPsec", "ExpressRoute", "VPNClient")
 PEERING_STATES = ("Initiated", "Connected", "Disconnected")
@@ -98,6 +103,11 @@ def _positive_number(instance: Any, attribute: attrs.Attribute, value: Any) -> N
         raise ValueError(f"{attribute.name} must be a positive number, got {value!r}")
 
 
+# Field metadata read by the native YAML schema (fabric.io.native): "yaml" renames the key,
+# "aliases" adds accepted spellings, "kind" overrides the kind derived from the type.
+_PORT_FIELD = {"kind": "port, range or list of them"}
+
+
 @attrs.frozen(slots=True)
 class SecurityRule:
     """One NSG rule. Address and port fields hold one or more ARM-style values."""
@@ -107,11 +117,32 @@ class SecurityRule:
     direction: str = attrs.field(validator=_one_of(DIRECTIONS))
     access: str = attrs.field(validator=_one_of(ACCESSES))
     protocol: str = attrs.field(default="*", validator=_one_of(PROTOCOLS))
-    source_address_prefixes: tuple[str, ...] = attrs.field(default=("*",), converter=_strings)
-    source_port_ranges: tuple[str, ...] = attrs.field(default=("*",), converter=_strings)
-    destination_address_prefixes: tuple[str, ...] = attrs.field(default=("*",), converter=_strings)
-    destination_port_ranges: tuple[str, ...] = attrs.field(default=("*",), converter=_strings)
+    source_address_prefixes: tuple[str, ...] = attrs.field(
+        default=("*",), converter=_strings, metadata={"aliases": ("source_address_prefix",)}
+    )
+    source_port_ranges: tuple[str, ...] = attrs.field(
+        default=("*",),
+        converter=_strings,
+        metadata=_PORT_FIELD | {"aliases": ("source_port_range",)},
+    )
+    destination_address_prefixes: tuple[str, ...] = attrs.field(
+        default=("*",),
+        converter=_strings,
+        metadata={"aliases": ("destination_address_prefix",)},
+    )
+    destination_port_ranges: tuple[str, ...] = attrs.field(
+        default=("*",),
+        converter=_strings,
+        metadata=_PORT_FIELD | {"aliases": ("destination_port_range",)},
+    )
     description: str | None = attrs.field(default=None, validator=_optional_text)
+    # N14: a side names either address prefixes or application security groups (by name).
+    source_application_security_groups: tuple[str, ...] = attrs.field(
+        default=(), converter=_strings
+    )
+    destination_application_security_groups: tuple[str, ...] = attrs.field(
+        default=(), converter=_strings
+    )
 
     @priority.validator
     def _priority_is_int(self, attribute: attrs.Attribute, value: Any) -> None:
@@ -154,18 +185,49 @@ class Subnet:
     address_prefix: str = attrs.field(validator=_text)
     nsg: str | None = attrs.field(default=None, validator=_optional_text)
     route_table: str | None = attrs.field(default=None, validator=_optional_text)
+    # N16: services with an endpoint on this subnet, e.g. "Microsoft.Storage".
+    service_endpoints: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
 
 @attrs.frozen(slots=True)
 class Host:
-    """A VM NIC: a synthetic endpoint, or an appliance when IP forwarding is on."""
+    """A VM NIC: a synthetic endpoint, or an appliance when IP forwarding is on.
+
+    ``vm`` names the VM the NIC belongs to (default: the NIC's own name): NICs of one VM share
+    its size's egress cap (N3.1). ``bandwidth_mbps`` overrides the size's cap when given.
+    """
 
     name: str = attrs.field(validator=_text)
     subnet: str = attrs.field(validator=_text)
     ip: str = attrs.field(validator=_text)
     nsg: str | None = attrs.field(default=None, validator=_optional_text)
-    bandwidth_mbps: float = attrs.field(default=1000.0, validator=_positive_number)
+    bandwidth_mbps: float | None = attrs.field(default=None)
     enable_ip_forwarding: bool = attrs.field(default=False, validator=_flag)
+    vm_size: str | None = attrs.field(default=None, validator=_optional_text)
+    vm: str | None = attrs.field(default=None, validator=_optional_text)
+    zone: str | None = attrs.field(
+        default=None,
+        converter=attrs.converters.optional(str),
+        metadata={"kind": "string or integer"},
+    )
+    os_profile: str | None = attrs.field(default=None)
+    application_security_groups: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    accelerated_networking: bool | None = attrs.field(default=None)
+
+    @bandwidth_mbps.validator
+    def _bandwidth(self, attribute: attrs.Attribute, value: Any) -> None:
+        if value is not None:
+            _positive_number(self, attribute, value)
+
+    @os_profile.validator
+    def _os(self, attribute: attrs.Attribute, value: Any) -> None:
+        if value is not None:
+            _one_of(OS_PROFILES)(self, attribute, value)
+
+    @property
+    def vm_name(self) -> str:
+        """The VM this NIC belongs to."""
+        return self.vm or self.name
 
 
 @attrs.frozen(slots=True)
@@ -178,6 +240,9 @@ class VNet:
     subnets: tuple[Subnet, ...] = attrs.field(default=(), converter=tuple)
     hosts: tuple[Host, ...] = attrs.field(default=(), converter=tuple)
     subscription: str | None = attrs.field(default=None, validator=_optional_text)
+    tenant: str | None = attrs.field(default=None, validator=_optional_text)
+    # N5: VNet encryption; enforcement AllowUnencrypted is the only one that works at GA.
+    encryption: bool = attrs.field(default=False, validator=_flag)
     # Known only by reference (an importer met a peering or gateway of a VNet defined
     # elsewhere): its address space and region are unknown, and its own rules are not checked.
     external: bool = attrs.field(default=False, validator=_flag)
@@ -206,8 +271,8 @@ class Peering:
     """
 
     name: str = attrs.field(validator=_text)
-    vnet: str = attrs.field(validator=_text)
-    remote_vnet: str = attrs.field(validator=_text)
+    vnet: str = attrs.field(validator=_text, metadata={"yaml": "from"})
+    remote_vnet: str = attrs.field(validator=_text, metadata={"yaml": "to"})
     allow_virtual_network_access: bool = attrs.field(default=True, validator=_flag)
     allow_forwarded_traffic: bool = attrs.field(default=False, validator=_flag)
     allow_gateway_transit: bool = attrs.field(default=False, validator=_flag)
@@ -225,7 +290,8 @@ class Peering:
 
 @attrs.frozen(slots=True)
 class VpnGateway:
-    """A VPN virtual network gateway deployed in a VNet's GatewaySubnet."""
+    """A virtual network gateway (VPN, or ExpressRoute with ``gateway_type``) deployed in a
+    VNet's GatewaySubnet. ``bgp_asn`` None means the default 65515 with no ASN asked for."""
 
     name: str = attrs.field(validator=_text)
     vnet: str = attrs.field(validator=_text)
@@ -235,6 +301,7 @@ class VpnGateway:
     active_active: bool = attrs.field(default=False, validator=_flag)
     bgp_asn: int = attrs.field(default=65515)  # §3.9: default ASN, assigned even with BGP off
     enable_bgp: bool = attrs.field(default=False, validator=_flag)
+    gateway_type: str = attrs.field(default="Vpn", validator=_one_of(GATEWAY_TYPES))
 
     @bgp_asn.validator
     def _asn(self, attribute: attrs.Attribute, value: Any) -> None:
@@ -258,13 +325,106 @@ class IpsecPolicy:
 
 @attrs.frozen(slots=True)
 class Connection:
-    """One side of a gateway connection (Vnet2Vnet: from this gateway to the remote one)."""
+    """One side of a gateway connection: from this gateway to the remote one (Vnet2Vnet), to a
+    local network gateway (IPsec, site-to-site) or to an ExpressRoute circuit (ExpressRoute)."""
 
     name: str = attrs.field(validator=_text)
-    from_gateway: str = attrs.field(validator=_text)
-    to_gateway: str = attrs.field(validator=_text)
+    from_gateway: str = attrs.field(validator=_text, metadata={"yaml": "from"})
+    to_gateway: str = attrs.field(validator=_text, metadata={"yaml": "to"})
     connection_type: str = attrs.field(default="Vnet2Vnet", validator=_one_of(CONNECTION_TYPES))
     shared_key: str | None = attrs.field(default=None, validator=_optional_text)
     enable_bgp: bool = attrs.field(default=False, validator=_flag)
     ipsec_policy: IpsecPolicy | None = attrs.field(default=None)
     connection_status: str | None = attrs.field(default=None, validator=_optional_text)
+    use_policy_based_traffic_selectors: bool = attrs.field(default=False, validator=_flag)
+    connection_protocol: str = attrs.field(default="IKEv2", validator=_one_of(CONNECTION_PROTOCOLS))
+    dpd_timeout_seconds: int | None = attrs.field(default=None)
+    routing_weight: int = attrs.field(default=0)
+    express_route_gateway_bypass: bool = attrs.field(default=False, validator=_flag)
+
+
+@attrs.frozen(slots=True)
+class BgpSettings:
+    """BGP settings of an on-premises VPN device (N12.1)."""
+
+    asn: int = attrs.field()
+    bgp_peering_address: str | None = attrs.field(default=None, validator=_optional_text)
+    peer_weight: int = attrs.field(default=0)
+
+
+@attrs.frozen(slots=True)
+class LocalNetworkGateway:
+    """An on-premises site (N12.1): its VPN device's public IP or FQDN, the prefixes behind it,
+    and optional BGP settings. It is the far end of IPsec connections."""
+
+    name: str = attrs.field(validator=_text)
+    address_prefixes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    gateway_ip_address: str | None = attrs.field(default=None, validator=_optional_text)
+    fqdn: str | None = attrs.field(default=None, validator=_optional_text)
+    bgp_settings: BgpSettings | None = attrs.field(default=None)
+    region: str | None = attrs.field(default=None, validator=_optional_text)
+
+
+@attrs.frozen(slots=True)
+class FirewallNetworkRule:
+    """A classic network rule of Azure Firewall (N11.8)."""
+
+    name: str = attrs.field(validator=_text)
+    protocols: tuple[str, ...] = attrs.field(default=("Any",), converter=_strings)
+    source_addresses: tuple[str, ...] = attrs.field(default=("*",), converter=_strings)
+    destination_addresses: tuple[str, ...] = attrs.field(default=("*",), converter=_strings)
+    destination_ports: tuple[str, ...] = attrs.field(default=("*",), converter=_strings)
+
+
+@attrs.frozen(slots=True)
+class FirewallRuleCollection:
+    """A network rule collection: priority 100-65000, one action for all its rules (N11.7)."""
+
+    name: str = attrs.field(validator=_text)
+    priority: int = attrs.field()
+    action: str = attrs.field(validator=_one_of(ACCESSES))
+    rules: tuple[FirewallNetworkRule, ...] = attrs.field(default=(), converter=tuple)
+
+
+@attrs.frozen(slots=True)
+class Firewall:
+    """An Azure Firewall in a VNet's AzureFirewallSubnet (N11). ``private_ip`` None means the
+    address Azure derives (the subnet's first usable, N11.5). ``network_rule_collections`` None
+    means the rules are not known here (a firewall policy defined elsewhere)."""
+
+    name: str = attrs.field(validator=_text)
+    vnet: str = attrs.field(validator=_text)
+    sku_tier: str = attrs.field(default="Standard", validator=_one_of(FIREWALL_TIERS))
+    private_ip: str | None = attrs.field(default=None, validator=_optional_text)
+    network_rule_collections: tuple[FirewallRuleCollection, ...] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(tuple)
+    )
+    firewall_policy: str | None = attrs.field(default=None, validator=_optional_text)
+    threat_intel_mode: str = attrs.field(default="Alert")
+
+
+@attrs.frozen(slots=True)
+class ApplicationSecurityGroup:
+    """A named group of NICs that NSG rules can name instead of addresses (N14)."""
+
+    name: str = attrs.field(validator=_text)
+
+
+@attrs.frozen(slots=True)
+class BgpPeer:
+    """An NVA peered with a Route Server, and the prefixes it advertises (N15)."""
+
+    name: str = attrs.field(validator=_text)
+    peer_ip: str = attrs.field(validator=_text)
+    peer_asn: int = attrs.field()
+    advertised_prefixes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+
+
+@attrs.frozen(slots=True)
+class RouteServer:
+    """Azure Route Server in a VNet's RouteServerSubnet: a BGP speaker, control plane only."""
+
+    name: str = attrs.field(validator=_text)
+    vnet: str = attrs.field(validator=_text)
+    allow_branch_to_branch_traffic: bool = attrs.field(default=False, validator=_flag)
+    bgp_connections: tuple[BgpPeer, ...] = attrs.field(default=(), converter=tuple)

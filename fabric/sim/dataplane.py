@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from fabric.catalogue.latency import LatencyModel
 from fabric.catalogue.skus import lookup
+from fabric.catalogue.vmsizes import egress_mbps
 from fabric.control.ipsec import Negotiated, negotiate
 from fabric.control.plane import ControlPlane
 from fabric.model.records import VpnGateway
@@ -164,7 +165,7 @@ class Dataplane:
         server = self.nics.get(host_name)
         if server is None:
             _, host = self.plane.fabric.find_host(host_name)
-            rate = round(host.bandwidth_mbps * 1e6)
+            rate = round(egress_mbps(host) * 1e6)
             server = RateServer(
                 self.sim,
                 rate,
