@@ -19,7 +19,7 @@ from fabric.catalogue.limits import PEERINGS_PER_VNET
 from fabric.checks.validation import validate
 from fabric.control.plane import ControlPlane
 from fabric.model.container import Fabric
-from fabric.watcher.diagnose import next_hop
+from fabric.watcher import next_hop
 
 
 def hub_and_spokes(spokes: int) -> Fabric:

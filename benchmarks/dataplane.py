@@ -98,9 +98,10 @@ def simpy_run(fabric: Fabric, specs: list[FlowSpec], seed: int) -> tuple[int, fl
     import simpy
 
     from fabric.catalogue.skus import lookup
+    from fabric.catalogue.vmsizes import egress_mbps
+    from fabric.control.forwarding import ApplianceHop, Leg, TunnelHop, resolve
     from fabric.control.ipsec import negotiate
     from fabric.control.plane import ControlPlane
-    from fabric.watcher.diagnose import connectivity
 
     params = LatencyModel()
     plane = ControlPlane(fabric, latency=params)
@@ -116,27 +117,25 @@ def simpy_run(fabric: Fabric, specs: list[FlowSpec], seed: int) -> tuple[int, fl
     def path_for(spec: FlowSpec) -> list[tuple]:
         _, src = fabric.find_host(spec.src)
         _, dst = fabric.find_host(spec.dst)
-        trace = connectivity(plane, src.ip, dst.ip, spec.protocol, spec.destination_port)
-        nic_rate = round(src.bandwidth_mbps * 1e6)
-        path: list[tuple] = [("server", f"nic/{src.name}", nic_rate, 0, 0)]
-        for step in trace.steps:
-            if step.kind == "leg":
+        route = resolve(plane, src.ip, dst.ip, spec.protocol, spec.destination_port)
+        path: list[tuple] = [("server", f"nic/{src.vm_name}", round(egress_mbps(src) * 1e6), 0, 0)]
+        for step in route.steps:
+            if isinstance(step, Leg):
                 path.append(("delay", milliseconds(step.latency_ms)))
-            elif step.kind == "appliance":
-                _, nva = fabric.find_host(step.name)
-                path.append(("delay", milliseconds(step.latency_ms)))
-                path.append(("server", f"nic/{nva.name}", round(nva.bandwidth_mbps * 1e6), 0, 0))
-            elif step.kind == "tunnel":
-                connection = fabric.connections[step.name]
-                gateway = fabric.gateways[connection.from_gateway]
+            elif isinstance(step, ApplianceHop):
+                nva = step.host
+                path.append(("delay", milliseconds(step.processing_ms)))
+                path.append(("server", f"nic/{nva.vm_name}", round(egress_mbps(nva) * 1e6), 0, 0))
+            elif isinstance(step, TunnelHop):
+                gateway = step.gateway
                 spec_ = lookup(gateway.sku, gateway.generation)
-                cipher = negotiate(connection.ipsec_policy)
+                cipher = negotiate(step.connection.ipsec_policy)
                 cap = spec_.tunnel_cap(cipher.cipher_column)
                 extra = cipher.esp.overhead(spec.packet_bytes)
                 path.append(
                     (
                         "server",
-                        f"tunnel/{step.name}",
+                        f"tunnel/{step.connection.name}",
                         round(cap.mbps * 1e6),
                         -(-1_000_000_000 // cap.pps),
                         extra,
@@ -151,6 +150,7 @@ def simpy_run(fabric: Fabric, specs: list[FlowSpec], seed: int) -> tuple[int, fl
                         extra,
                     )
                 )
+                path.append(("delay", milliseconds(step.latency_ms)))
         return path
 
     def packet(path: list[tuple], size: int):

@@ -145,12 +145,12 @@ def _plane(args: argparse.Namespace):
 
 
 def _diagnose(work):
-    """Run a diagnostic; its DiagnoseError (a question that cannot be asked) is a usage error."""
-    from fabric.watcher.diagnose import DiagnoseError
+    """Run a diagnostic; a question that cannot be asked (QuestionError) is a usage error."""
+    from fabric.watcher import QuestionError
 
     try:
         return work()
-    except DiagnoseError as problem:
+    except QuestionError as problem:
         raise UsageError(str(problem)) from None
 
 
@@ -185,16 +185,16 @@ def _cmd_routes(args: argparse.Namespace) -> int:
 
 
 def _cmd_next_hop(args: argparse.Namespace) -> int:
-    from fabric.watcher.diagnose import next_hop, next_hop_json
+    from fabric.watcher import next_hop
 
     plane = _plane(args)
-    route, location = _diagnose(lambda: next_hop(plane, args.src, args.dst))
-    answer = next_hop_json(route)
+    hop = _diagnose(lambda: next_hop(plane, args.src, args.dst))
+    answer = hop.to_json()
     if args.json:
         print(json.dumps(answer, indent=2))
     else:
         print(
-            f"{args.src} ({location.name}) -> {args.dst}: next hop {answer['next_hop_type']}"
+            f"{args.src} ({hop.location.name}) -> {args.dst}: next hop {answer['next_hop_type']}"
             + (f" {answer['next_hop_ip_address']}" if answer["next_hop_ip_address"] else "")
             + f", route {answer['address_prefix']} from {answer['route_table']}"
         )
@@ -202,12 +202,18 @@ def _cmd_next_hop(args: argparse.Namespace) -> int:
 
 
 def _cmd_ip_flow(args: argparse.Namespace) -> int:
-    from fabric.watcher.diagnose import ip_flow
+    from fabric.watcher import ip_flow
 
     plane = _plane(args)
     verdict = _diagnose(
         lambda: ip_flow(
-            plane, args.src, args.dst, args.protocol, args.port, args.direction, args.src_port
+            plane,
+            args.src,
+            args.dst,
+            protocol=args.protocol,
+            port=args.port,
+            direction=args.direction,
+            source_port=args.src_port,
         )
     )
     answer = {"access": verdict.access, "rule_name": verdict.rule_name, "nsg": verdict.nsg}
@@ -224,10 +230,12 @@ def _cmd_ip_flow(args: argparse.Namespace) -> int:
 
 
 def _cmd_connectivity(args: argparse.Namespace) -> int:
-    from fabric.watcher.diagnose import connectivity
+    from fabric.watcher import connectivity
 
     plane = _plane(args)
-    trace = _diagnose(lambda: connectivity(plane, args.src, args.dst, args.protocol, args.port))
+    trace = _diagnose(
+        lambda: connectivity(plane, args.src, args.dst, protocol=args.protocol, port=args.port)
+    )
     print(json.dumps(trace.to_json(), indent=2) if args.json else trace)
     return EXIT_OK if trace.reachable else EXIT_NEGATIVE
 
@@ -252,7 +260,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from fabric.io import InputError
     from fabric.model.traffic import TrafficError
-    from fabric.sim.dataplane import SimulationError
+    from fabric.sim.plans import SimulationError
     from fabric.study.sweeps import SweepError, parse_grid, sweep, text_progress
 
     try:
@@ -305,7 +313,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from fabric.io import InputError, load_topology
     from fabric.model.traffic import TrafficError
     from fabric.sim.capture import CaptureError
-    from fabric.sim.dataplane import SimulationError
+    from fabric.sim.plans import SimulationError
     from fabric.sim.runs import run_document
 
     try:

@@ -17,7 +17,7 @@ from fabric.io import load_topology
 from fabric.model.container import Fabric
 from fabric.scenarios import path
 from fabric.sim.runs import simulate
-from fabric.watcher.diagnose import connectivity
+from fabric.watcher import connectivity
 
 
 def variants(fabric: Fabric) -> dict[str, Fabric]:
@@ -48,7 +48,7 @@ def run(duration_s: float = 0.2) -> list[dict]:
             spec = next(t for t in document.traffic if t["name"] == flow.name)
             src = fabric.find_host(spec["src"])[1].ip
             dst = fabric.find_host(spec["dst"])[1].ip
-            trace = connectivity(plane, src, dst, "Udp", 443)
+            trace = connectivity(plane, src, dst, protocol="Udp", port=443)
             rows.append(
                 {
                     "variant": label,
@@ -58,6 +58,7 @@ def run(duration_s: float = 0.2) -> list[dict]:
                     "latency_ms": flow.latency_ms()["mean"],
                     "hops": [h.type for h in trace.hops],
                     "reason": trace.reason,
+                    "code": trace.code,
                 }
             )
     return rows

@@ -12,7 +12,7 @@ import sys
 from fabric.control.plane import ControlPlane
 from fabric.io import load_topology
 from fabric.scenarios import path
-from fabric.watcher.diagnose import connectivity
+from fabric.watcher import connectivity
 
 
 def matrix(name: str = "hub_spoke_transit", port: int = 443) -> list[dict]:
@@ -25,7 +25,7 @@ def matrix(name: str = "hub_spoke_transit", port: int = 443) -> list[dict]:
         for dst, dst_ip in hosts:
             if src == dst:
                 continue
-            trace = connectivity(plane, src_ip, dst_ip, "Tcp", port)
+            trace = connectivity(plane, src_ip, dst_ip, protocol="Tcp", port=port)
             rows.append(
                 {
                     "src": src,
@@ -33,6 +33,7 @@ def matrix(name: str = "hub_spoke_transit", port: int = 443) -> list[dict]:
                     "status": trace.connection_status,
                     "via": " > ".join(h.type for h in trace.hops[1:-1]) or "direct",
                     "reason": trace.reason,
+                    "code": trace.code,
                     "latency_ms": trace.latency_ms,
                 }
             )

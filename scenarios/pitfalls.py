@@ -15,7 +15,7 @@ from fabric.control.plane import ControlPlane
 from fabric.io import load_topology
 from fabric.scenarios import path
 from fabric.sim.runs import simulate
-from fabric.watcher.diagnose import connectivity
+from fabric.watcher import connectivity
 
 PITFALLS = ("overlapping_spaces", "one_sided_peering", "nsg_blocks_traffic")
 
@@ -31,7 +31,11 @@ def troubleshoot(name: str) -> dict:
         src = fabric.find_host(flow["src"])[1].ip
         dst = fabric.find_host(flow["dst"])[1].ip
         traces[flow["name"]] = connectivity(
-            plane, src, dst, flow.get("protocol", "Udp"), flow.get("destination_port", 443)
+            plane,
+            src,
+            dst,
+            protocol=flow.get("protocol", "Udp"),
+            port=flow.get("destination_port", 443),
         )
     result = simulate(fabric, document.traffic)
     return {"findings": findings, "traces": traces, "result": result}

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from fabric.cli import main
 from fabric.scenarios import path
-from fabric.sim.dataplane import SimulationError
+from fabric.sim.plans import SimulationError
 from fabric.sim.runs import simulate
 from tests.strategies import fabrics
 

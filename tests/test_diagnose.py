@@ -11,12 +11,12 @@ from fabric.control.plane import ControlPlane
 from fabric.io import NativeDocument, to_yaml
 from fabric.model.container import Fabric
 from fabric.model.records import Route, SecurityRule
-from fabric.watcher.diagnose import DiagnoseError, connectivity
+from fabric.watcher import QuestionError, connectivity
 from tests.fabrics import hub_and_spokes, routing_example
 
 
 def trace(fabric: Fabric, src: str, dst: str, protocol: str = "Tcp", port: int = 443, **options):
-    return connectivity(ControlPlane(fabric, **options), src, dst, protocol, port)
+    return connectivity(ControlPlane(fabric, **options), src, dst, protocol=protocol, port=port)
 
 
 def test_same_vnet_is_reachable_with_the_in_region_latency():
@@ -33,7 +33,7 @@ def test_TC_PR_2_spoke_to_spoke_is_not_transitive_then_direct_peering_works():
     fabric = hub_and_spokes(remote=False, transit=False)
     result = trace(fabric, "10.1.0.4", "10.2.0.4")
     assert not result.reachable
-    assert result.reason.startswith("PeeringNotTransitive")
+    assert result.code == "PeeringNotTransitive"
     assert "hub" in result.reason
     fabric.peer("spoke1", "spoke2")
     assert trace(fabric, "10.1.0.4", "10.2.0.4").reachable
@@ -93,12 +93,13 @@ def test_TC_PR_8_hub_nva_transit_with_forwarded_traffic_allowed():
 def test_TC_PR_8_forwarded_packets_are_dropped_without_allow_forwarded_traffic():
     result = trace(hub_nva(forwarded=False), "10.1.0.4", "10.2.0.4")
     assert not result.reachable
+    assert result.code == "ForwardedTrafficNotAllowed"
     assert result.reason.startswith("ForwardedTrafficNotAllowed: spoke2/spoke2-to-hub")
 
 
 def test_appliance_without_ip_forwarding_drops_the_packets():
     result = trace(hub_nva(forwarded=True, ip_forwarding=False), "10.1.0.4", "10.2.0.4")
-    assert result.reason.startswith("IpForwardingDisabled")
+    assert result.code == "IpForwardingDisabled"
 
 
 def test_TC_PR_4_spokes_reach_the_remote_vnet_through_the_hub_gateway():
@@ -106,7 +107,7 @@ def test_TC_PR_4_spokes_reach_the_remote_vnet_through_the_hub_gateway():
     plane = ControlPlane(fabric)
     route = plane.routes("spoke1", "app").lookup("10.50.1.4")
     assert (route.source, route.next_hop_type) == ("VirtualNetworkGateway", "VirtualNetworkGateway")
-    result = connectivity(plane, "10.1.0.4", "10.50.1.4", "Tcp", 443)
+    result = connectivity(plane, "10.1.0.4", "10.50.1.4", protocol="Tcp", port=443)
     assert result.reachable, result
     assert [h.type for h in result.hops] == [
         "Source",
@@ -117,7 +118,7 @@ def test_TC_PR_4_spokes_reach_the_remote_vnet_through_the_hub_gateway():
     # spoke -> hub gateway (in region), tunnel West Europe -> North Europe (RTT 20 ms / 2 = 10 ms,
     # §7.2), two gateway traversals, then the last in-region leg.
     assert result.latency_ms == pytest.approx(0.25 + 10 + 2 * 0.3 + 0.25)
-    back = connectivity(plane, "10.50.1.4", "10.1.0.4", "Tcp", 443)
+    back = connectivity(plane, "10.50.1.4", "10.1.0.4", protocol="Tcp", port=443)
     assert back.reachable, back
 
 
@@ -128,7 +129,7 @@ def test_gateway_transit_needs_both_sides(hub_flag, spoke_flag):
     fabric.update_peering("spoke1", "spoke1-to-hub", use_remote_gateways=spoke_flag)
     result = trace(fabric, "10.1.0.4", "10.50.1.4")
     assert not result.reachable
-    assert result.reason.startswith("GatewayTransitNotConfigured")
+    assert result.code == "GatewayTransitNotConfigured"
 
 
 def test_one_sided_peering_is_unreachable_with_the_state_in_the_reason():
@@ -139,7 +140,7 @@ def test_one_sided_peering_is_unreachable_with_the_state_in_the_reason():
     fabric.subnet("b", "s", "10.1.0.0/24")
     fabric.peer_one_side("a", "b")
     result = trace(fabric, "10.0.0.4", "10.1.0.4")
-    assert result.reason.startswith("PeeringNotConnected")
+    assert result.code == "PeeringNotConnected"
     assert "Initiated" in result.reason
 
 
@@ -224,25 +225,25 @@ def test_routing_loop_between_two_appliances_is_detected():
     fabric.host("v", "nva-a", "a", "10.0.1.4", enable_ip_forwarding=True)
     fabric.host("v", "nva-b", "b", "10.0.2.4", enable_ip_forwarding=True)
     result = trace(fabric, "10.0.1.9", "10.9.0.1")
-    assert result.reason.startswith("RoutingLoop")
+    assert result.code == "RoutingLoop"
 
 
 def test_routing_example_drops_and_internet_egress_through_the_nva():
     plane = ControlPlane(routing_example())
-    dropped = connectivity(plane, "10.0.0.4", "10.1.0.4", "Tcp", 443)
-    assert dropped.reason == "NextHopNone"
+    dropped = connectivity(plane, "10.0.0.4", "10.1.0.4", protocol="Tcp", port=443)
+    assert dropped.code == "NextHopNone"
     assert dropped.hops[0].issues[0].context["Route"] == "ToVNet2-1-Drop"
-    out = connectivity(plane, "10.0.0.4", "8.8.8.8", "Tcp", 443)
+    out = connectivity(plane, "10.0.0.4", "8.8.8.8", protocol="Tcp", port=443)
     assert out.reachable
     assert [h.type for h in out.hops] == ["Source", "VirtualAppliance", "Internet"]
 
 
 def test_questions_that_cannot_be_asked_are_clear_errors():
     plane = ControlPlane(hub_and_spokes())
-    with pytest.raises(DiagnoseError, match="in no subnet"):
+    with pytest.raises(QuestionError, match="in no subnet"):
         connectivity(plane, "10.99.0.4", "10.1.0.4")
-    with pytest.raises(DiagnoseError, match="did you mean 'Tcp'"):
-        connectivity(plane, "10.1.0.4", "10.2.0.4", "tcp", 80)
+    with pytest.raises(QuestionError, match="did you mean 'Tcp'"):
+        connectivity(plane, "10.1.0.4", "10.2.0.4", protocol="tcp", port=80)
 
 
 def test_allow_virtual_network_access_switch_blocks_the_peering_outright():
@@ -250,7 +251,7 @@ def test_allow_virtual_network_access_switch_blocks_the_peering_outright():
     fabric.update_peering("hub", "hub-to-spoke1", allow_virtual_network_access=False)
     assert trace(fabric, "10.1.0.4", "10.0.2.4").reachable  # documented: only the tag changes
     blocked = trace(fabric, "10.1.0.4", "10.0.2.4", block_peering_without_vnet_access=True)
-    assert blocked.reason.startswith("PeeringAccessBlocked")
+    assert blocked.code == "PeeringAccessBlocked"
 
 
 def test_cli_diagnostics_shapes_and_exit_codes(tmp_path, capsys):

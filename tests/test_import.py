@@ -20,7 +20,7 @@ from fabric.control.plane import ControlPlane
 from fabric.io import InputError, load_topology, to_yaml
 from fabric.io.arm import load_arm
 from fabric.io.arm_expressions import ExpressionError, Scope
-from fabric.watcher.diagnose import connectivity
+from fabric.watcher import connectivity
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 pytestmark = pytest.mark.skipif(
@@ -65,7 +65,9 @@ def test_vnet_to_vnet_vpn_template():
         "Vnet2Connection": ("Vnet2Gw", "Vnet1Gw", "secretKey"),
     }
     assert [f.severity for f in validate(fabric)] == ["Warning", "Warning"]  # /28 gateway subnets
-    trace = connectivity(ControlPlane(fabric), "192.168.100.4", "192.168.101.4", "Tcp", 443)
+    trace = connectivity(
+        ControlPlane(fabric), "192.168.100.4", "192.168.101.4", protocol="Tcp", port=443
+    )
     assert trace.reachable
 
 

@@ -12,7 +12,7 @@ from fabric.control.nsg import DEFAULT_RULES, FlowTable, Packet5Tuple, TagScope,
 from fabric.control.plane import ControlPlane
 from fabric.model.container import Fabric
 from fabric.model.records import Nsg, SecurityRule
-from fabric.watcher.diagnose import ip_flow
+from fabric.watcher import ip_flow
 
 
 def single_vm(subnet_nsg: str | None = "nsg", nic_nsg: str | None = None, rules=()) -> Fabric:
@@ -37,11 +37,35 @@ def test_TC_NSG_3_default_rules_exactly():
 
 def test_TC_NW_2_ip_flow_verify_with_default_rules():
     plane = ControlPlane(single_vm())
-    verdict = ip_flow(plane, "10.0.0.4", "13.107.21.200", "Tcp", 80, "Outbound", 60000)
+    verdict = ip_flow(
+        plane,
+        "10.0.0.4",
+        "13.107.21.200",
+        protocol="Tcp",
+        port=80,
+        direction="Outbound",
+        source_port=60000,
+    )
     assert (verdict.access, verdict.rule_name) == ("Allow", "AllowInternetOutBound")
-    verdict = ip_flow(plane, "10.0.0.4", "172.31.0.100", "Tcp", 80, "Outbound", 60000)
+    verdict = ip_flow(
+        plane,
+        "10.0.0.4",
+        "172.31.0.100",
+        protocol="Tcp",
+        port=80,
+        direction="Outbound",
+        source_port=60000,
+    )
     assert (verdict.access, verdict.rule_name) == ("Deny", "DenyAllOutBound")
-    verdict = ip_flow(plane, "172.31.0.100", "10.0.0.4", "Tcp", 80, "Inbound", 60000)
+    verdict = ip_flow(
+        plane,
+        "172.31.0.100",
+        "10.0.0.4",
+        protocol="Tcp",
+        port=80,
+        direction="Inbound",
+        source_port=60000,
+    )
     assert (verdict.access, verdict.rule_name) == ("Deny", "DenyAllInBound")
     assert verdict.qualified_rule == "defaultSecurityRules/DenyAllInBound"
 
@@ -51,10 +75,14 @@ def test_TC_NSG_1_inbound_http_blocked_then_allowed_in_both_nsgs():
         "Allow-HTTP-All", 100, "Inbound", "Allow", "Tcp", "*", "*", "10.0.0.4", "80"
     )
     plane = ControlPlane(single_vm())
-    verdict = ip_flow(plane, "203.0.113.9", "10.0.0.4", "Tcp", 80, "Inbound")
+    verdict = ip_flow(
+        plane, "203.0.113.9", "10.0.0.4", protocol="Tcp", port=80, direction="Inbound"
+    )
     assert verdict.rule_name == "DenyAllInBound"
     plane = ControlPlane(single_vm(rules=[allow_http]))
-    verdict = ip_flow(plane, "203.0.113.9", "10.0.0.4", "Tcp", 80, "Inbound")
+    verdict = ip_flow(
+        plane, "203.0.113.9", "10.0.0.4", protocol="Tcp", port=80, direction="Inbound"
+    )
     assert (verdict.access, verdict.rule_name) == ("Allow", "Allow-HTTP-All")
     fabric = single_vm(rules=[allow_http])
     fabric.nsg("nic-nsg")
@@ -65,7 +93,14 @@ def test_TC_NSG_1_inbound_http_blocked_then_allowed_in_both_nsgs():
         fabric.vnets["v"].subnets,
         (fabric.vnets["v"].hosts[0].__class__("vm", "s", "10.0.0.4", "nic-nsg"),),
     )
-    verdict = ip_flow(ControlPlane(fabric), "203.0.113.9", "10.0.0.4", "Tcp", 80, "Inbound")
+    verdict = ip_flow(
+        ControlPlane(fabric),
+        "203.0.113.9",
+        "10.0.0.4",
+        protocol="Tcp",
+        port=80,
+        direction="Inbound",
+    )
     assert (verdict.access, verdict.nsg, verdict.rule_name) == ("Deny", "nic-nsg", "DenyAllInBound")
 
 
@@ -113,9 +148,9 @@ def tc_nsg_2(deny_intra_subnet: bool = False) -> ControlPlane:
 )
 def test_TC_NSG_2_subnet_and_nic_nsg_matrix(vm, inbound, outbound):
     plane = tc_nsg_2()
-    verdict = ip_flow(plane, "203.0.113.9", vm, "Tcp", 80, "Inbound")
+    verdict = ip_flow(plane, "203.0.113.9", vm, protocol="Tcp", port=80, direction="Inbound")
     assert (verdict.access, verdict.nsg, verdict.rule_name) == inbound
-    verdict = ip_flow(plane, vm, "203.0.113.9", "Tcp", 80, "Outbound")
+    verdict = ip_flow(plane, vm, "203.0.113.9", protocol="Tcp", port=80, direction="Outbound")
     assert (verdict.access, verdict.nsg, verdict.rule_name) == outbound
 
 
@@ -137,9 +172,16 @@ def test_TC_NSG_2_outbound_nic_nsg_is_evaluated_before_the_subnet_nsg():
 
 
 def test_TC_NSG_2_deny_all_in_nsg1_breaks_vm1_to_vm2():
-    assert ip_flow(tc_nsg_2(), "10.0.1.4", "10.0.1.5", "Tcp", 22, "Inbound").allowed
+    assert ip_flow(
+        tc_nsg_2(), "10.0.1.4", "10.0.1.5", protocol="Tcp", port=22, direction="Inbound"
+    ).allowed
     verdict = ip_flow(
-        tc_nsg_2(deny_intra_subnet=True), "10.0.1.4", "10.0.1.5", "Tcp", 22, "Inbound"
+        tc_nsg_2(deny_intra_subnet=True),
+        "10.0.1.4",
+        "10.0.1.5",
+        protocol="Tcp",
+        port=22,
+        direction="Inbound",
     )
     assert (verdict.access, verdict.rule_name) == ("Deny", "deny-in")
 
@@ -152,16 +194,22 @@ def test_TC_NSG_4_peering_and_the_virtual_network_tag():
     fabric.vnet("B", "eastus", "10.1.0.0/16")
     fabric.subnet("B", "s", "10.1.0.0/24")
     fabric.peer("A", "B")
-    verdict = ip_flow(ControlPlane(fabric), "10.1.0.4", "10.0.0.4", "Tcp", 443, "Inbound")
+    verdict = ip_flow(
+        ControlPlane(fabric), "10.1.0.4", "10.0.0.4", protocol="Tcp", port=443, direction="Inbound"
+    )
     assert (verdict.access, verdict.rule_name) == ("Allow", "AllowVnetInBound")
     fabric.update_peering("A", "A-to-B", allow_virtual_network_access=False)
-    verdict = ip_flow(ControlPlane(fabric), "10.1.0.4", "10.0.0.4", "Tcp", 443, "Inbound")
+    verdict = ip_flow(
+        ControlPlane(fabric), "10.1.0.4", "10.0.0.4", protocol="Tcp", port=443, direction="Inbound"
+    )
     assert (verdict.access, verdict.rule_name) == ("Deny", "DenyAllInBound")
     fabric.nsgs["a-nsg"] = Nsg(
         "a-nsg",
         [SecurityRule("from-B", 200, "Inbound", "Allow", source_address_prefixes="10.1.0.0/16")],
     )
-    verdict = ip_flow(ControlPlane(fabric), "10.1.0.4", "10.0.0.4", "Tcp", 443, "Inbound")
+    verdict = ip_flow(
+        ControlPlane(fabric), "10.1.0.4", "10.0.0.4", protocol="Tcp", port=443, direction="Inbound"
+    )
     assert (verdict.access, verdict.rule_name) == ("Allow", "from-B")
 
 
@@ -170,15 +218,26 @@ def test_load_balancer_tag_and_port_lists_and_portless_protocols():
         SecurityRule("web", 100, "Inbound", "Allow", "Tcp", "*", "*", "*", ["80", "8000-8100"])
     ]
     plane = ControlPlane(single_vm(rules=rules))
-    assert ip_flow(plane, "203.0.113.9", "10.0.0.4", "Tcp", 8050, "Inbound").rule_name == "web"
     assert (
-        ip_flow(plane, "203.0.113.9", "10.0.0.4", "Tcp", 8101, "Inbound").rule_name
+        ip_flow(
+            plane, "203.0.113.9", "10.0.0.4", protocol="Tcp", port=8050, direction="Inbound"
+        ).rule_name
+        == "web"
+    )
+    assert (
+        ip_flow(
+            plane, "203.0.113.9", "10.0.0.4", protocol="Tcp", port=8101, direction="Inbound"
+        ).rule_name
         == "DenyAllInBound"
     )
-    verdict = ip_flow(plane, "168.63.129.16", "10.0.0.4", "Tcp", 9000, "Inbound")
+    verdict = ip_flow(
+        plane, "168.63.129.16", "10.0.0.4", protocol="Tcp", port=9000, direction="Inbound"
+    )
     assert verdict.rule_name == "AllowAzureLoadBalancerInBound"
     assert (
-        ip_flow(plane, "203.0.113.9", "10.0.0.4", "Icmp", None, "Inbound").rule_name
+        ip_flow(
+            plane, "203.0.113.9", "10.0.0.4", protocol="Icmp", port=None, direction="Inbound"
+        ).rule_name
         == "DenyAllInBound"
     )
 

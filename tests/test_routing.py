@@ -11,7 +11,7 @@ from fabric.control.plane import ControlPlane
 from fabric.control.routing import RouteEntry, select
 from fabric.model.container import Fabric
 from fabric.model.records import Route
-from fabric.watcher.diagnose import next_hop, next_hop_json
+from fabric.watcher import next_hop
 from tests.fabrics import routing_example
 
 
@@ -102,15 +102,15 @@ def test_TC_RT_5_reserved_prefix_becomes_a_vnet_route():
     fabric = Fabric()
     fabric.vnet("v", "eastus", "10.0.0.0/16")
     fabric.subnet("v", "s", "10.0.0.0/24")
-    route, _ = next_hop(ControlPlane(fabric), "10.0.0.4", "172.31.0.100")
-    assert next_hop_json(route) == {
+    route = next_hop(ControlPlane(fabric), "10.0.0.4", "172.31.0.100")
+    assert route.to_json() == {
         "next_hop_type": "None",
         "next_hop_ip_address": None,
         "route_table": "System Route",
         "address_prefix": "172.16.0.0/12",
     }
     fabric.add_address_prefix("v", "172.16.0.0/12")
-    route, _ = next_hop(ControlPlane(fabric), "10.0.0.4", "172.31.0.100")
+    route = next_hop(ControlPlane(fabric), "10.0.0.4", "172.31.0.100")
     assert route.next_hop_type == "VnetLocal"
     supernet = Fabric()
     supernet.vnet("v", "eastus", "10.0.0.0/7")
@@ -163,9 +163,9 @@ def test_TC_NW_1_next_hop_to_the_internet():
     fabric = Fabric()
     fabric.vnet("v", "eastus", "10.0.0.0/16")
     fabric.subnet("v", "s", "10.0.0.0/24")
-    route, _ = next_hop(ControlPlane(fabric), "10.0.0.4", "13.107.21.200")
-    assert next_hop_json(route)["next_hop_type"] == "Internet"
-    assert next_hop_json(route)["route_table"] == "System Route"
+    route = next_hop(ControlPlane(fabric), "10.0.0.4", "13.107.21.200")
+    assert route.to_json()["next_hop_type"] == "Internet"
+    assert route.to_json()["route_table"] == "System Route"
 
 
 def test_global_peering_routes_are_labelled_global():

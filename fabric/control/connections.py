@@ -84,12 +84,12 @@ def _bgp(fabric: Fabric, connection: Connection) -> bool:
 def transit_spokes(
     fabric: Fabric, gateway: VpnGateway, view: PeeringView | None = None
 ) -> list[str]:
-    """VNets that use ``gateway`` through gateway transit (both peering flags, Connected)."""
+    """VNets that use ``gateway`` through gateway transit (PeeringView.transit_blockers)."""
     view = view or PeeringView(fabric)
     spokes = []
     for link in view.links_of(gateway.vnet):
         back = view.counterpart(link)
-        if back is not None and view.gateway_transit(hub_link=link, spoke_link=back):
+        if back is not None and not view.transit_blockers(back, gateway):
             spokes.append(link.remote_vnet)
     return spokes
 
@@ -103,11 +103,9 @@ def gateway_for_vnet(
         return own[0]
     view = view or PeeringView(fabric)
     for link in view.links_of(vnet):
-        back = view.counterpart(link)
-        if back is not None and view.gateway_transit(hub_link=back, spoke_link=link):
-            remote = fabric.gateways_in(link.remote_vnet)
-            if remote:
-                return remote[0]
+        remote = fabric.gateways_in(link.remote_vnet)
+        if remote and not view.transit_blockers(link, remote[0]):
+            return remote[0]
     return None
 
 

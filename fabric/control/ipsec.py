@@ -21,6 +21,7 @@ from fabric.model.records import IpsecPolicy
 OUTER_IPV4 = 20
 ESP_HEADER = 8
 ESP_TRAILER = 2  # pad length + next header
+FRAGMENT_HEADER = 20  # an outer packet above the MTU becomes two: one more outer IPv4 header
 
 
 @attrs.frozen(slots=True)
@@ -36,6 +37,12 @@ class EspFormat:
         """Bytes added to an inner IP packet of ``inner_bytes`` (RFC 4303 tunnel mode)."""
         pad = -(inner_bytes + ESP_TRAILER) % self.block
         return OUTER_IPV4 + ESP_HEADER + self.iv + pad + ESP_TRAILER + self.icv
+
+    def wire_bytes(self, inner_bytes, mtu: int):
+        """What the tunnel carries for an inner packet: ESP in tunnel mode, fragmented into two
+        outer packets above ``mtu``. Works on an int or elementwise on a numpy int array."""
+        wire = inner_bytes + self.overhead(inner_bytes)
+        return wire + FRAGMENT_HEADER * (wire > mtu)
 
 
 GCM = EspFormat("GCMAES", iv=8, block=4, icv=16)

@@ -11,7 +11,7 @@ from ipaddress import IPv4Network
 
 from fabric.control.addressing import valid_networks
 from fabric.model.container import Fabric
-from fabric.model.records import Peering
+from fabric.model.records import Peering, VpnGateway
 
 INITIATED = "Initiated"
 CONNECTED = "Connected"
@@ -69,22 +69,30 @@ class PeeringView:
             return link.peering_state if link.peering_state == other.peering_state else INITIATED
         return CONNECTED
 
-    def is_connected(self, link: Peering) -> bool:
-        """True when the link carries traffic."""
-        return self.state(link) == CONNECTED
-
     def connected_links(self, vnet: str) -> list[Peering]:
         """The links of ``vnet`` that carry traffic."""
-        return [link for link in self.links_of(vnet) if self.is_connected(link)]
+        return [link for link in self.links_of(vnet) if self.state(link) == CONNECTED]
 
-    def gateway_transit(self, *, hub_link: Peering, spoke_link: Peering) -> bool:
-        """§2.6: the spoke uses the hub's gateway when the hub's link allows gateway transit,
-        the spoke's link sets use_remote_gateways, and the peering is Connected."""
-        return (
-            hub_link.allow_gateway_transit
-            and spoke_link.use_remote_gateways
-            and self.is_connected(hub_link)
-        )
+    def transit_blockers(self, spoke_link: Peering, hub_gateway: VpnGateway) -> list[str]:
+        """What stops the VNet of ``spoke_link`` from using ``hub_gateway`` in the remote VNet,
+        as phrases; empty when gateway transit works. §2.6: the spoke's link sets
+        use_remote_gateways, the hub's link allows gateway transit, the peering is Connected;
+        §9 (decided 2026-11-30): a Basic gateway is accepted but carries no transit traffic."""
+        back = self.counterpart(spoke_link)
+        missing = []
+        if not spoke_link.use_remote_gateways:
+            missing.append(f"{spoke_link.vnet}/{spoke_link.name}.use_remote_gateways is not set")
+        if back is None or not back.allow_gateway_transit:
+            name = back.name if back is not None else "(no link back)"
+            missing.append(f"{spoke_link.remote_vnet}/{name}.allow_gateway_transit is not set")
+        state = self.state(spoke_link)
+        if state != CONNECTED:
+            missing.append(f"the peering is {state}, not Connected")
+        if hub_gateway.sku == "Basic":
+            missing.append(
+                f"gateway {hub_gateway.name} is Basic, which does not support gateway transit"
+            )
+        return missing
 
 
 def spaces_overlap(fabric: Fabric, a: str, b: str) -> bool:
@@ -107,11 +115,6 @@ def counterpart(fabric: Fabric, link: Peering) -> Peering | None:
 def peering_state(fabric: Fabric, link: Peering) -> str:
     """``Initiated``, ``Connected`` or ``Disconnected`` for one link (see PeeringView)."""
     return PeeringView(fabric).state(link)
-
-
-def is_connected(fabric: Fabric, link: Peering) -> bool:
-    """True when the link carries traffic: it and its counterpart are Connected."""
-    return peering_state(fabric, link) == CONNECTED
 
 
 def remote_prefixes(fabric: Fabric, link: Peering) -> tuple[IPv4Network, ...]:
@@ -148,8 +151,3 @@ def sync_level(fabric: Fabric, link: Peering, view: PeeringView | None = None) -
     if remote:
         return "RemoteNotInSync"
     return "FullyInSync"
-
-
-def connected_links(fabric: Fabric, vnet: str) -> list[Peering]:
-    """The links of ``vnet`` that carry traffic."""
-    return PeeringView(fabric).connected_links(vnet)

@@ -19,11 +19,15 @@ from fabric.control.nsg import Packet5Tuple, TagScope, Verdict, evaluate_chain
 from fabric.control.peering import PeeringView, remote_prefixes
 from fabric.control.routing import SubnetRoutes, compile_subnet
 from fabric.model.container import Fabric
-from fabric.model.records import Host, Subnet, VNet
+from fabric.model.records import Host, Subnet, VNet, VpnGateway
 
 
 class LocateError(LookupError):
     """An address that no subnet (or more than one VNet) holds; the message says which."""
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked (an address in no subnet, a bad protocol...)."""
 
 
 @attrs.frozen(slots=True)
@@ -63,10 +67,9 @@ class ControlPlane:
         self.block_peering_without_vnet_access = block_peering_without_vnet_access
         self.peerings = PeeringView(self.fabric)
         self.learned = learned_routes(self.fabric, self.peerings)
-        self._routes: dict[tuple[str, str], SubnetRoutes] = {}
+        self._routes: dict[tuple[str, str], SubnetRoutes] = {}  # (vnet, subnet) or gateway
         self._scopes: dict[str, TagScope] = {}
         self._subnet_index = pytricia.PyTricia(32)
-        self._overlaps: dict[str, list[tuple[str, str]]] = {}
         self._hosts_by_ip: dict[tuple[str, str], Host] = {}
         for vnet in self.fabric.vnets.values():
             for subnet in vnet.subnets:
@@ -94,19 +97,22 @@ class ControlPlane:
             self._routes[key] = compiled
         return compiled
 
-    def gateway_subnet_routes(self, vnet: str) -> SubnetRoutes:
-        """Routes a gateway in ``vnet`` uses to deliver decapsulated packets (GatewaySubnet's;
-        a VNet without one gets the system routes of an undeclared GatewaySubnet)."""
-        record = self.fabric.vnets[vnet]
-        if "GatewaySubnet" in record.subnet_names:
-            return self.routes(vnet, "GatewaySubnet")
-        key = (vnet, "GatewaySubnet")
-        if key not in self._routes:
-            synthetic = Subnet("GatewaySubnet", record.address_prefixes[0])
-            self._routes[key] = compile_subnet(
-                self.fabric, record, synthetic, self.learned, self.peerings
+    def gateway_routes(self, gateway: VpnGateway) -> SubnetRoutes:
+        """The FIB a gateway forwards by (its GatewaySubnet's effective routes, learned routes
+        always included; a VNet without a declared GatewaySubnet gets one's system routes)."""
+        key = ("gateway", gateway.name)
+        compiled = self._routes.get(key)
+        if compiled is None:
+            record = self.fabric.vnets[gateway.vnet]
+            if "GatewaySubnet" in record.subnet_names:
+                subnet = record.subnet("GatewaySubnet")
+            else:
+                subnet = Subnet("GatewaySubnet", record.address_prefixes[0])
+            compiled = compile_subnet(
+                self.fabric, record, subnet, self.learned, self.peerings, for_gateway=True
             )
-        return self._routes[key]
+            self._routes[key] = compiled
+        return compiled
 
     # -- addresses --------------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
-"""Effective routes of a subnet and their compilation into a pytricia longest-prefix-match FIB.
+"""Effective routes of a subnet or a gateway, compiled into a pytricia longest-prefix-match FIB.
 
 The one place that decides which route wins (azure-facts §4): system routes (§4.1-4.2), routes
 learned by the VPN gateway (§3.9, §4.5), user-defined routes (§4.3); selection by longest prefix,
 then User > VirtualNetworkGateway > Default for equal prefixes, with system VNet and peering
 routes never overridden by a more specific gateway route (§4.4 rule 3, applied before rule 2).
+A gateway forwards by its own FIB: the effective routes of its GatewaySubnet, whose
+``VirtualNetworkGateway`` routes name the connection a packet leaves on.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from fabric.control.addressing import PRIVATE_RANGES, AddressError, parse_prefix
 from fabric.control.connections import gateway_addresses, gateway_for_vnet, learned_routes
 from fabric.control.peering import PeeringView, remote_prefixes
 from fabric.model.container import Fabric
-from fabric.model.records import RouteTable, Subnet, VNet
+from fabric.model.records import Connection, Peering, RouteTable, Subnet, VNet, VpnGateway
 
 DEFAULT = "Default"
 USER = "User"
@@ -44,7 +46,9 @@ class RouteEntry:
     next_hop_ip_address: tuple[str, ...] = ()
     name: str | None = None  # the UDR's name
     route_table: str | None = None  # the UDR's route table
-    via: str | None = None  # the peering link or gateway connection behind a system route
+    peering: Peering | None = None  # the link a VNet peering route crosses
+    gateway: VpnGateway | None = None  # the gateway a learned route goes through
+    connection: Connection | None = None  # the connection a learned route leaves on
 
     @property
     def route_table_label(self) -> str:
@@ -84,7 +88,7 @@ def system_routes(
         global_peering = remote is not None and remote.region != vnet.region
         hop = "VNetGlobalPeering" if global_peering else "VNetPeering"
         for net in remote_prefixes(fabric, link):
-            routes.append(RouteEntry(DEFAULT, ACTIVE, net, hop, via=f"{vnet.name}/{link.name}"))
+            routes.append(RouteEntry(DEFAULT, ACTIVE, net, hop, peering=link))
     return routes
 
 
@@ -105,7 +109,8 @@ def gateway_routes(
             route.prefix,
             "VirtualNetworkGateway",
             address,
-            via=f"{gateway.name}/{route.connection}",
+            gateway=gateway,
+            connection=fabric.connections[route.connection],
         )
         for route in learned.get(gateway.name, [])
     ]
@@ -170,14 +175,17 @@ def compile_subnet(
     subnet: Subnet,
     learned: dict | None = None,
     view: PeeringView | None = None,
+    *,
+    for_gateway: bool = False,
 ) -> SubnetRoutes:
-    """Effective routes of one subnet, compiled into a pytricia FIB."""
+    """Effective routes of one subnet, compiled into a pytricia FIB. ``for_gateway``: the
+    gateway's own FIB, which always holds what it learned (propagation is a subnet setting)."""
     view = view or PeeringView(fabric)
     table = fabric.route_tables.get(subnet.route_table) if subnet.route_table else None
     udrs = user_routes(table) if table is not None else []
     has_default_udr = any(r.prefix.prefixlen == 0 for r in udrs)
     routes = system_routes(fabric, vnet, has_default_udr, view)
-    if table is None or not table.disable_bgp_route_propagation:  # §4.5
+    if for_gateway or table is None or not table.disable_bgp_route_propagation:  # §4.5
         routes += gateway_routes(fabric, vnet, learned, view)
     routes += udrs
     routes = select(routes)

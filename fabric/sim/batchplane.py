@@ -14,19 +14,29 @@ shared server can differ in which packet waits (never in counts or totals).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from graphlib import CycleError, TopologicalSorter
 
 import numpy as np
 
-from fabric.model.container import FabricError
-from fabric.model.traffic import FlowSpec, TrafficError
+from fabric.control.forwarding import Drop, resolve
+from fabric.model import FabricError, FlowSpec, TrafficError
 from fabric.sim.dataplane import Dataplane
+from fabric.sim.plans import (
+    SERVER_STEPS,
+    DecapStep,
+    DelayStep,
+    DropStep,
+    EncapStep,
+    LinkStep,
+    PlanStep,
+    SinkStep,
+    SwitchStep,
+)
 from fabric.sim.traffic import open_loop_trace
-from fabric.watcher.diagnose import connectivity
 from simulator import RateServer
 from simulator.batch import fifo_with_buffer, service_times
 
-_REASON_LABELS = {1: "BufferFullPackets", 2: "BufferFullBytes"}
+_DROP_KINDS = {1: "BufferFullPackets", 2: "BufferFullBytes"}  # simulator.batch's reason codes
 
 
 class BatchUnsupported(Exception):  # noqa: N818 - reads as the condition
@@ -45,7 +55,7 @@ class _Counted:
 class _FlowState:
     """A flow's packets in flight through the batch walk."""
 
-    def __init__(self, flow, order: int, plan: list[tuple], times, sizes) -> None:
+    def __init__(self, flow, order: int, plan: tuple[PlanStep, ...], times, sizes) -> None:
         self.flow = flow
         self.order = order
         self.plan = plan
@@ -65,9 +75,9 @@ class _FlowState:
 class BatchFlow:
     """The record an open-loop flow leaves (the shape FlowResult.from_flow reads)."""
 
-    def __init__(self, spec: FlowSpec, trace, stats) -> None:
+    def __init__(self, spec: FlowSpec, forwarding, stats) -> None:
         self.spec = spec
-        self.trace = trace
+        self.forwarding = forwarding
         self.stats = stats
 
 
@@ -87,133 +97,101 @@ def run_batch(dataplane: Dataplane, specs: list[FlowSpec], horizon_s: float) -> 
             _, dst = fabric.find_host(spec.dst)
         except FabricError as problem:
             raise TrafficError(f"traffic {spec.name}: {problem}") from None
-        trace = connectivity(
-            dataplane.plane, src.ip, dst.ip, spec.protocol, spec.destination_port, spec.source_port
+        path = resolve(
+            dataplane.plane,
+            src.ip,
+            dst.ip,
+            spec.protocol,
+            spec.destination_port,
+            source_port=spec.source_port,
         )
-        plan = dataplane.plan(trace, src.name, src.ip)
+        plan = dataplane.plan(path, src)
         times, sizes = open_loop_trace(spec, dataplane.sim.stream(f"flow/{spec.name}"), horizon_s)
         stats = FlowStats(spec.name)
         stats.sent = int(times.size)
-        record = BatchFlow(spec, trace, stats)
+        record = BatchFlow(spec, path, stats)
         records.append(record)
         states.append(_FlowState(record, order, plan, times, sizes))
-    servers = _servers(dataplane, states)
-    order = _topological(states, servers)
+    order = _topological(dataplane, states)
     for state in states:
         _advance(dataplane, state)
-    for key in order:
-        server = servers[key][0]
-        arriving = [s for s in states if _at(s) is not None and servers[_at(s)][0] is server]
-        _solve_server(dataplane, servers[key], key, arriving)
+    for server in order:
+        arriving = [s for s in states if _at(dataplane, s) is server]
+        _solve_server(dataplane, server, arriving)
     end = max((s.last_event for s in states), default=0)
     for state in states:
         _finish(state)
     return records, end
 
 
-def _server_key(step: tuple) -> tuple | None:
-    return (step[0], step[1]) if step[0] in ("nic", "tunnel", "instance") else None
+def _server(dataplane: Dataplane, step: PlanStep) -> RateServer | None:
+    return dataplane.server_of(step) if isinstance(step, SERVER_STEPS) else None
 
 
-def _at(state: _FlowState) -> tuple | None:
-    return _server_key(state.plan[state.position]) if state.position < len(state.plan) else None
+def _at(dataplane: Dataplane, state: _FlowState) -> RateServer | None:
+    if state.position >= len(state.plan):
+        return None
+    return _server(dataplane, state.plan[state.position])
 
 
-def _servers(dataplane: Dataplane, states: list[_FlowState]) -> dict[tuple, tuple[RateServer, str]]:
-    """Every server on some plan, with the drop reason the event path reports for it."""
-    servers = {}
-    for state in states:
-        for step in state.plan:
-            key = _server_key(step)
-            if key is None or key in servers:
-                continue
-            if step[0] == "nic":
-                server = dataplane.nic(step[1])
-            else:
-                tunnel = dataplane.tunnel(step[1])
-                server = tunnel.server if step[0] == "tunnel" else tunnel.instance
-            servers[key] = (server, dataplane.queue_labels[server.name])
-    # Two connections of one gateway share an instance: solve it once, under one key.
-    by_object: dict[int, tuple] = {}
-    for key, (server, _) in list(servers.items()):
-        first = by_object.setdefault(id(server), key)
-        if first != key:
-            servers[key] = servers[first]
-    return servers
-
-
-def _canonical(servers, key: tuple) -> int:
-    return id(servers[key][0])
-
-
-def _topological(states: list[_FlowState], servers) -> list[tuple]:
-    """Servers in an order where every flow meets its servers in path order."""
-    edges: dict[int, set[int]] = defaultdict(set)
-    nodes: dict[int, tuple] = {}
+def _topological(dataplane: Dataplane, states: list[_FlowState]) -> list[RateServer]:
+    """Servers in an order where every flow meets its servers in path order (two connections
+    of one gateway share an instance: it is one node, solved once)."""
+    servers: dict[str, RateServer] = {}
+    graph: dict[str, set[str]] = {}
     for state in states:
         previous = None
         for step in state.plan:
-            key = _server_key(step)
-            if key is None:
+            server = _server(dataplane, step)
+            if server is None:
                 continue
-            node = _canonical(servers, key)
-            nodes.setdefault(node, key)
-            if previous is not None and previous != node:
-                edges[previous].add(node)
-            previous = node
-    incoming = Counter(n for targets in edges.values() for n in targets)
-    ready = sorted((n for n in nodes if incoming[n] == 0), key=lambda n: str(nodes[n]))
-    order = []
-    while ready:
-        node = ready.pop(0)
-        order.append(nodes[node])
-        for target in sorted(edges[node], key=lambda n: str(nodes[n])):
-            incoming[target] -= 1
-            if incoming[target] == 0:
-                ready.append(target)
-    if len(order) != len(nodes):
-        raise BatchUnsupported("the forwarding graph has a cycle between shared servers")
-    return order
+            servers[server.name] = server
+            graph.setdefault(server.name, set())
+            if previous is not None and previous != server.name:
+                graph[server.name].add(previous)
+            previous = server.name
+    sorter = TopologicalSorter({name: sorted(before) for name, before in sorted(graph.items())})
+    try:
+        return [servers[name] for name in sorter.static_order()]
+    except CycleError:
+        raise BatchUnsupported("the forwarding graph has a cycle between shared servers") from None
 
 
 def _advance(dataplane: Dataplane, state: _FlowState) -> None:
     """Apply the flow's non-server steps until its next server, delivery or drop."""
     while state.position < len(state.plan):
         step = state.plan[state.position]
-        kind = step[0]
-        if _server_key(step) is not None:
+        if isinstance(step, SERVER_STEPS):
             return
         count = state.index.size
-        if kind == "switch":
-            dataplane.switch(step[1]).packets += count
+        if isinstance(step, SwitchStep):
+            switch = dataplane.switch(step.vnet)
+            switch.packets += count
             state.switches += 1
             if state.switches >= dataplane.params.hop_limit:
-                _drop(state, np.ones(count, bool), f"HopLimitExceeded: {step[1]}")
+                _drop(state, np.ones(count, bool), switch.drop_reason)
                 return
-        elif kind == "peering":
-            link = dataplane.peering_link(step[1], step[2])
+        elif isinstance(step, LinkStep):
+            link = dataplane.peering_link(step)
             link.packets += count
             link.bytes += int(state.wire.sum())
-            state.times = state.times + step[2]
-        elif kind == "delay":
+            state.times = state.times + step.delay_ns
+        elif isinstance(step, DelayStep):
             dataplane.delays.append(_Counted(count))
-            state.times = state.times + step[1]
-        elif kind == "encap":
-            tunnel = dataplane.tunnel(step[1])
-            esp = tunnel.cipher.esp
-            pad = (-(state.sizes + 2)) % esp.block
-            wire = state.sizes + 20 + 8 + esp.iv + pad + 2 + esp.icv
-            state.wire = np.where(wire > tunnel.mtu, wire + 20, wire)
-        elif kind == "decap":
+            state.times = state.times + step.delay_ns
+        elif isinstance(step, EncapStep):
+            tunnel = dataplane.tunnel(step.connection)
+            state.wire = tunnel.cipher.esp.wire_bytes(state.sizes, tunnel.mtu)
+        elif isinstance(step, DecapStep):
             state.wire = state.sizes.copy()
-        elif kind == "sink":
+        elif isinstance(step, SinkStep):
             state.delivered_index.append(state.index)
             state.delivered_at.append(state.times)
             _keep(state, np.zeros(count, bool))
             state.position = len(state.plan)
             return
-        elif kind == "drop":
-            _drop(state, np.ones(count, bool), step[1])
+        elif isinstance(step, DropStep):
+            _drop(state, np.ones(count, bool), step.drop)
             return
         if state.times.size:
             state.last_event = max(state.last_event, int(state.times.max()))
@@ -225,17 +203,16 @@ def _keep(state: _FlowState, mask: np.ndarray) -> None:
     state.sizes, state.wire = state.sizes[mask], state.wire[mask]
 
 
-def _drop(state: _FlowState, mask: np.ndarray, reason: str) -> None:
+def _drop(state: _FlowState, mask: np.ndarray, reason: Drop) -> None:
     dropped = int(mask.sum())
     if dropped:
-        state.flow.stats.drops[reason] += dropped
+        state.flow.stats.drop(reason, dropped)
     _keep(state, ~mask)
     if not state.index.size:
         state.position = len(state.plan)
 
 
-def _solve_server(dataplane: Dataplane, entry, key: tuple, arriving: list[_FlowState]) -> None:
-    server, label = entry
+def _solve_server(dataplane: Dataplane, server: RateServer, arriving: list[_FlowState]) -> None:
     if not arriving:
         return
     arriving = sorted(arriving, key=lambda s: s.order)
@@ -256,10 +233,11 @@ def _solve_server(dataplane: Dataplane, entry, key: tuple, arriving: list[_FlowS
     server.departures += int(accepted.sum())
     server.busy_ns += int(service[accepted].sum())
     server.peak_queue_packets = max(server.peak_queue_packets, peak)
-    for code, name in _REASON_LABELS.items():
+    for code, name in _DROP_KINDS.items():
         count = int((reasons == code).sum())
         if count:
             server.drops[name] += count
+    drop = dataplane.queue_drops[server.name]
     if order is not None:  # back to concatenation order: each flow's slice is contiguous
         departures[order], accepted[order], reasons[order] = (
             departures.copy(),
@@ -272,11 +250,9 @@ def _solve_server(dataplane: Dataplane, entry, key: tuple, arriving: list[_FlowS
         state.times = departures[part]
         if kept.any():
             state.last_event = max(state.last_event, int(state.times[kept].max()))
-        for code, name in _REASON_LABELS.items():
-            count = int((why == code).sum())
-            if count:
-                suffix = "" if code == 2 else f" ({name})"
-                state.flow.stats.drops[f"{label}{suffix}"] += count
+        lost = int((why != 0).sum())
+        if lost:
+            state.flow.stats.drop(drop, lost)
         if not kept.all():
             _keep(state, kept)
         if state.index.size:

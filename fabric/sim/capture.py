@@ -56,7 +56,6 @@ class Capture:
     def __init__(self, name: str) -> None:
         self.name = name
         self.records: list[tuple[int, bytes, int]] = []  # (time ns, headers, original length)
-        self._esp_sequence: dict[str, int] = {}
 
     def record(self, now_ns: int, packet, tunnel: tuple[str, str, str] | None = None) -> None:
         """Record ``packet`` as it is now (inner, or ESP-encapsulated on a tunnel)."""
@@ -67,8 +66,7 @@ class Capture:
             self.records.append((now_ns, inner, packet.size))
             return
         connection, outer_src, outer_dst = tunnel
-        sequence = self._esp_sequence.get(connection, 0) + 1
-        self._esp_sequence[connection] = sequence
+        sequence = packet.esp_sequence  # given at encapsulation: the same at every tap
         spi = zlib.crc32(connection.encode()) or 1
         outer = ipv4_header(
             outer_src, outer_dst, PROTOCOL_NUMBERS["Esp"], packet.wire, sequence, 64

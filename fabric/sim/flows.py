@@ -12,6 +12,7 @@ from collections import Counter
 
 import numpy as np
 
+from fabric.control.forwarding import Drop
 from fabric.model.traffic import FlowSpec
 from fabric.sim.dataplane import Dataplane, Packet
 from fabric.sim.traffic import open_loop_trace
@@ -23,15 +24,26 @@ TCP_IP_HEADERS = 40  # MSS = MTU - 40 (§3.8)
 
 
 class FlowStats:
-    """Counters and per-packet samples of one flow (numpy-backed once the run ends)."""
+    """Counters and per-packet samples of one flow (numpy-backed once the run ends). Drops are
+    counted by code; the detail of each code is kept once."""
 
-    __slots__ = ("delivered", "delivered_at", "delivered_bytes", "drops", "latency", "name", "sent")
+    __slots__ = (
+        "delivered",
+        "delivered_at",
+        "delivered_bytes",
+        "details",
+        "drops",
+        "latency",
+        "name",
+        "sent",
+    )
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.sent = 0
         self.delivered = 0
         self.drops: Counter[str] = Counter()
+        self.details: dict[str, str] = {}
         self.latency = array("q")
         self.delivered_at = array("q")
         self.delivered_bytes = array("q")
@@ -39,6 +51,12 @@ class FlowStats:
     @property
     def dropped(self) -> int:
         return sum(self.drops.values())
+
+    def drop(self, drop: Drop, count: int = 1) -> None:
+        """Count ``count`` packets dropped for ``drop``'s reason."""
+        self.drops[drop.code] += count
+        if drop.code not in self.details:
+            self.details[drop.code] = drop.detail
 
 
 class OpenLoopFlow:
@@ -51,10 +69,9 @@ class OpenLoopFlow:
         self.dataplane = dataplane
         _, src_host = dataplane.plane.fabric.find_host(spec.src)
         _, dst_host = dataplane.plane.fabric.find_host(spec.dst)
-        self.path, self.trace = dataplane.resolve(
-            src_host.name,
-            src_host.ip,
-            dst_host.ip,
+        self.path, self.forwarding = dataplane.resolve(
+            src_host,
+            dst_host,
             spec.protocol,
             spec.destination_port,
             spec.source_port,
@@ -81,8 +98,8 @@ class OpenLoopFlow:
         stats.delivered_at.append(now)
         stats.delivered_bytes.append(packet.size)
 
-    def dropped(self, packet: Packet, reason: str) -> None:
-        self.stats.drops[reason] += 1
+    def dropped(self, packet: Packet, drop: Drop) -> None:
+        self.stats.drop(drop)
 
 
 class _AckFlow:
@@ -96,7 +113,7 @@ class _AckFlow:
     def delivered(self, packet: Packet) -> None:
         self.tcp.on_ack(packet)
 
-    def dropped(self, packet: Packet, reason: str) -> None:
+    def dropped(self, packet: Packet, drop: Drop) -> None:
         # The sender sees no ACK: after a retransmission timeout it counts the segment as lost.
         self.lost += 1
         self.tcp.sim.schedule(self.tcp.rto_ns, self.tcp.on_ack_lost, packet)
@@ -115,30 +132,19 @@ class TcpFlow:
         _, src = fabric.find_host(spec.src)
         _, dst = fabric.find_host(spec.dst)
         sport = spec.source_port if spec.source_port is not None else 50000
-        self.path, self.trace = dataplane.resolve(
-            src.name, src.ip, dst.ip, "Tcp", spec.destination_port, sport, self.delivered
+        self.path, self.forwarding = dataplane.resolve(
+            src, dst, "Tcp", spec.destination_port, sport, self.delivered
         )
         self.five_tuple = (src.ip, dst.ip, "Tcp", sport, spec.destination_port)
         self.acks = _AckFlow(self, (dst.ip, src.ip, "Tcp", spec.destination_port, sport))
-        self.ack_path, self.ack_trace = dataplane.resolve(
-            dst.name,
-            dst.ip,
-            src.ip,
-            "Tcp",
-            sport,
-            spec.destination_port,
-            self.acks.delivered,
-            established=True,
+        self.ack_path, self.ack_forwarding = dataplane.resolve(
+            dst, src, "Tcp", sport, spec.destination_port, self.acks.delivered, established=True
         )
         params = dataplane.params
-        mss = (
-            params.vpn_tcp_mss_bytes
-            if dataplane.tunnel_on_path(self.trace)
-            else params.tcp_mss_bytes
-        )
+        mss = params.vpn_tcp_mss_bytes if self.forwarding.crosses_tunnel else params.tcp_mss_bytes
         self.segment_bytes = mss + TCP_IP_HEADERS
         self.ttl = params.hop_limit
-        base_rtt_ms = (self.trace.latency_ms or 0.0) + (self.ack_trace.latency_ms or 0.0)
+        base_rtt_ms = (self.forwarding.latency_ms or 0.0) + (self.ack_forwarding.latency_ms or 0.0)
         self.loss_signal_ns = max(1, round(base_rtt_ms * 1e6))  # ~3 duplicate ACKs later
         self.rto_ns = max(200_000_000, 3 * self.loss_signal_ns)  # Linux's 200 ms minimum RTO
         self.start_ns = round(spec.start_s * NS_PER_S)
@@ -174,8 +180,8 @@ class TcpFlow:
         ack = Packet(self.acks, packet.seq, ACK_BYTES, now, self.ack_path, self.ttl)
         self.ack_path[0](ack)
 
-    def dropped(self, packet: Packet, reason: str) -> None:
-        self.stats.drops[reason] += 1
+    def dropped(self, packet: Packet, drop: Drop) -> None:
+        self.stats.drop(drop)
         self.sim.schedule(self.loss_signal_ns, self._on_loss, packet.seq)
 
     def _on_loss(self, seq: int) -> None:

@@ -28,7 +28,8 @@ class FlowResult:
     name: str
     sent: int
     delivered: int
-    drop_reasons: dict[str, int]
+    drop_reasons: dict[str, int]  # by drop code
+    drop_details: dict[str, str]  # the detail of each code, once
     throughput_mbps: float
     latency_ns: np.ndarray
     delivered_at_ns: np.ndarray
@@ -36,6 +37,7 @@ class FlowResult:
     duration_s: float
     reachable: bool
     reason: str | None
+    code: str | None = None  # the path's drop code when it is unreachable
 
     @property
     def dropped(self) -> int:
@@ -48,15 +50,18 @@ class FlowResult:
         arrays = stats_arrays(flow.stats)
         duration = flow.spec.duration_s
         payload_bits = float(arrays["delivered_bytes"].sum()) * 8
+        drop = flow.forwarding.drop
         return cls(
             name=flow.spec.name,
             sent=flow.stats.sent,
             delivered=flow.stats.delivered,
             drop_reasons=dict(sorted(flow.stats.drops.items())),
+            drop_details=dict(sorted(flow.stats.details.items())),
             throughput_mbps=round(payload_bits / duration / 1e6, 6),
             duration_s=duration,
-            reachable=flow.trace.reachable,
-            reason=flow.trace.reason,
+            reachable=drop is None,
+            reason=drop.reason if drop else None,
+            code=drop.code if drop else None,
             **arrays,
         )
 
@@ -83,6 +88,7 @@ class FlowResult:
             "delivered": self.delivered,
             "dropped": self.dropped,
             "drop_reasons": self.drop_reasons,
+            "drop_details": self.drop_details,
             "throughput_mbps": self.throughput_mbps,
             "latency_ms": self.latency_ms(),
             "path": "Reachable" if self.reachable else f"Unreachable: {self.reason}",

@@ -16,8 +16,9 @@ from fabric.model.container import Fabric, FabricError
 from fabric.model.traffic import FlowSpec, TrafficError
 from fabric.sim.batchplane import BatchUnsupported, run_batch
 from fabric.sim.capture import Capture, CaptureError
-from fabric.sim.dataplane import Dataplane, SimulationError
+from fabric.sim.dataplane import Dataplane
 from fabric.sim.flows import OpenLoopFlow, OpenLoopSchedule, TcpFlow
+from fabric.sim.plans import SimulationError
 from fabric.sim.results import ElementResult, FlowResult, SimulationResult
 from simulator import Simulation
 from simulator.units import NS_PER_S

@@ -1,0 +1,129 @@
+"""Why no usable route reaches a destination, as the code and detail a user can act on.
+
+When the FIB gives no route (or a system route to None), the plain answer "no route" is true
+but useless; the cause is usually one of a few documented situations: overlapping spaces,
+a peering that is not Connected, non-transitive peering (§2.5), a VPN connection that is not
+up, or gateway transit that is not configured (§2.6). Each answer is ``(code, detail,
+resources)``; ``fabric.control.forwarding`` turns it into a Drop.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+from fabric.control.connections import connection_status, gateway_for_vnet
+from fabric.control.peering import spaces_overlap
+from fabric.control.plane import ControlPlane
+from fabric.model import VNet
+
+Explanation = tuple[str, str, tuple[str, ...]]
+
+
+def transit_blocker(plane: ControlPlane, vnet: VNet) -> Explanation | None:
+    """Why a VNet peered with a gateway VNet cannot use that gateway, if it is so peered."""
+    fabric = plane.fabric
+    for link in plane.peerings.links_of(vnet.name):
+        remote_gateways = fabric.gateways_in(link.remote_vnet)
+        if not remote_gateways:
+            continue
+        missing = plane.peerings.transit_blockers(link, remote_gateways[0])
+        if missing:
+            return (
+                "GatewayTransitNotConfigured",
+                f"{vnet.name} is peered with {link.remote_vnet}, which has gateway "
+                f"{remote_gateways[0].name}, but {' and '.join(missing)}",
+                (f"peering/{vnet.name}/{link.name}", f"gateway/{remote_gateways[0].name}"),
+            )
+    return None
+
+
+def explain_no_route(
+    plane: ControlPlane, here: VNet, destination: IPv4Address, fallback: str
+) -> Explanation:
+    """Turn 'no usable route from ``here``' into the reason a user can act on."""
+    fabric = plane.fabric
+    holders = plane.vnets_containing(destination)
+    targets = [v for v in holders if v.name != here.name]
+    in_here = len(targets) < len(holders)
+    if in_here and targets:
+        return (
+            "AddressSpacesOverlap",
+            f"{destination} is in both {here.name} and {targets[0].name}",
+            (f"vnet/{here.name}", f"vnet/{targets[0].name}"),
+        )
+    if in_here:
+        return (
+            "DestinationNotInSubnet",
+            f"{destination} is in {here.name}'s space but in no subnet",
+            (f"vnet/{here.name}",),
+        )
+    if len(targets) > 1:
+        names = ", ".join(v.name for v in targets)
+        return (
+            "AddressSpacesOverlap",
+            f"{destination} is in several VNets ({names})",
+            tuple(f"vnet/{v.name}" for v in targets),
+        )
+    if not targets:
+        return fallback, f"no route from {here.name} reaches {destination}", (f"vnet/{here.name}",)
+    target = targets[0]
+    pair = (f"vnet/{here.name}", f"vnet/{target.name}")
+    if spaces_overlap(fabric, here.name, target.name):
+        return (
+            "AddressSpacesOverlap",
+            f"{here.name} and {target.name} overlap, so Azure refuses to peer or connect them; "
+            "give them disjoint address spaces",
+            pair,
+        )
+    links = [
+        p for p in fabric.peerings.values() if {p.vnet, p.remote_vnet} == {here.name, target.name}
+    ]
+    for link in links:
+        state = plane.peerings.state(link)
+        if state != "Connected":
+            return (
+                "PeeringNotConnected",
+                f"peering {link.vnet}/{link.name} is {state}; both sides must exist for traffic "
+                "to flow",
+                (f"peering/{link.vnet}/{link.name}",),
+            )
+    if not links:
+        mine = _connected_remotes(plane, here.name)
+        common = sorted(mine & _connected_remotes(plane, target.name))
+        if common:
+            return (
+                "PeeringNotTransitive",
+                f"{here.name} and {target.name} are both peered with {common[0]}, but peering "
+                f"is not transitive; peer them directly, or route through an appliance or the "
+                f"gateway in {common[0]}",
+                (*pair, f"vnet/{common[0]}"),
+            )
+    here_gateway = gateway_for_vnet(fabric, here.name, plane.peerings)
+    there_gateway = gateway_for_vnet(fabric, target.name, plane.peerings)
+    if here_gateway is not None and there_gateway is not None:
+        for connection in fabric.connections.values():
+            if {connection.from_gateway, connection.to_gateway} == {
+                here_gateway.name,
+                there_gateway.name,
+            }:
+                status = connection_status(fabric, connection)
+                if not status.up:
+                    return (
+                        "VpnConnectionNotConnected",
+                        f"{connection.name} ({status.reason})",
+                        (f"connection/{connection.name}",),
+                    )
+    for vnet, gateway in ((here, here_gateway), (target, there_gateway)):
+        if gateway is None:
+            blocker = transit_blocker(plane, vnet)
+            if blocker is not None:
+                return blocker
+    return fallback, f"no route from {here.name} reaches {target.name} ({destination})", pair
+
+
+def _connected_remotes(plane: ControlPlane, vnet: str) -> set[str]:
+    return {
+        link.remote_vnet
+        for link in plane.peerings.links_of(vnet)
+        if plane.peerings.state(link) == "Connected"
+    }

@@ -1,0 +1,226 @@
+"""The connectivity trace: a forwarding Path rendered as Network Watcher's connection
+troubleshoot shows it (hops with issues, a status, a reason, a latency estimate)."""
+
+from __future__ import annotations
+
+import html
+
+import attrs
+
+from fabric.control.forwarding import (
+    ApplianceHop,
+    Arrival,
+    Crossing,
+    Drop,
+    Egress,
+    GatewayHop,
+    InternetEgress,
+    Path,
+    Stranded,
+    TunnelHop,
+    resolve,
+)
+from fabric.control.plane import ControlPlane
+
+
+@attrs.frozen(slots=True)
+class Issue:
+    """A Network-Watcher-style issue on a hop (origin, severity, type, context)."""
+
+    type: str
+    origin: str = "Local"
+    severity: str = "Error"
+    context: dict[str, str] = attrs.field(factory=dict)
+
+    def to_json(self) -> dict:
+        return {
+            "origin": self.origin,
+            "severity": self.severity,
+            "type": self.type,
+            "context": dict(self.context),
+        }
+
+
+@attrs.frozen(slots=True)
+class Hop:
+    """One node the packet passes: what it is, its name and address, and what went wrong."""
+
+    type: str
+    name: str
+    address: str
+    issues: tuple[Issue, ...] = ()
+    detail: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "type": self.type,
+            "name": self.name,
+            "address": self.address,
+            "issues": [i.to_json() for i in self.issues],
+        }
+
+
+@attrs.frozen(slots=True)
+class Trace:
+    """The result of a connectivity check (pybatfish-like: disposition, hops, reason)."""
+
+    connection_status: str
+    hops: tuple[Hop, ...]
+    reason: str | None
+    latency_ms: float | None
+    path: Path
+
+    @property
+    def reachable(self) -> bool:
+        return self.connection_status == "Reachable"
+
+    @property
+    def code(self) -> str | None:
+        """The code of the first blocking cause (None when reachable)."""
+        drop = self.path.drop
+        return drop.code if drop else None
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The codes of every blocking cause on the path, the first one first."""
+        return tuple(drop.code for drop in self.path.blockers)
+
+    def to_json(self) -> dict:
+        """DESIGN.md's ``connectivity --json`` shape."""
+        return {
+            "connection_status": self.connection_status,
+            "hops": [hop.to_json() for hop in self.hops],
+            "reason": self.reason,
+            "latency_ms": self.latency_ms,
+        }
+
+    def __str__(self) -> str:
+        lines = [f"{self.connection_status}" + (f": {self.reason}" if self.reason else "")]
+        for i, hop in enumerate(self.hops, 1):
+            problems = "; ".join(
+                f"{issue.type} {' '.join(f'{k}={v}' for k, v in issue.context.items())}".strip()
+                for issue in hop.issues
+            )
+            lines.append(
+                f"  {i:>2}. {hop.type:<22}{hop.name:<28}{hop.address:<16}{hop.detail}"
+                + (f"  !! {problems}" if problems else "")
+            )
+        for drop in self.path.blockers[1:]:
+            lines.append(f"  also blocking: {drop.reason}")
+        if self.latency_ms is not None:
+            lines.append(f"  estimated one-way latency: {self.latency_ms:.3f} ms")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{i}</td><td>{html.escape(h.type)}</td><td>{html.escape(h.name)}</td>"
+            f"<td>{html.escape(h.address)}</td><td>{html.escape(h.detail)}</td>"
+            f"<td>{html.escape('; '.join(x.type for x in h.issues))}</td></tr>"
+            for i, h in enumerate(self.hops, 1)
+        )
+        head = html.escape(self.connection_status + (f": {self.reason}" if self.reason else ""))
+        return (
+            f"<p><b>{head}</b></p><table><tr><th>#</th><th>type</th><th>name</th>"
+            f"<th>address</th><th>detail</th><th>issues</th></tr>{rows}</table>"
+        )
+
+
+def connectivity(
+    plane: ControlPlane,
+    source: str,
+    destination: str,
+    *,
+    protocol: str = "Tcp",
+    port: int | None = 443,
+    source_port: int | None = None,
+    established: bool = False,
+) -> Trace:
+    """Follow a packet from the NIC at ``source`` to ``destination`` (``forwarding.resolve``)
+    and render its path. ``established`` traces the reply of an allowed flow."""
+    path = resolve(
+        plane,
+        source,
+        destination,
+        protocol,
+        port,
+        source_port=source_port,
+        established=established,
+    )
+    return render(path)
+
+
+def render(path: Path) -> Trace:
+    """The trace of a path: one hop per node, every blocking cause as an issue on its hop."""
+    hops: list[Hop] = []
+    issues_at: dict[int, list[Drop]] = {}
+    for drop in path.blockers:
+        issues_at.setdefault(drop.at_step, []).append(drop)
+    last = max(issues_at, default=len(path.steps))
+    for index, step in enumerate(path.steps[: max(last, 1)]):
+        hop = _hop(step, path)
+        if hop is not None:
+            hops.append(hop)
+        for drop in issues_at.get(index + 1, ()):
+            _attach(hops, drop)
+    for drop in issues_at.get(0, ()):
+        _attach(hops, drop)
+    drop = path.drop
+    if drop is not None:
+        return Trace("Unreachable", tuple(hops), drop.reason, None, path)
+    return Trace("Reachable", tuple(hops), None, path.latency_ms, path)
+
+
+def _attach(hops: list[Hop], drop: Drop) -> None:
+    if not hops:
+        return
+    issue = Issue(drop.issue, drop.origin, "Error", dict(drop.context))
+    hops[-1] = attrs.evolve(hops[-1], issues=(*hops[-1].issues, issue))
+
+
+def _hop(step, path: Path) -> Hop | None:
+    destination = str(path.packet.destination)
+    if isinstance(step, Egress):
+        where = step.location
+        return Hop(
+            "Source",
+            where.name,
+            str(path.packet.source),
+            detail=f"{where.vnet.name}/{where.subnet.name}",
+        )
+    if isinstance(step, Crossing):
+        name = f"{step.vnet.name}/{step.link.name}"
+        return Hop(step.kind, name, "-", detail=f"{step.vnet.name} -> {step.remote.name}")
+    if isinstance(step, ApplianceHop):
+        return Hop(
+            "VirtualAppliance",
+            step.host.name,
+            step.host.ip,
+            detail=f"{step.vnet.name}/{step.host.subnet}; route {step.route.prefix}",
+        )
+    if isinstance(step, GatewayHop):
+        return Hop(
+            "VirtualNetworkGateway",
+            step.gateway.name,
+            ", ".join(step.addresses) or "-",
+            detail=f"{step.vnet.name}; route {step.route.prefix}",
+        )
+    if isinstance(step, TunnelHop):
+        return Hop(
+            "VirtualNetworkGateway",
+            step.remote_gateway.name,
+            ", ".join(step.remote_addresses) or "-",
+            detail=f"{step.remote_vnet.name}; tunnel {step.connection.name}",
+        )
+    if isinstance(step, Arrival):
+        where = step.location
+        return Hop(
+            "Destination",
+            where.name,
+            destination,
+            detail=f"{where.vnet.name}/{where.subnet.name}; {step.how}",
+        )
+    if isinstance(step, InternetEgress):
+        return Hop("Internet", "Internet", destination, detail=f"route {step.route.prefix}")
+    if isinstance(step, Stranded):
+        return Hop("VnetLocal", step.vnet.name, destination, detail=step.how)
+    return None  # legs are travel, not nodes
