@@ -16,7 +16,7 @@ import time
 from ipaddress import IPv4Network
 
 from fabric.catalogue.limits import PEERINGS_PER_VNET
-from fabric.checks.validation import validate
+from fabric.checks import validate
 from fabric.control.plane import ControlPlane
 from fabric.model.container import Fabric
 from fabric.watcher import next_hop

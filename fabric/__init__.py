@@ -30,7 +30,7 @@ _PUBLIC = {
     "ControlPlane": "fabric.control.plane",
     "LatencyModel": "fabric.catalogue.latency",
     "sku": "fabric.catalogue.skus",
-    "validate": "fabric.checks.validation",
+    "validate": "fabric.checks",
     "connectivity": "fabric.watcher",
     "next_hop": "fabric.watcher",
     "ip_flow": "fabric.watcher",

@@ -115,7 +115,7 @@ def _load(args: argparse.Namespace):
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from fabric.checks.validation import has_errors, validate
+    from fabric.checks import has_errors, validate
 
     document = _load(args)
     findings = [*document.findings, *validate(document.fabric)]
@@ -309,7 +309,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 "The same VNet reaches one VNet by peering and one by a VNet-to-VNet VPN;\n"
                 "UDP probes first, then one TCP flow over each path.\n"
             )
-    from fabric.checks.validation import has_errors, validate
+    from fabric.checks import has_errors, validate
     from fabric.io import InputError, load_topology
     from fabric.model.traffic import TrafficError
     from fabric.sim.capture import CaptureError

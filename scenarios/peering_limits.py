@@ -10,7 +10,7 @@ import sys
 import time
 
 from fabric.catalogue.limits import PEERINGS_PER_VNET
-from fabric.checks.validation import validate
+from fabric.checks import validate
 from fabric.model.container import Fabric
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fabric.checks.validation import validate
+from fabric.checks import validate
 from fabric.control.plane import ControlPlane
 from fabric.io import load_topology
 from fabric.scenarios import path

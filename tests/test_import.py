@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fabric.checks.validation import validate
+from fabric.checks import validate
 from fabric.cli import main
 from fabric.control.peering import peering_state
 from fabric.control.plane import ControlPlane

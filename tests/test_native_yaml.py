@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fabric
-from fabric.checks.validation import has_errors, validate
+from fabric.checks import has_errors, validate
 from fabric.cli import main
 from fabric.io import InputError, load_topology, to_yaml
 from fabric.io.native import NativeDocument, dump_native

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fabric.checks.validation import has_errors, validate
+from fabric.checks import has_errors, validate
 from fabric.control.peering import peering_state, sync_level
 from fabric.model.container import Fabric
 from fabric.model.records import Route, SecurityRule

@@ -93,6 +93,9 @@ class LatencyModel:
         tcp_mss_bytes: TCP MSS on paths without a tunnel: MTU 1500 - 40 = 1460 (§3.8).
         vpn_tcp_mss_bytes: TCP MSS on tunnel paths: the documented clamp of 1350 (§3.8).
         hop_limit: IP TTL of synthetic packets; each virtual switch decrements it.
+        on_premises_one_way_ms: from an Azure VPN gateway to an on-premises VPN device, one
+            way. Not published for VPN; 2.5 ms assumed: half the nearest published on-premises
+            round trip (Seattle -> West US 2 over ExpressRoute, 5 ms, N4.1). Set it per site.
     """
 
     in_region_one_way_ms: float = 0.25
@@ -105,6 +108,7 @@ class LatencyModel:
     tcp_mss_bytes: int = 1460
     vpn_tcp_mss_bytes: int = 1350
     hop_limit: int = 64
+    on_premises_one_way_ms: float = 2.5
 
     def round_trip_ms(self, source: str, destination: str) -> float:
         """Round trip between two regions: the table (either direction), else an error."""

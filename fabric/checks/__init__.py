@@ -1,3 +1,42 @@
 """Checks: every problem Azure would refuse (errors) or that would not carry traffic as intended
-(warnings), as findings. May import: ``fabric.model``, ``fabric.catalogue``, ``fabric.control``.
+(warnings), as findings. Each check module owns one kind of resource; the registry below runs
+them all. Rules that the control plane owns (is this tunnel up, does transit work) are asked
+of it, never restated here.
+May import: ``fabric.model``, ``fabric.catalogue``, ``fabric.control``.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from fabric.checks import addresses, gateways, hosts, limits, peerings, routes, security
+from fabric.checks.context import Context
+from fabric.model import Fabric, Finding
+
+Check = Callable[[Context], Iterator[Finding]]
+
+# In the order findings are reported.
+CHECKS: tuple[Check, ...] = (
+    addresses.check_vnets,
+    hosts.check_hosts,
+    gateways.check_gateways,
+    gateways.check_connections,
+    peerings.check_peerings,
+    security.check_nsgs,
+    routes.check_route_tables,
+    limits.check_limits,
+)
+
+
+def validate(fabric: Fabric) -> list[Finding]:
+    """All findings for ``fabric``, errors and warnings, in a stable order."""
+    context = Context(fabric)
+    return [finding for check in CHECKS for finding in check(context)]
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    """True when any finding is an error."""
+    return any(f.severity == "Error" for f in findings)
+
+
+__all__ = ["CHECKS", "has_errors", "validate"]

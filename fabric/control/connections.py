@@ -1,10 +1,20 @@
-"""VPN gateway connections: whether a VNet-to-VNet tunnel is up, and what each gateway learns.
+"""Gateway connections: whether a tunnel is up (and every reason it is not), which gateway serves
+a VNet, and what each gateway learns.
 
-§3.6/TC-VPN-1: a tunnel needs a connection resource on each gateway with the same shared key
-(§9: a missing key means a random one, so keyless sides never match), the same IPsec/IKE policy
-and RouteBased gateways. §3.9: without BGP a gateway learns the address space behind the other
-gateway; with BGP on every connection along the way it also learns what that gateway learned
-(never a default route, never a prefix that overlaps its own space).
+The one owner of the tunnel rules; validation reports ``connection_problems`` as findings and
+forwarding asks ``connection_status``. Facts (azure-facts.md):
+* §3.6/TC-VPN-1: a VNet-to-VNet tunnel needs a connection resource on each gateway with the same
+  shared key (§9: a missing key means a random one, so keyless sides never match) and RouteBased
+  gateways (§3.1). A site-to-site (IPsec) connection goes to a local network gateway (N12).
+* §3.7: a custom IPsec/IKE policy: GCM encryption needs the same GCM integrity; quick-mode SA
+  lifetime at least 300 s and 1,024 KB; not on Basic or PolicyBased gateways (N12.2); the two
+  ends of a Vnet2Vnet pair must agree on algorithms (lifetimes are local, need not match).
+* §3.2/§3.3/§3.9/§9: Basic has no BGP, whichever flag asks for it; BGP runs on a connection only
+  when the connection's own flag is set (N12.2).
+* §3.9: without BGP a gateway learns the address space behind the other end; with BGP on every
+  connection along the way it also learns what that gateway learned; never a default route,
+  never a prefix equal to or inside its own VNet's space (a superset is accepted, TC-BGP-1);
+  4,000 BGP routes per gateway at most: above it the BGP session drops (§3.5).
 """
 
 from __future__ import annotations
@@ -14,22 +24,38 @@ from ipaddress import IPv4Network
 
 import attrs
 
+from fabric.catalogue.limits import BGP_ROUTES_PER_GATEWAY
 from fabric.catalogue.skus import UnknownSku, lookup
 from fabric.control.addressing import AddressError, parse_prefix, valid_networks
 from fabric.control.peering import PeeringView, remote_prefixes
-from fabric.model.container import Fabric
-from fabric.model.records import Connection, VpnGateway
+from fabric.model import Connection, Fabric, IpsecPolicy, LocalNetworkGateway, VpnGateway
 
 CONNECTED = "Connected"
 NOT_CONNECTED = "NotConnected"
+DEFAULT_ASN = 65515  # §3.9: assigned to every gateway, even with BGP off
+MIN_SA_LIFETIME_SECONDS = 300  # §3.7
+MIN_SA_DATA_KILOBYTES = 1024  # §3.7
+MODELLED_TYPES = ("Vnet2Vnet", "IPsec")
+
+
+@attrs.frozen(slots=True)
+class TunnelProblem:
+    """One reason a connection is refused by Azure (``refused``) or does not come up."""
+
+    code: str
+    message: str
+    resources: tuple[str, ...] = ()
+    refused: bool = False  # Azure would reject the deployment (an error, not only down)
+    blocks: bool = True  # False: a problem worth a finding that leaves the tunnel up
 
 
 @attrs.frozen(slots=True)
 class ConnectionStatus:
-    """``Connected`` or ``NotConnected`` with the reason code when not."""
+    """``Connected`` or ``NotConnected`` with the reason code (and its message) when not."""
 
     status: str
     reason: str | None = None
+    message: str = ""
 
     @property
     def up(self) -> bool:
@@ -38,7 +64,7 @@ class ConnectionStatus:
 
 
 def partner(fabric: Fabric, connection: Connection) -> Connection | None:
-    """The connection resource on the other gateway that points back, if any."""
+    """The Vnet2Vnet connection resource on the other gateway that points back, if any."""
     for other in fabric.connections.values():
         if (
             other.from_gateway == connection.to_gateway
@@ -49,36 +75,241 @@ def partner(fabric: Fabric, connection: Connection) -> Connection | None:
     return None
 
 
-def connection_status(fabric: Fabric, connection: Connection) -> ConnectionStatus:
-    """Whether this Vnet2Vnet connection's tunnel is up, and if not, why."""
-    if connection.connection_type != "Vnet2Vnet":
-        return ConnectionStatus(NOT_CONNECTED, "ConnectionTypeNotModelled")
+def remote_end(fabric: Fabric, connection: Connection) -> VpnGateway | LocalNetworkGateway | None:
+    """What the connection reaches: a gateway (Vnet2Vnet) or a local network gateway (IPsec)."""
+    if connection.connection_type == "IPsec":
+        return fabric.local_network_gateways.get(connection.to_gateway)
+    return fabric.gateways.get(connection.to_gateway)
+
+
+def is_basic(gateway: VpnGateway) -> bool:
+    """True for the Basic SKU (no BGP, no custom policy, no transit, no active-active)."""
+    return gateway.sku == "Basic"
+
+
+def algorithms(policy: IpsecPolicy | None) -> tuple | None:
+    """What the two ends must agree on: the algorithms and groups, not the lifetimes."""
+    if policy is None:
+        return None
+    return (
+        policy.ike_encryption,
+        policy.ike_integrity,
+        policy.dh_group,
+        policy.ipsec_encryption,
+        policy.ipsec_integrity,
+        policy.pfs_group,
+    )
+
+
+def policy_problems(policy: IpsecPolicy, where: str, resource: str) -> list[TunnelProblem]:
+    """§3.7 rules of one custom IPsec/IKE policy."""
+    problems = []
+    for phase, encryption, integrity in (
+        ("IKE", policy.ike_encryption, policy.ike_integrity),
+        ("IPsec", policy.ipsec_encryption, policy.ipsec_integrity),
+    ):
+        if encryption.startswith("GCM") and integrity != encryption:
+            problems.append(
+                TunnelProblem(
+                    "GcmIntegrityMismatch",
+                    f"{where}: {phase} encryption {encryption} needs the same GCM algorithm and "
+                    f"key length for integrity ({encryption}), not {integrity}",
+                    (resource,),
+                    refused=True,
+                )
+            )
+    if policy.sa_lifetime_seconds < MIN_SA_LIFETIME_SECONDS:
+        problems.append(
+            TunnelProblem(
+                "SaLifetimeTooShort",
+                f"{where}: quick mode SA lifetime {policy.sa_lifetime_seconds} s is below the "
+                f"minimum of {MIN_SA_LIFETIME_SECONDS} s",
+                (resource,),
+                refused=True,
+            )
+        )
+    if policy.sa_data_size_kilobytes < MIN_SA_DATA_KILOBYTES:
+        problems.append(
+            TunnelProblem(
+                "SaDataSizeTooSmall",
+                f"{where}: quick mode SA data size {policy.sa_data_size_kilobytes} KB is below "
+                f"the minimum of {MIN_SA_DATA_KILOBYTES} KB",
+                (resource,),
+                refused=True,
+            )
+        )
+    return problems
+
+
+def connection_problems(fabric: Fabric, connection: Connection) -> list[TunnelProblem]:
+    """Every reason ``connection`` is refused or does not carry traffic (empty: it is up)."""
+    resource = f"connection/{connection.name}"
+    where = f"connection {connection.name}"
+    if connection.connection_type not in MODELLED_TYPES:
+        return [
+            TunnelProblem(
+                "ConnectionTypeNotModelled",
+                f"{where} is {connection.connection_type}; vnetsim models Vnet2Vnet and IPsec "
+                "(site-to-site) connections, so it carries no simulated traffic",
+                (resource,),
+            )
+        ]
     local = fabric.gateways.get(connection.from_gateway)
-    remote = fabric.gateways.get(connection.to_gateway)
+    remote = remote_end(fabric, connection)
     if local is None or remote is None:
-        return ConnectionStatus(NOT_CONNECTED, "GatewayNotFound")
-    if local.vpn_type != "RouteBased" or remote.vpn_type != "RouteBased":
-        return ConnectionStatus(NOT_CONNECTED, "Vnet2VnetRequiresRouteBased")
-    for gateway in (local, remote):
+        return [TunnelProblem("GatewayNotFound", f"{where}: an end is not declared", (resource,))]
+    problems: list[TunnelProblem] = []
+    gateways = [local] + ([remote] if isinstance(remote, VpnGateway) else [])
+    for gateway in gateways:
         try:
             lookup(gateway.sku, gateway.generation)
-        except UnknownSku:
-            return ConnectionStatus(NOT_CONNECTED, "InvalidGatewaySku")
+        except UnknownSku as unknown:
+            problems.append(
+                TunnelProblem(
+                    "InvalidGatewaySku", f"gateway {gateway.name}: {unknown}", (resource,)
+                )
+            )
+    if connection.connection_type == "Vnet2Vnet":
+        for gateway in gateways:
+            if gateway.vpn_type != "RouteBased":  # §3.1
+                problems.append(
+                    TunnelProblem(
+                        "Vnet2VnetRequiresRouteBased",
+                        f"{where}: gateway {gateway.name} is {gateway.vpn_type}; VNet-to-VNet "
+                        "connections need RouteBased gateways on both sides",
+                        (resource, f"gateway/{gateway.name}"),
+                        refused=True,
+                    )
+                )
+    problems += _bgp_problems(fabric, connection, gateways, where, resource)
+    problems += _policy_problems(fabric, connection, gateways, where, resource)
+    problems += _pairing_problems(fabric, connection, local, remote, where, resource)
+    reported = connection.connection_status
+    if reported is not None and reported != CONNECTED:
+        problems.append(
+            TunnelProblem(
+                f"ReportedStatus{reported}",
+                f"{where}: Azure reported the connection as {reported}",
+                (resource,),
+            )
+        )
+    return problems
+
+
+def _bgp_problems(
+    fabric: Fabric, connection: Connection, gateways: list, where: str, resource: str
+) -> list[TunnelProblem]:
+    """§9: BGP asked of a Basic gateway by the connection flag (the gateway flag and ASN are
+    checked with the gateway); such a connection carries no BGP routes but stays up."""
+    if not connection.enable_bgp:
+        return []
+    return [
+        TunnelProblem(
+            "BgpNotSupportedOnSku",
+            f"{where} enables BGP, but gateway {gateway.name} is Basic, which has no BGP; use "
+            "VpnGw1 or larger, or turn BGP off on the connection",
+            (resource, f"gateway/{gateway.name}"),
+            refused=True,
+            blocks=False,
+        )
+        for gateway in gateways
+        if is_basic(gateway)
+    ]
+
+
+def _policy_problems(
+    fabric: Fabric, connection: Connection, gateways: list, where: str, resource: str
+) -> list[TunnelProblem]:
+    policy = connection.ipsec_policy
+    if policy is None:
+        return []
+    problems = policy_problems(policy, where, resource)
+    for gateway in gateways:
+        if is_basic(gateway) or gateway.vpn_type == "PolicyBased":  # §3.7, N12.2
+            problems.append(
+                TunnelProblem(
+                    "CustomIpsecPolicyNotSupported",
+                    f"{where} sets a custom IPsec/IKE policy, but gateway {gateway.name} is "
+                    f"{gateway.sku} {gateway.vpn_type}; custom policies need a RouteBased "
+                    "VpnGw1 or larger gateway",
+                    (resource, f"gateway/{gateway.name}"),
+                    refused=True,
+                )
+            )
+    return problems
+
+
+def _pairing_problems(
+    fabric: Fabric, connection: Connection, local, remote, where: str, resource: str
+) -> list[TunnelProblem]:
+    if connection.connection_type == "IPsec":
+        if connection.shared_key is None:
+            return [
+                TunnelProblem(
+                    "SharedKeyMissing",
+                    f"{where} has no shared key: Azure generates one that the on-premises "
+                    "device cannot know, so the tunnel does not come up; set shared_key",
+                    (resource,),
+                )
+            ]
+        return []
     other = partner(fabric, connection)
-    if other is None:
-        return ConnectionStatus(NOT_CONNECTED, "ConnectionNotConnected")
+    if other is None:  # TC-VPN-1: only one side created -> not connected
+        return [
+            TunnelProblem(
+                "ConnectionNotConnected",
+                f"{where} ({local.name} -> {remote.name}) has no partner connection from "
+                f"{remote.name} back to {local.name}; create it with the same shared key",
+                (resource,),
+            )
+        ]
+    pair = (resource, f"connection/{other.name}")
+    problems = []
     if connection.shared_key is None or connection.shared_key != other.shared_key:
-        return ConnectionStatus(NOT_CONNECTED, "SharedKeyMismatch")
-    if connection.ipsec_policy != other.ipsec_policy:
-        return ConnectionStatus(NOT_CONNECTED, "IpsecPolicyMismatch")
-    if connection.connection_status is not None and connection.connection_status != CONNECTED:
-        return ConnectionStatus(NOT_CONNECTED, f"ReportedStatus{connection.connection_status}")
+        problems.append(
+            TunnelProblem(
+                "SharedKeyMismatch",
+                f"connections {connection.name} and {other.name} do not share one key, so the "
+                "tunnel does not come up; set the same shared_key on both",
+                pair,
+            )
+        )
+    if algorithms(connection.ipsec_policy) != algorithms(other.ipsec_policy):
+        problems.append(
+            TunnelProblem(
+                "IpsecPolicyMismatch",
+                f"connections {connection.name} and {other.name} have different IPsec/IKE "
+                "algorithms, so IKE negotiation fails; use the same policy on both",
+                pair,
+            )
+        )
+    return problems
+
+
+def connection_status(fabric: Fabric, connection: Connection) -> ConnectionStatus:
+    """Whether this connection's tunnel is up, and if not, the first reason why."""
+    for problem in connection_problems(fabric, connection):
+        if problem.blocks:
+            return ConnectionStatus(NOT_CONNECTED, problem.code, problem.message)
     return ConnectionStatus(CONNECTED)
 
 
-def _bgp(fabric: Fabric, connection: Connection) -> bool:
+def runs_bgp(fabric: Fabric, connection: Connection) -> bool:
+    """BGP runs on a connection when its own flag is set (and its partner's, for Vnet2Vnet)
+    and no end is a Basic gateway (§9)."""
+    if not connection.enable_bgp:
+        return False
+    local = fabric.gateways.get(connection.from_gateway)
+    if local is None or is_basic(local):
+        return False
+    if connection.connection_type == "IPsec":
+        site = fabric.local_network_gateways.get(connection.to_gateway)
+        return site is not None and site.bgp_settings is not None
     other = partner(fabric, connection)
-    return bool(connection.enable_bgp and other is not None and other.enable_bgp)
+    remote = fabric.gateways.get(connection.to_gateway)
+    return bool(
+        other is not None and other.enable_bgp and remote is not None and not is_basic(remote)
+    )
 
 
 def transit_spokes(
@@ -125,53 +356,122 @@ def owned_prefixes(
     return tuple(dict.fromkeys(prefixes))
 
 
+def site_prefixes(site: LocalNetworkGateway) -> tuple[IPv4Network, ...]:
+    """The on-premises prefixes behind a local network gateway (N12.1)."""
+    return tuple(valid_networks(site.address_prefixes))
+
+
 @attrs.frozen(slots=True)
 class LearnedRoute:
     """A prefix a gateway reaches through one of its connections."""
 
     prefix: IPv4Network
     connection: str  # the local connection resource the traffic leaves on
-    origin_gateway: str  # the gateway that owns the prefix
-    as_path_length: int
+
+
+def _accepted(prefix: IPv4Network, own: tuple[IPv4Network, ...]) -> bool:
+    """§3.9/TC-BGP-1: never a default route, never a prefix equal to or inside own space."""
+    return prefix.prefixlen > 0 and not any(prefix.subnet_of(mine) for mine in own)
 
 
 def learned_routes(
     fabric: Fabric, view: PeeringView | None = None
 ) -> dict[str, list[LearnedRoute]]:
     """For every gateway, the prefixes it reaches over its up connections (static + BGP)."""
-    view = view or PeeringView(fabric)
-    up = {name: c for name, c in fabric.connections.items() if connection_status(fabric, c).up}
-    by_gateway: dict[str, list[Connection]] = {}
-    for connection in up.values():
-        by_gateway.setdefault(connection.from_gateway, []).append(connection)
-    owned = {name: owned_prefixes(fabric, g, view) for name, g in fabric.gateways.items()}
-    result: dict[str, list[LearnedRoute]] = {}
-    for name in fabric.gateways:
-        own = owned[name]
-        routes: dict[IPv4Network, LearnedRoute] = {}
-        # Breadth-first over connections: first the direct neighbours (static or BGP), then,
-        # across BGP-enabled connections only, what the neighbours learned.
-        queue: deque[tuple[str, str, int]] = deque()
+    learning = _Learning(fabric, view or PeeringView(fabric))
+    return {name: learning.table(name).routes() for name in fabric.gateways}
+
+
+def bgp_route_count(fabric: Fabric, gateway: VpnGateway, view: PeeringView | None = None) -> int:
+    """How many routes ``gateway`` would learn over BGP sessions, before the §3.5 limit."""
+    return len(_Learning(fabric, view or PeeringView(fabric)).table(gateway.name).by_bgp)
+
+
+class _Learning:
+    """The up connections of a fabric, indexed for the learning walk of each gateway."""
+
+    def __init__(self, fabric: Fabric, view: PeeringView) -> None:
+        self.fabric = fabric
+        self.view = view
+        up = [c for c in fabric.connections.values() if connection_status(fabric, c).up]
+        self.by_gateway: dict[str, list[Connection]] = {}
+        for connection in sorted(up, key=lambda c: c.name):
+            self.by_gateway.setdefault(connection.from_gateway, []).append(connection)
+        self._owned: dict[str, tuple[IPv4Network, ...]] = {}
+
+    def owned(self, gateway: str) -> tuple[IPv4Network, ...]:
+        if gateway not in self._owned:
+            record = self.fabric.gateways.get(gateway)
+            found = owned_prefixes(self.fabric, record, self.view) if record else ()
+            self._owned[gateway] = found
+        return self._owned[gateway]
+
+    def sites_of(self, gateway: str) -> list[IPv4Network]:
+        """The prefixes of the sites a gateway is connected to (it advertises them, §3.9)."""
+        sites = self.fabric.local_network_gateways
+        return [
+            prefix
+            for c in self.by_gateway.get(gateway, [])
+            if connection_is_site(c)
+            for prefix in site_prefixes(sites[c.to_gateway])
+        ]
+
+    def table(self, name: str) -> _RouteTable:
+        """What gateway ``name`` learns. Breadth-first: the direct neighbours first (a site's
+        prefixes, or the space behind the other gateway); across BGP sessions also what that
+        gateway advertises (its connected sites and what it learned over its own sessions)."""
+        fabric = self.fabric
+        table = _RouteTable(self.owned(name))
+        queue: deque[tuple[str, Connection]] = deque()
+        for connection in self.by_gateway.get(name, []):
+            if connection_is_site(connection):
+                site = fabric.local_network_gateways[connection.to_gateway]
+                table.learn(site_prefixes(site), connection, runs_bgp(fabric, connection))
+            else:
+                queue.append((connection.to_gateway, connection))
         seen = {name}
-        for connection in sorted(by_gateway.get(name, []), key=lambda c: c.name):
-            queue.append((connection.to_gateway, connection.name, 1))
         while queue:
-            gateway, via, hops = queue.popleft()
-            if gateway in seen:
+            target, first_hop = queue.popleft()
+            if target in seen:
                 continue
-            seen.add(gateway)
-            for prefix in owned[gateway]:
-                if prefix.prefixlen == 0 or any(prefix.overlaps(mine) for mine in own):
-                    continue  # §3.9: never a default route, never one overlapping own space
-                routes.setdefault(prefix, LearnedRoute(prefix, via, gateway, hops))
-            first_hop = up[via]
-            if not _bgp(fabric, first_hop) and hops == 1:
+            seen.add(target)
+            bgp = runs_bgp(fabric, first_hop)
+            table.learn(self.owned(target), first_hop, bgp)
+            if not bgp:
                 continue
-            for onward in sorted(by_gateway.get(gateway, []), key=lambda c: c.name):
-                if _bgp(fabric, onward) and _bgp(fabric, first_hop):
-                    queue.append((onward.to_gateway, via, hops + 1))
-        result[name] = sorted(routes.values(), key=lambda r: (r.prefix, r.connection))
-    return result
+            table.learn(self.sites_of(target), first_hop, bgp)
+            for onward in self.by_gateway.get(target, []):
+                if not connection_is_site(onward) and runs_bgp(fabric, onward):
+                    queue.append((onward.to_gateway, first_hop))
+        return table
+
+
+class _RouteTable:
+    """What one gateway has learned so far, first come first kept, with the BGP-learned ones
+    marked (§3.5: above 4,000 of them the BGP session drops, and they are all lost)."""
+
+    def __init__(self, own: tuple[IPv4Network, ...]) -> None:
+        self.own = own
+        self.learned: dict[IPv4Network, LearnedRoute] = {}
+        self.by_bgp: set[IPv4Network] = set()
+
+    def learn(self, prefixes, via: Connection, bgp: bool) -> None:
+        for prefix in prefixes:
+            if _accepted(prefix, self.own) and prefix not in self.learned:
+                self.learned[prefix] = LearnedRoute(prefix, via.name)
+                if bgp:
+                    self.by_bgp.add(prefix)
+
+    def routes(self) -> list[LearnedRoute]:
+        kept = self.learned.values()
+        if len(self.by_bgp) > BGP_ROUTES_PER_GATEWAY:
+            kept = [r for r in kept if r.prefix not in self.by_bgp]
+        return sorted(kept, key=lambda r: (r.prefix, r.connection))
+
+
+def connection_is_site(connection: Connection) -> bool:
+    """True for a site-to-site connection (its far end is a local network gateway)."""
+    return connection.connection_type == "IPsec"
 
 
 def gateway_addresses(fabric: Fabric, gateway: VpnGateway) -> tuple[str, ...]:

@@ -22,18 +22,25 @@ import attrs
 
 from fabric.catalogue.latency import UnknownRegionPair
 from fabric.control.addressing import AddressError, parse_address, valid_networks
-from fabric.control.connections import connection_status, gateway_addresses, gateway_for_vnet
+from fabric.control.connections import (
+    connection_is_site,
+    connection_status,
+    gateway_addresses,
+    gateway_for_vnet,
+)
 from fabric.control.explain import explain_no_route, transit_blocker
 from fabric.control.ipsec import Negotiated, negotiate
 from fabric.control.nsg import Packet5Tuple, Verdict
 from fabric.control.plane import ControlPlane, LocateError, Location, QuestionError
 from fabric.control.routing import RouteEntry, SubnetRoutes
-from fabric.model import Connection, Host, Peering, VNet, VpnGateway, suggest
+from fabric.model import Connection, Host, LocalNetworkGateway, Peering, VNet, VpnGateway, suggest
 from fabric.model.records import PROTOCOLS
 
 MAX_HOPS = 32
 PORTLESS = ("Icmp", "Esp", "Ah")
 EPHEMERAL_PORT = 60000  # the source port of a question that names none (IP flow verify: '*')
+INTERNET = "Internet"
+ON_PREMISES = "OnPremises"
 
 
 # -- outcomes --------------------------------------------------------------------------------
@@ -67,7 +74,7 @@ class Deliver:
 
 @attrs.frozen(slots=True)
 class Forward:
-    """The packet leaves the modelled fabric (to the internet)."""
+    """The packet leaves the modelled fabric: to the internet, or to an on-premises site."""
 
     to: str
     address: IPv4Address
@@ -135,13 +142,15 @@ class GatewayHop:
 
 @attrs.frozen(slots=True)
 class TunnelHop:
-    """An IPsec tunnel from ``gateway`` to ``remote_gateway`` over ``connection``; the leg
-    across it (with both gateways' processing) is ``latency_ms``."""
+    """An IPsec tunnel from ``gateway`` over ``connection`` to ``remote_gateway`` (in
+    ``remote_vnet``) or to an on-premises site (``site``); the leg across it, with the gateway
+    processing, is ``latency_ms``."""
 
     connection: Connection
     gateway: VpnGateway
-    remote_gateway: VpnGateway
-    remote_vnet: VNet
+    remote_gateway: VpnGateway | None
+    remote_vnet: VNet | None
+    site: LocalNetworkGateway | None
     cipher: Negotiated
     latency_ms: float | None
     gateway_addresses: tuple[str, ...]
@@ -155,6 +164,14 @@ class Arrival:
     location: Location
     route: RouteEntry | None
     how: str
+
+
+@attrs.frozen(slots=True)
+class OnPremises:
+    """The packet reaches the on-premises site at the far end of a site-to-site tunnel."""
+
+    site: LocalNetworkGateway
+    connection: Connection
 
 
 @attrs.frozen(slots=True)
@@ -173,7 +190,7 @@ class Stranded:
 
 
 Step = Egress | Leg | Crossing | ApplianceHop | GatewayHop | TunnelHop | Arrival
-Step = Step | InternetEgress | Stranded
+Step = Step | OnPremises | InternetEgress | Stranded
 
 
 @attrs.frozen(slots=True)
@@ -200,7 +217,9 @@ class Path:
     def latency_ms(self) -> float | None:
         """One-way latency along the path (None when unreachable, when a leg has no latency
         data, or when the path leaves for the internet, which is outside the model)."""
-        if not self.reachable or isinstance(self.outcome, Forward):
+        if not self.reachable or (
+            isinstance(self.outcome, Forward) and self.outcome.to == INTERNET
+        ):
             return None
         total = 0.0
         for step in self.steps:
@@ -434,7 +453,7 @@ class _Walk:
         if self.plane.vnets_containing(self.packet.destination):
             return self.no_route(vnet, "NoRouteToDestination", gateway)
         self.steps.append(InternetEgress(route))
-        return Forward("Internet", self.packet.destination)
+        return Forward(INTERNET, self.packet.destination)
 
     def vnet_local(self, vnet: VNet, route: RouteEntry, gateway: VpnGateway | None) -> Outcome:
         return self.arrive(vnet, route, f"route {route.prefix} (VnetLocal)")
@@ -599,26 +618,48 @@ class _Walk:
         if not status.up:
             return self.drop(
                 "VpnConnectionNotConnected",
-                f"{connection.name} ({status.reason})",
+                f"{connection.name} ({status.reason}: {status.message})",
                 f"connection/{connection.name}",
                 issue="VpnConnectionNotConnected",
             )
+        latency = plane.latency
+        processing = latency.gateway_processing_ms
+        cipher = negotiate(connection.ipsec_policy)
+        local = gateway_addresses(fabric, gateway)
+        if connection_is_site(connection):
+            site = fabric.local_network_gateways[connection.to_gateway]
+            self.steps.append(
+                TunnelHop(
+                    connection,
+                    gateway,
+                    None,
+                    None,
+                    site,
+                    cipher,
+                    latency.on_premises_one_way_ms + processing,
+                    local,
+                    (site.gateway_ip_address or site.fqdn or "-",),
+                )
+            )
+            self.steps.append(OnPremises(site, connection))
+            return Forward(ON_PREMISES, self.packet.destination)
         remote_gateway = fabric.gateways[connection.to_gateway]
         remote_vnet = fabric.vnets[remote_gateway.vnet]
         try:
-            one_way = plane.latency.one_way_ms(self.region, remote_vnet.region)
-            latency = one_way + 2 * plane.latency.gateway_processing_ms
+            one_way = latency.one_way_ms(self.region, remote_vnet.region)
+            across = one_way + 2 * processing
         except UnknownRegionPair:
-            latency = None
+            across = None
         self.steps.append(
             TunnelHop(
                 connection,
                 gateway,
                 remote_gateway,
                 remote_vnet,
-                negotiate(connection.ipsec_policy),
-                latency,
-                gateway_addresses(fabric, gateway),
+                None,
+                cipher,
+                across,
+                local,
                 gateway_addresses(fabric, remote_gateway),
             )
         )

@@ -18,6 +18,7 @@ from fabric.control.forwarding import (
     GatewayHop,
     InternetEgress,
     Leg,
+    OnPremises,
     Path,
     TunnelHop,
 )
@@ -185,8 +186,11 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
             if capture in (name, step.gateway.name):
                 plan.append(TapStep(outer))
             plan.append(DelayStep(_ns(step.latency_ms, f"tunnel {name}"), f"tunnel/{name}"))
-            tap(step.remote_gateway.name, outer)
-            plan += [DecapStep(), SwitchStep(step.remote_vnet.name)]
+            if step.remote_gateway is not None:
+                tap(step.remote_gateway.name, outer)
+                plan += [DecapStep(), SwitchStep(step.remote_vnet.name)]
+        elif isinstance(step, OnPremises) and drop is None:
+            plan.append(SinkStep())
         elif isinstance(step, Arrival) and drop is None:
             if step.location.host is not None:
                 tap(step.location.host.name)

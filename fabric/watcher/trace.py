@@ -15,6 +15,7 @@ from fabric.control.forwarding import (
     Egress,
     GatewayHop,
     InternetEgress,
+    OnPremises,
     Path,
     Stranded,
     TunnelHop,
@@ -204,6 +205,13 @@ def _hop(step, path: Path) -> Hop | None:
             ", ".join(step.addresses) or "-",
             detail=f"{step.vnet.name}; route {step.route.prefix}",
         )
+    if isinstance(step, TunnelHop) and step.site is not None:
+        return Hop(
+            "LocalNetworkGateway",
+            step.site.name,
+            ", ".join(step.remote_addresses),
+            detail=f"on premises; tunnel {step.connection.name}",
+        )
     if isinstance(step, TunnelHop):
         return Hop(
             "VirtualNetworkGateway",
@@ -211,6 +219,8 @@ def _hop(step, path: Path) -> Hop | None:
             ", ".join(step.remote_addresses) or "-",
             detail=f"{step.remote_vnet.name}; tunnel {step.connection.name}",
         )
+    if isinstance(step, OnPremises):
+        return Hop("OnPremises", step.site.name, destination, detail="delivered on premises")
     if isinstance(step, Arrival):
         where = step.location
         return Hop(

@@ -1,0 +1,179 @@
+"""VNets, subnets and the special subnets: address rules (§1.1-1.3)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from ipaddress import IPv4Network
+
+from fabric.checks.context import Context, r
+from fabric.control.addressing import (
+    SMALLEST_SUBNET_PREFIXLEN,
+    AddressError,
+    forbidden_range_hit,
+    parse_prefix,
+)
+from fabric.model.findings import Finding, error, warning
+from fabric.model.records import VNet, suggest
+
+GATEWAY_SUBNET = "GatewaySubnet"
+FIREWALL_SUBNET = "AzureFirewallSubnet"
+RECOMMENDED_GATEWAY_SUBNET_PREFIXLEN = 27  # §1.3: /27 or larger recommended
+FIREWALL_SUBNET_PREFIXLEN = 26  # §1.3
+
+
+def check_vnets(ctx: Context) -> Iterator[Finding]:
+    fabric = ctx.fabric
+    for vnet in fabric.vnets.values():
+        resource = r("vnet", vnet.name)
+        if vnet.external:
+            continue  # defined elsewhere; the importer said so
+        if not vnet.address_prefixes:  # §1.1: a VNet has one or more ranges
+            yield error(
+                "VnetWithoutAddressSpace",
+                f"VNet {vnet.name} has no address prefixes; give it at least one, e.g. 10.0.0.0/16",
+                resource,
+            )
+        for _text, problem in ctx.bad_space[vnet.name]:
+            yield error("InvalidAddressPrefix", f"VNet {vnet.name}: {problem}", resource)
+        nets = ctx.space[vnet.name]
+        for text, net in nets:
+            hit = forbidden_range_hit(net)
+            if hit is not None:  # §1.1
+                yield error(
+                    "AddressSpaceContainsForbiddenRange",
+                    f"VNet {vnet.name}: {text} overlaps {hit}, which Azure never allows in an "
+                    "address space (multicast, broadcast, loopback, link-local, host VIP); "
+                    "choose a private range such as 10.0.0.0/16",
+                    resource,
+                )
+        for i, (text_a, a) in enumerate(nets):
+            for text_b, b in nets[i + 1 :]:
+                if a.overlaps(b):  # §1.1: a VNet's ranges must not overlap each other
+                    yield error(
+                        "VnetAddressPrefixesOverlap",
+                        f"VNet {vnet.name}: address prefixes {text_a} and {text_b} overlap; "
+                        "remove one or make them disjoint",
+                        resource,
+                    )
+        yield from _check_subnets(ctx, vnet)
+
+
+def _check_subnets(ctx: Context, vnet: VNet) -> Iterator[Finding]:
+    fabric = ctx.fabric
+    names = Counter(subnet.name for subnet in vnet.subnets)
+    for name, count in names.items():
+        if count > 1:
+            yield error(
+                "DuplicateResourceName",
+                f"VNet {vnet.name} declares subnet {name!r} {count} times; names must be unique",
+                r("vnet", vnet.name, "subnet", name),
+            )
+    parsed: list[tuple[str, IPv4Network]] = []
+    space = ctx.networks(vnet.name)
+    for subnet in vnet.subnets:
+        resource = r("vnet", vnet.name, "subnet", subnet.name)
+        try:
+            net = parse_prefix(subnet.address_prefix)
+        except AddressError as problem:
+            yield error(
+                "InvalidAddressPrefix", f"subnet {vnet.name}/{subnet.name}: {problem}", resource
+            )
+            continue
+        if space and not any(net.subnet_of(block) for block in space):  # §1.2
+            yield error(
+                "NetcfgSubnetRangeOutsideVnet",
+                f"subnet {subnet.name} ({net}) is outside the address space of VNet {vnet.name} "
+                f"({', '.join(vnet.address_prefixes)}); pick a range inside it or add a range",
+                resource,
+                r("vnet", vnet.name),
+            )
+        if net.prefixlen > SMALLEST_SUBNET_PREFIXLEN:  # §1.2: smallest subnet /29
+            yield error(
+                "SubnetTooSmall",
+                f"subnet {vnet.name}/{subnet.name} is /{net.prefixlen}; the smallest IPv4 subnet "
+                "is /29 (8 addresses, 3 usable)",
+                resource,
+            )
+        if net.prefixlen < 2:  # §1.2: largest subnet /2
+            yield error(
+                "SubnetTooLarge",
+                f"subnet {vnet.name}/{subnet.name} is /{net.prefixlen}; the largest is /2",
+                resource,
+            )
+        for other_name, other in parsed:
+            if net.overlaps(other):  # §1.1: subnets must not overlap
+                yield error(
+                    "NetcfgSubnetRangesOverlap",
+                    f"subnets {other_name} ({other}) and {subnet.name} ({net}) of VNet "
+                    f"{vnet.name} overlap; give each its own range",
+                    resource,
+                    r("vnet", vnet.name, "subnet", other_name),
+                )
+        parsed.append((subnet.name, net))
+        for kind, ref, table in (
+            ("NSG", subnet.nsg, fabric.nsgs),
+            ("route table", subnet.route_table, fabric.route_tables),
+        ):
+            if ref is not None and ref not in table:
+                yield error(
+                    "ReferencedResourceNotFound",
+                    f"subnet {vnet.name}/{subnet.name} references {kind} {ref!r}, which is not "
+                    f"declared ({suggest(ref, table)})",
+                    resource,
+                )
+        if subnet.name == GATEWAY_SUBNET:
+            yield from _check_gateway_subnet(ctx, vnet, subnet.nsg, subnet.route_table, net)
+        if subnet.name == FIREWALL_SUBNET:
+            if net.prefixlen > FIREWALL_SUBNET_PREFIXLEN:  # §1.3
+                yield warning(
+                    "FirewallSubnetTooSmall",
+                    f"{vnet.name}/AzureFirewallSubnet is /{net.prefixlen}; Azure Firewall needs "
+                    "at least /26",
+                    resource,
+                )
+            if subnet.nsg is not None:
+                yield warning(
+                    "NsgOnFirewallSubnet",
+                    f"{vnet.name}/AzureFirewallSubnet has NSG {subnet.nsg}; NSGs are not "
+                    "supported on it: remove the association",
+                    resource,
+                )
+
+
+def _check_gateway_subnet(
+    ctx: Context, vnet: VNet, nsg: str | None, route_table: str | None, net: IPv4Network
+) -> Iterator[Finding]:
+    resource = r("vnet", vnet.name, "subnet", GATEWAY_SUBNET)
+    if nsg is not None:  # §1.3: do not attach an NSG
+        yield warning(
+            "NsgOnGatewaySubnet",
+            f"{vnet.name}/GatewaySubnet has NSG {nsg}; the gateway may stop working: remove it",
+            resource,
+        )
+    table = ctx.fabric.route_tables.get(route_table) if route_table else None
+    if table is not None:
+        if any(route.address_prefix == "0.0.0.0/0" for route in table.routes):
+            yield warning(
+                "DefaultRouteOnGatewaySubnet",
+                f"{vnet.name}/GatewaySubnet uses route table {table.name} with a 0.0.0.0/0 "
+                "route; Azure advises against it: remove that route",
+                resource,
+            )
+        if table.disable_bgp_route_propagation:
+            yield warning(
+                "GatewayRoutePropagationDisabledOnGatewaySubnet",
+                f"{vnet.name}/GatewaySubnet uses route table {table.name} with gateway route "
+                "propagation disabled; never disable it on GatewaySubnet",
+                resource,
+            )
+    if (
+        ctx.fabric.gateways_in(vnet.name)
+        and SMALLEST_SUBNET_PREFIXLEN >= net.prefixlen > RECOMMENDED_GATEWAY_SUBNET_PREFIXLEN
+    ):
+        yield warning(
+            "GatewaySubnetBelowRecommendedSize",
+            f"{vnet.name}/GatewaySubnet is /{net.prefixlen}; /29 is the minimum but Microsoft "
+            "recommends /27 or larger",
+            resource,
+        )

@@ -1,0 +1,86 @@
+"""Hosts (VM NICs): their subnet, NSG and address (§1.2)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from fabric.checks.addresses import GATEWAY_SUBNET
+from fabric.checks.context import Context, r
+from fabric.control.addressing import (
+    AddressError,
+    parse_address,
+    reserved_addresses,
+)
+from fabric.model.findings import Finding, error
+from fabric.model.records import suggest
+
+
+def check_hosts(ctx: Context) -> Iterator[Finding]:
+    fabric = ctx.fabric
+    seen_names: Counter[str] = Counter()
+    for vnet in fabric.vnets.values():
+        by_ip: dict[str, str] = {}
+        for host in vnet.hosts:
+            seen_names[host.name] += 1
+            resource = r("host", host.name)
+            if host.subnet not in vnet.subnet_names:
+                yield error(
+                    "ReferencedResourceNotFound",
+                    f"host {host.name} is in subnet {host.subnet!r}, which VNet {vnet.name} does "
+                    f"not declare ({suggest(host.subnet, vnet.subnet_names)})",
+                    resource,
+                )
+                continue
+            if host.nsg is not None and host.nsg not in fabric.nsgs:
+                yield error(
+                    "ReferencedResourceNotFound",
+                    f"host {host.name} references NSG {host.nsg!r}, which is not declared "
+                    f"({suggest(host.nsg, fabric.nsgs)})",
+                    resource,
+                )
+            if host.subnet == GATEWAY_SUBNET:  # §1.3: nothing else may be deployed there
+                yield error(
+                    "HostInGatewaySubnet",
+                    f"host {host.name} is in {vnet.name}/GatewaySubnet; nothing but the gateway "
+                    "may be deployed there: move it to another subnet",
+                    resource,
+                )
+            try:
+                ip = parse_address(host.ip)
+            except AddressError as problem:
+                yield error("InvalidIpAddress", f"host {host.name}: {problem}", resource)
+                continue
+            net = ctx.subnets.get((vnet.name, host.subnet))
+            if net is None:
+                continue
+            if ip not in net:
+                yield error(
+                    "HostIpOutsideSubnet",
+                    f"host {host.name} has IP {ip}, outside its subnet {vnet.name}/{host.subnet} "
+                    f"({net}); use an address from {net}",
+                    resource,
+                )
+            elif ip in reserved_addresses(net):  # §1.2: first four and last are reserved
+                first = net.network_address + 4
+                yield error(
+                    "HostIpReserved",
+                    f"host {host.name} has IP {ip}, one of the five addresses Azure reserves in "
+                    f"{net} (network, gateway, two DNS, broadcast); the first usable is {first}",
+                    resource,
+                )
+            if str(ip) in by_ip:
+                yield error(
+                    "DuplicateHostIp",
+                    f"hosts {by_ip[str(ip)]} and {host.name} both have IP {ip} in VNet {vnet.name}",
+                    resource,
+                    r("host", by_ip[str(ip)]),
+                )
+            by_ip[str(ip)] = host.name
+    for name, count in seen_names.items():
+        if count > 1:
+            yield error(
+                "DuplicateResourceName",
+                f"{count} hosts are named {name!r}; host names must be unique",
+                r("host", name),
+            )

@@ -1,0 +1,130 @@
+"""Route tables (§4.3): prefixes, next hop types and next hop addresses."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from ipaddress import IPv4Network
+
+from fabric.catalogue import limits
+from fabric.catalogue.servicetags import is_service_tag
+from fabric.checks.context import Context, r
+from fabric.control.addressing import (
+    AddressError,
+    parse_address,
+    parse_prefix,
+)
+from fabric.model.findings import Finding, error, warning
+from fabric.model.records import UDR_NEXT_HOP_TYPES, suggest
+
+_SYSTEM_ONLY_NEXT_HOPS = ("VNetPeering", "VNetGlobalPeering", "VirtualNetworkServiceEndpoint")
+
+
+def check_route_tables(ctx: Context) -> Iterator[Finding]:
+    fabric = ctx.fabric
+    hosts_by_ip = {h.ip: h for v in fabric.vnets.values() for h in v.hosts}
+    subnet_nets = [net for net in ctx.subnets.values() if net is not None]
+    for table in fabric.route_tables.values():
+        if len(table.routes) > limits.ROUTES_PER_TABLE:  # §1.5
+            yield error(
+                "TooManyRoutes",
+                f"route table {table.name} has {len(table.routes)} routes; the limit is "
+                f"{limits.ROUTES_PER_TABLE}",
+                r("route_table", table.name),
+            )
+        tag_routes = sum(1 for r in table.routes if is_service_tag(r.address_prefix))
+        if tag_routes > limits.SERVICE_TAG_ROUTES_PER_TABLE:  # §1.5 / §4.6
+            yield error(
+                "TooManyServiceTagRoutes",
+                f"route table {table.name} has {tag_routes} service-tag routes; at most "
+                f"{limits.SERVICE_TAG_ROUTES_PER_TABLE}",
+                r("route_table", table.name),
+            )
+        prefixes: dict[str, str] = {}
+        names: Counter[str] = Counter()
+        for route in table.routes:
+            resource = r("route_table", table.name, "route", route.name)
+            where = f"route table {table.name} route {route.name}"
+            names[route.name] += 1
+            if not is_service_tag(route.address_prefix):
+                try:
+                    parse_prefix(route.address_prefix)
+                except AddressError as problem:
+                    yield error("InvalidAddressPrefix", f"{where}: {problem}", resource)
+            if route.address_prefix in prefixes:
+                yield error(
+                    "DuplicateRouteAddressPrefix",
+                    f"{where}: prefix {route.address_prefix} is already routed by "
+                    f"{prefixes[route.address_prefix]} in the same table",
+                    resource,
+                )
+            prefixes.setdefault(route.address_prefix, route.name)
+            hop = route.next_hop_type
+            if hop in _SYSTEM_ONLY_NEXT_HOPS:  # §4.3
+                yield error(
+                    "NextHopTypeNotAllowedInUdr",
+                    f"{where}: next hop {hop} exists only in system routes; use VirtualAppliance "
+                    "with an NVA address, or peer the VNets",
+                    resource,
+                )
+                continue
+            if hop not in UDR_NEXT_HOP_TYPES:
+                yield error(
+                    "InvalidNextHopType",
+                    f"{where}: next hop type {hop!r} is not valid; "
+                    f"{suggest(hop, UDR_NEXT_HOP_TYPES)}",
+                    resource,
+                )
+                continue
+            if hop == "VirtualAppliance":
+                if route.next_hop_ip_address is None:
+                    yield error(
+                        "NextHopIpAddressRequired",
+                        f"{where}: a VirtualAppliance route needs next_hop_ip_address (the NVA's "
+                        "private IP or an internal load balancer frontend)",
+                        resource,
+                    )
+                    continue
+                yield from _check_appliance_ip(
+                    route.next_hop_ip_address, where, resource, hosts_by_ip, subnet_nets
+                )
+            elif route.next_hop_ip_address is not None:
+                yield error(
+                    "NextHopIpAddressNotAllowed",
+                    f"{where}: next_hop_ip_address is only allowed with VirtualAppliance, not "
+                    f"{hop}; remove it",
+                    resource,
+                )
+        for name, count in names.items():
+            if count > 1:
+                yield error(
+                    "DuplicateResourceName",
+                    f"route table {table.name} has {count} routes named {name!r}",
+                    r("route_table", table.name, "route", name),
+                )
+
+
+def _check_appliance_ip(
+    text: str, where: str, resource: str, hosts_by_ip: dict, subnet_nets: list[IPv4Network]
+) -> Iterator[Finding]:
+    try:
+        ip = parse_address(text)
+    except AddressError as problem:
+        yield error("InvalidNextHopIpAddress", f"{where}: {problem}", resource)
+        return
+    host = hosts_by_ip.get(str(ip))
+    if host is not None and not host.enable_ip_forwarding:  # §4.3: NIC must forward
+        yield warning(
+            "NvaIpForwardingDisabled",
+            f"{where}: next hop {ip} is host {host.name}, which does not have IP forwarding "
+            "enabled, so it drops forwarded packets; set enable_ip_forwarding on its NIC",
+            resource,
+            r("host", host.name),
+        )
+    elif host is None and not any(ip in net for net in subnet_nets):
+        yield warning(
+            "NextHopIpNotInAnySubnet",
+            f"{where}: next hop {ip} is in no subnet of this topology, so the route is invalid "
+            "and its traffic is dropped",
+            resource,
+        )
