@@ -357,8 +357,14 @@ def owned_prefixes(
 
 
 def site_prefixes(site: LocalNetworkGateway) -> tuple[IPv4Network, ...]:
-    """The on-premises prefixes behind a local network gateway (N12.1)."""
+    """The on-premises prefixes behind a local network gateway (N12.1): static routes."""
     return tuple(valid_networks(site.address_prefixes))
+
+
+def advertised_by_site(site: LocalNetworkGateway) -> tuple[IPv4Network, ...]:
+    """What an on-premises BGP speaker announces (a modelling input of its BGP settings)."""
+    bgp = site.bgp_settings
+    return tuple(valid_networks(bgp.advertised_prefixes)) if bgp is not None else ()
 
 
 @attrs.frozen(slots=True)
@@ -370,8 +376,8 @@ class LearnedRoute:
 
 
 def _accepted(prefix: IPv4Network, own: tuple[IPv4Network, ...]) -> bool:
-    """§3.9/TC-BGP-1: never a default route, never a prefix equal to or inside own space."""
-    return prefix.prefixlen > 0 and not any(prefix.subnet_of(mine) for mine in own)
+    """§3.9/TC-BGP-1: never a prefix equal to or inside own space (a superset is accepted)."""
+    return not any(prefix.subnet_of(mine) for mine in own)
 
 
 def learned_routes(
@@ -407,14 +413,16 @@ class _Learning:
         return self._owned[gateway]
 
     def sites_of(self, gateway: str) -> list[IPv4Network]:
-        """The prefixes of the sites a gateway is connected to (it advertises them, §3.9)."""
+        """What a gateway learned from its sites (it advertises them to its BGP peers, §3.9):
+        their prefixes, and what they announce over BGP sessions."""
         sites = self.fabric.local_network_gateways
-        return [
-            prefix
-            for c in self.by_gateway.get(gateway, [])
-            if connection_is_site(c)
-            for prefix in site_prefixes(sites[c.to_gateway])
-        ]
+        found = []
+        for c in self.by_gateway.get(gateway, []):
+            if connection_is_site(c):
+                found += site_prefixes(sites[c.to_gateway])
+                if runs_bgp(self.fabric, c):
+                    found += advertised_by_site(sites[c.to_gateway])
+        return found
 
     def table(self, name: str) -> _RouteTable:
         """What gateway ``name`` learns. Breadth-first: the direct neighbours first (a site's
@@ -426,7 +434,9 @@ class _Learning:
         for connection in self.by_gateway.get(name, []):
             if connection_is_site(connection):
                 site = fabric.local_network_gateways[connection.to_gateway]
-                table.learn(site_prefixes(site), connection, runs_bgp(fabric, connection))
+                table.learn(site_prefixes(site), connection, False)
+                if runs_bgp(fabric, connection):  # §3.9: on-premises may even announce 0/0
+                    table.learn(advertised_by_site(site), connection, True)
             else:
                 queue.append((connection.to_gateway, connection))
         seen = {name}
@@ -439,7 +449,8 @@ class _Learning:
             table.learn(self.owned(target), first_hop, bgp)
             if not bgp:
                 continue
-            table.learn(self.sites_of(target), first_hop, bgp)
+            # §3.9: a gateway never advertises a default route to its BGP peers.
+            table.learn([p for p in self.sites_of(target) if p.prefixlen], first_hop, bgp)
             for onward in self.by_gateway.get(target, []):
                 if not connection_is_site(onward) and runs_bgp(fabric, onward):
                     queue.append((onward.to_gateway, first_hop))

@@ -609,6 +609,7 @@ class _Walk:
         self.leg(hub.region)  # to the gateway: in the VNet, or across the peering to the hub
         addresses = gateway_addresses(fabric, serving)
         self.steps.append(GatewayHop(serving, hub, route, addresses))
+        self.via_gateway = True  # what the gateway forwards needs no allow_forwarded_traffic
         return hub, plane.gateway_routes(serving), serving
 
     def tunnel(self, gateway: VpnGateway, connection: Connection):

@@ -345,11 +345,14 @@ class Connection:
 
 @attrs.frozen(slots=True)
 class BgpSettings:
-    """BGP settings of an on-premises VPN device (N12.1)."""
+    """BGP settings of an on-premises VPN device (N12.1). ``advertised_prefixes`` is what the
+    device announces over BGP: not part of the ARM resource, a modelling input (only a BGP
+    connection carries it, and the gateway's import filter applies, §3.9)."""
 
     asn: int = attrs.field()
     bgp_peering_address: str | None = attrs.field(default=None, validator=_optional_text)
     peer_weight: int = attrs.field(default=0)
+    advertised_prefixes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
 
 @attrs.frozen(slots=True)
