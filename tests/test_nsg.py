@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fabric.control.nsg import DEFAULT_RULES, FlowTable, Packet5Tuple, TagScope, evaluate_nsg
+from fabric.control.nsg import DEFAULT_RULES, Packet5Tuple, TagScope, evaluate_nsg
 from fabric.control.plane import ControlPlane
 from fabric.model.container import Fabric
 from fabric.model.records import Nsg, SecurityRule
-from fabric.watcher import ip_flow
+from fabric.watcher import connectivity, ip_flow
 
 
 def single_vm(subnet_nsg: str | None = "nsg", nic_nsg: str | None = None, rules=()) -> Fabric:
@@ -243,19 +243,19 @@ def test_load_balancer_tag_and_port_lists_and_portless_protocols():
 
 
 def test_statefulness_the_reply_of_an_allowed_flow_passes():
-    plane = ControlPlane(single_vm())
-    location = plane.locate("10.0.0.4")
-    out = Packet5Tuple("Tcp", IPv4Address("10.0.0.4"), IPv4Address("13.107.21.200"), 50000, 443)
-    flows = FlowTable()
-
-    def evaluate(direction):
-        return lambda packet: plane.nsg_verdict(location, direction, packet)[0]
-
-    assert flows.check(out, evaluate("Outbound")).allowed
-    assert not evaluate("Inbound")(out.reply()).allowed  # no inbound rule would allow it...
-    assert flows.check(out.reply(), evaluate("Inbound")).allowed  # ...but the flow is known
-    other = Packet5Tuple("Tcp", IPv4Address("13.107.21.200"), IPv4Address("10.0.0.4"), 443, 50001)
-    assert not flows.check(other, evaluate("Inbound")).allowed
+    fabric = single_vm()
+    fabric.vnet("w", "eastus", "10.1.0.0/16")
+    fabric.subnet("w", "s", "10.1.0.0/24")
+    fabric.nsg("lock", [SecurityRule("deny-in", 100, "Inbound", "Deny")])
+    fabric.host("w", "locked", "s", "10.1.0.4", nsg="lock")
+    fabric.peer("v", "w")
+    plane = ControlPlane(fabric)
+    assert connectivity(plane, "10.1.0.4", "10.0.0.4").reachable
+    # no inbound rule would let 10.0.0.4 in...
+    assert connectivity(plane, "10.0.0.4", "10.1.0.4").code == "DeniedByNsg"
+    # ...but the reply of the flow 10.1.0.4 started passes (§5.3)
+    reply = connectivity(plane, "10.0.0.4", "10.1.0.4", established=True)
+    assert reply.reachable
 
 
 # -- property: verdicts equal a brute-force reference ----------------------------------------
@@ -268,6 +268,8 @@ _ADDRESSES = [
     "VirtualNetwork",
     "Internet",
     "AzureLoadBalancer",
+    "AzurePlatformDNS",
+    "AzurePlatformIMDS",
     "192.168.0.0/16",
     "0.0.0.0/0",
 ]
@@ -285,7 +287,7 @@ def rule_sets(draw):
                 priority,
                 draw(st.sampled_from(["Inbound", "Outbound"])),
                 draw(st.sampled_from(["Allow", "Deny"])),
-                draw(st.sampled_from(["Tcp", "Udp", "Icmp", "*"])),
+                draw(st.sampled_from(["Tcp", "Udp", "Icmp", "Esp", "Ah", "*"])),
                 draw(st.sampled_from(_ADDRESSES)),
                 draw(st.sampled_from(_PORTS)),
                 draw(st.sampled_from(_ADDRESSES)),
@@ -305,8 +307,8 @@ def reference_address(value: str, ip: IPv4Address) -> bool:
         return True
     if value == "VirtualNetwork":
         return any(ip in n for n in _SCOPE.virtual_network)
-    if value == "AzureLoadBalancer":
-        return ip == IPv4Address("168.63.129.16")
+    if value in _PLATFORM_TAGS:
+        return ip == IPv4Address(_PLATFORM_TAGS[value])
     if value == "Internet":
         private = [
             IPv4Network(p)
@@ -336,17 +338,44 @@ def reference_port(value: str, port: int | None) -> bool:
     return int(low) <= port <= int(high or low)
 
 
+_PLATFORM_TAGS = {
+    "AzureLoadBalancer": "168.63.129.16",
+    "AzurePlatformDNS": "168.63.129.16",
+    "AzurePlatformIMDS": "169.254.169.254",
+}
+
+
 def reference_verdict(rules, direction, packet):
+    """§5.1-5.3 written out: Any is TCP, UDP and ICMP; platform traffic (§1.4) meets only rules
+    whose far-end field names a platform tag; nothing matched: Allow for platform traffic,
+    else Deny without a rule."""
+    far = packet.source if direction == "Inbound" else packet.destination
+    platform = str(far) in ("168.63.129.16", "169.254.169.254")
+
+    def far_field(rule):
+        field = (
+            rule.source_address_prefixes
+            if direction == "Inbound"
+            else rule.destination_address_prefixes
+        )
+        return field[0]
+
     matching = [
         r
         for r in (*rules, *DEFAULT_RULES)
         if r.direction == direction
-        and r.protocol in ("*", packet.protocol)
+        and (
+            r.protocol == packet.protocol
+            or (r.protocol == "*" and packet.protocol in ("Tcp", "Udp", "Icmp"))
+        )
+        and (not platform or far_field(r) in _PLATFORM_TAGS)
         and reference_address(r.source_address_prefixes[0], packet.source)
         and reference_address(r.destination_address_prefixes[0], packet.destination)
         and reference_port(r.source_port_ranges[0], packet.source_port)
         and reference_port(r.destination_port_ranges[0], packet.destination_port)
     ]
+    if not matching:
+        return ("Allow" if platform else "Deny"), None
     best = min(matching, key=lambda r: r.priority)
     return best.access, best.name
 
@@ -358,6 +387,7 @@ _IPS = st.sampled_from(
         "10.5.3.3",
         "10.9.9.9",
         "168.63.129.16",
+        "169.254.169.254",
         "13.107.21.200",
         "203.0.113.7",
         "192.168.4.4",
@@ -369,7 +399,7 @@ _IPS = st.sampled_from(
 @given(
     rule_sets(),
     st.sampled_from(["Inbound", "Outbound"]),
-    st.sampled_from(["Tcp", "Udp", "Icmp"]),
+    st.sampled_from(["Tcp", "Udp", "Icmp", "Esp", "Ah"]),
     _IPS,
     _IPS,
     st.sampled_from([22, 80, 443, 1500, 5000]),
@@ -378,7 +408,7 @@ _IPS = st.sampled_from(
 def test_nsg_verdict_agrees_with_a_brute_force_reference(
     rules, direction, protocol, src, dst, dport, sport
 ):
-    ports = (None, None) if protocol == "Icmp" else (sport, dport)
+    ports = (None, None) if protocol in ("Icmp", "Esp", "Ah") else (sport, dport)
     packet = Packet5Tuple(protocol, IPv4Address(src), IPv4Address(dst), *ports)
     verdict = evaluate_nsg(Nsg("n", rules), direction, packet, _SCOPE)
     assert (verdict.access, verdict.rule_name) == reference_verdict(rules, direction, packet)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from ipaddress import IPv4Network
 
 from fabric.checks.context import Context, r
 from fabric.control.addressing import (
+    IPV6_SUBNET_PREFIXLEN,
+    LARGEST_SUBNET_PREFIXLEN,
     SMALLEST_SUBNET_PREFIXLEN,
     AddressError,
+    IPNetwork,
+    contains,
     forbidden_range_hit,
     parse_prefix,
 )
@@ -69,48 +72,26 @@ def _check_subnets(ctx: Context, vnet: VNet) -> Iterator[Finding]:
                 f"VNet {vnet.name} declares subnet {name!r} {count} times; names must be unique",
                 r("vnet", vnet.name, "subnet", name),
             )
-    parsed: list[tuple[str, IPv4Network]] = []
+    parsed: list[tuple[str, IPNetwork]] = []
     space = ctx.networks(vnet.name)
     for subnet in vnet.subnets:
         resource = r("vnet", vnet.name, "subnet", subnet.name)
-        try:
-            net = parse_prefix(subnet.address_prefix)
-        except AddressError as problem:
-            yield error(
-                "InvalidAddressPrefix", f"subnet {vnet.name}/{subnet.name}: {problem}", resource
-            )
-            continue
-        if space and not any(net.subnet_of(block) for block in space):  # §1.2
-            yield error(
-                "NetcfgSubnetRangeOutsideVnet",
-                f"subnet {subnet.name} ({net}) is outside the address space of VNet {vnet.name} "
-                f"({', '.join(vnet.address_prefixes)}); pick a range inside it or add a range",
-                resource,
-                r("vnet", vnet.name),
-            )
-        if net.prefixlen > SMALLEST_SUBNET_PREFIXLEN:  # §1.2: smallest subnet /29
-            yield error(
-                "SubnetTooSmall",
-                f"subnet {vnet.name}/{subnet.name} is /{net.prefixlen}; the smallest IPv4 subnet "
-                "is /29 (8 addresses, 3 usable)",
-                resource,
-            )
-        if net.prefixlen < 2:  # §1.2: largest subnet /2
-            yield error(
-                "SubnetTooLarge",
-                f"subnet {vnet.name}/{subnet.name} is /{net.prefixlen}; the largest is /2",
-                resource,
-            )
-        for other_name, other in parsed:
-            if net.overlaps(other):  # §1.1: subnets must not overlap
+        nets = []
+        for text in subnet.prefixes:
+            try:
+                nets.append(parse_prefix(text))
+            except AddressError as problem:
                 yield error(
-                    "NetcfgSubnetRangesOverlap",
-                    f"subnets {other_name} ({other}) and {subnet.name} ({net}) of VNet "
-                    f"{vnet.name} overlap; give each its own range",
+                    "InvalidAddressPrefix",
+                    f"subnet {vnet.name}/{subnet.name}: {problem}",
                     resource,
-                    r("vnet", vnet.name, "subnet", other_name),
                 )
-        parsed.append((subnet.name, net))
+        for net in nets:
+            yield from _check_subnet_range(ctx, vnet, subnet, net, parsed, space)
+        if not nets:
+            continue
+        net = nets[0]
+        parsed.extend((subnet.name, n) for n in nets)
         for kind, ref, table in (
             ("NSG", subnet.nsg, fabric.nsgs),
             ("route table", subnet.route_table, fabric.route_tables),
@@ -141,8 +122,58 @@ def _check_subnets(ctx: Context, vnet: VNet) -> Iterator[Finding]:
                 )
 
 
+def _check_subnet_range(
+    ctx: Context,
+    vnet: VNet,
+    subnet,
+    net: IPNetwork,
+    parsed: list[tuple[str, IPNetwork]],
+    space: list[IPNetwork],
+) -> Iterator[Finding]:
+    """One range of a subnet: inside the VNet's space, its size, no overlap with the others."""
+    resource = r("vnet", vnet.name, "subnet", subnet.name)
+    if space and not any(contains(block, net) for block in space):  # §1.2
+        yield error(
+            "NetcfgSubnetRangeOutsideVnet",
+            f"subnet {subnet.name} ({net}) is outside the address space of VNet {vnet.name} "
+            f"({', '.join(vnet.address_prefixes)}); pick a range inside it or add a range",
+            resource,
+            r("vnet", vnet.name),
+        )
+    if net.version == 6:
+        if net.prefixlen != IPV6_SUBNET_PREFIXLEN:  # §1.2: an IPv6 subnet is exactly /64
+            yield error(
+                "InvalidIpv6SubnetSize",
+                f"subnet {vnet.name}/{subnet.name} has IPv6 range {net}; an IPv6 subnet must be "
+                "exactly /64",
+                resource,
+            )
+    elif net.prefixlen > SMALLEST_SUBNET_PREFIXLEN:  # §1.2: smallest subnet /29
+        yield error(
+            "SubnetTooSmall",
+            f"subnet {vnet.name}/{subnet.name} is /{net.prefixlen}; the smallest IPv4 subnet "
+            "is /29 (8 addresses, 3 usable)",
+            resource,
+        )
+    elif net.prefixlen < LARGEST_SUBNET_PREFIXLEN:  # §1.2: largest subnet /2
+        yield error(
+            "SubnetTooLarge",
+            f"subnet {vnet.name}/{subnet.name} is /{net.prefixlen}; the largest is /2",
+            resource,
+        )
+    for other_name, other in parsed:
+        if net.overlaps(other):  # §1.1: subnets must not overlap
+            yield error(
+                "NetcfgSubnetRangesOverlap",
+                f"subnets {other_name} ({other}) and {subnet.name} ({net}) of VNet "
+                f"{vnet.name} overlap; give each its own range",
+                resource,
+                r("vnet", vnet.name, "subnet", other_name),
+            )
+
+
 def _check_gateway_subnet(
-    ctx: Context, vnet: VNet, nsg: str | None, route_table: str | None, net: IPv4Network
+    ctx: Context, vnet: VNet, nsg: str | None, route_table: str | None, net: IPNetwork
 ) -> Iterator[Finding]:
     resource = r("vnet", vnet.name, "subnet", GATEWAY_SUBNET)
     if nsg is not None:  # §1.3: do not attach an NSG

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network
-
-from fabric.control.addressing import (
-    AddressError,
-    parse_prefix,
-)
+from fabric.control.addressing import AddressError, IPNetwork, parse_prefix, valid_networks
 from fabric.control.peering import PeeringView
 from fabric.model.container import Fabric
 
@@ -18,7 +13,7 @@ class Context:
     def __init__(self, fabric: Fabric) -> None:
         self.fabric = fabric
         self.view = PeeringView(fabric)
-        self.space: dict[str, list[tuple[str, IPv4Network]]] = {}
+        self.space: dict[str, list[tuple[str, IPNetwork]]] = {}
         self.bad_space: dict[str, list[tuple[str, str]]] = {}
         for vnet in fabric.vnets.values():
             good, bad = [], []
@@ -29,15 +24,14 @@ class Context:
                     bad.append((text, str(problem)))
             self.space[vnet.name] = good
             self.bad_space[vnet.name] = bad
-        self.subnets: dict[tuple[str, str], IPv4Network | None] = {}
-        for vnet in fabric.vnets.values():
-            for subnet in vnet.subnets:
-                try:
-                    self.subnets[(vnet.name, subnet.name)] = parse_prefix(subnet.address_prefix)
-                except AddressError:
-                    self.subnets[(vnet.name, subnet.name)] = None
+        # (vnet, subnet) -> the subnet's ranges that parse (invalid ones are reported apart)
+        self.subnets: dict[tuple[str, str], list[IPNetwork]] = {
+            (vnet.name, subnet.name): valid_networks(subnet.prefixes)
+            for vnet in fabric.vnets.values()
+            for subnet in vnet.subnets
+        }
 
-    def networks(self, vnet: str) -> list[IPv4Network]:
+    def networks(self, vnet: str) -> list[IPNetwork]:
         return [net for _, net in self.space.get(vnet, [])]
 
 
@@ -45,5 +39,5 @@ def r(kind: str, *names: str) -> str:
     return "/".join((kind, *names))
 
 
-def overlap_text(pairs: list[tuple[IPv4Network, IPv4Network]]) -> str:
+def overlap_text(pairs: list[tuple[IPNetwork, IPNetwork]]) -> str:
     return ", ".join(f"{a} and {b}" for a, b in pairs)

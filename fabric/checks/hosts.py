@@ -51,14 +51,16 @@ def check_hosts(ctx: Context) -> Iterator[Finding]:
             except AddressError as problem:
                 yield error("InvalidIpAddress", f"host {host.name}: {problem}", resource)
                 continue
-            net = ctx.subnets.get((vnet.name, host.subnet))
-            if net is None:
+            nets = ctx.subnets.get((vnet.name, host.subnet)) or []
+            if not nets:
                 continue
-            if ip not in net:
+            net = next((n for n in nets if ip in n), None)
+            if net is None:
+                ranges = ", ".join(str(n) for n in nets)
                 yield error(
                     "HostIpOutsideSubnet",
                     f"host {host.name} has IP {ip}, outside its subnet {vnet.name}/{host.subnet} "
-                    f"({net}); use an address from {net}",
+                    f"({ranges}); use an address from {ranges}",
                     resource,
                 )
             elif ip in reserved_addresses(net):  # §1.2: first four and last are reserved

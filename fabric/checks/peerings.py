@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from ipaddress import IPv4Network
 
 from fabric.checks.context import Context, overlap_text, r
+from fabric.control.addressing import IPNetwork
 from fabric.control.peering import DISCONNECTED, INITIATED, sync_level
 from fabric.model.findings import Finding, error, warning
 from fabric.model.records import Peering
@@ -57,7 +57,7 @@ def _check_one_peering(ctx: Context, link: Peering) -> Iterator[Finding]:
         )
         return
     remote_known = link.remote_vnet in fabric.vnets
-    pairs: list[tuple[IPv4Network, IPv4Network]] = []
+    pairs: list[tuple[IPNetwork, IPNetwork]] = []
     if not remote_known:
         yield warning(
             "RemoteVnetNotInTopology",

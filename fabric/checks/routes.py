@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from ipaddress import IPv4Network
 
 from fabric.catalogue import limits
 from fabric.catalogue.servicetags import is_service_tag
 from fabric.checks.context import Context, r
 from fabric.control.addressing import (
     AddressError,
+    IPNetwork,
     parse_address,
     parse_prefix,
 )
@@ -23,7 +23,7 @@ _SYSTEM_ONLY_NEXT_HOPS = ("VNetPeering", "VNetGlobalPeering", "VirtualNetworkSer
 def check_route_tables(ctx: Context) -> Iterator[Finding]:
     fabric = ctx.fabric
     hosts_by_ip = {h.ip: h for v in fabric.vnets.values() for h in v.hosts}
-    subnet_nets = [net for net in ctx.subnets.values() if net is not None]
+    subnet_nets = [net for nets in ctx.subnets.values() for net in nets]
     for table in fabric.route_tables.values():
         if len(table.routes) > limits.ROUTES_PER_TABLE:  # §1.5
             yield error(
@@ -105,7 +105,7 @@ def check_route_tables(ctx: Context) -> Iterator[Finding]:
 
 
 def _check_appliance_ip(
-    text: str, where: str, resource: str, hosts_by_ip: dict, subnet_nets: list[IPv4Network]
+    text: str, where: str, resource: str, hosts_by_ip: dict, subnet_nets: list[IPNetwork]
 ) -> Iterator[Finding]:
     try:
         ip = parse_address(text)

@@ -1,14 +1,29 @@
-"""IPv4 prefixes: parsing with helpful errors, overlap checks, reserved and forbidden addresses.
+"""IP prefixes and addresses: parsing with helpful errors, reserved, forbidden and special space.
 
-Facts from ../shared/reference/azure-facts.md §1.1-1.2 (AD:articles/virtual-network/
-virtual-networks-faq.md): forbidden ranges, /29 minimum and /2 maximum subnet, five reserved
-addresses per subnet (the first four and the last).
+Facts from ../shared/reference/azure-facts.md §1.1-1.2 and §1.4 (AD:articles/virtual-network/
+virtual-networks-faq.md): forbidden ranges, /29 minimum and /2 maximum IPv4 subnet, IPv6 subnets
+of exactly /64 (VNets may be dual-stack), five reserved addresses per IPv4 subnet (the first
+four and the last), multicast and broadcast blocked, and the host platform addresses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import (
+    IPv4Address,
+    IPv4Network,
+    IPv6Address,
+    IPv6Network,
+    ip_address,
+    ip_network,
+)
+
+import pytricia
+
+from fabric.catalogue.servicetags import HOST_VIP, IMDS
+
+IPAddress = IPv4Address | IPv6Address
+IPNetwork = IPv4Network | IPv6Network
 
 # §1.1: ranges that can never be added to a VNet address space.
 FORBIDDEN_RANGES: tuple[IPv4Network, ...] = tuple(
@@ -25,73 +40,158 @@ FORBIDDEN_RANGES: tuple[IPv4Network, ...] = tuple(
 PRIVATE_RANGES: tuple[IPv4Network, ...] = tuple(
     IPv4Network(p) for p in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
 )
+# Space the internet does not route: private and shared (above), this-network, loopback,
+# link-local, multicast and reserved (RFC 6890); for IPv6 unique-local, link-local, multicast,
+# loopback and unspecified. The Internet service tag excludes it (§5.4, TC-NW-2).
+NOT_INTERNET: tuple[IPNetwork, ...] = (
+    *PRIVATE_RANGES,
+    *(
+        ip_network(p)
+        for p in (
+            "0.0.0.0/8",
+            "127.0.0.0/8",
+            "169.254.0.0/16",
+            "224.0.0.0/4",
+            "240.0.0.0/4",
+            "fc00::/7",
+            "fe80::/10",
+            "ff00::/8",
+            "::1/128",
+            "::/128",
+        )
+    ),
+)
+MULTICAST = (IPv4Network("224.0.0.0/4"), IPv6Network("ff00::/8"))
+LIMITED_BROADCAST = IPv4Address("255.255.255.255")
+# §1.4: the host platform addresses (DNS, DHCP, health probes; the instance metadata service).
+PLATFORM_ADDRESSES = (HOST_VIP, IMDS)
+
 SMALLEST_SUBNET_PREFIXLEN = 29  # §1.2: smallest IPv4 subnet /29
 LARGEST_SUBNET_PREFIXLEN = 2  # §1.2: largest IPv4 subnet /2 (current FAQ)
+IPV6_SUBNET_PREFIXLEN = 64  # §1.2: an IPv6 subnet is exactly /64
 RESERVED_PER_SUBNET = 5  # §1.2: first four and the last address
 
 
 class AddressError(ValueError):
-    """A string that is not a usable IPv4 prefix or address; the message says how to fix it."""
+    """A string that is not a usable prefix or address; the message says how to fix it."""
 
 
-def parse_prefix(text: str) -> IPv4Network:
-    """Parse ``a.b.c.d/len``; host bits set or IPv6 give an AddressError with the fix."""
+def parse_prefix(text: str) -> IPNetwork:
+    """Parse ``a.b.c.d/len`` or an IPv6 prefix; host bits set give an AddressError with the fix."""
     if not isinstance(text, str):
         raise AddressError(f"{text!r} is not a CIDR prefix string like '10.0.0.0/16'")
     if "/" not in text:
-        raise AddressError(f"'{text}' has no prefix length; write it as CIDR, e.g. '{text}/32'")
+        length = 128 if ":" in text else 32
+        raise AddressError(
+            f"'{text}' has no prefix length; write it as CIDR, e.g. '{text}/{length}'"
+        )
     try:
-        return IPv4Network(text, strict=True)
+        return ip_network(text, strict=True)
     except ValueError as error:
-        if ":" in text:
-            raise AddressError(
-                f"'{text}' is IPv6; vnetsim models IPv4 address spaces only"
-            ) from None
         try:
-            loose = IPv4Network(text, strict=False)
+            loose = ip_network(text, strict=False)
         except ValueError:
-            raise AddressError(f"'{text}' is not a valid IPv4 CIDR prefix ({error})") from None
+            raise AddressError(f"'{text}' is not a valid CIDR prefix ({error})") from None
         raise AddressError(
             f"'{text}' has host bits set; for /{loose.prefixlen} the prefix is '{loose}'"
         ) from None
 
 
-def parse_address(text: str) -> IPv4Address:
-    """Parse a single IPv4 address with a helpful error."""
+def parse_address(text: str) -> IPAddress:
+    """Parse a single IPv4 or IPv6 address with a helpful error."""
     try:
-        return IPv4Address(text)
+        return ip_address(text)
     except (ValueError, TypeError):
-        raise AddressError(f"{text!r} is not a valid IPv4 address, e.g. '10.0.1.4'") from None
+        raise AddressError(f"{text!r} is not a valid IP address, e.g. '10.0.1.4'") from None
 
 
-def overlapping_pairs(
-    left: Iterable[IPv4Network], right: Iterable[IPv4Network]
-) -> list[tuple[IPv4Network, IPv4Network]]:
-    """Every (a, b) with a from ``left`` and b from ``right`` that share an address."""
-    right = list(right)
-    return [(a, b) for a in left for b in right if a.overlaps(b)]
+def contains(network: IPNetwork, other: IPNetwork) -> bool:
+    """True when ``other`` is equal to or inside ``network`` (False across families)."""
+    return network.version == other.version and other.subnet_of(network)
 
 
-def reserved_addresses(subnet: IPv4Network) -> tuple[IPv4Address, ...]:
-    """The five addresses Azure keeps in every subnet: network, gateway, two DNS, broadcast."""
+def reserved_addresses(subnet: IPNetwork) -> tuple[IPAddress, ...]:
+    """The addresses Azure keeps in an IPv4 subnet: network, gateway, two DNS, broadcast."""
+    if subnet.version != 4:
+        return ()
     base = subnet.network_address
     return (base, base + 1, base + 2, base + 3, subnet.broadcast_address)
 
 
-def usable_host_count(subnet: IPv4Network) -> int:
-    """Addresses a VM can be given: ``2**(32 - len) - 5`` (derived from §1.2)."""
-    return max(0, subnet.num_addresses - RESERVED_PER_SUBNET)
+def reserved_role(address: IPAddress, subnet: IPNetwork) -> str | None:
+    """What a reserved address of ``subnet`` is for (§1.2), or None for a usable address."""
+    if subnet.version != 4 or address not in subnet:
+        return None
+    offset = int(address) - int(subnet.network_address)
+    if offset == 0:
+        return "the network address"
+    if offset == 1:
+        return "the default gateway, which answers no ping (§1.4)"
+    if offset in (2, 3):
+        return "an address that maps Azure DNS into the VNet"
+    if address == subnet.broadcast_address:
+        return "the broadcast address (broadcast is blocked in a VNet, §1.4)"
+    return None
 
 
-def forbidden_range_hit(prefix: IPv4Network) -> IPv4Network | None:
+def forbidden_range_hit(prefix: IPNetwork) -> IPv4Network | None:
     """The forbidden range that ``prefix`` overlaps, if any."""
     for forbidden in FORBIDDEN_RANGES:
-        if prefix.overlaps(forbidden):
+        if prefix.version == 4 and prefix.overlaps(forbidden):
             return forbidden
     return None
 
 
-def valid_networks(texts: Iterable[str]) -> list[IPv4Network]:
+def is_internet(address: IPAddress) -> bool:
+    """True for an address the public internet routes (not private, special or reserved)."""
+    return not any(address in net for net in NOT_INTERNET)
+
+
+def is_platform(address: IPAddress) -> bool:
+    """True for the host platform addresses 168.63.129.16 and 169.254.169.254 (§1.4)."""
+    return address in PLATFORM_ADDRESSES
+
+
+def is_multicast_or_broadcast(address: IPAddress) -> bool:
+    """True for multicast and the limited broadcast, which a VNet blocks (§1.4)."""
+    return address == LIMITED_BROADCAST or any(address in net for net in MULTICAST)
+
+
+class Fib:
+    """Longest-prefix match over IPv4 and IPv6: one pytricia tree per family (a single tree
+    mixes them up: an IPv4 default route would answer IPv6 lookups)."""
+
+    __slots__ = ("_trees",)
+
+    def __init__(self) -> None:
+        self._trees = {4: pytricia.PyTricia(32), 6: pytricia.PyTricia(128)}
+
+    def __setitem__(self, prefix: IPNetwork, value: object) -> None:
+        self._trees[prefix.version][str(prefix)] = value
+
+    def __contains__(self, prefix: IPNetwork) -> bool:
+        return self._trees[prefix.version].has_key(str(prefix))
+
+    def exact(self, prefix: IPNetwork) -> object:
+        """The value stored at exactly ``prefix``."""
+        return self._trees[prefix.version][str(prefix)]
+
+    def get(self, address: IPAddress) -> object | None:
+        """The value of the longest prefix holding ``address`` (None: no prefix does)."""
+        return self._trees[address.version].get(str(address))
+
+    def matches(self, address: IPAddress) -> list:
+        """The values of every prefix holding ``address``, the most specific first."""
+        tree = self._trees[address.version]
+        found = []
+        key = tree.get_key(str(address))
+        while key is not None:
+            found.append(tree[key])
+            key = tree.parent(key)
+        return found
+
+
+def valid_networks(texts: Iterable[str]) -> list[IPNetwork]:
     """The prefixes that parse, in order; invalid ones are skipped (validation reports them
     as InvalidAddressPrefix, and routes, tags and traces simply do without them)."""
     networks = []
@@ -107,10 +207,16 @@ __all__ = [
     "FORBIDDEN_RANGES",
     "PRIVATE_RANGES",
     "AddressError",
+    "Fib",
+    "IPAddress",
+    "IPNetwork",
+    "contains",
     "forbidden_range_hit",
-    "overlapping_pairs",
+    "is_internet",
+    "is_multicast_or_broadcast",
+    "is_platform",
     "parse_address",
     "parse_prefix",
     "reserved_addresses",
-    "usable_host_count",
+    "reserved_role",
 ]

@@ -20,13 +20,18 @@ forwarding asks ``connection_status``. Facts (azure-facts.md):
 from __future__ import annotations
 
 from collections import deque
-from ipaddress import IPv4Network
 
 import attrs
 
 from fabric.catalogue.limits import BGP_ROUTES_PER_GATEWAY
 from fabric.catalogue.skus import UnknownSku, lookup
-from fabric.control.addressing import AddressError, parse_prefix, valid_networks
+from fabric.control.addressing import (
+    AddressError,
+    IPNetwork,
+    contains,
+    parse_prefix,
+    valid_networks,
+)
 from fabric.control.peering import PeeringView, remote_prefixes
 from fabric.model import Connection, Fabric, IpsecPolicy, LocalNetworkGateway, VpnGateway
 
@@ -342,10 +347,10 @@ def gateway_for_vnet(
 
 def owned_prefixes(
     fabric: Fabric, gateway: VpnGateway, view: PeeringView | None = None
-) -> tuple[IPv4Network, ...]:
+) -> tuple[IPNetwork, ...]:
     """What a gateway advertises as its own: its VNet's space plus its transit spokes' spaces."""
     view = view or PeeringView(fabric)
-    prefixes: list[IPv4Network] = []
+    prefixes: list[IPNetwork] = []
     vnet = fabric.vnets.get(gateway.vnet)
     if vnet is not None:
         prefixes.extend(valid_networks(vnet.address_prefixes))
@@ -356,12 +361,12 @@ def owned_prefixes(
     return tuple(dict.fromkeys(prefixes))
 
 
-def site_prefixes(site: LocalNetworkGateway) -> tuple[IPv4Network, ...]:
+def site_prefixes(site: LocalNetworkGateway) -> tuple[IPNetwork, ...]:
     """The on-premises prefixes behind a local network gateway (N12.1): static routes."""
     return tuple(valid_networks(site.address_prefixes))
 
 
-def advertised_by_site(site: LocalNetworkGateway) -> tuple[IPv4Network, ...]:
+def advertised_by_site(site: LocalNetworkGateway) -> tuple[IPNetwork, ...]:
     """What an on-premises BGP speaker announces (a modelling input of its BGP settings)."""
     bgp = site.bgp_settings
     return tuple(valid_networks(bgp.advertised_prefixes)) if bgp is not None else ()
@@ -371,13 +376,13 @@ def advertised_by_site(site: LocalNetworkGateway) -> tuple[IPv4Network, ...]:
 class LearnedRoute:
     """A prefix a gateway reaches through one of its connections."""
 
-    prefix: IPv4Network
+    prefix: IPNetwork
     connection: str  # the local connection resource the traffic leaves on
 
 
-def _accepted(prefix: IPv4Network, own: tuple[IPv4Network, ...]) -> bool:
+def _accepted(prefix: IPNetwork, own: tuple[IPNetwork, ...]) -> bool:
     """§3.9/TC-BGP-1: never a prefix equal to or inside own space (a superset is accepted)."""
-    return not any(prefix.subnet_of(mine) for mine in own)
+    return not any(contains(mine, prefix) for mine in own)
 
 
 def learned_routes(
@@ -403,16 +408,16 @@ class _Learning:
         self.by_gateway: dict[str, list[Connection]] = {}
         for connection in sorted(up, key=lambda c: c.name):
             self.by_gateway.setdefault(connection.from_gateway, []).append(connection)
-        self._owned: dict[str, tuple[IPv4Network, ...]] = {}
+        self._owned: dict[str, tuple[IPNetwork, ...]] = {}
 
-    def owned(self, gateway: str) -> tuple[IPv4Network, ...]:
+    def owned(self, gateway: str) -> tuple[IPNetwork, ...]:
         if gateway not in self._owned:
             record = self.fabric.gateways.get(gateway)
             found = owned_prefixes(self.fabric, record, self.view) if record else ()
             self._owned[gateway] = found
         return self._owned[gateway]
 
-    def sites_of(self, gateway: str) -> list[IPv4Network]:
+    def sites_of(self, gateway: str) -> list[IPNetwork]:
         """What a gateway learned from its sites (it advertises them to its BGP peers, §3.9):
         their prefixes, and what they announce over BGP sessions."""
         sites = self.fabric.local_network_gateways
@@ -461,10 +466,10 @@ class _RouteTable:
     """What one gateway has learned so far, first come first kept, with the BGP-learned ones
     marked (§3.5: above 4,000 of them the BGP session drops, and they are all lost)."""
 
-    def __init__(self, own: tuple[IPv4Network, ...]) -> None:
+    def __init__(self, own: tuple[IPNetwork, ...]) -> None:
         self.own = own
-        self.learned: dict[IPv4Network, LearnedRoute] = {}
-        self.by_bgp: set[IPv4Network] = set()
+        self.learned: dict[IPNetwork, LearnedRoute] = {}
+        self.by_bgp: set[IPNetwork] = set()
 
     def learn(self, prefixes, via: Connection, bgp: bool) -> None:
         for prefix in prefixes:

@@ -9,8 +9,7 @@ resources)``; ``fabric.control.forwarding`` turns it into a Drop.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
-
+from fabric.control.addressing import IPAddress
 from fabric.control.connections import connection_status, gateway_for_vnet
 from fabric.control.peering import spaces_overlap
 from fabric.control.plane import ControlPlane
@@ -38,7 +37,7 @@ def transit_blocker(plane: ControlPlane, vnet: VNet) -> Explanation | None:
 
 
 def explain_no_route(
-    plane: ControlPlane, here: VNet, destination: IPv4Address, fallback: str
+    plane: ControlPlane, here: VNet, destination: IPAddress, fallback: str
 ) -> Explanation:
     """Turn 'no usable route from ``here``' into the reason a user can act on."""
     fabric = plane.fabric

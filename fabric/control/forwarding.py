@@ -16,12 +16,20 @@ cause on the way is listed (``Path.blockers``), the first one being the outcome.
 from __future__ import annotations
 
 from collections.abc import Callable
-from ipaddress import IPv4Address
 
 import attrs
 
 from fabric.catalogue.latency import UnknownRegionPair
-from fabric.control.addressing import AddressError, parse_address, valid_networks
+from fabric.control.addressing import (
+    AddressError,
+    IPAddress,
+    is_internet,
+    is_multicast_or_broadcast,
+    is_platform,
+    parse_address,
+    reserved_role,
+    valid_networks,
+)
 from fabric.control.connections import (
     connection_is_site,
     connection_status,
@@ -41,6 +49,7 @@ PORTLESS = ("Icmp", "Esp", "Ah")
 EPHEMERAL_PORT = 60000  # the source port of a question that names none (IP flow verify: '*')
 INTERNET = "Internet"
 ON_PREMISES = "OnPremises"
+AZURE_PLATFORM = "AzurePlatform"
 
 
 # -- outcomes --------------------------------------------------------------------------------
@@ -77,7 +86,7 @@ class Forward:
     """The packet leaves the modelled fabric: to the internet, or to an on-premises site."""
 
     to: str
-    address: IPv4Address
+    address: IPAddress
 
 
 Outcome = Deliver | Forward | Drop
@@ -175,6 +184,13 @@ class OnPremises:
 
 
 @attrs.frozen(slots=True)
+class PlatformArrival:
+    """The host answers a platform address (DNS/DHCP/health VIP, instance metadata)."""
+
+    address: IPAddress
+
+
+@attrs.frozen(slots=True)
 class InternetEgress:
     """The packet leaves for the internet by ``route``."""
 
@@ -190,7 +206,7 @@ class Stranded:
 
 
 Step = Egress | Leg | Crossing | ApplianceHop | GatewayHop | TunnelHop | Arrival
-Step = Step | OnPremises | InternetEgress | Stranded
+Step = Step | OnPremises | PlatformArrival | InternetEgress | Stranded
 
 
 @attrs.frozen(slots=True)
@@ -246,7 +262,7 @@ def _step_latency(step: Step) -> float | None:
 # -- the question ----------------------------------------------------------------------------
 
 
-def parse_ip(text: str, label: str) -> IPv4Address:
+def parse_ip(text: str, label: str) -> IPAddress:
     """An address of a question, or a QuestionError naming the argument."""
     try:
         return parse_address(text)
@@ -256,8 +272,8 @@ def parse_ip(text: str, label: str) -> IPv4Address:
 
 def make_packet(
     protocol: str,
-    source: IPv4Address,
-    destination: IPv4Address,
+    source: IPAddress,
+    destination: IPAddress,
     port: int | None,
     source_port: int | None = None,
 ) -> Packet5Tuple:
@@ -331,13 +347,31 @@ class _Walk:
     def run(self) -> Path:
         self.steps.append(Egress(self.start))
         self.nsg(self.start, "Outbound")
-        table = self.plane.routes(self.start.vnet.name, self.start.subnet.name)
-        outcome = self.forward(self.start.vnet, table)
+        outcome = self.special_destination()
+        if outcome is None:
+            table = self.plane.routes(self.start.vnet.name, self.start.subnet.name)
+            outcome = self.forward(self.start.vnet, table)
         if isinstance(outcome, Drop):
             self.blockers.append(outcome)
         if self.blockers:
             outcome = self.blockers[0]
         return Path(self.packet, self.start, tuple(self.steps), outcome, tuple(self.blockers))
+
+    def special_destination(self) -> Outcome | None:
+        """Destinations no route decides (§1.4): the host platform addresses, which answer
+        whatever the UDRs say, and multicast and broadcast, which a VNet blocks."""
+        destination = self.packet.destination
+        if is_platform(destination):
+            self.steps.append(PlatformArrival(destination))
+            return Forward(AZURE_PLATFORM, destination)
+        if is_multicast_or_broadcast(destination):
+            kind = "Multicast" if destination.is_multicast else "Broadcast"
+            return self.drop(
+                f"{kind}NotSupported",
+                f"{destination} is {kind.lower()}; a VNet carries unicast only (§1.4)",
+                origin="Outbound",
+            )
+        return None
 
     def drop(self, code: str, detail: str, *resources: str, **issue) -> Drop:
         return Drop(code, detail, tuple(resources), at_step=len(self.steps), **issue)
@@ -391,6 +425,15 @@ class _Walk:
             handler = self._handlers().get(route.next_hop_type if route else "")
             if route is None:
                 return self.no_route(vnet, "NoRouteToDestination", gateway)
+            if route.broken:
+                return self.drop(
+                    "RouteInvalid",
+                    f"route {route.name} ({route.prefix}) of route table {route.route_table} is "
+                    f"invalid: {route.broken}; its traffic is dropped",
+                    f"route_table/{route.route_table}/route/{route.name}",
+                    origin="Outbound",
+                    context={"Route": route.name or "", "RouteTable": route.route_table_label},
+                )
             if handler is None:
                 return self.drop(
                     "UnsupportedNextHop",
@@ -452,6 +495,14 @@ class _Walk:
             return self.no_gateway_route(gateway)
         if self.plane.vnets_containing(self.packet.destination):
             return self.no_route(vnet, "NoRouteToDestination", gateway)
+        if not is_internet(self.packet.destination):
+            return self.drop(
+                "NotRoutableOnInternet",
+                f"route {route.prefix} sends {self.packet.destination} to the internet, which "
+                "does not route private or special address space",
+                origin="Outbound",
+                context={"Route": route.name or str(route.prefix)},
+            )
         self.steps.append(InternetEgress(route))
         return Forward(INTERNET, self.packet.destination)
 
@@ -535,6 +586,16 @@ class _Walk:
                 "DestinationNotInSubnet",
                 f"{destination} is in VNet {vnet.name}'s space but in none of its subnets",
                 f"vnet/{vnet.name}",
+            )
+        roles = [reserved_role(destination, n) for n in valid_networks(location.subnet.prefixes)]
+        role = next((r for r in roles if r), None)
+        if role is not None:  # §1.2: no VM holds these addresses
+            self.steps.append(Stranded(vnet, how))
+            return self.drop(
+                "ReservedAddress",
+                f"{destination} is {role} of subnet {vnet.name}/{location.subnet.name}, "
+                "reserved by Azure: no VM holds it",
+                f"vnet/{vnet.name}/subnet/{location.subnet.name}",
             )
         self.leg(location.vnet.region)
         self.steps.append(Arrival(location, route, how))

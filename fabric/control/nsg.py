@@ -3,18 +3,38 @@
 Rules are checked in priority order and the first match decides; every NSG carries the six
 default rules (§5.2). Inbound traffic meets the subnet NSG, then the NIC NSG; outbound the NIC
 NSG, then the subnet NSG; both must allow (§5.3). Flows are stateful: the reply of an allowed
-flow is allowed (``FlowTable``).
+flow is allowed (the forwarding walk's ``established``).
+
+Modelling decisions, with their sources:
+* Protocol ``*`` (Any) is TCP, UDP and ICMP (§5.1); ESP and AH are matched only by rules that
+  name them. An ESP or AH packet that no rule names is denied by the NSG (nothing allowed it);
+  IP flow verify then shows no rule, as Azure omits ``ruleName`` when nothing matched (§6.1).
+* Traffic to or from the host platform addresses 168.63.129.16 and 169.254.169.254 is not
+  filtered by NSG rules unless a rule names a tag that holds the address on that side
+  (AzurePlatformDNS, AzurePlatformIMDS, AzurePlatformLKM, and AzureLoadBalancer for health
+  probes from 168.63.129.16) (§1.4, NSG overview "Azure platform considerations").
+* A rule side that names application security groups matches the NICs that are members (N14):
+  the source's or the destination's NIC, by address.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from ipaddress import IPv4Address, IPv4Network
-
 import attrs
 
-from fabric.catalogue.servicetags import AZURE_LOAD_BALANCER, HOST_VIP, INTERNET, VIRTUAL_NETWORK
-from fabric.control.addressing import AddressError, parse_prefix
+from fabric.catalogue.servicetags import (
+    AZURE_LOAD_BALANCER,
+    INTERNET,
+    PLATFORM_TAGS,
+    VIRTUAL_NETWORK,
+)
+from fabric.control.addressing import (
+    AddressError,
+    IPAddress,
+    IPNetwork,
+    is_internet,
+    is_platform,
+    parse_prefix,
+)
 from fabric.control.ports import ANY_PORT, PortRangeError, parse_port_ranges, port_matches
 from fabric.model.records import Nsg, SecurityRule
 
@@ -39,12 +59,11 @@ DEFAULT_RULES: tuple[SecurityRule, ...] = (
         "*",
         AZURE_LOAD_BALANCER,
         "*",
-        "0.0.0.0/0",
+        "*",
         "*",
     ),
-    SecurityRule(
-        "DenyAllInBound", 65500, "Inbound", "Deny", "*", "0.0.0.0/0", "*", "0.0.0.0/0", "*"
-    ),
+    # §5.2 prints 0.0.0.0/0; "*" is the same for IPv4 and also covers IPv6 (dual stack).
+    SecurityRule("DenyAllInBound", 65500, "Inbound", "Deny", "*", "*", "*", "*", "*"),
     SecurityRule(
         "AllowVnetOutBound",
         65000,
@@ -56,31 +75,11 @@ DEFAULT_RULES: tuple[SecurityRule, ...] = (
         VIRTUAL_NETWORK,
         "*",
     ),
-    SecurityRule(
-        "AllowInternetOutBound", 65001, "Outbound", "Allow", "*", "0.0.0.0/0", "*", INTERNET, "*"
-    ),
-    SecurityRule(
-        "DenyAllOutBound", 65500, "Outbound", "Deny", "*", "0.0.0.0/0", "*", "0.0.0.0/0", "*"
-    ),
+    SecurityRule("AllowInternetOutBound", 65001, "Outbound", "Allow", "*", "*", "*", INTERNET, "*"),
+    SecurityRule("DenyAllOutBound", 65500, "Outbound", "Deny", "*", "*", "*", "*", "*"),
 )
 DEFAULT_RULE_NAMES = frozenset(rule.name for rule in DEFAULT_RULES)
-
-# Address space that is neither private/shared (RFC 1918, RFC 6598) nor special-purpose: the
-# candidates for the Internet tag (§5.4; RFC 1918 space is not Internet, TC-NW-2).
-_NOT_INTERNET = tuple(
-    IPv4Network(p)
-    for p in (
-        "0.0.0.0/8",
-        "10.0.0.0/8",
-        "100.64.0.0/10",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "224.0.0.0/4",
-        "240.0.0.0/4",
-    )
-)
+ANY_PROTOCOL = frozenset({"Tcp", "Udp", "Icmp"})  # §5.1: Any = TCP + UDP + ICMP
 
 
 @attrs.frozen(slots=True)
@@ -88,8 +87,8 @@ class Packet5Tuple:
     """What an NSG looks at. Ports are None for protocols without ports (ICMP, ESP, AH)."""
 
     protocol: str
-    source: IPv4Address
-    destination: IPv4Address
+    source: IPAddress
+    destination: IPAddress
     source_port: int | None = None
     destination_port: int | None = None
 
@@ -102,20 +101,26 @@ class Packet5Tuple:
 
 @attrs.frozen(slots=True)
 class TagScope:
-    """Service-tag contents for the VNet whose NSGs are evaluated (see ``fabric.control``)."""
+    """Service-tag contents for the VNet whose NSGs are evaluated (see ``fabric.control``), and
+    the members of each application security group (by NIC address)."""
 
-    virtual_network: tuple[IPv4Network, ...]
+    virtual_network: tuple[IPNetwork, ...]
+    asg_members: dict[str, frozenset[IPAddress]] = attrs.field(factory=dict)
 
-    def contains(self, tag: str, address: IPv4Address) -> bool:
+    def contains(self, tag: str, address: IPAddress) -> bool:
         if tag == VIRTUAL_NETWORK:
             return any(address in net for net in self.virtual_network)
-        if tag == AZURE_LOAD_BALANCER:
-            return str(address) == HOST_VIP
+        if tag in PLATFORM_TAGS:
+            return address in PLATFORM_TAGS[tag]
         if tag == INTERNET:
-            if any(address in net for net in _NOT_INTERNET):
+            if not is_internet(address):
                 return False
             return not any(address in net for net in self.virtual_network)
         return False  # tags without modelled contents match nothing (validation warns)
+
+    def member(self, groups: tuple[str, ...], address: IPAddress) -> bool:
+        """True when the NIC with ``address`` belongs to one of the application groups."""
+        return any(address in self.asg_members.get(group, ()) for group in groups)
 
 
 @attrs.frozen(slots=True)
@@ -141,19 +146,30 @@ class Verdict:
         return f"{kind}/{self.rule_name}"
 
 
-def _address_matches(values: tuple[str, ...], address: IPv4Address, scope: TagScope) -> bool:
+def _address_matches(values: tuple[str, ...], address: IPAddress, scope: TagScope) -> bool:
     for value in values:
         if value == "*":
             return True
-        if "/" in value or value[:1].isdigit():
+        if "/" in value or ":" in value or value[:1].isdigit():
             try:
-                if address in parse_prefix(value if "/" in value else f"{value}/32"):
+                if "/" not in value:
+                    value = f"{value}/{128 if ':' in value else 32}"
+                if address in parse_prefix(value):
                     return True
             except AddressError:
                 continue  # reported by validation
         elif scope.contains(value, address):
             return True
     return False
+
+
+def _side_matches(
+    prefixes: tuple[str, ...], groups: tuple[str, ...], address: IPAddress, scope: TagScope
+) -> bool:
+    """One side of a rule: its application security groups if it names any, else prefixes."""
+    if groups:
+        return scope.member(groups, address)
+    return _address_matches(prefixes, address, scope)
 
 
 def _ports(values: tuple[str, ...]) -> tuple[tuple[int, int], ...] | None:
@@ -165,8 +181,10 @@ def _ports(values: tuple[str, ...]) -> tuple[tuple[int, int], ...] | None:
 
 def rule_matches(rule: SecurityRule, packet: Packet5Tuple, scope: TagScope) -> bool:
     """Does ``rule`` match the 5-tuple? (Direction is checked by the caller.)"""
-    # '*' (Any) matches every protocol; a named protocol matches only itself.
-    if rule.protocol != "*" and rule.protocol != packet.protocol:
+    if rule.protocol == "*":
+        if packet.protocol not in ANY_PROTOCOL:
+            return False
+    elif rule.protocol != packet.protocol:
         return False
     for port, ranges in (
         (packet.source_port, rule.source_port_ranges),
@@ -180,9 +198,17 @@ def rule_matches(rule: SecurityRule, packet: Packet5Tuple, scope: TagScope) -> b
             port is not None and not port_matches(port, parsed)
         ):
             return False
-    return _address_matches(
-        rule.source_address_prefixes, packet.source, scope
-    ) and _address_matches(rule.destination_address_prefixes, packet.destination, scope)
+    return _side_matches(
+        rule.source_address_prefixes,
+        rule.source_application_security_groups,
+        packet.source,
+        scope,
+    ) and _side_matches(
+        rule.destination_address_prefixes,
+        rule.destination_application_security_groups,
+        packet.destination,
+        scope,
+    )
 
 
 def ordered_rules(nsg: Nsg, direction: str) -> list[SecurityRule]:
@@ -191,12 +217,25 @@ def ordered_rules(nsg: Nsg, direction: str) -> list[SecurityRule]:
     return sorted(rules, key=lambda r: r.priority)
 
 
+def _platform_side(rule: SecurityRule, direction: str) -> tuple[str, ...]:
+    """The field of ``rule`` that names the far end: the source inbound, destination outbound."""
+    if direction == "Inbound":
+        return rule.source_address_prefixes
+    return rule.destination_address_prefixes
+
+
 def evaluate_nsg(nsg: Nsg, direction: str, packet: Packet5Tuple, scope: TagScope) -> Verdict:
-    """The first rule of ``nsg`` that matches decides."""
+    """The first rule of ``nsg`` that matches decides; nothing matched denies (ESP/AH only)."""
+    far_end = packet.source if direction == "Inbound" else packet.destination
+    platform = is_platform(far_end)
     for rule in ordered_rules(nsg, direction):
+        if platform and not any(tag in PLATFORM_TAGS for tag in _platform_side(rule, direction)):
+            continue  # platform traffic: only rules naming a platform tag apply (§1.4)
         if rule_matches(rule, packet, scope):
             return Verdict(rule.access, rule.name, nsg.name, direction)
-    return Verdict("Deny", None, nsg.name, direction)  # unreachable: DenyAll matches everything
+    if platform:
+        return Verdict("Allow", None, None, direction)  # not filtered by this NSG
+    return Verdict("Deny", None, nsg.name, direction)
 
 
 def evaluate_chain(
@@ -222,29 +261,3 @@ def evaluate_chain(
     if not verdicts:
         return Verdict("Allow", None, None, direction), verdicts
     return verdicts[-1], verdicts
-
-
-class FlowTable:
-    """Stateful NSG behaviour (§5.3): remembers allowed flows so their replies pass."""
-
-    __slots__ = ("_flows",)
-
-    def __init__(self) -> None:
-        self._flows: set[Packet5Tuple] = set()
-
-    def allow(self, packet: Packet5Tuple) -> None:
-        """Record an allowed flow (the 5-tuple as it was evaluated)."""
-        self._flows.add(packet)
-
-    def is_reply(self, packet: Packet5Tuple) -> bool:
-        """True when ``packet`` is the return traffic of a recorded flow."""
-        return packet.reply() in self._flows
-
-    def check(self, packet: Packet5Tuple, evaluate: Callable[[Packet5Tuple], Verdict]) -> Verdict:
-        """Replies of known flows pass; new flows are evaluated and remembered if allowed."""
-        if self.is_reply(packet):
-            return Verdict("Allow", "EstablishedFlow", None, "Reply")
-        verdict = evaluate(packet)
-        if verdict.allowed:
-            self.allow(packet)
-        return verdict

@@ -7,9 +7,7 @@ deleting one side leaves the survivor ``Disconnected`` (sticky: delete it and re
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network
-
-from fabric.control.addressing import valid_networks
+from fabric.control.addressing import IPNetwork, valid_networks
 from fabric.model.container import Fabric
 from fabric.model.records import Peering, VpnGateway
 
@@ -117,7 +115,7 @@ def peering_state(fabric: Fabric, link: Peering) -> str:
     return PeeringView(fabric).state(link)
 
 
-def remote_prefixes(fabric: Fabric, link: Peering) -> tuple[IPv4Network, ...]:
+def remote_prefixes(fabric: Fabric, link: Peering) -> tuple[IPNetwork, ...]:
     """The remote address space as this link knows it: the synced snapshot, else live."""
     if link.remote_address_space is not None:
         texts = link.remote_address_space

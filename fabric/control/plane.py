@@ -7,13 +7,19 @@ what a gateway learned (``fabric.connections``). Subnet FIBs are compiled on fir
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
+from ipaddress import ip_network
 
 import attrs
-import pytricia
 
 from fabric.catalogue.latency import LatencyModel
-from fabric.control.addressing import AddressError, parse_address, parse_prefix, valid_networks
+from fabric.catalogue.servicetags import HOST_VIP
+from fabric.control.addressing import (
+    AddressError,
+    Fib,
+    IPAddress,
+    parse_address,
+    valid_networks,
+)
 from fabric.control.connections import gateway_for_vnet, learned_routes
 from fabric.control.nsg import Packet5Tuple, TagScope, Verdict, evaluate_chain
 from fabric.control.peering import PeeringView, remote_prefixes
@@ -69,19 +75,19 @@ class ControlPlane:
         self.learned = learned_routes(self.fabric, self.peerings)
         self._routes: dict[tuple[str, str], SubnetRoutes] = {}  # (vnet, subnet) or gateway
         self._scopes: dict[str, TagScope] = {}
-        self._subnet_index = pytricia.PyTricia(32)
+        self._members: dict[str, frozenset] | None = None
+        self._subnet_index = Fib()  # subnet prefix -> [(vnet, subnet)] (several on overlaps)
         self._hosts_by_ip: dict[tuple[str, str], Host] = {}
         for vnet in self.fabric.vnets.values():
             for subnet in vnet.subnets:
-                try:
-                    net = str(parse_prefix(subnet.address_prefix))
-                except AddressError:
-                    continue
-                holders = self._subnet_index.get(net) if self._subnet_index.has_key(net) else None
-                entry = (vnet.name, subnet.name)
-                self._subnet_index[net] = [*(holders or []), entry]
+                for net in valid_networks(subnet.prefixes):
+                    holders = self._subnet_index.exact(net) if net in self._subnet_index else []
+                    self._subnet_index[net] = [*holders, (vnet.name, subnet.name)]
             for host in vnet.hosts:
-                self._hosts_by_ip[(vnet.name, host.ip)] = host
+                try:
+                    self._hosts_by_ip[(vnet.name, str(parse_address(host.ip)))] = host
+                except AddressError:
+                    continue  # reported by validation (InvalidIpAddress)
 
     # -- routes -----------------------------------------------------------------------------
 
@@ -106,8 +112,8 @@ class ControlPlane:
             record = self.fabric.vnets[gateway.vnet]
             if "GatewaySubnet" in record.subnet_names:
                 subnet = record.subnet("GatewaySubnet")
-            else:
-                subnet = Subnet("GatewaySubnet", record.address_prefixes[0])
+            else:  # reported by validation (GatewaySubnetMissing); route as if it existed
+                subnet = Subnet("GatewaySubnet", (*record.address_prefixes, "0.0.0.0/32")[0])
             compiled = compile_subnet(
                 self.fabric, record, subnet, self.learned, self.peerings, for_gateway=True
             )
@@ -116,7 +122,7 @@ class ControlPlane:
 
     # -- addresses --------------------------------------------------------------------------
 
-    def locate(self, address: str | IPv4Address, vnet: str | None = None) -> Location:
+    def locate(self, address: str | IPAddress, vnet: str | None = None) -> Location:
         """The subnet (and host) that holds ``address``; within ``vnet`` when given."""
         try:
             ip = parse_address(str(address))
@@ -140,16 +146,11 @@ class ControlPlane:
             record, record.subnet(subnet_name), self._hosts_by_ip.get((vnet_name, str(ip)))
         )
 
-    def _holders(self, ip: IPv4Address) -> list[tuple[str, str]]:
+    def _holders(self, ip: IPAddress) -> list[tuple[str, str]]:
         """Every (vnet, subnet) whose prefix holds ``ip`` (more than one only on overlaps)."""
-        found: list[tuple[str, str]] = []
-        key = self._subnet_index.get_key(str(ip))
-        while key is not None:
-            found.extend(self._subnet_index[key])
-            key = self._subnet_index.parent(key)
-        return found
+        return [holder for holders in self._subnet_index.matches(ip) for holder in holders]
 
-    def vnets_containing(self, ip: IPv4Address) -> list[VNet]:
+    def vnets_containing(self, ip: IPAddress) -> list[VNet]:
         """VNets whose address space holds ``ip`` (several only when spaces overlap)."""
         result = []
         for vnet in self.fabric.vnets.values():
@@ -159,25 +160,52 @@ class ControlPlane:
 
     def host_by_ip(self, ip: str, vnet: str) -> Host | None:
         """The declared NIC with ``ip`` in ``vnet``."""
-        return self._hosts_by_ip.get((vnet, ip))
+        try:
+            return self._hosts_by_ip.get((vnet, str(parse_address(ip))))
+        except AddressError:
+            return None
 
     # -- security ---------------------------------------------------------------------------
 
     def tag_scope(self, vnet: str) -> TagScope:
         """Service-tag contents for NSGs evaluated in ``vnet`` (§5.4): its own space, Connected
-        peers whose local link allows VNet access, and what its gateway reaches."""
+        peers whose local link allows VNet access, what its gateway reaches, the host VIP and
+        the prefixes of the user-defined routes its subnets use (not 0.0.0.0/0, which would
+        make the whole internet VirtualNetwork); and the members of every application
+        security group."""
         scope = self._scopes.get(vnet)
         if scope is None:
-            nets = valid_networks(self.fabric.vnets[vnet].address_prefixes)
+            record = self.fabric.vnets[vnet]
+            nets = valid_networks(record.address_prefixes)
             for link in self.peerings.connected_links(vnet):
                 if link.allow_virtual_network_access:
                     nets.extend(remote_prefixes(self.fabric, link))
             gateway = gateway_for_vnet(self.fabric, vnet, self.peerings)
             if gateway is not None:
                 nets.extend(route.prefix for route in self.learned.get(gateway.name, []))
-            scope = TagScope(tuple(dict.fromkeys(n for n in nets if n.prefixlen > 0)))
+            nets.append(ip_network(HOST_VIP))
+            for subnet in record.subnets:
+                table = self.fabric.route_tables.get(subnet.route_table or "")
+                if table is not None:
+                    nets.extend(valid_networks(r.address_prefix for r in table.routes))
+            unique = tuple(dict.fromkeys(n for n in nets if n.prefixlen > 0))
+            scope = TagScope(unique, self._asg_members())
             self._scopes[vnet] = scope
         return scope
+
+    def _asg_members(self) -> dict[str, frozenset]:
+        """Application security group -> the addresses of its member NICs (N14)."""
+        if self._members is None:
+            members: dict[str, set] = {}
+            for vnet in self.fabric.vnets.values():
+                for host in vnet.hosts:
+                    for group in host.application_security_groups:
+                        try:
+                            members.setdefault(group, set()).add(parse_address(host.ip))
+                        except AddressError:
+                            continue
+            self._members = {group: frozenset(ips) for group, ips in members.items()}
+        return self._members
 
     def nsg_verdict(
         self, location: Location, direction: str, packet: Packet5Tuple

@@ -10,17 +10,34 @@ A gateway forwards by its own FIB: the effective routes of its GatewaySubnet, wh
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import ip_address, ip_network
 
 import attrs
-import pytricia
 
 from fabric.catalogue.servicetags import is_service_tag
-from fabric.control.addressing import PRIVATE_RANGES, AddressError, parse_prefix, valid_networks
+from fabric.control.addressing import (
+    PRIVATE_RANGES,
+    AddressError,
+    Fib,
+    IPAddress,
+    IPNetwork,
+    contains,
+    parse_prefix,
+    valid_networks,
+)
 from fabric.control.connections import gateway_addresses, gateway_for_vnet, learned_routes
 from fabric.control.peering import PeeringView, remote_prefixes
 from fabric.model.container import Fabric
-from fabric.model.records import Connection, Peering, RouteTable, Subnet, VNet, VpnGateway
+from fabric.model.records import (
+    UDR_NEXT_HOP_TYPES,
+    Connection,
+    Peering,
+    Route,
+    RouteTable,
+    Subnet,
+    VNet,
+    VpnGateway,
+)
 
 DEFAULT = "Default"
 USER = "User"
@@ -29,6 +46,7 @@ ACTIVE = "Active"
 INVALID = "Invalid"
 SYSTEM_ROUTE = "System Route"
 
+DEFAULT_ROUTES = (ip_network("0.0.0.0/0"), ip_network("::/0"))
 # §4.4: for equal prefixes, user routes win over BGP (gateway) routes, which win over system.
 _SOURCE_RANK = {USER: 0, GATEWAY: 1, DEFAULT: 2}
 # §4.4 rule 3: system routes a more specific gateway route may not steal from.
@@ -41,7 +59,7 @@ class RouteEntry:
 
     source: str
     state: str
-    prefix: IPv4Network
+    prefix: IPNetwork
     next_hop_type: str
     next_hop_ip_address: tuple[str, ...] = ()
     name: str | None = None  # the UDR's name
@@ -49,6 +67,7 @@ class RouteEntry:
     peering: Peering | None = None  # the link a VNet peering route crosses
     gateway: VpnGateway | None = None  # the gateway a learned route goes through
     connection: Connection | None = None  # the connection a learned route leaves on
+    broken: str | None = None  # why a user route cannot carry traffic (it stays Invalid)
 
     @property
     def route_table_label(self) -> str:
@@ -69,18 +88,20 @@ class RouteEntry:
 
 
 def system_routes(
-    fabric: Fabric, vnet: VNet, has_default_udr: bool, view: PeeringView | None = None
+    fabric: Fabric, vnet: VNet, default_to_appliance: bool, view: PeeringView | None = None
 ) -> list[RouteEntry]:
     """§4.1-4.2 default routes: VNet ranges, Internet, the reserved None ranges, peerings."""
     own = valid_networks(vnet.address_prefixes)
     routes = [RouteEntry(DEFAULT, ACTIVE, net, "VnetLocal") for net in own]
-    routes.append(RouteEntry(DEFAULT, ACTIVE, IPv4Network("0.0.0.0/0"), "Internet"))
+    for default in DEFAULT_ROUTES:  # one per family the VNet uses
+        if default.version == 4 or any(net.version == 6 for net in own):
+            routes.append(RouteEntry(DEFAULT, ACTIVE, default, "Internet"))
     for reserved in PRIVATE_RANGES:
         # §4.1: equal to or a supernet of a VNet range -> the VNet route replaces it.
-        if any(reserved == net or reserved.subnet_of(net) for net in own):
+        if any(contains(net, reserved) for net in own):
             continue
-        # §4.7: Azure removes the reserved None routes once a 0.0.0.0/0 UDR is present.
-        if has_default_udr:
+        # §4.7: Azure removes them once a 0.0.0.0/0 UDR sends traffic to an appliance.
+        if default_to_appliance:
             continue
         routes.append(RouteEntry(DEFAULT, ACTIVE, reserved, "None"))
     for link in (view or PeeringView(fabric)).connected_links(vnet.name):
@@ -116,9 +137,22 @@ def gateway_routes(
     ]
 
 
-def user_routes(table: RouteTable) -> list[RouteEntry]:
+def broken_because(route: Route, gateway_available: bool) -> str | None:
+    """Why a user route cannot carry traffic (§4.3), or None. The route still wins its prefix
+    and shows Invalid; traffic it takes is dropped, naming it."""
+    hop = route.next_hop_type
+    if hop not in UDR_NEXT_HOP_TYPES:
+        return f"next hop type {hop!r} is not allowed in a user-defined route"
+    if hop == "VirtualAppliance" and not route.next_hop_ip_address:
+        return "a VirtualAppliance route needs a next hop IP address"
+    if hop == "VirtualNetworkGateway" and not gateway_available:
+        return "next hop VirtualNetworkGateway, but no VPN gateway serves this VNet"
+    return None
+
+
+def user_routes(table: RouteTable, gateway_available: bool = True) -> list[RouteEntry]:
     """§4.3: the route table's UDRs (service-tag routes are kept out of the FIB: vnetsim has no
-    tag-to-prefix data; they are listed with state Invalid and the reason in their name)."""
+    tag-to-prefix data; validation names them)."""
     routes = []
     for route in table.routes:
         if is_service_tag(route.address_prefix):
@@ -128,8 +162,18 @@ def user_routes(table: RouteTable) -> list[RouteEntry]:
         except AddressError:
             continue
         hops = (route.next_hop_ip_address,) if route.next_hop_ip_address else ()
+        broken = broken_because(route, gateway_available)
         routes.append(
-            RouteEntry(USER, ACTIVE, net, route.next_hop_type, hops, route.name, table.name)
+            RouteEntry(
+                USER,
+                ACTIVE,
+                net,
+                route.next_hop_type,
+                hops,
+                route.name,
+                table.name,
+                broken=broken,
+            )
         )
     return routes
 
@@ -139,17 +183,17 @@ def select(routes: list[RouteEntry]) -> list[RouteEntry]:
     protected = [
         r.prefix for r in routes if r.source == DEFAULT and r.next_hop_type in _PROTECTED_HOPS
     ]
-    best: dict[IPv4Network, int] = {}
+    best: dict[IPNetwork, int] = {}
     for route in routes:
         rank = _SOURCE_RANK[route.source]
-        if route.source == GATEWAY and any(route.prefix.subnet_of(p) for p in protected):
+        if route.source == GATEWAY and any(contains(p, route.prefix) for p in protected):
             continue  # rule 3: such a gateway route never wins
         if route.prefix not in best or rank < best[route.prefix]:
             best[route.prefix] = rank
     selected = []
     for route in routes:
         wins = best.get(route.prefix) == _SOURCE_RANK[route.source]
-        if route.source == GATEWAY and any(route.prefix.subnet_of(p) for p in protected):
+        if route.source == GATEWAY and any(contains(p, route.prefix) for p in protected):
             wins = False
         selected.append(route if wins else attrs.evolve(route, state=INVALID))
     return selected
@@ -162,11 +206,13 @@ class SubnetRoutes:
     vnet: str
     subnet: str
     routes: tuple[RouteEntry, ...]
-    fib: pytricia.PyTricia
+    fib: Fib
 
-    def lookup(self, destination: IPv4Address | str) -> RouteEntry | None:
+    def lookup(self, destination: IPAddress | str) -> RouteEntry | None:
         """The route that wins for ``destination`` (None: no route at all)."""
-        return self.fib.get(str(destination))
+        if isinstance(destination, str):
+            destination = ip_address(destination)
+        return self.fib.get(destination)
 
 
 def compile_subnet(
@@ -182,15 +228,22 @@ def compile_subnet(
     gateway's own FIB, which always holds what it learned (propagation is a subnet setting)."""
     view = view or PeeringView(fabric)
     table = fabric.route_tables.get(subnet.route_table) if subnet.route_table else None
-    udrs = user_routes(table) if table is not None else []
-    has_default_udr = any(r.prefix.prefixlen == 0 for r in udrs)
-    routes = system_routes(fabric, vnet, has_default_udr, view)
+    serving = gateway_for_vnet(fabric, vnet.name, view)
+    udrs = user_routes(table, serving is not None) if table is not None else []
+    # §4.7: the reserved None routes go when a 0.0.0.0/0 UDR sends traffic to an appliance.
+    default_to_appliance = any(
+        r.prefix.prefixlen == 0 and r.prefix.version == 4 and r.next_hop_type == "VirtualAppliance"
+        for r in udrs
+    )
+    routes = system_routes(fabric, vnet, default_to_appliance, view)
     if for_gateway or table is None or not table.disable_bgp_route_propagation:  # §4.5
         routes += gateway_routes(fabric, vnet, learned, view)
     routes += udrs
     routes = select(routes)
-    fib = pytricia.PyTricia(32)
+    fib = Fib()
     for route in routes:
         if route.state == ACTIVE:
-            fib[str(route.prefix)] = route
+            fib[route.prefix] = attrs.evolve(route, state=INVALID) if route.broken else route
+    # A broken user route still wins its prefix (traffic it takes is dropped); it shows Invalid.
+    routes = [attrs.evolve(r, state=INVALID) if r.broken else r for r in routes]
     return SubnetRoutes(vnet.name, subnet.name, tuple(routes), fib)

@@ -187,6 +187,13 @@ class Subnet:
     route_table: str | None = attrs.field(default=None, validator=_optional_text)
     # N16: services with an endpoint on this subnet, e.g. "Microsoft.Storage".
     service_endpoints: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    # More ranges of the subnet (ARM addressPrefixes), e.g. the IPv6 /64 of a dual-stack one.
+    additional_prefixes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """Every range of the subnet, the primary one first."""
+        return (self.address_prefix, *self.additional_prefixes)
 
 
 @attrs.frozen(slots=True)

@@ -20,6 +20,7 @@ from fabric.control.forwarding import (
     Leg,
     OnPremises,
     Path,
+    PlatformArrival,
     TunnelHop,
 )
 from fabric.model import Host, Peering
@@ -195,7 +196,7 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
             if step.location.host is not None:
                 tap(step.location.host.name)
             plan.append(SinkStep())
-        elif isinstance(step, InternetEgress) and drop is None:
+        elif isinstance(step, InternetEgress | PlatformArrival) and drop is None:
             plan.append(SinkStep())
     if drop is not None:
         plan.append(DropStep(drop))

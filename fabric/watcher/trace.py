@@ -17,6 +17,7 @@ from fabric.control.forwarding import (
     InternetEgress,
     OnPremises,
     Path,
+    PlatformArrival,
     Stranded,
     TunnelHop,
     resolve,
@@ -229,6 +230,8 @@ def _hop(step, path: Path) -> Hop | None:
             destination,
             detail=f"{where.vnet.name}/{where.subnet.name}; {step.how}",
         )
+    if isinstance(step, PlatformArrival):
+        return Hop("AzurePlatform", str(step.address), destination, detail="answered by the host")
     if isinstance(step, InternetEgress):
         return Hop("Internet", "Internet", destination, detail=f"route {step.route.prefix}")
     if isinstance(step, Stranded):
