@@ -8,8 +8,12 @@ with the arithmetic in a comment, so that a wrong formula in the module cannot a
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fabric.sim import tcp
 
@@ -91,3 +95,351 @@ def test_syn_schedule_with_no_retries_waits_one_rto():
 def test_syn_schedule_rejects_negative_retries():
     with pytest.raises(ValueError, match="retries"):
         tcp.syn_retry_schedule(retries=-1)
+
+
+# --- Congestion control: shared helpers ---------------------------------------------------------
+
+
+def _cubic(**changes) -> tcp.Cubic:
+    """CUBIC without HyStart++ unless asked: most tests start from a chosen window."""
+    changes.setdefault("hystart", None)
+    return tcp.Cubic(tcp.CubicParams(**changes))
+
+
+def _ack_round(cc, start_ns: int, rtt_ns: int, count: int | None = None, acked: float = 1.0):
+    """One round trip: ``count`` ACKs (default: one per segment of the window) for segments sent
+    from ``start_ns`` on, each measuring ``rtt_ns``. Returns when the next round's data leaves
+    (the first ACK of this one), which is also when this round's last ACK has been handled."""
+    count = int(cc.cwnd) if count is None else count
+    spacing = max(1, rtt_ns // max(count, 1) // 4)
+    for j in range(count):
+        cc.on_ack(start_ns + rtt_ns + j * spacing, acked, rtt_ns)
+    return start_ns + rtt_ns + count * spacing
+
+
+def _run(cc, start_ns: int, duration_ns: int, rtt_ns: int) -> list[tuple[int, float]]:
+    """Rounds of ``rtt_ns`` (one ACK per segment) for ``duration_ns``: [(round end, cwnd)]."""
+    trace = []
+    now = start_ns
+    while now < start_ns + duration_ns:
+        now = start_ns + (len(trace) + 1) * rtt_ns
+        count = int(cc.cwnd)
+        for j in range(count):
+            cc.on_ack(now - rtt_ns + (j + 1) * rtt_ns // count, 1.0, rtt_ns)
+        trace.append((now, cc.cwnd))
+    return trace
+
+
+# --- Reno (today's TcpFlow behaviour, NewReno-like) ---------------------------------------------
+
+
+def test_initial_window_is_ten_segments():  # RFC 6928
+    for cc in (tcp.Reno(), tcp.Cubic()):
+        assert cc.cwnd == 10
+        assert cc.ssthresh == math.inf
+        assert cc.in_slow_start
+
+
+def test_reno_slow_start_then_one_segment_per_round_trip():
+    cc = tcp.Reno(tcp.RenoParams(initial_window=10))
+    end = _ack_round(cc, 0, 10 * MS)  # ten ACKs of one segment: 10 -> 20
+    assert cc.cwnd == 20
+    assert cc.on_loss_event(end)
+    assert (cc.cwnd, cc.ssthresh) == (10, 10)
+    # Recovery ends with the first ACK of data sent after the reduction; then +1/cwnd per ACK.
+    end = _ack_round(cc, end, 10 * MS)
+    assert cc.cwnd == pytest.approx(11, abs=0.1)  # 10 + sum of 1/cwnd over ten ACKs = 10.96
+
+
+def test_reno_halves_once_per_window_and_rto_collapses_to_one():
+    cc = tcp.Reno(tcp.RenoParams(initial_window=40))
+    assert cc.on_loss_event(1 * S, sent_ns=int(0.99 * S))
+    assert cc.cwnd == 20
+    # More drops from the same window of data: the same congestion event.
+    assert not cc.on_loss_event(1 * S + 1, sent_ns=int(0.995 * S))
+    assert not cc.on_loss_event(1 * S + 2)  # still in recovery
+    assert cc.cwnd == 20
+    cc.on_timeout(2 * S)
+    assert (cc.cwnd, cc.ssthresh) == (1, 10)
+    # A second timeout in a row keeps ssthresh (RFC 5681 §3.1) and the window at one segment.
+    cc.on_timeout(3 * S)
+    assert (cc.cwnd, cc.ssthresh) == (1, 10)
+    assert cc.in_slow_start
+
+
+# --- CUBIC (RFC 9438) ----------------------------------------------------------------------------
+
+
+def test_cubic_constants_are_rfc_9438():
+    p = tcp.CubicParams()
+    assert (p.c, p.beta, p.fast_convergence) == (0.4, 0.7, True)
+    assert p.alpha == pytest.approx(0.5294117647)  # 3(1 - 0.7)/(1 + 0.7) = 0.9/1.7
+
+
+def test_cubic_loss_multiplies_by_beta_and_sets_wmax_and_k():
+    cc = _cubic(initial_window=100)
+    assert cc.on_loss_event(1 * S)
+    assert cc.cwnd == pytest.approx(70)  # 0.7 * 100
+    assert cc.ssthresh == pytest.approx(70)
+    assert cc.w_max == pytest.approx(100)
+    # K = cbrt(W_max (1 - beta) / C) = cbrt(100 * 0.3 / 0.4) = cbrt(75) = 4.2171633...
+    assert cc.k_s == pytest.approx(4.2171633265)
+    # The curve starts at the reduced window and plateaus at W_max at t = K.
+    assert cc.w_cubic(0.0) == pytest.approx(70)  # 0.4 * (-K)^3 + 100 = -30 + 100
+    assert cc.w_cubic(cc.k_s) == pytest.approx(100)
+    # Concave side: W(2) = 0.4 * (2 - 4.2171633)^3 + 100 = 0.4 * (-10.89916) + 100 = 95.64034
+    assert cc.w_cubic(2.0) == pytest.approx(95.64034, abs=1e-4)
+    # Convex side: W(6) = 0.4 * (6 - 4.2171633)^3 + 100 = 0.4 * 5.66676 + 100 = 102.26670
+    assert cc.w_cubic(6.0) == pytest.approx(102.26670, abs=1e-4)
+
+
+def test_cubic_window_follows_the_cubic_curve_after_a_loss():
+    """At 200 ms RTT the Reno-friendly estimate (70 + 0.53 per round trip) stays below the curve
+    for the 8 s shown, so cwnd tracks W_cubic: below W_max and flattening before K (concave),
+    above W_max and steepening after (convex)."""
+    cc = _cubic(initial_window=100)
+    cc.on_loss_event(0)
+    rtt = 200 * MS
+    # Recovery: one round of ACKs for the data sent before the reduction (no growth).
+    start = _ack_round(cc, -rtt // 2, rtt, count=70)
+    assert cc.cwnd == pytest.approx(70)
+    trace = _run(cc, start, 8 * S, rtt)
+    epoch = cc.epoch_ns
+
+    def rfc_w_cubic(t_s: float) -> float:  # RFC 9438 eq. 1 with W_max = 100, K = cbrt(75)
+        return 0.4 * (t_s - 4.2171633265) ** 3 + 100
+
+    followed = [(t - epoch) / S for t, _ in trace if t - epoch >= 0.3 * S]
+    assert len(followed) > 35
+    for t, w in trace:
+        if t - epoch >= 0.3 * S:
+            assert w == pytest.approx(rfc_w_cubic((t - epoch) / S), rel=0.01), t
+    growth = np.diff([w for _, w in trace])
+    k_round = int(cc.k_s * S // rtt)
+    assert all(w < 100 for _, w in trace[: k_round - 2])  # concave region: below W_max
+    assert all(w > 100 for _, w in trace[k_round + 3 :])  # convex region: above W_max
+    assert growth[2] > growth[8] > growth[15]  # increments shrink towards the plateau
+    assert growth[25] < growth[32] < growth[38]  # and grow again past it
+
+
+def test_cubic_fast_convergence_lowers_wmax_when_the_window_did_not_recover():
+    for fast, factor in ((True, 0.85), (False, 1.0)):
+        cc = _cubic(initial_window=100, fast_convergence=fast)
+        cc.on_loss_event(0)
+        end = _ack_round(cc, -50 * MS, 100 * MS, count=70)
+        while cc.cwnd < 80:
+            end = _ack_round(cc, end, 100 * MS)
+        before = cc.cwnd
+        assert cc.on_loss_event(end + 1)
+        # W_max = cwnd * (1 + beta) / 2 = cwnd * 0.85 with fast convergence (RFC 9438 §4.7).
+        assert cc.w_max == pytest.approx(factor * before)
+        assert cc.cwnd == pytest.approx(0.7 * before)
+
+
+def test_cubic_reno_friendly_region_dominates_at_small_rtt():
+    """At 1 ms RTT the Reno estimate W_est (alpha = 0.529 per RTT, then 1 once past cwnd_prior)
+    outgrows the cubic curve, and cwnd follows W_est (RFC 9438 §4.3)."""
+    cc = _cubic(initial_window=100)
+    cc.on_loss_event(0)
+    rtt = 1 * MS
+    start = _ack_round(cc, -rtt // 2, rtt, count=70)
+    _run(cc, start, 50 * rtt, rtt)
+    t_s = (50 * rtt + start - cc.epoch_ns) / S
+    # W_est = 70 + 50 * 0.5294 = 96.47; the curve is still near 70: 0.4 * (0.05 - K)^3 + 100.
+    assert cc.cwnd == pytest.approx(70 + 50 * 0.5294117647, rel=0.02)
+    assert cc.w_cubic(t_s) < 72
+    assert cc.cwnd == pytest.approx(cc.w_est)
+    # W_est reaches cwnd_prior = 100 after 30 / 0.5294 = 56.7 rounds; from there +1 per round.
+    _run(cc, start + 50 * rtt, 50 * rtt, rtt)
+    assert cc.cwnd == pytest.approx(100 + (100 - 56.67), rel=0.02)
+
+
+def test_cubic_one_loss_per_round_trip_never_collapses_the_window():
+    cc = _cubic(initial_window=200)
+    now = 0
+    for _ in range(40):
+        before = cc.cwnd
+        assert cc.on_loss_event(now)
+        assert cc.cwnd >= 0.7 * before - 1e-9
+        assert cc.cwnd >= 2
+        now = _ack_round(cc, now, 20 * MS)
+    assert cc.cwnd >= 2
+
+
+def test_cubic_several_losses_in_one_window_are_one_event():
+    cc = _cubic(initial_window=100)
+    assert cc.on_loss_event(1 * S, sent_ns=990 * MS)
+    for k in range(1, 30):
+        assert not cc.on_loss_event(1 * S + k, sent_ns=990 * MS + k)
+    assert cc.cwnd == pytest.approx(70)
+    # Data sent after the reduction and lost is new congestion.
+    assert cc.on_loss_event(1100 * MS, sent_ns=1010 * MS)
+    assert cc.cwnd == pytest.approx(49)
+
+
+def test_cubic_rto_collapses_to_one_then_slow_start_then_k_zero():
+    cc = _cubic(initial_window=100)
+    cc.on_timeout(1 * S)
+    assert cc.cwnd == 1
+    assert cc.ssthresh == pytest.approx(70)  # ssthresh uses beta_cubic (RFC 9438 §4.8)
+    assert cc.in_slow_start
+    end = 1 * S
+    while cc.in_slow_start:
+        end = _ack_round(cc, end, 20 * MS)
+    assert cc.cwnd == pytest.approx(70, rel=0.01)  # the last round's leftover ACKs are in CA
+    # First congestion-avoidance stage after a timeout: K = 0 and W_max = cwnd at its start.
+    _ack_round(cc, end, 20 * MS, count=1)
+    assert cc.k_s == 0
+    assert cc.w_max == pytest.approx(70)
+
+
+def test_loss_reports_from_before_a_timeout_do_not_reduce_again():
+    cc = _cubic(initial_window=100)
+    cc.on_timeout(1 * S)
+    assert not cc.on_loss_event(1 * S + 5 * MS, sent_ns=900 * MS)
+    assert cc.cwnd == 1
+
+
+# --- HyStart++ (RFC 9406) ------------------------------------------------------------------------
+
+
+def test_hystart_constants_are_rfc_9406():
+    p = tcp.HyStartParams()
+    assert (p.min_rtt_thresh_ns, p.max_rtt_thresh_ns) == (4 * MS, 16 * MS)
+    assert (p.min_rtt_divisor, p.n_rtt_sample) == (8, 8)
+    assert (p.css_growth_divisor, p.css_rounds) == (4, 5)
+    assert p.ack_limit_segments == 8  # L for a sender that does not pace
+
+
+def _slow_start_rounds(cc, rtts_ms: list[float], start_ns: int = 0) -> int:
+    now = start_ns
+    for rtt_ms in rtts_ms:
+        now = _ack_round(cc, now, round(rtt_ms * MS))
+    return now
+
+
+def test_hystart_keeps_doubling_while_rtt_is_flat():
+    cc = tcp.Cubic()
+    _slow_start_rounds(cc, [20] * 5)
+    assert cc.cwnd == 320  # 10 * 2^5
+    assert cc.hystart.phase is tcp.SlowStartPhase.STANDARD
+
+
+@pytest.mark.parametrize(
+    ("base_ms", "rise_ms", "exits"),
+    [
+        (20, 3.9, False),  # threshold max(4, min(20/8, 16)) = 4 ms
+        (20, 4.0, True),
+        (80, 9.9, False),  # threshold 80/8 = 10 ms
+        (80, 10.0, True),
+        (200, 15.9, False),  # threshold capped at 16 ms
+        (200, 16.0, True),
+    ],
+)
+def test_hystart_enters_css_when_round_min_rtt_rises_by_the_threshold(base_ms, rise_ms, exits):
+    cc = tcp.Cubic()
+    _slow_start_rounds(cc, [base_ms, base_ms, base_ms + rise_ms])
+    phase = tcp.SlowStartPhase.CSS if exits else tcp.SlowStartPhase.STANDARD
+    assert cc.hystart.phase is phase
+
+
+def test_hystart_needs_eight_samples_in_a_round():
+    cc = tcp.Cubic()
+    now = _slow_start_rounds(cc, [20, 20])
+    _ack_round(cc, now, 30 * MS, count=7)
+    assert cc.hystart.phase is tcp.SlowStartPhase.STANDARD
+    cc.on_ack(now + 31 * MS, 1.0, 30 * MS)  # the eighth sample of the round
+    assert cc.hystart.phase is tcp.SlowStartPhase.CSS
+
+
+def test_hystart_css_grows_a_quarter_as_fast_then_ends_slow_start_after_five_rounds():
+    cc = tcp.Cubic()
+    now = _slow_start_rounds(cc, [20, 20, 25])
+    assert cc.hystart.phase is tcp.SlowStartPhase.CSS
+    before = cc.cwnd
+    now = _ack_round(cc, now, 25 * MS, count=40)  # CSS: +1/4 segment per acked segment
+    assert cc.cwnd == pytest.approx(before + 10)
+    assert cc.in_slow_start
+    for _ in range(3):
+        now = _ack_round(cc, now, 25 * MS)
+    assert cc.hystart.phase is tcp.SlowStartPhase.CSS
+    # The partial round in which CSS began counts: the fifth round end in CSS ends slow start,
+    # and ssthresh = cwnd.
+    cc.on_ack(now + 25 * MS, 1.0, 25 * MS)
+    assert cc.hystart.phase is tcp.SlowStartPhase.DONE
+    assert not cc.in_slow_start
+    assert cc.ssthresh == cc.cwnd
+
+
+def test_hystart_returns_to_slow_start_when_rtt_falls_below_the_css_baseline():
+    cc = tcp.Cubic()
+    now = _slow_start_rounds(cc, [20, 20, 25])
+    assert cc.hystart.phase is tcp.SlowStartPhase.CSS
+    _slow_start_rounds(cc, [22], start_ns=now)  # min RTT 22 < baseline 25: a false alarm
+    assert cc.hystart.phase is tcp.SlowStartPhase.STANDARD
+
+
+def test_hystart_is_not_used_after_a_loss_or_timeout():
+    cc = tcp.Cubic()
+    _slow_start_rounds(cc, [20, 20])
+    cc.on_timeout(1 * S)
+    assert cc.hystart is None  # RFC 9406 §4.2: only the initial slow start
+    assert cc.in_slow_start
+
+
+# --- Properties of every controller -------------------------------------------------------------
+
+_event = st.one_of(
+    st.tuples(
+        st.just("ack"),
+        st.integers(0, 50 * MS),
+        st.floats(0.5, 64),
+        st.one_of(st.none(), st.integers(1, 500 * MS)),
+    ),
+    st.tuples(
+        st.just("loss"),
+        st.integers(0, 50 * MS),
+        st.one_of(st.none(), st.integers(0, 500 * MS)),
+        st.none(),
+    ),
+    st.tuples(st.just("timeout"), st.integers(0, 2 * S), st.none(), st.none()),
+)
+
+_controllers = {
+    "reno": lambda: tcp.Reno(),
+    "reno+hystart": lambda: tcp.Reno(tcp.RenoParams(hystart=tcp.HyStartParams())),
+    "cubic": lambda: tcp.Cubic(),
+    "cubic-no-hystart": lambda: _cubic(),
+    "cubic-no-fast-convergence": lambda: tcp.Cubic(tcp.CubicParams(fast_convergence=False)),
+}
+
+
+def _replay(cc, events) -> list[tuple[float, float]]:
+    """Apply the events at increasing times, checking the invariants after each one."""
+    now = 0
+    trace = []
+    for kind, gap, a, b in events:
+        now += gap
+        before = cc.cwnd
+        if kind == "ack":
+            cc.on_ack(now, a, b)
+        elif kind == "loss":
+            sent = None if a is None else now - a
+            cc.on_loss_event(now, sent)
+            assert cc.cwnd <= before  # a loss never grows the window
+        else:
+            cc.on_timeout(now)
+            assert cc.cwnd == 1
+        assert math.isfinite(cc.cwnd)
+        assert cc.cwnd >= 1
+        assert cc.ssthresh >= 2 or math.isinf(cc.ssthresh)
+        trace.append((cc.cwnd, cc.ssthresh))
+    return trace
+
+
+@pytest.mark.parametrize("name", sorted(_controllers))
+@settings(max_examples=150)
+@given(events=st.lists(_event, max_size=300))
+def test_window_is_finite_at_least_one_never_grows_on_loss_and_is_deterministic(name, events):
+    first = _replay(_controllers[name](), events)
+    assert _replay(_controllers[name](), events) == first

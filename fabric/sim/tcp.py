@@ -9,9 +9,18 @@ Pieces, each with one job:
 
 * ``RtoEstimator``: RFC 6298 retransmission timer (SRTT, RTTVAR, backoff), Linux's 200 ms floor.
 * ``syn_retry_schedule``: when an unanswered SYN is retried and when connect() gives up.
+* ``CongestionControl``: the interface a flow drives; ``Reno`` (NewReno-like, today's TcpFlow)
+  and ``Cubic`` (RFC 9438) implement it. Both reduce once per window of data
+  (``RecoveryTracker``), never below 2 segments on a loss, and collapse to 1 only on a timeout.
+* ``HyStartPlusPlus``: RFC 9406 slow start (CUBIC's default), with ``RoundTracker`` finding
+  round trips from ACK send times.
 """
 
 from __future__ import annotations
+
+import enum
+import math
+from typing import Protocol
 
 import attrs
 
@@ -146,3 +155,435 @@ def syn_retry_schedule(
         times.append(times[-1] + wait)
         wait = min(2 * wait, max_rto_ns)
     return SynSchedule(tuple(times), times[-1] + wait)
+
+
+# --- Congestion control: the interface ------------------------------------------------------------
+
+
+class CongestionControl(Protocol):
+    """What a flow asks of a congestion controller. Windows are in segments (MSS).
+
+    The flow calls ``on_ack`` for every ACK of new data, ``on_loss_event`` when duplicate ACKs or
+    SACK show a segment lost (the controller itself keeps it to one reduction per window of
+    data), and ``on_timeout`` when the retransmission timer fires.
+    """
+
+    @property
+    def cwnd(self) -> float: ...
+
+    @property
+    def ssthresh(self) -> float: ...
+
+    @property
+    def in_slow_start(self) -> bool: ...
+
+    def on_ack(self, now_ns: int, acked_segments: float, rtt_ns: int | None) -> None:
+        """New data acknowledged; ``rtt_ns`` is the sample for the newest segment it covers, or
+        None when that segment was retransmitted (Karn's rule)."""
+        ...
+
+    def on_loss_event(self, now_ns: int, sent_ns: int | None = None) -> bool:
+        """A segment (sent at ``sent_ns``, if known) was found lost. Returns whether this was a
+        new congestion event, i.e. whether the window was reduced."""
+        ...
+
+    def on_timeout(self, now_ns: int) -> None:
+        """The retransmission timer fired: cwnd to one segment, slow start again."""
+        ...
+
+
+class RoundTracker:
+    """Counts round trips from ACKs alone.
+
+    A round ends with the first ACK for data sent after the round began: RFC 9406's
+    "windowEnd = SND.NXT" rule, told by the send time of the acknowledged segment
+    (now - rtt) instead of by sequence numbers, so the caller needs to pass nothing more.
+    """
+
+    def __init__(self) -> None:
+        self.start_ns: int | None = None
+        self.count = 0
+
+    def on_ack(self, now_ns: int, rtt_ns: int | None) -> bool:
+        """Whether this ACK begins a new round (the first ACK ever begins round 1)."""
+        if rtt_ns is None:
+            return False
+        if self.start_ns is None or now_ns - rtt_ns >= self.start_ns:
+            self.start_ns = now_ns
+            self.count += 1
+            return True
+        return False
+
+
+class RecoveryTracker:
+    """Decides whether a reported loss is a new congestion event: one reduction per window.
+
+    After a reduction at time T, losses of segments sent before T belong to the same event
+    (NewReno's "recover" point, RFC 6582, by send time instead of sequence number). While the
+    first ACK for data sent after T has not arrived the connection is in recovery and the window
+    does not grow. When the caller does not know the lost segment's send time, a loss counts as
+    new only outside recovery and at least one smoothed RTT after the last reduction.
+    """
+
+    def __init__(self) -> None:
+        self.reduced_at_ns: int | None = None
+        self.in_recovery = False
+
+    def is_new_event(self, now_ns: int, sent_ns: int | None, srtt_ns: float | None) -> bool:
+        if self.reduced_at_ns is None:
+            return True
+        if sent_ns is not None:
+            return sent_ns >= self.reduced_at_ns
+        if self.in_recovery:
+            return False
+        return srtt_ns is None or now_ns - self.reduced_at_ns >= srtt_ns
+
+    def reduced(self, now_ns: int, *, recovery: bool) -> None:
+        """The window was just reduced; ``recovery`` is False after a timeout, where slow start
+        grows the window from the next ACK on (RFC 5681 §3.1)."""
+        self.reduced_at_ns = now_ns
+        self.in_recovery = recovery
+
+    def on_ack(self, now_ns: int, rtt_ns: int | None, srtt_ns: float | None) -> bool:
+        """Whether the connection is still in recovery after this ACK."""
+        if self.in_recovery and self.reduced_at_ns is not None:
+            if rtt_ns is not None:
+                self.in_recovery = now_ns - rtt_ns < self.reduced_at_ns
+            elif srtt_ns is not None:
+                self.in_recovery = now_ns - self.reduced_at_ns < srtt_ns
+        return self.in_recovery
+
+
+# --- HyStart++ (RFC 9406) ------------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class HyStartParams:
+    """HyStart++ constants, all from RFC 9406 §4.3.
+
+    Attributes:
+        min_rtt_thresh_ns: MIN_RTT_THRESH, 4 ms: smallest RTT rise that ends standard slow start.
+        max_rtt_thresh_ns: MAX_RTT_THRESH, 16 ms: largest RTT rise needed.
+        min_rtt_divisor: MIN_RTT_DIVISOR, 8: the threshold is the last round's min RTT / 8,
+            clamped to [4 ms, 16 ms].
+        n_rtt_sample: N_RTT_SAMPLE, 8: RTT samples a round needs before it is judged.
+        css_growth_divisor: CSS_GROWTH_DIVISOR, 4: Conservative Slow Start grows a quarter as
+            fast as slow start.
+        css_rounds: CSS_ROUNDS, 5: rounds of CSS before congestion avoidance.
+        ack_limit_segments: L, the most one ACK may add to cwnd in slow start: 8 segments for a
+            sender that does not pace (RFC 9406 §4.3; a paced sender uses infinity). The modelled
+            flows do not pace.
+    """
+
+    min_rtt_thresh_ns: int = 4 * NS_PER_MS
+    max_rtt_thresh_ns: int = 16 * NS_PER_MS
+    min_rtt_divisor: int = 8
+    n_rtt_sample: int = 8
+    css_growth_divisor: int = 4
+    css_rounds: int = 5
+    ack_limit_segments: float = 8.0
+
+
+class SlowStartPhase(enum.Enum):
+    """Where HyStart++ is: standard slow start, Conservative Slow Start, or finished."""
+
+    STANDARD = "standard"
+    CSS = "css"
+    DONE = "done"
+
+
+class HyStartPlusPlus:
+    """RFC 9406 slow start: the window grows as in standard slow start until a round's minimum
+    RTT exceeds the previous round's by the threshold; then Conservative Slow Start (a quarter
+    of the growth) for CSS_ROUNDS rounds, back to standard slow start if the RTT falls below the
+    CSS baseline (a false alarm), and at the end congestion avoidance with ssthresh = cwnd.
+
+    ``on_ack`` returns the window increment for one ACK; the controller applies it.
+    """
+
+    def __init__(self, params: HyStartParams | None = None) -> None:
+        self.params = params or HyStartParams()
+        self.phase = SlowStartPhase.STANDARD
+        self.rounds = RoundTracker()
+        self.last_round_min_rtt_ns = math.inf
+        self.current_round_min_rtt_ns = math.inf
+        self.rtt_sample_count = 0
+        self.css_baseline_min_rtt_ns = math.inf
+        self.css_round_count = 0
+
+    def on_ack(self, now_ns: int, acked_segments: float, rtt_ns: int | None) -> float:
+        p = self.params
+        if self.phase is SlowStartPhase.DONE:
+            return 0.0
+        if self.rounds.on_ack(now_ns, rtt_ns):
+            self._new_round()
+            if self.phase is SlowStartPhase.DONE:
+                return 0.0
+        increment = min(acked_segments, p.ack_limit_segments)
+        if self.phase is SlowStartPhase.CSS:
+            increment /= p.css_growth_divisor
+        if rtt_ns is not None:
+            self.current_round_min_rtt_ns = min(self.current_round_min_rtt_ns, rtt_ns)
+            self.rtt_sample_count += 1
+        if self.rtt_sample_count >= p.n_rtt_sample:
+            self._judge_round()
+        return increment
+
+    def _new_round(self) -> None:
+        if self.phase is SlowStartPhase.CSS:
+            # The partial round in which CSS began counts towards CSS_ROUNDS.
+            self.css_round_count += 1
+            if self.css_round_count >= self.params.css_rounds:
+                self.phase = SlowStartPhase.DONE
+        self.last_round_min_rtt_ns = self.current_round_min_rtt_ns
+        self.current_round_min_rtt_ns = math.inf
+        self.rtt_sample_count = 0
+
+    def _judge_round(self) -> None:
+        p = self.params
+        current, last = self.current_round_min_rtt_ns, self.last_round_min_rtt_ns
+        if self.phase is SlowStartPhase.STANDARD:
+            if math.isinf(current) or math.isinf(last):
+                return
+            threshold = max(p.min_rtt_thresh_ns, min(last / p.min_rtt_divisor, p.max_rtt_thresh_ns))
+            if current >= last + threshold:
+                self.css_baseline_min_rtt_ns = current
+                self.css_round_count = 0
+                self.phase = SlowStartPhase.CSS
+        elif current < self.css_baseline_min_rtt_ns:
+            # The RTT rise was spurious: resume standard slow start.
+            self.css_baseline_min_rtt_ns = math.inf
+            self.phase = SlowStartPhase.STANDARD
+
+
+# --- Loss-based controllers ----------------------------------------------------------------------
+
+
+class _LossBasedControl:
+    """What Reno and CUBIC share: slow start (optionally HyStart++), one reduction per window of
+    data, recovery without growth, and the collapse to one segment on a timeout.
+
+    Subclasses supply ``_avoid`` (growth in congestion avoidance), ``_reduce`` (a loss event)
+    and ``_timeout_ssthresh``.
+    """
+
+    def __init__(self, initial_window: float, hystart: HyStartParams | None) -> None:
+        if not initial_window >= 1:
+            raise ValueError(f"the initial window must be >= 1 segment, got {initial_window}")
+        self._cwnd = float(initial_window)
+        self._ssthresh = math.inf
+        self.hystart = HyStartPlusPlus(hystart) if hystart is not None else None
+        self.recovery = RecoveryTracker()
+        self.srtt_ns: float | None = None  # the controller's own RFC 6298 SRTT
+        self._timeouts_in_a_row = 0
+
+    @property
+    def cwnd(self) -> float:
+        return self._cwnd
+
+    @property
+    def ssthresh(self) -> float:
+        return self._ssthresh
+
+    @property
+    def in_slow_start(self) -> bool:
+        return self._cwnd < self._ssthresh
+
+    def on_ack(self, now_ns: int, acked_segments: float, rtt_ns: int | None) -> None:
+        if acked_segments <= 0:
+            return
+        if rtt_ns is not None and rtt_ns > 0:
+            self.srtt_ns = rtt_ns if self.srtt_ns is None else 0.875 * self.srtt_ns + rtt_ns / 8
+        self._timeouts_in_a_row = 0
+        if self.recovery.on_ack(now_ns, rtt_ns, self.srtt_ns):
+            return  # no growth until data sent after the reduction is acknowledged
+        if self.in_slow_start:
+            self._slow_start(now_ns, acked_segments, rtt_ns)
+        else:
+            self._avoid(now_ns, acked_segments, rtt_ns)
+
+    def _slow_start(self, now_ns: int, acked_segments: float, rtt_ns: int | None) -> None:
+        if self.hystart is not None:
+            increment = self.hystart.on_ack(now_ns, acked_segments, rtt_ns)
+            self._cwnd = min(self._cwnd + increment, self._ssthresh)
+            if self.hystart.phase is SlowStartPhase.DONE:
+                self._ssthresh = self._cwnd  # RFC 9406: enter congestion avoidance
+        else:
+            self._cwnd = min(self._cwnd + acked_segments, self._ssthresh)
+
+    def on_loss_event(self, now_ns: int, sent_ns: int | None = None) -> bool:
+        if not self.recovery.is_new_event(now_ns, sent_ns, self.srtt_ns):
+            return False
+        before = self._cwnd
+        self.hystart = None  # RFC 9406 §4.2: HyStart++ only for the initial slow start
+        self._reduce(now_ns)
+        self._cwnd = min(self._cwnd, before)  # never grow on a loss (the 2-segment floor)
+        self.recovery.reduced(now_ns, recovery=True)
+        return True
+
+    def on_timeout(self, now_ns: int) -> None:
+        if self._timeouts_in_a_row == 0:
+            # On a repeated timeout ssthresh is held (RFC 5681 §3.1): cwnd is already 1.
+            self._ssthresh = self._timeout_ssthresh()
+        self._timeouts_in_a_row += 1
+        self._cwnd = 1.0  # the loss window, RFC 5681 §3.1
+        self.hystart = None
+        self.recovery.reduced(now_ns, recovery=False)
+
+    def _avoid(self, now_ns: int, acked_segments: float, rtt_ns: int | None) -> None:
+        raise NotImplementedError
+
+    def _reduce(self, now_ns: int) -> None:
+        raise NotImplementedError
+
+    def _timeout_ssthresh(self) -> float:
+        raise NotImplementedError
+
+
+@attrs.frozen(slots=True)
+class RenoParams:
+    """NewReno-like congestion control (RFC 5681, RFC 6582): today's TcpFlow behaviour.
+
+    Attributes:
+        initial_window: 10 segments (RFC 6928).
+        beta: multiplicative decrease, 1/2 (RFC 5681 eq. 4: ssthresh = FlightSize / 2, with the
+            window standing in for FlightSize).
+        min_ssthresh: 2 segments (RFC 5681 eq. 4).
+        hystart: HyStart++ constants, or None for standard slow start (the default, as today).
+    """
+
+    initial_window: float = 10.0
+    beta: float = 0.5
+    min_ssthresh: float = 2.0
+    hystart: HyStartParams | None = None
+
+
+class Reno(_LossBasedControl):
+    """Slow start, +1 segment per round trip (acked/cwnd per ACK), halving once per window."""
+
+    def __init__(self, params: RenoParams | None = None) -> None:
+        self.params = params or RenoParams()
+        super().__init__(self.params.initial_window, self.params.hystart)
+
+    def _avoid(self, now_ns: int, acked_segments: float, rtt_ns: int | None) -> None:
+        self._cwnd += acked_segments / self._cwnd
+
+    def _reduce(self, now_ns: int) -> None:
+        self._ssthresh = max(self._cwnd * self.params.beta, self.params.min_ssthresh)
+        self._cwnd = self._ssthresh
+
+    def _timeout_ssthresh(self) -> float:
+        return max(self._cwnd * self.params.beta, self.params.min_ssthresh)
+
+
+@attrs.frozen(slots=True)
+class CubicParams:
+    """CUBIC constants (RFC 9438).
+
+    Attributes:
+        c: C = 0.4, the cubic's scaling constant (RFC 9438 §5.1), in segments / s^3.
+        beta: beta_cubic = 0.7, the multiplicative decrease (§4.6).
+        fast_convergence: lower W_max when a loss comes before the window got back to it (§4.7;
+            "SHOULD", on in Linux).
+        initial_window: 10 segments (RFC 6928).
+        min_window_after_loss: 2 segments: a loss (not a timeout) never takes cwnd or ssthresh
+            below this (RFC 9438 §4.6).
+        hystart: HyStart++ constants (RFC 9438 §4.10 recommends HyStart++), or None.
+    """
+
+    c: float = 0.4
+    beta: float = 0.7
+    fast_convergence: bool = True
+    initial_window: float = 10.0
+    min_window_after_loss: float = 2.0
+    hystart: HyStartParams | None = attrs.field(factory=HyStartParams)
+
+    @property
+    def alpha(self) -> float:
+        """alpha_cubic = 3 (1 - beta) / (1 + beta): the Reno-friendly additive increase (§4.3),
+        0.529 segments per round trip with beta = 0.7."""
+        return 3 * (1 - self.beta) / (1 + self.beta)
+
+
+class Cubic(_LossBasedControl):
+    """CUBIC (RFC 9438) with HyStart++ slow start and one reduction per window of data.
+
+    After a congestion event the window follows W_cubic(t) = C (t - K)^3 + W_max, t in seconds
+    since the congestion-avoidance stage began (the first ACK after recovery), with
+    K = cbrt((W_max - cwnd_epoch) / C). Per acknowledged segment cwnd moves by
+    (target - cwnd) / cwnd towards target = W_cubic(t + SRTT) clamped to [cwnd, 1.5 cwnd], unless
+    the Reno-friendly estimate W_est is above W_cubic(t), in which case cwnd = W_est.
+
+    RFC 9438 states the increase per ACK; it is applied here per acknowledged segment so that
+    delayed ACKs (two segments per ACK) do not halve the growth. ssthresh uses cwnd where the RFC
+    says flight size: the model's flows keep the window full.
+    """
+
+    def __init__(self, params: CubicParams | None = None) -> None:
+        self.params = params or CubicParams()
+        super().__init__(self.params.initial_window, self.params.hystart)
+        self.w_max: float | None = None  # window before the last reduction (None: none yet)
+        self.k_s = 0.0
+        self.w_est = self._cwnd
+        self.cwnd_prior = self._cwnd
+        self.epoch_ns: int | None = None  # when the current congestion-avoidance stage began
+        self._after_timeout = False
+
+    def w_cubic(self, t_s: float) -> float:
+        """RFC 9438 eq. 1: C (t - K)^3 + W_max, segments, t in seconds since the epoch."""
+        w_max = self._cwnd if self.w_max is None else self.w_max
+        return self.params.c * (t_s - self.k_s) ** 3 + w_max
+
+    def _start_epoch(self, now_ns: int) -> None:
+        self.epoch_ns = now_ns
+        if self.w_max is None and not self._after_timeout:
+            # Slow start ended without congestion (HyStart++): no W_max to return to. As after
+            # a timeout, K = 0 and W_max = cwnd; ssthresh was just set, at this cwnd.
+            self.cwnd_prior = self._cwnd
+        if self.w_max is None or self._after_timeout:
+            # RFC 9438 §4.8: first stage after a timeout: K = 0, W_max = cwnd at its start.
+            self.w_max = self._cwnd
+            self.k_s = 0.0
+            self._after_timeout = False
+        else:
+            self.k_s = math.cbrt((self.w_max - self._cwnd) / self.params.c)
+        self.w_est = self._cwnd
+
+    def _avoid(self, now_ns: int, acked_segments: float, rtt_ns: int | None) -> None:
+        p = self.params
+        if self.epoch_ns is None:
+            self._start_epoch(now_ns)
+            assert self.epoch_ns is not None
+        t_s = (now_ns - self.epoch_ns) / NS_PER_S
+        cwnd = self._cwnd
+        # Reno-friendly region (§4.3): alpha_cubic until W_est reaches cwnd_prior, then 1.
+        alpha = 1.0 if self.w_est >= self.cwnd_prior else p.alpha
+        self.w_est += alpha * acked_segments / cwnd
+        if self.w_cubic(t_s) < self.w_est:
+            self._cwnd = max(cwnd, self.w_est)
+            return
+        # Concave (cwnd < W_max) and convex (cwnd >= W_max) regions (§4.4, §4.5).
+        srtt_s = (self.srtt_ns or rtt_ns or 0) / NS_PER_S
+        target = min(max(self.w_cubic(t_s + srtt_s), cwnd), 1.5 * cwnd)
+        self._cwnd = cwnd + (target - cwnd) / cwnd * acked_segments
+
+    def _reduce(self, now_ns: int) -> None:
+        p = self.params
+        cwnd = self._cwnd
+        if p.fast_convergence and self.w_max is not None and cwnd < self.w_max:
+            self.w_max = cwnd * (1 + p.beta) / 2  # §4.7: release bandwidth for a newcomer
+        else:
+            self.w_max = cwnd
+        self.cwnd_prior = cwnd
+        self._ssthresh = max(cwnd * p.beta, p.min_window_after_loss)
+        self._cwnd = self._ssthresh
+        self.k_s = math.cbrt((self.w_max - self._cwnd) / p.c)
+        self.epoch_ns = None
+        self._after_timeout = False
+
+    def _timeout_ssthresh(self) -> float:
+        # §4.8: ssthresh with beta_cubic; the next congestion-avoidance stage starts with K = 0.
+        self.cwnd_prior = self._cwnd
+        self.epoch_ns = None
+        self._after_timeout = True
+        return max(self._cwnd * self.params.beta, self.params.min_window_after_loss)
