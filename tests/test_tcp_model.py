@@ -8,6 +8,7 @@ with the arithmetic in a comment, so that a wrong formula in the module cannot a
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -443,3 +444,132 @@ def _replay(cc, events) -> list[tuple[float, float]]:
 def test_window_is_finite_at_least_one_never_grows_on_loss_and_is_deterministic(name, events):
     first = _replay(_controllers[name](), events)
     assert _replay(_controllers[name](), events) == first
+
+
+# --- Receive window: OS profiles and autotuning -------------------------------------------------
+
+
+def test_linux_profile_numbers():
+    buffers = tcp.LinuxReceiveBuffers()
+    assert (buffers.rmem_min, buffers.rmem_default, buffers.rmem_max) == (4096, 131_072, 6_291_456)
+    assert buffers.adv_win_scale == 1
+    assert buffers.window_fraction == 0.5  # tcp_adv_win_scale = 1: half the buffer is window
+    profile = tcp.LINUX
+    assert profile.autotune
+    assert profile.max_window_bytes == 3_145_728  # 6 MiB / 2
+    assert profile.initial_window_bytes == 65_535  # 131,072 / 2, but a SYN's window is unscaled
+
+
+@pytest.mark.parametrize(("scale", "fraction"), [(2, 0.75), (1, 0.5), (0, 1.0), (-1, 0.5)])
+def test_linux_adv_win_scale_fraction(scale, fraction):
+    # ip-sysctl.rst: overhead = bytes/2^s if s > 0, else bytes - bytes/2^(-s).
+    assert tcp.LinuxReceiveBuffers(adv_win_scale=scale).window_fraction == fraction
+
+
+def test_windows_autotuning_levels():
+    assert tcp.WINDOWS.max_window_bytes == 65_535 * 256 == 16_776_960  # Normal, scale 8
+    assert tcp.WINDOWS.initial_window_bytes == 65_535
+    assert tcp.windows_profile("experimental").max_window_bytes == 1_073_725_440  # N4.2
+    assert tcp.windows_profile("restricted").max_window_bytes == 65_535 * 16
+    disabled = tcp.windows_profile("disabled")
+    assert not disabled.autotune
+    assert disabled.max_window_bytes == disabled.initial_window_bytes == 65_535
+    with pytest.raises(ValueError, match="normal"):
+        tcp.windows_profile("turbo")
+
+
+def test_fixed_windows_do_not_move():
+    for profile in (tcp.tuned_profile(1_048_576), tcp.UNTUNED_WINDOWS_IPERF):
+        window = tcp.ReceiveWindow(profile)
+        for k in range(1, 100):
+            window.on_data(k * MS, 1_000_000, 10 * MS)
+        assert window.window_bytes == profile.initial_window_bytes == profile.max_window_bytes
+    assert tcp.UNTUNED_WINDOWS_IPERF.max_window_bytes == 194_560  # 190 KiB (N4.1)
+
+
+def test_profile_lookup_by_name():
+    assert tcp.receive_profile("linux") == tcp.LINUX
+    assert tcp.receive_profile("windows") == tcp.WINDOWS
+    assert tcp.receive_profile("windows-experimental").max_window_bytes == 1_073_725_440
+    assert tcp.receive_profile("tuned", window_bytes=4_000_000).max_window_bytes == 4_000_000
+    assert tcp.receive_profile("untuned-windows-iperf") == tcp.UNTUNED_WINDOWS_IPERF
+    with pytest.raises(ValueError, match="window_bytes"):
+        tcp.receive_profile("tuned")
+    with pytest.raises(ValueError, match="linux"):
+        tcp.receive_profile("bsd")
+
+
+def _fill(window: tcp.ReceiveWindow, rtt_ns: int, rounds: int) -> list[int]:
+    """A sender that always fills the advertised window: ten chunks per round trip, each a
+    tenth of the window advertised when it is sent."""
+    sizes = []
+    for k in range(rounds):
+        for j in range(10):
+            window.on_data(k * rtt_ns + j * rtt_ns // 10, window.window_bytes // 10, rtt_ns)
+        sizes.append(window.window_bytes)
+    return sizes
+
+
+@pytest.mark.parametrize("profile", [tcp.LINUX, tcp.WINDOWS], ids=lambda p: p.name)
+def test_autotuning_doubles_per_rtt_up_to_the_profile_maximum(profile):
+    sizes = _fill(tcp.ReceiveWindow(profile), 20 * MS, 40)
+    assert sizes[-1] == profile.max_window_bytes
+    assert max(sizes) <= profile.max_window_bytes
+    assert all(a <= b for a, b in itertools.pairwise(sizes))
+    growing = [b / a for a, b in itertools.pairwise(sizes) if b < profile.max_window_bytes]
+    assert growing
+    assert all(1.7 <= g <= 2.0 for g in growing[1:])  # roughly doubling per round trip
+
+
+def test_autotuning_does_not_grow_for_a_slow_sender():
+    window = tcp.ReceiveWindow(tcp.LINUX)
+    for k in range(200):
+        window.on_data(k * MS, 1460, 20 * MS)  # 1460 B/ms = 29 KB per 20 ms round trip
+    assert window.window_bytes == 65_535  # 2 x 29 KB is below the initial window
+
+
+@settings(max_examples=100)
+@given(
+    arrivals=st.lists(
+        st.tuples(st.integers(0, 20 * MS), st.integers(0, 10_000_000), st.integers(1, S)),
+        max_size=200,
+    )
+)
+def test_autotuned_window_stays_between_initial_and_maximum(arrivals):
+    for profile in (tcp.LINUX, tcp.WINDOWS):
+        window = tcp.ReceiveWindow(profile)
+        now, last = 0, window.window_bytes
+        for gap, nbytes, rtt in arrivals:
+            now += gap
+            window.on_data(now, nbytes, rtt)
+            assert last <= window.window_bytes <= profile.max_window_bytes
+            last = window.window_bytes
+
+
+# --- The sender's usable window -----------------------------------------------------------------
+
+
+def test_usable_window_is_the_least_of_cwnd_receive_window_and_send_buffer():
+    sender = tcp.TcpSender(tcp.Reno(), mss_bytes=1460)
+    assert sender.usable_window_bytes(1_000_000) == 14_600  # cwnd 10 x 1460
+    assert sender.usable_window_bytes(5_000) == 5_000
+    assert sender.usable_window_segments(5_000) == 3
+    small_buffer = tcp.TcpSender(tcp.Reno(), mss_bytes=1460, send_buffer_bytes=8_192)
+    assert small_buffer.usable_window_bytes(1_000_000) == 8_192
+
+
+def test_sender_feeds_the_timer_and_the_controller():
+    sender = tcp.TcpSender(tcp.Cubic(), mss_bytes=1460)
+    sender.on_ack(100 * MS, 1.0, 100 * MS)
+    assert sender.rto_ns == 300 * MS
+    assert sender.cc.cwnd == 11
+    assert sender.on_timeout(1 * S) == 600 * MS
+    assert sender.cc.cwnd == 1
+    assert sender.on_timeout(2 * S) == 1200 * MS
+
+
+def test_controller_by_name():
+    assert isinstance(tcp.congestion_control("reno"), tcp.Reno)
+    assert isinstance(tcp.congestion_control("cubic"), tcp.Cubic)
+    with pytest.raises(ValueError, match="cubic"):
+        tcp.congestion_control("bbr")

@@ -14,6 +14,10 @@ Pieces, each with one job:
   (``RecoveryTracker``), never below 2 segments on a loss, and collapse to 1 only on a timeout.
 * ``HyStartPlusPlus``: RFC 9406 slow start (CUBIC's default), with ``RoundTracker`` finding
   round trips from ACK send times.
+* ``ReceiveWindow`` with a ``ReceiveWindowProfile``: ``LINUX`` (tcp_rmem, autotuned),
+  ``WINDOWS`` (AutoTuningLevel Normal), ``tuned_profile`` (fixed, user-set buffers) and the
+  ``UNTUNED_WINDOWS_IPERF`` calibration (a fixed 190 KiB window, azure-facts N4.1).
+* ``TcpSender``: controller + timer; usable window = min(cwnd x MSS, receive window, send buffer).
 """
 
 from __future__ import annotations
@@ -587,3 +591,267 @@ class Cubic(_LossBasedControl):
         self.epoch_ns = None
         self._after_timeout = True
         return max(self._cwnd * self.params.beta, self.params.min_window_after_loss)
+
+
+def congestion_control(name: str) -> CongestionControl:
+    """A controller with default parameters by name: ``reno`` or ``cubic``."""
+    factories = {"reno": Reno, "cubic": Cubic}
+    try:
+        return factories[name.lower()]()
+    except KeyError:
+        raise ValueError(
+            f"unknown congestion control {name!r}; known: {sorted(factories)}"
+        ) from None
+
+
+# --- Receive window ------------------------------------------------------------------------------
+
+MAX_UNSCALED_WINDOW = 65_535
+"""The largest window a 16-bit TCP header field holds; a SYN's window is never scaled
+(RFC 7323 §2.2), so this bounds every connection's initial window."""
+
+AUTOTUNE_GROWTH = 2.0
+"""Receive-window autotuning target: twice the bytes the application read in the last round
+trip. This is our reading of Linux's dynamic right-sizing (the receiver measures how much the
+application consumed per RTT and sizes the buffer to stay ahead of a sender that may double in
+slow start); the same rule is assumed for Windows, whose algorithm is not published in the
+sources we have."""
+
+
+@attrs.frozen(slots=True)
+class ReceiveWindowProfile:
+    """How a receiver sizes the window it advertises.
+
+    Attributes:
+        name: profile name (``linux``, ``windows``, ``tuned``, ``untuned-windows-iperf`` ...).
+        initial_window_bytes: the window advertised at connection start.
+        max_window_bytes: the largest window it will ever advertise.
+        autotune: whether the window grows (by ``AUTOTUNE_GROWTH`` x the bytes received per round
+            trip) towards the maximum; otherwise it stays at the initial value.
+        source: where the numbers come from.
+    """
+
+    name: str
+    initial_window_bytes: int
+    max_window_bytes: int
+    autotune: bool
+    source: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 < self.initial_window_bytes <= self.max_window_bytes:
+            raise ValueError(
+                f"profile {self.name!r}: need 0 < initial window <= max window, got "
+                f"{self.initial_window_bytes} and {self.max_window_bytes}"
+            )
+
+
+@attrs.frozen(slots=True)
+class LinuxReceiveBuffers:
+    """Linux's receive-buffer sysctls and the share of the buffer advertised as window.
+
+    Attributes:
+        rmem_min: net.ipv4.tcp_rmem[0], 4 KiB (azure-facts N4.3, ip-sysctl.rst).
+        rmem_default: net.ipv4.tcp_rmem[1], 131,072 B (87,380 before an early-2021 patch; N4.3).
+        rmem_max: net.ipv4.tcp_rmem[2], 6,291,456 B (6 MiB): the autotuning ceiling. It is
+            131,072 B to 6 MB depending on RAM, 6 MB on VM sizes worth modelling; a 2025 patch
+            raises the default to 32 MB (N4.3), not modelled by default.
+        adv_win_scale: net.ipv4.tcp_adv_win_scale, default 1. The buffer also holds per-packet
+            overhead; ip-sysctl.rst counts it as bytes/2^s (s > 0) or bytes - bytes/2^-s
+            (s <= 0), so with 1 half of the buffer is window. We keep the documented default:
+            it is what the kernels of the period use, and it is the conservative choice.
+            Kernels from 6.6 on replace it with a ratio measured from the traffic's real
+            overhead (the sysctl is documented as obsolete), which can give a larger share;
+            set ``adv_win_scale=2`` (3/4) to see that effect.
+    """
+
+    rmem_min: int = 4096
+    rmem_default: int = 131_072
+    rmem_max: int = 6_291_456
+    adv_win_scale: int = 1
+
+    @property
+    def window_fraction(self) -> float:
+        s = self.adv_win_scale
+        return 1 - 2.0**-s if s > 0 else 2.0**s
+
+    def profile(self, name: str = "linux") -> ReceiveWindowProfile:
+        fraction = self.window_fraction
+        return ReceiveWindowProfile(
+            name=name,
+            initial_window_bytes=min(int(self.rmem_default * fraction), MAX_UNSCALED_WINDOW),
+            max_window_bytes=int(self.rmem_max * fraction),
+            autotune=True,
+            source="net.ipv4.tcp_rmem, tcp_adv_win_scale (Linux ip-sysctl.rst; azure-facts N4.3)",
+        )
+
+
+LINUX = LinuxReceiveBuffers().profile()
+"""Default Linux receiver: 65,535 B at first, autotuned up to 3,145,728 B (6 MiB / 2)."""
+
+WINDOWS_AUTOTUNING_SCALE: dict[str, int] = {
+    "disabled": 0,
+    "highlyrestricted": 2,
+    "restricted": 4,
+    "normal": 8,
+    "experimental": 14,
+}
+"""Windows AutoTuningLevel -> window scale factor (azure-facts N4.2, Microsoft's TCP/IP
+performance-tuning page): the maximum window is 65,535 x 2^scale bytes."""
+
+
+def windows_profile(level: str = "normal") -> ReceiveWindowProfile:
+    """A Windows receiver at an AutoTuningLevel: starts at 65,535 B, grows to 65,535 x 2^scale.
+
+    The growth rule (``AUTOTUNE_GROWTH``) is our assumption; only the ceiling is documented.
+    """
+    key = level.replace(" ", "").replace("_", "").replace("-", "").lower()
+    if key not in WINDOWS_AUTOTUNING_SCALE:
+        raise ValueError(
+            f"unknown AutoTuningLevel {level!r}; known: {sorted(WINDOWS_AUTOTUNING_SCALE)}"
+        )
+    scale = WINDOWS_AUTOTUNING_SCALE[key]
+    return ReceiveWindowProfile(
+        name="windows" if key == "normal" else f"windows-{key}",
+        initial_window_bytes=MAX_UNSCALED_WINDOW,
+        max_window_bytes=MAX_UNSCALED_WINDOW << scale,
+        autotune=scale > 0,
+        source=f"AutoTuningLevel {key}: scale factor {scale} (azure-facts N4.2)",
+    )
+
+
+WINDOWS = windows_profile("normal")
+"""Default Windows receiver (AutoTuningLevel Normal): 65,535 B up to 16,776,960 B."""
+
+
+def tuned_profile(window_bytes: int, name: str = "tuned") -> ReceiveWindowProfile:
+    """A fixed window: the application set its buffers (SO_RCVBUF, iPerf -w), which turns
+    autotuning off for the socket (azure-facts N4.3). On Linux the kernel doubles SO_RCVBUF for
+    overhead, so the window is about the value asked for; it is capped by net.core.rmem_max."""
+    return ReceiveWindowProfile(
+        name=name,
+        initial_window_bytes=window_bytes,
+        max_window_bytes=window_bytes,
+        autotune=False,
+        source="user-set socket buffers (fixed window)",
+    )
+
+
+UNTUNED_WINDOWS_IPERF = attrs.evolve(
+    tuned_profile(194_560, "untuned-windows-iperf"),
+    source=(
+        "calibration, azure-facts N4.1: Microsoft's ExpressRoute single-session table behaves "
+        "like a fixed window; throughput x latency is 1.48-1.56 Mbit (185-196 kB) in every row "
+        "from 18 ms up (median 194 kB), so 190 KiB = 194,560 B"
+    ),
+)
+"""Untuned Windows iPerf single flow, as measured by Microsoft (N4.1): a fixed ~190 KB window."""
+
+
+def receive_profile(name: str, window_bytes: int | None = None) -> ReceiveWindowProfile:
+    """A profile by name: ``linux``, ``windows`` (Normal), ``windows-<level>``,
+    ``untuned-windows-iperf``, or ``tuned`` (needs ``window_bytes``)."""
+    key = name.lower()
+    if key == "linux":
+        return LINUX
+    if key == "windows":
+        return WINDOWS
+    if key.startswith("windows-"):
+        return windows_profile(key.removeprefix("windows-"))
+    if key == UNTUNED_WINDOWS_IPERF.name:
+        return UNTUNED_WINDOWS_IPERF
+    if key == "tuned":
+        if window_bytes is None:
+            raise ValueError("the 'tuned' profile needs window_bytes (the window the user set)")
+        return tuned_profile(window_bytes)
+    known = ["linux", "windows", "windows-<level>", "tuned", UNTUNED_WINDOWS_IPERF.name]
+    raise ValueError(f"unknown receive-window profile {name!r}; known: {known}")
+
+
+class ReceiveWindow:
+    """The window one receiver advertises.
+
+    With autotuning, the receiver measures the bytes the application read in each round trip
+    (the application is taken to keep up, so every delivered byte counts) and raises the window
+    to ``AUTOTUNE_GROWTH`` x that amount, never above the profile's maximum and never down.
+    """
+
+    def __init__(self, profile: ReceiveWindowProfile) -> None:
+        self.profile = profile
+        self.window_bytes = profile.initial_window_bytes
+        self._interval_start_ns: int | None = None
+        self._interval_bytes = 0
+
+    def on_data(self, now_ns: int, nbytes: int, rtt_ns: int | None) -> int:
+        """``nbytes`` of new data reached the application at ``now_ns``; ``rtt_ns`` is the
+        receiver's estimate of the round trip. Returns the window to advertise."""
+        p = self.profile
+        if not p.autotune or self.window_bytes >= p.max_window_bytes:
+            return self.window_bytes
+        if self._interval_start_ns is None:
+            self._interval_start_ns = now_ns
+        elif rtt_ns is not None and now_ns - self._interval_start_ns >= rtt_ns:
+            target = int(AUTOTUNE_GROWTH * self._interval_bytes)
+            self.window_bytes = min(max(self.window_bytes, target), p.max_window_bytes)
+            self._interval_start_ns = now_ns
+            self._interval_bytes = 0
+        self._interval_bytes += nbytes
+        return self.window_bytes
+
+
+# --- The sender ----------------------------------------------------------------------------------
+
+DEFAULT_MSS_BYTES = 1460
+"""MSS = MTU 1500 - 40 bytes of IP and TCP headers (azure-facts §3.8); tunnel paths clamp to
+1350 (the dataplane passes its own value)."""
+
+
+class TcpSender:
+    """What one TCP sender may have in flight: min(cwnd x MSS, receive window, send buffer).
+
+    It forwards ACKs, losses and timeouts to its congestion controller and keeps the RFC 6298
+    timer. The send buffer (net.ipv4.tcp_wmem on Linux, autotuned there up to 4 MB) is not
+    modelled unless ``send_buffer_bytes`` is given.
+    """
+
+    def __init__(
+        self,
+        cc: CongestionControl | None = None,
+        mss_bytes: int = DEFAULT_MSS_BYTES,
+        send_buffer_bytes: int | None = None,
+        rto: RtoEstimator | None = None,
+    ) -> None:
+        if mss_bytes <= 0:
+            raise ValueError(f"mss_bytes must be positive, got {mss_bytes}")
+        self.cc: CongestionControl = cc if cc is not None else Cubic()
+        self.mss_bytes = mss_bytes
+        self.send_buffer_bytes = send_buffer_bytes
+        self.rto = rto or RtoEstimator()
+
+    @property
+    def rto_ns(self) -> int:
+        return self.rto.rto_ns
+
+    def on_ack(self, now_ns: int, acked_segments: float, rtt_ns: int | None) -> None:
+        """New data acknowledged; ``rtt_ns`` None for a retransmitted segment (Karn)."""
+        if rtt_ns is not None:
+            self.rto.on_rtt_sample(rtt_ns)
+        self.cc.on_ack(now_ns, acked_segments, rtt_ns)
+
+    def on_loss(self, now_ns: int, sent_ns: int | None = None) -> bool:
+        """A loss seen by duplicate ACKs or SACK; True if it reduced the window."""
+        return self.cc.on_loss_event(now_ns, sent_ns)
+
+    def on_timeout(self, now_ns: int) -> int:
+        """The retransmission timer fired: window to one segment; returns the backed-off RTO."""
+        self.cc.on_timeout(now_ns)
+        return self.rto.on_timeout()
+
+    def usable_window_bytes(self, receive_window_bytes: int) -> int:
+        window = min(int(self.cc.cwnd * self.mss_bytes), receive_window_bytes)
+        if self.send_buffer_bytes is not None:
+            window = min(window, self.send_buffer_bytes)
+        return max(window, 0)
+
+    def usable_window_segments(self, receive_window_bytes: int) -> int:
+        """Whole segments that fit in the usable window."""
+        return self.usable_window_bytes(receive_window_bytes) // self.mss_bytes
