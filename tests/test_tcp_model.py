@@ -573,3 +573,35 @@ def test_controller_by_name():
     assert isinstance(tcp.congestion_control("cubic"), tcp.Cubic)
     with pytest.raises(ValueError, match="cubic"):
         tcp.congestion_control("bbr")
+
+
+def test_no_growth_while_something_else_limits_the_sender():
+    for cc in (tcp.Reno(), _cubic(initial_window=100)):
+        cc.on_ack(10 * MS, 1.0, 10 * MS, cwnd_limited=False)
+        assert cc.cwnd == cc.params.initial_window
+    cubic = _cubic(initial_window=100)
+    cubic.on_loss_event(0)
+    end = _ack_round(cubic, 0, 10 * MS, count=70)
+    before = cubic.cwnd
+    cubic.on_ack(end + 10 * MS, 1.0, 10 * MS, cwnd_limited=False)
+    assert cubic.cwnd == before
+
+
+def test_sender_judges_cwnd_limited_against_the_receive_window():
+    sender = tcp.TcpSender(tcp.Reno(), mss_bytes=1000)
+    sender.usable_window_bytes(6_000)  # cwnd 10 x 1000 > 6000, but < 2 x 6000: slow start goes on
+    sender.on_ack(10 * MS, 1.0, 10 * MS)
+    assert sender.cc.cwnd == 11
+    sender.usable_window_bytes(5_000)  # 11,000 >= 2 x 5000: the receive window holds it back
+    sender.on_ack(11 * MS, 1.0, 10 * MS)
+    assert sender.cc.cwnd == 11
+
+
+def test_loss_reduces_from_the_data_in_flight_when_the_window_was_not_all_used():
+    cc = _cubic(initial_window=100)
+    assert cc.on_loss_event(1 * S, flight_segments=60)
+    assert cc.w_max == pytest.approx(60)
+    assert cc.cwnd == pytest.approx(42)  # 0.7 x 60
+    sender = tcp.TcpSender(tcp.Reno(tcp.RenoParams(initial_window=100)), mss_bytes=1000)
+    assert sender.on_loss(1 * S, inflight_bytes=40_000)
+    assert sender.cc.cwnd == 20

@@ -18,6 +18,17 @@ Pieces, each with one job:
   ``WINDOWS`` (AutoTuningLevel Normal), ``tuned_profile`` (fixed, user-set buffers) and the
   ``UNTUNED_WINDOWS_IPERF`` calibration (a fixed 190 KiB window, azure-facts N4.1).
 * ``TcpSender``: controller + timer; usable window = min(cwnd x MSS, receive window, send buffer).
+
+How a flow drives it (times are integer ns; one sender and one receive window per connection)::
+
+    sender = TcpSender(Cubic(), mss_bytes=1460)
+    rwnd = ReceiveWindow(receive_profile("linux"))
+    # whenever it may send: keep inflight_bytes <= sender.usable_window_bytes(rwnd.window_bytes)
+    # data reaches the receiving application:   rwnd.on_data(now_ns, nbytes, rtt_estimate_ns)
+    # ACK of new data at the sender:            sender.on_ack(now_ns, segments, rtt_ns or None)
+    # loss seen by dupACKs/SACK (~1 RTT later): sender.on_loss(now_ns, sent_ns, inflight_bytes)
+    # retransmission timer fired:               next_rto_ns = sender.on_timeout(now_ns, ...)
+    # arm the timer with sender.rto_ns
 """
 
 from __future__ import annotations
@@ -181,17 +192,25 @@ class CongestionControl(Protocol):
     @property
     def in_slow_start(self) -> bool: ...
 
-    def on_ack(self, now_ns: int, acked_segments: float, rtt_ns: int | None) -> None:
+    def on_ack(
+        self, now_ns: int, acked_segments: float, rtt_ns: int | None, *, cwnd_limited: bool = True
+    ) -> None:
         """New data acknowledged; ``rtt_ns`` is the sample for the newest segment it covers, or
-        None when that segment was retransmitted (Karn's rule)."""
+        None when that segment was retransmitted (Karn's rule). ``cwnd_limited`` False says the
+        sender is held back by something else (receive window, send buffer, application): the
+        window then does not grow (RFC 7661, RFC 9438 §5.8)."""
         ...
 
-    def on_loss_event(self, now_ns: int, sent_ns: int | None = None) -> bool:
+    def on_loss_event(
+        self, now_ns: int, sent_ns: int | None = None, flight_segments: float | None = None
+    ) -> bool:
         """A segment (sent at ``sent_ns``, if known) was found lost. Returns whether this was a
-        new congestion event, i.e. whether the window was reduced."""
+        new congestion event, i.e. whether the window was reduced. ``flight_segments``, if
+        known, is the data in flight: the reduction starts from it when it is below cwnd (RFC
+        5681 eq. 4 and RFC 9438 §4.6 reduce from FlightSize)."""
         ...
 
-    def on_timeout(self, now_ns: int) -> None:
+    def on_timeout(self, now_ns: int, flight_segments: float | None = None) -> None:
         """The retransmission timer fired: cwnd to one segment, slow start again."""
         ...
 
@@ -393,7 +412,9 @@ class _LossBasedControl:
     def in_slow_start(self) -> bool:
         return self._cwnd < self._ssthresh
 
-    def on_ack(self, now_ns: int, acked_segments: float, rtt_ns: int | None) -> None:
+    def on_ack(
+        self, now_ns: int, acked_segments: float, rtt_ns: int | None, *, cwnd_limited: bool = True
+    ) -> None:
         if acked_segments <= 0:
             return
         if rtt_ns is not None and rtt_ns > 0:
@@ -402,31 +423,44 @@ class _LossBasedControl:
         if self.recovery.on_ack(now_ns, rtt_ns, self.srtt_ns):
             return  # no growth until data sent after the reduction is acknowledged
         if self.in_slow_start:
-            self._slow_start(now_ns, acked_segments, rtt_ns)
-        else:
+            self._slow_start(now_ns, acked_segments, rtt_ns, cwnd_limited)
+        elif cwnd_limited:
             self._avoid(now_ns, acked_segments, rtt_ns)
 
-    def _slow_start(self, now_ns: int, acked_segments: float, rtt_ns: int | None) -> None:
+    def _slow_start(
+        self, now_ns: int, acked_segments: float, rtt_ns: int | None, cwnd_limited: bool
+    ) -> None:
         if self.hystart is not None:
+            # HyStart++ keeps counting rounds and RTTs even while the window is not the limit.
             increment = self.hystart.on_ack(now_ns, acked_segments, rtt_ns)
-            self._cwnd = min(self._cwnd + increment, self._ssthresh)
+            if cwnd_limited:
+                self._cwnd = min(self._cwnd + increment, self._ssthresh)
             if self.hystart.phase is SlowStartPhase.DONE:
                 self._ssthresh = self._cwnd  # RFC 9406: enter congestion avoidance
-        else:
+        elif cwnd_limited:
             self._cwnd = min(self._cwnd + acked_segments, self._ssthresh)
 
-    def on_loss_event(self, now_ns: int, sent_ns: int | None = None) -> bool:
+    def on_loss_event(
+        self, now_ns: int, sent_ns: int | None = None, flight_segments: float | None = None
+    ) -> bool:
         if not self.recovery.is_new_event(now_ns, sent_ns, self.srtt_ns):
             return False
         before = self._cwnd
+        self._start_from_flight(flight_segments)
         self.hystart = None  # RFC 9406 §4.2: HyStart++ only for the initial slow start
         self._reduce(now_ns)
         self._cwnd = min(self._cwnd, before)  # never grow on a loss (the 2-segment floor)
         self.recovery.reduced(now_ns, recovery=True)
         return True
 
-    def on_timeout(self, now_ns: int) -> None:
+    def _start_from_flight(self, flight_segments: float | None) -> None:
+        """Reduce from the data actually in flight when the window was not all used."""
+        if flight_segments is not None and flight_segments < self._cwnd:
+            self._cwnd = max(float(flight_segments), 1.0)
+
+    def on_timeout(self, now_ns: int, flight_segments: float | None = None) -> None:
         if self._timeouts_in_a_row == 0:
+            self._start_from_flight(flight_segments)
             # On a repeated timeout ssthresh is held (RFC 5681 §3.1): cwnd is already 1.
             self._ssthresh = self._timeout_ssthresh()
         self._timeouts_in_a_row += 1
@@ -611,11 +645,15 @@ MAX_UNSCALED_WINDOW = 65_535
 (RFC 7323 §2.2), so this bounds every connection's initial window."""
 
 AUTOTUNE_GROWTH = 2.0
-"""Receive-window autotuning target: twice the bytes the application read in the last round
-trip. This is our reading of Linux's dynamic right-sizing (the receiver measures how much the
-application consumed per RTT and sizes the buffer to stay ahead of a sender that may double in
-slow start); the same rule is assumed for Windows, whose algorithm is not published in the
-sources we have."""
+"""Receive-window autotuning step (our rule, an assumption). Once per receiver round trip, if
+the application read at least 1/AUTOTUNE_GROWTH of the advertised window in it, the window is
+multiplied by AUTOTUNE_GROWTH (or set to that multiple of what was read, if larger), up to the
+profile's maximum; it never shrinks. So the window stays 2-4x ahead of what the sender moves per
+round trip and doubles each round trip while the sender keeps filling it, which is how Linux's
+dynamic right-sizing behaves (it sizes the buffer from the bytes the application consumed per
+RTT, ahead of a sender that may double in slow start). The half-used test, rather than
+"filled", allows for the one round trip between the receiver raising the window and the sender
+using it. The same rule is assumed for Windows, whose algorithm is not in our sources."""
 
 
 @attrs.frozen(slots=True)
@@ -626,8 +664,8 @@ class ReceiveWindowProfile:
         name: profile name (``linux``, ``windows``, ``tuned``, ``untuned-windows-iperf`` ...).
         initial_window_bytes: the window advertised at connection start.
         max_window_bytes: the largest window it will ever advertise.
-        autotune: whether the window grows (by ``AUTOTUNE_GROWTH`` x the bytes received per round
-            trip) towards the maximum; otherwise it stays at the initial value.
+        autotune: whether the window grows towards the maximum (see ``AUTOTUNE_GROWTH``);
+            otherwise it stays at the initial value.
         source: where the numbers come from.
     """
 
@@ -771,8 +809,9 @@ class ReceiveWindow:
     """The window one receiver advertises.
 
     With autotuning, the receiver measures the bytes the application read in each round trip
-    (the application is taken to keep up, so every delivered byte counts) and raises the window
-    to ``AUTOTUNE_GROWTH`` x that amount, never above the profile's maximum and never down.
+    (the application is taken to keep up, so every delivered byte counts) and doubles the
+    window when at least half of it was used (``AUTOTUNE_GROWTH``), never above the profile's
+    maximum and never down.
     """
 
     def __init__(self, profile: ReceiveWindowProfile) -> None:
@@ -790,8 +829,10 @@ class ReceiveWindow:
         if self._interval_start_ns is None:
             self._interval_start_ns = now_ns
         elif rtt_ns is not None and now_ns - self._interval_start_ns >= rtt_ns:
-            target = int(AUTOTUNE_GROWTH * self._interval_bytes)
-            self.window_bytes = min(max(self.window_bytes, target), p.max_window_bytes)
+            read = self._interval_bytes
+            if AUTOTUNE_GROWTH * read >= self.window_bytes:
+                target = int(AUTOTUNE_GROWTH * max(self.window_bytes, read))
+                self.window_bytes = min(target, p.max_window_bytes)
             self._interval_start_ns = now_ns
             self._interval_bytes = 0
         self._interval_bytes += nbytes
@@ -826,31 +867,53 @@ class TcpSender:
         self.mss_bytes = mss_bytes
         self.send_buffer_bytes = send_buffer_bytes
         self.rto = rto or RtoEstimator()
+        self._other_limit_bytes: int | None = None  # receive window / send buffer, last seen
 
     @property
     def rto_ns(self) -> int:
         return self.rto.rto_ns
 
+    @property
+    def cwnd_limited(self) -> bool:
+        """Whether the congestion window is what holds the sender back, judged against the
+        receive window and send buffer last passed to ``usable_window_bytes``. In congestion
+        avoidance cwnd must be the binding limit; in slow start it may run up to twice the
+        other limits, so that one round trip of receive-window autotuning lag does not stall
+        it (RFC 7661 counts a window as used down to half of it)."""
+        limit = self._other_limit_bytes
+        if limit is None:
+            return True
+        window = self.cc.cwnd * self.mss_bytes
+        return window < 2 * limit if self.cc.in_slow_start else window <= limit
+
     def on_ack(self, now_ns: int, acked_segments: float, rtt_ns: int | None) -> None:
         """New data acknowledged; ``rtt_ns`` None for a retransmitted segment (Karn)."""
         if rtt_ns is not None:
             self.rto.on_rtt_sample(rtt_ns)
-        self.cc.on_ack(now_ns, acked_segments, rtt_ns)
+        self.cc.on_ack(now_ns, acked_segments, rtt_ns, cwnd_limited=self.cwnd_limited)
 
-    def on_loss(self, now_ns: int, sent_ns: int | None = None) -> bool:
-        """A loss seen by duplicate ACKs or SACK; True if it reduced the window."""
-        return self.cc.on_loss_event(now_ns, sent_ns)
+    def on_loss(
+        self, now_ns: int, sent_ns: int | None = None, inflight_bytes: int | None = None
+    ) -> bool:
+        """A loss seen by duplicate ACKs or SACK (the lost segment sent at ``sent_ns``, with
+        ``inflight_bytes`` outstanding, when known); True if it reduced the window."""
+        return self.cc.on_loss_event(now_ns, sent_ns, self._segments(inflight_bytes))
 
-    def on_timeout(self, now_ns: int) -> int:
+    def on_timeout(self, now_ns: int, inflight_bytes: int | None = None) -> int:
         """The retransmission timer fired: window to one segment; returns the backed-off RTO."""
-        self.cc.on_timeout(now_ns)
+        self.cc.on_timeout(now_ns, self._segments(inflight_bytes))
         return self.rto.on_timeout()
 
+    def _segments(self, nbytes: int | None) -> float | None:
+        return None if nbytes is None else nbytes / self.mss_bytes
+
     def usable_window_bytes(self, receive_window_bytes: int) -> int:
-        window = min(int(self.cc.cwnd * self.mss_bytes), receive_window_bytes)
+        """min(cwnd x MSS, receive window, send buffer): what may be in flight now."""
+        other = receive_window_bytes
         if self.send_buffer_bytes is not None:
-            window = min(window, self.send_buffer_bytes)
-        return max(window, 0)
+            other = min(other, self.send_buffer_bytes)
+        self._other_limit_bytes = other
+        return max(min(int(self.cc.cwnd * self.mss_bytes), other), 0)
 
     def usable_window_segments(self, receive_window_bytes: int) -> int:
         """Whole segments that fit in the usable window."""
