@@ -18,6 +18,8 @@ Pieces, each with one job:
   ``WINDOWS`` (AutoTuningLevel Normal), ``tuned_profile`` (fixed, user-set buffers) and the
   ``UNTUNED_WINDOWS_IPERF`` calibration (a fixed 190 KiB window, azure-facts N4.1).
 * ``TcpSender``: controller + timer; usable window = min(cwnd x MSS, receive window, send buffer).
+* ``run_flights`` / ``Bottleneck`` / ``goodput_bps``: a TEST AID, not the dataplane: one flow
+  through one drop-tail link, a round trip at a time.
 
 How a flow drives it (times are integer ns; one sender and one receive window per connection)::
 
@@ -918,3 +920,148 @@ class TcpSender:
     def usable_window_segments(self, receive_window_bytes: int) -> int:
         """Whole segments that fit in the usable window."""
         return self.usable_window_bytes(receive_window_bytes) // self.mss_bytes
+
+
+# --- Test and estimation aid: a round-based bottleneck -------------------------------------------
+#
+# Not the dataplane. A deterministic, single-flow model of one drop-tail link, stepped one flight
+# (one round trip of data) at a time, so that tests and notebooks can check the TCP model against
+# window / RTT arithmetic and Microsoft's published figures without the event engine.
+
+
+@attrs.frozen(slots=True)
+class Bottleneck:
+    """Test aid: one drop-tail link on the path of a single flow.
+
+    Attributes:
+        rate_bps: link rate, bits per second.
+        base_rtt_ns: round trip without queueing (propagation and processing), split evenly
+            between the two directions.
+        buffer_bytes: bytes the link can hold waiting; a chunk that does not fit is dropped.
+    """
+
+    rate_bps: float
+    base_rtt_ns: int
+    buffer_bytes: int
+
+    @property
+    def bdp_bytes(self) -> float:
+        """Bandwidth-delay product: the bytes in flight that keep the link busy."""
+        return self.rate_bps * self.base_rtt_ns / NS_PER_S / 8
+
+
+@attrs.frozen(slots=True)
+class FlightRecord:
+    """One round trip of data through the ``Bottleneck``.
+
+    Attributes:
+        first_ack_ns, last_ack_ns: when its first and last ACK reached the sender (the send
+            time of its first byte when nothing came back).
+        window_bytes: usable window when it was sent.
+        delivered_bytes, lost_bytes: what arrived and what the link dropped.
+        min_rtt_ns, max_rtt_ns: RTT samples seen in it (0 when nothing came back).
+        cwnd: congestion window (segments) after its ACKs.
+        receive_window_bytes: advertised window after its ACKs.
+        in_slow_start: whether the controller was still in slow start after its ACKs.
+        timed_out: nothing came back and the retransmission timer fired.
+    """
+
+    first_ack_ns: int
+    last_ack_ns: int
+    window_bytes: int
+    delivered_bytes: int
+    lost_bytes: int
+    min_rtt_ns: int
+    max_rtt_ns: int
+    cwnd: float
+    receive_window_bytes: int
+    in_slow_start: bool
+    timed_out: bool
+
+
+def run_flights(
+    sender: TcpSender,
+    receiver: ReceiveWindow,
+    link: Bottleneck,
+    duration_ns: int,
+    ack_every_segments: int = 2,
+) -> list[FlightRecord]:
+    """Test aid: one flow through one ``Bottleneck`` for ``duration_ns``, a flight at a time.
+
+    Each flight is the usable window, cut into ACK-sized chunks (delayed ACKs: two segments by
+    default). Its chunks leave spread over the interval in which the previous flight's ACKs
+    came back (ACK clocking; the first flight leaves at once), queue at the link and are ACKed
+    half a base RTT after they leave it. A dropped chunk is reported as a loss with the next ACK
+    that arrives (SACK); a flight with no ACK at all costs a retransmission timeout. Lost data is
+    not resent separately: the fluid flow simply carries on with new data.
+    """
+    mss = sender.mss_bytes
+    chunk_bytes = ack_every_segments * mss
+    byte_ns = 8 * NS_PER_S / link.rate_bps  # time to send one byte on the link
+    half_rtt = link.base_rtt_ns // 2
+    busy_until = 0.0  # when the link finishes what it already holds
+    clock_start, clock_end = 0, 0  # the previous flight's ACKs: when this flight leaves
+    pending_losses: list[int] = []  # send times of dropped chunks not yet reported
+    flights: list[FlightRecord] = []
+    while clock_start < duration_ns:
+        window = sender.usable_window_bytes(receiver.window_bytes)
+        chunks = [chunk_bytes] * (window // chunk_bytes)
+        if window % chunk_bytes:
+            chunks.append(window % chunk_bytes)
+        spread = clock_end - clock_start
+        first_ack = last_ack = -1
+        delivered = lost = 0
+        rtts: list[int] = []
+        for j, size in enumerate(chunks):
+            sent = clock_start + (spread * j // (len(chunks) - 1) if len(chunks) > 1 else 0)
+            arrival = sent + half_rtt
+            backlog = max(0.0, busy_until - arrival) / byte_ns
+            if backlog + size > link.buffer_bytes:
+                lost += size
+                pending_losses.append(sent)
+                continue
+            busy_until = max(busy_until, arrival) + size * byte_ns
+            ack = math.ceil(busy_until) + half_rtt
+            rtt = ack - sent
+            for lost_sent in pending_losses:
+                sender.on_loss(ack, lost_sent, window)
+            pending_losses.clear()
+            receiver.on_data(ack - half_rtt, size, rtt)
+            sender.on_ack(ack, size / mss, rtt)
+            delivered += size
+            rtts.append(rtt)
+            first_ack = ack if first_ack < 0 else first_ack
+            last_ack = ack
+        timed_out = not rtts
+        if timed_out:
+            first_ack = last_ack = clock_end + sender.rto_ns
+            sender.on_timeout(first_ack, window)
+            pending_losses.clear()
+        flights.append(
+            FlightRecord(
+                first_ack_ns=first_ack,
+                last_ack_ns=last_ack,
+                window_bytes=window,
+                delivered_bytes=delivered,
+                lost_bytes=lost,
+                min_rtt_ns=min(rtts, default=0),
+                max_rtt_ns=max(rtts, default=0),
+                cwnd=sender.cc.cwnd,
+                receive_window_bytes=receiver.window_bytes,
+                in_slow_start=sender.cc.in_slow_start,
+                timed_out=timed_out,
+            )
+        )
+        clock_start, clock_end = first_ack, last_ack
+    return flights
+
+
+def goodput_bps(flights: list[FlightRecord], since_ns: int = 0) -> float:
+    """Test aid: delivered bits per second over the flights whose ACKs began at or after
+    ``since_ns``, from the last ACK of the flight before them to their own last ACK."""
+    index = next((i for i, f in enumerate(flights) if f.first_ack_ns >= since_ns), None)
+    if index is None or index == 0 or index == len(flights):
+        raise ValueError("need at least one flight before and one after since_ns")
+    chosen = flights[index:]
+    elapsed = chosen[-1].last_ack_ns - flights[index - 1].last_ack_ns
+    return 8 * sum(f.delivered_bytes for f in chosen) * NS_PER_S / elapsed
