@@ -394,16 +394,21 @@ _event = st.one_of(
     st.tuples(
         st.just("ack"),
         st.integers(0, 50 * MS),
-        st.floats(0.5, 64),
-        st.one_of(st.none(), st.integers(1, 500 * MS)),
+        st.tuples(st.floats(0.5, 64), st.booleans()),  # acked segments, cwnd-limited
+        st.one_of(st.none(), st.integers(1, 500 * MS)),  # RTT sample
     ),
     st.tuples(
         st.just("loss"),
         st.integers(0, 50 * MS),
-        st.one_of(st.none(), st.integers(0, 500 * MS)),
-        st.none(),
+        st.one_of(st.none(), st.integers(0, 500 * MS)),  # how long ago the lost data left
+        st.one_of(st.none(), st.floats(0, 1e5)),  # segments in flight
     ),
-    st.tuples(st.just("timeout"), st.integers(0, 2 * S), st.none(), st.none()),
+    st.tuples(
+        st.just("timeout"),
+        st.integers(0, 2 * S),
+        st.none(),
+        st.one_of(st.none(), st.floats(0, 1e5)),
+    ),
 )
 
 _controllers = {
@@ -423,13 +428,16 @@ def _replay(cc, events) -> list[tuple[float, float]]:
         now += gap
         before = cc.cwnd
         if kind == "ack":
-            cc.on_ack(now, a, b)
+            acked, limited = a
+            cc.on_ack(now, acked, b, cwnd_limited=limited)
+            if not limited:
+                assert cc.cwnd == before
         elif kind == "loss":
             sent = None if a is None else now - a
-            cc.on_loss_event(now, sent)
+            cc.on_loss_event(now, sent, b)
             assert cc.cwnd <= before  # a loss never grows the window
         else:
-            cc.on_timeout(now)
+            cc.on_timeout(now, b)
             assert cc.cwnd == 1
         assert math.isfinite(cc.cwnd)
         assert cc.cwnd >= 1
