@@ -23,8 +23,11 @@ CHECKS: tuple[Check, ...] = (
     gateways.check_connections,
     peerings.check_peerings,
     security.check_nsgs,
+    security.check_application_security_groups,
     routes.check_route_tables,
+    routes.check_gateway_routes,
     limits.check_limits,
+    limits.check_address_limits,
 )
 
 

@@ -59,6 +59,13 @@ def check_vnets(ctx: Context) -> Iterator[Finding]:
                         "remove one or make them disjoint",
                         resource,
                     )
+        if any(net.version == 6 for _, net in nets):
+            yield warning(
+                "Ipv6NotSimulated",
+                f"VNet {vnet.name} is dual-stack: vnetsim answers routes, next hop, NSG verdicts "
+                "and reachability for its IPv6 ranges, but simulates IPv4 packets only",
+                resource,
+            )
         yield from _check_subnets(ctx, vnet)
 
 

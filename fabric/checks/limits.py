@@ -49,3 +49,47 @@ def check_limits(ctx: Context) -> Iterator[Finding]:
             f"{len(fabric.route_tables)} route tables; the limit is "
             f"{limits.ROUTE_TABLES_PER_REGION}",
         )
+
+
+def check_address_limits(ctx: Context) -> Iterator[Finding]:
+    """§1.5: private IP addresses per VNet and per group of peered VNets (declared NICs)."""
+    fabric = ctx.fabric
+    counts = {name: len(vnet.hosts) for name, vnet in fabric.vnets.items()}
+    for name, count in counts.items():
+        if count > limits.PRIVATE_IPS_PER_VNET:
+            yield error(
+                "TooManyPrivateIpAddresses",
+                f"VNet {name} holds {count} private IP addresses; the limit is "
+                f"{limits.PRIVATE_IPS_PER_VNET}",
+                r("vnet", name),
+            )
+    for group in _peered_groups(ctx):
+        total = sum(counts[name] for name in group)
+        if len(group) > 1 and total > limits.PRIVATE_IPS_PER_PEERED_GROUP:
+            yield error(
+                "TooManyPrivateIpAddressesInPeeredGroup",
+                f"the peered VNets {', '.join(sorted(group))} hold {total} private IP addresses "
+                f"together; the limit for a group of peered VNets is "
+                f"{limits.PRIVATE_IPS_PER_PEERED_GROUP}",
+                *(r("vnet", name) for name in sorted(group)),
+            )
+
+
+def _peered_groups(ctx: Context) -> list[set[str]]:
+    """VNets joined by Connected peerings, as connected groups."""
+    parent = {name: name for name in ctx.fabric.vnets}
+
+    def root(name: str) -> str:
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    for link in ctx.fabric.peerings.values():
+        known = link.vnet in parent and link.remote_vnet in parent
+        if known and ctx.view.state(link) == "Connected":
+            parent[root(link.vnet)] = root(link.remote_vnet)
+    groups: dict[str, set[str]] = {}
+    for name in parent:
+        groups.setdefault(root(name), set()).add(name)
+    return list(groups.values())

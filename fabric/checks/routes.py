@@ -14,10 +14,36 @@ from fabric.control.addressing import (
     parse_address,
     parse_prefix,
 )
+from fabric.control.connections import gateway_for_vnet
+from fabric.control.routing import broken_because
 from fabric.model.findings import Finding, error, warning
 from fabric.model.records import UDR_NEXT_HOP_TYPES, suggest
 
 _SYSTEM_ONLY_NEXT_HOPS = ("VNetPeering", "VNetGlobalPeering", "VirtualNetworkServiceEndpoint")
+
+
+def check_gateway_routes(ctx: Context) -> Iterator[Finding]:
+    """§4.3: a VirtualNetworkGateway route in a subnet whose VNet no gateway serves is Invalid
+    (routing marks it so and drops its traffic; ``routing.broken_because`` decides)."""
+    fabric = ctx.fabric
+    for vnet in fabric.vnets.values():
+        available = gateway_for_vnet(fabric, vnet.name, ctx.view) is not None
+        for subnet in vnet.subnets:
+            table = fabric.route_tables.get(subnet.route_table or "")
+            for route in table.routes if table is not None else ():
+                if route.next_hop_type == "VirtualNetworkGateway" and broken_because(
+                    route, available
+                ):
+                    yield warning(
+                        "GatewayRouteWithoutGateway",
+                        f"route {route.name} ({route.address_prefix}) of table {table.name}, "
+                        f"used by {vnet.name}/{subnet.name}, sends traffic to "
+                        f"VirtualNetworkGateway, but no VPN gateway serves {vnet.name} (its own "
+                        "or through gateway transit): the route is Invalid and its traffic is "
+                        "dropped",
+                        r("route_table", table.name, "route", route.name),
+                        r("vnet", vnet.name, "subnet", subnet.name),
+                    )
 
 
 def check_route_tables(ctx: Context) -> Iterator[Finding]:

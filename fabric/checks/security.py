@@ -15,6 +15,7 @@ from fabric.control.addressing import (
 )
 from fabric.control.ports import PortRangeError, parse_port_ranges
 from fabric.model.findings import Finding, error, warning
+from fabric.model.records import suggest
 
 RULE_NAME = re.compile(r"^\w([\w.\-]{0,78}[\w_])?$")  # §5.1: 80 chars, word chars . - _
 
@@ -109,3 +110,92 @@ def check_nsgs(ctx: Context) -> Iterator[Finding]:
                     f"NSG {nsg.name} has {count} rules named {name!r}; names must be unique",
                     r("nsg", nsg.name, "rule", name),
                 )
+
+
+def check_application_security_groups(ctx: Context) -> Iterator[Finding]:
+    """N14.2: ASG references, their members in one VNet, and the limits of §1.5."""
+    fabric = ctx.fabric
+    declared = fabric.application_security_groups
+    vnets_of: dict[str, set[str]] = {}
+    for vnet in fabric.vnets.values():
+        for host in vnet.hosts:
+            resource = r("host", host.name)
+            if len(host.application_security_groups) > limits.ASGS_PER_NIC:
+                yield error(
+                    "TooManyApplicationSecurityGroups",
+                    f"host {host.name} is in {len(host.application_security_groups)} application "
+                    f"security groups; the limit is {limits.ASGS_PER_NIC} per NIC",
+                    resource,
+                )
+            for group in host.application_security_groups:
+                if group not in declared:
+                    yield error(
+                        "ReferencedResourceNotFound",
+                        f"host {host.name} joins application security group {group!r}, which "
+                        f"is not declared ({suggest(group, declared)})",
+                        resource,
+                    )
+                vnets_of.setdefault(group, set()).add(vnet.name)
+    for group, vnets in sorted(vnets_of.items()):
+        if len(vnets) > 1:  # N14.2: all NICs of one ASG in the same VNet
+            yield error(
+                "ApplicationSecurityGroupSpansVnets",
+                f"application security group {group} has members in VNets "
+                f"{', '.join(sorted(vnets))}; all its NICs must be in one VNet",
+                r("application_security_group", group),
+            )
+    for nsg in fabric.nsgs.values():
+        in_nsg: set[str] = set()
+        for rule in nsg.security_rules:
+            resource = r("nsg", nsg.name, "rule", rule.name)
+            where = f"NSG {nsg.name} rule {rule.name}"
+            groups = (
+                *rule.source_application_security_groups,
+                *rule.destination_application_security_groups,
+            )
+            in_nsg.update(groups)
+            for side, prefixes, names in (
+                ("source", rule.source_address_prefixes, rule.source_application_security_groups),
+                (
+                    "destination",
+                    rule.destination_address_prefixes,
+                    rule.destination_application_security_groups,
+                ),
+            ):
+                if names and prefixes != ("*",):  # N14.2: exactly one of the two per side
+                    yield error(
+                        "SecurityRuleSideNeedsOneKind",
+                        f"{where}: the {side} names both address prefixes and application "
+                        "security groups; a side must specify exactly one of them",
+                        resource,
+                    )
+                if len(names) > limits.ASGS_PER_RULE_SIDE:
+                    yield error(
+                        "TooManyApplicationSecurityGroups",
+                        f"{where}: {len(names)} application security groups in the {side}; "
+                        f"the limit is {limits.ASGS_PER_RULE_SIDE}",
+                        resource,
+                    )
+                for group in names:
+                    if group not in declared:
+                        yield error(
+                            "ReferencedResourceNotFound",
+                            f"{where}: application security group {group!r} is not declared "
+                            f"({suggest(group, declared)})",
+                            resource,
+                        )
+            spanned = set().union(*(vnets_of.get(g, set()) for g in groups))
+            if len(spanned) > 1:
+                yield error(
+                    "AllApplicationSecurityGroupsInSecurityRuleMustBeFromSameVnet",
+                    f"{where}: its application security groups have members in VNets "
+                    f"{', '.join(sorted(spanned))}; all ASGs on a rule must be from one VNet",
+                    resource,
+                )
+        if len(in_nsg) > limits.ASGS_PER_NSG:
+            yield error(
+                "TooManyApplicationSecurityGroups",
+                f"NSG {nsg.name} names {len(in_nsg)} application security groups; the limit is "
+                f"{limits.ASGS_PER_NSG} across its rules",
+                r("nsg", nsg.name),
+            )
