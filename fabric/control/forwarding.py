@@ -346,8 +346,10 @@ class _Walk:
 
     def run(self) -> Path:
         self.steps.append(Egress(self.start))
-        self.nsg(self.start, "Outbound")
-        outcome = self.special_destination()
+        outcome = self.unicast_only()
+        if outcome is None:
+            self.nsg(self.start, "Outbound")
+            outcome = self.platform()
         if outcome is None:
             table = self.plane.routes(self.start.vnet.name, self.start.subnet.name)
             outcome = self.forward(self.start.vnet, table)
@@ -357,13 +359,17 @@ class _Walk:
             outcome = self.blockers[0]
         return Path(self.packet, self.start, tuple(self.steps), outcome, tuple(self.blockers))
 
-    def special_destination(self) -> Outcome | None:
-        """Destinations no route decides (§1.4): the host platform addresses, which answer
-        whatever the UDRs say, and multicast and broadcast, which a VNet blocks."""
+    def platform(self) -> Outcome | None:
+        """The host platform addresses answer whatever the UDRs say (§1.4)."""
         destination = self.packet.destination
         if is_platform(destination):
             self.steps.append(PlatformArrival(destination))
             return Forward(AZURE_PLATFORM, destination)
+        return None
+
+    def unicast_only(self) -> Drop | None:
+        """Multicast and broadcast never leave the VM: a VNet blocks them (§1.4)."""
+        destination = self.packet.destination
         if is_multicast_or_broadcast(destination):
             kind = "Multicast" if destination.is_multicast else "Broadcast"
             return self.drop(
