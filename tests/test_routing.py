@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fabric.control.addressing import Fib
 from fabric.control.plane import ControlPlane
 from fabric.control.routing import RouteEntry, select
 from fabric.model.container import Fabric
@@ -202,19 +203,30 @@ _HOPS = [
 ]
 
 
+# Both families in one table, IPv6 confined to a /100 so that random probes hit its routes.
+_V6_BASE = int(IPv6Address("fd00::"))
+
+
 @st.composite
 def route_lists(draw):
     routes = []
     for _ in range(draw(st.integers(1, 25))):
-        length = draw(st.integers(0, 32))
-        base = draw(st.integers(0, 2**32 - 1)) >> (32 - length) << (32 - length) if length else 0
+        if draw(st.booleans()):
+            length = draw(st.integers(0, 32))
+            base = draw(st.integers(0, 2**32 - 1)) >> (32 - length) << (32 - length)
+            prefix = IPv4Network((base if length else 0, length))
+        else:
+            length = draw(st.sampled_from([0, 8, 100, 104, 112, 120, 124, 128]))
+            offset = draw(st.integers(0, 2**28 - 1))
+            base = (_V6_BASE + offset) >> (128 - length) << (128 - length) if length else 0
+            prefix = IPv6Network((base, length))
         source = draw(st.sampled_from(_SOURCES))
         hop = (
             "VirtualNetworkGateway"
             if source == "VirtualNetworkGateway"
             else draw(st.sampled_from(_HOPS))
         )
-        routes.append(RouteEntry(source, "Active", IPv4Network((base, length)), hop))
+        routes.append(RouteEntry(source, "Active", prefix, hop))
     return routes
 
 
@@ -231,7 +243,8 @@ def brute_force(routes: list[RouteEntry], destination: IPv4Address) -> set[Route
         for r in routes
         if destination in r.prefix
         and not (
-            r.source == "VirtualNetworkGateway" and any(r.prefix.subnet_of(p) for p in protected)
+            r.source == "VirtualNetworkGateway"
+            and any(p.version == r.prefix.version and r.prefix.subnet_of(p) for p in protected)
         )
     ]
     if not eligible:
@@ -242,21 +255,24 @@ def brute_force(routes: list[RouteEntry], destination: IPv4Address) -> set[Route
     return {r for r in at_longest if rank[r.source] == best}
 
 
-@given(route_lists(), st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=20))
-def test_fib_lookup_agrees_with_brute_force_longest_match(routes, destinations):
-    import pytricia
-
-    fib = pytricia.PyTricia(32)
+@given(
+    route_lists(),
+    st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=20),
+    st.lists(st.integers(0, 2**28 - 1), min_size=1, max_size=20),
+)
+def test_fib_lookup_agrees_with_brute_force_longest_match(routes, destinations, v6_offsets):
+    fib = Fib()
     for route in select(routes):
         if route.state == "Active":
-            fib[str(route.prefix)] = route
+            fib[route.prefix] = route
     probes = [IPv4Address(d) for d in destinations]
+    probes += [IPv6Address(_V6_BASE + offset) for offset in v6_offsets]
     probes += [r.prefix.network_address for r in routes] + [
         r.prefix.broadcast_address for r in routes
     ]
     for destination in probes:
         expected = brute_force(routes, destination)
-        got = fib.get(str(destination))
+        got = fib.get(destination)
         if not expected:
             assert got is None
         else:
