@@ -182,12 +182,9 @@ def markdown(rows: list[dict], replications: int) -> str:
 
 
 def figure(rows: list[dict], out: Path) -> list[Path]:
-    import matplotlib
+    from fabric.sim import figures
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(15, 5.5))
+    fig, axes = figures.figure(1, 3, size=(15, 5.5))
     for axis, key, label in zip(
         axes,
         ("latency_mean_ms", "tcp_mbps", "aggregate_mbps"),
@@ -228,12 +225,7 @@ def figure(rows: list[dict], out: Path) -> list[Path]:
         "Peering vs VNet-to-VNet VPN: West Europe to West Europe (regional) and to "
         "North Europe (global)"
     )
-    fig.tight_layout()
-    paths_out = [out / "peering_vs_vpn.png", out / "peering_vs_vpn.svg"]
-    fig.savefig(paths_out[0], dpi=110)
-    fig.savefig(paths_out[1], metadata={"Date": None})
-    plt.close(fig)
-    return paths_out
+    return figures.save(fig, out / "peering_vs_vpn", dpi=110)
 
 
 def main(argv: list[str] | None = None) -> int:

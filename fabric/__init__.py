@@ -45,6 +45,11 @@ _PUBLIC = {
 __all__ = ["__version__", *_PUBLIC]
 
 
+def __dir__() -> list[str]:
+    """The public names (resolved lazily), so that ``dir(fabric)`` and completion show them."""
+    return sorted(__all__)
+
+
 def __getattr__(name: str) -> Any:
     if name in _PUBLIC:
         return getattr(import_module(_PUBLIC[name]), name)

@@ -73,7 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--executor", choices=["local", "dask"], default="local")
     sweep.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
     sweep.add_argument("--workers", type=int, help="local processes or LocalCluster workers")
-    sweep.add_argument("--engine", choices=["auto", "events", "batch"], default="auto")
+    sweep.add_argument(
+        "--engine",
+        choices=["auto", "events", "batch"],
+        help="default: the scenario's simulation.engine, else auto",
+    )
     sweep.add_argument("--out", help="folder for records.csv/json, summary.csv and figures")
     sweep.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -93,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--engine",
         choices=["auto", "events", "batch"],
-        default="auto",
-        help="batch: vectorised (open-loop flows); events: packet by packet; auto: batch if it can",
+        help="batch: vectorised (open-loop flows); events: packet by packet; auto: batch if it "
+        "can (default: the scenario's simulation.engine, else auto)",
     )
     return parser
 
@@ -273,14 +277,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             workers=args.workers,
             scheduler=args.scheduler,
             engine=args.engine,
-            progress=None if args.json or not sys.stderr.isatty() else text_progress,
+            progress=None if args.json or not sys.stderr.isatty() else text_progress(),
         )
     except InputError as problem:
         raise UsageError(problem.render()) from None
     except (SweepError, TrafficError, SimulationError) as problem:
         raise UsageError(f"{args.scenario}: {problem}") from None
     summary = result.summary()
-    written = result.write(args.out) if args.out else []
+    written = result.write(args.out, title=Path(args.scenario).stem) if args.out else []
     if args.json:
         print(json.dumps(summary, sort_keys=True))
         return EXIT_OK
@@ -347,7 +351,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.pcap}: cannot write: {problem.strerror}") from None
         if not args.json:
             print(f"wrote {count} packets seen at {args.capture} to {args.pcap}")
-    written = result.write(args.out) if args.out else []
+    written = result.write(args.out, title=Path(args.scenario).stem) if args.out else []
     if args.json:
         print(json.dumps(result.to_json(), sort_keys=True))
     else:

@@ -72,14 +72,13 @@ def ladder(
 
 
 def figure(records: list[dict], out) -> list:
-    import matplotlib
+    from matplotlib import colormaps
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from fabric.sim import figures
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 9), sharex=True)
+    fig, (top, bottom) = figures.figure(2, 1, size=(9, 9), sharex=True)
     keys = list(dict.fromkeys((r["sku"], r["generation"]) for r in records))
-    colours = plt.cm.viridis(np.linspace(0, 0.95, len(keys)))
+    colours = colormaps["viridis"](np.linspace(0, 0.95, len(keys)))
     for colour, (sku, generation) in zip(colours, keys, strict=True):
         rows = [r for r in records if (r["sku"], r["generation"]) == (sku, generation)]
         offered = [r["offered_mbps"] for r in rows]
@@ -107,12 +106,7 @@ def figure(records: list[dict], out) -> list:
     bottom.set_yscale("log")
     bottom.set_xlabel("offered load (Mbps, log scale)")
     bottom.set_ylabel("mean one-way latency (ms)")
-    fig.tight_layout()
-    paths = [out / "sku_ladder.png", out / "sku_ladder.svg"]
-    fig.savefig(paths[0], dpi=120)
-    fig.savefig(paths[1], metadata={"Date": None})
-    plt.close(fig)
-    return paths
+    return figures.save(fig, out / "sku_ladder")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 
 from fabric.catalogue.latency import LatencyModel
+from fabric.sim import figures
 from simulator.units import NS_PER_S
 
 
@@ -42,6 +43,14 @@ class FlowResult:
     @property
     def dropped(self) -> int:
         return sum(self.drop_reasons.values())
+
+    def __repr__(self) -> str:
+        latency = self.latency_ms()
+        return (
+            f"FlowResult(name={self.name!r}, sent={self.sent}, delivered={self.delivered}, "
+            f"dropped={self.dropped}, throughput_mbps={self.throughput_mbps}, "
+            f"latency_ms={latency}, drop_reasons={self.drop_reasons})"
+        )
 
     @classmethod
     def from_flow(cls, flow) -> FlowResult:
@@ -204,24 +213,21 @@ class SimulationResult:
         path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
         return [path, *self.figures(out)]
 
-    def figures(self, out: Path) -> list[Path]:
-        """Latency CDF per flow and throughput over time, as PNG and SVG."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+    def figures(self, out: Path, title: str = "") -> list[Path]:
+        """Latency CDF per flow and throughput over time, as PNG and SVG; ``title`` (the
+        scenario's name) heads each figure."""
+        prefix = f"{title}: " if title else ""
         written = []
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        plotted = False
+        fig, ax = figures.figure()
+        plotted = 0
         for flow in self.flows:
             if flow.latency_ns.size:
                 values = np.sort(flow.latency_ns) / 1e6
                 ax.plot(values, np.arange(1, values.size + 1) / values.size, label=flow.name)
-                plotted = True
+                plotted += 1
         ax.set_xlabel("one-way latency (ms)")
         ax.set_ylabel("fraction of delivered packets")
-        ax.set_title("Latency CDF per flow")
+        ax.set_title(f"{prefix}latency CDF per flow")
         if plotted:
             spans = [
                 np.ptp(f.latency_ns) / max(1, f.latency_ns.min())
@@ -230,14 +236,14 @@ class SimulationResult:
             ]
             if max(spans, default=0) > 100:
                 ax.set_xscale("log")
-            ax.legend()
+        figures.legend(ax, plotted)
         ax.grid(True, alpha=0.3)
-        written += _save(fig, out / "latency_cdf")
-        plt.close(fig)
+        written += figures.save(fig, out / "latency_cdf")
 
-        fig, ax = plt.subplots(figsize=(7, 4.5))
+        fig, ax = figures.figure()
         end_ns = max(1, round(max(self.end_s, self.duration_s) * NS_PER_S))
         bin_ns = max(1, end_ns // 100)
+        plotted = 0
         for flow in self.flows:
             if flow.delivered_at_ns.size:
                 bins = np.bincount(
@@ -247,20 +253,11 @@ class SimulationResult:
                 )
                 times = np.arange(bins.size) * bin_ns / NS_PER_S
                 ax.step(times, bins * 8 / (bin_ns / NS_PER_S) / 1e6, where="post", label=flow.name)
+                plotted += 1
         ax.set_xlabel("simulated time (s)")
         ax.set_ylabel("delivered throughput (Mbps)")
-        ax.set_title("Throughput over time per flow")
-        if any(f.delivered_at_ns.size for f in self.flows):
-            ax.legend()
+        ax.set_title(f"{prefix}throughput over time per flow")
+        figures.legend(ax, plotted)
         ax.grid(True, alpha=0.3)
-        written += _save(fig, out / "throughput")
-        plt.close(fig)
+        written += figures.save(fig, out / "throughput")
         return written
-
-
-def _save(fig, stem: Path) -> list[Path]:
-    fig.tight_layout()
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    fig.savefig(paths[0], dpi=120)
-    fig.savefig(paths[1], metadata={"Date": None})
-    return paths

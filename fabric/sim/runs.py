@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -19,11 +18,11 @@ from fabric.sim.capture import Capture, CaptureError
 from fabric.sim.dataplane import Dataplane
 from fabric.sim.flows import OpenLoopFlow, OpenLoopSchedule, TcpFlow
 from fabric.sim.plans import SimulationError
+from fabric.sim.progress import Progress
 from fabric.sim.results import ElementResult, FlowResult, SimulationResult
 from simulator import Simulation
 from simulator.units import NS_PER_S
 
-PROGRESS_AFTER_S = 3.0  # wall seconds before the progress bar appears
 ENGINES = ("auto", "events", "batch")
 
 
@@ -81,7 +80,9 @@ def simulate(
             records, end_ns = run_batch(dataplane, specs, horizon_s)
         except BatchUnsupported as why:
             if engine == "batch":
-                raise SimulationError(f"--engine batch: {why}; use --engine events") from None
+                raise SimulationError(
+                    f"engine batch cannot run this scenario: {why}; use engine events (or auto)"
+                ) from None
         else:
             sim.now = end_ns  # the batch path has simulated up to its last event
             wall_s = time.perf_counter() - started
@@ -97,12 +98,11 @@ def simulate(
     for flow in flows:
         if isinstance(flow, TcpFlow):
             flow.start()
-    if progress:
-        _progress(sim, horizon_s, started)
+    bar = _progress(sim, horizon_s) if progress else None
     sim.run()
     wall_s = time.perf_counter() - started
-    if progress and wall_s > PROGRESS_AFTER_S:
-        print(file=sys.stderr)
+    if bar is not None:
+        bar.close()
     return _collect(flows, dataplane, sim, horizon_s, seed, params, wall_s, "events")
 
 
@@ -113,9 +113,10 @@ def run_document(
     seed: int | None = None,
     progress: bool = False,
     capture: str | None = None,
-    engine: str = "auto",
+    engine: str | None = None,
 ) -> SimulationResult:
-    """Simulate a loaded scenario document (topology + traffic + simulation section)."""
+    """Simulate a loaded scenario document (topology + traffic + simulation section); the
+    arguments override the document's ``simulation`` section (``engine`` included)."""
     simulation = document.simulation
     return simulate(
         document.fabric,
@@ -125,30 +126,23 @@ def run_document(
         parameters=simulation.get("parameters"),
         progress=progress,
         capture=capture,
-        engine=engine,
+        engine=engine if engine is not None else simulation.get("engine", "auto"),
     )
 
 
-def _progress(sim: Simulation, horizon_s: float, started: float) -> None:
-    """A text progress bar of simulated time on stderr, once the run takes a few seconds."""
-    step = max(1, round(horizon_s * NS_PER_S / 50))
+def _progress(sim: Simulation, horizon_s: float) -> Progress:
+    """A progress bar of simulated time, redrawn 50 times over the run."""
+    total_ns = max(1, round(horizon_s * NS_PER_S))
+    bar = Progress(total_ns, "simulating")
+    step = max(1, total_ns // 50)
 
     def tick(_: object) -> None:
-        elapsed = time.perf_counter() - started
-        if elapsed > PROGRESS_AFTER_S:
-            done = min(1.0, sim.now / (horizon_s * NS_PER_S)) if horizon_s else 1.0
-            bar = "#" * round(done * 30)
-            print(
-                f"\rsimulated {sim.now / NS_PER_S:8.3f} s / {horizon_s:.3f} s [{bar:<30}] "
-                f"{elapsed:6.1f} s wall",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
-        if sim.now + step <= horizon_s * NS_PER_S:
+        bar.update(sim.now, f"{sim.now / NS_PER_S:.3f} of {horizon_s:.3f} s simulated, ")
+        if sim.now + step <= total_ns:
             sim.schedule(step, tick)
 
     sim.schedule(step, tick)
+    return bar
 
 
 def _collect(

@@ -14,7 +14,6 @@ import copy
 import csv
 import itertools
 import json
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,8 @@ import yaml
 from fabric.io import NativeDocument, load_topology
 from fabric.io.native import dump_native, load_native
 from fabric.model.container import Fabric
+from fabric.sim import figures
+from fabric.sim.progress import Progress
 from simulator.stats import confidence_interval
 
 SECTIONS = ("vnets", "peerings", "gateways", "connections", "nsgs", "route_tables", "traffic")
@@ -92,7 +93,7 @@ class RunSpec:
     values: tuple[tuple[str, Any], ...]
     seed: int
     document: dict
-    engine: str
+    engine: str | None  # None: the scenario's own simulation.engine
 
 
 def plan_runs(
@@ -100,7 +101,7 @@ def plan_runs(
     grid: Mapping[str, list[Any]],
     replications: int,
     seed: int,
-    engine: str = "auto",
+    engine: str | None = None,
 ) -> list[RunSpec]:
     """Every (grid point, replication) with its own seed derived from the root seed."""
     if replications < 1:
@@ -203,13 +204,8 @@ class SweepResult:
 
     def figure(self, key: str, out: Path) -> list[Path]:
         """Mean throughput and latency (with 95% intervals) against one swept key."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
         summary = self.summary()
-        fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+        fig, (top, bottom) = figures.figure(2, 1, size=(8, 7), sharex=True)
         values = list(dict.fromkeys(row[key] for row in summary))
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         for flow in dict.fromkeys(row["flow"] for row in summary):
@@ -232,16 +228,11 @@ class SweepResult:
         bottom.set_ylabel("mean one-way latency (ms)")
         bottom.set_xlabel(key)
         top.set_title(f"Sweep over {key}: means with 95% intervals across replications")
-        top.legend(fontsize=8)
+        figures.legend(top, len(dict.fromkeys(row["flow"] for row in summary)))
         for axis in (top, bottom):
             axis.grid(True, alpha=0.3)
-        fig.tight_layout()
         stem = out / ("sweep_" + key.replace("*", "all").replace("/", "_").replace(".", "_"))
-        paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-        fig.savefig(paths[0], dpi=110)
-        fig.savefig(paths[1], metadata={"Date": None})
-        plt.close(fig)
-        return paths
+        return figures.save(fig, stem, dpi=110)
 
 
 def sweep(
@@ -254,7 +245,7 @@ def sweep(
     executor: str = "local",
     workers: int | None = None,
     scheduler: str | None = None,
-    engine: str = "auto",
+    engine: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> SweepResult:
     """Run every grid point and replication; records come back in a fixed order.
@@ -336,12 +327,16 @@ def _execute_dask(runs, workers, scheduler, tick) -> list[list[dict]]:
             cluster.close()
 
 
-def text_progress(done: int, total: int) -> None:
-    """A one-line progress bar on stderr."""
-    bar = "#" * round(30 * done / total)
-    print(
-        f"\rsweep {done}/{total} runs [{bar:<30}]",
-        end="" if done < total else "\n",
-        file=sys.stderr,
-        flush=True,
-    )
+def text_progress() -> Callable[[int, int], None]:
+    """A ``progress`` callback for ``sweep``: one bar on stderr (runs done of total) with an
+    estimate of what is left."""
+    bar: list[Progress] = []
+
+    def update(done: int, total: int) -> None:
+        if not bar:
+            bar.append(Progress(total, "sweep"))
+        bar[0].update(done, f"{done}/{total} runs, ")
+        if done >= total:
+            bar[0].close()
+
+    return update
