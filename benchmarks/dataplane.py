@@ -25,7 +25,7 @@ from fabric.model.traffic import FlowSpec
 from fabric.sim.runs import simulate
 from fabric.sim.traffic import open_loop_trace
 from simulator import Simulation
-from simulator.units import milliseconds, serialisation_ns
+from simulator.units import serialisation_ns
 
 
 def topology() -> Fabric:
@@ -97,14 +97,15 @@ def simpy_run(fabric: Fabric, specs: list[FlowSpec], seed: int) -> tuple[int, fl
     """The same paths in SimPy: Resources for servers, timeouts for delays; returns hops, s."""
     import simpy
 
-    from fabric.catalogue.skus import lookup
-    from fabric.catalogue.vmsizes import egress_mbps
-    from fabric.control.forwarding import ApplianceHop, Leg, TunnelHop, resolve
-    from fabric.control.ipsec import negotiate
+    from fabric.control.forwarding import resolve
     from fabric.control.plane import ControlPlane
+    from fabric.model.traffic import HEADER_BYTES
+    from fabric.sim import plans
+    from fabric.sim.dataplane import Dataplane
 
     params = LatencyModel()
     plane = ControlPlane(fabric, latency=params)
+    nodes = Dataplane(Simulation(), plane, params)  # only to read the servers' rates
     env = simpy.Environment()
     servers: dict[str, simpy.Resource] = {}
     hops = [0]
@@ -115,66 +116,47 @@ def simpy_run(fabric: Fabric, specs: list[FlowSpec], seed: int) -> tuple[int, fl
         return servers[name]
 
     def path_for(spec: FlowSpec) -> list[tuple]:
+        """The flow's plan as SimPy elements: delays, and servers that meter whole packets
+        (a VM's egress) or payload (the gateways' measured caps)."""
         _, src = fabric.find_host(spec.src)
         _, dst = fabric.find_host(spec.dst)
         route = resolve(plane, src.ip, dst.ip, spec.protocol, spec.destination_port)
-        path: list[tuple] = [("server", f"nic/{src.vm_name}", round(egress_mbps(src) * 1e6), 0, 0)]
-        for step in route.steps:
-            if isinstance(step, Leg):
-                path.append(("delay", milliseconds(step.latency_ms)))
-            elif isinstance(step, ApplianceHop):
-                nva = step.host
-                path.append(("delay", milliseconds(step.processing_ms)))
-                path.append(("server", f"nic/{nva.vm_name}", round(egress_mbps(nva) * 1e6), 0, 0))
-            elif isinstance(step, TunnelHop):
-                gateway = step.gateway
-                spec_ = lookup(gateway.sku, gateway.generation)
-                cipher = negotiate(step.connection.ipsec_policy)
-                cap = spec_.tunnel_cap(cipher.cipher_column)
-                extra = cipher.esp.overhead(spec.packet_bytes)
-                path.append(
-                    (
-                        "server",
-                        f"tunnel/{step.connection.name}",
-                        round(cap.mbps * 1e6),
-                        -(-1_000_000_000 // cap.pps),
-                        extra,
-                    )
-                )
-                path.append(
-                    (
-                        "server",
-                        f"gateway/{gateway.name}",
-                        round(spec_.aggregate_mbps * 1e6),
-                        0,
-                        extra,
-                    )
-                )
-                path.append(("delay", milliseconds(step.latency_ms)))
+        path: list[tuple] = []
+        for step in plans.compile_plan(route, src):
+            if isinstance(step, plans.DelayStep | plans.LinkStep):
+                path.append(("delay", step.delay_ns))
+            elif isinstance(step, plans.SERVER_STEPS):
+                rate = nodes.server_of(step)
+                payload = not isinstance(step, plans.NicStep)
+                path.append(("server", rate.name, rate.rate_bps, rate.min_service_ns, payload))
         return path
 
-    def packet(path: list[tuple], size: int):
+    def packet(path: list[tuple], size: int, header: int):
         for element in path:
             hops[0] += 1
             if element[0] == "delay":
                 yield env.timeout(element[1])
             else:
-                _, name, rate, floor, extra = element
+                _, name, rate, floor, payload = element
+                metered = size - header if payload else size
                 with server(name).request() as request:
                     yield request
-                    yield env.timeout(max(serialisation_ns(size + extra, rate), floor))
+                    yield env.timeout(max(serialisation_ns(metered, rate), floor))
 
-    def source(times: list[int], sizes: list[int], path: list[tuple]):
+    def source(times: list[int], sizes: list[int], path: list[tuple], header: int):
         now = 0
         for t, size in zip(times, sizes, strict=True):
             yield env.timeout(t - now)
             now = t
-            env.process(packet(path, size))
+            env.process(packet(path, size, header))
 
     sim = Simulation(seed=seed)  # the same random streams as vnetsim's flows
     for spec in specs:
-        times, sizes = open_loop_trace(spec, sim.stream(f"flow/{spec.name}"))
-        env.process(source(times.tolist(), sizes.tolist(), path_for(spec)))
+        times, sizes = open_loop_trace(
+            spec, sim.stream(f"flow/{spec.name}"), None, params.cbr_jitter_fraction
+        )
+        header = HEADER_BYTES[spec.protocol]
+        env.process(source(times.tolist(), sizes.tolist(), path_for(spec), header))
     start = time.perf_counter()
     env.run()
     return hops[0], time.perf_counter() - start

@@ -284,7 +284,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     except (SweepError, TrafficError, SimulationError) as problem:
         raise UsageError(f"{args.scenario}: {problem}") from None
     summary = result.summary()
-    written = result.write(args.out, title=Path(args.scenario).stem) if args.out else []
+    written = result.write(args.out) if args.out else []
     if args.json:
         print(json.dumps(summary, sort_keys=True))
         return EXIT_OK

@@ -141,8 +141,8 @@ def test_a_trace_to_on_premises_ends_there_with_the_tunnel_latency():
         "LocalNetworkGateway",
         "OnPremises",
     ]
-    # in-region leg to the hub gateway, one gateway traversal, the named on-premises leg
-    assert trace.latency_ms == pytest.approx(0.25 + 0.3 + 2.5)
+    # the named on-premises leg (VM to site, end to end) and one gateway traversal
+    assert trace.latency_ms == pytest.approx(2.5 + 0.3)
 
 
 def test_the_virtual_network_tag_holds_connected_site_prefixes():

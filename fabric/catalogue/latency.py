@@ -71,44 +71,97 @@ class UnknownRegionPair(LookupError):  # noqa: N818 - reads as what happened
     """No published latency for a region pair; the message says how to supply one."""
 
 
+def _assumption(default, unit: str, rationale: str):
+    """A named modelling assumption: its default, unit and why (reported in results)."""
+    return attrs.field(default=default, metadata={"unit": unit, "rationale": rationale})
+
+
 @attrs.frozen(slots=True)
 class LatencyModel:
-    """Latency figures used by the trace and the dataplane. Fields without a published source
-    are our assumptions, named here so that a scenario can override them.
+    """The simulator's named assumptions: every figure Azure does not publish, with its unit and
+    rationale (``assumptions()`` lists them; results.json carries that list). A scenario can
+    override any of them under ``simulation.parameters``.
 
-    Attributes:
-        in_region_one_way_ms: VM to VM inside one region (same VNet or regionally peered).
-            Azure publishes no absolute figure (§7.1, §11); 0.25 ms is half of a 0.5 ms round
-            trip, a typical in-region figure, and within the "< 2 ms between zones" bound.
-        gateway_processing_ms: time one VPN gateway instance spends on a packet (ESP
-            encapsulation or decapsulation and forwarding). Not published; 0.3 ms assumed.
-        appliance_processing_ms: time an NVA spends forwarding a packet. Not published; 0.1 ms.
-        region_rtt_ms: extra region-pair round trips (keys are region_key() pairs) that extend
-            or override the published table.
-        gateway_buffer_bytes: waiting room of a gateway instance before tail drop. Not
-            published; 2 MB (16 ms at 1 Gbps) assumed.
-        nic_buffer_bytes: waiting room of a VM NIC's egress queue. Not published; 1 MB assumed.
-        tunnel_mtu_bytes: largest outer packet on the tunnel before fragmentation: 1500, the
-            default VM MTU (§1.4). An encapsulated packet above it becomes two outer packets.
-        tcp_mss_bytes: TCP MSS on paths without a tunnel: MTU 1500 - 40 = 1460 (§3.8).
-        vpn_tcp_mss_bytes: TCP MSS on tunnel paths: the documented clamp of 1350 (§3.8).
-        hop_limit: IP TTL of synthetic packets; each virtual switch decrements it.
-        on_premises_one_way_ms: from an Azure VPN gateway to an on-premises VPN device, one
-            way. Not published for VPN; 2.5 ms assumed: half the nearest published on-premises
-            round trip (Seattle -> West US 2 over ExpressRoute, 5 ms, N4.1). Set it per site.
+    How a path's one-way latency is built (documented decision): a path that stays in one
+    region adds one in-region leg per move between nodes (VM, appliance, gateway), the
+    cross-zone figure when both ends' zones are known and differ; a path between regions takes
+    the published region-pair figure once per region change (§7.2: it is VM to VM, end to end),
+    so the in-region legs around it add nothing; every gateway and appliance the packet passes
+    adds its processing time once.
     """
 
-    in_region_one_way_ms: float = 0.25
-    gateway_processing_ms: float = 0.3
-    appliance_processing_ms: float = 0.1
-    region_rtt_ms: dict[tuple[str, str], float] = attrs.field(factory=dict)
-    gateway_buffer_bytes: int = 2_000_000
-    nic_buffer_bytes: int = 1_000_000
-    tunnel_mtu_bytes: int = 1500
-    tcp_mss_bytes: int = 1460
-    vpn_tcp_mss_bytes: int = 1350
-    hop_limit: int = 64
-    on_premises_one_way_ms: float = 2.5
+    in_region_one_way_ms: float = _assumption(
+        0.25,
+        "ms",
+        "one move between nodes in one region, same zone or zone unknown: half of a 0.5 ms "
+        "round trip; Azure publishes no absolute in-region figure (§7.1, §11)",
+    )
+    cross_zone_one_way_ms: float = _assumption(
+        0.5,
+        "ms",
+        "one move between VMs in different availability zones: half of a 1 ms round trip, half "
+        "of the documented bound of 2 ms between zones (§7.1)",
+    )
+    gateway_processing_ms: float = _assumption(
+        0.3,
+        "ms",
+        "one VPN gateway instance handling a packet (ESP encapsulation or decapsulation and "
+        "forwarding), added once per gateway traversed; not published",
+    )
+    appliance_processing_ms: float = _assumption(
+        0.1, "ms", "a network virtual appliance forwarding a packet; not published"
+    )
+    on_premises_one_way_ms: float = _assumption(
+        2.5,
+        "ms",
+        "from a VM in the gateway's region to an on-premises site over VPN, one way; not "
+        "published for VPN: half the nearest published on-premises round trip (Seattle to West "
+        "US 2 over ExpressRoute, 5 ms, N4.1); set it per site",
+    )
+    region_rtt_ms: dict[tuple[str, str], float] = attrs.field(
+        factory=dict,
+        metadata={"unit": "ms", "rationale": "extra region-pair round trips of the scenario"},
+    )
+    gateway_buffer_ms: float = _assumption(
+        16.0,
+        "ms",
+        "the queue a gateway instance and each tunnel hold before tail drop, as time at their "
+        "caps: bytes = Mbps cap x 16 ms, packets = pps cap x 16 ms (whichever fills first), so "
+        "neither large nor small packets wait longer; 16 ms is a common router buffer of a "
+        "fraction of a WAN round trip; Azure publishes none",
+    )
+    nic_buffer_bytes: int = _assumption(
+        1_000_000, "bytes", "the egress queue of a VM before tail drop; not published"
+    )
+    tunnel_mtu_bytes: int = _assumption(
+        1500,
+        "bytes",
+        "largest outer packet on a tunnel before fragmentation: the default VM MTU (§1.4)",
+    )
+    tcp_mss_bytes: int = _assumption(
+        1460, "bytes", "TCP MSS without a tunnel: MTU 1500 - 40 (§3.8)"
+    )
+    vpn_tcp_mss_bytes: int = _assumption(
+        1350, "bytes", "TCP MSS through a tunnel: the documented clamp (§3.8)"
+    )
+    hop_limit: int = _assumption(
+        64, "hops", "IP TTL of synthetic packets (each virtual switch decrements it)"
+    )
+    cbr_jitter_fraction: float = _assumption(
+        0.1,
+        "of the gap",
+        "each packet of a constant-rate flow leaves up to this share of the packet gap late, "
+        "drawn from the flow's own random stream, and each open-loop flow starts at a random "
+        "phase: phase-locked identical senders would otherwise let one flow win every race for "
+        "a queue's last slot, which real hosts' timer jitter prevents",
+    )
+
+    def in_region_ms(self, zone_a: str | None, zone_b: str | None) -> float:
+        """One move inside a region: the cross-zone figure only for two known, different
+        zones."""
+        if zone_a is not None and zone_b is not None and zone_a != zone_b:
+            return self.cross_zone_one_way_ms
+        return self.in_region_one_way_ms
 
     def round_trip_ms(self, source: str, destination: str) -> float:
         """Round trip between two regions: the table (either direction), else an error."""
@@ -135,7 +188,7 @@ class LatencyModel:
         known = {f.name for f in attrs.fields(LatencyModel)}
         unknown = sorted(set(overrides) - known)
         if unknown:
-            raise ValueError(f"unknown latency parameter(s) {unknown}; known: {sorted(known)}")
+            raise ValueError(f"unknown parameter(s) {unknown}; known: {sorted(known)}")
         changes = dict(overrides)
         if "region_rtt_ms" in changes:
             pairs = {}
@@ -144,3 +197,20 @@ class LatencyModel:
                 pairs[(region_key(a), region_key(b))] = float(value)
             changes["region_rtt_ms"] = pairs
         return attrs.evolve(self, **changes)
+
+    def assumptions(self) -> list[dict]:
+        """Every named assumption with its value (as used), unit and rationale."""
+        rows = []
+        for field in attrs.fields(LatencyModel):
+            value = getattr(self, field.name)
+            if field.name == "region_rtt_ms":
+                value = {f"{a}/{b}": v for (a, b), v in sorted(value.items())}
+            rows.append(
+                {
+                    "name": field.name,
+                    "value": value,
+                    "unit": field.metadata["unit"],
+                    "rationale": field.metadata["rationale"],
+                }
+            )
+        return rows

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import attrs
 
-from fabric.catalogue.latency import UnknownRegionPair
+from fabric.catalogue.latency import LatencyModel, UnknownRegionPair
 from fabric.control.addressing import (
     AddressError,
     IPAddress,
@@ -49,6 +49,7 @@ PORTLESS = ("Icmp", "Esp", "Ah")
 EPHEMERAL_PORT = 60000  # the source port of a question that names none (IP flow verify: '*')
 INTERNET = "Internet"
 ON_PREMISES = "OnPremises"
+ON_PREMISES_REGION = "on-premises"  # where a Leg to a site ends
 AZURE_PLATFORM = "AzurePlatform"
 
 
@@ -104,15 +105,23 @@ class Egress:
 
 @attrs.frozen(slots=True)
 class Leg:
-    """Travel from one region to another (or within one), one way; None: no latency data."""
+    """Travel from one node to the next, one way: within a region (zone-aware) or between
+    regions; ``latency_ms`` None means no latency data for the region pair. Settled once the
+    path is known (``settle``): see ``LatencyModel`` for the rule."""
 
     source_region: str
     region: str
     latency_ms: float | None
+    source_zone: str | None = None
+    zone: str | None = None
 
     @property
     def label(self) -> str:
         return f"{self.source_region}->{self.region}"
+
+    @property
+    def crosses_regions(self) -> bool:
+        return self.source_region != self.region
 
 
 @attrs.frozen(slots=True)
@@ -141,19 +150,21 @@ class ApplianceHop:
 
 @attrs.frozen(slots=True)
 class GatewayHop:
-    """The packet enters a VPN gateway (from its VNet or a spoke), by ``route``."""
+    """The packet enters a VPN gateway (from its VNet or a spoke), by ``route``; the gateway
+    spends ``processing_ms`` on it."""
 
     gateway: VpnGateway
     vnet: VNet
     route: RouteEntry
     addresses: tuple[str, ...]
+    processing_ms: float
 
 
 @attrs.frozen(slots=True)
 class TunnelHop:
     """An IPsec tunnel from ``gateway`` over ``connection`` to ``remote_gateway`` (in
-    ``remote_vnet``) or to an on-premises site (``site``); the leg across it, with the gateway
-    processing, is ``latency_ms``."""
+    ``remote_vnet``) or to an on-premises site (``site``). The leg across it follows as a Leg;
+    ``processing_ms`` is what the far gateway spends (0 for a site: its device is outside)."""
 
     connection: Connection
     gateway: VpnGateway
@@ -161,7 +172,7 @@ class TunnelHop:
     remote_vnet: VNet | None
     site: LocalNetworkGateway | None
     cipher: Negotiated
-    latency_ms: float | None
+    processing_ms: float
     gateway_addresses: tuple[str, ...]
     remote_addresses: tuple[str, ...]
 
@@ -252,11 +263,39 @@ class Path:
 
 
 def _step_latency(step: Step) -> float | None:
-    if isinstance(step, Leg | TunnelHop):
+    if isinstance(step, Leg):
         return step.latency_ms
-    if isinstance(step, ApplianceHop):
+    if isinstance(step, ApplianceHop | GatewayHop | TunnelHop):
         return step.processing_ms
     return 0.0
+
+
+def settle(steps: list[Step], latency: LatencyModel) -> list[Step]:
+    """Give every leg its latency once the whole path is known (``LatencyModel`` documents
+    the rule): a path inside one region adds its in-region legs (zone-aware); a path between
+    regions takes the published region-pair figures, which are end to end (VM to VM), so the
+    in-region legs around them add nothing."""
+    legs = [s for s in steps if isinstance(s, Leg)]
+    across = any(leg.crosses_regions for leg in legs)
+    settled = []
+    for step in steps:
+        if isinstance(step, Leg):
+            step = attrs.evolve(step, latency_ms=_leg_ms(step, latency, across))
+        settled.append(step)
+    return settled
+
+
+def _leg_ms(leg: Leg, latency: LatencyModel, path_crosses_regions: bool) -> float | None:
+    if leg.crosses_regions:
+        if leg.region == ON_PREMISES_REGION:
+            return latency.on_premises_one_way_ms
+        try:
+            return latency.one_way_ms(leg.source_region, leg.region)
+        except UnknownRegionPair:
+            return None
+    if path_crosses_regions:
+        return 0.0
+    return latency.in_region_ms(leg.source_zone, leg.zone)
 
 
 # -- the question ----------------------------------------------------------------------------
@@ -340,6 +379,7 @@ class _Walk:
         self.steps: list[Step] = []
         self.blockers: list[Drop] = []
         self.region = start.vnet.region
+        self.zone = start.host.zone if start.host else None
         self.via_gateway = False  # forwarded by an Azure VPN gateway (§2.6: no flag needed)
 
     # -- bookkeeping
@@ -357,7 +397,8 @@ class _Walk:
             self.blockers.append(outcome)
         if self.blockers:
             outcome = self.blockers[0]
-        return Path(self.packet, self.start, tuple(self.steps), outcome, tuple(self.blockers))
+        steps = tuple(settle(self.steps, self.plane.latency))
+        return Path(self.packet, self.start, steps, outcome, tuple(self.blockers))
 
     def platform(self) -> Outcome | None:
         """The host platform addresses answer whatever the UDRs say (§1.4)."""
@@ -382,14 +423,12 @@ class _Walk:
     def drop(self, code: str, detail: str, *resources: str, **issue) -> Drop:
         return Drop(code, detail, tuple(resources), at_step=len(self.steps), **issue)
 
-    def leg(self, region: str) -> None:
-        """The packet travels from the last node's region to ``region`` (one way)."""
-        try:
-            one_way = self.plane.latency.one_way_ms(self.region, region)
-        except UnknownRegionPair:
-            one_way = None
-        self.steps.append(Leg(self.region, region, one_way))
+    def leg(self, region: str, zone: str | None = None) -> None:
+        """The packet travels from the last node to one in ``region`` (and ``zone``, when
+        known); ``settle`` gives the leg its latency once the path is complete."""
+        self.steps.append(Leg(self.region, region, None, self.zone, zone))
         self.region = region
+        self.zone = zone
 
     def nsg(self, location: Location, direction: str) -> None:
         """The NSG verdict at a NIC; a deny is recorded and the walk goes on."""
@@ -603,7 +642,7 @@ class _Walk:
                 "reserved by Azure: no VM holds it",
                 f"vnet/{vnet.name}/subnet/{location.subnet.name}",
             )
-        self.leg(location.vnet.region)
+        self.leg(location.vnet.region, location.host.zone if location.host else None)
         self.steps.append(Arrival(location, route, how))
         self.nsg(location, "Inbound")
         return Deliver(location)
@@ -628,7 +667,7 @@ class _Walk:
                 if problem is not None:
                     return problem
             location = plane.locate(ip, where.name)
-            self.leg(where.region)
+            self.leg(where.region, host.zone)
             self.steps.append(
                 ApplianceHop(host, where, route, plane.latency.appliance_processing_ms)
             )
@@ -675,7 +714,8 @@ class _Walk:
         hub = fabric.vnets[serving.vnet]
         self.leg(hub.region)  # to the gateway: in the VNet, or across the peering to the hub
         addresses = gateway_addresses(fabric, serving)
-        self.steps.append(GatewayHop(serving, hub, route, addresses))
+        processing = plane.latency.gateway_processing_ms
+        self.steps.append(GatewayHop(serving, hub, route, addresses, processing))
         self.via_gateway = True  # what the gateway forwards needs no allow_forwarded_traffic
         return hub, plane.gateway_routes(serving), serving
 
@@ -690,8 +730,7 @@ class _Walk:
                 f"connection/{connection.name}",
                 issue="VpnConnectionNotConnected",
             )
-        latency = plane.latency
-        processing = latency.gateway_processing_ms
+        processing = plane.latency.gateway_processing_ms
         cipher = negotiate(connection.ipsec_policy)
         local = gateway_addresses(fabric, gateway)
         if connection_is_site(connection):
@@ -704,20 +743,16 @@ class _Walk:
                     None,
                     site,
                     cipher,
-                    latency.on_premises_one_way_ms + processing,
+                    0.0,
                     local,
                     (site.gateway_ip_address or site.fqdn or "-",),
                 )
             )
+            self.leg(ON_PREMISES_REGION)
             self.steps.append(OnPremises(site, connection))
             return Forward(ON_PREMISES, self.packet.destination)
         remote_gateway = fabric.gateways[connection.to_gateway]
         remote_vnet = fabric.vnets[remote_gateway.vnet]
-        try:
-            one_way = latency.one_way_ms(self.region, remote_vnet.region)
-            across = one_way + 2 * processing
-        except UnknownRegionPair:
-            across = None
         self.steps.append(
             TunnelHop(
                 connection,
@@ -726,11 +761,11 @@ class _Walk:
                 remote_vnet,
                 None,
                 cipher,
-                across,
+                processing,
                 local,
                 gateway_addresses(fabric, remote_gateway),
             )
         )
-        self.region = remote_vnet.region
+        self.leg(remote_vnet.region)
         self.via_gateway = True
         return remote_vnet, plane.gateway_routes(remote_gateway), remote_gateway

@@ -17,6 +17,10 @@ SIZE_MIXES: dict[str, tuple[tuple[int, ...], tuple[float, ...]]] = {
     "imix": ((40, 576, 1500), (7 / 12, 4 / 12, 1 / 12)),
 }
 PROTOCOLS = ("Tcp", "Udp", "Icmp")
+CONGESTION_CONTROLS = ("cubic", "reno")
+# IP + transport headers: a packet's payload is its size minus these (TCP 20+20, UDP and
+# ICMP 20+8). Goodput counts payload; a VM's egress cap meters whole packets.
+HEADER_BYTES = {"Tcp": 40, "Udp": 28, "Icmp": 28}
 
 
 class TrafficError(ValueError):
@@ -41,7 +45,10 @@ class FlowSpec:
     duration_s: float = 1.0
     on_s: float = 0.01
     off_s: float = 0.01
-    window_packets: int = 1000
+    # TCP: the sender's congestion control (RFC 9438 CUBIC by default, as Linux and Windows),
+    # and a fixed receive window in segments that overrides the receiver's OS profile.
+    congestion_control: str = "cubic"
+    window_packets: int | None = None
 
     @classmethod
     def from_mapping(cls, entry: dict[str, Any]) -> FlowSpec:
@@ -70,8 +77,8 @@ class FlowSpec:
             raise TrafficError(
                 f"{where}: size_mix {self.size_mix!r}; {suggest(self.size_mix, SIZE_MIXES)}"
             )
-        if not 20 <= self.packet_bytes <= 9000:
-            raise TrafficError(f"{where}: packet_bytes {self.packet_bytes} is outside 20-9000")
+        if not 29 <= self.packet_bytes <= 9000:
+            raise TrafficError(f"{where}: packet_bytes {self.packet_bytes} is outside 29-9000")
         for label, value in (
             ("rate_mbps", self.rate_mbps),
             ("duration_s", self.duration_s),
@@ -82,8 +89,19 @@ class FlowSpec:
                 raise TrafficError(f"{where}: {label} must be positive, got {value}")
         if self.start_s < 0:
             raise TrafficError(f"{where}: start_s must be >= 0, got {self.start_s}")
-        if self.window_packets < 1:
+        if self.window_packets is not None and self.window_packets < 1:
             raise TrafficError(f"{where}: window_packets must be >= 1")
+        if self.congestion_control not in CONGESTION_CONTROLS:
+            raise TrafficError(
+                f"{where}: congestion_control {self.congestion_control!r}; "
+                f"{suggest(self.congestion_control, CONGESTION_CONTROLS)}"
+            )
+        header = HEADER_BYTES[self.protocol]
+        if self.pattern != "tcp" and self.packet_bytes <= header:
+            raise TrafficError(
+                f"{where}: packet_bytes {self.packet_bytes} leaves no payload after the "
+                f"{header} bytes of {self.protocol}/IP headers"
+            )
 
     @property
     def mean_packet_bytes(self) -> float:

@@ -20,7 +20,9 @@ import numpy as np
 
 from fabric.control.forwarding import Drop, resolve
 from fabric.model import FabricError, FlowSpec, TrafficError
+from fabric.model.traffic import HEADER_BYTES
 from fabric.sim.dataplane import Dataplane
+from fabric.sim.flows import STEADY_AFTER, FlowStats
 from fabric.sim.plans import (
     SERVER_STEPS,
     DecapStep,
@@ -28,6 +30,7 @@ from fabric.sim.plans import (
     DropStep,
     EncapStep,
     LinkStep,
+    NicStep,
     PlanStep,
     SinkStep,
     SwitchStep,
@@ -35,6 +38,7 @@ from fabric.sim.plans import (
 from fabric.sim.traffic import open_loop_trace
 from simulator import RateServer
 from simulator.batch import fifo_with_buffer, service_times
+from simulator.units import NS_PER_S
 
 _DROP_KINDS = {1: "BufferFullPackets", 2: "BufferFullBytes"}  # simulator.batch's reason codes
 
@@ -55,7 +59,9 @@ class _Counted:
 class _FlowState:
     """A flow's packets in flight through the batch walk."""
 
-    def __init__(self, flow, order: int, plan: tuple[PlanStep, ...], times, sizes) -> None:
+    def __init__(
+        self, flow, order: int, plan: tuple[PlanStep, ...], times, sizes, header: int
+    ) -> None:
         self.flow = flow
         self.order = order
         self.plan = plan
@@ -66,6 +72,8 @@ class _FlowState:
         self.times = times.copy()
         self.sizes = sizes
         self.wire = sizes.copy()
+        self.payload = sizes - header
+        self.header = header
         self.switches = 0
         self.delivered_index: list[np.ndarray] = []
         self.delivered_at: list[np.ndarray] = []
@@ -83,8 +91,6 @@ class BatchFlow:
 
 def run_batch(dataplane: Dataplane, specs: list[FlowSpec], horizon_s: float) -> tuple[list, int]:
     """Simulate open-loop ``specs`` on ``dataplane``'s nodes; returns (flows, end time in ns)."""
-    from fabric.sim.flows import FlowStats
-
     if dataplane.capture is not None:
         raise BatchUnsupported("packet capture needs the event engine")
     if any(spec.pattern == "tcp" for spec in specs):
@@ -106,12 +112,16 @@ def run_batch(dataplane: Dataplane, specs: list[FlowSpec], horizon_s: float) -> 
             source_port=spec.source_port,
         )
         plan = dataplane.plan(path, src)
-        times, sizes = open_loop_trace(spec, dataplane.sim.stream(f"flow/{spec.name}"), horizon_s)
+        stream = dataplane.sim.stream(f"flow/{spec.name}")
+        jitter = dataplane.params.cbr_jitter_fraction
+        times, sizes = open_loop_trace(spec, stream, horizon_s, jitter)
         stats = FlowStats(spec.name)
         stats.sent = int(times.size)
         record = BatchFlow(spec, path, stats)
         records.append(record)
-        states.append(_FlowState(record, order, plan, times, sizes))
+        start = round(spec.start_s * NS_PER_S)
+        stats.steady_from_ns = start + round(STEADY_AFTER * spec.duration_s * NS_PER_S)
+        states.append(_FlowState(record, order, plan, times, sizes, HEADER_BYTES[spec.protocol]))
     order = _topological(dataplane, states)
     for state in states:
         _advance(dataplane, state)
@@ -201,6 +211,7 @@ def _advance(dataplane: Dataplane, state: _FlowState) -> None:
 def _keep(state: _FlowState, mask: np.ndarray) -> None:
     state.index, state.times = state.index[mask], state.times[mask]
     state.sizes, state.wire = state.sizes[mask], state.wire[mask]
+    state.payload = state.payload[mask]
 
 
 def _drop(state: _FlowState, mask: np.ndarray, reason: Drop) -> None:
@@ -219,7 +230,9 @@ def _solve_server(dataplane: Dataplane, server: RateServer, arriving: list[_Flow
     sizes = [s.times.size for s in arriving]
     offsets = np.concatenate(([0], np.cumsum(sizes)))
     times = np.concatenate([s.times for s in arriving])
-    wire = np.concatenate([s.wire for s in arriving])
+    # A VM's egress cap meters whole packets, the gateways' measured caps meter payload.
+    metered = [s.wire if isinstance(s.plan[s.position], NicStep) else s.payload for s in arriving]
+    wire = np.concatenate(metered)
     # Each flow's arrivals are already in time order, and the flows are concatenated in flow
     # order, so a stable sort gives (time, flow, packet) order: the tie rule of both engines.
     order = None if len(arriving) == 1 else np.argsort(times, kind="stable")
@@ -275,6 +288,6 @@ def _finish(state: _FlowState) -> None:
     for target, values in (
         (stats.latency, at - state.original_sent[index]),
         (stats.delivered_at, at),
-        (stats.delivered_bytes, state.original_sizes[index]),
+        (stats.delivered_bytes, state.original_sizes[index] - state.header),
     ):
         target.frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())

@@ -46,14 +46,30 @@ __all__ = ["Dataplane", "Packet", "advance"]
 
 
 class Packet:
-    """One synthetic IP packet. ``size`` is the inner IP packet; ``wire`` what a link carries."""
+    """One synthetic IP packet. ``size`` is the inner IP packet, ``payload`` what it carries
+    for the application (size minus the IP and transport headers), ``wire`` what a link
+    carries (ESP-encapsulated on a tunnel)."""
 
-    __slots__ = ("esp_sequence", "flow", "hop", "path", "sent_ns", "seq", "size", "ttl", "wire")
+    __slots__ = (
+        "esp_sequence",
+        "flow",
+        "hop",
+        "path",
+        "payload",
+        "sent_ns",
+        "seq",
+        "size",
+        "ttl",
+        "wire",
+    )
 
-    def __init__(self, flow: object, seq: int, size: int, sent_ns: int, path: tuple, ttl: int):
+    def __init__(
+        self, flow: object, seq: int, size: int, sent_ns: int, path: tuple, ttl: int, payload: int
+    ):
         self.flow = flow
         self.seq = seq
         self.size = size
+        self.payload = payload
         self.wire = size
         self.sent_ns = sent_ns
         self.path = path
@@ -110,7 +126,11 @@ class PeeringLink:
 class GatewayTunnel:
     """One connection leaving a gateway: ESP encapsulation, the per-tunnel cap for the
     negotiated cipher (Mbps and packets per second, §3.4), then the gateway instance that all
-    tunnels of the gateway share (its aggregate cap, §3.2), with a finite buffer."""
+    tunnels of the gateway share (its aggregate cap, §3.2), with a finite buffer.
+
+    Calibration (``fabric.catalogue.skus``): Microsoft's figures are measured throughput, so the
+    Mbps caps meter payload bytes; ESP and headers still show in wire bytes (links, capture,
+    fragmentation above the MTU) and every packet counts against the pps cap."""
 
     __slots__ = ("cipher", "instance", "mtu", "name", "sequence", "server")
 
@@ -129,12 +149,6 @@ class GatewayTunnel:
         self.sequence += 1
         packet.esp_sequence = self.sequence
         advance(packet)
-
-    def enter(self, packet: Packet) -> None:
-        self.server.put(packet, packet.wire)
-
-    def to_instance(self, packet: Packet) -> None:
-        self.instance.put(packet, packet.wire)
 
 
 def decapsulate(packet: Packet) -> None:
@@ -207,6 +221,7 @@ class Dataplane:
         if servers is None:
             spec = lookup(gateway.sku, gateway.generation)
             rate = round(spec.aggregate_mbps * 1e6)
+            buffer_bytes = round(rate * self.params.gateway_buffer_ms / 8_000)
             count = 2 if gateway.active_active else 1
             servers = []
             for i in range(count):
@@ -217,7 +232,7 @@ class Dataplane:
                         rate,
                         advance,
                         self._queue_drop(name, "GatewayQueueFull", f"gateway {gateway.name}"),
-                        buffer_bytes=self.params.gateway_buffer_bytes,
+                        buffer_bytes=buffer_bytes,
                         name=name,
                     )
                 )
@@ -237,12 +252,14 @@ class Dataplane:
             rate = round((cap.mbps if cap else spec.aggregate_mbps) * 1e6)
             floor = -(-NS_PER_S // cap.pps) if cap else 0
             name = f"tunnel/{connection_name}"
+            buffer_ms = self.params.gateway_buffer_ms
             server = RateServer(
                 self.sim,
                 rate,
                 advance,
                 self._queue_drop(name, "TunnelQueueFull", f"tunnel {connection_name}"),
-                buffer_bytes=self.params.gateway_buffer_bytes,
+                buffer_bytes=round(rate * buffer_ms / 8_000),
+                buffer_packets=round(cap.pps * buffer_ms / 1_000) if cap else None,
                 name=name,
                 min_service_ns=floor,
             )
@@ -318,9 +335,12 @@ class Dataplane:
 
     def stage(self, step: PlanStep, sink: Stage) -> Stage:
         """The event-engine stage for one plan step."""
-        if isinstance(step, NicStep | TunnelStep | InstanceStep | GatewayStep):
+        if isinstance(step, NicStep):
             server = self.server_of(step)
-            return lambda p: server.put(p, p.wire)
+            return lambda p: server.put(p, p.wire)  # a VM's egress cap meters what it sends
+        if isinstance(step, TunnelStep | InstanceStep | GatewayStep):
+            server = self.server_of(step)
+            return lambda p: server.put(p, p.payload)  # measured caps meter payload
         if isinstance(step, SwitchStep):
             return self.switch(step.vnet).forward
         if isinstance(step, LinkStep):

@@ -1,26 +1,39 @@
-"""Traffic sources and sinks on the dataplane: open-loop flows and a window-based TCP flow.
+"""Traffic sources and sinks on the dataplane: open-loop flows and TCP connections.
 
 Each flow keeps its own counters; ``sent == delivered + dropped`` holds for every flow once
-the run has drained (every packet ends delivered or dropped with a reason).
+the run has drained (every packet ends delivered or dropped with a code). Goodput counts
+payload bytes (the packet minus its IP and transport headers).
+
+TCP (``fabric.sim.tcp``): a three-way handshake first (a SYN that is never answered is resent
+as Linux does, RTO doubling from 1 s, and the flow ends ``ConnectionFailed``); then the
+sender's congestion control (CUBIC by default, or Reno) and RFC 6298 timer, the receive
+window of the receiving host's OS profile (autotuned on Linux and Windows), selective
+acknowledgements (a loss is learnt one round trip after it happened and reduces the window
+once per round trip), and ACKs that travel the reverse path through the fabric.
 """
 
 from __future__ import annotations
 
-import math
 from array import array
 from collections import Counter
 
 import numpy as np
 
 from fabric.control.forwarding import Drop
-from fabric.model.traffic import FlowSpec
+from fabric.model import FlowSpec, Host
+from fabric.model.traffic import HEADER_BYTES
+from fabric.sim import tcp
 from fabric.sim.dataplane import Dataplane, Packet
 from fabric.sim.traffic import open_loop_trace
 from simulator import Simulation
 from simulator.units import NS_PER_S
 
-ACK_BYTES = 40
-TCP_IP_HEADERS = 40  # MSS = MTU - 40 (§3.8)
+ACK_BYTES = 40  # an IPv4 + TCP header without options
+SYN_BYTES = 60  # a SYN with the usual options (MSS, window scale, SACK, timestamps)
+STEADY_AFTER = 0.1  # an open-loop flow is steady after the first 10% of its duration
+CONNECTION_FAILED = Drop(
+    "ConnectionFailed", "no SYN-ACK came back: the connection was never established"
+)
 
 
 class FlowStats:
@@ -36,6 +49,8 @@ class FlowStats:
         "latency",
         "name",
         "sent",
+        "status",
+        "steady_from_ns",
     )
 
     def __init__(self, name: str) -> None:
@@ -47,6 +62,8 @@ class FlowStats:
         self.latency = array("q")
         self.delivered_at = array("q")
         self.delivered_bytes = array("q")
+        self.steady_from_ns: int | None = None  # when the sender's start-up was over
+        self.status: Drop | None = None  # why a connection never carried data, if it did not
 
     @property
     def dropped(self) -> int:
@@ -58,6 +75,18 @@ class FlowStats:
         if drop.code not in self.details:
             self.details[drop.code] = drop.detail
 
+    def deliver(self, now: int, packet: Packet) -> None:
+        """Record one delivered packet (its one-way latency and payload)."""
+        self.delivered += 1
+        self.latency.append(now - packet.sent_ns)
+        self.delivered_at.append(now)
+        self.delivered_bytes.append(packet.payload)
+
+
+def _hosts(spec: FlowSpec, dataplane: Dataplane) -> tuple[Host, Host]:
+    fabric = dataplane.plane.fabric
+    return fabric.find_host(spec.src)[1], fabric.find_host(spec.dst)[1]
+
 
 class OpenLoopFlow:
     """cbr / poisson / onoff traffic: packets leave at pre-generated times, whatever happens."""
@@ -66,9 +95,7 @@ class OpenLoopFlow:
         self.spec = spec
         self.stats = FlowStats(spec.name)
         self.sim = sim
-        self.dataplane = dataplane
-        _, src_host = dataplane.plane.fabric.find_host(spec.src)
-        _, dst_host = dataplane.plane.fabric.find_host(spec.dst)
+        src_host, dst_host = _hosts(spec, dataplane)
         self.path, self.forwarding = dataplane.resolve(
             src_host,
             dst_host,
@@ -79,129 +106,198 @@ class OpenLoopFlow:
         )
         sport = spec.source_port if spec.source_port is not None else 60000
         self.five_tuple = (src_host.ip, dst_host.ip, spec.protocol, sport, spec.destination_port)
-        times, sizes = open_loop_trace(spec, sim.stream(f"flow/{spec.name}"), horizon_s)
+        jitter = dataplane.params.cbr_jitter_fraction
+        times, sizes = open_loop_trace(spec, sim.stream(f"flow/{spec.name}"), horizon_s, jitter)
         self.times = times.tolist()
         self.sizes = sizes.tolist()
+        self.header = HEADER_BYTES[spec.protocol]
         self.ttl = dataplane.params.hop_limit
+        start = round(spec.start_s * NS_PER_S)
+        self.stats.steady_from_ns = start + round(STEADY_AFTER * spec.duration_s * NS_PER_S)
 
-    def emit(self, index: int) -> None:
-        """Send packet ``index`` now (OpenLoopSchedule calls this at its send time)."""
-        packet = Packet(self, index, self.sizes[index], self.sim.now, self.path, self.ttl)
-        self.stats.sent += 1
-        self.path[0](packet)
+    def packet(self, index: int) -> Packet:
+        size = self.sizes[index]
+        return Packet(self, index, size, self.sim.now, self.path, self.ttl, size - self.header)
 
     def delivered(self, packet: Packet) -> None:
-        stats = self.stats
-        stats.delivered += 1
-        now = self.sim.now
-        stats.latency.append(now - packet.sent_ns)
-        stats.delivered_at.append(now)
-        stats.delivered_bytes.append(packet.size)
+        self.stats.deliver(self.sim.now, packet)
 
     def dropped(self, packet: Packet, drop: Drop) -> None:
         self.stats.drop(drop)
 
 
-class _AckFlow:
-    """The reverse direction of a TCP flow: carries ACKs back to the sender."""
+class _Reverse:
+    """The reverse direction of a TCP connection: SYN-ACKs and ACKs back to the sender."""
 
-    def __init__(self, tcp: TcpFlow, five_tuple: tuple) -> None:
-        self.tcp = tcp
-        self.lost = 0
+    __slots__ = ("five_tuple", "tcp")
+
+    def __init__(self, connection: TcpFlow, five_tuple: tuple) -> None:
+        self.tcp = connection
         self.five_tuple = five_tuple
 
     def delivered(self, packet: Packet) -> None:
-        self.tcp.on_ack(packet)
+        self.tcp.on_reverse(packet)
 
     def dropped(self, packet: Packet, drop: Drop) -> None:
-        # The sender sees no ACK: after a retransmission timeout it counts the segment as lost.
-        self.lost += 1
-        self.tcp.sim.schedule(self.tcp.rto_ns, self.tcp.on_ack_lost, packet)
+        self.tcp.on_reverse_lost(packet)
+
+
+SYN = -1  # the sequence number the handshake's packets carry
 
 
 class TcpFlow:
-    """A closed-loop, window-based TCP-like flow: slow start from 10 segments, additive increase
-    of one segment per round trip, halving on loss (once per window), ACKs on the reverse path
-    through the fabric, and a receive window of ``window_packets`` segments."""
+    """A TCP connection from ``spec.src`` to ``spec.dst`` that sends as fast as the windows
+    allow until ``spec.duration_s`` is over (an iPerf-like bulk transfer)."""
 
     def __init__(self, spec: FlowSpec, dataplane: Dataplane, sim: Simulation, horizon_s: float):
         self.spec = spec
         self.sim = sim
         self.stats = FlowStats(spec.name)
-        fabric = dataplane.plane.fabric
-        _, src = fabric.find_host(spec.src)
-        _, dst = fabric.find_host(spec.dst)
+        src, dst = _hosts(spec, dataplane)
         sport = spec.source_port if spec.source_port is not None else 50000
         self.path, self.forwarding = dataplane.resolve(
             src, dst, "Tcp", spec.destination_port, sport, self.delivered
         )
         self.five_tuple = (src.ip, dst.ip, "Tcp", sport, spec.destination_port)
-        self.acks = _AckFlow(self, (dst.ip, src.ip, "Tcp", spec.destination_port, sport))
+        self.reverse = _Reverse(self, (dst.ip, src.ip, "Tcp", spec.destination_port, sport))
         self.ack_path, self.ack_forwarding = dataplane.resolve(
-            dst, src, "Tcp", sport, spec.destination_port, self.acks.delivered, established=True
+            dst, src, "Tcp", sport, spec.destination_port, self.reverse.delivered, established=True
         )
         params = dataplane.params
         mss = params.vpn_tcp_mss_bytes if self.forwarding.crosses_tunnel else params.tcp_mss_bytes
-        self.segment_bytes = mss + TCP_IP_HEADERS
+        self.mss = mss
+        self.segment_bytes = mss + HEADER_BYTES["Tcp"]
         self.ttl = params.hop_limit
-        base_rtt_ms = (self.forwarding.latency_ms or 0.0) + (self.ack_forwarding.latency_ms or 0.0)
-        self.loss_signal_ns = max(1, round(base_rtt_ms * 1e6))  # ~3 duplicate ACKs later
-        self.rto_ns = max(200_000_000, 3 * self.loss_signal_ns)  # Linux's 200 ms minimum RTO
+        self.sender = tcp.TcpSender(tcp.congestion_control(spec.congestion_control), mss)
+        if spec.window_packets is not None:
+            profile = tcp.tuned_profile(spec.window_packets * mss)
+        else:
+            profile = tcp.receive_profile(dst.os_profile or "linux")
+        self.receiver = tcp.ReceiveWindow(profile)
         self.start_ns = round(spec.start_s * NS_PER_S)
-        end_s = min(spec.start_s + spec.duration_s, horizon_s)
-        self.stop_ns = round(end_s * NS_PER_S)
-        self.cwnd = 10.0
-        self.ssthresh = math.inf
-        self.inflight = 0
+        self.stop_ns = round(min(spec.start_s + spec.duration_s, horizon_s) * NS_PER_S)
+        self.outstanding: dict[int, int] = {}  # sequence -> send time, of unacknowledged data
+        self.lost_acks = 0  # ACKs lost on the way back: the next ACK covers their segments
         self.next_seq = 0
-        self.recover = -1
+        self.established = False
+        self.rto_event: int | None = None
+        self.rto_armed_at = 0
+
+    # -- the handshake
 
     def start(self) -> None:
-        self.sim.schedule_at(self.start_ns, self._pump)
+        """The SYN and its retries (RTO doubling from 1 s, as Linux), while the flow lasts."""
+        schedule = tcp.syn_retry_schedule()
+        for offset in schedule.send_times_ns:
+            if self.start_ns + offset < max(self.stop_ns, self.start_ns + 1):
+                self.sim.schedule_at(self.start_ns + offset, self._send_syn)
+        self.stats.status = CONNECTION_FAILED  # until a SYN-ACK arrives
+
+    def _send_syn(self, _: object = None) -> None:
+        if self.established:
+            return
+        self.stats.sent += 1
+        self.path[0](Packet(self, SYN, SYN_BYTES, self.sim.now, self.path, self.ttl, 0))
+
+    # -- data
 
     def _pump(self, _: object = None) -> None:
-        limit = min(int(self.cwnd), self.spec.window_packets)
-        while self.inflight < limit and self.sim.now < self.stop_ns:
-            packet = Packet(
-                self, self.next_seq, self.segment_bytes, self.sim.now, self.path, self.ttl
-            )
+        window = self.sender.usable_window_segments(self.receiver.window_bytes)
+        now = self.sim.now
+        while len(self.outstanding) < window and now < self.stop_ns:
+            seq = self.next_seq
             self.next_seq += 1
-            self.inflight += 1
+            self.outstanding[seq] = now
             self.stats.sent += 1
+            packet = Packet(self, seq, self.segment_bytes, now, self.path, self.ttl, self.mss)
             self.path[0](packet)
+        if self.outstanding and self.rto_event is None:
+            self._arm_rto()
+        self._note_steady(now)
+
+    def _note_steady(self, now: int) -> None:
+        """Start-up is over once the sender leaves slow start or another limit than its
+        congestion window binds (the receive window)."""
+        if self.stats.steady_from_ns is not None or not self.established:
+            return
+        if not self.sender.cc.in_slow_start or not self.sender.cwnd_limited:
+            self.stats.steady_from_ns = now
 
     def delivered(self, packet: Packet) -> None:
-        stats = self.stats
         now = self.sim.now
-        stats.delivered += 1
-        stats.latency.append(now - packet.sent_ns)
-        stats.delivered_at.append(now)
-        stats.delivered_bytes.append(packet.size - TCP_IP_HEADERS)
-        ack = Packet(self.acks, packet.seq, ACK_BYTES, now, self.ack_path, self.ttl)
+        self.stats.deliver(now, packet)
+        if packet.seq == SYN:  # the receiver answers with a SYN-ACK
+            reply = Packet(self.reverse, SYN, SYN_BYTES, now, self.ack_path, self.ttl, 0)
+            self.ack_path[0](reply)
+            return
+        self.receiver.on_data(now, packet.payload, self.sender.rto.srtt_ns)
+        ack = Packet(self.reverse, packet.seq, ACK_BYTES, now, self.ack_path, self.ttl, 0)
         self.ack_path[0](ack)
 
     def dropped(self, packet: Packet, drop: Drop) -> None:
         self.stats.drop(drop)
-        self.sim.schedule(self.loss_signal_ns, self._on_loss, packet.seq)
+        if packet.seq != SYN:  # SACK tells the sender about a hole about one round trip later
+            self.sim.schedule(self._round_trip_ns(), self._on_loss, packet.seq)
+
+    def _round_trip_ns(self) -> int:
+        srtt = self.sender.rto.srtt_ns
+        if srtt is not None:
+            return max(1, round(srtt))
+        base = (self.forwarding.latency_ms or 0.0) + (self.ack_forwarding.latency_ms or 0.0)
+        return max(1, round(base * 1e6))
 
     def _on_loss(self, seq: int) -> None:
-        self.inflight -= 1
-        if seq > self.recover:  # one halving per window of data (fast recovery)
-            self.ssthresh = max(self.cwnd / 2, 2.0)
-            self.cwnd = self.ssthresh
-            self.recover = self.next_seq - 1
+        sent = self.outstanding.pop(seq, None)
+        if sent is None:  # already written off by a timeout
+            return
+        inflight = (len(self.outstanding) + 1) * self.mss
+        self.sender.on_loss(self.sim.now, sent, inflight)
         self._pump()
 
-    def on_ack(self, packet: Packet) -> None:
-        self.inflight -= 1
-        if self.cwnd < self.ssthresh:
-            self.cwnd += 1.0
-        else:
-            self.cwnd += 1.0 / self.cwnd
+    def on_reverse(self, packet: Packet) -> None:
+        now = self.sim.now
+        if packet.seq == SYN:
+            if not self.established:
+                self.established = True
+                self.stats.status = None
+                self._pump()
+            return
+        sent = self.outstanding.pop(packet.seq, None)
+        if sent is None:
+            return
+        acked = 1 + self.lost_acks
+        self.lost_acks = 0
+        self.sender.on_ack(now, acked, now - sent)
+        self._rearm_rto()
         self._pump()
 
-    def on_ack_lost(self, packet: Packet) -> None:
-        self.inflight -= 1
+    def on_reverse_lost(self, packet: Packet) -> None:
+        if packet.seq == SYN:
+            return  # the SYN is resent on its own timer
+        if self.outstanding.pop(packet.seq, None) is not None:
+            self.lost_acks += 1  # a cumulative ACK will cover it
+
+    # -- the retransmission timer
+
+    def _arm_rto(self) -> None:
+        self.rto_armed_at = self.sim.now
+        self.rto_event = self.sim.schedule(self.sender.rto_ns, self._on_rto)
+
+    def _rearm_rto(self) -> None:
+        if self.rto_event is not None:
+            self.sim.cancel(self.rto_event)
+            self.rto_event = None
+        if self.outstanding:
+            self._arm_rto()
+
+    def _on_rto(self, _: object = None) -> None:
+        self.rto_event = None
+        if not self.outstanding:
+            return
+        inflight = len(self.outstanding) * self.mss
+        self.outstanding.clear()  # everything in flight is given up (go-back-N after RTO)
+        self.lost_acks = 0
+        self.sender.on_timeout(self.sim.now, inflight)
         self._pump()
 
 
@@ -242,9 +338,11 @@ class OpenLoopSchedule:
             self.sim.schedule_at(self.times[0], self._emit, 0)
 
     def _emit(self, position: int) -> None:
-        # OpenLoopFlow.emit inlined: this runs once per packet of every open-loop flow.
+        # OpenLoopFlow.packet inlined: this runs once per packet of every open-loop flow.
         flow, index = self.flows[self.owner[position]], self.local[position]
         flow.stats.sent += 1
-        flow.path[0](Packet(flow, index, flow.sizes[index], self.sim.now, flow.path, flow.ttl))
+        size = flow.sizes[index]
+        packet = Packet(flow, index, size, self.sim.now, flow.path, flow.ttl, size - flow.header)
+        flow.path[0](packet)
         if position + 1 < len(self.times):
             self.sim.schedule_at(self.times[position + 1], self._emit, position + 1)

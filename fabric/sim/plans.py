@@ -155,6 +155,7 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
             plan.append(TapStep(tunnel))
 
     pending: Crossing | None = None
+    tunnel: TunnelHop | None = None
     for index, step in enumerate(steps):
         if isinstance(step, Egress):
             plan.append(NicStep(source))
@@ -163,13 +164,20 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
         elif isinstance(step, Crossing):
             pending = step
         elif isinstance(step, Leg):
+            delay = _ns(step.latency_ms, step.label)
             if pending is not None:
                 tap(f"{pending.vnet.name}/{pending.link.name}")
-                plan.append(LinkStep(pending.link, _ns(step.latency_ms, step.label)))
+                plan.append(LinkStep(pending.link, delay))
                 plan.append(SwitchStep(pending.remote.name))
                 pending = None
-            else:
-                plan.append(DelayStep(_ns(step.latency_ms, step.label), step.label))
+            elif delay:
+                plan.append(DelayStep(delay, step.label))
+            if tunnel is not None and tunnel.remote_gateway is not None:
+                remote = tunnel.remote_gateway.name
+                plan.append(DelayStep(milliseconds(tunnel.processing_ms), f"gateway/{remote}"))
+                tap(remote, _outer(tunnel))
+                plan += [DecapStep(), SwitchStep(tunnel.remote_vnet.name)]
+            tunnel = None
         elif isinstance(step, ApplianceHop):
             plan.append(DelayStep(milliseconds(step.processing_ms), f"appliance/{step.host.name}"))
             plan.append(NicStep(step.host))
@@ -180,16 +188,13 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
             if not isinstance(following, TunnelHop):
                 plan.append(GatewayStep(step.gateway.name))
                 tap(step.gateway.name)
+            plan.append(DelayStep(milliseconds(step.processing_ms), f"gateway/{step.gateway.name}"))
         elif isinstance(step, TunnelHop):
             name = step.connection.name
-            outer = (name, _first(step.gateway_addresses), _first(step.remote_addresses))
             plan += [EncapStep(name), TunnelStep(name), InstanceStep(name)]
             if capture in (name, step.gateway.name):
-                plan.append(TapStep(outer))
-            plan.append(DelayStep(_ns(step.latency_ms, f"tunnel {name}"), f"tunnel/{name}"))
-            if step.remote_gateway is not None:
-                tap(step.remote_gateway.name, outer)
-                plan += [DecapStep(), SwitchStep(step.remote_vnet.name)]
+                plan.append(TapStep(_outer(step)))
+            tunnel = step
         elif isinstance(step, OnPremises) and drop is None:
             plan.append(SinkStep())
         elif isinstance(step, Arrival) and drop is None:
@@ -203,8 +208,13 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
     return tuple(plan)
 
 
-def _first(addresses: tuple[str, ...]) -> str:
-    return addresses[0] if addresses else "0.0.0.0"
+def _outer(tunnel: TunnelHop) -> tuple[str, str, str]:
+    """(connection, outer source, outer destination) as a capture shows the ESP packet."""
+
+    def first(addresses: tuple[str, ...]) -> str:
+        return addresses[0] if addresses else "0.0.0.0"
+
+    return (tunnel.connection.name, first(tunnel.gateway_addresses), first(tunnel.remote_addresses))
 
 
 def capture_points(fabric) -> list[str]:

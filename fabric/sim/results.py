@@ -15,6 +15,58 @@ from fabric.sim import figures
 from simulator.units import NS_PER_S
 
 
+def assumptions(parameters: LatencyModel) -> list[dict[str, Any]]:
+    """Every named assumption a run rests on, with its value, unit and rationale."""
+    from fabric.catalogue.vmsizes import DEFAULT_VM_SIZE, vm_size
+    from fabric.sim import tcp
+
+    size = vm_size(DEFAULT_VM_SIZE)
+    return [
+        *parameters.assumptions(),
+        {
+            "name": "default_vm_size",
+            "value": DEFAULT_VM_SIZE,
+            "unit": "VM size",
+            "rationale": f"the size of a host that names none: a common general-purpose size "
+            f"({size.max_egress_mbps:.0f} Mbps egress, N3.3)",
+        },
+        {
+            "name": "default_congestion_control",
+            "value": "cubic",
+            "unit": "algorithm",
+            "rationale": "Linux's and Windows' default (RFC 9438); a flow may ask for reno",
+        },
+        {
+            "name": "default_receive_profile",
+            "value": "linux",
+            "unit": "OS profile",
+            "rationale": f"a receiver that names no os_profile: Linux tcp_rmem max "
+            f"{tcp.LINUX.max_window_bytes * 2} bytes, half of it as window (N4.3)",
+        },
+        {
+            "name": "tunnel_caps_meter_payload",
+            "value": True,
+            "unit": "calibration",
+            "rationale": "Microsoft's per-tunnel and aggregate figures are measured throughput "
+            "(§3.4), so the Mbps caps meter payload bytes; ESP and headers count on the wire "
+            "and every packet against the pps cap",
+        },
+    ]
+
+
+def span_mbps(delivered_at_ns: np.ndarray, payload_bytes: np.ndarray) -> float:
+    """Payload bits over the span of the deliveries, the first packet's own bits counted out
+    (0 with fewer than two deliveries)."""
+    if delivered_at_ns.size < 2:
+        return 0.0
+    span_ns = int(delivered_at_ns.max() - delivered_at_ns.min())
+    if span_ns <= 0:
+        return 0.0
+    first = int(np.argmin(delivered_at_ns))
+    bits = (int(payload_bytes.sum()) - int(payload_bytes[first])) * 8
+    return round(bits / span_ns * 1e3, 6)  # bits per ns x 1e3 = Mbps
+
+
 def _ms(values_ns: np.ndarray, q: float | None = None) -> float | None:
     if values_ns.size == 0:
         return None
@@ -24,7 +76,14 @@ def _ms(values_ns: np.ndarray, q: float | None = None) -> float | None:
 
 @attrs.frozen(slots=True, eq=False)
 class FlowResult:
-    """What happened to one flow. Arrays are int64: ns for times, bytes for sizes."""
+    """What happened to one flow. Arrays are int64: ns for times, payload bytes for sizes.
+
+    ``throughput_mbps`` is the receiver's goodput: payload bits delivered over the span of the
+    deliveries (first to last, the first packet's own bits counted out), so it never exceeds
+    the narrowest cap on the path whatever the duration or the queue's drain; ``steady_mbps``
+    is the same after the sender's start-up (TCP slow start, or the first 10% of an open-loop
+    flow); ``truncated`` says the run ended before the flow did (DESIGN.md, 2026-11-30).
+    """
 
     name: str
     sent: int
@@ -32,6 +91,7 @@ class FlowResult:
     drop_reasons: dict[str, int]  # by drop code
     drop_details: dict[str, str]  # the detail of each code, once
     throughput_mbps: float
+    steady_mbps: float
     latency_ns: np.ndarray
     delivered_at_ns: np.ndarray
     delivered_bytes: np.ndarray
@@ -39,6 +99,8 @@ class FlowResult:
     reachable: bool
     reason: str | None
     code: str | None = None  # the path's drop code when it is unreachable
+    truncated: bool = False
+    status: str | None = None  # "ConnectionFailed" when a TCP connection never came up
 
     @property
     def dropped(self) -> int:
@@ -49,28 +111,36 @@ class FlowResult:
         return (
             f"FlowResult(name={self.name!r}, sent={self.sent}, delivered={self.delivered}, "
             f"dropped={self.dropped}, throughput_mbps={self.throughput_mbps}, "
-            f"latency_ms={latency}, drop_reasons={self.drop_reasons})"
+            f"steady_mbps={self.steady_mbps}, latency_ms={latency}, "
+            f"drop_reasons={self.drop_reasons})"
         )
 
     @classmethod
-    def from_flow(cls, flow) -> FlowResult:
+    def from_flow(cls, flow, horizon_s: float) -> FlowResult:
         from fabric.sim.flows import stats_arrays
 
-        arrays = stats_arrays(flow.stats)
-        duration = flow.spec.duration_s
-        payload_bits = float(arrays["delivered_bytes"].sum()) * 8
+        stats = flow.stats
+        arrays = stats_arrays(stats)
+        at, payload = arrays["delivered_at_ns"], arrays["delivered_bytes"]
+        steady_from = stats.steady_from_ns
+        steady = at >= steady_from if steady_from is not None else np.zeros(at.size, bool)
         drop = flow.forwarding.drop
+        spec = flow.spec
+        status = stats.status.code if stats.status is not None else None
         return cls(
-            name=flow.spec.name,
-            sent=flow.stats.sent,
-            delivered=flow.stats.delivered,
-            drop_reasons=dict(sorted(flow.stats.drops.items())),
-            drop_details=dict(sorted(flow.stats.details.items())),
-            throughput_mbps=round(payload_bits / duration / 1e6, 6),
-            duration_s=duration,
-            reachable=drop is None,
-            reason=drop.reason if drop else None,
-            code=drop.code if drop else None,
+            name=spec.name,
+            sent=stats.sent,
+            delivered=stats.delivered,
+            drop_reasons=dict(sorted(stats.drops.items())),
+            drop_details=dict(sorted(stats.details.items())),
+            throughput_mbps=span_mbps(at, payload),
+            steady_mbps=span_mbps(at[steady], payload[steady]),
+            duration_s=spec.duration_s,
+            reachable=drop is None and status is None,
+            reason=drop.reason if drop else (stats.status.reason if stats.status else None),
+            code=drop.code if drop else status,
+            truncated=spec.start_s + spec.duration_s > horizon_s + 1e-12,
+            status=status,
             **arrays,
         )
 
@@ -99,6 +169,9 @@ class FlowResult:
             "drop_reasons": self.drop_reasons,
             "drop_details": self.drop_details,
             "throughput_mbps": self.throughput_mbps,
+            "steady_mbps": self.steady_mbps,
+            "truncated": self.truncated,
+            "status": self.status,
             "latency_ms": self.latency_ms(),
             "path": "Reachable" if self.reachable else f"Unreachable: {self.reason}",
         }
@@ -176,6 +249,7 @@ class SimulationResult:
             "packet_hops": self.packet_hops,
             "switch_visits": self.switch_visits,
             "parameters": params,
+            "assumptions": assumptions(self.parameters),
         }
 
     def table(self) -> str:
@@ -205,13 +279,13 @@ class SimulationResult:
                 )
         return "\n".join(lines)
 
-    def write(self, out_dir: str | Path) -> list[Path]:
+    def write(self, out_dir: str | Path, title: str = "") -> list[Path]:
         """Write results.json and the figures (PNG and SVG) to ``out_dir``; returns the paths."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         path = out / "results.json"
         path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
-        return [path, *self.figures(out)]
+        return [path, *self.figures(out, title)]
 
     def figures(self, out: Path, title: str = "") -> list[Path]:
         """Latency CDF per flow and throughput over time, as PNG and SVG; ``title`` (the

@@ -155,7 +155,7 @@ def _collect(
     wall_s: float,
     engine: str,
 ) -> SimulationResult:
-    flow_results = [FlowResult.from_flow(flow) for flow in flows]
+    flow_results = [FlowResult.from_flow(flow, horizon_s) for flow in flows]
     end_ns = max(sim.now, 1)
     elements = []
     for name, servers in sorted(dataplane.instances.items()):

@@ -13,9 +13,16 @@ from simulator.units import NS_PER_S
 
 
 def open_loop_trace(
-    spec: FlowSpec, rng: np.random.Generator, horizon_s: float | None = None
+    spec: FlowSpec,
+    rng: np.random.Generator,
+    horizon_s: float | None = None,
+    jitter_fraction: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Send times (int64 ns, absolute) and sizes (int64 bytes) of an open-loop flow."""
+    """Send times (int64 ns, absolute) and sizes (int64 bytes) of an open-loop flow.
+
+    The flow starts at a random phase within its first packet gap, and with ``jitter_fraction``
+    each packet of a constant-rate stretch leaves up to that share of the gap late (both drawn
+    from the flow's own stream; ``LatencyModel.cbr_jitter_fraction`` says why)."""
     start = round(spec.start_s * NS_PER_S)
     end_s = spec.start_s + spec.duration_s
     if horizon_s is not None:
@@ -25,11 +32,13 @@ def open_loop_trace(
     expected = max(1, int((end - start) / mean_gap_ns * 1.2) + 16)
     if spec.pattern == "cbr":
         offsets = np.arange(expected, dtype=np.float64) * mean_gap_ns
+        offsets += rng.uniform(0.0, jitter_fraction * mean_gap_ns, expected)
     elif spec.pattern == "poisson":
         gaps = rng.exponential(mean_gap_ns, expected)
         offsets = np.concatenate(([0.0], np.cumsum(gaps[:-1])))
     else:  # onoff: exponential on/off periods; during "on" a CBR at the peak rate
-        offsets = _on_off_offsets(spec, rng, mean_gap_ns, (end - start))
+        offsets = _on_off_offsets(spec, rng, mean_gap_ns, (end - start), jitter_fraction)
+    offsets += rng.uniform(0.0, mean_gap_ns)  # the start phase
     times = start + np.round(offsets).astype(np.int64)
     times = times[times < end]
     if spec.size_mix is None:
@@ -40,7 +49,9 @@ def open_loop_trace(
     return times, sizes
 
 
-def _on_off_offsets(spec: FlowSpec, rng: np.random.Generator, mean_gap_ns: float, span: int):
+def _on_off_offsets(
+    spec: FlowSpec, rng: np.random.Generator, mean_gap_ns: float, span: int, jitter: float
+):
     """On/off source whose long-run average is ``rate_mbps``: the peak rate during "on" is
     rate * (on + off) / on."""
     peak_gap = mean_gap_ns * spec.on_s / (spec.on_s + spec.off_s)
@@ -49,6 +60,6 @@ def _on_off_offsets(spec: FlowSpec, rng: np.random.Generator, mean_gap_ns: float
     while t < span:
         on = rng.exponential(spec.on_s * NS_PER_S)
         count = int(on // peak_gap) + 1
-        chunks.append(t + np.arange(count) * peak_gap)
+        chunks.append(t + np.arange(count) * peak_gap + rng.uniform(0, jitter * peak_gap, count))
         t += on + rng.exponential(spec.off_s * NS_PER_S)
     return np.concatenate(chunks) if chunks else np.zeros(0)
