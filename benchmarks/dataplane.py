@@ -153,7 +153,7 @@ def simpy_run(fabric: Fabric, specs: list[FlowSpec], seed: int) -> tuple[int, fl
     sim = Simulation(seed=seed)  # the same random streams as vnetsim's flows
     for spec in specs:
         times, sizes = open_loop_trace(
-            spec, sim.stream(f"flow/{spec.name}"), None, params.cbr_jitter_fraction
+            spec, sim.stream(f"flow/{spec.name}"), None, params.send_jitter_us
         )
         header = HEADER_BYTES[spec.protocol]
         env.process(source(times.tolist(), sizes.tolist(), path_for(spec), header))

@@ -147,13 +147,14 @@ class LatencyModel:
     hop_limit: int = _assumption(
         64, "hops", "IP TTL of synthetic packets (each virtual switch decrements it)"
     )
-    cbr_jitter_fraction: float = _assumption(
-        0.1,
-        "of the gap",
-        "each packet of a constant-rate flow leaves up to this share of the packet gap late, "
-        "drawn from the flow's own random stream, and each open-loop flow starts at a random "
-        "phase: phase-locked identical senders would otherwise let one flow win every race for "
-        "a queue's last slot, which real hosts' timer jitter prevents",
+    send_jitter_us: float = _assumption(
+        50.0,
+        "us",
+        "each packet of an open-loop flow's constant-rate stretches leaves up to this much late "
+        "(uniformly, at most one packet gap), and each flow starts at a random phase, both from "
+        "the flow's own random stream: Linux wakes a sleeping sender up to timer_slack_ns = 50 "
+        "us late by default; without it, phase-locked identical senders let one flow win every "
+        "race for a full queue's last slot (the phase effect of Floyd and Jacobson, 1992)",
     )
 
     def in_region_ms(self, zone_a: str | None, zone_b: str | None) -> float:

@@ -113,7 +113,7 @@ def run_batch(dataplane: Dataplane, specs: list[FlowSpec], horizon_s: float) -> 
         )
         plan = dataplane.plan(path, src)
         stream = dataplane.sim.stream(f"flow/{spec.name}")
-        jitter = dataplane.params.cbr_jitter_fraction
+        jitter = dataplane.params.send_jitter_us
         times, sizes = open_loop_trace(spec, stream, horizon_s, jitter)
         stats = FlowStats(spec.name)
         stats.sent = int(times.size)

@@ -29,6 +29,11 @@ from simulator import Simulation
 from simulator.units import NS_PER_S
 
 ACK_BYTES = 40  # an IPv4 + TCP header without options
+# Linux TCP small queues: a socket keeps at most about 1 ms of data at its pacing rate (at least
+# two segments) in the host's own queues, and never more than tcp_limit_output_bytes (1 MiB by
+# default); the rest waits in the socket, so a TCP sender does not drop at its own NIC.
+TSQ_MAX_BYTES = 1_048_576
+TSQ_MS = 1.0
 SYN_BYTES = 60  # a SYN with the usual options (MSS, window scale, SACK, timestamps)
 STEADY_AFTER = 0.1  # an open-loop flow is steady after the first 10% of its duration
 CONNECTION_FAILED = Drop(
@@ -106,7 +111,7 @@ class OpenLoopFlow:
         )
         sport = spec.source_port if spec.source_port is not None else 60000
         self.five_tuple = (src_host.ip, dst_host.ip, spec.protocol, sport, spec.destination_port)
-        jitter = dataplane.params.cbr_jitter_fraction
+        jitter = dataplane.params.send_jitter_us
         times, sizes = open_loop_trace(spec, sim.stream(f"flow/{spec.name}"), horizon_s, jitter)
         self.times = times.tolist()
         self.sizes = sizes.tolist()
@@ -180,8 +185,15 @@ class TcpFlow:
         self.lost_acks = 0  # ACKs lost on the way back: the next ACK covers their segments
         self.next_seq = 0
         self.established = False
-        self.rto_event: int | None = None
-        self.rto_armed_at = 0
+        self.rto_event: object | None = None
+        self.rto_deadline: int | None = None
+        self.nic = dataplane.nic(src)
+        self.tsq_bytes = min(
+            TSQ_MAX_BYTES,
+            (self.nic.buffer_bytes or TSQ_MAX_BYTES) // 2,  # within the VM's own queue
+            max(2 * self.segment_bytes, round(self.nic.rate_bps * TSQ_MS / 8_000)),
+        )
+        self.waiting_for_nic = False
 
     # -- the handshake
 
@@ -204,16 +216,31 @@ class TcpFlow:
     def _pump(self, _: object = None) -> None:
         window = self.sender.usable_window_segments(self.receiver.window_bytes)
         now = self.sim.now
+        nic = self.nic
         while len(self.outstanding) < window and now < self.stop_ns:
+            if nic.queue_bytes >= self.tsq_bytes:  # TCP small queues: wait for the NIC
+                self._wait_for_nic()
+                break
             seq = self.next_seq
             self.next_seq += 1
             self.outstanding[seq] = now
             self.stats.sent += 1
             packet = Packet(self, seq, self.segment_bytes, now, self.path, self.ttl, self.mss)
             self.path[0](packet)
-        if self.outstanding and self.rto_event is None:
+        if self.outstanding and self.rto_deadline is None:
             self._arm_rto()
         self._note_steady(now)
+
+    def _wait_for_nic(self) -> None:
+        if self.waiting_for_nic:
+            return
+        self.waiting_for_nic = True
+        excess = self.nic.queue_bytes - self.tsq_bytes // 2
+        self.sim.schedule(max(1, -(-excess * 8_000_000_000 // self.nic.rate_bps)), self._resume)
+
+    def _resume(self, _: object = None) -> None:
+        self.waiting_for_nic = False
+        self._pump()
 
     def _note_steady(self, now: int) -> None:
         """Start-up is over once the sender leaves slow start or another limit than its
@@ -277,26 +304,32 @@ class TcpFlow:
         if self.outstanding.pop(packet.seq, None) is not None:
             self.lost_acks += 1  # a cumulative ACK will cover it
 
-    # -- the retransmission timer
+    # -- the retransmission timer (lazy: an ACK moves the deadline, the one pending event
+    # re-arms itself when it fires early, so no event is ever cancelled)
 
     def _arm_rto(self) -> None:
-        self.rto_armed_at = self.sim.now
-        self.rto_event = self.sim.schedule(self.sender.rto_ns, self._on_rto)
+        self.rto_deadline = self.sim.now + self.sender.rto_ns
+        if self.rto_event is None:
+            self.rto_event = self.sim.schedule_at(self.rto_deadline, self._on_rto)
 
     def _rearm_rto(self) -> None:
-        if self.rto_event is not None:
-            self.sim.cancel(self.rto_event)
-            self.rto_event = None
         if self.outstanding:
-            self._arm_rto()
+            self.rto_deadline = self.sim.now + self.sender.rto_ns
+        else:
+            self.rto_deadline = None
 
     def _on_rto(self, _: object = None) -> None:
         self.rto_event = None
-        if not self.outstanding:
+        deadline = self.rto_deadline
+        if deadline is None or not self.outstanding:
+            return
+        if deadline > self.sim.now:  # progress since it was armed: wait for the new deadline
+            self.rto_event = self.sim.schedule_at(deadline, self._on_rto)
             return
         inflight = len(self.outstanding) * self.mss
         self.outstanding.clear()  # everything in flight is given up (go-back-N after RTO)
         self.lost_acks = 0
+        self.rto_deadline = None
         self.sender.on_timeout(self.sim.now, inflight)
         self._pump()
 

@@ -16,13 +16,13 @@ def open_loop_trace(
     spec: FlowSpec,
     rng: np.random.Generator,
     horizon_s: float | None = None,
-    jitter_fraction: float = 0.0,
+    jitter_us: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Send times (int64 ns, absolute) and sizes (int64 bytes) of an open-loop flow.
 
-    The flow starts at a random phase within its first packet gap, and with ``jitter_fraction``
-    each packet of a constant-rate stretch leaves up to that share of the gap late (both drawn
-    from the flow's own stream; ``LatencyModel.cbr_jitter_fraction`` says why)."""
+    The flow starts at a random phase within its first packet gap, and each packet of a
+    constant-rate stretch leaves up to ``jitter_us`` late, at most one gap (both drawn from the
+    flow's own stream; ``LatencyModel.send_jitter_us`` says why)."""
     start = round(spec.start_s * NS_PER_S)
     end_s = spec.start_s + spec.duration_s
     if horizon_s is not None:
@@ -30,14 +30,15 @@ def open_loop_trace(
     end = round(end_s * NS_PER_S)
     mean_gap_ns = spec.mean_packet_bytes * 8 / (spec.rate_mbps * 1e6) * NS_PER_S
     expected = max(1, int((end - start) / mean_gap_ns * 1.2) + 16)
+    jitter_ns = jitter_us * 1_000
     if spec.pattern == "cbr":
         offsets = np.arange(expected, dtype=np.float64) * mean_gap_ns
-        offsets += rng.uniform(0.0, jitter_fraction * mean_gap_ns, expected)
+        offsets += rng.uniform(0.0, min(jitter_ns, mean_gap_ns), expected)
     elif spec.pattern == "poisson":
         gaps = rng.exponential(mean_gap_ns, expected)
         offsets = np.concatenate(([0.0], np.cumsum(gaps[:-1])))
     else:  # onoff: exponential on/off periods; during "on" a CBR at the peak rate
-        offsets = _on_off_offsets(spec, rng, mean_gap_ns, (end - start), jitter_fraction)
+        offsets = _on_off_offsets(spec, rng, mean_gap_ns, (end - start), jitter_ns)
     offsets += rng.uniform(0.0, mean_gap_ns)  # the start phase
     times = start + np.round(offsets).astype(np.int64)
     times = times[times < end]
@@ -50,7 +51,7 @@ def open_loop_trace(
 
 
 def _on_off_offsets(
-    spec: FlowSpec, rng: np.random.Generator, mean_gap_ns: float, span: int, jitter: float
+    spec: FlowSpec, rng: np.random.Generator, mean_gap_ns: float, span: int, jitter_ns: float
 ):
     """On/off source whose long-run average is ``rate_mbps``: the peak rate during "on" is
     rate * (on + off) / on."""
@@ -60,6 +61,7 @@ def _on_off_offsets(
     while t < span:
         on = rng.exponential(spec.on_s * NS_PER_S)
         count = int(on // peak_gap) + 1
-        chunks.append(t + np.arange(count) * peak_gap + rng.uniform(0, jitter * peak_gap, count))
+        late = rng.uniform(0, min(jitter_ns, peak_gap), count)
+        chunks.append(t + np.arange(count) * peak_gap + late)
         t += on + rng.exponential(spec.off_s * NS_PER_S)
     return np.concatenate(chunks) if chunks else np.zeros(0)
