@@ -56,13 +56,14 @@ class FifoState:
         peak: the most packets waiting so far (as ``RateServer.peak_queue_packets``).
     """
 
-    __slots__ = ("busy_until", "peak", "waiting_sizes", "waiting_starts")
+    __slots__ = ("_span", "busy_until", "peak", "waiting_sizes", "waiting_starts")
 
     def __init__(self) -> None:
         self.busy_until = 0
         self.waiting_starts = np.empty(0, dtype=np.int64)
         self.waiting_sizes = np.empty(0, dtype=np.int64)
         self.peak = 0
+        self._span = _FIRST_SPAN  # length of the next vector pass (speed only, not results)
 
 
 def fifo_with_buffer(
@@ -146,7 +147,7 @@ def fifo_window(
     accepted = np.ones(n, dtype=bool)
     reasons = np.zeros(n, dtype=np.int8)
     buffers = (buffer_bytes, buffer_packets)
-    begin, span = 0, _FIRST_SPAN
+    begin, span = 0, state._span
     while begin < n:
         part = slice(begin, min(n, begin + span))
         done = _solve(
@@ -159,6 +160,7 @@ def fifo_window(
         )
         span = min(2 * span, _MAX_SPAN) if begin + done == part.stop else _FIRST_SPAN
         begin += done
+    state._span = span
     return departures, accepted, reasons
 
 
