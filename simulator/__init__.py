@@ -5,7 +5,10 @@ from simulator.process import Event, Process, Timeout
 from simulator.queues import Delay, RateServer, TokenBucket
 from simulator.stats import (
     LatencyRecorder,
+    LatencyStats,
+    LogHistogram,
     ThroughputRecorder,
+    ThroughputSeries,
     TimeWeighted,
     confidence_interval,
 )
@@ -15,11 +18,14 @@ __all__ = [
     "Delay",
     "Event",
     "LatencyRecorder",
+    "LatencyStats",
+    "LogHistogram",
     "Process",
     "RateServer",
     "Simulation",
     "StopSimulation",
     "ThroughputRecorder",
+    "ThroughputSeries",
     "TimeWeighted",
     "Timeout",
     "TokenBucket",

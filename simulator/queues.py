@@ -43,10 +43,12 @@ class RateServer:
     __slots__ = (
         "_busy",
         "_busy_until",
+        "_finish_callback",
         "_half_rate",
         "_ns_per_byte_x2",
         "_queue",
         "_queued_bytes",
+        "_rate_x2",
         "_schedule",
         "arrivals",
         "buffer_bytes",
@@ -92,6 +94,8 @@ class RateServer:
         # serialisation_ns() inlined as (nbytes * a + b) // c: it runs once per packet.
         self._ns_per_byte_x2 = 16 * NS_PER_S
         self._half_rate = rate_bps
+        self._rate_x2 = 2 * rate_bps
+        self._finish_callback = self._finish  # one bound method, not one per packet
         self._queue: deque[tuple[Any, int]] = deque()
         self._queued_bytes = 0
         self._busy = False
@@ -122,12 +126,12 @@ class RateServer:
         self.arrivals += 1
         if not self._busy:
             self._busy = True
-            service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // (2 * self.rate_bps)
+            service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // self._rate_x2
             if service < self.min_service_ns:
                 service = self.min_service_ns
             self.busy_ns += service
             self._busy_until = self.sim.now + service
-            self._schedule(service, self._finish, item)
+            self._schedule(service, self._finish_callback, item)
             return
         queue = self._queue
         waiting = len(queue)
@@ -161,12 +165,12 @@ class RateServer:
         if queue:
             next_item, nbytes = queue.popleft()
             self._queued_bytes -= nbytes
-            service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // (2 * self.rate_bps)
+            service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // self._rate_x2
             if service < self.min_service_ns:
                 service = self.min_service_ns
             self.busy_ns += service
             self._busy_until = self.sim.now + service
-            self._schedule(service, self._finish, next_item)
+            self._schedule(service, self._finish_callback, next_item)
         else:
             self._busy = False
         self.on_depart(item)
@@ -182,6 +186,7 @@ class Delay:
 
     __slots__ = (
         "_armed",
+        "_finish_callback",
         "_pending",
         "arrivals",
         "delay_ns",
@@ -204,6 +209,7 @@ class Delay:
         self.departures = 0
         self._pending: deque[tuple[int, Any]] = deque()
         self._armed = False
+        self._finish_callback = self._finish  # one bound method, not one per wake-up
 
     def put(self, item: Any, nbytes: int = 0) -> None:
         """Send ``item`` on its way; it departs after the fixed delay."""
@@ -211,7 +217,7 @@ class Delay:
         self._pending.append((self.sim.now + self.delay_ns, item))
         if not self._armed:  # wake up when the oldest item is due
             self._armed = True
-            self.sim.schedule_at(self._pending[0][0], self._finish, None)
+            self.sim.schedule_at(self._pending[0][0], self._finish_callback, None)
 
     def _finish(self, _: Any) -> None:
         pending = self._pending
@@ -224,7 +230,7 @@ class Delay:
             self.on_depart(item)
         if pending and not self._armed:
             self._armed = True
-            self.sim.schedule_at(pending[0][0], self._finish, None)
+            self.sim.schedule_at(pending[0][0], self._finish_callback, None)
 
     @property
     def in_flight(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import importlib.util
 import sys
 from collections.abc import Sequence
@@ -68,3 +69,62 @@ def load_script(folder: str, name: str):
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+class HeapSimulation:
+    """The oracle for the engine's event order: one heap of (time, sequence, callback, argument),
+    as simulator.engine was before it grew a FIFO lane. Same public scheduling API."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self._heap: list = []
+        self._seq = 0
+        self._cancelled: set[int] = set()
+
+    def _push(self, time: int, callback, argument, seq: int | None = None) -> int:
+        if seq is None:
+            self._seq += 1
+            seq = self._seq
+        heapq.heappush(self._heap, (time, seq, callback, argument))
+        return seq
+
+    def schedule(self, delay: int, callback, argument=None) -> int:
+        assert delay >= 0
+        return self._push(self.now + delay, callback, argument)
+
+    def schedule_at(self, time: int, callback, argument=None) -> int:
+        assert time >= self.now
+        return self._push(time, callback, argument)
+
+    def cancel(self, handle: int) -> None:
+        self._cancelled.add(handle)
+
+    def stop(self) -> None:
+        self._push(self.now, _oracle_stop, None, seq=-1)
+
+    def peek(self) -> int | None:
+        return self._heap[0][0] if self._heap else None
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def run(self, until: int | None = None) -> None:
+        if until is not None:
+            self._push(until, _oracle_stop, None, seq=-1)
+        heap = self._heap
+        while heap:
+            time, seq, callback, argument = heapq.heappop(heap)
+            if seq in self._cancelled:
+                self._cancelled.discard(seq)
+                continue
+            self.now = time
+            if callback is _oracle_stop:
+                if until is not None:  # forget the other sentinels (the until one, if stopped)
+                    heap[:] = [e for e in heap if e[2] is not _oracle_stop]
+                    heapq.heapify(heap)
+                return
+            callback(argument)
+
+
+def _oracle_stop(_: object) -> None:
+    """Marks a stop sentinel in HeapSimulation's heap."""
