@@ -14,6 +14,7 @@ from fabric.io.arm import load_arm
 from fabric.io.errors import InputError, Problem
 from fabric.io.native import NativeDocument, dump_native, load_native
 from fabric.io.rest import load_rest
+from fabric.io.terraform import is_terraform_path, load_terraform
 from fabric.io.yamlsource import load_yaml
 from fabric.model import Fabric
 
@@ -86,9 +87,28 @@ def _parse(text: str, where: str) -> object:
         raise InputError(where, [Problem("", f"not valid YAML/JSON: {problem}")]) from None
 
 
-def load_topology(path: str | Path, *, parameters: str | Path | None = None) -> NativeDocument:
-    """Load a topology or scenario file of any supported format; InputError on bad input."""
+def load_topology(
+    path: str | Path,
+    *,
+    parameters: str | Path | None = None,
+    variables: dict | None = None,
+) -> NativeDocument:
+    """Load a topology or scenario file of any supported format; InputError on bad input.
+
+    A directory or a ``.tf`` file is a Terraform configuration; ``variables`` gives values to its
+    input variables (``fabric.io.terraform.parse_var_options`` reads ``-var NAME=VALUE``).
+    """
     path = Path(path)
+    if is_terraform_path(path):
+        if parameters is not None:
+            raise InputError(
+                str(parameters), [Problem("", "--parameters applies to ARM templates only")]
+            )
+        return load_terraform(path, variables=variables)
+    if variables:
+        raise InputError(
+            str(path), [Problem("", "variables (-var) apply to Terraform configurations only")]
+        )
     data = _parse(_read_text(path), str(path))
     kind = detect_format(data)
     if kind == "arm-parameters":
@@ -122,9 +142,11 @@ def load_topology(path: str | Path, *, parameters: str | Path | None = None) -> 
     return load_native(data, str(path))
 
 
-def load(path: str | Path, *, parameters: str | Path | None = None) -> Fabric:
+def load(
+    path: str | Path, *, parameters: str | Path | None = None, variables: dict | None = None
+) -> Fabric:
     """The topology of a file of any supported format (``fabric.load("hub_spoke.yaml")``)."""
-    return load_topology(path, parameters=parameters).fabric
+    return load_topology(path, parameters=parameters, variables=variables).fabric
 
 
 def to_yaml(document: NativeDocument) -> str:

@@ -1,0 +1,1200 @@
+"""azurerm resource instances (from HCL or from ``terraform show -json``) into a Fabric.
+
+Both Terraform paths hand this module the same thing: resource instances with their address,
+type and attribute values, some of which may be ``Unknown``. Names and references are read from
+values and Azure resource IDs (``name_from_id``, as the ARM/REST importers do); a name that is
+unknown offline keeps its display text (``${var.prefix}-vnet``) so references still agree.
+Gaps become findings naming the Terraform address and the fix; what can be built is built.
+
+Computed values that the model can derive are derived, and said so: a NIC with dynamic
+allocation gets the next free address from .4 (static addresses are placed first), and a route
+whose next hop is a firewall's ``ip_configuration[0].private_ip_address`` gets the firewall's
+address (from the state, else the first usable address of AzureFirewallSubnet, N11.5).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from ipaddress import IPv4Address
+from typing import Any
+
+import attrs
+
+from fabric.control.addressing import AddressError, parse_prefix, reserved_addresses
+from fabric.io.azure_resources import UNKNOWN_REGION, _region, name_from_id
+from fabric.io.terraform import diagnostics as codes
+from fabric.io.terraform.diagnostics import Report
+from fabric.io.terraform.modules import ResourceInstance
+from fabric.io.terraform.values import EvalError, Unknown, to_bool, to_number, to_string
+from fabric.model.container import Fabric
+from fabric.model.records import (
+    PROTOCOLS,
+    ApplicationSecurityGroup,
+    BgpPeer,
+    BgpSettings,
+    Connection,
+    Firewall,
+    FirewallNetworkRule,
+    FirewallRuleCollection,
+    Host,
+    IpsecPolicy,
+    LocalNetworkGateway,
+    Nsg,
+    Peering,
+    Route,
+    RouteServer,
+    RouteTable,
+    SecurityRule,
+    Subnet,
+    VNet,
+    VpnGateway,
+)
+
+_PROTOCOLS = {p.lower(): p for p in PROTOCOLS} | {"any": "*"}
+# Accepted without a finding: they carry nothing a reachability model needs.
+ACCEPTED = frozenset(
+    {
+        "azurerm_resource_group",
+        "azurerm_public_ip",
+        "azurerm_public_ip_prefix",
+        "azurerm_network_watcher",
+        "azurerm_ssh_public_key",
+        "azurerm_virtual_machine_extension",
+        "azurerm_managed_disk",
+        "azurerm_virtual_machine_data_disk_attachment",
+    }
+)
+_NIC_IP = re.compile(
+    r"^(?P<nic>.*azurerm_network_interface\.[^.]+?)"
+    r"\.(?:private_ip_address|private_ip_addresses\[0\]|ip_configuration\[0\]\.private_ip_address)$"
+)
+_FIREWALL_IP = re.compile(
+    r"^(?P<fw>.*azurerm_firewall\.[^.]+?)\.ip_configuration\[0\]\.private_ip_address$"
+)
+
+
+class _View:
+    """One instance (or nested block) as the mapper reads it: typed accessors that report
+    gaps as findings naming the instance's address."""
+
+    def __init__(self, instance: ResourceInstance, values: Any, report: Report) -> None:
+        self.instance = instance
+        self.values = values if isinstance(values, dict) else {}
+        self.report = report
+
+    @property
+    def address(self) -> str:
+        return self.instance.address
+
+    def raw(self, key: str) -> Any:
+        return self.values.get(key)
+
+    def has(self, key: str) -> bool:
+        return self.values.get(key) is not None
+
+    def warn(self, message: str, code: str = codes.UNKNOWN_VALUE) -> None:
+        self.report.warning(code, self.instance.where, self.address, message)
+
+    def invalid(self, message: str) -> None:
+        self.report.error(codes.INVALID_RESOURCE, self.instance.where, self.address, message)
+
+    def _unknown(self, key: str, value: Unknown, consequence: str) -> None:
+        self.warn(f"{key} is not known offline ({value.reason}); {consequence}")
+
+    def text(self, key: str, *, required: bool = False, consequence: str = "") -> str | None:
+        """A string argument; None (with a finding) when unset-but-required, unknown or not
+        a string."""
+        value = self.raw(key)
+        if isinstance(value, Unknown):
+            self._unknown(key, value, consequence or "it was left out")
+            return None
+        if value is None or value == "":
+            if required:
+                self.invalid(f"{key} is required; set it")
+            return None
+        try:
+            return to_string(value)
+        except EvalError:
+            self.invalid(f"{key} must be a string, got {value!r}")
+            return None
+
+    def name(self, key: str = "name") -> str | None:
+        """An identity (a name): an unknown one keeps its display text, so that references
+        built from the same unknown agree (the cause was reported where it arose)."""
+        value = self.raw(key)
+        if isinstance(value, Unknown):
+            return value.display
+        return self.text(key, required=True)
+
+    def ref(self, key: str, kind: str, *, required: bool = False) -> str | None:
+        """The name of the ``kind`` (e.g. ``virtualNetworks``) in the resource ID at ``key``."""
+        value = self.raw(key)
+        text = value.display if isinstance(value, Unknown) else value
+        if text is None or text == "":
+            if required:
+                self.invalid(f"{key} is required; set it to the resource's id")
+            return None
+        found = name_from_id(text, kind)
+        if found is None:
+            self.invalid(f"{key} must be a resource ID naming a {kind} resource, got {text!r}")
+        return found
+
+    def strings(self, key: str, *, consequence: str = "") -> tuple[str, ...] | None:
+        """A list of strings (a single string is a list of one); None when unset."""
+        value = self.raw(key)
+        if value is None:
+            return None
+        if isinstance(value, Unknown):
+            self._unknown(key, value, consequence or "it was left out")
+            return None
+        items = value if isinstance(value, list) else [value]
+        out: list[str] = []
+        for item in items:
+            if isinstance(item, Unknown):
+                self._unknown(f"an element of {key}", item, "that element was left out")
+                continue
+            try:
+                out.append(to_string(item))
+            except EvalError:
+                self.invalid(f"{key} must be a list of strings, got an element {item!r}")
+        return tuple(out)
+
+    def flag(self, key: str, default: bool, *, quiet: bool = False) -> bool:
+        """A bool argument; ``quiet`` when an unknown value only means Azure's default."""
+        value = self.raw(key)
+        if value is None:
+            return default
+        if isinstance(value, Unknown):
+            if not quiet:
+                self._unknown(key, value, f"vnetsim assumed {str(default).lower()}")
+            return default
+        try:
+            return to_bool(value)
+        except EvalError:
+            self.invalid(f"{key} must be true or false, got {value!r}")
+            return default
+
+    def integer(self, key: str, default: int | None) -> int | None:
+        value = self.raw(key)
+        if value is None:
+            return default
+        if isinstance(value, Unknown):
+            self._unknown(key, value, f"vnetsim assumed {default}")
+            return default
+        try:
+            number = to_number(value)
+        except EvalError:
+            number = None
+        if not isinstance(number, int):
+            self.invalid(f"{key} must be a whole number, got {value!r}")
+            return default
+        return number
+
+    def blocks(self, key: str, *, quiet: bool = False) -> list[_View]:
+        """Nested blocks; ``quiet`` when unknown blocks are defined elsewhere anyway (a plan
+        does not know a VNet's ``subnet`` list when subnets are separate resources)."""
+        value = self.raw(key)
+        if isinstance(value, dict):
+            value = [value]
+        if not isinstance(value, list):
+            if isinstance(value, Unknown) and not quiet:
+                self._unknown(key, value, "its blocks were left out")
+            return []
+        return [_View(self.instance, item, self.report) for item in value if isinstance(item, dict)]
+
+    def region(self) -> str:
+        value = self.raw("location")
+        if isinstance(value, Unknown):
+            return UNKNOWN_REGION
+        return _region(value)
+
+
+@attrs.define
+class _SubnetSpec:
+    name: str
+    prefix: str | None
+    nsg: str | None = None
+    route_table: str | None = None
+    service_endpoints: tuple[str, ...] = ()
+
+
+@attrs.define
+class _VNetSpec:
+    name: str
+    region: str
+    prefixes: tuple[str, ...]
+    address: str
+    encryption: bool = False
+    subnets: dict[str, _SubnetSpec] = attrs.field(factory=dict)
+    external: bool = False
+
+
+@attrs.define
+class _NicSpec:
+    view: _View
+    name: str
+    vnet: str
+    subnet: str
+    ip: str | None
+    forwarding: bool
+    accelerated: bool | None
+    nsg: str | None = None
+    groups: list[str] = attrs.field(factory=list)
+    vm: str | None = None
+    vm_size: str | None = None
+    zone: str | None = None
+    os_profile: str | None = None
+
+
+@attrs.define
+class _PendingRoute:
+    view: _View
+    table: str
+    name: str
+    prefix: str
+    next_hop_type: str
+    next_hop: Any
+
+
+class _Mapper:
+    """Builds the Fabric from instances; one method per azurerm type."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.fabric = Fabric()
+        self.vnets: dict[str, _VNetSpec] = {}
+        self.rules: dict[str, list[SecurityRule]] = {}
+        self.nsg_defined: set[str] = set()
+        self.tables: dict[str, tuple[list[_PendingRoute], bool]] = {}
+        self.nics: dict[str, _NicSpec] = {}
+        self.nic_by_address: dict[str, str] = {}
+        self.firewall_by_address: dict[str, str] = {}
+        self.firewall_address: dict[str, str] = {}
+        self.collections: dict[str, list[FirewallRuleCollection]] = {}
+        self.bgp_peers: dict[str, list[tuple[_View, str, Any, int]]] = {}
+        self.pending: list[tuple[_View, Callable[[], None]]] = []
+        self.first_seen: dict[tuple[str, str], str] = {}
+
+    def _unique(self, view: _View, kind: str, name: str) -> bool:
+        """True the first time a ``kind`` named ``name`` is met; a finding afterwards."""
+        key = (kind, name)
+        if key in self.first_seen:
+            view.invalid(
+                f"another {kind} is also named {name!r} ({self.first_seen[key]}); vnetsim keys "
+                f"{kind}s by name, so this one was left out: give it a distinct name"
+            )
+            return False
+        self.first_seen[key] = view.address
+        return True
+
+    # -- networks ----------------------------------------------------------------------------
+
+    def virtual_network(self, view: _View) -> None:
+        name = view.name()
+        if name is None or not self._unique(view, "VNet", name):
+            return
+        prefixes = view.strings("address_space", consequence="the VNet has no address space here")
+        if prefixes is None and not view.has("address_space"):
+            view.warn(
+                "address_space is not set (an IPAM pool allocates it); the VNet has no address "
+                "space here",
+                codes.INVALID_RESOURCE,
+            )
+        spec = _VNetSpec(name, view.region(), prefixes or (), view.address)
+        spec.encryption = bool(view.blocks("encryption"))
+        self.vnets[name] = spec
+        for block in view.blocks("subnet", quiet=True):
+            self._subnet(block, spec, block.raw("security_group"), block.raw("route_table_id"))
+
+    def subnet(self, view: _View) -> None:
+        vnet = view.name("virtual_network_name")
+        if vnet is None:
+            return
+        spec = self._vnet(view, vnet)
+        nsg = view.raw("network_security_group_id_wo")
+        table = view.raw("route_table_id_wo")
+        self._subnet(view, spec, nsg, table)
+
+    def _subnet(self, view: _View, vnet: _VNetSpec, nsg_id: Any, table_id: Any) -> None:
+        name = view.name()
+        if name is None:
+            return
+        prefixes = view.strings("address_prefixes", consequence="the subnet was left out")
+        if prefixes is None:
+            prefixes = view.strings("address_prefix", consequence="the subnet was left out")
+        if not prefixes:
+            if not view.has("address_prefixes") and not view.has("address_prefix"):
+                view.invalid(f"subnet {name!r}: address_prefixes is required; set it")
+            return
+        if len(prefixes) > 1:
+            view.warn(
+                f"subnet {name!r} has {len(prefixes)} address prefixes; vnetsim models the "
+                f"first ({prefixes[0]}) only",
+                codes.NOT_MODELLED,
+            )
+        endpoints = list(view.strings("service_endpoints") or ())
+        for block in view.blocks("service_endpoint"):
+            service = block.text("service")
+            if service:
+                endpoints.append(service)
+        spec = vnet.subnets.get(name)
+        if spec is None:
+            spec = vnet.subnets[name] = _SubnetSpec(name, prefixes[0])
+        elif spec.prefix != prefixes[0]:
+            view.invalid(
+                f"VNet {vnet.name} already has a subnet named {name!r} with prefix "
+                f"{spec.prefix}; keep one"
+            )
+            return
+        # Otherwise the same subnet seen twice: inline in the VNet's state and as a resource.
+        spec.service_endpoints = tuple(dict.fromkeys((*spec.service_endpoints, *endpoints)))
+        if nsg_id not in (None, ""):
+            self.pending.append((view, lambda: self._attach_nsg(view, spec, nsg_id)))
+        if table_id not in (None, ""):
+            self.pending.append((view, lambda: self._attach_table(view, spec, table_id)))
+
+    def _vnet(self, view: _View, name: str) -> _VNetSpec:
+        """The VNet ``name``, made external (with a finding) when this input does not define it."""
+        if name not in self.vnets:
+            view.warn(
+                f"VNet {name} is referenced but not defined in this configuration; its address "
+                "space and region are unknown here (load the configuration that defines it too)",
+                codes.VNET_NOT_IN_INPUT,
+            )
+            self.vnets[name] = _VNetSpec(name, UNKNOWN_REGION, (), view.address, external=True)
+        return self.vnets[name]
+
+    def _subnet_of(self, view: _View, key: str) -> _SubnetSpec | None:
+        vnet = view.ref(key, "virtualNetworks", required=True)
+        subnet = view.ref(key, "subnets", required=True)
+        if vnet is None or subnet is None:
+            return None
+        spec = self.vnets.get(vnet)
+        if spec is None or subnet not in spec.subnets:
+            view.invalid(
+                f"{key} names subnet {vnet}/{subnet}, which this configuration does not define"
+            )
+            return None
+        return spec.subnets[subnet]
+
+    def _attach_nsg(self, view: _View, subnet: _SubnetSpec, nsg_id: Any) -> None:
+        text = nsg_id.display if isinstance(nsg_id, Unknown) else nsg_id
+        name = name_from_id(text, "networkSecurityGroups")
+        if name is None or name not in self.nsg_defined:
+            view.warn(
+                f"subnet {subnet.name}: NSG {name or text!r} is not defined in this "
+                "configuration, so its rules are unknown; the subnet was loaded without it",
+                codes.NOT_MODELLED,
+            )
+            return
+        subnet.nsg = name
+
+    def _attach_table(self, view: _View, subnet: _SubnetSpec, table_id: Any) -> None:
+        text = table_id.display if isinstance(table_id, Unknown) else table_id
+        name = name_from_id(text, "routeTables")
+        if name is None or name not in self.tables:
+            view.warn(
+                f"subnet {subnet.name}: route table {name or text!r} is not defined in this "
+                "configuration; the subnet was loaded without it",
+                codes.NOT_MODELLED,
+            )
+            return
+        subnet.route_table = name
+
+    def subnet_network_security_group_association(self, view: _View) -> None:
+        subnet = self._subnet_of(view, "subnet_id")
+        if subnet is not None:
+            self._attach_nsg(view, subnet, view.raw("network_security_group_id"))
+
+    def subnet_route_table_association(self, view: _View) -> None:
+        subnet = self._subnet_of(view, "subnet_id")
+        if subnet is not None:
+            self._attach_table(view, subnet, view.raw("route_table_id"))
+
+    def virtual_network_peering(self, view: _View) -> None:
+        name, vnet = view.name(), view.name("virtual_network_name")
+        remote = view.ref("remote_virtual_network_id", "virtualNetworks", required=True)
+        if name is None or vnet is None or remote is None:
+            return
+        self._vnet(view, vnet)
+        self._vnet(view, remote)
+        link = self._record(
+            view,
+            Peering,
+            name,
+            vnet,
+            remote,
+            view.flag("allow_virtual_network_access", True),
+            view.flag("allow_forwarded_traffic", False),
+            view.flag("allow_gateway_transit", False),
+            view.flag("use_remote_gateways", False),
+        )
+        if link is None:
+            return
+        if (vnet, name) in self.fabric.peerings:
+            view.invalid(f"VNet {vnet} already has a peering named {name!r}; keep one")
+            return
+        self.fabric.peerings[(vnet, name)] = link
+
+    # -- security and routing -------------------------------------------------------------
+
+    def network_security_group(self, view: _View) -> None:
+        name = view.name()
+        if name is None or not self._unique(view, "NSG", name):
+            return
+        self.nsg_defined.add(name)
+        rules = self.rules.setdefault(name, [])
+        for block in view.blocks("security_rule"):
+            rule = self._rule(block)
+            if rule is not None:
+                rules.append(rule)
+
+    def network_security_rule(self, view: _View) -> None:
+        nsg = view.name("network_security_group_name")
+        rule = self._rule(view)
+        if nsg is not None and rule is not None:
+            self.rules.setdefault(nsg, []).append(rule)
+            self.pending.append((view, lambda: self._rule_nsg_defined(view, nsg)))
+
+    def _rule_nsg_defined(self, view: _View, nsg: str) -> None:
+        if nsg not in self.nsg_defined:
+            view.warn(
+                f"NSG {nsg} is not defined in this configuration; the rule was left out",
+                codes.NOT_MODELLED,
+            )
+            self.rules.pop(nsg, None)
+
+    def _rule(self, view: _View) -> SecurityRule | None:
+        name = view.name()
+        protocol = view.text("protocol", required=True)
+        if name is None or protocol is None:
+            return None
+
+        def side(single: str, plural: str) -> tuple[str, ...]:
+            values = view.strings(plural)
+            if values:
+                return values
+            value = view.text(single)
+            return (value,) if value else ("*",)
+
+        groups = {
+            key: tuple(
+                n
+                for n in (name_from_id(i, "applicationSecurityGroups") for i in ids)
+                if n is not None
+            )
+            for key in ("source", "destination")
+            for ids in [view.strings(f"{key}_application_security_group_ids") or ()]
+        }
+        return self._record(
+            view,
+            SecurityRule,
+            name,
+            view.integer("priority", None),
+            view.text("direction", required=True) or "",
+            view.text("access", required=True) or "",
+            _PROTOCOLS.get(protocol.lower(), protocol),
+            side("source_address_prefix", "source_address_prefixes"),
+            side("source_port_range", "source_port_ranges"),
+            side("destination_address_prefix", "destination_address_prefixes"),
+            side("destination_port_range", "destination_port_ranges"),
+            view.text("description"),
+            groups["source"],
+            groups["destination"],
+        )
+
+    def route_table(self, view: _View) -> None:
+        name = view.name()
+        if name is None or not self._unique(view, "route table", name):
+            return
+        disable = view.flag("disable_bgp_route_propagation", False)
+        if view.has("bgp_route_propagation_enabled"):
+            enabled = view.flag("bgp_route_propagation_enabled", True)
+            if view.has("disable_bgp_route_propagation") and disable == enabled:
+                view.invalid(
+                    "bgp_route_propagation_enabled and disable_bgp_route_propagation disagree; "
+                    "keep bgp_route_propagation_enabled (provider 4.x)"
+                )
+            disable = not enabled
+        routes: list[_PendingRoute] = []
+        self.tables[name] = (routes, disable)
+        for block in view.blocks("route"):
+            self._route(block, name, routes)
+
+    def route(self, view: _View) -> None:
+        table = view.name("route_table_name")
+        if table is None:
+            return
+        if table not in self.tables:
+            view.warn(
+                f"route table {table} is not defined in this configuration; the route was left out",
+                codes.NOT_MODELLED,
+            )
+            return
+        self._route(view, table, self.tables[table][0])
+
+    def _route(self, view: _View, table: str, routes: list[_PendingRoute]) -> None:
+        name = view.name()
+        prefix = view.text("address_prefix", required=True, consequence="the route was left out")
+        hop_type = view.text("next_hop_type", required=True)
+        if name is None or prefix is None or hop_type is None:
+            return
+        routes.append(
+            _PendingRoute(view, table, name, prefix, hop_type, view.raw("next_hop_in_ip_address"))
+        )
+
+    def application_security_group(self, view: _View) -> None:
+        name = view.name()
+        if name is not None and self._unique(view, "application security group", name):
+            self.fabric.application_security_groups[name] = ApplicationSecurityGroup(name)
+
+    # -- NICs and VMs -----------------------------------------------------------------------
+
+    def network_interface(self, view: _View) -> None:
+        name = view.name()
+        if name is None or not self._unique(view, "network interface", name):
+            return
+        configs = view.blocks("ip_configuration")
+        if not configs:
+            view.invalid("a network interface needs an ip_configuration block")
+            return
+        primary = next((c for c in configs if c.flag("primary", False, quiet=True)), configs[0])
+        if len(configs) > 1:
+            view.warn(
+                f"has {len(configs)} ip_configuration blocks; vnetsim models the primary one",
+                codes.NOT_MODELLED,
+            )
+        subnet_id = primary.raw("subnet_id")
+        vnet, subnet = (
+            primary.ref("subnet_id", "virtualNetworks"),
+            primary.ref("subnet_id", "subnets"),
+        )
+        if vnet is None or subnet is None:
+            if subnet_id is None:
+                view.invalid("ip_configuration.subnet_id is required; set it to the subnet's id")
+            return
+        ip = None
+        allocation = (primary.text("private_ip_address_allocation") or "Dynamic").lower()
+        address = primary.raw("private_ip_address")
+        if isinstance(address, str) and address:
+            ip = address
+        elif isinstance(address, Unknown) and allocation == "static":
+            view.warn(
+                f"private_ip_address is not known offline ({address.reason}); vnetsim gave the "
+                "NIC the next free address of its subnet instead"
+            )
+        elif allocation == "static":
+            view.invalid(
+                "private_ip_address_allocation is Static but private_ip_address is not set"
+            )
+        forwarding = view.flag("ip_forwarding_enabled", view.flag("enable_ip_forwarding", False))
+        accelerated = None
+        for key in ("accelerated_networking_enabled", "enable_accelerated_networking"):
+            if view.has(key):
+                accelerated = view.flag(key, False)
+        self.nics[name] = _NicSpec(view, name, vnet, subnet, ip, forwarding, accelerated)
+        self.nic_by_address[view.address] = name
+
+    def _nic_of(self, view: _View, key: str = "network_interface_id") -> _NicSpec | None:
+        name = view.ref(key, "networkInterfaces", required=True)
+        if name is None:
+            return None
+        if name not in self.nics:
+            view.invalid(f"{key} names NIC {name!r}, which this configuration does not define")
+            return None
+        return self.nics[name]
+
+    def network_interface_security_group_association(self, view: _View) -> None:
+        nic = self._nic_of(view)
+        nsg = view.ref("network_security_group_id", "networkSecurityGroups", required=True)
+        if nic is None or nsg is None:
+            return
+        if nsg not in self.nsg_defined:
+            view.warn(
+                f"NSG {nsg} is not defined in this configuration; NIC {nic.name} was loaded "
+                "without it",
+                codes.NOT_MODELLED,
+            )
+            return
+        nic.nsg = nsg
+
+    def network_interface_application_security_group_association(self, view: _View) -> None:
+        nic = self._nic_of(view)
+        group = view.ref(
+            "application_security_group_id", "applicationSecurityGroups", required=True
+        )
+        if nic is None or group is None:
+            return
+        if group not in self.fabric.application_security_groups:
+            view.warn(
+                f"application security group {group} is not defined in this configuration; "
+                f"NIC {nic.name} was loaded without it",
+                codes.NOT_MODELLED,
+            )
+            return
+        if group not in nic.groups:
+            nic.groups.append(group)
+
+    def virtual_machine(self, view: _View) -> None:
+        name = view.name()
+        if name is None:
+            return
+        kind = view.instance.type
+        size = view.text("size") or view.text("vm_size")
+        zone = view.raw("zone")
+        zones = view.strings("zones")
+        if zone is None and zones:
+            zone = zones[0]
+        os_profile = None
+        if kind == "azurerm_linux_virtual_machine" or view.blocks("os_profile_linux_config"):
+            os_profile = "linux"
+        elif kind == "azurerm_windows_virtual_machine" or view.blocks("os_profile_windows_config"):
+            os_profile = "windows"
+        for nic_id in view.strings("network_interface_ids") or ():
+            nic = self.nics.get(name_from_id(nic_id, "networkInterfaces") or "")
+            if nic is None:
+                view.warn(
+                    f"network interface {nic_id!r} is not defined in this configuration",
+                    codes.NOT_MODELLED,
+                )
+                continue
+            nic.vm, nic.vm_size, nic.os_profile = name, size, os_profile
+            nic.zone = None if zone is None or isinstance(zone, Unknown) else str(zone)
+
+    # -- gateways and sites -----------------------------------------------------------------
+
+    def virtual_network_gateway(self, view: _View) -> None:
+        name = view.name()
+        if name is None or not self._unique(view, "gateway", name):
+            return
+        configs = view.blocks("ip_configuration")
+        vnet = next(
+            (c.ref("subnet_id", "virtualNetworks") for c in configs if c.has("subnet_id")), None
+        )
+        if vnet is None:
+            view.invalid("no ip_configuration.subnet_id names the gateway's GatewaySubnet; set it")
+            return
+        self._vnet(view, vnet)
+        kind = view.text("type", required=True) or "Vpn"
+        kind = {"vpn": "Vpn", "expressroute": "ExpressRoute"}.get(kind.lower(), kind)
+        generation = view.text("generation")
+        if generation in (None, "None"):
+            generation = "Generation1"
+        bgp = view.blocks("bgp_settings")
+        asn = bgp[0].integer("asn", 65515) if bgp else 65515
+        enable_bgp = view.flag("bgp_enabled", view.flag("enable_bgp", False))
+        gateway = self._record(
+            view,
+            VpnGateway,
+            name,
+            vnet,
+            view.text("sku", required=True) or "",
+            generation,
+            view.text("vpn_type") or "RouteBased",
+            view.flag("active_active", False),
+            asn,
+            enable_bgp,
+            kind,
+        )
+        if gateway is not None:
+            self.fabric.gateways[name] = gateway
+
+    def local_network_gateway(self, view: _View) -> None:
+        name = view.name()
+        if name is None or not self._unique(view, "local network gateway", name):
+            return
+        bgp = None
+        blocks = view.blocks("bgp_settings")
+        if blocks:
+            block = blocks[0]
+            asn = block.integer("asn", None)
+            if asn is None:
+                view.invalid("bgp_settings.asn is required; set the on-premises ASN")
+            else:
+                bgp = self._record(
+                    view,
+                    BgpSettings,
+                    asn,
+                    block.text("bgp_peering_address"),
+                    block.integer("peer_weight", 0) or 0,
+                )
+        site = self._record(
+            view,
+            LocalNetworkGateway,
+            name,
+            view.strings("address_space") or (),
+            view.text("gateway_address"),
+            view.text("gateway_fqdn"),
+            bgp,
+            view.region() if view.has("location") else None,
+        )
+        if site is not None:
+            self.fabric.local_network_gateways[name] = site
+
+    def virtual_network_gateway_connection(self, view: _View) -> None:
+        name = view.name()
+        if name is None or not self._unique(view, "connection", name):
+            return
+        kind = view.text("type", required=True)
+        source = view.ref("virtual_network_gateway_id", "virtualNetworkGateways", required=True)
+        if kind is None or source is None:
+            return
+        target_keys = {
+            "Vnet2Vnet": ("peer_virtual_network_gateway_id", "virtualNetworkGateways"),
+            "IPsec": ("local_network_gateway_id", "localNetworkGateways"),
+        }
+        if kind not in target_keys:
+            view.warn(
+                f"a connection of type {kind} is not modelled (the model has no ExpressRoute "
+                "circuits table yet); it was left out",
+                codes.NOT_MODELLED,
+            )
+            return
+        key, id_kind = target_keys[kind]
+        target = view.ref(key, id_kind, required=True)
+        if target is None:
+            return
+        policy = None
+        policies = view.blocks("ipsec_policy")
+        if policies:
+            q = policies[0]
+            policy = self._record(
+                view,
+                IpsecPolicy,
+                q.text("ike_encryption", required=True),
+                q.text("ike_integrity", required=True),
+                q.text("dh_group", required=True),
+                q.text("ipsec_encryption", required=True),
+                q.text("ipsec_integrity", required=True),
+                q.text("pfs_group", required=True),
+                q.integer("sa_lifetime", 27_000),
+                q.integer("sa_datasize", 102_400_000),
+            )
+            if policy is None:
+                return
+        enable_bgp = view.flag("bgp_enabled", view.flag("enable_bgp", False))
+        connection = self._record(
+            view,
+            Connection,
+            name,
+            source,
+            target,
+            kind,
+            view.text("shared_key"),
+            enable_bgp,
+            policy,
+            use_policy_based_traffic_selectors=view.flag(
+                "use_policy_based_traffic_selectors", False
+            ),
+            connection_protocol=view.text("connection_protocol") or "IKEv2",
+            dpd_timeout_seconds=view.integer("dpd_timeout_seconds", None),
+            routing_weight=view.integer("routing_weight", 10),  # the provider's default
+            express_route_gateway_bypass=view.flag("express_route_gateway_bypass", False),
+        )
+        if connection is None:
+            return
+
+        def place() -> None:
+            targets = (
+                self.fabric.gateways
+                if kind == "Vnet2Vnet"
+                else (self.fabric.local_network_gateways)
+            )
+            missing = [
+                g
+                for g, table in ((source, self.fabric.gateways), (target, targets))
+                if g not in table
+            ]
+            if missing:
+                view.warn(
+                    f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not defined "
+                    "in this configuration; the connection was left out (load the configuration "
+                    "that defines the other end too)",
+                    codes.NOT_MODELLED,
+                )
+                return
+            self.fabric.connections[name] = connection
+
+        self.pending.append((view, place))
+
+    # -- firewall and route server --------------------------------------------------------
+
+    def firewall(self, view: _View) -> None:
+        name = view.name()
+        if name is None or not self._unique(view, "firewall", name):
+            return
+        if view.blocks("virtual_hub") or view.text("sku_name") == "AZFW_Hub":
+            view.warn("a secured-hub (Virtual WAN) firewall is not modelled", codes.NOT_MODELLED)
+            return
+        configs = view.blocks("ip_configuration")
+        vnet, private_ip = None, None
+        for config in configs:
+            if config.has("subnet_id"):
+                vnet = config.ref("subnet_id", "virtualNetworks")
+                address = config.raw("private_ip_address")
+                private_ip = address if isinstance(address, str) and address else None
+        if vnet is None:
+            view.invalid("no ip_configuration.subnet_id names the AzureFirewallSubnet; set it")
+            return
+        self._vnet(view, vnet)
+        policy = view.ref("firewall_policy_id", "firewallPolicies")
+        tier = view.text("sku_tier") or "Standard"
+        record = self._record(
+            view,
+            Firewall,
+            name,
+            vnet,
+            tier,
+            private_ip,
+            None,
+            policy,
+            view.text("threat_intel_mode") or "Alert",
+        )
+        if record is None:
+            return
+        if policy is not None:
+            view.warn(
+                f"the firewall's rules live in firewall policy {policy}, which vnetsim does not "
+                "read; its rules are unknown here",
+                codes.NOT_MODELLED,
+            )
+        self.fabric.firewalls[name] = record
+        self.firewall_by_address[view.address] = name
+        self.firewall_address[name] = view.address
+
+    def firewall_network_rule_collection(self, view: _View) -> None:
+        name = view.name()
+        firewall = view.name("azure_firewall_name")
+        if name is None or firewall is None:
+            return
+        rules = []
+        for block in view.blocks("rule"):
+            rule_name = block.name()
+            if rule_name is None:
+                continue
+            if (
+                block.has("destination_fqdns")
+                or block.has("source_ip_groups")
+                or block.has("destination_ip_groups")
+            ):
+                view.warn(
+                    f"rule {rule_name!r} matches FQDNs or IP groups, which the model does not "
+                    "hold; the rule was left out",
+                    codes.NOT_MODELLED,
+                )
+                continue
+            rule = self._record(
+                view,
+                FirewallNetworkRule,
+                rule_name,
+                block.strings("protocols") or ("Any",),
+                block.strings("source_addresses") or ("*",),
+                block.strings("destination_addresses") or ("*",),
+                block.strings("destination_ports") or ("*",),
+            )
+            if rule is not None:
+                rules.append(rule)
+        collection = self._record(
+            view,
+            FirewallRuleCollection,
+            name,
+            view.integer("priority", None),
+            view.text("action", required=True) or "",
+            tuple(rules),
+        )
+        if collection is not None:
+            self.collections.setdefault(firewall, []).append(collection)
+            self.pending.append((view, lambda: self._firewall_defined(view, firewall)))
+
+    def _firewall_defined(self, view: _View, firewall: str) -> None:
+        if firewall not in self.fabric.firewalls:
+            view.warn(
+                f"firewall {firewall} is not defined in this configuration; the collection was "
+                "left out",
+                codes.NOT_MODELLED,
+            )
+
+    def route_server(self, view: _View) -> None:
+        name = view.name()
+        vnet = view.ref("subnet_id", "virtualNetworks", required=True)
+        if name is None or vnet is None or not self._unique(view, "route server", name):
+            return
+        self._vnet(view, vnet)
+        server = self._record(
+            view,
+            RouteServer,
+            name,
+            vnet,
+            view.flag("branch_to_branch_traffic_enabled", False),
+        )
+        if server is not None:
+            self.fabric.route_servers[name] = server
+
+    def route_server_bgp_connection(self, view: _View) -> None:
+        name = view.name()
+        server = view.ref("route_server_id", "virtualHubs", required=True)
+        peer_ip = view.raw("peer_ip")
+        if peer_ip is None:
+            view.invalid("peer_ip is required; set the NVA's address")
+        asn = view.integer("peer_asn", None)
+        if asn is None:
+            view.invalid("peer_asn is required; set the NVA's ASN")
+        if name is None or server is None or peer_ip is None or asn is None:
+            return
+        self.bgp_peers.setdefault(server, []).append((view, name, peer_ip, asn))
+
+    # -- records and assembly ---------------------------------------------------------------
+
+    def _record(self, view: _View, record: type, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return record(*args, **kwargs)
+        except (TypeError, ValueError) as problem:
+            view.invalid(str(problem))
+            return None
+
+    def build(self) -> Fabric:
+        for _, work in self.pending:
+            work()
+        for name, rules in self.rules.items():
+            if name in self.nsg_defined:
+                self.fabric.nsgs[name] = Nsg(name, tuple(rules))
+        for firewall, collections in self.collections.items():
+            current = self.fabric.firewalls.get(firewall)
+            if current is not None and current.firewall_policy is None:
+                ordered = sorted(collections, key=lambda c: c.priority)
+                self.fabric.firewalls[firewall] = attrs.evolve(
+                    current, network_rule_collections=tuple(ordered)
+                )
+        for name, firewall in self.fabric.firewalls.items():
+            if firewall.firewall_policy is None and firewall.network_rule_collections is None:
+                self.report.warning(
+                    codes.NOT_MODELLED,
+                    "",
+                    self.firewall_address[name],
+                    "the firewall has no firewall policy and no network rule collection in this "
+                    "configuration, so its rules are unknown here (without rules Azure Firewall "
+                    "denies everything); load the configuration that holds its rules too",
+                )
+        hosts = self._hosts()
+        for name, spec in self.vnets.items():
+            subnets = []
+            for sub in spec.subnets.values():
+                record = self._record(
+                    _View(ResourceInstance(spec.address, "", {}, ""), {}, self.report),
+                    Subnet,
+                    sub.name,
+                    sub.prefix,
+                    sub.nsg,
+                    sub.route_table,
+                    sub.service_endpoints,
+                )
+                if record is not None:
+                    subnets.append(record)
+            try:
+                self.fabric.vnets[name] = VNet(
+                    name,
+                    spec.region,
+                    spec.prefixes,
+                    tuple(subnets),
+                    tuple(hosts.get(name, ())),
+                    encryption=spec.encryption,
+                    external=spec.external,
+                )
+            except (TypeError, ValueError) as problem:
+                self.report.error(codes.INVALID_RESOURCE, "", spec.address, str(problem))
+        for name, (routes, disable) in self.tables.items():
+            resolved = [r for r in (self._resolve_route(p) for p in routes) if r is not None]
+            self.fabric.route_tables[name] = RouteTable(name, tuple(resolved), disable)
+        for server, peers in self.bgp_peers.items():
+            self._route_server_peers(server, peers)
+        return self.fabric
+
+    def _route_server_peers(self, server: str, peers: list[tuple[_View, str, Any, int]]) -> None:
+        records = []
+        for view, name, raw_ip, asn in peers:
+            if server not in self.fabric.route_servers:
+                view.warn(
+                    f"route server {server} is not defined in this configuration; the BGP peer "
+                    "was left out",
+                    codes.NOT_MODELLED,
+                )
+                continue
+            address = self._address(view, "peer_ip", raw_ip, "the BGP peer was left out")
+            peer = self._record(view, BgpPeer, name, address, asn) if address else None
+            if peer is not None:
+                records.append(peer)
+        if records:
+            current = self.fabric.route_servers[server]
+            self.fabric.route_servers[server] = attrs.evolve(
+                current, bgp_connections=tuple(records)
+            )
+
+    def _hosts(self) -> dict[str, list[Host]]:
+        """NICs as hosts: static addresses first, then dynamic ones from .4 upwards."""
+        hosts: dict[str, list[Host]] = {}
+        ordered = sorted(self.nics.values(), key=lambda n: n.ip is None)
+        taken: dict[tuple[str, str], set[str]] = {}
+        for nic in ordered:
+            vnet = self.vnets.get(nic.vnet)
+            subnet = vnet.subnets.get(nic.subnet) if vnet else None
+            if vnet is None or subnet is None:
+                nic.view.invalid(
+                    f"its subnet {nic.vnet}/{nic.subnet} is not defined in this configuration"
+                )
+                continue
+            used = taken.setdefault((nic.vnet, nic.subnet), set())
+            ip = nic.ip or _next_free(subnet.prefix, used)
+            if ip is None:
+                nic.view.invalid(f"no free address is left in {nic.vnet}/{nic.subnet}")
+                continue
+            used.add(ip)
+            nic.ip = ip
+            host = self._record(
+                nic.view,
+                Host,
+                nic.name,
+                nic.subnet,
+                ip,
+                nic.nsg,
+                enable_ip_forwarding=nic.forwarding,
+                vm_size=nic.vm_size,
+                vm=nic.vm if nic.vm and nic.vm != nic.name else None,
+                zone=nic.zone,
+                os_profile=nic.os_profile,
+                application_security_groups=tuple(nic.groups),
+                accelerated_networking=nic.accelerated,
+            )
+            if host is not None:
+                hosts.setdefault(nic.vnet, []).append(host)
+        return hosts
+
+    def _resolve_route(self, pending: _PendingRoute) -> Route | None:
+        view, hop = pending.view, pending.next_hop
+        if hop is not None:
+            hop = self._address(view, "next_hop_in_ip_address", hop, "the route was left out")
+            if hop is None:
+                return None
+        return self._record(view, Route, pending.name, pending.prefix, pending.next_hop_type, hop)
+
+    def _address(self, view: _View, key: str, value: Any, consequence: str) -> str | None:
+        """An IP address argument; a computed one gets the address it will have: a NIC's,
+        or a firewall's (N11.5)."""
+        if not isinstance(value, Unknown):
+            try:
+                return to_string(value) or None
+            except EvalError:
+                view.invalid(f"{key} must be an IP address, got {value!r}")
+                return None
+        origin = value.origin or ""
+        nic = _NIC_IP.match(origin)
+        if nic and nic.group("nic") in self.nic_by_address:
+            spec = self.nics[self.nic_by_address[nic.group("nic")]]
+            if spec.ip is not None:
+                return spec.ip
+        firewall = _FIREWALL_IP.match(origin)
+        if firewall and firewall.group("fw") in self.firewall_by_address:
+            record = self.fabric.firewalls[self.firewall_by_address[firewall.group("fw")]]
+            address = record.private_ip or self._firewall_address(record.vnet)
+            if address is not None:
+                if record.private_ip is None:
+                    view.warn(
+                        f"{key} is the firewall's private IP, which Azure "
+                        f"assigns; vnetsim used {address}, the first usable address of "
+                        "AzureFirewallSubnet (N11.5). Load the state (`terraform show -json`) "
+                        "for the real one",
+                    )
+                return address
+        view.warn(f"{key} is not known offline ({value.reason}); {consequence}")
+        return None
+
+    def _firewall_address(self, vnet: str) -> str | None:
+        spec = self.vnets.get(vnet)
+        subnet = spec.subnets.get("AzureFirewallSubnet") if spec else None
+        return _next_free(subnet.prefix, set()) if subnet else None
+
+
+def _next_free(prefix: str | None, taken: set[str]) -> str | None:
+    """Azure assigns dynamic addresses from the first usable one (.4) upward."""
+    try:
+        network = parse_prefix(prefix or "")
+    except AddressError:
+        return None
+    reserved = {str(a) for a in reserved_addresses(network)}
+    for offset in range(4, network.num_addresses - 1):
+        candidate = str(IPv4Address(int(network.network_address) + offset))
+        if candidate not in taken and candidate not in reserved:
+            return candidate
+    return None
+
+
+# Which method maps which type, in the order they run (definitions before what refers to them).
+_ORDER: tuple[tuple[str, Callable[[_Mapper, _View], None]], ...] = (
+    ("azurerm_virtual_network", _Mapper.virtual_network),
+    ("azurerm_subnet", _Mapper.subnet),
+    ("azurerm_network_security_group", _Mapper.network_security_group),
+    ("azurerm_network_security_rule", _Mapper.network_security_rule),
+    ("azurerm_route_table", _Mapper.route_table),
+    ("azurerm_route", _Mapper.route),
+    ("azurerm_application_security_group", _Mapper.application_security_group),
+    ("azurerm_local_network_gateway", _Mapper.local_network_gateway),
+    (
+        "azurerm_subnet_network_security_group_association",
+        _Mapper.subnet_network_security_group_association,
+    ),
+    ("azurerm_subnet_route_table_association", _Mapper.subnet_route_table_association),
+    ("azurerm_network_interface", _Mapper.network_interface),
+    (
+        "azurerm_network_interface_security_group_association",
+        _Mapper.network_interface_security_group_association,
+    ),
+    (
+        "azurerm_network_interface_application_security_group_association",
+        _Mapper.network_interface_application_security_group_association,
+    ),
+    ("azurerm_linux_virtual_machine", _Mapper.virtual_machine),
+    ("azurerm_windows_virtual_machine", _Mapper.virtual_machine),
+    ("azurerm_virtual_machine", _Mapper.virtual_machine),
+    ("azurerm_virtual_network_gateway", _Mapper.virtual_network_gateway),
+    ("azurerm_virtual_network_gateway_connection", _Mapper.virtual_network_gateway_connection),
+    ("azurerm_virtual_network_peering", _Mapper.virtual_network_peering),
+    ("azurerm_firewall", _Mapper.firewall),
+    ("azurerm_firewall_network_rule_collection", _Mapper.firewall_network_rule_collection),
+    ("azurerm_route_server", _Mapper.route_server),
+    ("azurerm_route_server_bgp_connection", _Mapper.route_server_bgp_connection),
+)
+MODELLED = frozenset(kind for kind, _ in _ORDER)
+
+
+def build_fabric(instances: Iterable[ResourceInstance], report: Report) -> Fabric:
+    """The Fabric the managed azurerm instances describe; findings go to ``report``."""
+    managed = [i for i in instances if not i.data]
+    by_type: dict[str, list[ResourceInstance]] = {}
+    others: dict[str, list[str]] = {}
+    for instance in managed:
+        provider = instance.type.split("_", 1)[0]
+        if provider != "azurerm":
+            others.setdefault(provider, []).append(instance.address)
+        elif instance.type in MODELLED:
+            by_type.setdefault(instance.type, []).append(instance)
+        elif instance.type not in ACCEPTED:
+            report.warning(
+                codes.NOT_MODELLED,
+                instance.where,
+                instance.address,
+                f"{instance.type} is not modelled by vnetsim and was left out",
+            )
+    if others:
+        count = sum(len(a) for a in others.values())
+        report.warning(
+            codes.PROVIDER_IGNORED,
+            "",
+            "",
+            f"{count} resource(s) of provider(s) {', '.join(sorted(others))} were ignored: "
+            "vnetsim reads azurerm resources only",
+        )
+    mapper = _Mapper(report)
+    for kind, method in _ORDER:
+        for instance in by_type.get(kind, ()):
+            method(mapper, _View(instance, instance.values, report))
+    return mapper.build()
