@@ -14,7 +14,7 @@ from fabric.io.arm import load_arm
 from fabric.io.errors import InputError, Problem
 from fabric.io.native import NativeDocument, dump_native, load_native
 from fabric.io.rest import load_rest
-from fabric.io.terraform import is_terraform_path, load_terraform
+from fabric.io.terraform import is_show_json, is_terraform_path, load_terraform, load_terraform_json
 from fabric.io.yamlsource import load_yaml
 from fabric.model import Fabric
 
@@ -45,7 +45,9 @@ def _read_text(path: Path) -> str:
 
 
 def detect_format(data: object) -> str:
-    """``native``, ``arm``, ``arm-parameters`` or ``rest`` from the parsed content."""
+    """``native``, ``arm``, ``arm-parameters``, ``rest`` or ``terraform-json`` from the content."""
+    if is_show_json(data):
+        return "terraform-json"
     if isinstance(data, dict):
         schema = str(data.get("$schema", ""))
         if "deploymentParameters" in schema:
@@ -136,6 +138,8 @@ def load_topology(
                 )
         fabric, findings = load_arm(data, values, str(path))
         return NativeDocument(fabric, findings=tuple(findings), source_format="arm")
+    if kind == "terraform-json":
+        return load_terraform_json(data, str(path))
     if kind == "rest":
         fabric, findings = load_rest(data, str(path))
         return NativeDocument(fabric, findings=tuple(findings), source_format="rest")

@@ -1,8 +1,9 @@
-"""Terraform configurations (``.tf`` directories or files) as vnetsim topologies.
+"""Terraform configurations (``.tf`` directories or files) and ``terraform show -json``
+documents as vnetsim topologies.
 
 The pipeline: ``hcl`` parses files (python-hcl2), ``modules`` evaluates the configuration
 (``expressions``, ``functions``, ``variables``), ``azurerm`` maps the azurerm resource instances
-to model records. Whatever cannot
+to model records; ``show_json`` reads plans and states into the same instances. Whatever cannot
 be known offline is a finding naming the Terraform address; bad syntax is an ``InputError``.
 """
 
@@ -17,13 +18,16 @@ from fabric.io.native import NativeDocument
 from fabric.io.terraform.azurerm import build_fabric
 from fabric.io.terraform.diagnostics import Report
 from fabric.io.terraform.modules import evaluate_configuration
+from fabric.io.terraform.show_json import is_show_json, read_show_json
 from fabric.io.terraform.variables import parse_var_options, root_values
 
 SOURCE_FORMAT = "terraform"
 
 __all__ = [
+    "is_show_json",
     "is_terraform_path",
     "load_terraform",
+    "load_terraform_json",
     "parse_var_options",
 ]
 
@@ -59,4 +63,11 @@ def load_terraform(
     given = root_values(directory, variables, var_files)
     instances = evaluate_configuration(path, given, report)
     fabric = build_fabric(instances, report)
+    return NativeDocument(fabric, findings=tuple(report.findings), source_format=SOURCE_FORMAT)
+
+
+def load_terraform_json(data: dict, source: str) -> NativeDocument:
+    """Load a ``terraform show -json`` document (a plan or a state) read from ``source``."""
+    report = Report()
+    fabric = build_fabric(read_show_json(data, source, report), report)
     return NativeDocument(fabric, findings=tuple(report.findings), source_format=SOURCE_FORMAT)
