@@ -5,11 +5,14 @@ value known). Both describe the same hub, spoke and firewall."""
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from fabric.io import detect_format, load_topology, to_yaml
+from fabric.io import InputError, detect_format, load_topology, to_yaml
 from fabric.io.native import load_native
 from fabric.io.terraform import diagnostics as codes
 from fabric.io.yamlsource import load_yaml
@@ -103,3 +106,47 @@ def test_malformed_documents_give_findings_not_tracebacks(tmp_path):
     document = load_topology(path)
     assert document.findings
     assert all(f.message.startswith(str(path)) or not f.resources for f in document.findings)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 70000) | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _leaves(node, path=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _leaves(value, (*path, index))
+    yield path
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["plan.json", "state.json"]), st.data())
+def test_any_value_anywhere_gives_findings_not_tracebacks(name, data):
+    document = json.loads((SHOW / name).read_text())
+    paths = [p for p in _leaves(document) if p]
+    for _ in range(data.draw(st.integers(1, 4))):
+        path = data.draw(st.sampled_from(paths))
+        node = document
+        for step in path[:-1]:
+            node = node[step]
+        node[path[-1]] = data.draw(_JSON_VALUES)
+        paths = [p for p in _leaves(document) if p]
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / name
+        target.write_text(json.dumps(document))
+        try:
+            loaded = load_topology(target)
+        except InputError as problem:  # e.g. the document is no longer Terraform JSON
+            loaded, rendered = None, problem.render()
+        if loaded is None:
+            assert rendered.startswith(str(target))
+            return
+        assert all(f.message for f in loaded.findings)

@@ -45,6 +45,14 @@ def load(root: Path, files: dict[str, str], **options):
     return load_topology(write(root, files), **options)
 
 
+def load_or_input_error(path: Path):
+    """(document, None), or (None, the InputError's message)."""
+    try:
+        return load_topology(path), None
+    except InputError as problem:
+        return None, problem.render()
+
+
 def found(document, code: str) -> list:
     return [f for f in document.findings if f.code == code]
 
@@ -635,7 +643,7 @@ _HUB_SPOKE = DATA / "hub-spoke"
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
 @given(st.randoms(use_true_random=False), st.sampled_from(["main.tf", "modules/spoke/main.tf"]))
 def test_typos_and_missing_references_give_findings_not_tracebacks(rng: random.Random, name):
     with tempfile.TemporaryDirectory() as folder:
@@ -658,14 +666,58 @@ def test_typos_and_missing_references_give_findings_not_tracebacks(rng: random.R
                 text = text[:where] + letter + text[where:]
             words = list(_IDENTIFIER.finditer(text))
         path.write_text(text)
-        try:
-            document = load_topology(root)
-        except InputError as problem:  # a keyword typed wrong breaks the syntax: allowed
-            rendered = problem.render()
-            document = None
-        if document is None:
-            assert rendered.startswith(str(root))  # names the file (and the line)
+        document, rendered = load_or_input_error(root)
+        if document is None:  # a keyword typed wrong breaks the syntax: an InputError
+            assert rendered.startswith(str(root))  # that names the file (and the line)
             return
         for finding in document.findings:
             assert finding.message
             assert finding.severity in ("Error", "Warning")
+
+
+_ASSIGNMENT = re.compile(r"^(?P<lead>\s*[a-z_]+\s*=\s*)(?P<value>[^{\[\n][^\n]*)$", re.M)
+_VALUES = [
+    "null",
+    "true",
+    "0",
+    "-1",
+    "65536",
+    '""',
+    '"x"',
+    '"10.0.0.0/33"',
+    '"not an address"',
+    "[]",
+    '["a", 1, null]',
+    "{}",
+    '{ a = "b" }',
+    "[[1]]",
+    "var.nope",
+    "local.nope",
+    "azurerm_subnet.nope.id",
+    'cidrsubnet("10.0.0.0/16", 30, 1)',
+]
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(["main.tf", "modules/spoke/main.tf", "variables.tf", "terraform.tfvars"]),
+    st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(_VALUES)), min_size=1, max_size=4),
+)
+def test_values_of_any_type_anywhere_give_findings_not_tracebacks(name, edits):
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder) / "estate"
+        shutil.copytree(_HUB_SPOKE, root)
+        path = root / name
+        text = path.read_text()
+        for position, replacement in edits:
+            spots = list(_ASSIGNMENT.finditer(text))
+            if not spots:
+                break
+            spot = spots[position % len(spots)]
+            text = text[: spot.start("value")] + replacement + text[spot.end("value") :]
+        path.write_text(text)
+        document, rendered = load_or_input_error(root)
+        if document is None:
+            assert rendered.startswith(str(root))
+            return
+        assert all(f.message for f in document.findings)

@@ -57,13 +57,22 @@ def _wrap(values: Any, address: str) -> Any:
     return values
 
 
+def _get(node: Any, *keys: str) -> Any:
+    """``node[k1][k2]...`` where each level is a dict, else None (documents may be damaged)."""
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _items(node: Any) -> list:
+    return node if isinstance(node, list) else []
+
+
 def _module_config(configuration: Any, module_address: str) -> dict:
     """The configuration block of the module that ``module_address`` instantiates."""
-    node = configuration.get("root_module") if isinstance(configuration, dict) else None
+    node = _get(configuration, "root_module")
     for name in re.findall(r"module\.([^.\[]+)", module_address):
-        calls = node.get("module_calls") if isinstance(node, dict) else None
-        call = calls.get(name) if isinstance(calls, dict) else None
-        node = call.get("module") if isinstance(call, dict) else None
+        node = _get(node, "module_calls", name, "module")
     return node if isinstance(node, dict) else {}
 
 
@@ -76,9 +85,8 @@ class _Reader:
         self.report = report
         self.configuration = data.get("configuration")
         self.changes = {
-            c.get("address"): c.get("change") or {}
-            for c in data.get("resource_changes") or ()
-            if isinstance(c, dict)
+            str(_get(c, "address")): _get(c, "change", "after_unknown")
+            for c in _items(data.get("resource_changes"))
         }
         self.instances: dict[str, ResourceInstance] = {}
         self.module_of: dict[str, str] = {}  # instance address -> its module's address
@@ -86,17 +94,17 @@ class _Reader:
     def read(self, module: Any, module_address: str = "") -> None:
         if not isinstance(module, dict):
             return
-        for resource in module.get("resources") or ():
-            if isinstance(resource, dict) and isinstance(resource.get("address"), str):
+        for resource in _items(module.get("resources")):
+            if isinstance(_get(resource, "address"), str):
                 self._resource(resource, module_address)
-        for child in module.get("child_modules") or ():
+        for child in _items(module.get("child_modules")):
             if isinstance(child, dict):
                 self.read(child, str(child.get("address") or ""))
 
     def _resource(self, resource: dict, module_address: str) -> None:
         address, kind = resource["address"], str(resource.get("type") or "")
         values = resource.get("values") if isinstance(resource.get("values"), dict) else {}
-        unknown = (self.changes.get(address) or {}).get("after_unknown")
+        unknown = self.changes.get(address)
         values = _wrap(_marked(values, unknown, address), address)
         if not isinstance(values, ObjectValue):
             values = ObjectValue({}, address)
@@ -119,8 +127,8 @@ class _Reader:
     def _resource_config(self, module_address: str, address: str) -> dict | None:
         local = address[len(module_address) + 1 :] if module_address else address
         local = _INDEX.sub("", local)
-        for resource in _module_config(self.configuration, module_address).get("resources") or ():
-            if isinstance(resource, dict) and resource.get("address") == local:
+        for resource in _items(_module_config(self.configuration, module_address).get("resources")):
+            if _get(resource, "address") == local:
                 return resource
         return None
 
@@ -156,18 +164,15 @@ class _Reader:
             parent, call = _parent_call(module_address)
             if call is None:
                 return None
-            calls = _module_config(self.configuration, parent).get("module_calls") or {}
-            expression = ((calls.get(call) or {}).get("expressions") or {}).get(
-                reference.split(".")[1]
-            )
-            references = expression.get("references") if isinstance(expression, dict) else None
+            config = _module_config(self.configuration, parent)
+            name = reference.split(".")[1]
+            references = _get(config, "module_calls", call, "expressions", name, "references")
             return self._first(references, parent, depth + 1)
         output = _OUTPUT.match(reference)
         if output is not None:
             child = prefix + "module." + output.group("call") + (output.group("key") or "")
-            outputs = _module_config(self.configuration, child).get("outputs") or {}
-            expression = (outputs.get(output.group("output")) or {}).get("expression")
-            references = expression.get("references") if isinstance(expression, dict) else None
+            config = _module_config(self.configuration, child)
+            references = _get(config, "outputs", output.group("output"), "expression", "references")
             return self._first(references, child, depth + 1)
         for address in sorted(self.instances, key=len, reverse=True):
             local = address[len(prefix) :] if address.startswith(prefix) else None
