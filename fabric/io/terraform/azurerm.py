@@ -22,11 +22,12 @@ from typing import Any
 import attrs
 
 from fabric.control.addressing import AddressError, parse_prefix, reserved_addresses
-from fabric.io.azure_resources import UNKNOWN_REGION, _region, name_from_id
+from fabric.io.azure_resources import UNKNOWN_REGION, name_from_id
 from fabric.io.terraform import diagnostics as codes
 from fabric.io.terraform.diagnostics import Report
 from fabric.io.terraform.modules import ResourceInstance
-from fabric.io.terraform.values import EvalError, Unknown, to_bool, to_number, to_string
+from fabric.io.terraform.values import EvalError, Unknown, to_string
+from fabric.io.terraform.view import InstanceView
 from fabric.model.container import Fabric
 from fabric.model.records import (
     PROTOCOLS,
@@ -74,144 +75,9 @@ _FIREWALL_IP = re.compile(
 )
 
 
-class _View:
-    """One instance (or nested block) as the mapper reads it: typed accessors that report
-    gaps as findings naming the instance's address."""
-
-    def __init__(self, instance: ResourceInstance, values: Any, report: Report) -> None:
-        self.instance = instance
-        self.values = values if isinstance(values, dict) else {}
-        self.report = report
-
-    @property
-    def address(self) -> str:
-        return self.instance.address
-
-    def raw(self, key: str) -> Any:
-        return self.values.get(key)
-
-    def has(self, key: str) -> bool:
-        return self.values.get(key) is not None
-
-    def warn(self, message: str, code: str = codes.UNKNOWN_VALUE) -> None:
-        self.report.warning(code, self.instance.where, self.address, message)
-
-    def invalid(self, message: str) -> None:
-        self.report.error(codes.INVALID_RESOURCE, self.instance.where, self.address, message)
-
-    def _unknown(self, key: str, value: Unknown, consequence: str) -> None:
-        self.warn(f"{key} is not known offline ({value.reason}); {consequence}")
-
-    def text(self, key: str, *, required: bool = False, consequence: str = "") -> str | None:
-        """A string argument; None (with a finding) when unset-but-required, unknown or not
-        a string."""
-        value = self.raw(key)
-        if isinstance(value, Unknown):
-            self._unknown(key, value, consequence or "it was left out")
-            return None
-        if value is None or value == "":
-            if required:
-                self.invalid(f"{key} is required; set it")
-            return None
-        try:
-            return to_string(value)
-        except EvalError:
-            self.invalid(f"{key} must be a string, got {value!r}")
-            return None
-
-    def name(self, key: str = "name") -> str | None:
-        """An identity (a name): an unknown one keeps its display text, so that references
-        built from the same unknown agree (the cause was reported where it arose)."""
-        value = self.raw(key)
-        if isinstance(value, Unknown):
-            return value.display
-        return self.text(key, required=True)
-
-    def ref(self, key: str, kind: str, *, required: bool = False) -> str | None:
-        """The name of the ``kind`` (e.g. ``virtualNetworks``) in the resource ID at ``key``."""
-        value = self.raw(key)
-        text = value.display if isinstance(value, Unknown) else value
-        if text is None or text == "":
-            if required:
-                self.invalid(f"{key} is required; set it to the resource's id")
-            return None
-        found = name_from_id(text, kind)
-        if found is None:
-            self.invalid(f"{key} must be a resource ID naming a {kind} resource, got {text!r}")
-        return found
-
-    def strings(self, key: str, *, consequence: str = "") -> tuple[str, ...] | None:
-        """A list of strings (a single string is a list of one); None when unset."""
-        value = self.raw(key)
-        if value is None:
-            return None
-        if isinstance(value, Unknown):
-            self._unknown(key, value, consequence or "it was left out")
-            return None
-        items = value if isinstance(value, list) else [value]
-        out: list[str] = []
-        for item in items:
-            if isinstance(item, Unknown):
-                self._unknown(f"an element of {key}", item, "that element was left out")
-                continue
-            try:
-                out.append(to_string(item))
-            except EvalError:
-                self.invalid(f"{key} must be a list of strings, got an element {item!r}")
-        return tuple(out)
-
-    def flag(self, key: str, default: bool, *, quiet: bool = False) -> bool:
-        """A bool argument; ``quiet`` when an unknown value only means Azure's default."""
-        value = self.raw(key)
-        if value is None:
-            return default
-        if isinstance(value, Unknown):
-            if not quiet:
-                self._unknown(key, value, f"vnetsim assumed {str(default).lower()}")
-            return default
-        try:
-            return to_bool(value)
-        except EvalError:
-            self.invalid(f"{key} must be true or false, got {value!r}")
-            return default
-
-    def integer(self, key: str, default: int | None) -> int | None:
-        value = self.raw(key)
-        if value is None:
-            return default
-        if isinstance(value, Unknown):
-            self._unknown(key, value, f"vnetsim assumed {default}")
-            return default
-        try:
-            number = to_number(value)
-        except EvalError:
-            number = None
-        if not isinstance(number, int):
-            self.invalid(f"{key} must be a whole number, got {value!r}")
-            return default
-        return number
-
-    def blocks(self, key: str, *, quiet: bool = False) -> list[_View]:
-        """Nested blocks; ``quiet`` when unknown blocks are defined elsewhere anyway (a plan
-        does not know a VNet's ``subnet`` list when subnets are separate resources)."""
-        value = self.raw(key)
-        if isinstance(value, dict):
-            value = [value]
-        if not isinstance(value, list):
-            if isinstance(value, Unknown) and not quiet:
-                self._unknown(key, value, "its blocks were left out")
-            return []
-        return [_View(self.instance, item, self.report) for item in value if isinstance(item, dict)]
-
-    def region(self) -> str:
-        value = self.raw("location")
-        if isinstance(value, Unknown):
-            return UNKNOWN_REGION
-        return _region(value)
-
-
 @attrs.define
 class _SubnetSpec:
+    view: InstanceView  # the resource that declared it, for findings
     name: str
     prefix: str | None
     nsg: str | None = None
@@ -221,10 +87,10 @@ class _SubnetSpec:
 
 @attrs.define
 class _VNetSpec:
+    view: InstanceView  # the resource that declared it (or first referred to it), for findings
     name: str
     region: str
     prefixes: tuple[str, ...]
-    address: str
     encryption: bool = False
     subnets: dict[str, _SubnetSpec] = attrs.field(factory=dict)
     external: bool = False
@@ -232,7 +98,7 @@ class _VNetSpec:
 
 @attrs.define
 class _NicSpec:
-    view: _View
+    view: InstanceView
     name: str
     vnet: str
     subnet: str
@@ -249,7 +115,7 @@ class _NicSpec:
 
 @attrs.define
 class _PendingRoute:
-    view: _View
+    view: InstanceView
     table: str
     name: str
     prefix: str
@@ -272,11 +138,11 @@ class _Mapper:
         self.firewall_by_address: dict[str, str] = {}
         self.firewall_address: dict[str, str] = {}
         self.collections: dict[str, list[FirewallRuleCollection]] = {}
-        self.bgp_peers: dict[str, list[tuple[_View, str, Any, int]]] = {}
-        self.pending: list[tuple[_View, Callable[[], None]]] = []
+        self.bgp_peers: dict[str, list[tuple[InstanceView, str, Any, int]]] = {}
+        self.pending: list[tuple[InstanceView, Callable[[], None]]] = []
         self.first_seen: dict[tuple[str, str], str] = {}
 
-    def _unique(self, view: _View, kind: str, name: str) -> bool:
+    def _unique(self, view: InstanceView, kind: str, name: str) -> bool:
         """True the first time a ``kind`` named ``name`` is met; a finding afterwards."""
         key = (kind, name)
         if key in self.first_seen:
@@ -290,7 +156,7 @@ class _Mapper:
 
     # -- networks ----------------------------------------------------------------------------
 
-    def virtual_network(self, view: _View) -> None:
+    def virtual_network(self, view: InstanceView) -> None:
         name = view.name()
         if name is None or not self._unique(view, "VNet", name):
             return
@@ -301,13 +167,13 @@ class _Mapper:
                 "space here",
                 codes.INVALID_RESOURCE,
             )
-        spec = _VNetSpec(name, view.region(), prefixes or (), view.address)
+        spec = _VNetSpec(view, name, view.region(), prefixes or ())
         spec.encryption = bool(view.blocks("encryption"))
         self.vnets[name] = spec
         for block in view.blocks("subnet", quiet=True):
             self._subnet(block, spec, block.raw("security_group"), block.raw("route_table_id"))
 
-    def subnet(self, view: _View) -> None:
+    def subnet(self, view: InstanceView) -> None:
         vnet = view.name("virtual_network_name")
         if vnet is None:
             return
@@ -316,7 +182,7 @@ class _Mapper:
         table = view.raw("route_table_id_wo")
         self._subnet(view, spec, nsg, table)
 
-    def _subnet(self, view: _View, vnet: _VNetSpec, nsg_id: Any, table_id: Any) -> None:
+    def _subnet(self, view: InstanceView, vnet: _VNetSpec, nsg_id: Any, table_id: Any) -> None:
         name = view.name()
         if name is None:
             return
@@ -340,7 +206,7 @@ class _Mapper:
                 endpoints.append(service)
         spec = vnet.subnets.get(name)
         if spec is None:
-            spec = vnet.subnets[name] = _SubnetSpec(name, prefixes[0])
+            spec = vnet.subnets[name] = _SubnetSpec(view, name, prefixes[0])
         elif spec.prefix != prefixes[0]:
             view.invalid(
                 f"VNet {vnet.name} already has a subnet named {name!r} with prefix "
@@ -354,7 +220,7 @@ class _Mapper:
         if table_id not in (None, ""):
             self.pending.append((view, lambda: self._attach_table(view, spec, table_id)))
 
-    def _vnet(self, view: _View, name: str) -> _VNetSpec:
+    def _vnet(self, view: InstanceView, name: str) -> _VNetSpec:
         """The VNet ``name``, made external (with a finding) when this input does not define it."""
         if name not in self.vnets:
             view.warn(
@@ -362,10 +228,10 @@ class _Mapper:
                 "space and region are unknown here (load the configuration that defines it too)",
                 codes.VNET_NOT_IN_INPUT,
             )
-            self.vnets[name] = _VNetSpec(name, UNKNOWN_REGION, (), view.address, external=True)
+            self.vnets[name] = _VNetSpec(view, name, UNKNOWN_REGION, (), external=True)
         return self.vnets[name]
 
-    def _subnet_of(self, view: _View, key: str) -> _SubnetSpec | None:
+    def _subnet_of(self, view: InstanceView, key: str) -> _SubnetSpec | None:
         vnet = view.ref(key, "virtualNetworks", required=True)
         subnet = view.ref(key, "subnets", required=True)
         if vnet is None or subnet is None:
@@ -378,7 +244,7 @@ class _Mapper:
             return None
         return spec.subnets[subnet]
 
-    def _attach_nsg(self, view: _View, subnet: _SubnetSpec, nsg_id: Any) -> None:
+    def _attach_nsg(self, view: InstanceView, subnet: _SubnetSpec, nsg_id: Any) -> None:
         text = nsg_id.display if isinstance(nsg_id, Unknown) else nsg_id
         name = name_from_id(text, "networkSecurityGroups")
         if name is None or name not in self.nsg_defined:
@@ -390,7 +256,7 @@ class _Mapper:
             return
         subnet.nsg = name
 
-    def _attach_table(self, view: _View, subnet: _SubnetSpec, table_id: Any) -> None:
+    def _attach_table(self, view: InstanceView, subnet: _SubnetSpec, table_id: Any) -> None:
         text = table_id.display if isinstance(table_id, Unknown) else table_id
         name = name_from_id(text, "routeTables")
         if name is None or name not in self.tables:
@@ -402,17 +268,17 @@ class _Mapper:
             return
         subnet.route_table = name
 
-    def subnet_network_security_group_association(self, view: _View) -> None:
+    def subnet_network_security_group_association(self, view: InstanceView) -> None:
         subnet = self._subnet_of(view, "subnet_id")
         if subnet is not None:
             self._attach_nsg(view, subnet, view.raw("network_security_group_id"))
 
-    def subnet_route_table_association(self, view: _View) -> None:
+    def subnet_route_table_association(self, view: InstanceView) -> None:
         subnet = self._subnet_of(view, "subnet_id")
         if subnet is not None:
             self._attach_table(view, subnet, view.raw("route_table_id"))
 
-    def virtual_network_peering(self, view: _View) -> None:
+    def virtual_network_peering(self, view: InstanceView) -> None:
         name, vnet = view.name(), view.name("virtual_network_name")
         remote = view.ref("remote_virtual_network_id", "virtualNetworks", required=True)
         if name is None or vnet is None or remote is None:
@@ -439,7 +305,7 @@ class _Mapper:
 
     # -- security and routing -------------------------------------------------------------
 
-    def network_security_group(self, view: _View) -> None:
+    def network_security_group(self, view: InstanceView) -> None:
         name = view.name()
         if name is None or not self._unique(view, "NSG", name):
             return
@@ -450,14 +316,14 @@ class _Mapper:
             if rule is not None:
                 rules.append(rule)
 
-    def network_security_rule(self, view: _View) -> None:
+    def network_security_rule(self, view: InstanceView) -> None:
         nsg = view.name("network_security_group_name")
         rule = self._rule(view)
         if nsg is not None and rule is not None:
             self.rules.setdefault(nsg, []).append(rule)
             self.pending.append((view, lambda: self._rule_nsg_defined(view, nsg)))
 
-    def _rule_nsg_defined(self, view: _View, nsg: str) -> None:
+    def _rule_nsg_defined(self, view: InstanceView, nsg: str) -> None:
         if nsg not in self.nsg_defined:
             view.warn(
                 f"NSG {nsg} is not defined in this configuration; the rule was left out",
@@ -465,7 +331,7 @@ class _Mapper:
             )
             self.rules.pop(nsg, None)
 
-    def _rule(self, view: _View) -> SecurityRule | None:
+    def _rule(self, view: InstanceView) -> SecurityRule | None:
         name = view.name()
         protocol = view.text("protocol", required=True)
         if name is None or protocol is None:
@@ -504,7 +370,7 @@ class _Mapper:
             groups["destination"],
         )
 
-    def route_table(self, view: _View) -> None:
+    def route_table(self, view: InstanceView) -> None:
         name = view.name()
         if name is None or not self._unique(view, "route table", name):
             return
@@ -522,7 +388,7 @@ class _Mapper:
         for block in view.blocks("route"):
             self._route(block, name, routes)
 
-    def route(self, view: _View) -> None:
+    def route(self, view: InstanceView) -> None:
         table = view.name("route_table_name")
         if table is None:
             return
@@ -534,7 +400,7 @@ class _Mapper:
             return
         self._route(view, table, self.tables[table][0])
 
-    def _route(self, view: _View, table: str, routes: list[_PendingRoute]) -> None:
+    def _route(self, view: InstanceView, table: str, routes: list[_PendingRoute]) -> None:
         name = view.name()
         prefix = view.text("address_prefix", required=True, consequence="the route was left out")
         hop_type = view.text("next_hop_type", required=True)
@@ -544,14 +410,14 @@ class _Mapper:
             _PendingRoute(view, table, name, prefix, hop_type, view.raw("next_hop_in_ip_address"))
         )
 
-    def application_security_group(self, view: _View) -> None:
+    def application_security_group(self, view: InstanceView) -> None:
         name = view.name()
         if name is not None and self._unique(view, "application security group", name):
             self.fabric.application_security_groups[name] = ApplicationSecurityGroup(name)
 
     # -- NICs and VMs -----------------------------------------------------------------------
 
-    def network_interface(self, view: _View) -> None:
+    def network_interface(self, view: InstanceView) -> None:
         name = view.name()
         if name is None or not self._unique(view, "network interface", name):
             return
@@ -596,7 +462,7 @@ class _Mapper:
         self.nics[name] = _NicSpec(view, name, vnet, subnet, ip, forwarding, accelerated)
         self.nic_by_address[view.address] = name
 
-    def _nic_of(self, view: _View, key: str = "network_interface_id") -> _NicSpec | None:
+    def _nic_of(self, view: InstanceView, key: str = "network_interface_id") -> _NicSpec | None:
         name = view.ref(key, "networkInterfaces", required=True)
         if name is None:
             return None
@@ -605,7 +471,7 @@ class _Mapper:
             return None
         return self.nics[name]
 
-    def network_interface_security_group_association(self, view: _View) -> None:
+    def network_interface_security_group_association(self, view: InstanceView) -> None:
         nic = self._nic_of(view)
         nsg = view.ref("network_security_group_id", "networkSecurityGroups", required=True)
         if nic is None or nsg is None:
@@ -619,7 +485,7 @@ class _Mapper:
             return
         nic.nsg = nsg
 
-    def network_interface_application_security_group_association(self, view: _View) -> None:
+    def network_interface_application_security_group_association(self, view: InstanceView) -> None:
         nic = self._nic_of(view)
         group = view.ref(
             "application_security_group_id", "applicationSecurityGroups", required=True
@@ -636,7 +502,7 @@ class _Mapper:
         if group not in nic.groups:
             nic.groups.append(group)
 
-    def virtual_machine(self, view: _View) -> None:
+    def virtual_machine(self, view: InstanceView) -> None:
         name = view.name()
         if name is None:
             return
@@ -664,7 +530,7 @@ class _Mapper:
 
     # -- gateways and sites -----------------------------------------------------------------
 
-    def virtual_network_gateway(self, view: _View) -> None:
+    def virtual_network_gateway(self, view: InstanceView) -> None:
         name = view.name()
         if name is None or not self._unique(view, "gateway", name):
             return
@@ -700,7 +566,7 @@ class _Mapper:
         if gateway is not None:
             self.fabric.gateways[name] = gateway
 
-    def local_network_gateway(self, view: _View) -> None:
+    def local_network_gateway(self, view: InstanceView) -> None:
         name = view.name()
         if name is None or not self._unique(view, "local network gateway", name):
             return
@@ -732,7 +598,7 @@ class _Mapper:
         if site is not None:
             self.fabric.local_network_gateways[name] = site
 
-    def virtual_network_gateway_connection(self, view: _View) -> None:
+    def virtual_network_gateway_connection(self, view: InstanceView) -> None:
         name = view.name()
         if name is None or not self._unique(view, "connection", name):
             return
@@ -820,7 +686,7 @@ class _Mapper:
 
     # -- firewall and route server --------------------------------------------------------
 
-    def firewall(self, view: _View) -> None:
+    def firewall(self, view: InstanceView) -> None:
         name = view.name()
         if name is None or not self._unique(view, "firewall", name):
             return
@@ -863,7 +729,7 @@ class _Mapper:
         self.firewall_by_address[view.address] = name
         self.firewall_address[name] = view.address
 
-    def firewall_network_rule_collection(self, view: _View) -> None:
+    def firewall_network_rule_collection(self, view: InstanceView) -> None:
         name = view.name()
         firewall = view.name("azure_firewall_name")
         if name is None or firewall is None:
@@ -907,7 +773,7 @@ class _Mapper:
             self.collections.setdefault(firewall, []).append(collection)
             self.pending.append((view, lambda: self._firewall_defined(view, firewall)))
 
-    def _firewall_defined(self, view: _View, firewall: str) -> None:
+    def _firewall_defined(self, view: InstanceView, firewall: str) -> None:
         if firewall not in self.fabric.firewalls:
             view.warn(
                 f"firewall {firewall} is not defined in this configuration; the collection was "
@@ -915,7 +781,7 @@ class _Mapper:
                 codes.NOT_MODELLED,
             )
 
-    def route_server(self, view: _View) -> None:
+    def route_server(self, view: InstanceView) -> None:
         name = view.name()
         vnet = view.ref("subnet_id", "virtualNetworks", required=True)
         if name is None or vnet is None or not self._unique(view, "route server", name):
@@ -931,7 +797,7 @@ class _Mapper:
         if server is not None:
             self.fabric.route_servers[name] = server
 
-    def route_server_bgp_connection(self, view: _View) -> None:
+    def route_server_bgp_connection(self, view: InstanceView) -> None:
         name = view.name()
         server = view.ref("route_server_id", "virtualHubs", required=True)
         peer_ip = view.raw("peer_ip")
@@ -946,7 +812,7 @@ class _Mapper:
 
     # -- records and assembly ---------------------------------------------------------------
 
-    def _record(self, view: _View, record: type, *args: Any, **kwargs: Any) -> Any:
+    def _record(self, view: InstanceView, record: type, *args: Any, **kwargs: Any) -> Any:
         try:
             return record(*args, **kwargs)
         except (TypeError, ValueError) as problem:
@@ -954,11 +820,22 @@ class _Mapper:
             return None
 
     def build(self) -> Fabric:
+        """The Fabric, once every instance has been read."""
         for _, work in self.pending:
             work()
         for name, rules in self.rules.items():
             if name in self.nsg_defined:
                 self.fabric.nsgs[name] = Nsg(name, tuple(rules))
+        self._firewall_rules()
+        self._vnets(self._hosts())
+        for name, (routes, disable) in self.tables.items():
+            resolved = [r for r in (self._resolve_route(p) for p in routes) if r is not None]
+            self.fabric.route_tables[name] = RouteTable(name, tuple(resolved), disable)
+        for server, peers in self.bgp_peers.items():
+            self._route_server_peers(server, peers)
+        return self.fabric
+
+    def _firewall_rules(self) -> None:
         for firewall, collections in self.collections.items():
             current = self.fabric.firewalls.get(firewall)
             if current is not None and current.firewall_policy is None:
@@ -976,12 +853,12 @@ class _Mapper:
                     "configuration, so its rules are unknown here (without rules Azure Firewall "
                     "denies everything); load the configuration that holds its rules too",
                 )
-        hosts = self._hosts()
+
+    def _vnets(self, hosts: dict[str, list[Host]]) -> None:
         for name, spec in self.vnets.items():
-            subnets = []
-            for sub in spec.subnets.values():
-                record = self._record(
-                    _View(ResourceInstance(spec.address, "", {}, ""), {}, self.report),
+            subnets = [
+                self._record(
+                    sub.view,
                     Subnet,
                     sub.name,
                     sub.prefix,
@@ -989,28 +866,25 @@ class _Mapper:
                     sub.route_table,
                     sub.service_endpoints,
                 )
-                if record is not None:
-                    subnets.append(record)
-            try:
-                self.fabric.vnets[name] = VNet(
-                    name,
-                    spec.region,
-                    spec.prefixes,
-                    tuple(subnets),
-                    tuple(hosts.get(name, ())),
-                    encryption=spec.encryption,
-                    external=spec.external,
-                )
-            except (TypeError, ValueError) as problem:
-                self.report.error(codes.INVALID_RESOURCE, "", spec.address, str(problem))
-        for name, (routes, disable) in self.tables.items():
-            resolved = [r for r in (self._resolve_route(p) for p in routes) if r is not None]
-            self.fabric.route_tables[name] = RouteTable(name, tuple(resolved), disable)
-        for server, peers in self.bgp_peers.items():
-            self._route_server_peers(server, peers)
-        return self.fabric
+                for sub in spec.subnets.values()
+            ]
+            vnet = self._record(
+                spec.view,
+                VNet,
+                name,
+                spec.region,
+                spec.prefixes,
+                tuple(s for s in subnets if s is not None),
+                tuple(hosts.get(name, ())),
+                encryption=spec.encryption,
+                external=spec.external,
+            )
+            if vnet is not None:
+                self.fabric.vnets[name] = vnet
 
-    def _route_server_peers(self, server: str, peers: list[tuple[_View, str, Any, int]]) -> None:
+    def _route_server_peers(
+        self, server: str, peers: list[tuple[InstanceView, str, Any, int]]
+    ) -> None:
         records = []
         for view, name, raw_ip, asn in peers:
             if server not in self.fabric.route_servers:
@@ -1077,7 +951,7 @@ class _Mapper:
                 return None
         return self._record(view, Route, pending.name, pending.prefix, pending.next_hop_type, hop)
 
-    def _address(self, view: _View, key: str, value: Any, consequence: str) -> str | None:
+    def _address(self, view: InstanceView, key: str, value: Any, consequence: str) -> str | None:
         """An IP address argument; a computed one gets the address it will have: a NIC's,
         or a firewall's (N11.5)."""
         if not isinstance(value, Unknown):
@@ -1129,7 +1003,7 @@ def _next_free(prefix: str | None, taken: set[str]) -> str | None:
 
 
 # Which method maps which type, in the order they run (definitions before what refers to them).
-_ORDER: tuple[tuple[str, Callable[[_Mapper, _View], None]], ...] = (
+_ORDER: tuple[tuple[str, Callable[[_Mapper, InstanceView], None]], ...] = (
     ("azurerm_virtual_network", _Mapper.virtual_network),
     ("azurerm_subnet", _Mapper.subnet),
     ("azurerm_network_security_group", _Mapper.network_security_group),
@@ -1196,5 +1070,5 @@ def build_fabric(instances: Iterable[ResourceInstance], report: Report) -> Fabri
     mapper = _Mapper(report)
     for kind, method in _ORDER:
         for instance in by_type.get(kind, ()):
-            method(mapper, _View(instance, instance.values, report))
+            method(mapper, InstanceView(instance, instance.values, report))
     return mapper.build()

@@ -744,9 +744,7 @@ def describe(node: Tree) -> str:
 
 
 __all__ = [
-    "EvalError",
     "Scope",
-    "SetValue",
     "describe",
     "evaluate",
     "get_attribute",

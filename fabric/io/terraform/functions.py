@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from fabric.io.terraform.expressions import Scope, iterate, render_template, template_parts
+from fabric.io.terraform.expressions import Scope, render_template, template_parts
 from fabric.io.terraform.values import (
     EvalError,
     SetValue,
@@ -757,4 +757,4 @@ def _unknown_result(
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {name: _wrap(name, f) for name, f in _TABLE.items()}
 
-__all__ = ["FUNCTIONS", "iterate"]
+__all__ = ["FUNCTIONS"]

@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from lark import Tree
 
 from fabric.io.terraform import diagnostics as codes
 from fabric.io.terraform.diagnostics import Report
 from fabric.io.terraform.expressions import Scope, describe, evaluate, iterate
 from fabric.io.terraform.functions import FUNCTIONS
 from fabric.io.terraform.hcl import Attribute, Block, Body, ModuleConfig, read_module
-from fabric.io.terraform.schema import complete, missing_attribute, resource_id, unknown_argument
+from fabric.io.terraform.schema import complete, missing_attribute, unknown_argument
 from fabric.io.terraform.values import (
     EvalError,
     Namespace,
@@ -35,7 +34,6 @@ from fabric.io.terraform.values import (
     plain,
     suggest_name,
     to_number,
-    to_string,
     type_name,
 )
 from fabric.io.terraform.variables import (
@@ -769,4 +767,4 @@ def evaluate_configuration(
     return instances
 
 
-__all__ = ["ResourceInstance", "Tree", "evaluate_configuration", "resource_id", "to_string"]
+__all__ = ["ResourceInstance", "evaluate_configuration"]
