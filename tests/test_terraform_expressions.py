@@ -205,3 +205,18 @@ def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 def test_random_expressions_never_raise_anything_but_eval_error(text):
     with contextlib.suppress(EvalError):
         value(text)
+
+
+def test_file_functions(tmp_path):
+    (tmp_path / "cloud-init.yaml").write_text("hostname: ${name}\n")
+    (tmp_path / "key.pub").write_text("ssh-rsa AAAA")
+    folder = str(tmp_path)
+    assert value(f'file("{folder}/key.pub")') == "ssh-rsa AAAA"
+    assert value(f'filebase64("{folder}/key.pub")') == "c3NoLXJzYSBBQUFB"
+    assert value(f'fileset("{folder}", "*.pub")') == ["key.pub"]
+    rendered = value(f'templatefile("{folder}/cloud-init.yaml", {{ name = "vm1" }})')
+    assert rendered == "hostname: vm1\n"
+    # A file that is only on the author's machine (an SSH key) is unknown, not an error.
+    missing = value('file("~/.ssh/no-such-key.pub")')
+    assert isinstance(missing, Unknown)
+    assert "not on this machine" in missing.reason

@@ -10,12 +10,14 @@ is not knowable offline (``uuid``, ``timestamp``) return unknowns.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import inspect
 import ipaddress
 import json
 import math
 import re
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -566,23 +568,58 @@ def base64decode(text: Any) -> str:
         raise EvalError("not valid base64 text") from None
 
 
-def _read(path: Any) -> str:
+def _read_bytes(path: Any) -> bytes | Unknown:
+    """A file's bytes; an unknown when it is not on this machine (a key in ~/.ssh, a file
+    beside the author's copy): Terraform needs it at plan time, the network model does not."""
     name = to_string(path)
     try:
-        return Path(name).expanduser().read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        raise EvalError(f"cannot read file {name!r}") from None
+        return Path(name).expanduser().read_bytes()
+    except OSError:
+        return Unknown(
+            f"file {name!r} is not on this machine (Terraform reads it at plan time)",
+            "${file(" + json.dumps(name) + ")}",
+        )
+
+
+def file_text(path: Any) -> str | Unknown:
+    data = _read_bytes(path)
+    if isinstance(data, Unknown):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise EvalError(f"{to_string(path)!r} is not UTF-8 text; use filebase64()") from None
+
+
+def _file_digest(encode: Callable[[bytes], str]) -> Callable[[Any], str | Unknown]:
+    def digest(path: Any) -> str | Unknown:
+        data = _read_bytes(path)
+        return data if isinstance(data, Unknown) else encode(data)
+
+    return digest
+
+
+def fileset(path: Any, pattern: Any) -> SetValue:
+    base = Path(to_string(path))
+    return SetValue.of(
+        str(p.relative_to(base)) for p in base.glob(to_string(pattern)) if p.is_file()
+    )
 
 
 def templatefile(path: Any, variables: Any) -> Any:
     names = _map(variables, "second argument")
+    text = file_text(path)
+    if isinstance(text, Unknown):
+        return text
     scope = Scope(names=names, functions=FUNCTIONS)
-    return render_template(template_parts(_read(path)), scope, None)
+    return render_template(template_parts(text), scope, None)
 
 
-def _offline(name: str) -> Callable[..., Unknown]:
+def _offline(
+    name: str, why: str = "gives a different value on every run"
+) -> Callable[..., Unknown]:
     def unknown(*_: Any) -> Unknown:
-        return Unknown(f"{name}() gives a different value on every run", "${" + name + "()}")
+        return Unknown(f"{name}() {why}", "${" + name + "()}")
 
     return unknown
 
@@ -629,6 +666,11 @@ _TABLE: dict[str, Callable[..., Any]] = {
     "anytrue": anytrue,
     "base64decode": base64decode,
     "base64encode": lambda text: base64.b64encode(to_string(text).encode()).decode(),
+    "abspath": lambda path: str(Path(to_string(path)).absolute()),
+    "base64gzip": lambda text: base64.b64encode(gzip.compress(to_string(text).encode())).decode(),
+    "base64sha256": lambda text: base64.b64encode(
+        hashlib.sha256(to_string(text).encode()).digest()
+    ).decode(),
     "basename": lambda path: Path(to_string(path)).name,
     "ceil": _numbers(math.ceil),
     "chomp": lambda text: to_string(text).rstrip("\r\n"),
@@ -646,11 +688,19 @@ _TABLE: dict[str, Callable[..., Any]] = {
     "distinct": distinct,
     "element": element,
     "endswith": lambda text, suffix: to_string(text).endswith(to_string(suffix)),
-    "file": _read,
-    "fileexists": lambda path: Path(to_string(path)).is_file(),
+    "file": file_text,
+    "filebase64": _file_digest(lambda data: base64.b64encode(data).decode()),
+    "filebase64sha256": _file_digest(
+        lambda data: base64.b64encode(hashlib.sha256(data).digest()).decode()
+    ),
+    "fileexists": lambda path: Path(to_string(path)).expanduser().is_file(),
+    "filemd5": _file_digest(lambda data: hashlib.md5(data).hexdigest()),
+    "fileset": fileset,
+    "filesha256": _file_digest(lambda data: hashlib.sha256(data).hexdigest()),
     "flatten": flatten,
     "floor": _numbers(math.floor),
     "format": format_text,
+    "formatdate": _offline("formatdate", "is not evaluated offline"),
     "formatlist": formatlist,
     "index": index_of,
     "indent": indent,
@@ -668,6 +718,7 @@ _TABLE: dict[str, Callable[..., Any]] = {
     "min": _numbers(min),
     "nonsensitive": lambda value: value,
     "one": one,
+    "pathexpand": lambda path: str(Path(to_string(path)).expanduser()),
     "parseint": lambda text, base: int(to_string(text), _int(base, "base")),
     "pow": _numbers(pow),
     "range": range_of,
@@ -693,6 +744,7 @@ _TABLE: dict[str, Callable[..., Any]] = {
     "substr": substr,
     "sum": sum_of,
     "templatefile": templatefile,
+    "timeadd": _offline("timeadd", "is not evaluated offline"),
     "timestamp": _offline("timestamp"),
     "title": title,
     "tobool": tobool,
@@ -707,6 +759,7 @@ _TABLE: dict[str, Callable[..., Any]] = {
     "trimspace": _string_function(str.strip),
     "trimsuffix": trimsuffix,
     "upper": _string_function(str.upper),
+    "urlencode": lambda text: urllib.parse.quote(to_string(text), safe=""),
     "uuid": _offline("uuid"),
     "values": values,
     "yamldecode": yamldecode,
