@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 
 from fabric.control.addressing import AddressError, parse_prefix, reserved_addresses
-from fabric.io.azure_resources import UNKNOWN_REGION, name_from_id
+from fabric.io.azure_resources import _PROTOCOLS, UNKNOWN_REGION, name_from_id
 from fabric.io.terraform import diagnostics as codes
 from fabric.io.terraform.diagnostics import Report
 from fabric.io.terraform.modules import ResourceInstance
@@ -30,7 +30,6 @@ from fabric.io.terraform.values import EvalError, Unknown, to_string
 from fabric.io.terraform.view import InstanceView
 from fabric.model.container import Fabric
 from fabric.model.records import (
-    PROTOCOLS,
     ApplicationSecurityGroup,
     BgpPeer,
     BgpSettings,
@@ -52,7 +51,6 @@ from fabric.model.records import (
     VpnGateway,
 )
 
-_PROTOCOLS = {p.lower(): p for p in PROTOCOLS} | {"any": "*"}
 # Accepted without a finding: they carry nothing a reachability model needs.
 ACCEPTED = frozenset(
     {
@@ -131,15 +129,12 @@ class _Mapper:
         self.fabric = Fabric()
         self.vnets: dict[str, _VNetSpec] = {}
         self.rules: dict[str, list[SecurityRule]] = {}
-        self.nsg_defined: set[str] = set()
         self.tables: dict[str, tuple[list[_PendingRoute], bool]] = {}
         self.nics: dict[str, _NicSpec] = {}
         self.nic_by_address: dict[str, str] = {}
         self.firewall_by_address: dict[str, str] = {}
-        self.firewall_address: dict[str, str] = {}
         self.collections: dict[str, list[FirewallRuleCollection]] = {}
         self.bgp_peers: dict[str, list[tuple[InstanceView, str, Any, int]]] = {}
-        self.pending: list[tuple[InstanceView, Callable[[], None]]] = []
         self.first_seen: dict[tuple[str, str], str] = {}
 
     def _unique(self, view: InstanceView, kind: str, name: str) -> bool:
@@ -216,9 +211,9 @@ class _Mapper:
         # Otherwise the same subnet seen twice: inline in the VNet's state and as a resource.
         spec.service_endpoints = tuple(dict.fromkeys((*spec.service_endpoints, *endpoints)))
         if nsg_id not in (None, ""):
-            self.pending.append((view, lambda: self._attach_nsg(view, spec, nsg_id)))
+            self._attach_nsg(view, spec, nsg_id)
         if table_id not in (None, ""):
-            self.pending.append((view, lambda: self._attach_table(view, spec, table_id)))
+            self._attach_table(view, spec, table_id)
 
     def _vnet(self, view: InstanceView, name: str) -> _VNetSpec:
         """The VNet ``name``, made external (with a finding) when this input does not define it."""
@@ -247,7 +242,7 @@ class _Mapper:
     def _attach_nsg(self, view: InstanceView, subnet: _SubnetSpec, nsg_id: Any) -> None:
         text = nsg_id.display if isinstance(nsg_id, Unknown) else nsg_id
         name = name_from_id(text, "networkSecurityGroups")
-        if name is None or name not in self.nsg_defined:
+        if name is None or name not in self.rules:
             view.warn(
                 f"subnet {subnet.name}: NSG {name or text!r} is not defined in this "
                 "configuration, so its rules are unknown; the subnet was loaded without it",
@@ -309,8 +304,7 @@ class _Mapper:
         name = view.name()
         if name is None or not self._unique(view, "NSG", name):
             return
-        self.nsg_defined.add(name)
-        rules = self.rules.setdefault(name, [])
+        rules = self.rules[name] = []
         for block in view.blocks("security_rule"):
             rule = self._rule(block)
             if rule is not None:
@@ -319,17 +313,15 @@ class _Mapper:
     def network_security_rule(self, view: InstanceView) -> None:
         nsg = view.name("network_security_group_name")
         rule = self._rule(view)
-        if nsg is not None and rule is not None:
-            self.rules.setdefault(nsg, []).append(rule)
-            self.pending.append((view, lambda: self._rule_nsg_defined(view, nsg)))
-
-    def _rule_nsg_defined(self, view: InstanceView, nsg: str) -> None:
-        if nsg not in self.nsg_defined:
+        if nsg is None or rule is None:
+            return
+        if nsg not in self.rules:
             view.warn(
                 f"NSG {nsg} is not defined in this configuration; the rule was left out",
                 codes.NOT_MODELLED,
             )
-            self.rules.pop(nsg, None)
+            return
+        self.rules[nsg].append(rule)
 
     def _rule(self, view: InstanceView) -> SecurityRule | None:
         name = view.name()
@@ -476,7 +468,7 @@ class _Mapper:
         nsg = view.ref("network_security_group_id", "networkSecurityGroups", required=True)
         if nic is None or nsg is None:
             return
-        if nsg not in self.nsg_defined:
+        if nsg not in self.rules:
             view.warn(
                 f"NSG {nsg} is not defined in this configuration; NIC {nic.name} was loaded "
                 "without it",
@@ -660,29 +652,21 @@ class _Mapper:
         )
         if connection is None:
             return
-
-        def place() -> None:
-            targets = (
-                self.fabric.gateways
-                if kind == "Vnet2Vnet"
-                else (self.fabric.local_network_gateways)
+        targets = (
+            self.fabric.gateways if kind == "Vnet2Vnet" else self.fabric.local_network_gateways
+        )
+        missing = [
+            g for g, table in ((source, self.fabric.gateways), (target, targets)) if g not in table
+        ]
+        if missing:
+            view.warn(
+                f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not defined "
+                "in this configuration; the connection was left out (load the configuration "
+                "that defines the other end too)",
+                codes.NOT_MODELLED,
             )
-            missing = [
-                g
-                for g, table in ((source, self.fabric.gateways), (target, targets))
-                if g not in table
-            ]
-            if missing:
-                view.warn(
-                    f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not defined "
-                    "in this configuration; the connection was left out (load the configuration "
-                    "that defines the other end too)",
-                    codes.NOT_MODELLED,
-                )
-                return
-            self.fabric.connections[name] = connection
-
-        self.pending.append((view, place))
+            return
+        self.fabric.connections[name] = connection
 
     # -- firewall and route server --------------------------------------------------------
 
@@ -727,7 +711,6 @@ class _Mapper:
             )
         self.fabric.firewalls[name] = record
         self.firewall_by_address[view.address] = name
-        self.firewall_address[name] = view.address
 
     def firewall_network_rule_collection(self, view: InstanceView) -> None:
         name = view.name()
@@ -769,17 +752,16 @@ class _Mapper:
             view.text("action", required=True) or "",
             tuple(rules),
         )
-        if collection is not None:
-            self.collections.setdefault(firewall, []).append(collection)
-            self.pending.append((view, lambda: self._firewall_defined(view, firewall)))
-
-    def _firewall_defined(self, view: InstanceView, firewall: str) -> None:
+        if collection is None:
+            return
         if firewall not in self.fabric.firewalls:
             view.warn(
                 f"firewall {firewall} is not defined in this configuration; the collection was "
                 "left out",
                 codes.NOT_MODELLED,
             )
+            return
+        self.collections.setdefault(firewall, []).append(collection)
 
     def route_server(self, view: InstanceView) -> None:
         name = view.name()
@@ -821,11 +803,8 @@ class _Mapper:
 
     def build(self) -> Fabric:
         """The Fabric, once every instance has been read."""
-        for _, work in self.pending:
-            work()
         for name, rules in self.rules.items():
-            if name in self.nsg_defined:
-                self.fabric.nsgs[name] = Nsg(name, tuple(rules))
+            self.fabric.nsgs[name] = Nsg(name, tuple(rules))
         self._firewall_rules()
         self._vnets(self._hosts())
         for name, (routes, disable) in self.tables.items():
@@ -843,12 +822,13 @@ class _Mapper:
                 self.fabric.firewalls[firewall] = attrs.evolve(
                     current, network_rule_collections=tuple(ordered)
                 )
-        for name, firewall in self.fabric.firewalls.items():
+        for address, name in self.firewall_by_address.items():
+            firewall = self.fabric.firewalls[name]
             if firewall.firewall_policy is None and firewall.network_rule_collections is None:
                 self.report.warning(
                     codes.NOT_MODELLED,
                     "",
-                    self.firewall_address[name],
+                    address,
                     "the firewall has no firewall policy and no network rule collection in this "
                     "configuration, so its rules are unknown here (without rules Azure Firewall "
                     "denies everything); load the configuration that holds its rules too",
@@ -1002,16 +982,17 @@ def _next_free(prefix: str | None, taken: set[str]) -> str | None:
     return None
 
 
-# Which method maps which type, in the order they run (definitions before what refers to them).
+# Which method maps which type, in the order they run: what is referred to (an NSG from a
+# subnet, a gateway from a connection) is read before what refers to it.
 _ORDER: tuple[tuple[str, Callable[[_Mapper, InstanceView], None]], ...] = (
-    ("azurerm_virtual_network", _Mapper.virtual_network),
-    ("azurerm_subnet", _Mapper.subnet),
     ("azurerm_network_security_group", _Mapper.network_security_group),
     ("azurerm_network_security_rule", _Mapper.network_security_rule),
     ("azurerm_route_table", _Mapper.route_table),
     ("azurerm_route", _Mapper.route),
     ("azurerm_application_security_group", _Mapper.application_security_group),
     ("azurerm_local_network_gateway", _Mapper.local_network_gateway),
+    ("azurerm_virtual_network", _Mapper.virtual_network),
+    ("azurerm_subnet", _Mapper.subnet),
     (
         "azurerm_subnet_network_security_group_association",
         _Mapper.subnet_network_security_group_association,

@@ -309,6 +309,10 @@ class ModuleInstance:
             lambda: self.evaluate_attribute(value, self.scope, f"{self.prefix()}output.{name}"),
         )
 
+    def variables_used(self) -> set[str]:
+        """The names of the variables some expression asked for."""
+        return {key[1] for key in self._memo if key[0] == "var"}
+
     # -- expansion -------------------------------------------------------------------------
 
     def expand(self, block: Block, address: str) -> tuple[str, list[tuple[Any, Scope]]] | Unknown:
@@ -755,8 +759,7 @@ def evaluate_configuration(
     config = context.config(path)
     root = ModuleInstance(context, config, "", "", {}, root_values)
     instances = root.collect()
-    used = {key[1] for key in root._memo if key[0] == "var"}
-    for name in sorted(set(root_values) - set(config.variables) - used):
+    for name in sorted(set(root_values) - set(config.variables) - root.variables_used()):
         report.warning(
             codes.UNDECLARED_VARIABLE,
             "",

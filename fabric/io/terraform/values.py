@@ -11,12 +11,13 @@ keeps a ``display`` text so that a name built from it still reads well.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
+
+from fabric.model.records import suggest
 
 
 class EvalError(Exception):
@@ -51,12 +52,13 @@ class SetValue(list):
 
     @classmethod
     def of(cls, items: Iterable[Any]) -> SetValue:
+        items = list(items)
+        if all(isinstance(item, str) for item in items):
+            return cls(sorted(set(items)))
         unique: list[Any] = []
         for item in items:
             if not any(equal(item, seen) is True for seen in unique):
                 unique.append(item)
-        if all(isinstance(item, str) for item in unique):
-            unique.sort()
         return cls(unique)
 
 
@@ -92,10 +94,6 @@ class ObjectValue(dict):
         if self._missing is None:
             return None
         return self._missing(self, name)
-
-
-def is_unknown(value: Any) -> bool:
-    return isinstance(value, Unknown)
 
 
 def first_unknown(values: Iterable[Any]) -> Unknown | None:
@@ -221,15 +219,14 @@ def equal(a: Any, b: Any) -> bool | Unknown:
 
 
 def suggest_name(name: str, choices: Iterable[str]) -> str:
-    """'did you mean 'x'?' for the nearest choice, the choices when there are few, else ''."""
+    """The project's ``suggest`` (the nearest name, or the names), shortened to a count when
+    there are many names and none is near."""
     names = sorted(str(c) for c in choices)
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
     if not names:
         return "there are none"
-    if len(names) <= 8:
-        return f"expected one of: {', '.join(names)}"
+    hint = suggest(name, names)
+    if hint.startswith("did you mean") or len(names) <= 8:
+        return hint
     return f"there are {len(names)} others"
 
 
