@@ -239,29 +239,28 @@ class _Mapper:
             return None
         return spec.subnets[subnet]
 
+    @staticmethod
+    def _defined(view: InstanceView, label: str, name: str, table: Any, holder: str) -> bool:
+        """Whether this configuration defines ``label`` ``name`` (is in ``table``); if not, a
+        finding that ``holder`` was loaded without it."""
+        if name in table:
+            return True
+        view.warn(
+            f"{label} {name!r} is not defined in this configuration, so what it holds is "
+            f"unknown here; {holder} was loaded without it",
+            codes.NOT_MODELLED,
+        )
+        return False
+
     def _attach_nsg(self, view: InstanceView, subnet: _SubnetSpec, nsg_id: Any) -> None:
-        text = nsg_id.display if isinstance(nsg_id, Unknown) else nsg_id
-        name = name_from_id(text, "networkSecurityGroups")
-        if name is None or name not in self.rules:
-            view.warn(
-                f"subnet {subnet.name}: NSG {name or text!r} is not defined in this "
-                "configuration, so its rules are unknown; the subnet was loaded without it",
-                codes.NOT_MODELLED,
-            )
-            return
-        subnet.nsg = name
+        name = _id_name(nsg_id, "networkSecurityGroups")
+        if self._defined(view, "NSG", name, self.rules, f"subnet {subnet.name}"):
+            subnet.nsg = name
 
     def _attach_table(self, view: InstanceView, subnet: _SubnetSpec, table_id: Any) -> None:
-        text = table_id.display if isinstance(table_id, Unknown) else table_id
-        name = name_from_id(text, "routeTables")
-        if name is None or name not in self.tables:
-            view.warn(
-                f"subnet {subnet.name}: route table {name or text!r} is not defined in this "
-                "configuration; the subnet was loaded without it",
-                codes.NOT_MODELLED,
-            )
-            return
-        subnet.route_table = name
+        name = _id_name(table_id, "routeTables")
+        if self._defined(view, "route table", name, self.tables, f"subnet {subnet.name}"):
+            subnet.route_table = name
 
     def subnet_network_security_group_association(self, view: InstanceView) -> None:
         subnet = self._subnet_of(view, "subnet_id")
@@ -466,16 +465,8 @@ class _Mapper:
     def network_interface_security_group_association(self, view: InstanceView) -> None:
         nic = self._nic_of(view)
         nsg = view.ref("network_security_group_id", "networkSecurityGroups", required=True)
-        if nic is None or nsg is None:
-            return
-        if nsg not in self.rules:
-            view.warn(
-                f"NSG {nsg} is not defined in this configuration; NIC {nic.name} was loaded "
-                "without it",
-                codes.NOT_MODELLED,
-            )
-            return
-        nic.nsg = nsg
+        if nic and nsg and self._defined(view, "NSG", nsg, self.rules, f"NIC {nic.name}"):
+            nic.nsg = nsg
 
     def network_interface_application_security_group_association(self, view: InstanceView) -> None:
         nic = self._nic_of(view)
@@ -484,14 +475,11 @@ class _Mapper:
         )
         if nic is None or group is None:
             return
-        if group not in self.fabric.application_security_groups:
-            view.warn(
-                f"application security group {group} is not defined in this configuration; "
-                f"NIC {nic.name} was loaded without it",
-                codes.NOT_MODELLED,
-            )
-            return
-        if group not in nic.groups:
+        groups = self.fabric.application_security_groups
+        defined = self._defined(
+            view, "application security group", group, groups, f"NIC {nic.name}"
+        )
+        if defined and group not in nic.groups:
             nic.groups.append(group)
 
     def virtual_machine(self, view: InstanceView) -> None:
@@ -966,6 +954,12 @@ class _Mapper:
         spec = self.vnets.get(vnet)
         subnet = spec.subnets.get("AzureFirewallSubnet") if spec else None
         return _next_free(subnet.prefix, set()) if subnet else None
+
+
+def _id_name(value: Any, kind: str) -> str:
+    """The ``kind`` name in a resource ID (its display text when unknown), else the text."""
+    text = str(value.display if isinstance(value, Unknown) else value)
+    return name_from_id(text, kind) or text
 
 
 def _next_free(prefix: str | None, taken: set[str]) -> str | None:

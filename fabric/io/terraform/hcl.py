@@ -249,12 +249,7 @@ def read_module(path: Path) -> ModuleConfig:
 
 
 def read_text(path: Path) -> str:
-    """The text of ``path``; InputError when it cannot be read."""
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as problem:
-        raise InputError(
-            str(path), [Problem("", f"is not UTF-8 text ({problem.reason})")]
-        ) from None
-    except OSError as problem:
-        raise InputError(str(path), [Problem("", f"cannot be read: {problem.strerror}")]) from None
+    """The text of ``path``; InputError when it cannot be read (as for every input file)."""
+    from fabric.io import _read_text  # at call time: fabric.io imports this package first
+
+    return _read_text(path)
