@@ -666,7 +666,9 @@ class ModuleInstance:
 def _data_attribute(label: str, instance: ObjectValue, name: str) -> Unknown:
     origin = f"{instance.address}.{name}"
     return Unknown(
-        f"{origin} is read from Azure by the data source at plan time, which vnetsim does not do",
+        f"{origin} is read from Azure by the data source at plan time, which vnetsim does not "
+        "do; load the configuration that manages that resource too, or a `terraform show "
+        "-json` state that has it",
         "${" + origin + "}",
         origin,
     )
