@@ -14,6 +14,7 @@ from fabric.io.arm import load_arm
 from fabric.io.errors import InputError, Problem
 from fabric.io.native import NativeDocument, dump_native, load_native
 from fabric.io.rest import load_rest
+from fabric.io.terraform import is_show_json, is_terraform_path, load_terraform, load_terraform_json
 from fabric.io.yamlsource import load_yaml
 from fabric.model import Fabric
 
@@ -44,7 +45,9 @@ def _read_text(path: Path) -> str:
 
 
 def detect_format(data: object) -> str:
-    """``native``, ``arm``, ``arm-parameters`` or ``rest`` from the parsed content."""
+    """``native``, ``arm``, ``arm-parameters``, ``rest`` or ``terraform-json`` from the content."""
+    if is_show_json(data):
+        return "terraform-json"
     if isinstance(data, dict):
         schema = str(data.get("$schema", ""))
         if "deploymentParameters" in schema:
@@ -86,9 +89,28 @@ def _parse(text: str, where: str) -> object:
         raise InputError(where, [Problem("", f"not valid YAML/JSON: {problem}")]) from None
 
 
-def load_topology(path: str | Path, *, parameters: str | Path | None = None) -> NativeDocument:
-    """Load a topology or scenario file of any supported format; InputError on bad input."""
+def load_topology(
+    path: str | Path,
+    *,
+    parameters: str | Path | None = None,
+    variables: dict | None = None,
+) -> NativeDocument:
+    """Load a topology or scenario file of any supported format; InputError on bad input.
+
+    A directory or a ``.tf`` file is a Terraform configuration; ``variables`` gives values to its
+    input variables (``fabric.io.terraform.parse_var_options`` reads ``-var NAME=VALUE``).
+    """
     path = Path(path)
+    if is_terraform_path(path):
+        if parameters is not None:
+            raise InputError(
+                str(parameters), [Problem("", "--parameters applies to ARM templates only")]
+            )
+        return load_terraform(path, variables=variables)
+    if variables:
+        raise InputError(
+            str(path), [Problem("", "variables (-var) apply to Terraform configurations only")]
+        )
     data = _parse(_read_text(path), str(path))
     kind = detect_format(data)
     if kind == "arm-parameters":
@@ -116,15 +138,19 @@ def load_topology(path: str | Path, *, parameters: str | Path | None = None) -> 
                 )
         fabric, findings = load_arm(data, values, str(path))
         return NativeDocument(fabric, findings=tuple(findings), source_format="arm")
+    if kind == "terraform-json":
+        return load_terraform_json(data, str(path))
     if kind == "rest":
         fabric, findings = load_rest(data, str(path))
         return NativeDocument(fabric, findings=tuple(findings), source_format="rest")
     return load_native(data, str(path))
 
 
-def load(path: str | Path, *, parameters: str | Path | None = None) -> Fabric:
+def load(
+    path: str | Path, *, parameters: str | Path | None = None, variables: dict | None = None
+) -> Fabric:
     """The topology of a file of any supported format (``fabric.load("hub_spoke.yaml")``)."""
-    return load_topology(path, parameters=parameters).fabric
+    return load_topology(path, parameters=parameters, variables=variables).fabric
 
 
 def to_yaml(document: NativeDocument) -> str:
