@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fabric.checks.validation import validate
+from fabric.checks import validate
 from fabric.control.peering import peering_state
 from fabric.io import load_topology, to_yaml
 from fabric.io.native import load_native
@@ -364,10 +364,5 @@ def test_site_loads_without_findings(site):
     assert site.findings == ()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fabric/io/native.py builds nsgs before application_security_groups (SECTIONS "
-    "order), so a native file whose NSG rules name ASGs does not load; not a Terraform issue",
-)
 def test_site_round_trip(site):
     round_trip(site)

@@ -75,9 +75,9 @@ def schema_of(record: type) -> dict[str, Field]:
 
 # The container's tables, in the order they are built (references point backwards).
 SECTIONS: tuple[str, ...] = (
+    "application_security_groups",
     "nsgs",
     "route_tables",
-    "application_security_groups",
     "local_network_gateways",
     "vnets",
     "gateways",
