@@ -1,9 +1,15 @@
-"""Peering versus VPN: one-way latency, one TCP flow's throughput and many flows' aggregate,
-for regional and global peering and for a VNet-to-VNet VPN on each gateway SKU, with
-replications and 95% confidence intervals.
+"""Peering versus VPN: one-way latency, one TCP flow's steady throughput (Linux and Windows
+receivers) and four parallel TCP flows from one VM, for regional and global peering and for a
+VNet-to-VNet VPN on each gateway SKU, beside Microsoft's published figures, with replications
+and 95% confidence intervals.
 
 Run: python benchmarks/peering_vs_vpn.py [--replications 3] [--quick] [--json] [--out DIR]
-Writes a markdown table and a figure (PNG, SVG) to DIR (default benchmarks/results).
+Writes a markdown table and a figure (PNG, SVG) to DIR (default benchmarks/results); the last
+line of stdout is the rows as JSON.
+
+What bounds each row is computed from the model's own inputs: the sender VM's egress cap
+(N3.3), the per-tunnel figure for the negotiated cipher and the gateway aggregate (§3.2, §3.4),
+and the receive window over the round trip (N4.3); the row names the binding one.
 """
 
 from __future__ import annotations
@@ -15,8 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from fabric.catalogue.latency import LatencyModel
 from fabric.catalogue.skus import lookup
+from fabric.catalogue.vmsizes import DEFAULT_VM_SIZE, vm_size
+from fabric.control.forwarding import resolve
+from fabric.control.plane import ControlPlane
 from fabric.model.container import Fabric
+from fabric.sim import tcp
 from fabric.sim.runs import simulate
 from simulator import confidence_interval
 
@@ -31,31 +42,26 @@ VPN_SKUS = [
     ("VpnGw4", "Generation2"),
     ("VpnGw5", "Generation2"),
 ]
+LARGE_VM_SIZE = "Standard_E104is_v5"  # 100 Gbps: a peering row that is not VM-bound
 PARALLEL = 4
-NIC_MBPS = 8000
-BACKGROUND_SHARE = 0.1  # Poisson background at 10% of the path's cap (NIC, or the one tunnel)
-
-
-def single_tunnel_cap(sku: str, generation: str) -> float:
-    """What one tunnel can carry: the GCMAES256 per-tunnel figure, within the aggregate."""
-    spec = lookup(sku, generation)
-    cap = spec.tunnel_cap("GCMAES256")
-    return min(cap.mbps, spec.aggregate_mbps) if cap else spec.aggregate_mbps
+BACKGROUND_SHARE = 0.02  # a light Poisson background at 2% of the cap: run-to-run variance
+PROFILES = {"linux": "linux", "windows": "windows"}
 
 
 def topology(
-    regions: tuple[str, str], path: str, sku: str | None, generation: str | None
+    regions: tuple[str, str], path: str, sku: str | None, generation: str | None, size: str
 ) -> Fabric:
-    """VNet a (PARALLEL senders) and VNet b (PARALLEL receivers), by peering or by VPN."""
+    """VNet a (one sender VM) and VNet b (one receiver VM per OS profile), by peering or VPN."""
     fabric = Fabric()
     for name, region, octet in (("a", regions[0], 10), ("b", regions[1], 20)):
         fabric.vnet(name, region, f"10.{octet}.0.0/16")
         fabric.subnet(name, "app", f"10.{octet}.1.0/24")
-        for i in range(PARALLEL):
-            fabric.host(name, f"{name}{i}", "app", f"10.{octet}.1.{4 + i}", bandwidth_mbps=NIC_MBPS)
         if path == "vpn":
             fabric.subnet(name, "GatewaySubnet", f"10.{octet}.255.0/27")
-            fabric.gateway(f"{name}-gw", name, sku, generation=generation, vpn_type="RouteBased")
+            fabric.gateway(f"{name}-gw", name, sku, generation=generation)
+    fabric.host("a", "sender", "app", "10.10.1.4", vm_size=size)
+    for i, profile in enumerate(PROFILES):
+        fabric.host("b", profile, "app", f"10.20.1.{4 + i}", vm_size=size, os_profile=profile)
     if path == "vpn":
         fabric.connect("a-gw", "b-gw", shared_key="abc123")
     else:
@@ -63,120 +69,172 @@ def topology(
     return fabric
 
 
-def measure(
-    fabric: Fabric, seed: int, durations: dict[str, float], background_mbps: float
-) -> dict[str, float]:
-    """Latency probe, then one TCP flow, then PARALLEL TCP flows, one after the other, all
-    beside Poisson background traffic from the same sender (the source of run-to-run variance)."""
-    probe = {
-        "name": "probe",
-        "src": "a0",
-        "dst": "b0",
-        "protocol": "Udp",
-        "rate_mbps": 5,
-        "packet_bytes": 1400,
-        "pattern": "poisson",
-        "duration_s": durations["probe"],
+def bounds(fabric: Fabric, path: str, sku: str | None, generation: str | None) -> dict:
+    """The caps that could bind one TCP flow, in Mbps of payload."""
+    plane = ControlPlane(fabric)
+    forward = resolve(plane, "10.10.1.4", "10.20.1.4")
+    back = resolve(plane, "10.20.1.4", "10.10.1.4", established=True)
+    rtt_s = (forward.latency_ms + back.latency_ms) / 1e3
+    params = LatencyModel()
+    mss = params.vpn_tcp_mss_bytes if forward.crosses_tunnel else params.tcp_mss_bytes
+    size = vm_size(fabric.find_host("sender")[1].vm_size)
+    caps = {"VM egress": size.max_egress_mbps * mss / (mss + 40)}
+    if path == "vpn":
+        spec = lookup(sku, generation)
+        tunnel = spec.tunnel_cap("GCMAES256")
+        caps["published per tunnel"] = tunnel.mbps if tunnel else spec.aggregate_mbps
+        caps["gateway aggregate"] = spec.aggregate_mbps
+    window = {
+        profile: tcp.receive_profile(profile).max_window_bytes // mss * mss * 8 / rtt_s / 1e6
+        for profile in PROFILES
     }
-    start = durations["probe"]
-    single = {
-        "name": "tcp",
-        "src": "a0",
-        "dst": "b0",
-        "protocol": "Tcp",
-        "pattern": "tcp",
-        "start_s": start,
-        "duration_s": durations["tcp"],
-    }
-    start += durations["tcp"] + 0.25  # let the gateway queue drain (Basic: 2 MB at 100 Mbps)
-    many = [
+    return {"caps": caps, "window": window, "rtt_ms": rtt_s * 1e3}
+
+
+def measure(fabric: Fabric, seed: int, durations: dict[str, float], background: float) -> dict:
+    """A latency probe, one TCP flow to each receiver profile, then PARALLEL flows from the one
+    sender VM, one after the other, beside a light Poisson background."""
+    flows = [
         {
-            "name": f"many{i}",
-            "src": f"a{i}",
-            "dst": f"b{i}",
-            "protocol": "Tcp",
-            "pattern": "tcp",
-            "start_s": start,
-            "duration_s": durations["many"],
+            "name": "probe",
+            "src": "sender",
+            "dst": "linux",
+            "protocol": "Udp",
+            "rate_mbps": 5,
+            "pattern": "poisson",
+            "duration_s": durations["probe"],
         }
-        for i in range(PARALLEL)
     ]
-    end = start + durations["many"]
-    background = {
-        "name": "background",
-        "src": "a0",
-        "dst": f"b{PARALLEL - 1}",
-        "protocol": "Udp",
-        "rate_mbps": background_mbps,
-        "packet_bytes": 1000,
-        "pattern": "poisson",
-        "duration_s": end,
-    }
-    result = simulate(fabric, [probe, single, *many, background], seed=seed)
+    start = durations["probe"]
+    for profile in PROFILES:
+        flows.append(
+            {
+                "name": f"tcp-{profile}",
+                "src": "sender",
+                "dst": profile,
+                "protocol": "Tcp",
+                "pattern": "tcp",
+                "start_s": start,
+                "duration_s": durations["tcp"],
+            }
+        )
+        start += durations["tcp"] + durations["gap"]
+    for i in range(PARALLEL):
+        flows.append(
+            {
+                "name": f"many{i}",
+                "src": "sender",
+                "dst": "linux",
+                "protocol": "Tcp",
+                "pattern": "tcp",
+                "source_port": 50000 + i,
+                "start_s": start,
+                "duration_s": durations["tcp"],
+            }
+        )
+    end = start + durations["tcp"]
+    flows.append(
+        {
+            "name": "background",
+            "src": "sender",
+            "dst": "windows",
+            "protocol": "Udp",
+            "rate_mbps": background,
+            "packet_bytes": 1000,
+            "pattern": "poisson",
+            "destination_port": 5001,
+            "duration_s": end,
+        }
+    )
+    result = simulate(fabric, flows, seed=seed)
     latency = result.flow("probe").latency_ns / 1e6
-    tcp_start = durations["probe"]
-    tcp_end = tcp_start + durations["tcp"]
     return {
         "latency_mean_ms": float(latency.mean()),
         "latency_p50_ms": float(np.percentile(latency, 50)),
         "latency_p99_ms": float(np.percentile(latency, 99)),
-        "tcp_mbps": result.flow("tcp").goodput_mbps(tcp_start, tcp_end),
-        "aggregate_mbps": sum(
-            result.flow(f"many{i}").goodput_mbps(start, end) for i in range(PARALLEL)
-        ),
+        **{f"tcp_{p}_mbps": result.flow(f"tcp-{p}").steady_mbps for p in PROFILES},
+        "parallel_mbps": sum(result.flow(f"many{i}").steady_mbps for i in range(PARALLEL)),
     }
 
 
 def run(replications: int = 3, quick: bool = False, skus=None) -> list[dict]:
-    """Every scope and path; one record each with means and 95% interval half-widths."""
+    """Every scope and path; one record each with means, 95% half-widths and the bounds."""
     durations = (
-        {"probe": 0.05, "tcp": 0.1, "many": 0.05}
-        if quick
-        else {"probe": 0.2, "tcp": 1.0, "many": 0.3}
+        {"probe": 0.05, "tcp": 0.3, "gap": 0.1} if quick else {"probe": 0.2, "tcp": 2.0, "gap": 0.3}
     )
     rows = []
     for scope, regions in REGIONS.items():
-        paths = [("peering", None, None)] + [("vpn", s, g) for s, g in (skus or VPN_SKUS)]
-        for path, sku, generation in paths:
-            fabric = topology(regions, path, sku, generation)
-            cap = NIC_MBPS if path == "peering" else single_tunnel_cap(sku, generation)
-            background = BACKGROUND_SHARE * cap
+        paths = [("peering", None, None, DEFAULT_VM_SIZE)]
+        if not quick:
+            paths.append(("peering", None, None, LARGE_VM_SIZE))
+        paths += [("vpn", s, g, DEFAULT_VM_SIZE) for s, g in (skus or VPN_SKUS)]
+        for path, sku, generation, size in paths:
+            fabric = topology(regions, path, sku, generation, size)
+            limits = bounds(fabric, path, sku, generation)
+            cap = min(limits["caps"].values())
+            durations = _durations(min(cap, *limits["window"].values()), quick)
             samples = [
-                measure(fabric, seed, durations, background) for seed in range(1, replications + 1)
+                measure(fabric, seed, durations, BACKGROUND_SHARE * cap)
+                for seed in range(1, replications + 1)
             ]
             label = "peering" if path == "peering" else f"VPN {sku} Gen{generation[-1]}"
-            row = {"scope": scope, "path": label}
+            row = {"scope": scope, "path": label, "vm_size": size, "rtt_ms": limits["rtt_ms"]}
             for key in samples[0]:
                 interval = confidence_interval([s[key] for s in samples])
                 row[key] = interval.mean
                 row[f"{key}_ci95"] = interval.half_width if replications > 1 else None
+            row["published_mbps"] = limits["caps"].get("published per tunnel")
+            for profile in PROFILES:
+                candidates = {**limits["caps"], "receive window": limits["window"][profile]}
+                binding = min(candidates, key=candidates.get)
+                row[f"bound_{profile}"] = binding
+                row[f"bound_{profile}_mbps"] = candidates[binding]
             rows.append(row)
     return rows
 
 
+PACKETS_PER_FLOW = 1_000_000  # long enough for steady state to dominate, short enough to run
+
+
+def _durations(rate_mbps: float, quick: bool) -> dict[str, float]:
+    """Flow lengths: about a million packets at the expected rate, between 0.3 and 2 s."""
+    if quick:
+        return {"probe": 0.05, "tcp": 0.1, "gap": 0.1}
+    tcp_s = PACKETS_PER_FLOW * 1500 * 8 / (rate_mbps * 1e6)
+    return {"probe": 0.2, "tcp": min(2.0, max(0.3, tcp_s)), "gap": 0.3}
+
+
 def _cell(row: dict, key: str, digits: int) -> str:
     half = row.get(f"{key}_ci95")
-    text = f"{row[key]:.{digits}f}"
-    return f"{text} ± {half:.{digits}f}" if half is not None and np.isfinite(half) else text
+    text = f"{row[key]:,.{digits}f}"
+    return f"{text} ± {half:,.{digits}f}" if half is not None and np.isfinite(half) else text
 
 
 def markdown(rows: list[dict], replications: int) -> str:
     lines = [
-        f"| scope | path | one-way latency mean (ms) | p50 | p99 | one TCP flow (Mbps) | "
-        f"{PARALLEL} TCP flows (Mbps) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| scope | path | VM size | one-way latency mean (ms) | p99 | one TCP flow, Linux "
+        "(Mbps) | bound | one TCP flow, Windows (Mbps) | bound | "
+        f"{PARALLEL} TCP flows, one VM (Mbps) | published per tunnel (Mbps) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
+        published = f"{r['published_mbps']:,.0f}" if r["published_mbps"] else "-"
         lines.append(
-            f"| {r['scope']} | {r['path']} | {_cell(r, 'latency_mean_ms', 3)} | "
-            f"{r['latency_p50_ms']:.3f} | {r['latency_p99_ms']:.3f} | {_cell(r, 'tcp_mbps', 0)} | "
-            f"{_cell(r, 'aggregate_mbps', 0)} |"
+            f"| {r['scope']} | {r['path']} | {r['vm_size'].removeprefix('Standard_')} | "
+            f"{_cell(r, 'latency_mean_ms', 3)} | {r['latency_p99_ms']:.3f} | "
+            f"{_cell(r, 'tcp_linux_mbps', 0)} | {r['bound_linux']} | "
+            f"{_cell(r, 'tcp_windows_mbps', 0)} | {r['bound_windows']} | "
+            f"{_cell(r, 'parallel_mbps', 0)} | {published} |"
         )
     lines.append("")
     lines.append(
-        f"Means of {replications} replications with 95% Student-t intervals. Throughput is the "
-        "payload delivered while the flows run; a Poisson background flow at "
-        f"{BACKGROUND_SHARE:.0%} of the path's cap shares the sender's NIC and tunnel."
+        f"Means of {replications} replications with 95% Student-t intervals. Throughput is "
+        "`steady_mbps`: payload goodput after the sender's slow start. Receivers run the "
+        "`linux` (tcp_rmem max 6 MB, half of it as window) or `windows` (AutoTuningLevel "
+        f"Normal) profile; the {PARALLEL} parallel flows leave one sender VM. `bound` is the "
+        "smallest of the VM's egress cap (N3.3), the published per-tunnel figure and gateway "
+        "aggregate (§3.2, §3.4) and the receive window over the round trip (N4.3). A Poisson "
+        f"background at {BACKGROUND_SHARE:.0%} of that cap runs beside the flows."
     )
     return "\n".join(lines)
 
@@ -184,39 +242,29 @@ def markdown(rows: list[dict], replications: int) -> str:
 def figure(rows: list[dict], out: Path) -> list[Path]:
     from fabric.sim import figures
 
-    fig, axes = figures.figure(1, 3, size=(15, 5.5))
-    for axis, key, label in zip(
-        axes,
-        ("latency_mean_ms", "tcp_mbps", "aggregate_mbps"),
-        ("mean one-way latency (ms)", "one TCP flow (Mbps)", f"{PARALLEL} TCP flows (Mbps)"),
-        strict=True,
-    ):
-        scopes = list(REGIONS)
-        paths = list(dict.fromkeys(r["path"] for r in rows))
-        width = 0.8 / len(scopes)
-        for i, scope in enumerate(scopes):
-            values = [
-                next(r[key] for r in rows if r["scope"] == scope and r["path"] == p) for p in paths
-            ]
-            errors = [
-                next(
-                    r.get(f"{key}_ci95") or 0
+    keys = (
+        ("latency_mean_ms", "mean one-way latency (ms)"),
+        ("tcp_linux_mbps", "one TCP flow, Linux receiver (Mbps)"),
+        ("tcp_windows_mbps", "one TCP flow, Windows receiver (Mbps)"),
+        ("parallel_mbps", f"{PARALLEL} TCP flows from one VM (Mbps)"),
+    )
+    fig, axes = figures.figure(1, len(keys), size=(19, 5.5))
+    labels = list(dict.fromkeys(f"{r['path']} {r['vm_size'][9:]}" for r in rows))
+    for axis, (key, label) in zip(axes, keys, strict=True):
+        width = 0.8 / len(REGIONS)
+        for i, scope in enumerate(REGIONS):
+            values, errors = [], []
+            for name in labels:
+                row = next(
+                    r
                     for r in rows
-                    if r["scope"] == scope and r["path"] == p
+                    if r["scope"] == scope and f"{r['path']} {r['vm_size'][9:]}" == name
                 )
-                for p in paths
-            ]
-            axis.bar(
-                np.arange(len(paths)) + i * width,
-                values,
-                width,
-                yerr=errors,
-                label=scope,
-                capsize=2,
-            )
-        axis.set_xticks(
-            np.arange(len(paths)) + width / 2, paths, rotation=60, ha="right", fontsize=8
-        )
+                values.append(row[key])
+                errors.append(row.get(f"{key}_ci95") or 0)
+            axis.bar(np.arange(len(labels)) + i * width, values, width, yerr=errors, label=scope)
+        axis.set_xticks(np.arange(len(labels)) + width / 2, labels, rotation=60, ha="right")
+        axis.tick_params(axis="x", labelsize=7)
         axis.set_yscale("log")
         axis.set_ylabel(label)
         axis.grid(True, axis="y", which="both", alpha=0.3)
@@ -239,21 +287,19 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = markdown(rows, args.replications)
-    (out / "peering_vs_vpn.md").write_text(
-        "Generated by `python benchmarks/peering_vs_vpn.py"
+    command = (
+        "python benchmarks/peering_vs_vpn.py"
         + (f" --replications {args.replications}" if args.replications != 3 else "")
         + (" --quick" if args.quick else "")
-        + "`.\n\n"
-        + table
-        + "\n"
     )
+    (out / "peering_vs_vpn.md").write_text(f"Generated by `{command}`.\n\n{table}\n")
+    (out / "peering_vs_vpn.json").write_text(json.dumps(rows, indent=1) + "\n")
     written = figure(rows, out)
-    if args.json:
-        print(json.dumps(rows))
-    else:
+    if not args.json:
         print(table)
-        for path in [out / "peering_vs_vpn.md", *written]:
+        for path in [out / "peering_vs_vpn.md", out / "peering_vs_vpn.json", *written]:
             print(f"wrote {path}")
+    print(json.dumps(rows))
     return 0
 
 

@@ -50,4 +50,5 @@ def test_peering_vs_vpn_benchmark_runs_quick(tmp_path):
         by[("regional", "VPN VpnGw1 Gen1")]["latency_mean_ms"]
         > by[("regional", "peering")]["latency_mean_ms"]
     )
+    assert by[("regional", "VPN VpnGw1 Gen1")]["published_mbps"] == 650
     assert module.figure(rows, tmp_path)[0].stat().st_size > 0
