@@ -143,9 +143,14 @@ def _print_findings(file: str, findings: list, valid: bool) -> None:
 
 
 def _plane(args: argparse.Namespace):
+    """The control plane of FILE, with the scenario's own latency parameters (so the trace's
+    estimate is the one ``run`` uses)."""
+    from fabric.catalogue.latency import LatencyModel
     from fabric.control.plane import ControlPlane
 
-    return ControlPlane(_load(args).fabric)
+    document = _load(args)
+    parameters = document.simulation.get("parameters") or {}
+    return ControlPlane(document.fabric, latency=LatencyModel().with_overrides(parameters))
 
 
 def _diagnose(work):
@@ -229,7 +234,7 @@ def _cmd_ip_flow(args: argparse.Namespace) -> int:
             if verdict.nsg
             else "no NSG applies"
         )
-        print(f"Access {verdict.access.lower()}ed: {decided}")
+        print(f"Access {'allowed' if verdict.allowed else 'denied'}: {decided}")
     return EXIT_OK if verdict.allowed else EXIT_NEGATIVE
 
 

@@ -8,6 +8,9 @@ and a scenario can override it (``simulation.parameters``).
 
 from __future__ import annotations
 
+import difflib
+import math
+
 import attrs
 
 # source region -> destination region: round-trip ms (§7.2, as published, directional).
@@ -51,6 +54,20 @@ Central India | East US | 203
 """
 
 
+def _number_in(value: object, low: float, high: float) -> bool:
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and low <= value <= high
+    )
+
+
+def _suggest(name: str, choices) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+    return f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(choices))}"
+
+
 def region_key(name: str) -> str:
     """``West Europe``, ``westeurope`` and ``WestEurope`` all become ``westeurope``."""
     return "".join(name.split()).lower()
@@ -71,9 +88,11 @@ class UnknownRegionPair(LookupError):  # noqa: N818 - reads as what happened
     """No published latency for a region pair; the message says how to supply one."""
 
 
-def _assumption(default, unit: str, rationale: str):
-    """A named modelling assumption: its default, unit and why (reported in results)."""
-    return attrs.field(default=default, metadata={"unit": unit, "rationale": rationale})
+def _assumption(default, unit: str, rationale: str, low: float = 0, high: float = 1e6):
+    """A named modelling assumption: its default, unit, valid range and why (reported in
+    results; a scenario's override outside ``[low, high]`` is refused)."""
+    metadata = {"unit": unit, "rationale": rationale, "range": (low, high)}
+    return attrs.field(default=default, metadata=metadata)
 
 
 @attrs.frozen(slots=True)
@@ -120,7 +139,11 @@ class LatencyModel:
     )
     region_rtt_ms: dict[tuple[str, str], float] = attrs.field(
         factory=dict,
-        metadata={"unit": "ms", "rationale": "extra region-pair round trips of the scenario"},
+        metadata={
+            "unit": "ms",
+            "rationale": "extra region-pair round trips of the scenario",
+            "range": (0, 1e4),
+        },
     )
     gateway_buffer_ms: float = _assumption(
         16.0,
@@ -131,21 +154,23 @@ class LatencyModel:
         "fraction of a WAN round trip; Azure publishes none",
     )
     nic_buffer_bytes: int = _assumption(
-        1_000_000, "bytes", "the egress queue of a VM before tail drop; not published"
+        1_000_000, "bytes", "the egress queue of a VM before tail drop; not published", 0, 1e10
     )
     tunnel_mtu_bytes: int = _assumption(
         1500,
         "bytes",
         "largest outer packet on a tunnel before fragmentation: the default VM MTU (§1.4)",
+        576,
+        9000,
     )
     tcp_mss_bytes: int = _assumption(
-        1460, "bytes", "TCP MSS without a tunnel: MTU 1500 - 40 (§3.8)"
+        1460, "bytes", "TCP MSS without a tunnel: MTU 1500 - 40 (§3.8)", 536, 8960
     )
     vpn_tcp_mss_bytes: int = _assumption(
-        1350, "bytes", "TCP MSS through a tunnel: the documented clamp (§3.8)"
+        1350, "bytes", "TCP MSS through a tunnel: the documented clamp (§3.8)", 536, 8960
     )
     hop_limit: int = _assumption(
-        64, "hops", "IP TTL of synthetic packets (each virtual switch decrements it)"
+        64, "hops", "IP TTL of synthetic packets (each virtual switch decrements it)", 1, 255
     )
     send_jitter_us: float = _assumption(
         50.0,
@@ -184,12 +209,46 @@ class LatencyModel:
         """Half the round trip (latency is taken as symmetric within one direction's figure)."""
         return self.round_trip_ms(source, destination) / 2
 
+    @staticmethod
+    def problems(overrides: dict) -> list[tuple[str, str]]:
+        """Every problem with a scenario's overrides, as (name, message): unknown names, wrong
+        types, values outside a parameter's range (NaN and infinities included)."""
+        fields = attrs.fields_dict(LatencyModel)
+        found = []
+        for name, value in overrides.items():
+            field = fields.get(name)
+            if field is None:
+                found.append((name, f"unknown parameter {name!r}; {_suggest(name, fields)}"))
+                continue
+            low, high = field.metadata["range"]
+            unit = field.metadata["unit"]
+            if name == "region_rtt_ms":
+                if not isinstance(value, dict):
+                    found.append((name, "must be a mapping of 'region/region' to milliseconds"))
+                    continue
+                for pair, rtt in value.items():
+                    if "/" not in str(pair):
+                        found.append((f"{name}.{pair}", "write the pair as 'region/region'"))
+                    elif not _number_in(rtt, low, high):
+                        found.append(
+                            (f"{name}.{pair}", f"must be a number of ms in [{low}, {high}]")
+                        )
+                continue
+            integral = field.type in ("int", int)
+            if integral and (isinstance(value, bool) or not isinstance(value, int)):
+                found.append((name, f"must be an integer ({unit}), got {value!r}"))
+            elif not _number_in(value, low, high):
+                found.append(
+                    (name, f"must be a number of {unit} in [{low:g}, {high:g}], got {value!r}")
+                )
+        return found
+
     def with_overrides(self, overrides: dict) -> LatencyModel:
-        """A copy with scenario overrides applied (unknown names are an error)."""
-        known = {f.name for f in attrs.fields(LatencyModel)}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown}; known: {sorted(known)}")
+        """A copy with scenario overrides applied (any problem is a ValueError naming it)."""
+        problems = self.problems(overrides)
+        if problems:
+            name, message = problems[0]
+            raise ValueError(f"{name}: {message}")
         changes = dict(overrides)
         if "region_rtt_ms" in changes:
             pairs = {}

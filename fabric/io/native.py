@@ -17,9 +17,11 @@ from typing import Any
 
 import attrs
 
+from fabric.catalogue.latency import LatencyModel
 from fabric.io.errors import InputError, Problem
 from fabric.io.yamlsource import line_of
 from fabric.model import Fabric, FlowSpec, VNet, suggest
+from fabric.model.traffic import ENGINES
 
 # A field kind is one of these names, a nested schema (object) or [schema] (list of objects).
 STR, INT, NUMBER, BOOL, STRINGS, PORTS, MAPPING, SCALAR = (
@@ -204,9 +206,18 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     BOOL: lambda v: v if isinstance(v, bool) else _INVALID,
     STRINGS: _strings,
     PORTS: _ports,
-    MAPPING: lambda v: dict(v) if isinstance(v, dict) else _INVALID,
+    MAPPING: lambda v: _plain(v) if isinstance(v, dict) else _INVALID,
     SCALAR: lambda v: str(v) if (isinstance(v, str) and v) or _is_int(v) else _INVALID,
 }
+
+
+def _plain(value: Any) -> Any:
+    """A parsed value without the line-keeping mapping type (so it dumps as plain YAML)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _describe(value: Any) -> str:
@@ -228,10 +239,45 @@ def load_native(data: Any, file: str) -> NativeDocument:
     if document is None:
         raise InputError(file, reader.problems)
     fabric = _Builder(reader, data).build(document)
+    _check_simulation(reader, data, document.get("simulation"))
     if reader.problems:
         raise InputError(file, reader.problems)
     traffic = tuple(t for t in document.get("traffic", ()) if t is not None)
     return NativeDocument(fabric, traffic, dict(document.get("simulation", {})))
+
+
+def _check_simulation(reader: _Reader, raw: Any, simulation: dict | None) -> None:
+    """The ``simulation`` section's values: every parameter has a type, unit and range."""
+    if not simulation:
+        return
+    section = raw.get("simulation") if isinstance(raw, dict) else None
+
+    def line(key: str) -> int | None:
+        return line_of(section, key) if section is not None else None
+
+    seed = simulation.get("seed")
+    if seed is not None and not 0 <= seed < 2**63:
+        reader.problem("simulation.seed", f"must be an integer >= 0, got {seed}", line("seed"))
+    duration = simulation.get("duration_s")
+    if duration is not None and not (0 < duration <= 86_400):  # NaN and inf fail too
+        reader.problem(
+            "simulation.duration_s",
+            f"must be in (0, 86400] seconds, got {duration}",
+            line("duration_s"),
+        )
+    engine = simulation.get("engine")
+    if engine is not None and engine not in ENGINES:
+        reader.problem(
+            "simulation.engine",
+            f"{engine!r} is not valid; {suggest(engine, ENGINES)}",
+            line("engine"),
+        )
+    parameters = simulation.get("parameters")
+    if parameters:
+        where = section.get("parameters") if isinstance(section, dict) else None
+        for name, message in LatencyModel.problems(parameters):
+            key = name.split(".")[0]
+            reader.problem(f"simulation.parameters.{name}", message, line_of(where, key))
 
 
 def _present(entries: list) -> list[tuple[int, Any]]:

@@ -18,9 +18,27 @@ SIZE_MIXES: dict[str, tuple[tuple[int, ...], tuple[float, ...]]] = {
 }
 PROTOCOLS = ("Tcp", "Udp", "Icmp")
 CONGESTION_CONTROLS = ("cubic", "reno")
+ENGINES = ("auto", "events", "batch")  # which engine runs a scenario (simulation.engine)
 # IP + transport headers: a packet's payload is its size minus these (TCP 20+20, UDP and
 # ICMP 20+8). Goodput counts payload; a VM's egress cap meters whole packets.
 HEADER_BYTES = {"Tcp": 40, "Udp": 28, "Icmp": 28}
+
+
+# name, low, high: every number of a flow has a range (NaN and infinities fall outside it).
+_RANGES = (
+    ("rate_mbps", 0, 1_000_000),
+    ("duration_s", 0, 86_400),
+    ("on_s", 0, 86_400),
+    ("off_s", 0, 86_400),
+    ("start_s", 0, 86_400),
+    ("packet_bytes", 29, 9000),
+    ("destination_port", 0, 65535),
+    ("source_port", 0, 65535),
+    ("window_packets", 1, 1_000_000),
+)
+_POSITIVE = {"rate_mbps", "duration_s", "on_s", "off_s"}
+_INTEGERS = {"packet_bytes", "destination_port", "source_port", "window_packets"}
+_OPTIONAL = {"source_port", "window_packets"}
 
 
 class TrafficError(ValueError):
@@ -77,20 +95,18 @@ class FlowSpec:
             raise TrafficError(
                 f"{where}: size_mix {self.size_mix!r}; {suggest(self.size_mix, SIZE_MIXES)}"
             )
-        if not 29 <= self.packet_bytes <= 9000:
-            raise TrafficError(f"{where}: packet_bytes {self.packet_bytes} is outside 29-9000")
-        for label, value in (
-            ("rate_mbps", self.rate_mbps),
-            ("duration_s", self.duration_s),
-            ("on_s", self.on_s),
-            ("off_s", self.off_s),
-        ):
-            if not value > 0:
-                raise TrafficError(f"{where}: {label} must be positive, got {value}")
-        if self.start_s < 0:
-            raise TrafficError(f"{where}: start_s must be >= 0, got {self.start_s}")
-        if self.window_packets is not None and self.window_packets < 1:
-            raise TrafficError(f"{where}: window_packets must be >= 1")
+        for label, low, high in _RANGES:
+            value = getattr(self, label)
+            if label in _OPTIONAL and value is None:
+                continue
+            integral = label in _INTEGERS
+            kind = int if integral else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kind):
+                what = "an integer" if integral else "a number"
+                raise TrafficError(f"{where}: {label} must be {what}, got {value!r}")
+            if not (low <= value <= high) or (label in _POSITIVE and not value > 0):
+                bound = f"in ({low}, {high}]" if label in _POSITIVE else f"in [{low}, {high}]"
+                raise TrafficError(f"{where}: {label} must be {bound}, got {value!r}")
         if self.congestion_control not in CONGESTION_CONTROLS:
             raise TrafficError(
                 f"{where}: congestion_control {self.congestion_control!r}; "

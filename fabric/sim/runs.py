@@ -12,7 +12,7 @@ from typing import Any
 from fabric.catalogue.latency import LatencyModel
 from fabric.control.plane import ControlPlane
 from fabric.model.container import Fabric, FabricError
-from fabric.model.traffic import FlowSpec, TrafficError
+from fabric.model.traffic import ENGINES, FlowSpec, TrafficError
 from fabric.sim.batchplane import BatchUnsupported, run_batch
 from fabric.sim.capture import Capture, CaptureError
 from fabric.sim.dataplane import Dataplane
@@ -22,8 +22,6 @@ from fabric.sim.progress import Progress
 from fabric.sim.results import ElementResult, FlowResult, SimulationResult
 from simulator import Simulation
 from simulator.units import NS_PER_S
-
-ENGINES = ("auto", "events", "batch")
 
 
 def simulate(
