@@ -182,6 +182,18 @@ def test_existing_vnet_peering_templates_and_their_prerequisites():
     }
 
 
+def test_every_corpus_template_loads_with_comments_added(tmp_path):
+    """The same answers when each template is rewritten with // and /* */ comments."""
+    for path in sorted((CORPUS / "arm").rglob("*.json")):
+        if "parameters" in path.name:
+            continue
+        text = path.read_text(encoding="utf-8-sig")
+        commented = "// " + path.name + "\n/* a\n block */" + text.replace("\n", " // c\n", 3)
+        copy_path = tmp_path / path.name
+        copy_path.write_text(commented)
+        assert load_topology(copy_path).fabric == load_topology(path).fabric, path
+
+
 def test_vnet_peering_create_with_a_placeholder_remote_id_is_a_clear_finding():
     document = arm("vnet-peering-create")
     (finding,) = [f for f in document.findings if f.code == "ImportInvalidResource"]

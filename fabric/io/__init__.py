@@ -1,15 +1,17 @@
 """Topology loaders. Every command's FILE goes through ``load_topology``, which picks the format
 from the content: native YAML (DESIGN.md), an ARM template (with ``--parameters``), or az CLI /
-REST JSON. ``to_yaml`` writes any of them in the native format.
+REST JSON. JSON is read as Azure's tools read templates: ``//`` and ``/* */`` comments and raw
+line breaks in strings are accepted (``fabric.io.jsonc``), and documents nested deeper than
+``jsonc.MAX_DEPTH`` are an InputError. ``to_yaml`` writes any of them in the native format.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import yaml
 
+from fabric.io import jsonc
 from fabric.io.arm import load_arm
 from fabric.io.errors import InputError, Problem
 from fabric.io.native import NativeDocument, dump_native, load_native
@@ -67,14 +69,13 @@ def detect_format(data: object) -> str:
 
 
 def _parse(text: str, where: str) -> object:
-    """JSON (leniently: real templates carry raw newlines inside strings) or YAML."""
-    if text.lstrip().startswith(("{", "[")):
+    """JSON with comments and raw line breaks in strings (N17.1), or YAML."""
+    if jsonc.looks_like_json(text):
         try:
-            return json.loads(text, strict=False)
-        except json.JSONDecodeError as problem:
-            raise InputError(
-                where, [Problem("", f"not valid JSON: {problem.msg}", problem.lineno)]
-            ) from None
+            return jsonc.loads(text)
+        except jsonc.JsoncError as problem:
+            detail = f"not valid JSON: {problem.message} (column {problem.column})"
+            raise InputError(where, [Problem("", detail, problem.line)]) from None
     try:
         return load_yaml(text)
     except yaml.MarkedYAMLError as problem:
@@ -84,6 +85,8 @@ def _parse(text: str, where: str) -> object:
         raise InputError(where, [Problem("", f"not valid YAML/JSON: {detail}", line)]) from None
     except yaml.YAMLError as problem:
         raise InputError(where, [Problem("", f"not valid YAML/JSON: {problem}")]) from None
+    except RecursionError:
+        raise InputError(where, [Problem("", "nested too deeply to read")]) from None
 
 
 def load_topology(path: str | Path, *, parameters: str | Path | None = None) -> NativeDocument:
