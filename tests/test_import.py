@@ -441,7 +441,7 @@ def test_unsupported_functions_are_named_with_their_path(tmp_path):
                 "name": "v",
                 "location": "westus",
                 "properties": {
-                    "addressSpace": {"addressPrefixes": ["[cidrSubnet('10.0.0.0/8', 16, 0)]"]}
+                    "addressSpace": {"addressPrefixes": ["[pickZones('10.0.0.0/8', 16, 0)]"]}
                 },
             }
         ],
@@ -450,7 +450,7 @@ def test_unsupported_functions_are_named_with_their_path(tmp_path):
     path.write_text(json.dumps(template))
     document = load_topology(path)
     (finding,) = [f for f in document.findings if f.code == "ArmExpressionError"]
-    assert "cidrSubnet() is not supported" in finding.message
+    assert "pickZones() is not supported" in finding.message
     assert "resources[0].properties.addressSpace.addressPrefixes[0]" in finding.message
     assert "v" in document.fabric.vnets  # the rest still loads
 
