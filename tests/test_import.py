@@ -194,6 +194,20 @@ def test_every_corpus_template_loads_with_comments_added(tmp_path):
         assert load_topology(copy_path).fabric == load_topology(path).fabric, path
 
 
+def test_prereq_whose_placeholders_give_two_vnets_one_name_is_a_duplicate_not_a_merge():
+    """Every name in the prereq parameters file is GEN-UNIQUE: the two VNets collide. The
+    importer used to merge them (the second's space over the first's subnets)."""
+    document = arm(
+        "vnet-peering-create",
+        "prereqs/prereq.azuredeploy.json",
+        "prereqs/prereq.azuredeploy.parameters.json",
+    )
+    (finding,) = [f for f in document.findings if f.code == "DuplicateResource"]
+    assert "GEN-UNIQUE" in finding.message
+    (vnet,) = document.fabric.vnets.values()
+    assert vnet.address_prefixes == ("10.0.0.0/16",)  # the first one, as declared
+
+
 def test_vnet_peering_create_with_a_placeholder_remote_id_is_a_clear_finding():
     document = arm("vnet-peering-create")
     (finding,) = [f for f in document.findings if f.code == "ImportInvalidResource"]
@@ -252,11 +266,13 @@ def test_rest_peering_flags():
     assert any(p.allow_gateway_transit for p in transit.peerings.values())
 
 
-def test_rest_spec_example_s2s_connection_is_a_clear_finding():
+def test_rest_spec_example_s2s_connection_without_its_gateways_is_a_clear_finding():
     document = rest("spec-example-connection-get-ipsec.json")
     (finding,) = document.findings
-    assert finding.code == "ResourceNotModelled"
+    assert finding.code == "ConnectionEndNotInInput"
     assert "IPsec" in finding.message
+    assert "'vpngw', 'localgw'" in finding.message
+    assert not document.fabric.connections
 
 
 # -- round trip and the command ----------------------------------------------------------------
