@@ -135,8 +135,13 @@ def test_mspnp_hub_spoke_loads_despite_firewalls_and_runtime_references():
     assert len(fabric.peerings) == 4
     assert fabric.vnets["vnet-westeurope-hub"].address_prefixes == ("10.0.0.0/22",)
     assert {"nsg-spoke-resources", "nsg-westeurope-bastion"} <= set(fabric.nsgs)
-    unresolved = [f for f in document.findings if f.code == "ArmValueUnresolved"]
-    assert any("privateIPAddress is known only after deployment" in f.message for f in unresolved)
+    # The UDR's next hop reads the firewall's read-only private IP: derived (N11.5), said so.
+    (route,) = fabric.route_tables["route-to-westeurope-hub-fw"].routes
+    assert (route.address_prefix, route.next_hop_ip_address) == ("0.0.0.0/0", "10.0.3.4")
+    (derived,) = [f for f in document.findings if f.code == "ArmValueDerived"]
+    assert derived.severity == "Warning"
+    assert "privateIPAddress" in derived.message
+    assert "AzureFirewallSubnet" in derived.message
     assert "ResourceNotModelled" in codes(document)
     # the reference() to an inline subnet of the same template resolves:
     rule = next(
@@ -182,16 +187,13 @@ def test_existing_vnet_peering_templates_and_their_prerequisites():
     }
 
 
-def test_every_corpus_template_loads_with_comments_added(tmp_path):
-    """The same answers when each template is rewritten with // and /* */ comments."""
-    for path in sorted((CORPUS / "arm").rglob("*.json")):
-        if "parameters" in path.name:
-            continue
-        text = path.read_text(encoding="utf-8-sig")
-        commented = "// " + path.name + "\n/* a\n block */" + text.replace("\n", " // c\n", 3)
-        copy_path = tmp_path / path.name
-        copy_path.write_text(commented)
-        assert load_topology(copy_path).fabric == load_topology(path).fabric, path
+def test_parameters_file_with_an_undeclared_parameter_is_invalid_template():
+    """The published parameters file gives one parameter the template does not declare:
+    Azure refuses such a deployment (InvalidTemplate)."""
+    document = arm("existing-vnet-to-vnet-peering")
+    (finding,) = [f for f in document.findings if f.severity == "Error"]
+    assert finding.code == "InvalidTemplate"
+    assert "existingLocalVirtualNetworkResourceGroupName" in finding.message
 
 
 def test_prereq_whose_placeholders_give_two_vnets_one_name_is_a_duplicate_not_a_merge():
@@ -208,6 +210,18 @@ def test_prereq_whose_placeholders_give_two_vnets_one_name_is_a_duplicate_not_a_
     assert vnet.address_prefixes == ("10.0.0.0/16",)  # the first one, as declared
 
 
+def test_every_corpus_template_loads_with_comments_added(tmp_path):
+    """The same answers when each template is rewritten with // and /* */ comments."""
+    for path in sorted((CORPUS / "arm").rglob("*.json")):
+        if "parameters" in path.name:
+            continue
+        text = path.read_text(encoding="utf-8-sig")
+        commented = "// " + path.name + "\n/* a\n block */" + text.replace("\n", " // c\n", 3)
+        copy_path = tmp_path / path.name
+        copy_path.write_text(commented)
+        assert load_topology(copy_path).fabric == load_topology(path).fabric, path
+
+
 def test_vnet_peering_create_with_a_placeholder_remote_id_is_a_clear_finding():
     document = arm("vnet-peering-create")
     (finding,) = [f for f in document.findings if f.code == "ImportInvalidResource"]
@@ -215,11 +229,39 @@ def test_vnet_peering_create_with_a_placeholder_remote_id_is_a_clear_finding():
     assert "resource ID" in finding.message
 
 
-def test_alz_nested_deployment_is_reported_not_evaluated():
+ALZ_VALUES = {
+    "vNetRgName": "rg-spoke",
+    "vNetName": "vnet-spoke",
+    "vNetLocation": "westeurope",
+    "vNetCidrRange": "10.20.0.0/16",
+    "hubResourceId": "/subscriptions/1111/resourceGroups/rg-hub/providers/"
+    "Microsoft.Network/virtualNetworks/vnet-hub",
+}
+
+
+def test_alz_nested_deployments_without_required_parameters_say_how_to_pass_them():
     document = load_topology(CORPUS / "arm" / "alz-spoke-vnet-peering" / "vnetPeering.json")
     assert document.fabric.vnets == {}
-    assert "ArmMissingParameter" in codes(document)
-    assert any("deployments" in f.message for f in document.findings)
+    missing = [f for f in document.findings if f.code == "ArmMissingParameter"]
+    assert {f.resources[0] for f in missing} == set(ALZ_VALUES)
+    assert all("--parameter" in f.message and "parameter_values" in f.message for f in missing)
+
+
+def test_alz_nested_deployments_evaluate_two_levels_with_inner_and_outer_scope():
+    """Level 1 (outer scope) is evaluated by the root first; the level-2 deployment (inner
+    scope, in another subscription) sees its own parameters, and its ``[[`` escapes become
+    expressions only there."""
+    path = CORPUS / "arm" / "alz-spoke-vnet-peering" / "vnetPeering.json"
+    document = load_topology(path, parameter_values=ALZ_VALUES)
+    fabric = document.fabric
+    assert fabric.vnets["vnet-spoke"].address_prefixes == ("10.20.0.0/16",)
+    assert fabric.vnets["vnet-hub"].external
+    links = {(p.vnet, p.name): p.remote_vnet for p in fabric.peerings.values()}
+    assert links == {
+        ("vnet-spoke", "peerToHub"): "vnet-hub",
+        ("vnet-hub", "vnet-spoke"): "vnet-spoke",
+    }
+    assert [f.code for f in document.findings] == ["VnetNotInInput"]
 
 
 # -- REST corpus -------------------------------------------------------------------------------

@@ -1,13 +1,18 @@
 """Topology loaders. Every command's FILE goes through ``load_topology``, which picks the format
-from the content: native YAML (DESIGN.md), an ARM template (with ``--parameters``), or az CLI /
-REST JSON. JSON is read as Azure's tools read templates: ``//`` and ``/* */`` comments and raw
-line breaks in strings are accepted (``fabric.io.jsonc``), and documents nested deeper than
-``jsonc.MAX_DEPTH`` are an InputError. ``to_yaml`` writes any of them in the native format.
+from the content: native YAML (DESIGN.md), an ARM template (with ``--parameters`` and inline
+``--parameter name=value`` values), or az CLI / REST JSON. JSON is read as Azure's tools read
+templates: ``//`` and ``/* */`` comments and raw line breaks in strings are accepted
+(``fabric.io.jsonc``). ``to_yaml`` writes any of them in the native format.
+
+Bad input is always an ``InputError`` or a finding, never a traceback: documents nested
+deeper than ``jsonc.MAX_DEPTH`` are refused, and a RecursionError or MemoryError met while
+reading an input becomes an InputError naming the file.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -89,9 +94,28 @@ def _parse(text: str, where: str) -> object:
         raise InputError(where, [Problem("", "nested too deeply to read")]) from None
 
 
-def load_topology(path: str | Path, *, parameters: str | Path | None = None) -> NativeDocument:
-    """Load a topology or scenario file of any supported format; InputError on bad input."""
-    path = Path(path)
+def load_topology(
+    path: str | Path,
+    *,
+    parameters: str | Path | None = None,
+    parameter_values: dict[str, Any] | None = None,
+) -> NativeDocument:
+    """Load a topology or scenario file of any supported format; InputError on bad input.
+
+    ``parameters`` is an ARM parameters file; ``parameter_values`` gives ARM parameter values
+    inline (``{"vnetName": "hub"}``), as ``az deployment ... --parameters name=value`` does;
+    they win over the file's.
+    """
+    try:
+        return _load_topology(Path(path), parameters, parameter_values)
+    except (RecursionError, MemoryError) as problem:
+        reason = "nested too deeply" if isinstance(problem, RecursionError) else "too large"
+        raise InputError(str(path), [Problem("", f"{reason} to load")]) from None
+
+
+def _load_topology(
+    path: Path, parameters: str | Path | None, parameter_values: dict[str, Any] | None
+) -> NativeDocument:
     data = _parse(_read_text(path), str(path))
     kind = detect_format(data)
     if kind == "arm-parameters":
@@ -109,6 +133,11 @@ def load_topology(path: str | Path, *, parameters: str | Path | None = None) -> 
         raise InputError(
             str(parameters), [Problem("", "--parameters applies to ARM templates only")]
         )
+    if parameter_values and kind != "arm":
+        names = ", ".join(parameter_values)
+        raise InputError(
+            str(path), [Problem("", f"--parameter ({names}) applies to ARM templates only")]
+        )
     if kind == "arm":
         values = None
         if parameters is not None:
@@ -117,7 +146,7 @@ def load_topology(path: str | Path, *, parameters: str | Path | None = None) -> 
                 raise InputError(
                     str(parameters), [Problem("", "an ARM parameters file is a JSON object")]
                 )
-        fabric, findings = load_arm(data, values, str(path))
+        fabric, findings = load_arm(data, values, str(path), parameter_values=parameter_values)
         return NativeDocument(fabric, findings=tuple(findings), source_format="arm")
     if kind == "rest":
         fabric, findings = load_rest(data, str(path))
@@ -125,9 +154,14 @@ def load_topology(path: str | Path, *, parameters: str | Path | None = None) -> 
     return load_native(data, str(path))
 
 
-def load(path: str | Path, *, parameters: str | Path | None = None) -> Fabric:
+def load(
+    path: str | Path,
+    *,
+    parameters: str | Path | None = None,
+    parameter_values: dict[str, Any] | None = None,
+) -> Fabric:
     """The topology of a file of any supported format (``fabric.load("hub_spoke.yaml")``)."""
-    return load_topology(path, parameters=parameters).fabric
+    return load_topology(path, parameters=parameters, parameter_values=parameter_values).fabric
 
 
 def to_yaml(document: NativeDocument) -> str:
