@@ -161,6 +161,45 @@ def test_expressroute_and_legacy_gateways_from_rest():
 # -- list pages and duplicates --------------------------------------------------------------------
 
 
+def test_rest_values_written_as_strings_and_names_in_another_case():
+    """The mapping is shared with ARM: 'false' is false, '100' is 100, AddressPrefix is
+    addressPrefix; a boolean that is neither is an error, never truthiness."""
+    vnet = vnet_body("a", "10.0.0.0/16", {"s": {"AddressPrefix": "10.0.1.0/24"}})
+    peering = resource(
+        "virtualNetworks/virtualNetworkPeerings",
+        "a/to-b",
+        {
+            "RemoteVirtualNetwork": {"id": rid("virtualNetworks", "b")},
+            "allowForwardedTraffic": "false",
+            "allowGatewayTransit": "TRUE",
+            "peeringState": "Connected",
+        },
+    )
+    rule = resource(
+        "networkSecurityGroups/securityRules",
+        "nsg/r",
+        {"priority": "100", "direction": "OUTBOUND", "access": "allow", "protocol": "UDP"},
+    )
+    document = load([vnet, peering, rule])
+    assert document.findings == ()
+    fabric = document.fabric
+    assert fabric.vnets["a"].subnet("s").address_prefix == "10.0.1.0/24"
+    link = fabric.peerings[("a", "to-b")]
+    assert (link.allow_forwarded_traffic, link.allow_gateway_transit) == (False, True)
+    (security_rule,) = fabric.nsgs["nsg"].security_rules
+    assert (security_rule.priority, security_rule.direction, security_rule.protocol) == (
+        100,
+        "Outbound",
+        "Udp",
+    )
+    broken = json.loads(json.dumps(peering))
+    broken["properties"]["allowForwardedTraffic"] = "no"
+    document = load([vnet, broken])
+    (finding,) = [f for f in document.findings if f.severity == "Error"]
+    assert "allowForwardedTraffic must be true or false, got 'no'" in finding.message
+    assert not document.fabric.peerings
+
+
 def test_a_value_page_loads(tmp_path):
     page = {"value": [VNET, GATEWAY, SITE, CONNECTION], "nextLink": None}
     document = load_topology(write(tmp_path, page))
