@@ -138,6 +138,21 @@ def test_a_connection_whose_site_is_not_in_the_input_is_left_out_with_a_finding(
     assert "'branch'" in document.findings[0].message
 
 
+def test_connection_nat_rules_and_traffic_selectors_are_said_to_be_left_out():
+    body = json.loads(json.dumps(CONNECTION))
+    body["properties"]["ingressNatRules"] = [
+        {"id": rid("virtualNetworkGateways/natRules", "gw/n1")}
+    ]
+    body["properties"]["trafficSelectorPolicies"] = [
+        {"localAddressRanges": ["10.0.0.0/16"], "remoteAddressRanges": ["192.168.0.0/16"]}
+    ]
+    document = load([VNET, GATEWAY, SITE, body])
+    (finding,) = document.findings
+    assert "NAT rules" in finding.message
+    assert "traffic selectors" in finding.message
+    assert "gw-to-branch" in document.fabric.connections
+
+
 def test_expressroute_connections_are_not_modelled_and_say_so():
     circuit = dict(
         CONNECTION, properties={**CONNECTION["properties"], "connectionType": "ExpressRoute"}

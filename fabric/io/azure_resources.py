@@ -482,7 +482,22 @@ class _Builder:
             integer(p, "routingWeight", 0),
             flag(p, "expressRouteGatewayBypass", False),
         )
+        self._connection_extras(r)
         self.pending_connections.append((r, connection))
+
+    def _connection_extras(self, r: AzureResource) -> None:
+        """Settings that change which traffic a tunnel carries, which vnetsim does not model:
+        said, so that no verdict about such traffic is taken at face value."""
+        unmodelled = {
+            "ingressNatRules": "NAT rules (translated addresses are not simulated)",
+            "egressNatRules": "NAT rules (translated addresses are not simulated)",
+            "trafficSelectorPolicies": "custom traffic selectors (vnetsim sends every prefix)",
+        }
+        named = sorted({label for key, label in unmodelled.items() if r.properties.get(key)})
+        if named:
+            self.not_modelled(
+                r, f"uses {' and '.join(named)}; the connection is loaded without them"
+            )
 
     def _ipsec_policy(self, r: AzureResource, policies: Any) -> IpsecPolicy | None:
         if not policies:
