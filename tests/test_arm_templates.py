@@ -452,6 +452,20 @@ def test_two_vnets_of_one_name_are_an_error_not_a_merge():
     assert fabric.vnets["hub"].address_prefixes == ("10.0.0.0/16",)
 
 
+def test_a_peering_declared_inline_and_as_a_resource_with_other_settings_is_said():
+    remote = {"id": "[resourceId('Microsoft.Network/virtualNetworks', 'b')]"}
+    inline = {"name": "to-b", "properties": {"remoteVirtualNetwork": remote}}
+    child = {
+        "type": "Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
+        "name": "a/to-b",
+        "properties": {"remoteVirtualNetwork": remote, "allowForwardedTraffic": True},
+    }
+    body = template(vnet("a", "10.0.0.0/16", virtualNetworkPeerings=[inline]), child)
+    fabric, findings = load_arm(body, None, "t.json")
+    assert [f.code for f in findings] == ["PeeringDeclaredTwice"]
+    assert fabric.peerings[("a", "to-b")].allow_forwarded_traffic is False  # the first
+
+
 def test_a_copy_loop_that_repeats_a_name_is_a_duplicate():
     loop = {
         **vnet("same", "[concat('10.', copyIndex(), '.0.0/16')]"),

@@ -824,12 +824,24 @@ class _Builder:
             if not self._vnet_record(link.vnet):
                 self.bad(resource, f"its VNet {link.vnet!r} could not be built")
                 continue
-            if (link.vnet, link.name) in self.fabric.peerings:
-                continue
             if link.remote_address_space is not None and link.remote_vnet in self.vnet_meta:
                 live = self.vnet_meta[link.remote_vnet].prefixes
                 if sorted(live) == sorted(link.remote_address_space):
                     link = attrs.evolve(link, remote_address_space=None)
+            first = self.fabric.peerings.get((link.vnet, link.name))
+            if first is not None:
+                if first != link:
+                    self.note(
+                        warning(
+                            "PeeringDeclaredTwice",
+                            f"{self.source}: {resource.origin} peering {link.vnet}/{link.name} "
+                            "is declared twice (inline in its VNet and as a resource, or in two "
+                            "az outputs) with different settings; vnetsim keeps the first. "
+                            "Declare it once",
+                            f"peering/{link.vnet}/{link.name}",
+                        )
+                    )
+                continue
             self.fabric.peerings[(link.vnet, link.name)] = link
 
     def _assemble_connections(self) -> None:
