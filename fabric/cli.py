@@ -106,14 +106,37 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_file_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("file", help="topology: native YAML, ARM template JSON or az/REST JSON")
     command.add_argument("--parameters", help="ARM parameters file (ARM templates only)")
+    command.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an ARM parameter value, repeatable; VALUE is read as JSON when it parses "
+        '(true, 3, ["a"]), else as a string; wins over --parameters',
+    )
     command.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+
+
+def _parameter_values(pairs: list[str]) -> dict:
+    """``--parameter name=value`` pairs: the value as JSON when it parses, else a string."""
+    values = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--parameter {pair!r}: write it as NAME=VALUE")
+        try:
+            values[name.strip()] = json.loads(text)
+        except (ValueError, RecursionError):
+            values[name.strip()] = text
+    return values
 
 
 def _load(args: argparse.Namespace):
     from fabric.io import InputError, load_topology
 
+    values = _parameter_values(getattr(args, "parameter", None) or [])
     try:
-        return load_topology(args.file, parameters=args.parameters)
+        return load_topology(args.file, parameters=args.parameters, parameter_values=values)
     except InputError as problem:
         raise UsageError(problem.render()) from None
 

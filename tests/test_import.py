@@ -137,8 +137,13 @@ def test_mspnp_hub_spoke_loads_despite_firewalls_and_runtime_references():
     assert len(fabric.peerings) == 4
     assert fabric.vnets["vnet-westeurope-hub"].address_prefixes == ("10.0.0.0/22",)
     assert {"nsg-spoke-resources", "nsg-westeurope-bastion"} <= set(fabric.nsgs)
-    unresolved = [f for f in document.findings if f.code == "ArmValueUnresolved"]
-    assert any("privateIPAddress is known only after deployment" in f.message for f in unresolved)
+    # The UDR's next hop reads the firewall's read-only private IP: derived (N11.5), said so.
+    (route,) = fabric.route_tables["route-to-westeurope-hub-fw"].routes
+    assert (route.address_prefix, route.next_hop_ip_address) == ("0.0.0.0/0", "10.0.3.4")
+    (derived,) = [f for f in document.findings if f.code == "ArmValueDerived"]
+    assert derived.severity == "Warning"
+    assert "privateIPAddress" in derived.message
+    assert "AzureFirewallSubnet" in derived.message
     assert "ResourceNotModelled" in codes(document)
     # the reference() to an inline subnet of the same template resolves:
     rule = next(
@@ -184,6 +189,41 @@ def test_existing_vnet_peering_templates_and_their_prerequisites():
     }
 
 
+def test_parameters_file_with_an_undeclared_parameter_is_invalid_template():
+    """The published parameters file gives one parameter the template does not declare:
+    Azure refuses such a deployment (InvalidTemplate)."""
+    document = arm("existing-vnet-to-vnet-peering")
+    (finding,) = [f for f in document.findings if f.severity == "Error"]
+    assert finding.code == "InvalidTemplate"
+    assert "existingLocalVirtualNetworkResourceGroupName" in finding.message
+
+
+def test_prereq_whose_placeholders_give_two_vnets_one_name_is_a_duplicate_not_a_merge():
+    """Every name in the prereq parameters file is GEN-UNIQUE: the two VNets collide. The
+    importer used to merge them (the second's space over the first's subnets)."""
+    document = arm(
+        "vnet-peering-create",
+        "prereqs/prereq.azuredeploy.json",
+        "prereqs/prereq.azuredeploy.parameters.json",
+    )
+    (finding,) = [f for f in document.findings if f.code == "DuplicateResource"]
+    assert "GEN-UNIQUE" in finding.message
+    (vnet,) = document.fabric.vnets.values()
+    assert vnet.address_prefixes == ("10.0.0.0/16",)  # the first one, as declared
+
+
+def test_every_corpus_template_loads_with_comments_added(tmp_path):
+    """The same answers when each template is rewritten with // and /* */ comments."""
+    for path in sorted((CORPUS / "arm").rglob("*.json")):
+        if "parameters" in path.name:
+            continue
+        text = path.read_text(encoding="utf-8-sig")
+        commented = "// " + path.name + "\n/* a\n block */" + text.replace("\n", " // c\n", 3)
+        copy_path = tmp_path / path.name
+        copy_path.write_text(commented)
+        assert load_topology(copy_path).fabric == load_topology(path).fabric, path
+
+
 def test_vnet_peering_create_with_a_placeholder_remote_id_is_a_clear_finding():
     document = arm("vnet-peering-create")
     (finding,) = [f for f in document.findings if f.code == "ImportInvalidResource"]
@@ -191,11 +231,39 @@ def test_vnet_peering_create_with_a_placeholder_remote_id_is_a_clear_finding():
     assert "resource ID" in finding.message
 
 
-def test_alz_nested_deployment_is_reported_not_evaluated():
+ALZ_VALUES = {
+    "vNetRgName": "rg-spoke",
+    "vNetName": "vnet-spoke",
+    "vNetLocation": "westeurope",
+    "vNetCidrRange": "10.20.0.0/16",
+    "hubResourceId": "/subscriptions/1111/resourceGroups/rg-hub/providers/"
+    "Microsoft.Network/virtualNetworks/vnet-hub",
+}
+
+
+def test_alz_nested_deployments_without_required_parameters_say_how_to_pass_them():
     document = load_topology(CORPUS / "arm" / "alz-spoke-vnet-peering" / "vnetPeering.json")
     assert document.fabric.vnets == {}
-    assert "ArmMissingParameter" in codes(document)
-    assert any("deployments" in f.message for f in document.findings)
+    missing = [f for f in document.findings if f.code == "ArmMissingParameter"]
+    assert {f.resources[0] for f in missing} == set(ALZ_VALUES)
+    assert all("--parameter" in f.message and "parameter_values" in f.message for f in missing)
+
+
+def test_alz_nested_deployments_evaluate_two_levels_with_inner_and_outer_scope():
+    """Level 1 (outer scope) is evaluated by the root first; the level-2 deployment (inner
+    scope, in another subscription) sees its own parameters, and its ``[[`` escapes become
+    expressions only there."""
+    path = CORPUS / "arm" / "alz-spoke-vnet-peering" / "vnetPeering.json"
+    document = load_topology(path, parameter_values=ALZ_VALUES)
+    fabric = document.fabric
+    assert fabric.vnets["vnet-spoke"].address_prefixes == ("10.20.0.0/16",)
+    assert fabric.vnets["vnet-hub"].external
+    links = {(p.vnet, p.name): p.remote_vnet for p in fabric.peerings.values()}
+    assert links == {
+        ("vnet-spoke", "peerToHub"): "vnet-hub",
+        ("vnet-hub", "vnet-spoke"): "vnet-spoke",
+    }
+    assert [f.code for f in document.findings] == ["VnetNotInInput"]
 
 
 # -- REST corpus -------------------------------------------------------------------------------
@@ -242,11 +310,14 @@ def test_rest_peering_flags():
     assert any(p.allow_gateway_transit for p in transit.peerings.values())
 
 
-def test_rest_spec_example_s2s_connection_is_a_clear_finding():
+def test_rest_spec_example_s2s_connection_without_its_gateways_is_a_clear_finding():
     document = rest("spec-example-connection-get-ipsec.json")
-    (finding,) = document.findings
-    assert finding.code == "ResourceNotModelled"
+    nat, finding = document.findings
+    assert "NAT rules" in nat.message  # the example carries ingress/egress NAT rules
+    assert finding.code == "ConnectionEndNotInInput"
     assert "IPsec" in finding.message
+    assert "'vpngw', 'localgw'" in finding.message
+    assert not document.fabric.connections
 
 
 # -- round trip and the command ----------------------------------------------------------------
@@ -431,7 +502,7 @@ def test_unsupported_functions_are_named_with_their_path(tmp_path):
                 "name": "v",
                 "location": "westus",
                 "properties": {
-                    "addressSpace": {"addressPrefixes": ["[cidrSubnet('10.0.0.0/8', 16, 0)]"]}
+                    "addressSpace": {"addressPrefixes": ["[pickZones('10.0.0.0/8', 16, 0)]"]}
                 },
             }
         ],
@@ -440,7 +511,7 @@ def test_unsupported_functions_are_named_with_their_path(tmp_path):
     path.write_text(json.dumps(template))
     document = load_topology(path)
     (finding,) = [f for f in document.findings if f.code == "ArmExpressionError"]
-    assert "cidrSubnet() is not supported" in finding.message
+    assert "pickZones() is not supported" in finding.message
     assert "resources[0].properties.addressSpace.addressPrefixes[0]" in finding.message
     assert "v" in document.fabric.vnets  # the rest still loads
 

@@ -1,15 +1,22 @@
 """Topology loaders. Every command's FILE goes through ``load_topology``, which picks the format
-from the content: native YAML (DESIGN.md), an ARM template (with ``--parameters``), or az CLI /
-REST JSON. ``to_yaml`` writes any of them in the native format.
+from the content: native YAML (DESIGN.md), an ARM template (with ``--parameters`` and inline
+``--parameter name=value`` values), or az CLI / REST JSON. JSON is read as Azure's tools read
+templates: ``//`` and ``/* */`` comments and raw line breaks in strings are accepted
+(``fabric.io.jsonc``). ``to_yaml`` writes any of them in the native format.
+
+Bad input is always an ``InputError`` or a finding, never a traceback: documents nested
+deeper than ``jsonc.MAX_DEPTH`` are refused, and a RecursionError or MemoryError met while
+reading an input becomes an InputError naming the file.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from fabric.io import jsonc
 from fabric.io.arm import load_arm
 from fabric.io.errors import InputError, Problem
 from fabric.io.native import NativeDocument, dump_native, load_native
@@ -70,14 +77,13 @@ def detect_format(data: object) -> str:
 
 
 def _parse(text: str, where: str) -> object:
-    """JSON (leniently: real templates carry raw newlines inside strings) or YAML."""
-    if text.lstrip().startswith(("{", "[")):
+    """JSON with comments and raw line breaks in strings (N17.1), or YAML."""
+    if jsonc.looks_like_json(text):
         try:
-            return json.loads(text, strict=False)
-        except json.JSONDecodeError as problem:
-            raise InputError(
-                where, [Problem("", f"not valid JSON: {problem.msg}", problem.lineno)]
-            ) from None
+            return jsonc.loads(text)
+        except jsonc.JsoncError as problem:
+            detail = f"not valid JSON: {problem.message} (column {problem.column})"
+            raise InputError(where, [Problem("", detail, problem.line)]) from None
     try:
         return load_yaml(text)
     except yaml.MarkedYAMLError as problem:
@@ -87,25 +93,40 @@ def _parse(text: str, where: str) -> object:
         raise InputError(where, [Problem("", f"not valid YAML/JSON: {detail}", line)]) from None
     except yaml.YAMLError as problem:
         raise InputError(where, [Problem("", f"not valid YAML/JSON: {problem}")]) from None
+    except RecursionError:
+        raise InputError(where, [Problem("", "nested too deeply to read")]) from None
 
 
 def load_topology(
     path: str | Path,
     *,
     parameters: str | Path | None = None,
+    parameter_values: dict[str, Any] | None = None,
     variables: dict | None = None,
 ) -> NativeDocument:
     """Load a topology or scenario file of any supported format; InputError on bad input.
 
-    A directory or a ``.tf`` file is a Terraform configuration; ``variables`` gives values to its
-    input variables (``fabric.io.terraform.parse_var_options`` reads ``-var NAME=VALUE``).
+    ``parameters`` is an ARM parameters file; ``parameter_values`` gives ARM parameter values
+    inline (``{"vnetName": "hub"}``), as ``az deployment ... --parameters name=value`` does;
+    they win over the file's. A directory or a ``.tf`` file is a Terraform configuration;
+    ``variables`` gives values to its input variables (``-var NAME=VALUE``).
     """
-    path = Path(path)
+    try:
+        return _load_topology(Path(path), parameters, parameter_values, variables)
+    except (RecursionError, MemoryError) as problem:
+        reason = "nested too deeply" if isinstance(problem, RecursionError) else "too large"
+        raise InputError(str(path), [Problem("", f"{reason} to load")]) from None
+
+
+def _load_topology(
+    path: Path,
+    parameters: str | Path | None,
+    parameter_values: dict[str, Any] | None,
+    variables: dict | None,
+) -> NativeDocument:
     if is_terraform_path(path):
-        if parameters is not None:
-            raise InputError(
-                str(parameters), [Problem("", "--parameters applies to ARM templates only")]
-            )
+        if parameters is not None or parameter_values:
+            raise InputError(str(path), [Problem("", "--parameters applies to ARM templates only")])
         return load_terraform(path, variables=variables)
     if variables:
         raise InputError(
@@ -128,6 +149,11 @@ def load_topology(
         raise InputError(
             str(parameters), [Problem("", "--parameters applies to ARM templates only")]
         )
+    if parameter_values and kind != "arm":
+        names = ", ".join(parameter_values)
+        raise InputError(
+            str(path), [Problem("", f"--parameter ({names}) applies to ARM templates only")]
+        )
     if kind == "arm":
         values = None
         if parameters is not None:
@@ -136,7 +162,7 @@ def load_topology(
                 raise InputError(
                     str(parameters), [Problem("", "an ARM parameters file is a JSON object")]
                 )
-        fabric, findings = load_arm(data, values, str(path))
+        fabric, findings = load_arm(data, values, str(path), parameter_values=parameter_values)
         return NativeDocument(fabric, findings=tuple(findings), source_format="arm")
     if kind == "terraform-json":
         return load_terraform_json(data, str(path))
@@ -147,10 +173,17 @@ def load_topology(
 
 
 def load(
-    path: str | Path, *, parameters: str | Path | None = None, variables: dict | None = None
+    path: str | Path,
+    *,
+    parameters: str | Path | None = None,
+    parameter_values: dict[str, Any] | None = None,
+    variables: dict | None = None,
 ) -> Fabric:
     """The topology of a file of any supported format (``fabric.load("hub_spoke.yaml")``)."""
-    return load_topology(path, parameters=parameters, variables=variables).fabric
+    document = load_topology(
+        path, parameters=parameters, parameter_values=parameter_values, variables=variables
+    )
+    return document.fabric
 
 
 def to_yaml(document: NativeDocument) -> str:

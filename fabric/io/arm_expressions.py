@@ -4,28 +4,49 @@ Python ``eval``).
 An expression is a string ``"[...]"``; ``"[[..."`` is a literal that starts with ``[``. Inside:
 string literals in single quotes (``''`` escapes a quote), integers, function calls, and
 property (``.name``) and index (``[expr]``) access. Functions are the template functions that
-real networking templates use; anything else raises ``ExpressionError`` naming the function.
+real networking templates use (``fabric.io.arm_functions``) plus the lambda functions
+(``filter``, ``map``, ``reduce``, ``sort``, ``toObject`` with ``lambda``/``lambdaVariables``);
+anything else raises ``ExpressionError`` naming the function.
+
+Expressions nest at most ``MAX_DEPTH`` calls deep, so that a hostile template is a clear
+error rather than a RecursionError.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 
+from fabric.io.anycase import AnyCase
+from fabric.io.arm_functions import (
+    PURE_FUNCTIONS,
+    Budget,
+    ExpressionError,
+    Unresolvable,
+    check_size,
+    cost,
+    find_key,
+    truth,
+    unique_string,
+)
 
-class ExpressionError(ValueError):
-    """An expression that cannot be evaluated: syntax, unknown function, bad argument."""
+__all__ = [
+    "PURE_FUNCTIONS",
+    "Budget",
+    "ExpressionError",
+    "Failed",
+    "Scope",
+    "Unresolvable",
+    "is_expression",
+    "parse",
+    "unique_string",
+]
 
-
-class Unresolvable(ExpressionError):  # noqa: N818 - reads as a value state
-    """A value known only after deployment (e.g. a runtime property read with reference())."""
-
+MAX_DEPTH = 64  # nested calls, member and index accesses in one expression
 
 # -- tokens and syntax tree ---------------------------------------------------------------------
 
@@ -65,7 +86,7 @@ def tokenize(text: str) -> list[tuple[str, str]]:
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
             raise ExpressionError(
-                f"unexpected character {text[position]!r} at {position} in {text!r}"
+                f"unexpected character {text[position]!r} at {position} in {text[:80]!r}"
             )
         kind = match.lastgroup
         tokens.append((kind, match.group(kind)))
@@ -78,6 +99,7 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.position = 0
+        self.depth = 0
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -87,39 +109,58 @@ class _Parser:
         if token is None or (value is not None and token[1] != value):
             wanted = f"{value!r}" if value else "more input"
             found = f"{token[1]!r}" if token else "the end"
-            raise ExpressionError(f"expected {wanted}, found {found} in [{self.text}]")
+            raise ExpressionError(f"expected {wanted}, found {found} in [{self.text[:80]}]")
         self.position += 1
         return token
 
     def parse(self) -> Any:
         node = self.expression()
         if self.peek() is not None:
-            raise ExpressionError(f"unexpected {self.peek()[1]!r} in [{self.text}]")
+            raise ExpressionError(f"unexpected {self.peek()[1]!r} in [{self.text[:80]}]")
         return node
 
     def expression(self) -> Any:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExpressionError(
+                f"expression nested deeper than {MAX_DEPTH} levels in [{self.text[:80]}...]; "
+                "split it into variables"
+            )
+        try:
+            return self._accessors(self._primary())
+        finally:
+            self.depth -= 1
+
+    def _primary(self) -> Any:
         kind, value = self.take()
         if kind == "string":
-            node: Any = Literal(value[1:-1].replace("''", "'"))
-        elif kind == "number":
-            node = Literal(int(value))
-        elif kind == "name":
-            self.take("(")
-            args = []
-            if self.peek() != ("punct", ")"):
+            return Literal(value[1:-1].replace("''", "'"))
+        if kind == "number":
+            return Literal(int(value))
+        if kind != "name":
+            raise ExpressionError(f"unexpected {value!r} in [{self.text[:80]}]")
+        self.take("(")
+        args = []
+        if self.peek() != ("punct", ")"):
+            args.append(self.expression())
+            while self.peek() == ("punct", ","):
+                self.take(",")
                 args.append(self.expression())
-                while self.peek() == ("punct", ","):
-                    self.take(",")
-                    args.append(self.expression())
-            self.take(")")
-            node = Call(value, tuple(args))
-        else:
-            raise ExpressionError(f"unexpected {value!r} in [{self.text}]")
+        self.take(")")
+        return Call(value, tuple(args))
+
+    def _accessors(self, node: Any) -> Any:
+        count = 0
         while self.peek() in (("punct", "."), ("punct", "[")):
+            count += 1
+            if count > MAX_DEPTH:
+                raise ExpressionError(f"more than {MAX_DEPTH} accessors in [{self.text[:80]}]")
             if self.take()[1] == ".":
                 kind, name = self.take()
                 if kind != "name":
-                    raise ExpressionError(f"expected a property name after '.' in [{self.text}]")
+                    raise ExpressionError(
+                        f"expected a property name after '.' in [{self.text[:80]}]"
+                    )
                 node = Member(node, name)
             else:
                 node = Index(node, self.expression())
@@ -127,8 +168,9 @@ class _Parser:
         return node
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(text: str) -> Any:
-    """Parse the inside of ``[...]`` into a syntax tree."""
+    """Parse the inside of ``[...]`` into a syntax tree (cached: templates repeat them)."""
     return _Parser(text).parse()
 
 
@@ -142,6 +184,14 @@ def is_expression(value: Any) -> bool:
     )
 
 
+@attrs.frozen
+class Failed:
+    """A value whose expression failed in an earlier evaluation pass (an outer-scope nested
+    template is evaluated by its parent first); resolving it raises the original error."""
+
+    error: ExpressionError
+
+
 # -- evaluation -------------------------------------------------------------------------------
 
 
@@ -150,162 +200,110 @@ def _get(mapping: Any, key: Any) -> Any:
     their values only after deployment (``missing`` hook) raise Unresolvable for absent keys."""
     missing = getattr(mapping, "missing", None)
     if isinstance(mapping, list):
-        if not isinstance(key, int) or not -len(mapping) <= key < len(mapping):
+        if (
+            isinstance(key, bool)
+            or not isinstance(key, int)
+            or not -len(mapping) <= key < len(mapping)
+        ):
             if missing is not None:
                 raise missing(key)
             raise ExpressionError(f"index {key!r} is out of range for a list of {len(mapping)}")
         return mapping[key]
     if isinstance(mapping, dict):
-        if key in mapping:
-            return mapping[key]
-        for name in list(mapping):
-            if isinstance(name, str) and isinstance(key, str) and name.lower() == key.lower():
-                return mapping[name]
+        found = find_key(mapping, key) if isinstance(key, str) else None
+        if found is not None:
+            return mapping[found]
         if missing is not None:
             raise missing(key)
-        raise ExpressionError(
-            f"property {key!r} does not exist (has: {', '.join(map(str, mapping))})"
-        )
-    raise ExpressionError(f"cannot read {key!r} of {type(mapping).__name__} {mapping!r}")
+        names = ", ".join(map(str, list(mapping)[:20]))
+        raise ExpressionError(f"property {key!r} does not exist (has: {names})")
+    raise ExpressionError(f"cannot read {key!r} of {type(mapping).__name__} {str(mapping)[:60]!r}")
 
 
-def unique_string(*parts: str) -> str:
-    """A deterministic 13-character lowercase string from the inputs, like uniqueString().
-    (Azure's exact hash is not published; this one is stable and of the same shape.)"""
-    digest = hashlib.sha256("|".join(parts).encode()).digest()
-    return base64.b32encode(digest).decode().lower()[:13]
+@attrs.define
+class Lambda:
+    """``lambda('x', ..., body)``: applied by filter/map/reduce/sort/toObject."""
+
+    names: tuple[str, ...]
+    body: Any
+    scope: Scope
+
+    def __call__(self, *values: Any) -> Any:
+        if len(values) < len(self.names):
+            raise ExpressionError(
+                f"lambda({', '.join(self.names)}) needs {len(self.names)} value(s)"
+            )
+        self.scope.lambda_frames.append(dict(zip(self.names, values, strict=False)))
+        try:
+            return self.scope.evaluate(self.body)
+        finally:
+            self.scope.lambda_frames.pop()
 
 
-def _format(template: str, *args: Any) -> str:
-    def replace(match: re.Match) -> str:
-        index, spec = int(match.group(1)), match.group(2)
-        if index >= len(args):
-            raise ExpressionError(f"format: placeholder {{{index}}} has no argument")
-        value = args[index]
-        if spec and spec.upper().startswith("D") and isinstance(value, int):
-            return str(value).zfill(int(spec[1:] or 0))
-        return _string(value)
-
-    return re.sub(r"\{(\d+)(?::([^}]*))?\}", replace, template)
+def _lambda_of(value: Any, function: str, arity: int) -> Lambda:
+    if not isinstance(value, Lambda):
+        raise ExpressionError(f"{function}: the last argument must be lambda(...)")
+    if len(value.names) > arity:
+        raise ExpressionError(f"{function}: the lambda takes at most {arity} variable(s)")
+    return value
 
 
-def _string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)
+def _array_of(value: Any, function: str) -> list:
+    if not isinstance(value, list):
+        raise ExpressionError(f"{function}: expected an array, got {str(value)[:60]!r}")
+    return value
 
 
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ExpressionError(f"int: {value!r} is not an integer") from None
+def _filter(items: Any, function: Any) -> list:
+    function = _lambda_of(function, "filter", 2)
+    items = _array_of(items, "filter")
+    return [x for i, x in enumerate(items) if truth(function(x, i), "filter's lambda")]
 
 
-def _concat(*values: Any) -> Any:
-    if values and all(isinstance(v, list) for v in values):
-        return [item for v in values for item in v]
-    return "".join(_string(v) for v in values)
+def _map(items: Any, function: Any) -> list:
+    function = _lambda_of(function, "map", 2)
+    return [function(x, i) for i, x in enumerate(_array_of(items, "map"))]
 
 
-def _range(start: Any, count: Any) -> list[int]:
-    return list(range(_int(start), _int(start) + _int(count)))
+def _reduce(items: Any, initial: Any, function: Any) -> Any:
+    function = _lambda_of(function, "reduce", 3)
+    value = initial
+    for i, item in enumerate(_array_of(items, "reduce")):
+        value = function(value, item, i)
+    return value
 
 
-def _empty(value: Any) -> bool:
-    return value is None or (hasattr(value, "__len__") and len(value) == 0)
+def _sort(items: Any, function: Any) -> list:
+    """sort(): the lambda says whether a goes before b (a stable sort; items neither of
+    which goes first keep their order)."""
+    function = _lambda_of(function, "sort", 2)
+
+    def compare(a: Any, b: Any) -> int:
+        if truth(function(a, b), "sort's lambda"):
+            return -1
+        return 1 if truth(function(b, a), "sort's lambda") else 0
+
+    return sorted(_array_of(items, "sort"), key=functools.cmp_to_key(compare))
 
 
-def _length(value: Any) -> int:
-    if isinstance(value, str | list | dict):
-        return len(value)
-    raise ExpressionError(f"length: {value!r} has no length")
+def _to_object(items: Any, key: Any, value: Any = None) -> dict:
+    key = _lambda_of(key, "toObject", 1)
+    value = _lambda_of(value, "toObject", 1) if value is not None else None
+    out = {}
+    for item in _array_of(items, "toObject"):
+        name = key(item)
+        if not isinstance(name, str):
+            raise ExpressionError(f"toObject: the key lambda gave {name!r}, not a string")
+        out[name] = value(item) if value is not None else item
+    return out
 
 
-def _substring(text: str, start: Any, length: Any = None) -> str:
-    start = _int(start)
-    end = len(text) if length is None else start + _int(length)
-    if start < 0 or end > len(text):
-        raise ExpressionError(f"substring: {start}..{end} is outside {text!r}")
-    return text[start:end]
-
-
-def _contains(container: Any, item: Any) -> bool:
-    if isinstance(container, str):
-        return str(item).lower() in container.lower()
-    return item in container
-
-
-def _create_object(*pairs: Any) -> dict:
-    if len(pairs) % 2:
-        raise ExpressionError("createObject needs key/value pairs")
-    return {pairs[i]: pairs[i + 1] for i in range(0, len(pairs), 2)}
-
-
-def _equals(a: Any, b: Any) -> bool:
-    if isinstance(a, str) and isinstance(b, str):
-        return a == b  # equals() is case-sensitive for strings
-    return a == b
-
-
-PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "concat": _concat,
-    "format": _format,
-    "tolower": lambda s: _string(s).lower(),
-    "toupper": lambda s: _string(s).upper(),
-    "string": _string,
-    "int": _int,
-    "bool": lambda v: v if isinstance(v, bool) else str(v).lower() == "true",
-    "equals": _equals,
-    "not": lambda v: not v,
-    "and": lambda *v: all(v),
-    "or": lambda *v: any(v),
-    "greater": lambda a, b: a > b,
-    "greaterorequals": lambda a, b: a >= b,
-    "less": lambda a, b: a < b,
-    "lessorequals": lambda a, b: a <= b,
-    "empty": _empty,
-    "length": _length,
-    "range": _range,
-    "split": lambda s, sep: (
-        s.split(sep) if isinstance(sep, str) else re.split("|".join(map(re.escape, sep)), s)
-    ),
-    "first": lambda v: v[0],
-    "last": lambda v: v[-1],
-    "take": lambda v, n: v[: _int(n)],
-    "skip": lambda v, n: v[_int(n) :],
-    "padleft": lambda v, n, c=" ": _string(v).rjust(_int(n), c),
-    "substring": _substring,
-    "replace": lambda s, old, new: s.replace(old, new),
-    "trim": lambda s: s.strip(),
-    "startswith": lambda s, p: s.lower().startswith(p.lower()),
-    "endswith": lambda s, p: s.lower().endswith(p.lower()),
-    "indexof": lambda s, p: s.lower().find(p.lower()),
-    "contains": _contains,
-    "createobject": _create_object,
-    "createarray": lambda *v: list(v),
-    "array": lambda v: v if isinstance(v, list) else [v],
-    "coalesce": lambda *v: next((x for x in v if x is not None), None),
-    "union": lambda *v: (
-        _concat(*v) if all(isinstance(x, list) for x in v) else {k: x[k] for x in v for k in x}
-    ),
-    "add": lambda a, b: _int(a) + _int(b),
-    "sub": lambda a, b: _int(a) - _int(b),
-    "mul": lambda a, b: _int(a) * _int(b),
-    "div": lambda a, b: _int(a) // _int(b),
-    "mod": lambda a, b: _int(a) % _int(b),
-    "min": lambda *v: min(v[0] if len(v) == 1 else v),
-    "max": lambda *v: max(v[0] if len(v) == 1 else v),
-    "uniquestring": lambda *parts: unique_string(*map(_string, parts)),
-    "guid": lambda *parts: str(
-        __import__("uuid").UUID(hashlib.md5("|".join(map(_string, parts)).encode()).hexdigest())
-    ),
-    "json": lambda text: json.loads(text),
-    "true": lambda: True,
-    "false": lambda: False,
-    "null": lambda: None,
+LAMBDA_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "filter": _filter,
+    "map": _map,
+    "reduce": _reduce,
+    "sort": _sort,
+    "toobject": _to_object,
 }
 
 
@@ -313,14 +311,22 @@ class Scope:
     """What expressions can see: parameters, variables, copy indexes and template functions.
 
     ``functions`` adds the template-aware functions (resourceId, reference, resourceGroup...).
-    ``lazy`` short-circuits if() so the branch not taken is never evaluated.
+    if() is lazy: the branch not taken is never evaluated. ``budget`` is the evaluation work
+    the scope may spend (shared by every scope of one load).
     """
 
-    def __init__(self, functions: dict[str, Callable[..., Any]] | None = None) -> None:
-        self.functions = {**PURE_FUNCTIONS, **(functions or {})}
+    def __init__(
+        self,
+        functions: dict[str, Callable[..., Any]] | None = None,
+        budget: Budget | None = None,
+    ) -> None:
+        self.functions = {**PURE_FUNCTIONS, **LAMBDA_FUNCTIONS, **(functions or {})}
+        self.budget = budget or Budget()
         self.copy_indexes: dict[str | None, int] = {}
+        self.lambda_frames: list[dict[str, Any]] = []
 
     def evaluate(self, node: Any) -> Any:
+        self.budget.spend(1)
         if isinstance(node, Literal):
             return node.value
         if isinstance(node, Member):
@@ -328,13 +334,14 @@ class Scope:
         if isinstance(node, Index):
             return _get(self.evaluate(node.target), self.evaluate(node.index))
         name = node.name.lower()
-        if name == "if":
-            if len(node.args) != 3:
-                raise ExpressionError("if() takes a condition and two values")
-            branch = node.args[1] if self.evaluate(node.args[0]) else node.args[2]
-            return self.evaluate(branch)
-        if name == "copyindex":
-            return self._copy_index(node.args)
+        special = {
+            "if": self._if,
+            "copyindex": self._copy_index,
+            "lambda": self._lambda,
+            "lambdavariables": self._lambda_variable,
+        }.get(name)
+        if special is not None:
+            return special(node.args)
         function = self.functions.get(name)
         if function is None:
             raise ExpressionError(
@@ -342,7 +349,9 @@ class Scope:
             )
         args = [self.evaluate(arg) for arg in node.args]
         try:
-            return function(*args)
+            result = check_size(function(*args), node.name)
+            self.budget.spend(cost(result))
+            return result
         except ExpressionError:
             raise
         except (
@@ -352,29 +361,63 @@ class Scope:
             IndexError,
             AttributeError,
             ZeroDivisionError,
+            OverflowError,
         ) as problem:
             raise ExpressionError(f"{node.name}(): {problem}") from None
+
+    def _if(self, args: tuple[Any, ...]) -> Any:
+        if len(args) != 3:
+            raise ExpressionError("if() takes a condition and two values")
+        condition = truth(self.evaluate(args[0]), "the condition of if()")
+        return self.evaluate(args[1] if condition else args[2])
+
+    def _lambda(self, args: tuple[Any, ...]) -> Lambda:
+        if len(args) < 2:
+            raise ExpressionError("lambda() takes variable names and an expression")
+        names = tuple(self.evaluate(a) for a in args[:-1])
+        if not all(isinstance(n, str) for n in names):
+            raise ExpressionError("lambda(): variable names must be strings")
+        return Lambda(names, args[-1], self)
+
+    def _lambda_variable(self, args: tuple[Any, ...]) -> Any:
+        name = self.evaluate(args[0]) if len(args) == 1 else None
+        for frame in reversed(self.lambda_frames):
+            if name in frame:
+                return frame[name]
+        raise ExpressionError(f"lambdaVariables({name!r}) is used outside a lambda that names it")
 
     def _copy_index(self, args: tuple[Any, ...]) -> int:
         values = [self.evaluate(a) for a in args]
         loop = next((v for v in values if isinstance(v, str)), None)
         offset = next((v for v in values if isinstance(v, int) and not isinstance(v, bool)), 0)
-        key = loop if loop in self.copy_indexes else (None if loop is None else loop)
-        if key not in self.copy_indexes:
+        if loop not in self.copy_indexes:
             where = f"copy loop {loop!r}" if loop else "a copy loop"
             raise ExpressionError(f"copyIndex() used outside {where}")
-        return self.copy_indexes[key] + offset
+        return self.copy_indexes[loop] + offset
 
     def resolve(self, value: Any) -> Any:
         """Evaluate every expression inside a JSON value (strings, lists, objects)."""
+        try:
+            return self._resolve(value)
+        except RecursionError:
+            raise ExpressionError(
+                "expressions and variables nest too deeply to evaluate; simplify the template"
+            ) from None
+
+    def _resolve(self, value: Any) -> Any:
         if isinstance(value, str):
             if is_expression(value):
-                return self.evaluate(parse(value[1:-1]))
+                result = self.evaluate(parse(value[1:-1]))
+                if isinstance(result, Lambda):
+                    raise ExpressionError("lambda() can only be an argument of filter/map/...")
+                return result
             if value.startswith("[["):
                 return value[1:]
             return value
+        if isinstance(value, Failed):
+            raise value.error
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [self._resolve(item) for item in value]
         if isinstance(value, dict):
-            return {key: self.resolve(item) for key, item in value.items()}
+            return AnyCase((key, self._resolve(item)) for key, item in value.items())
         return value

@@ -4,26 +4,57 @@ One mapping serves both importers: ``fabric.io.arm`` evaluates a template into r
 objects, ``fabric.io.rest`` reads them as az/REST printed them; both hand the objects here.
 Each resource is ``{"type", "name", "id"?, "location"?, "properties", "sku"?}``; child
 resources carry their full type (``Microsoft.Network/virtualNetworks/subnets``) and the name
-``parent/child``. Problems become findings; what can be loaded is loaded.
+``parent/child``. Property names are read ignoring case, booleans and numbers written as
+strings are read as such (``fabric.io.azure_values``). Problems become findings; what can be
+loaded is loaded, and nothing is merged or widened silently.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import Any
 
 import attrs
 
 from fabric.control.addressing import AddressError, parse_prefix, reserved_addresses
+from fabric.io import azure_firewall
+from fabric.io.anycase import any_case
+from fabric.io.azure_values import (
+    BadValueError,
+    choice,
+    flag,
+    integer,
+    ref_id,
+    ref_ids,
+    strings,
+    text,
+    whole,
+)
 from fabric.model.container import Fabric
 from fabric.model.findings import Finding, error, warning
 from fabric.model.records import (
+    ACCESSES,
+    CONNECTION_PROTOCOLS,
+    CONNECTION_TYPES,
+    DIRECTIONS,
+    FIREWALL_TIERS,
+    GATEWAY_TYPES,
+    UDR_NEXT_HOP_TYPES,
+    VPN_TYPES,
+    ApplicationSecurityGroup,
+    BgpPeer,
+    BgpSettings,
     Connection,
+    Firewall,
     Host,
     IpsecPolicy,
+    LocalNetworkGateway,
     Nsg,
     Peering,
     Route,
+    RouteServer,
     RouteTable,
     SecurityRule,
     Subnet,
@@ -41,11 +72,42 @@ ROUTE = "microsoft.network/routetables/routes"
 GATEWAY = "microsoft.network/virtualnetworkgateways"
 CONNECTION = "microsoft.network/connections"
 NIC = "microsoft.network/networkinterfaces"
-ACCEPTED_NOT_MODELLED = frozenset({"microsoft.network/publicipaddresses"})
+LOCAL_GATEWAY = "microsoft.network/localnetworkgateways"
+FIREWALL = "microsoft.network/azurefirewalls"
+FIREWALL_POLICY = "microsoft.network/firewallpolicies"
+RULE_GROUP = "microsoft.network/firewallpolicies/rulecollectiongroups"
+ASG = "microsoft.network/applicationsecuritygroups"
+HUB = "microsoft.network/virtualhubs"
+HUB_IP_CONFIG = "microsoft.network/virtualhubs/ipconfigurations"
+HUB_BGP = "microsoft.network/virtualhubs/bgpconnections"
+# Containers with nothing to model: no finding for them.
+ACCEPTED_NOT_MODELLED = frozenset({"microsoft.resources/resourcegroups"})
 MODELLED = frozenset(
-    {VNET, SUBNET, PEERING, NSG, RULE, ROUTE_TABLE, ROUTE, GATEWAY, CONNECTION, NIC}
+    {
+        VNET,
+        SUBNET,
+        PEERING,
+        NSG,
+        RULE,
+        ROUTE_TABLE,
+        ROUTE,
+        GATEWAY,
+        CONNECTION,
+        NIC,
+        LOCAL_GATEWAY,
+        FIREWALL,
+        FIREWALL_POLICY,
+        RULE_GROUP,
+        ASG,
+        HUB,
+        HUB_IP_CONFIG,
+        HUB_BGP,
+    }
 )
 UNKNOWN_REGION = "unknown"
+_BROKEN = object()  # a firewall policy whose rules could not be read (an error is noted)
+ROUTE_SERVER_SUBNET = "RouteServerSubnet"
+CONNECTION_STATES = ("Connected", "NotConnected", "Connecting", "Unknown")
 
 _PROTOCOLS = {
     "tcp": "Tcp",
@@ -70,6 +132,13 @@ class AzureResource:
     origin: str = ""  # e.g. "resources[3]" or "value[0]"
 
 
+@attrs.frozen
+class _VnetMeta:
+    region: str
+    prefixes: tuple[str, ...]
+    encryption: bool = False
+
+
 def name_from_id(resource_id: Any, kind: str) -> str | None:
     """The name after ``/<kind>/`` in a resource ID (case-insensitive), else None."""
     if not isinstance(resource_id, str):
@@ -81,10 +150,6 @@ def name_from_id(resource_id: Any, kind: str) -> str | None:
     return None
 
 
-def _ref_id(value: Any) -> str | None:
-    return value.get("id") if isinstance(value, dict) else None
-
-
 def _region(location: Any) -> str:
     """ARM locations are written both ways ('East US', 'eastus'); keep the compact form."""
     if not isinstance(location, str) or not location:
@@ -92,22 +157,31 @@ def _region(location: Any) -> str:
     return "".join(location.split()).lower()
 
 
-def _plural(props: dict, singular: str, plural: str, default: Any = "*") -> Any:
-    values = props.get(plural)
-    if values:
-        return [str(v) for v in values]
-    value = props.get(singular)
-    return default if value in (None, "") else str(value)
+def _side(props: dict, singular: str, plural: str) -> tuple[str, ...]:
+    """An NSG rule's prefixes or ports: the plural list, else the singular value."""
+    values = strings(props.get(plural), plural)
+    return values or strings(props.get(singular), singular)
 
 
 class _Builder:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, strict_duplicates: bool) -> None:
         self.source = source
+        self.strict_duplicates = strict_duplicates
         self.fabric = Fabric()
         self.findings: list[Finding] = []
         self.subnets: dict[str, list[Subnet]] = {}
-        self.hosts: dict[str, list[Host]] = {}
-        self.vnet_meta: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.vnet_meta: dict[str, _VnetMeta] = {}
+        self.seen: dict[tuple[str, str], AzureResource] = {}
+        self.pending_peerings: list[tuple[AzureResource, Peering]] = []
+        self.pending_nics: list[tuple] = []
+        self.pending_connections: list[tuple[AzureResource, Connection]] = []
+        self.pending_firewalls: list[tuple[AzureResource, Firewall, str | None]] = []
+        self.policies: dict[str, AzureResource] = {}
+        self.rule_groups: dict[str, list[AzureResource]] = defaultdict(list)
+        self.hubs: dict[str, AzureResource] = {}
+        self.hub_subnets: dict[str, list[str]] = defaultdict(list)
+        self.hub_peers: dict[str, list[tuple[AzureResource, BgpPeer]]] = defaultdict(list)
+        self.asg_refs: set[str] = set()
 
     def note(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -121,54 +195,99 @@ class _Builder:
             )
         )
 
-    # -- per type --------------------------------------------------------------------------
+    def not_modelled(self, resource: AzureResource, why: str, code: str = "ResourceNotModelled"):
+        self.note(
+            warning(
+                code,
+                f"{self.source}: {resource.origin} {resource.type} {resource.name!r} {why}",
+                f"{resource.type}/{resource.name}",
+            )
+        )
+
+    # -- VNets, subnets, peerings ------------------------------------------------------------
 
     def vnet(self, r: AzureResource) -> None:
         props = r.properties
-        prefixes = tuple((props.get("addressSpace") or {}).get("addressPrefixes") or ())
-        self.vnet_meta[r.name] = (_region(r.location), prefixes)
+        prefixes = strings((props.get("addressSpace") or {}).get("addressPrefixes"), "addressSpace")
+        encryption = flag(props.get("encryption") or {}, "enabled", False)
+        self.vnet_meta[r.name] = _VnetMeta(_region(r.location), prefixes, encryption)
         self.subnets.setdefault(r.name, [])
-        for item in props.get("subnets") or ():
-            self.subnet(
-                AzureResource(
-                    SUBNET,
-                    f"{r.name}/{item.get('name')}",
-                    item.get("properties") or {},
-                    origin=f"{r.origin}.properties.subnets",
-                )
+        for i, item in enumerate(props.get("subnets") or ()):
+            self._child(self.subnet, "subnets", r, item, f"subnets[{i}]")
+        for i, item in enumerate(props.get("virtualNetworkPeerings") or ()):
+            self._child(
+                self.peering, "virtualNetworkPeerings", r, item, f"virtualNetworkPeerings[{i}]"
             )
-        for item in props.get("virtualNetworkPeerings") or ():
-            self.peering(
-                AzureResource(
-                    PEERING,
-                    f"{r.name}/{item.get('name')}",
-                    item.get("properties") or {},
-                    origin=f"{r.origin}.properties.virtualNetworkPeerings",
-                )
+
+    def _child(self, handler: Callable, kind: str, parent: AzureResource, item: Any, path: str):
+        """Hand an inline child (``kind`` "subnets" of a VNet...) to its handler; a problem with
+        it is a finding about the child, and the parent still loads."""
+        if not isinstance(item, dict):
+            self.bad(parent, f"properties.{path} is not an object")
+            return None
+        child = AzureResource(
+            f"{parent.type}/{kind}",
+            f"{parent.name}/{item.get('name')}",
+            item.get("properties") or {},
+            origin=f"{parent.origin}.properties.{path}",
+        )
+        return self._run(handler, child)
+
+    def _run(self, handler: Callable, resource: AzureResource) -> Any:
+        try:
+            return handler(resource)
+        except (AttributeError, TypeError, ValueError, KeyError) as problem:
+            # BadValueError says which property; other errors mean a value of the wrong shape.
+            detail = (
+                problem if isinstance(problem, BadValueError) else f"unexpected shape ({problem})"
             )
+            self.bad(resource, detail)
+            return None
 
     def subnet(self, r: AzureResource) -> None:
         vnet, _, name = r.name.partition("/")
         props = r.properties
-        prefix = props.get("addressPrefix") or next(iter(props.get("addressPrefixes") or ()), None)
+        listed = strings(props.get("addressPrefixes"), "addressPrefixes")
+        prefix = text(props, "addressPrefix") or (listed[0] if listed else None)
         if not name or prefix is None:
             self.bad(r, "a subnet needs a name and properties.addressPrefix")
             return
+        if len(listed) > 1:
+            self.not_modelled(
+                r, f"has {len(listed)} address prefixes; vnetsim models only the first, {prefix}"
+            )
+        endpoints = tuple(
+            str(item.get("service"))
+            for item in props.get("serviceEndpoints") or ()
+            if isinstance(item, dict) and item.get("service")
+        )
         subnet = Subnet(
             name,
-            str(prefix),
-            name_from_id(_ref_id(props.get("networkSecurityGroup")), "networkSecurityGroups"),
-            name_from_id(_ref_id(props.get("routeTable")), "routeTables"),
+            prefix,
+            name_from_id(ref_id(props.get("networkSecurityGroup")), "networkSecurityGroups"),
+            name_from_id(ref_id(props.get("routeTable")), "routeTables"),
+            endpoints,
         )
         existing = self.subnets.setdefault(vnet, [])
-        if any(s.name == name for s in existing):
-            return  # declared inline and as a child resource: the same subnet
-        existing.append(subnet)
+        same = next((s for s in existing if s.name == name), None)
+        if same is None:
+            existing.append(subnet)
+        elif same != subnet:
+            self.note(
+                warning(
+                    "SubnetDeclaredTwice",
+                    f"{self.source}: {r.origin} subnet {vnet}/{name} is declared inline in its "
+                    f"VNet and again as a resource with different settings ({same.address_prefix}"
+                    f" vs {subnet.address_prefix}); Azure applies whichever deploys last. "
+                    "vnetsim keeps the inline one; declare it once",
+                    f"subnet/{vnet}/{name}",
+                )
+            )
 
     def peering(self, r: AzureResource) -> None:
         vnet, _, name = r.name.partition("/")
         props = r.properties
-        remote_id = _ref_id(props.get("remoteVirtualNetwork"))
+        remote_id = ref_id(props.get("remoteVirtualNetwork"))
         remote = name_from_id(remote_id, "virtualNetworks")
         if not name or remote is None:
             self.bad(
@@ -179,196 +298,234 @@ class _Builder:
             return
         state = props.get("peeringState")
         space = (props.get("remoteAddressSpace") or {}).get("addressPrefixes")
-        try:
-            link = Peering(
-                name,
-                vnet,
-                remote,
-                bool(props.get("allowVirtualNetworkAccess", True)),
-                bool(props.get("allowForwardedTraffic", False)),
-                bool(props.get("allowGatewayTransit", False)),
-                bool(props.get("useRemoteGateways", False)),
-                state if state in ("Initiated", "Connected", "Disconnected") else None,
-                tuple(space) if space else None,
-            )
-        except (TypeError, ValueError) as problem:
-            self.bad(r, problem)
-            return
+        link = Peering(
+            name,
+            vnet,
+            remote,
+            flag(props, "allowVirtualNetworkAccess", True),
+            flag(props, "allowForwardedTraffic", False),
+            flag(props, "allowGatewayTransit", False),
+            flag(props, "useRemoteGateways", False),
+            state if state in ("Initiated", "Connected", "Disconnected") else None,
+            strings(space, "remoteAddressSpace.addressPrefixes") if space else None,
+        )
         self.pending_peerings.append((r, link))
 
+    # -- NSGs and route tables -----------------------------------------------------------------
+
     def nsg(self, r: AzureResource) -> None:
-        rules = []
-        for item in r.properties.get("securityRules") or ():
-            rule = self.rule(
-                AzureResource(
-                    RULE,
-                    f"{r.name}/{item.get('name')}",
-                    item.get("properties") or {},
-                    origin=f"{r.origin}.properties.securityRules",
-                )
-            )
-            if rule is not None:
-                rules.append(rule)
+        rules = [
+            self._child(self.rule, "securityRules", r, item, f"securityRules[{i}]")
+            for i, item in enumerate(r.properties.get("securityRules") or ())
+        ]
         previous = self.fabric.nsgs.get(r.name)
-        merged = (*(previous.security_rules if previous else ()), *rules)
+        merged = (*(previous.security_rules if previous else ()), *(x for x in rules if x))
         self.fabric.nsgs[r.name] = Nsg(r.name, merged)
 
-    def rule(self, r: AzureResource) -> SecurityRule | None:
+    def rule(self, r: AzureResource) -> SecurityRule:
         _, _, name = r.name.partition("/")
         p = r.properties
-        try:
-            return SecurityRule(
-                name,
-                int(p.get("priority")),
-                str(p.get("direction")),
-                str(p.get("access")),
-                _PROTOCOLS.get(str(p.get("protocol", "*")).lower(), str(p.get("protocol"))),
-                _plural(p, "sourceAddressPrefix", "sourceAddressPrefixes"),
-                _plural(p, "sourcePortRange", "sourcePortRanges"),
-                _plural(p, "destinationAddressPrefix", "destinationAddressPrefixes"),
-                _plural(p, "destinationPortRange", "destinationPortRanges"),
-                p.get("description") or None,
-            )
-        except (TypeError, ValueError) as problem:
-            self.bad(r, problem)
-            return None
+        groups = {}
+        for side in ("source", "destination"):
+            ids = ref_ids(p.get(f"{side}ApplicationSecurityGroups"))
+            names = tuple(n for i in ids if (n := name_from_id(i, "applicationSecurityGroups")))
+            prefixes = _side(p, f"{side}AddressPrefix", f"{side}AddressPrefixes")
+            if names and prefixes:
+                raise BadValueError(
+                    f"the {side} names both address prefixes and application security groups; "
+                    "Azure requires exactly one of them (N14.2)"
+                )
+            groups[side] = names
+            self.asg_refs.update(names)
+        protocol = str(p.get("protocol", "*"))
+        return SecurityRule(
+            name,
+            whole(p.get("priority"), "properties.priority"),
+            choice(p.get("direction"), DIRECTIONS, "direction"),
+            choice(p.get("access"), ACCESSES, "access"),
+            _PROTOCOLS.get(protocol.lower(), protocol),
+            _side(p, "sourceAddressPrefix", "sourceAddressPrefixes") or ("*",),
+            _side(p, "sourcePortRange", "sourcePortRanges") or ("*",),
+            _side(p, "destinationAddressPrefix", "destinationAddressPrefixes") or ("*",),
+            _side(p, "destinationPortRange", "destinationPortRanges") or ("*",),
+            text(p, "description"),
+            groups["source"],
+            groups["destination"],
+        )
 
     def child_rule(self, r: AzureResource) -> None:
         nsg_name = r.name.partition("/")[0]
         rule = self.rule(r)
-        if rule is not None:
-            current = self.fabric.nsgs.get(nsg_name) or Nsg(nsg_name)
-            self.fabric.nsgs[nsg_name] = Nsg(nsg_name, (*current.security_rules, rule))
+        current = self.fabric.nsgs.get(nsg_name) or Nsg(nsg_name)
+        self.fabric.nsgs[nsg_name] = Nsg(nsg_name, (*current.security_rules, rule))
 
     def route_table(self, r: AzureResource) -> None:
-        routes = []
-        for item in r.properties.get("routes") or ():
-            route = self.route(
-                AzureResource(
-                    ROUTE,
-                    f"{r.name}/{item.get('name')}",
-                    item.get("properties") or {},
-                    origin=f"{r.origin}.properties.routes",
-                )
-            )
-            if route is not None:
-                routes.append(route)
+        routes = [
+            self._child(self.route, "routes", r, item, f"routes[{i}]")
+            for i, item in enumerate(r.properties.get("routes") or ())
+        ]
         previous = self.fabric.route_tables.get(r.name)
-        disable = bool(r.properties.get("disableBgpRoutePropagation", False))
+        disable = flag(r.properties, "disableBgpRoutePropagation", False)
         self.fabric.route_tables[r.name] = RouteTable(
-            r.name, (*(previous.routes if previous else ()), *routes), disable
+            r.name, (*(previous.routes if previous else ()), *(x for x in routes if x)), disable
         )
 
-    def route(self, r: AzureResource) -> Route | None:
+    def route(self, r: AzureResource) -> Route:
         p = r.properties
-        try:
-            return Route(
-                r.name.partition("/")[2],
-                str(p.get("addressPrefix")),
-                str(p.get("nextHopType")),
-                p.get("nextHopIpAddress") or None,
-            )
-        except (TypeError, ValueError) as problem:
-            self.bad(r, problem)
-            return None
+        return Route(
+            r.name.partition("/")[2],
+            text(p, "addressPrefix") or "",
+            choice(p.get("nextHopType"), UDR_NEXT_HOP_TYPES, "nextHopType"),
+            text(p, "nextHopIpAddress"),
+        )
 
     def child_route(self, r: AzureResource) -> None:
         table = r.name.partition("/")[0]
         route = self.route(r)
-        if route is not None:
-            current = self.fabric.route_tables.get(table) or RouteTable(table)
-            self.fabric.route_tables[table] = attrs.evolve(current, routes=(*current.routes, route))
+        current = self.fabric.route_tables.get(table) or RouteTable(table)
+        self.fabric.route_tables[table] = attrs.evolve(current, routes=(*current.routes, route))
+
+    # -- gateways, sites and connections -------------------------------------------------------
 
     def gateway(self, r: AzureResource) -> None:
         p = r.properties
-        if str(p.get("gatewayType", "Vpn")).lower() != "vpn":
-            self.note(
-                warning(
-                    "ResourceNotModelled",
-                    f"{self.source}: {r.origin} gateway {r.name} is {p.get('gatewayType')}; "
-                    "vnetsim models VPN gateways only",
-                    f"gateway/{r.name}",
-                )
-            )
+        kind = p.get("gatewayType") or "Vpn"
+        if str(kind).lower() not in {t.lower() for t in GATEWAY_TYPES}:
+            self.not_modelled(r, f"is a {kind} gateway; vnetsim models Vpn and ExpressRoute ones")
             return
-        vnet = None
-        for config in p.get("ipConfigurations") or ():
-            vnet = vnet or name_from_id(
-                _ref_id((config.get("properties") or {}).get("subnet")), "virtualNetworks"
-            )
+        kind = choice(kind, GATEWAY_TYPES, "gatewayType")
+        vnet = next(
+            (
+                name
+                for config in p.get("ipConfigurations") or ()
+                if (name := self._config_vnet(config)) is not None
+            ),
+            None,
+        )
         if vnet is None:
             self.bad(r, "no ipConfigurations[].properties.subnet.id names the gateway's VNet")
             return
-        sku = (p.get("sku") or r.sku or {}).get("name") or "VpnGw1"
+        sku_name = (p.get("sku") or r.sku or {}).get("name")
+        sku = sku_name or ("VpnGw1" if kind == "Vpn" else "Standard")  # legacy names pass as is
         bgp = p.get("bgpSettings") or {}
-        try:
-            self.fabric.gateways[r.name] = VpnGateway(
-                r.name,
-                vnet,
-                str(sku),
-                str(p.get("vpnGatewayGeneration") or "Generation1"),
-                str(p.get("vpnType") or "RouteBased"),
-                bool(p.get("activeActive", False)),
-                int(bgp.get("asn", 65515)),
-                bool(p.get("enableBgp", False)),
-            )
-        except (TypeError, ValueError) as problem:
-            self.bad(r, problem)
+        self.fabric.gateways[r.name] = VpnGateway(
+            r.name,
+            vnet,
+            str(sku),
+            text(p, "vpnGatewayGeneration") or "Generation1",
+            choice(p.get("vpnType"), VPN_TYPES, "vpnType", "RouteBased"),
+            flag(p, "activeActive", False),
+            integer(bgp, "asn", 65515),
+            flag(p, "enableBgp", False),
+            kind,
+        )
+
+    @staticmethod
+    def _config_vnet(config: Any) -> str | None:
+        if not isinstance(config, dict):
+            return None
+        subnet = (config.get("properties") or {}).get("subnet")
+        return name_from_id(ref_id(subnet), "virtualNetworks")
+
+    def local_network_gateway(self, r: AzureResource) -> None:
+        p = r.properties
+        space = p.get("localNetworkAddressSpace") or {}
+        bgp = p.get("bgpSettings")
+        settings = None
+        if isinstance(bgp, dict) and bgp:
+            asn = integer(bgp, "asn")
+            if asn is None:
+                raise BadValueError("properties.bgpSettings needs an asn")
+            peer = text(bgp, "bgpPeeringAddress")
+            settings = BgpSettings(asn, peer, integer(bgp, "peerWeight", 0))
+        location = _region(r.location)
+        self.fabric.local_network_gateways[r.name] = LocalNetworkGateway(
+            r.name,
+            strings(space.get("addressPrefixes"), "localNetworkAddressSpace.addressPrefixes"),
+            text(p, "gatewayIpAddress"),
+            text(p, "fqdn"),
+            settings,
+            None if location == UNKNOWN_REGION else location,
+        )
 
     def connection(self, r: AzureResource) -> None:
         p = r.properties
-        kind = str(p.get("connectionType", "Vnet2Vnet"))
-        first = name_from_id(_ref_id(p.get("virtualNetworkGateway1")), "virtualNetworkGateways")
-        second = name_from_id(_ref_id(p.get("virtualNetworkGateway2")), "virtualNetworkGateways")
-        if kind != "Vnet2Vnet" or first is None or second is None:
-            self.note(
-                warning(
-                    "ResourceNotModelled",
-                    f"{self.source}: {r.origin} connection {r.name} is {kind}; vnetsim models "
-                    "Vnet2Vnet connections between two virtual network gateways",
-                    f"connection/{r.name}",
-                )
+        first = name_from_id(ref_id(p.get("virtualNetworkGateway1")), "virtualNetworkGateways")
+        implied = "IPsec" if p.get("localNetworkGateway2") else "Vnet2Vnet"
+        kind = choice(p.get("connectionType"), CONNECTION_TYPES, "connectionType", implied)
+        if kind == "Vnet2Vnet":
+            to = name_from_id(ref_id(p.get("virtualNetworkGateway2")), "virtualNetworkGateways")
+        elif kind == "IPsec":
+            to = name_from_id(ref_id(p.get("localNetworkGateway2")), "localNetworkGateways")
+        else:
+            self.not_modelled(
+                r, f"is a {kind} connection; vnetsim models Vnet2Vnet and IPsec (site-to-site) ones"
             )
             return
-        policy = None
-        policies = p.get("ipsecPolicies") or ()
-        try:
-            if policies:
-                q = policies[0]
-                policy = IpsecPolicy(
-                    q.get("ikeEncryption"),
-                    q.get("ikeIntegrity"),
-                    q.get("dhGroup"),
-                    q.get("ipsecEncryption"),
-                    q.get("ipsecIntegrity"),
-                    q.get("pfsGroup"),
-                    int(q.get("saLifeTimeSeconds", 27000)),
-                    int(q.get("saDataSizeKilobytes", 102400000)),
-                )
-            status = p.get("connectionStatus")
-            self.fabric.connections[r.name] = Connection(
-                r.name,
-                first,
-                second,
-                "Vnet2Vnet",
-                p.get("sharedKey") or None,
-                bool(p.get("enableBgp", False)),
-                policy,
-                status
-                if status in ("Connected", "NotConnected", "Connecting", "Unknown")
-                else None,
+        if first is None or to is None:
+            wanted = "virtualNetworkGateway2" if kind == "Vnet2Vnet" else "localNetworkGateway2"
+            self.bad(r, f"a {kind} connection needs virtualNetworkGateway1.id and {wanted}.id")
+            return
+        status = p.get("connectionStatus")
+        connection = Connection(
+            r.name,
+            first,
+            to,
+            kind,
+            text(p, "sharedKey"),
+            flag(p, "enableBgp", False),
+            self._ipsec_policy(r, p.get("ipsecPolicies") or ()),
+            status if status in CONNECTION_STATES else None,
+            flag(p, "usePolicyBasedTrafficSelectors", False),
+            choice(p.get("connectionProtocol"), CONNECTION_PROTOCOLS, "protocol", "IKEv2"),
+            integer(p, "dpdTimeoutSeconds"),
+            integer(p, "routingWeight", 0),
+            flag(p, "expressRouteGatewayBypass", False),
+        )
+        self._connection_extras(r)
+        self.pending_connections.append((r, connection))
+
+    def _connection_extras(self, r: AzureResource) -> None:
+        """Settings that change which traffic a tunnel carries, which vnetsim does not model:
+        said, so that no verdict about such traffic is taken at face value."""
+        unmodelled = {
+            "ingressNatRules": "NAT rules (translated addresses are not simulated)",
+            "egressNatRules": "NAT rules (translated addresses are not simulated)",
+            "trafficSelectorPolicies": "custom traffic selectors (vnetsim sends every prefix)",
+        }
+        named = sorted({label for key, label in unmodelled.items() if r.properties.get(key)})
+        if named:
+            self.not_modelled(
+                r, f"uses {' and '.join(named)}; the connection is loaded without them"
             )
-        except (TypeError, ValueError) as problem:
-            self.bad(r, problem)
+
+    def _ipsec_policy(self, r: AzureResource, policies: Any) -> IpsecPolicy | None:
+        if not policies:
+            return None
+        if len(policies) > 1:
+            self.bad(r, f"has {len(policies)} ipsecPolicies; Azure allows one; the first is used")
+        q = policies[0]
+        return IpsecPolicy(
+            q.get("ikeEncryption"),
+            q.get("ikeIntegrity"),
+            q.get("dhGroup"),
+            q.get("ipsecEncryption"),
+            q.get("ipsecIntegrity"),
+            q.get("pfsGroup"),
+            integer(q, "saLifeTimeSeconds", 27000),
+            integer(q, "saDataSizeKilobytes", 102400000),
+        )
+
+    # -- NICs and application security groups ----------------------------------------------------
 
     def nic(self, r: AzureResource) -> None:
         p = r.properties
-        configs = p.get("ipConfigurations") or ()
+        configs = [c for c in p.get("ipConfigurations") or () if isinstance(c, dict)]
         if not configs:
             self.bad(r, "a network interface needs ipConfigurations")
             return
         config = configs[0].get("properties") or {}
-        subnet_id = _ref_id(config.get("subnet"))
+        subnet_id = ref_id(config.get("subnet"))
         vnet, subnet = (
             name_from_id(subnet_id, "virtualNetworks"),
             name_from_id(subnet_id, "subnets"),
@@ -376,23 +533,173 @@ class _Builder:
         if vnet is None or subnet is None:
             self.bad(r, "ipConfigurations[0].properties.subnet.id must name a VNet subnet")
             return
-        self.pending_nics.append(
-            (
-                r,
-                vnet,
-                subnet,
-                config.get("privateIPAddress"),
-                name_from_id(_ref_id(p.get("networkSecurityGroup")), "networkSecurityGroups"),
-                bool(p.get("enableIPForwarding", False)),
+        groups: list[str] = []
+        for item in configs:
+            listed = (item.get("properties") or {}).get("applicationSecurityGroups")
+            for group_id in ref_ids(listed):
+                name = name_from_id(group_id, "applicationSecurityGroups")
+                if name and name not in groups:
+                    groups.append(name)
+        self.asg_refs.update(groups)
+        accelerated = p.get("enableAcceleratedNetworking")
+        options = {
+            "enable_ip_forwarding": flag(p, "enableIPForwarding", False),
+            "application_security_groups": tuple(groups),
+            "vm": name_from_id(ref_id(p.get("virtualMachine")), "virtualMachines"),
+            "accelerated_networking": None
+            if accelerated is None
+            else flag(p, "enableAcceleratedNetworking", False),
+        }
+        address = text(config, "privateIPAddress")
+        nsg = name_from_id(ref_id(p.get("networkSecurityGroup")), "networkSecurityGroups")
+        self.pending_nics.append((r, vnet, subnet, address, nsg, options))
+
+    def asg(self, r: AzureResource) -> None:
+        self.fabric.application_security_groups[r.name] = ApplicationSecurityGroup(r.name)
+
+    # -- Azure Firewall ----------------------------------------------------------------------------
+
+    def firewall(self, r: AzureResource) -> None:
+        p = r.properties
+        if p.get("virtualHub"):
+            self.not_modelled(r, "is a secured virtual hub (vWAN) firewall; not modelled")
+            return
+        configs = [c for c in p.get("ipConfigurations") or () if isinstance(c, dict)]
+        with_subnet = [c for c in configs if self._config_vnet(c) is not None]
+        if not with_subnet:
+            self.bad(r, "no ipConfigurations[].properties.subnet.id names its AzureFirewallSubnet")
+            return
+        sku = p.get("sku") or r.sku or {}
+        tier = choice(sku.get("tier"), FIREWALL_TIERS, "sku.tier", "Standard")
+        policy = name_from_id(ref_id(p.get("firewallPolicy")), "firewallPolicies")
+        classic = None
+        if policy is None:
+            classic = tuple(azure_firewall.classic_collections(p, r.origin, self._firewall_note))
+        record = Firewall(
+            r.name,
+            self._config_vnet(with_subnet[0]),
+            tier,
+            text(with_subnet[0].get("properties") or {}, "privateIPAddress"),
+            classic,
+            policy,
+            text(p, "threatIntelMode") or "Alert",
+        )
+        self.pending_firewalls.append((r, record, policy))
+
+    def _firewall_note(self, code: str, message: str) -> None:
+        self.note(warning(code, f"{self.source}: {message}"))
+
+    def firewall_policy(self, r: AzureResource) -> None:
+        self.policies[r.name.lower()] = r
+
+    def rule_group(self, r: AzureResource) -> None:
+        self.rule_groups[r.name.partition("/")[0].lower()].append(r)
+
+    def _policy_rules(self, policy: str, seen: tuple[str, ...] = ()) -> list | None:
+        """The network rule collections of a policy and its base policies (parents first);
+        None when a policy or one of its groups is not in the input."""
+        key = policy.lower()
+        resource = self.policies.get(key)
+        if resource is None or key in seen:
+            return None
+        groups = self.rule_groups.get(key, [])
+        loaded = {g.name.partition("/")[2].lower() for g in groups}
+        listed = {
+            (name_from_id(i, "ruleCollectionGroups") or "").lower()
+            for i in ref_ids(resource.properties.get("ruleCollectionGroups"))
+        }
+        if listed - loaded:  # az/REST lists the policy's groups by ID; one is missing
+            return None
+        base = name_from_id(ref_id(resource.properties.get("basePolicy")), "firewallPolicies")
+        inherited: list = []
+        if base is not None:
+            inherited = self._policy_rules(base, (*seen, key))
+            if inherited is None:
+                return None
+        triples = [(g.name.partition("/")[2], g.properties, g.origin) for g in groups]
+        return inherited + azure_firewall.policy_collections(triples, policy, self._firewall_note)
+
+    def _finish_firewall(self, resource: AzureResource, record: Firewall, policy: str | None):
+        if policy is not None:
+            try:
+                collections = self._policy_rules(policy)
+            except (AttributeError, TypeError, ValueError, KeyError) as problem:
+                self.bad(resource, f"its firewall policy {policy!r}: {problem}")
+                collections = _BROKEN
+            if collections is None:
+                self.not_modelled(
+                    resource,
+                    f"uses firewall policy {policy!r}, which (or one of whose rule collection "
+                    "groups or base policies) is not in this input; its rules are not known, so "
+                    "vnetsim cannot say what it allows. Load the policy and its "
+                    "ruleCollectionGroups with it",
+                    "FirewallRulesUnknown",
+                )
+            elif collections is not _BROKEN:
+                record = attrs.evolve(record, network_rule_collections=tuple(collections))
+            policy_resource = self.policies.get(policy.lower())
+            if policy_resource is not None and not text(resource.properties, "threatIntelMode"):
+                mode = text(policy_resource.properties, "threatIntelMode")
+                record = attrs.evolve(record, threat_intel_mode=mode or record.threat_intel_mode)
+        if self._vnet_record(record.vnet):
+            self.fabric.firewalls[record.name] = record
+
+    # -- Route Server ---------------------------------------------------------------------------
+
+    def hub(self, r: AzureResource) -> None:
+        self.hubs[r.name.lower()] = r
+        for config in r.properties.get("ipConfigurations") or ():
+            subnet_id = ref_id(((config or {}).get("properties") or {}).get("subnet"))
+            if subnet_id:
+                self.hub_subnets[r.name.lower()].append(subnet_id)
+        for i, item in enumerate(r.properties.get("bgpConnections") or ()):
+            if isinstance(item, dict) and item.get("properties"):
+                self._child(self.hub_bgp, "bgpConnections", r, item, f"bgpConnections[{i}]")
+
+    def hub_ip_config(self, r: AzureResource) -> None:
+        subnet_id = ref_id(r.properties.get("subnet"))
+        if subnet_id is None:
+            raise BadValueError("properties.subnet.id is required")
+        self.hub_subnets[r.name.partition("/")[0].lower()].append(subnet_id)
+
+    def hub_bgp(self, r: AzureResource) -> None:
+        hub, _, name = r.name.partition("/")
+        p = r.properties
+        peer_ip = text(p, "peerIp")
+        if peer_ip is None:
+            raise BadValueError("properties.peerIp is required")
+        asn = integer(p, "peerAsn")
+        if asn is None:
+            raise BadValueError("properties.peerAsn is required")
+        self.hub_peers[hub.lower()].append((r, BgpPeer(name, peer_ip, asn)))
+
+    def _finish_hub(self, key: str, r: AzureResource) -> None:
+        subnets = self.hub_subnets.get(key, [])
+        server = [
+            s for s in subnets if (name_from_id(s, "subnets") or "").lower() == "routeserversubnet"
+        ]
+        if not server:
+            why = (
+                "is a Virtual WAN hub; not modelled"
+                if r.properties.get("virtualWan")
+                else "has no ipConfiguration in a RouteServerSubnet in this input; if it is a "
+                "Route Server, load its ipConfigurations child with it"
             )
+            self.not_modelled(r, why)
+            return
+        vnet = name_from_id(server[0], "virtualNetworks")
+        if vnet is None or not self._vnet_record(vnet):
+            self.bad(r, "its RouteServerSubnet's VNet could not be built")
+            return
+        peers = tuple(peer for _, peer in self.hub_peers.get(key, ()))
+        self.fabric.route_servers[r.name] = RouteServer(
+            r.name, vnet, flag(r.properties, "allowBranchToBranchTraffic", False), peers
         )
 
     # -- assembly --------------------------------------------------------------------------
 
-    def build(self, resources: list[AzureResource]) -> tuple[Fabric, list[Finding]]:
-        self.pending_peerings: list[tuple[AzureResource, Peering]] = []
-        self.pending_nics: list[tuple] = []
-        handlers = {
+    def handlers(self) -> dict[str, Callable[[AzureResource], Any]]:
+        return {
             VNET: self.vnet,
             SUBNET: self.subnet,
             PEERING: self.peering,
@@ -403,35 +710,64 @@ class _Builder:
             GATEWAY: self.gateway,
             CONNECTION: self.connection,
             NIC: self.nic,
+            LOCAL_GATEWAY: self.local_network_gateway,
+            FIREWALL: self.firewall,
+            FIREWALL_POLICY: self.firewall_policy,
+            RULE_GROUP: self.rule_group,
+            ASG: self.asg,
+            HUB: self.hub,
+            HUB_IP_CONFIG: self.hub_ip_config,
+            HUB_BGP: self.hub_bgp,
         }
+
+    def build(self, resources: list[AzureResource]) -> tuple[Fabric, list[Finding]]:
+        handlers = self.handlers()
         for resource in resources:
             if not isinstance(resource.type, str) or not isinstance(resource.name, str):
                 self.bad(resource, "its type and name must be strings")
                 continue
             kind = resource.type.lower()
             if kind not in MODELLED:
-                resource.properties = {}
-            elif not isinstance(resource.properties, dict):
+                if kind not in ACCEPTED_NOT_MODELLED:
+                    self.not_modelled(resource, "is not modelled by vnetsim and was left out")
+                continue
+            if not isinstance(resource.properties, dict):
                 self.bad(resource, "properties must be an object")
                 continue
-            handler = handlers.get(kind)
-            if handler is not None:
-                try:
-                    handler(resource)
-                except (AttributeError, TypeError, ValueError, KeyError) as problem:
-                    # A value of the wrong shape somewhere inside (a list for an object...).
-                    self.bad(resource, f"unexpected shape of its properties ({problem})")
-            elif kind not in ACCEPTED_NOT_MODELLED:
-                self.note(
-                    warning(
-                        "ResourceNotModelled",
-                        f"{self.source}: {resource.origin} {resource.type} {resource.name!r} "
-                        "is not modelled by vnetsim and was left out",
-                        f"{resource.type}/{resource.name}",
-                    )
-                )
+            if self._duplicate(resource):
+                continue
+            resource.properties = any_case(resource.properties)
+            self._run(handlers[kind], resource)
         self._assemble()
         return self.fabric, self.findings
+
+    def _duplicate(self, resource: AzureResource) -> bool:
+        """True (with a finding unless it is the same object twice in REST input) when a
+        resource of this type and name was already read."""
+        key = (resource.type.lower(), resource.name.lower())
+        first = self.seen.get(key)
+        if first is None:
+            self.seen[key] = resource
+            return False
+        same = first.properties == resource.properties and first.location == resource.location
+        if same and not self.strict_duplicates:
+            return True
+        why = (
+            "Azure rejects a template that defines a resource twice (InvalidTemplate)"
+            if self.strict_duplicates
+            else "two resources of one name (in two resource groups or subscriptions?) cannot "
+            "both be modelled, since vnetsim names resources by name"
+        )
+        self.note(
+            error(
+                "DuplicateResource",
+                f"{self.source}: {resource.origin} {resource.type} {resource.name!r} is also "
+                f"defined at {first.origin}; {why}. The first one is kept and this one left "
+                "out: rename or remove one",
+                f"{resource.type}/{resource.name}",
+            )
+        )
+        return True
 
     def _vnet_record(self, name: str) -> bool:
         """Make sure VNet ``name`` exists in the fabric; False when it cannot be built."""
@@ -446,12 +782,17 @@ class _Builder:
                     f"vnet/{name}",
                 )
             )
-            self.vnet_meta[name] = (UNKNOWN_REGION, ())
-        region, prefixes = self.vnet_meta[name]
-        external = region == UNKNOWN_REGION and not prefixes
+            self.vnet_meta[name] = _VnetMeta(UNKNOWN_REGION, ())
+        meta = self.vnet_meta[name]
+        external = meta.region == UNKNOWN_REGION and not meta.prefixes
         try:
             self.fabric.vnets[name] = VNet(
-                name, region, prefixes, tuple(self.subnets.get(name, ())), external=external
+                name,
+                meta.region,
+                meta.prefixes,
+                tuple(self.subnets.get(name, ())),
+                encryption=meta.encryption,
+                external=external,
             )
         except (TypeError, ValueError) as problem:
             self.note(error("ImportInvalidResource", f"{self.source}: VNet {name!r}: {problem}"))
@@ -461,21 +802,80 @@ class _Builder:
     def _assemble(self) -> None:
         for name in list(self.vnet_meta) + [s for s in self.subnets if s not in self.vnet_meta]:
             self._vnet_record(name)
+        self._assemble_peerings()
+        for name, gateway in list(self.fabric.gateways.items()):
+            if not self._vnet_record(gateway.vnet):
+                del self.fabric.gateways[name]
+        self._assemble_connections()
+        self._assemble_nics()
+        for resource, record, policy in self.pending_firewalls:
+            self._finish_firewall(resource, record, policy)
+        for key, hub in self.hubs.items():
+            self._run(lambda _, k=key, h=hub: self._finish_hub(k, h), hub)
+        for hub in set(self.hub_peers) - set(self.hubs):
+            resource = self.hub_peers[hub][0][0]
+            self.bad(resource, f"its Route Server {hub!r} is not in this input")
+        for name in sorted(self.asg_refs - set(self.fabric.application_security_groups)):
+            # Referenced by a NIC or a rule; an ASG has nothing but its name to know.
+            self.fabric.application_security_groups[name] = ApplicationSecurityGroup(name)
+
+    def _assemble_peerings(self) -> None:
         for resource, link in self.pending_peerings:
             if not self._vnet_record(link.vnet):
                 self.bad(resource, f"its VNet {link.vnet!r} could not be built")
                 continue
-            if (link.vnet, link.name) in self.fabric.peerings:
-                continue
             if link.remote_address_space is not None and link.remote_vnet in self.vnet_meta:
-                live = self.vnet_meta[link.remote_vnet][1]
+                live = self.vnet_meta[link.remote_vnet].prefixes
                 if sorted(live) == sorted(link.remote_address_space):
                     link = attrs.evolve(link, remote_address_space=None)
+            first = self.fabric.peerings.get((link.vnet, link.name))
+            if first is not None:
+                if first != link:
+                    self.note(
+                        warning(
+                            "PeeringDeclaredTwice",
+                            f"{self.source}: {resource.origin} peering {link.vnet}/{link.name} "
+                            "is declared twice (inline in its VNet and as a resource, or in two "
+                            "az outputs) with different settings; vnetsim keeps the first. "
+                            "Declare it once",
+                            f"peering/{link.vnet}/{link.name}",
+                        )
+                    )
+                continue
             self.fabric.peerings[(link.vnet, link.name)] = link
-        for name, gateway in list(self.fabric.gateways.items()):
-            if not self._vnet_record(gateway.vnet):
-                del self.fabric.gateways[name]
-        for resource, vnet, subnet, ip, nsg, forwarding in self.pending_nics:
+
+    def _assemble_connections(self) -> None:
+        """Connections whose ends are both loaded; the others are left out, said so."""
+        for resource, connection in self.pending_connections:
+            far = (
+                self.fabric.local_network_gateways
+                if connection.connection_type == "IPsec"
+                else self.fabric.gateways
+            )
+            missing = [
+                name
+                for name, table in (
+                    (connection.from_gateway, self.fabric.gateways),
+                    (connection.to_gateway, far),
+                )
+                if name not in table
+            ]
+            if missing:
+                self.note(
+                    warning(
+                        "ConnectionEndNotInInput",
+                        f"{self.source}: {resource.origin} connection {resource.name!r} "
+                        f"({connection.connection_type}) names {', '.join(map(repr, missing))}, "
+                        "not loaded from this input; the connection is left out. Load the "
+                        "gateways with it (one JSON list, or one template)",
+                        f"connection/{resource.name}",
+                    )
+                )
+                continue
+            self.fabric.connections[connection.name] = connection
+
+    def _assemble_nics(self) -> None:
+        for resource, vnet, subnet, ip, nsg, options in self.pending_nics:
             if not self._vnet_record(vnet):
                 self.bad(resource, f"its VNet {vnet!r} could not be built")
                 continue
@@ -488,9 +888,7 @@ class _Builder:
                 self.bad(resource, f"no free address left in {vnet}/{subnet}")
                 continue
             try:
-                host = Host(
-                    resource.name, subnet, str(address), nsg, enable_ip_forwarding=forwarding
-                )
+                host = Host(resource.name, subnet, str(address), nsg, **options)
             except (TypeError, ValueError) as problem:
                 self.bad(resource, problem)
                 continue
@@ -510,6 +908,10 @@ class _Builder:
         return None
 
 
-def build_fabric(resources: list[AzureResource], source: str) -> tuple[Fabric, list[Finding]]:
-    """A Fabric from resource objects, with the findings of what could not be modelled."""
-    return _Builder(source).build(resources)
+def build_fabric(
+    resources: list[AzureResource], source: str, *, strict_duplicates: bool = False
+) -> tuple[Fabric, list[Finding]]:
+    """A Fabric from resource objects, with the findings of what could not be modelled.
+    ``strict_duplicates``: every second definition of a resource is an error (templates);
+    otherwise the same object read twice is taken once (az/REST pages)."""
+    return _Builder(source, strict_duplicates).build(resources)
