@@ -243,7 +243,7 @@ def test_questions_that_cannot_be_asked_are_clear_errors():
     with pytest.raises(QuestionError, match="in no subnet"):
         connectivity(plane, "10.99.0.4", "10.1.0.4")
     with pytest.raises(QuestionError, match="did you mean 'Tcp'"):
-        connectivity(plane, "10.1.0.4", "10.2.0.4", protocol="tcp", port=80)
+        connectivity(plane, "10.1.0.4", "10.2.0.4", protocol="tcpp", port=80)
 
 
 def test_allow_virtual_network_access_switch_blocks_the_peering_outright():

@@ -301,12 +301,25 @@ def _leg_ms(leg: Leg, latency: LatencyModel, path_crosses_regions: bool) -> floa
 # -- the question ----------------------------------------------------------------------------
 
 
-def parse_ip(text: str, label: str) -> IPAddress:
-    """An address of a question, or a QuestionError naming the argument."""
+def parse_ip(text: str, label: str, plane: ControlPlane | None = None) -> IPAddress:
+    """An address of a question (or the name of a declared host), else a QuestionError naming
+    the argument."""
     try:
         return parse_address(text)
     except AddressError as problem:
-        raise QuestionError(f"{label}: {problem}") from None
+        host = plane.host_named(text) if plane is not None else None
+        if host is not None:
+            return parse_address(host.ip)
+        hint = plane.host_hint(text) if plane is not None else ""
+        raise QuestionError(f"{label}: {problem}{hint}") from None
+
+
+def canonical(value: str, choices: tuple[str, ...], label: str) -> str:
+    """``value`` in Azure's spelling, whatever its case (``tcp`` -> ``Tcp``)."""
+    for choice in choices:
+        if choice.lower() == str(value).lower():
+            return choice
+    raise QuestionError(f"{label} {value!r} is not valid; {suggest(value, choices)}")
 
 
 def make_packet(
@@ -317,9 +330,7 @@ def make_packet(
     source_port: int | None = None,
 ) -> Packet5Tuple:
     """The 5-tuple a question is about; ports only for TCP/UDP."""
-    if protocol not in PROTOCOLS or protocol == "*":
-        choices = [p for p in PROTOCOLS if p != "*"]
-        raise QuestionError(f"protocol {protocol!r} is not valid; {suggest(protocol, choices)}")
+    protocol = canonical(protocol, tuple(p for p in PROTOCOLS if p != "*"), "protocol")
     if protocol in PORTLESS:
         return Packet5Tuple(protocol, source, destination, None, None)
     for value, label in ((port, "port"), (source_port, "source port")):
@@ -335,9 +346,11 @@ def make_packet(
 
 
 def locate_source(plane: ControlPlane, address: str, label: str = "--src") -> Location:
-    """The NIC (declared, or hypothetical in the subnet) that holds ``address``."""
+    """The NIC (declared, or hypothetical in the subnet) that holds ``address`` (an IP or the
+    name of a declared host)."""
+    ip = parse_ip(address, label, plane)
     try:
-        return plane.locate(address)
+        return plane.locate(ip)
     except LocateError as problem:
         raise QuestionError(f"{label} {problem}") from None
 
@@ -357,8 +370,9 @@ def resolve(
     ``established`` follows the reply of an allowed flow: NSGs are stateful and let it pass.
     """
     start = locate_source(plane, source)
-    destination_ip = parse_ip(destination, "--dst")
-    packet = make_packet(protocol, parse_ip(source, "--src"), destination_ip, port, source_port)
+    destination_ip = parse_ip(destination, "--dst", plane)
+    source_ip = parse_ip(source, "--src", plane)
+    packet = make_packet(protocol, source_ip, destination_ip, port, source_port)
     walk = _Walk(plane, packet, start, established)
     return walk.run()
 

@@ -7,6 +7,7 @@ what a gateway learned (``fabric.connections``). Subnet FIBs are compiled on fir
 
 from __future__ import annotations
 
+import difflib
 from ipaddress import ip_network
 
 import attrs
@@ -78,6 +79,7 @@ class ControlPlane:
         self._members: dict[str, frozenset] | None = None
         self._subnet_index = Fib()  # subnet prefix -> [(vnet, subnet)] (several on overlaps)
         self._hosts_by_ip: dict[tuple[str, str], Host] = {}
+        self._hosts_by_name = {h.name: h for v in self.fabric.vnets.values() for h in v.hosts}
         for vnet in self.fabric.vnets.values():
             for subnet in vnet.subnets:
                 for net in valid_networks(subnet.prefixes):
@@ -157,6 +159,15 @@ class ControlPlane:
             if any(ip in net for net in valid_networks(vnet.address_prefixes)):
                 result.append(vnet)
         return result
+
+    def host_named(self, name: str) -> Host | None:
+        """The declared host called ``name``, if any."""
+        return self._hosts_by_name.get(name)
+
+    def host_hint(self, name: str) -> str:
+        """'; did you mean host X?' when ``name`` is close to a declared host's name."""
+        close = difflib.get_close_matches(str(name), list(self._hosts_by_name), n=1)
+        return f"; did you mean host {close[0]!r}?" if close else ""
 
     def host_by_ip(self, ip: str, vnet: str) -> Host | None:
         """The declared NIC with ``ip`` in ``vnet``."""

@@ -42,6 +42,6 @@ class NextHop:
 def next_hop(plane: ControlPlane, source: str, destination: str) -> NextHop:
     """The route that wins for ``destination`` at the NIC with address ``source``."""
     location = locate_source(plane, source)
-    address = parse_ip(destination, "--dst")
+    address = parse_ip(destination, "--dst", plane)
     route = plane.routes(location.vnet.name, location.subnet.name).lookup(address)
     return NextHop(route, location)
