@@ -462,7 +462,7 @@ def test_a_peering_declared_inline_and_as_a_resource_with_other_settings_is_said
     }
     body = template(vnet("a", "10.0.0.0/16", virtualNetworkPeerings=[inline]), child)
     fabric, findings = load_arm(body, None, "t.json")
-    assert [f.code for f in findings] == ["PeeringDeclaredTwice"]
+    assert [f.code for f in findings] == ["VnetNotInInput", "PeeringDeclaredTwice"]
     assert fabric.peerings[("a", "to-b")].allow_forwarded_traffic is False  # the first
 
 

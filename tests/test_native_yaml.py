@@ -32,6 +32,7 @@ vnets:
     region: westeurope
     address_prefixes: [10.1.0.0/16]
     subnets: [{name: app, address_prefix: 10.1.0.0/24}]
+    hosts: [{name: spoke-vm, subnet: app, ip: 10.1.0.4}]
 peerings:
   - {name: hub-to-spoke1, from: hub, to: spoke1, allow_virtual_network_access: true,
      allow_forwarded_traffic: false, allow_gateway_transit: true, use_remote_gateways: false}
@@ -80,6 +81,7 @@ def test_design_example_loads_and_equals_the_python_api_build(tmp_path):
     api.route_table("hub-rt", [Route("default-to-fw", "0.0.0.0/0", "VirtualAppliance", "10.0.1.4")])
     api.vnet("spoke1", "westeurope", ["10.1.0.0/16"])
     api.subnet("spoke1", "app", "10.1.0.0/24")
+    api.host("spoke1", "spoke-vm", "app", "10.1.0.4")
     api.vnet("hub", "westeurope", ["10.0.0.0/16"])
     api.subnet("hub", "GatewaySubnet", "10.0.255.0/27")
     api.subnet("hub", "workload", "10.0.1.0/24", nsg="hub-nsg", route_table="hub-rt")

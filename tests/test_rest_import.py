@@ -196,7 +196,7 @@ def test_rest_values_written_as_strings_and_names_in_another_case():
         {"priority": "100", "direction": "OUTBOUND", "access": "allow", "protocol": "UDP"},
     )
     document = load([vnet, peering, rule])
-    assert document.findings == ()
+    assert [f.code for f in document.findings] == ["VnetNotInInput"]  # b: the peer
     fabric = document.fabric
     assert fabric.vnets["a"].subnet("s").address_prefix == "10.0.1.0/24"
     link = fabric.peerings[("a", "to-b")]

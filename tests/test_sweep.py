@@ -116,7 +116,7 @@ def test_sweep_command_writes_tidy_records_and_figures(tmp_path, capsys):
         "--json",
     ]
     assert main(args) == 0
-    summary = json.loads(capsys.readouterr().out)
+    summary = json.loads(capsys.readouterr().out)["summary"]
     assert {row["gateways.hq-gw.sku"] for row in summary} == {"VpnGw1", "VpnGw2"}
     for name in ("records.csv", "summary.csv", "records.json", "sweep_gateways_hq-gw_sku.png"):
         assert (tmp_path / name).stat().st_size > 0

@@ -24,3 +24,7 @@ APPLICATION_SECURITY_GROUPS = 3_000
 ASGS_PER_NIC = 20  # per IP configuration
 ASGS_PER_RULE_SIDE = 10
 ASGS_PER_NSG = 100  # across all rules of one NSG
+
+# N3.2 (AD:articles/virtual-network/virtual-machine-network-throughput.md): flows per VM.
+FLOWS_PER_VM_DIRECTION = 500_000  # 500k inbound + 500k outbound
+FLOWS_PER_APPLIANCE = 250_000  # a VM forwarding traffic: 250k active connections

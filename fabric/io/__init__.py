@@ -187,9 +187,9 @@ def load(
 
 
 def to_yaml(document: NativeDocument) -> str:
-    """Serialise a loaded document back to native YAML."""
-    return yaml.safe_dump(
-        dump_native(document.fabric, document.traffic, document.simulation),
-        sort_keys=False,
-        default_flow_style=False,
-    )
+    """Serialise a loaded document back to native YAML; what the importer reported about the
+    source travels with it as ``import_findings``."""
+    data = dump_native(document.fabric, document.traffic, document.simulation)
+    if document.findings:
+        data["import_findings"] = [finding.to_json() for finding in document.findings]
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)

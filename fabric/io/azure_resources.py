@@ -828,6 +828,10 @@ class _Builder:
                 live = self.vnet_meta[link.remote_vnet].prefixes
                 if sorted(live) == sorted(link.remote_address_space):
                     link = attrs.evolve(link, remote_address_space=None)
+            if link.remote_address_space is None and link.remote_vnet not in self.vnet_meta:
+                # Known only by reference (an existing VNet elsewhere): declare it external,
+                # as the native format does, so that the written YAML loads the same way.
+                self._vnet_record(link.remote_vnet)
             first = self.fabric.peerings.get((link.vnet, link.name))
             if first is not None:
                 if first != link:

@@ -21,6 +21,7 @@ from fabric.catalogue.latency import LatencyModel
 from fabric.io.errors import InputError, Problem
 from fabric.io.yamlsource import line_of
 from fabric.model import Fabric, FlowSpec, VNet, suggest
+from fabric.model.findings import ERROR, WARNING, Finding
 from fabric.model.traffic import ENGINES
 
 # A field kind is one of these names, a nested schema (object) or [schema] (list of objects).
@@ -112,6 +113,9 @@ def document_schema() -> dict[str, Field]:
     schema["vnets"] = Field([vnet])
     schema["traffic"] = Field([schema_of(FlowSpec)])
     schema["simulation"] = Field(SIMULATION)
+    # What an importer reported about the source this file was written from (vnetsim import),
+    # so that validating the written file reports the source's problems too.
+    schema["import_findings"] = Field([schema_of(Finding)])
     return schema
 
 
@@ -243,7 +247,25 @@ def load_native(data: Any, file: str) -> NativeDocument:
     if reader.problems:
         raise InputError(file, reader.problems)
     traffic = tuple(t for t in document.get("traffic", ()) if t is not None)
-    return NativeDocument(fabric, traffic, dict(document.get("simulation", {})))
+    findings = _import_findings(reader, document.get("import_findings") or ())
+    if reader.problems:
+        raise InputError(file, reader.problems)
+    return NativeDocument(fabric, traffic, dict(document.get("simulation", {})), findings)
+
+
+def _import_findings(reader: _Reader, entries: Any) -> tuple[Finding, ...]:
+    """The ``import_findings`` section as Findings (severity Error or Warning)."""
+    findings = []
+    for i, entry in _present(list(entries)):
+        if entry.get("severity") not in (ERROR, WARNING):
+            reader.problem(
+                f"import_findings[{i}].severity",
+                f"must be {ERROR} or {WARNING}, got {entry.get('severity')!r}",
+                None,
+            )
+            continue
+        findings.append(Finding(**entry))
+    return tuple(findings)
 
 
 def _check_simulation(reader: _Reader, raw: Any, simulation: dict | None) -> None:
@@ -376,6 +398,8 @@ class _Builder:
 
     def _references(self, fabric: Fabric, section: str, steps: tuple, spec: dict) -> None:
         for field, table, kind in _REFERENCES.get(section, ()):
+            if field == "remote_vnet" and spec.get("remote_address_space") is not None:
+                continue  # a VNet outside this file, known by the prefixes Azure reported
             key = schema_key(_record_of(section), field)
             self._ref(steps, key, spec.get(field), getattr(fabric, table), kind)
         if section == "connections":

@@ -269,13 +269,14 @@ class SimulationResult:
             )
             for reason, count in f.drop_reasons.items():
                 lines.append(f"{'':<18}  dropped {count} x {reason}")
-        busy = [e for e in self.elements if e.utilisation is not None and e.kind != "Nic"]
+        busy = [e for e in self.elements if e.packets]
         if busy:
             lines.append("")
-            lines.append(f"{'element':<34}{'packets':>10}{'util':>8}{'peak queue':>12}")
+            lines.append(f"{'element':<34}{'kind':<16}{'packets':>10}{'util':>8}{'peak queue':>12}")
             for e in busy:
+                util = f"{e.utilisation:.1%}" if e.utilisation is not None else "-"
                 lines.append(
-                    f"{e.name:<34}{e.packets:>10}{e.utilisation:>8.1%}{e.peak_queue_packets:>12}"
+                    f"{e.name:<34}{e.kind:<16}{e.packets:>10}{util:>8}{e.peak_queue_packets:>12}"
                 )
         return "\n".join(lines)
 

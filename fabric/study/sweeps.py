@@ -22,8 +22,11 @@ import attrs
 import numpy as np
 import yaml
 
-from fabric.io import NativeDocument, load_topology
+from fabric.checks import has_errors, validate
+from fabric.checks.traffic import check_traffic
+from fabric.io import InputError, NativeDocument, load_topology
 from fabric.io.native import dump_native, load_native
+from fabric.model import Finding, error
 from fabric.model.container import Fabric
 from fabric.sim import figures
 from fabric.sim.progress import Progress
@@ -38,6 +41,41 @@ class SweepError(ValueError):
     """A grid that cannot be applied; the message names the key and the fix."""
 
 
+@attrs.frozen
+class InvalidPoint:
+    """A grid point whose topology or traffic does not validate, with the findings that say why."""
+
+    point: int
+    values: tuple[tuple[str, Any], ...]
+    findings: tuple[Finding, ...]
+
+    def label(self) -> str:
+        """``point 3 (gateways.hq-gw.sku=VpnGw9)``."""
+        assigned = ", ".join(f"{k}={v}" for k, v in self.values)
+        return f"point {self.point}" + (f" ({assigned})" if assigned else "")
+
+
+class InvalidSweepError(SweepError):
+    """Some grid points do not validate; nothing was simulated."""
+
+    def __init__(self, invalid: tuple[InvalidPoint, ...]) -> None:
+        super().__init__(
+            f"{len(invalid)} grid point(s) do not validate: "
+            + "; ".join(p.label() for p in invalid)
+            + " (fix the grid, or add --skip-invalid to run the others)"
+        )
+        self.invalid = invalid
+
+
+class SweepInterruptedError(Exception):
+    """The sweep was stopped (Ctrl-C); ``result`` holds the runs that had finished."""
+
+    def __init__(self, result: SweepResult, total: int) -> None:
+        super().__init__(f"interrupted after {len(result.records)} records of {total} runs")
+        self.result = result
+        self.total = total
+
+
 def parse_value(text: str) -> Any:
     """``100`` -> 100, ``true`` -> True, ``VpnGw1`` -> 'VpnGw1' (YAML scalars)."""
     value = yaml.safe_load(text)
@@ -49,9 +87,14 @@ def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:
     grid = {}
     for item in items:
         key, sep, values = item.partition("=")
+        key = key.strip()
         if not sep or not key or not values:
             raise SweepError(f"--grid {item!r}: write it as key=value1,value2")
-        grid[key.strip()] = [parse_value(v.strip()) for v in values.split(",")]
+        if key in grid:
+            raise SweepError(
+                f"--grid {key!r} is given twice; list all its values in one --grid {key}=v1,v2"
+            )
+        grid[key] = [parse_value(v.strip()) for v in values.split(",")]
     return grid
 
 
@@ -158,6 +201,7 @@ class SweepResult:
 
     keys: tuple[str, ...]
     records: tuple[dict[str, Any], ...]
+    skipped: tuple[InvalidPoint, ...] = ()
 
     def summary(self, level: float = 0.95) -> list[dict[str, Any]]:
         """Mean and confidence interval of each metric, per grid point and flow."""
@@ -247,13 +291,17 @@ def sweep(
     scheduler: str | None = None,
     engine: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    skip_invalid: bool = False,
+    scheduler_timeout_s: float = 10.0,
 ) -> SweepResult:
     """Run every grid point and replication; records come back in a fixed order.
 
     ``scenario`` is a scenario file, a loaded document, or a Fabric with ``traffic`` (a list of
     flow mappings). ``executor``: ``local`` (a process pool over the local cores; ``workers=1``
     runs in this process) or ``dask`` (``distributed``: the cluster at ``scheduler``, else a
-    LocalCluster).
+    LocalCluster). Every grid point is validated first: an invalid one raises InvalidSweepError, or
+    is left out and listed in ``skipped`` with ``skip_invalid``. Ctrl-C raises SweepInterruptedError
+    carrying the records of the runs that had finished.
     """
     if isinstance(scenario, Fabric):
         document = NativeDocument(scenario, tuple(dict(t) for t in traffic or ()))
@@ -265,16 +313,47 @@ def sweep(
         raise SweepError("the scenario has no traffic to simulate")
     if executor not in EXECUTORS:
         raise SweepError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
+    if workers is not None and workers < 1:
+        raise SweepError(f"workers must be at least 1 (got {workers})")
     grid = dict(grid or {})
     runs = plan_runs(document, grid, replications, seed, engine)
-    for run in runs[:: max(1, replications)]:  # every grid point must load before any runs
-        load_native(copy.deepcopy(run.document), f"sweep point {run.point}")
-    results = _execute(runs, executor, workers, scheduler, progress)
-    records = [record for batch in results for record in batch]
-    return SweepResult(tuple(grid), tuple(records))
+    invalid = _invalid_points(runs)
+    if invalid and not skip_invalid:
+        raise InvalidSweepError(invalid)
+    bad = {p.point for p in invalid}
+    runs = [run for run in runs if run.point not in bad]
+    results = _execute(runs, executor, workers, scheduler, progress, scheduler_timeout_s)
+    records = [record for batch in results if batch is not None for record in batch]
+    if any(batch is None for batch in results):
+        raise SweepInterruptedError(SweepResult(tuple(grid), tuple(records), invalid), len(runs))
+    return SweepResult(tuple(grid), tuple(records), invalid)
 
 
-def _execute(runs, executor, workers, scheduler, progress) -> list[list[dict]]:
+def _invalid_points(runs: list[RunSpec]) -> tuple[InvalidPoint, ...]:
+    """The grid points whose document does not load or whose topology or traffic has errors."""
+    invalid = []
+    for run in runs:
+        if run.replication:
+            continue
+        try:
+            loaded = load_native(copy.deepcopy(run.document), f"sweep point {run.point}")
+        except InputError as problem:
+            where = tuple(error("InvalidInput", p.render(problem.file)) for p in problem.problems)
+            invalid.append(InvalidPoint(run.point, run.values, where))
+            continue
+        findings = [
+            *loaded.findings,
+            *validate(loaded.fabric),
+            *check_traffic(loaded.fabric, loaded.traffic),
+        ]
+        if has_errors(findings):
+            errors = tuple(f for f in findings if f.severity == "Error")
+            invalid.append(InvalidPoint(run.point, run.values, errors))
+    return tuple(invalid)
+
+
+def _execute(runs, executor, workers, scheduler, progress, timeout_s) -> list[list[dict] | None]:
+    """One batch of records per run, in order; None for runs cut off by Ctrl-C."""
     done = [0]
 
     def tick() -> None:
@@ -282,26 +361,31 @@ def _execute(runs, executor, workers, scheduler, progress) -> list[list[dict]]:
         if progress is not None:
             progress(done[0], len(runs))
 
+    out: list[list[dict] | None] = [None] * len(runs)
     if executor == "dask":
-        return _execute_dask(runs, workers, scheduler, tick)
-    if workers == 1:
-        out = []
-        for run in runs:
-            out.append(run_one(run))
-            tick()
-        return out
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+        return _execute_dask(runs, workers, scheduler, tick, out, timeout_s)
+    try:
+        if workers == 1:
+            for i, run in enumerate(runs):
+                out[i] = run_one(run)
+                tick()
+            return out
+        from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_one, run): i for i, run in enumerate(runs)}
-        out: list[list[dict]] = [[] for _ in runs]
-        for future in as_completed(futures):
-            out[futures[future]] = future.result()
-            tick()
+        pool = ProcessPoolExecutor(max_workers=workers)
+        try:
+            futures = {pool.submit(run_one, run): i for i, run in enumerate(runs)}
+            for future in as_completed(futures):
+                out[futures[future]] = future.result()
+                tick()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+    except KeyboardInterrupt:
+        pass
     return out
 
 
-def _execute_dask(runs, workers, scheduler, tick) -> list[list[dict]]:
+def _execute_dask(runs, workers, scheduler, tick, out, timeout_s) -> list[list[dict] | None]:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -311,20 +395,29 @@ def _execute_dask(runs, workers, scheduler, tick) -> list[list[dict]]:
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True)
-    client = Client(scheduler or cluster)
+    try:
+        client = Client(scheduler or cluster, timeout=f"{timeout_s}s")
+    except (OSError, TimeoutError) as problem:
+        if cluster is not None:
+            cluster.close()
+        raise SweepError(
+            f"cannot reach the Dask scheduler at {scheduler} within {timeout_s:g} s "
+            f"({problem}); check the address and that the scheduler is running"
+        ) from None
     try:
         # pure=False: every run is its own task; retries: a lost worker's runs go elsewhere.
         futures = [client.submit(run_one, run, pure=False, retries=3) for run in runs]
         index = {f.key: i for i, f in enumerate(futures)}
-        out: list[list[dict]] = [[] for _ in runs]
         for future in as_completed(futures):
             out[index[future.key]] = future.result()
             tick()
-        return out
+    except KeyboardInterrupt:
+        pass
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+    return out
 
 
 def text_progress() -> Callable[[int, int], None]:

@@ -1,0 +1,77 @@
+"""A scenario's traffic section: each flow can be simulated on this topology (its values, its
+hosts), and the flow limits of N3.2 (500k flows each way per VM, 250k connections for an
+appliance) and of the VPN gateways (500k each way, N19 item 8)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from ipaddress import ip_address
+from typing import Any
+
+from fabric.catalogue import limits
+from fabric.model import Fabric, Finding, FlowSpec, TrafficError, error, suggest, warning
+
+
+def check_traffic(fabric: Fabric, traffic: Iterable[Mapping[str, Any]]) -> list[Finding]:
+    """Findings about the flows of a scenario (an empty list for a clean section)."""
+    findings: list[Finding] = []
+    hosts = {h.name: h for v in fabric.vnets.values() for h in v.hosts}
+    names: Counter[str] = Counter()
+    outbound: Counter[str] = Counter()
+    for index, entry in enumerate(traffic):
+        where = f"traffic[{index}] {entry.get('name', '?')}"
+        try:
+            spec = FlowSpec.from_mapping(dict(entry))
+        except TrafficError as problem:
+            findings.append(error("InvalidTraffic", f"{where}: {problem}", f"traffic/{index}"))
+            continue
+        names[spec.name] += 1
+        resource = f"traffic/{spec.name}"
+        for side in ("src", "dst"):
+            name = getattr(spec, side)
+            host = hosts.get(name)
+            if host is None:
+                findings.append(
+                    error(
+                        "ReferencedResourceNotFound",
+                        f"{where}: {side} {name!r} is not a declared host ({suggest(name, hosts)})",
+                        resource,
+                    )
+                )
+            elif ip_address(host.ip).version == 6:
+                findings.append(
+                    warning(
+                        "Ipv6NotSimulated",
+                        f"{where}: host {name} has IPv6 address {host.ip}; vnetsim simulates "
+                        "IPv4 packets only",
+                        resource,
+                    )
+                )
+        if spec.src == spec.dst:
+            findings.append(error("FlowToItself", f"{where}: src and dst are both {spec.src}"))
+        if spec.src in hosts:
+            # A TCP connection or a bidirectional exchange is one flow each way (N3.2).
+            outbound[hosts[spec.src].vm_name] += 1
+    for name, count in names.items():
+        if count > 1:
+            findings.append(
+                error(
+                    "DuplicateResourceName",
+                    f"{count} flows are named {name!r}; flow names must be unique",
+                    f"traffic/{name}",
+                )
+            )
+    forwarding = {h.vm_name for h in hosts.values() if h.enable_ip_forwarding}
+    for vm, count in outbound.items():
+        limit = limits.FLOWS_PER_APPLIANCE if vm in forwarding else limits.FLOWS_PER_VM_DIRECTION
+        if count > limit:
+            findings.append(
+                error(
+                    "FlowLimitExceeded",
+                    f"VM {vm} starts {count} flows; a VM supports {limit} active flows each way "
+                    "(N3.2), beyond which further connections are dropped",
+                    f"host/{vm}",
+                )
+            )
+    return findings
