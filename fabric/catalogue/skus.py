@@ -30,7 +30,13 @@ _AGGREGATE_TABLE = """
 2 VpnGw3AZ  30  128  1000  2500 yes yes  3300
 2 VpnGw4AZ 100  128  5000  5000 yes yes  4400
 2 VpnGw5AZ 100  128 10000 10000 yes yes  9000
+1 Standard  10  128     0   100 yes  no     0
+1 HighPerformance 30 128 0  200 yes  no     0
 """
+# The last two rows are the legacy SKUs (N13.1): aggregate "a rough estimate based on the
+# measurements between VNets in the same Azure region"; P2S 128 (SSTP); no published count of
+# supported VMs (0 = not published) and no per-tunnel table, so the aggregate is the tunnel cap.
+LEGACY_SKUS = {"Standard": "VpnGw1AZ", "HighPerformance": "VpnGw2AZ"}  # N13.2: auto-upgrade to
 
 # gen | skus sharing the row | GCMAES256 Mbps pps | AES256+SHA256 Mbps pps | DES3+SHA256 Mbps pps
 _PER_TUNNEL_TABLE = """
@@ -74,8 +80,15 @@ class SkuSpec:
 
     @property
     def active_active(self) -> bool:
-        """§3.3: every SKU except Basic supports active-active."""
-        return self.name != "Basic"
+        """§3.3: every SKU except Basic supports active-active; of the legacy SKUs only
+        HighPerformance (N13.1)."""
+        return self.name not in ("Basic", "Standard")
+
+    @property
+    def legacy(self) -> bool:
+        """A retired SKU (N13.2): no new gateways since 1 Dec 2023; existing ones keep the
+        legacy numbers until migrated (to ``LEGACY_SKUS[name]``)."""
+        return self.name in LEGACY_SKUS
 
     @property
     def gateway_transit(self) -> bool:

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 
 from fabric.catalogue import limits
-from fabric.catalogue.skus import UnknownSku, lookup
+from fabric.catalogue.skus import LEGACY_SKUS, UnknownSku, lookup
 from fabric.checks.addresses import GATEWAY_SUBNET
 from fabric.checks.context import Context, overlap_text, r
 from fabric.control import connections
@@ -69,6 +69,16 @@ def check_gateways(ctx: Context) -> Iterator[Finding]:
             yield error("InvalidGatewaySku", f"gateway {gateway.name}: {problem}", resource)
             continue
         yield from _check_gateway_scale(ctx, gateway, spec)
+        if spec.legacy:  # N13.2
+            yield warning(
+                "LegacyGatewaySku",
+                f"gateway {gateway.name} uses the legacy {spec.name} SKU: no new {spec.name} "
+                "gateways can be created since 1 Dec 2023 (Azure answers 'New creations for "
+                "Standard or HighPerformance sku is not supported'); an existing one keeps its "
+                f"legacy numbers ({spec.aggregate_mbps:g} Mbps) until migrated to "
+                f"{LEGACY_SKUS[spec.name]}. Deploy {LEGACY_SKUS[spec.name]} instead",
+                resource,
+            )
         if gateway.vpn_type == "PolicyBased" and not spec.policy_based:  # §3.1
             yield error(
                 "PolicyBasedRequiresBasicSku",
@@ -117,7 +127,7 @@ def _check_gateway_scale(ctx: Context, gateway, spec) -> Iterator[Finding]:
     resource = r("gateway", gateway.name)
     served = [gateway.vnet, *connections.transit_spokes(fabric, gateway, ctx.view)]
     vms = {h.vm_name for v in served if v in fabric.vnets for h in fabric.vnets[v].hosts}
-    if len(vms) > spec.supported_vms:
+    if spec.supported_vms and len(vms) > spec.supported_vms:  # 0: not published (legacy)
         yield warning(
             "GatewaySupportedVmsExceeded",
             f"gateway {gateway.name} ({spec.name}) serves {len(vms)} VMs in its VNet and transit "
