@@ -53,6 +53,14 @@ def test_hub_spoke_transit_matrix():
     assert rows[("dr-vm", "vm3")]["code"] == "GatewayTransitNotConfigured"
 
 
+def test_hub_spoke_firewall_allows_https_caps_one_connection_and_denies_ssh():
+    result = run_document(load_topology(path("hub_spoke_firewall")), duration_s=0.3)
+    https, ssh = result.flow("https-bulk"), result.flow("ssh")
+    assert 1300 < https.steady_mbps <= 1500  # Standard's single-connection figure (N11.1)
+    assert set(ssh.drop_reasons) == {"DeniedByFirewall"}
+    assert ssh.delivered == 0
+
+
 def test_hub_spoke_nva_adds_latency_and_breaks_without_forwarding():
     rows = {(r["variant"], r["flow"]): r for r in script("hub_spoke_nva").run(duration_s=0.05)}
     via_nva = rows[("as designed", "spoke1-to-spoke2")]

@@ -130,6 +130,23 @@ class LatencyModel:
     appliance_processing_ms: float = _assumption(
         0.1, "ms", "a network virtual appliance forwarding a packet; not published"
     )
+    firewall_processing_ms: float = _assumption(
+        0.0,
+        "ms",
+        "Azure Firewall forwarding a packet: not published. The ~1 ms of its 'latency probe' "
+        "metric is the firewall's internal baseline, not the delay it adds to a path (N11.3), "
+        "so none is added unless set (1.0 models that baseline)",
+    )
+    firewall_capacity_mbps: float = _assumption(
+        0.0,
+        "Mbps",
+        "what an Azure Firewall carries in a run; 0 means its tier's out-of-the-box capacity "
+        "(Standard 3 Gbps, Premium 18 Gbps, Basic 250 Mbps, N11.2), because autoscaling takes "
+        "5-7 minutes, longer than a simulated run; set it (up to the tier's ceiling of 30 or "
+        "100 Gbps, N11.1) for a prescaled or scaled-out firewall",
+        0,
+        100_000,
+    )
     on_premises_one_way_ms: float = _assumption(
         2.5,
         "ms",

@@ -37,11 +37,28 @@ from fabric.control.connections import (
     gateway_for_vnet,
 )
 from fabric.control.explain import explain_no_route, transit_blocker
+from fabric.control.firewall import FIREWALL_SUBNET, FirewallVerdict
+from fabric.control.firewall import evaluate as evaluate_firewall
 from fabric.control.ipsec import Negotiated, negotiate
 from fabric.control.nsg import Packet5Tuple, Verdict
-from fabric.control.plane import ControlPlane, LocateError, Location, QuestionError
+from fabric.control.plane import (
+    ControlPlane,
+    FirewallAddress,
+    LocateError,
+    Location,
+    QuestionError,
+)
 from fabric.control.routing import RouteEntry, SubnetRoutes
-from fabric.model import Connection, Host, LocalNetworkGateway, Peering, VNet, VpnGateway, suggest
+from fabric.model import (
+    Connection,
+    Firewall,
+    Host,
+    LocalNetworkGateway,
+    Peering,
+    VNet,
+    VpnGateway,
+    suggest,
+)
 from fabric.model.records import PROTOCOLS
 
 MAX_HOPS = 32
@@ -149,6 +166,21 @@ class ApplianceHop:
 
 
 @attrs.frozen(slots=True)
+class FirewallHop:
+    """An Azure Firewall that the packet is routed to (a UDR to its private IP): its network
+    rules decide (``verdict``), then it forwards by AzureFirewallSubnet's routes. ``derived``:
+    the input did not state the firewall's private IP; it is the one Azure allocates (N11.5)."""
+
+    firewall: Firewall
+    vnet: VNet
+    route: RouteEntry
+    address: IPAddress
+    derived: bool
+    verdict: FirewallVerdict | None  # None for the reply of an allowed flow (stateful)
+    processing_ms: float
+
+
+@attrs.frozen(slots=True)
 class GatewayHop:
     """The packet enters a VPN gateway (from its VNet or a spoke), by ``route``; the gateway
     spends ``processing_ms`` on it."""
@@ -216,7 +248,7 @@ class Stranded:
     how: str
 
 
-Step = Egress | Leg | Crossing | ApplianceHop | GatewayHop | TunnelHop | Arrival
+Step = Egress | Leg | Crossing | ApplianceHop | FirewallHop | GatewayHop | TunnelHop | Arrival
 Step = Step | OnPremises | PlatformArrival | InternetEgress | Stranded
 
 
@@ -257,6 +289,11 @@ class Path:
         return round(total, 6)
 
     @property
+    def firewalls(self) -> tuple[str, ...]:
+        """The Azure Firewalls the path passes, in order."""
+        return tuple(s.firewall.name for s in self.steps if isinstance(s, FirewallHop))
+
+    @property
     def crosses_tunnel(self) -> bool:
         """True when the path goes through a VPN tunnel (TCP then uses the clamped MSS)."""
         return any(isinstance(step, TunnelHop) for step in self.steps)
@@ -265,7 +302,7 @@ class Path:
 def _step_latency(step: Step) -> float | None:
     if isinstance(step, Leg):
         return step.latency_ms
-    if isinstance(step, ApplianceHop | GatewayHop | TunnelHop):
+    if isinstance(step, ApplianceHop | FirewallHop | GatewayHop | TunnelHop):
         return step.processing_ms
     return 0.0
 
@@ -373,8 +410,64 @@ def resolve(
     destination_ip = parse_ip(destination, "--dst", plane)
     source_ip = parse_ip(source, "--src", plane)
     packet = make_packet(protocol, source_ip, destination_ip, port, source_port)
-    walk = _Walk(plane, packet, start, established)
-    return walk.run()
+    path = _Walk(plane, packet, start, established).run()
+    if not established and packet.protocol == "Tcp" and isinstance(path.outcome, Deliver):
+        path = _check_return(plane, path)
+    return path
+
+
+def _check_return(plane: ControlPlane, path: Path) -> Path:
+    """A TCP connection needs its reply to get back (the handshake), and to pass the same
+    stateful firewalls (N11.6): a reply
+    that bypasses one (or meets one the request did not pass) leaves that firewall without the
+    connection's state, and it drops what follows. Added as a blocker at the firewall."""
+    hops = [s for s in path.steps if isinstance(s, FirewallHop)]
+    packet = path.packet
+    back = _Walk(plane, packet.reply(), path.outcome.location, True).run()
+    returned = {s.firewall.name for s in back.steps if isinstance(s, FirewallHop)}
+    missed = [h for h in hops if h.firewall.name not in returned]
+    met = sorted(returned - {h.firewall.name for h in hops})
+    if not back.reachable:
+        drop = attrs.evolve(
+            back.drop,
+            code="ReturnPathBroken",
+            detail=f"the reply from {packet.destination} to {packet.source} does not get "
+            f"back, so TCP never completes its handshake: {back.drop.reason}",
+            at_step=len(path.steps),
+        )
+        blockers = (*path.blockers, drop)
+        return attrs.evolve(path, outcome=blockers[0], blockers=blockers)
+    if not (missed or met):
+        return path
+    if missed:
+        hop = missed[0]
+        where = path.steps.index(hop) + 1
+        detail = (
+            f"the reply from {packet.destination} to {packet.source} does not pass firewall "
+            f"{hop.firewall.name} ({hop.address}), so the firewall never sees the connection "
+            "set up and drops its next packets (N11.6); route the reply through it too: a UDR "
+            f"in the destination's subnet sending {packet.source}'s prefix to {hop.address}"
+        )
+        name = hop.firewall.name
+    else:
+        where = len(path.steps)
+        name = met[0]
+        detail = (
+            f"the reply from {packet.destination} to {packet.source} passes firewall {name}, "
+            "which the request did not, so the firewall has no state for it and drops it "
+            "(N11.6); route both directions through the same firewall"
+        )
+    drop = Drop(
+        "AsymmetricRoutingThroughFirewall",
+        detail,
+        (f"firewall/{name}",),
+        issue="AsymmetricRouting",
+        origin="Outbound",
+        context={"Firewall": name},
+        at_step=where,
+    )
+    blockers = tuple(sorted((*path.blockers, drop), key=lambda d: d.at_step))
+    return attrs.evolve(path, outcome=blockers[0], blockers=blockers)
 
 
 # -- the walk --------------------------------------------------------------------------------
@@ -670,6 +763,9 @@ class _Walk:
             if link.remote_vnet in plane.fabric.vnets and plane.peerings.state(link) == "Connected"
         ]
         for where in candidates:
+            found = plane.firewall_at(ip, where.name)
+            if found is not None:
+                return self.firewall(vnet, where, route, found)
             host = plane.host_by_ip(ip, where.name)
             if host is None:
                 continue
@@ -705,6 +801,50 @@ class _Walk:
             origin="Outbound",
             context={"Route": route.name or ""},
         )
+
+    def firewall(self, vnet: VNet, where: VNet, route: RouteEntry, found: FirewallAddress):
+        """An Azure Firewall at the route's next hop: its rules decide (stateful), then it
+        forwards by AzureFirewallSubnet's routes (N11.4-N11.7)."""
+        plane = self.plane
+        firewall = found.firewall
+        if where.name != vnet.name:
+            link = next(
+                p for p in plane.peerings.links_of(vnet.name) if p.remote_vnet == where.name
+            )
+            problem = self.cross(vnet, where, link)
+            if problem is not None:
+                return problem
+        self.leg(where.region)
+        verdict = None if self.established else evaluate_firewall(firewall, self.packet)
+        self.steps.append(
+            FirewallHop(
+                firewall,
+                where,
+                route,
+                found.address,
+                found.derived,
+                verdict,
+                plane.latency.firewall_processing_ms,
+            )
+        )
+        if verdict is not None and not verdict.allowed:
+            return self.drop(
+                "DeniedByFirewall",
+                verdict.describe(firewall.name),
+                f"firewall/{firewall.name}",
+                issue="FirewallRule",
+                origin="Inbound",
+                context={"Firewall": firewall.name, "RuleName": verdict.rule or ""},
+            )
+        if FIREWALL_SUBNET not in where.subnet_names:
+            return self.drop(
+                "FirewallSubnetMissing",
+                f"firewall {firewall.name} needs a subnet named exactly {FIREWALL_SUBNET} in "
+                f"VNet {where.name} to forward from",
+                f"firewall/{firewall.name}",
+            )
+        self.via_gateway = False
+        return where, plane.routes(where.name, FIREWALL_SUBNET), None
 
     def gateway(self, vnet: VNet, route: RouteEntry, gateway: VpnGateway | None):
         plane = self.plane

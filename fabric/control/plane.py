@@ -22,11 +22,12 @@ from fabric.control.addressing import (
     valid_networks,
 )
 from fabric.control.connections import gateway_for_vnet, learned_routes
+from fabric.control.firewall import derived_address
 from fabric.control.nsg import Packet5Tuple, TagScope, Verdict, evaluate_chain
 from fabric.control.peering import PeeringView, remote_prefixes
 from fabric.control.routing import SubnetRoutes, compile_subnet
 from fabric.model.container import Fabric
-from fabric.model.records import Host, Subnet, VNet, VpnGateway
+from fabric.model.records import Firewall, Host, Subnet, VNet, VpnGateway
 
 
 class LocateError(LookupError):
@@ -49,6 +50,16 @@ class Location:
     def name(self) -> str:
         """The host's name, or a label for a hypothetical NIC in the subnet."""
         return self.host.name if self.host else f"{self.vnet.name}/{self.subnet.name} (any NIC)"
+
+
+@attrs.frozen(slots=True)
+class FirewallAddress:
+    """An Azure Firewall at its private address; ``derived`` when the input did not state it
+    and the address is the one Azure would allocate (N11.5)."""
+
+    firewall: Firewall
+    address: IPAddress
+    derived: bool
 
 
 class ControlPlane:
@@ -80,6 +91,7 @@ class ControlPlane:
         self._subnet_index = Fib()  # subnet prefix -> [(vnet, subnet)] (several on overlaps)
         self._hosts_by_ip: dict[tuple[str, str], Host] = {}
         self._hosts_by_name = {h.name: h for v in self.fabric.vnets.values() for h in v.hosts}
+        self._firewalls: dict[tuple[str, str], FirewallAddress] | None = None
         for vnet in self.fabric.vnets.values():
             for subnet in vnet.subnets:
                 for net in valid_networks(subnet.prefixes):
@@ -168,6 +180,34 @@ class ControlPlane:
         """'; did you mean host X?' when ``name`` is close to a declared host's name."""
         close = difflib.get_close_matches(str(name), list(self._hosts_by_name), n=1)
         return f"; did you mean host {close[0]!r}?" if close else ""
+
+    def firewall_at(self, ip: str, vnet: str) -> FirewallAddress | None:
+        """The Azure Firewall whose private IP is ``ip`` in ``vnet`` (stated, or derived as
+        Azure allocates it, N11.5)."""
+        if self._firewalls is None:
+            self._firewalls = {}
+            for firewall in sorted(self.fabric.firewalls.values(), key=lambda f: f.name):
+                record = self.fabric.vnets.get(firewall.vnet)
+                if record is None:
+                    continue  # reported by validation
+                derived = firewall.private_ip is None
+                try:
+                    address = (
+                        derived_address(
+                            record, {ip for v, ip in self._hosts_by_ip if v == firewall.vnet}
+                        )
+                        if derived
+                        else parse_address(firewall.private_ip)
+                    )
+                except AddressError:
+                    continue  # reported by validation
+                if address is not None:
+                    key = (firewall.vnet, str(address))
+                    self._firewalls.setdefault(key, FirewallAddress(firewall, address, derived))
+        try:
+            return self._firewalls.get((vnet, str(parse_address(ip))))
+        except AddressError:
+            return None
 
     def host_by_ip(self, ip: str, vnet: str) -> Host | None:
         """The declared NIC with ``ip`` in ``vnet``."""

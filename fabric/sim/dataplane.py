@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fabric.catalogue.firewalls import FIREWALL_SPECS
+from fabric.catalogue.firewalls import capacity_mbps as firewall_capacity
 from fabric.catalogue.latency import LatencyModel
 from fabric.catalogue.skus import lookup
 from fabric.catalogue.vmsizes import egress_mbps
@@ -25,6 +27,8 @@ from fabric.sim.plans import (
     DelayStep,
     DropStep,
     EncapStep,
+    FirewallFlowStep,
+    FirewallStep,
     GatewayStep,
     InstanceStep,
     LinkStep,
@@ -169,6 +173,8 @@ class Dataplane:
         self.peering_links: dict[str, PeeringLink] = {}
         self.tunnels: dict[str, GatewayTunnel] = {}
         self.instances: dict[str, list[RateServer]] = {}
+        self.firewalls: dict[str, RateServer] = {}
+        self.firewall_flows: dict[tuple[str, str], RateServer] = {}
         self.delays: list[Delay] = []
         self.capture: Capture | None = None
         self.queue_drops: dict[str, Drop] = {}  # server name -> the Drop it reports
@@ -276,6 +282,41 @@ class Dataplane:
             self.tunnels[connection_name] = tunnel
         return tunnel
 
+    def _firewall_server(self, name: str, rate_mbps: float, what: str) -> RateServer:
+        rate = round(rate_mbps * 1e6)
+        return RateServer(
+            self.sim,
+            rate,
+            advance,
+            self._queue_drop(name, "FirewallQueueFull", what),
+            buffer_bytes=round(rate * self.params.gateway_buffer_ms / 8_000),
+            name=name,
+        )
+
+    def firewall(self, name: str) -> RateServer:
+        """An Azure Firewall's capacity: out of the box unless the scenario sets
+        ``firewall_capacity_mbps`` (N11.2), with the gateways' buffer assumption."""
+        server = self.firewalls.get(name)
+        if server is None:
+            tier = self.plane.fabric.firewalls[name].sku_tier
+            rate = firewall_capacity(tier, self.params.firewall_capacity_mbps)
+            server = self._firewall_server(f"firewall/{name}", rate, f"firewall {name}")
+            self.firewalls[name] = server
+        return server
+
+    def firewall_flow(self, name: str, flow: str) -> RateServer:
+        """One connection's cap through an Azure Firewall (N11.1's single-flow figure)."""
+        server = self.firewall_flows.get((name, flow))
+        if server is None:
+            spec = FIREWALL_SPECS[self.plane.fabric.firewalls[name].sku_tier]
+            server = self._firewall_server(
+                f"firewall/{name}/flow",
+                spec.single_flow_mbps,
+                f"firewall {name}'s single-connection cap ({spec.single_flow_mbps:g} Mbps)",
+            )
+            self.firewall_flows[(name, flow)] = server
+        return server
+
     def server_of(self, step: PlanStep) -> RateServer:
         """The queueing server a plan step names (NIC, tunnel, or gateway instance)."""
         if isinstance(step, NicStep):
@@ -286,6 +327,10 @@ class Dataplane:
             return self.tunnel(step.connection).instance
         if isinstance(step, GatewayStep):  # transit without a tunnel: the first instance
             return self.gateway_instances(self.plane.fabric.gateways[step.gateway])[0]
+        if isinstance(step, FirewallStep):
+            return self.firewall(step.firewall)
+        if isinstance(step, FirewallFlowStep):
+            return self.firewall_flow(step.firewall, step.flow)
         raise TypeError(f"{step!r} is not a queueing step")
 
     # -- capture ----------------------------------------------------------------------------
@@ -338,7 +383,9 @@ class Dataplane:
         if isinstance(step, NicStep):
             server = self.server_of(step)
             return lambda p: server.put(p, p.wire)  # a VM's egress cap meters what it sends
-        if isinstance(step, TunnelStep | InstanceStep | GatewayStep):
+        if isinstance(
+            step, TunnelStep | InstanceStep | GatewayStep | FirewallStep | FirewallFlowStep
+        ):
             server = self.server_of(step)
             return lambda p: server.put(p, p.payload)  # measured caps meter payload
         if isinstance(step, SwitchStep):

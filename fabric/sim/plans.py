@@ -15,6 +15,7 @@ from fabric.control.forwarding import (
     Crossing,
     Drop,
     Egress,
+    FirewallHop,
     GatewayHop,
     InternetEgress,
     Leg,
@@ -94,6 +95,21 @@ class GatewayStep:
 
 
 @attrs.frozen(slots=True)
+class FirewallStep:
+    """An Azure Firewall's capacity, shared by every flow through it (N11.1, N11.2)."""
+
+    firewall: str
+
+
+@attrs.frozen(slots=True)
+class FirewallFlowStep:
+    """The cap of one connection through an Azure Firewall (its "fat flow" figure, N11.1)."""
+
+    firewall: str
+    flow: str
+
+
+@attrs.frozen(slots=True)
 class DecapStep:
     """ESP decapsulation at the far gateway: the inner packet continues alone."""
 
@@ -126,12 +142,14 @@ PlanStep = (
     | TunnelStep
     | InstanceStep
     | GatewayStep
+    | FirewallStep
+    | FirewallFlowStep
     | DecapStep
     | TapStep
     | SinkStep
     | DropStep
 )
-SERVER_STEPS = (NicStep, TunnelStep, InstanceStep, GatewayStep)
+SERVER_STEPS = (NicStep, TunnelStep, InstanceStep, GatewayStep, FirewallFlowStep, FirewallStep)
 
 
 def _ns(value_ms: float | None, what: str) -> int:
@@ -183,6 +201,13 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
             plan.append(NicStep(step.host))
             tap(step.host.name)
             plan.append(SwitchStep(step.vnet.name))
+        elif isinstance(step, FirewallHop):
+            name = step.firewall.name
+            if step.processing_ms:
+                plan.append(DelayStep(milliseconds(step.processing_ms), f"firewall/{name}"))
+            plan += [FirewallFlowStep(name, str(path.packet)), FirewallStep(name)]
+            tap(name)
+            plan.append(SwitchStep(step.vnet.name))
         elif isinstance(step, GatewayHop):
             following = steps[index + 1] if index + 1 < len(steps) else None
             if not isinstance(following, TunnelHop):
@@ -218,7 +243,8 @@ def _outer(tunnel: TunnelHop) -> tuple[str, str, str]:
 
 
 def capture_points(fabric) -> list[str]:
-    """Names a capture may name: hosts, peering links (vnet/link), gateways, connections."""
+    """Names a capture may name: hosts, peering links (vnet/link), gateways, connections,
+    firewalls."""
     hosts = [h.name for v in fabric.vnets.values() for h in v.hosts]
     links = [f"{vnet}/{name}" for vnet, name in fabric.peerings]
-    return sorted([*hosts, *links, *fabric.gateways, *fabric.connections])
+    return sorted([*hosts, *links, *fabric.gateways, *fabric.connections, *fabric.firewalls])

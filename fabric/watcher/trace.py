@@ -13,6 +13,7 @@ from fabric.control.forwarding import (
     Crossing,
     Drop,
     Egress,
+    FirewallHop,
     GatewayHop,
     InternetEgress,
     OnPremises,
@@ -198,6 +199,23 @@ def _hop(step, path: Path) -> Hop | None:
             step.host.name,
             step.host.ip,
             detail=f"{step.vnet.name}/{step.host.subnet}; route {step.route.prefix}",
+        )
+    if isinstance(step, FirewallHop):
+        derived = "; private IP derived (N11.5)" if step.derived else ""
+        if step.verdict is None:
+            decided = "reply of an allowed flow (stateful)"
+        elif not step.verdict.known:
+            decided = "rules not in this input: assumed to allow"
+        elif step.verdict.rule is None:
+            decided = "no rule matches: default deny"
+        else:
+            action = "Allow" if step.verdict.allowed else "Deny"
+            decided = f"rule {step.verdict.collection}/{step.verdict.rule} ({action})"
+        return Hop(
+            "AzureFirewall",
+            step.firewall.name,
+            str(step.address),
+            detail=f"{step.vnet.name}; route {step.route.prefix}; {decided}{derived}",
         )
     if isinstance(step, GatewayHop):
         return Hop(
