@@ -659,3 +659,27 @@ def test_named_modules_and_files_exist(name):
         if missing:
             problems.append(f"{token} does not exist")
     assert not problems, f"docs/{name} names what is not there:\n  " + "\n  ".join(problems)
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+@pytest.mark.parametrize("name", ["format.md", "cli.md", "assumptions.md", "architecture.md"])
+def test_links_between_docs_resolve(name):
+    text = read(name)
+    problems = []
+    for target, anchor in re.findall(r"\]\(([\w./-]*?)(?:#([\w-]+))?\)", text):
+        if target.startswith(("http", "/")):
+            continue
+        path = (DOCS / target) if target else DOCS / name
+        if not path.exists():
+            problems.append(f"link to {target}: no such file")
+            continue
+        if anchor and path.suffix == ".md":
+            headings = re.findall(r"^#+ (.+)$", path.read_text(), re.MULTILINE)
+            if anchor not in {slug(h) for h in headings}:
+                problems.append(f"link to {target}#{anchor}: no such heading")
+    assert not problems, f"docs/{name}:\n  " + "\n  ".join(problems)
