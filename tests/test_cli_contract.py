@@ -237,3 +237,39 @@ def test_validate_of_the_import_reports_the_errors_of_validate(source, tmp_path,
     assert imported == (1 if errors else 0)
     code, after = run_json(capsys, ["validate", str(written)])
     assert sorted(f["code"] for f in after["findings"] if f["severity"] == "Error") == errors
+
+
+def test_ip_flow_takes_host_names_and_any_case(capsys):
+    argv = ["ip-flow", HUB_SPOKE, "--src", "10.50.1.4", "--dst", "vm1", "--protocol", "tcp"]
+    code, out = run_json(capsys, [*argv, "--port", "22", "--direction", "inbound"])
+    assert code == 1
+    assert out["rule_name"] == "deny-ssh-from-anywhere"
+
+
+SIZES = """
+vnets:
+  - {name: a, region: westeurope, address_prefixes: [10.0.0.0/16],
+     subnets: [{name: s, address_prefix: 10.0.0.0/24}],
+     hosts: [{name: h1, subnet: s, ip: 10.0.0.4, vm_size: Standard_Z99},
+             {name: h2, subnet: s, ip: 10.0.0.5, os_profile: tuned}]}
+traffic:
+  - {name: t, src: h1, dst: h2, protocol: Tcp, pattern: tcp, duration_s: 0.01}
+"""
+
+
+def test_an_unknown_vm_size_or_a_tuned_receiver_is_a_finding_not_a_traceback(capsys, tmp_path):
+    scenario = tmp_path / "sizes.yaml"
+    scenario.write_text(SIZES)
+    code, out = run_json(capsys, ["run", str(scenario)])
+    assert code == 1
+    found = {f["code"]: f["message"] for f in out["findings"]}
+    assert "Standard_Z99" in found["VmSizeNotInCatalogue"]
+    assert "window_packets" in found["InvalidTraffic"]
+    scenario.write_text(
+        SIZES.replace("duration_s: 0.01}", "duration_s: 0.01, window_packets: 100}").replace(
+            "vm_size: Standard_Z99", "vm_size: Standard_Z99, bandwidth_mbps: 1000"
+        )
+    )
+    code, out = run_json(capsys, ["run", str(scenario)])
+    assert code == 0
+    assert out["flows"][0]["delivered"] > 0

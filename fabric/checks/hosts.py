@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+from fabric.catalogue.vmsizes import UnknownVmSize, vm_size
 from fabric.checks.addresses import GATEWAY_SUBNET
 from fabric.checks.context import Context, r
 from fabric.control.addressing import (
@@ -12,7 +13,7 @@ from fabric.control.addressing import (
     parse_address,
     reserved_addresses,
 )
-from fabric.model.findings import Finding, error
+from fabric.model.findings import Finding, error, warning
 from fabric.model.records import suggest
 
 
@@ -46,6 +47,16 @@ def check_hosts(ctx: Context) -> Iterator[Finding]:
                     "may be deployed there: move it to another subnet",
                     resource,
                 )
+            if host.vm_size is not None and not host.bandwidth_mbps:
+                try:
+                    vm_size(host.vm_size)
+                except UnknownVmSize as problem:
+                    yield warning(
+                        "VmSizeNotInCatalogue",
+                        f"host {host.name}: {problem}; its egress cap is unknown here, so it "
+                        "cannot send in a simulation until it has bandwidth_mbps",
+                        resource,
+                    )
             try:
                 ip = parse_address(host.ip)
             except AddressError as problem:

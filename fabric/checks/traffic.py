@@ -10,6 +10,7 @@ from ipaddress import ip_address
 from typing import Any
 
 from fabric.catalogue import limits
+from fabric.catalogue.vmsizes import UnknownVmSize, vm_size
 from fabric.model import Fabric, Finding, FlowSpec, TrafficError, error, suggest, warning
 
 
@@ -24,7 +25,8 @@ def check_traffic(fabric: Fabric, traffic: Iterable[Mapping[str, Any]]) -> list[
         try:
             spec = FlowSpec.from_mapping(dict(entry))
         except TrafficError as problem:
-            findings.append(error("InvalidTraffic", f"{where}: {problem}", f"traffic/{index}"))
+            detail = str(problem).removeprefix(f"traffic {entry.get('name', '?')}: ")
+            findings.append(error("InvalidTraffic", f"{where}: {detail}", f"traffic/{index}"))
             continue
         names[spec.name] += 1
         resource = f"traffic/{spec.name}"
@@ -48,6 +50,7 @@ def check_traffic(fabric: Fabric, traffic: Iterable[Mapping[str, Any]]) -> list[
                         resource,
                     )
                 )
+        findings.extend(_host_problems(spec, hosts, where, resource))
         if spec.src == spec.dst:
             findings.append(error("FlowToItself", f"{where}: src and dst are both {spec.src}"))
         if spec.src in hosts:
@@ -75,3 +78,41 @@ def check_traffic(fabric: Fabric, traffic: Iterable[Mapping[str, Any]]) -> list[
                 )
             )
     return findings
+
+
+def _host_problems(spec: FlowSpec, hosts: dict, where: str, resource: str) -> list[Finding]:
+    """What the run needs of the flow's hosts: a known egress cap for every VM that sends
+    (the source, and the destination's ACKs on TCP), a window for a ``tuned`` receiver."""
+    found = []
+    senders = [spec.src, spec.dst] if spec.pattern == "tcp" else [spec.src]
+    for name in senders:
+        host = hosts.get(name)
+        if host is None or host.bandwidth_mbps:
+            continue
+        try:
+            vm_size(host.vm_size)
+        except UnknownVmSize as problem:
+            found.append(
+                error(
+                    "VmSizeNotInCatalogue",
+                    f"{where}: host {name} sends, but {problem}; give it bandwidth_mbps",
+                    resource,
+                    f"host/{name}",
+                )
+            )
+    receiver = hosts.get(spec.dst)
+    if (
+        spec.pattern == "tcp"
+        and receiver is not None
+        and receiver.os_profile == "tuned"
+        and spec.window_packets is None
+    ):
+        found.append(
+            error(
+                "InvalidTraffic",
+                f"{where}: host {spec.dst} has os_profile 'tuned', whose receive window is the "
+                "one the user set: give the flow window_packets",
+                resource,
+            )
+        )
+    return found

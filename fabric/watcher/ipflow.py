@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fabric.control.forwarding import locate_source, make_packet, parse_ip
+from fabric.control.forwarding import canonical, locate_source, make_packet, parse_ip
 from fabric.control.nsg import Verdict
-from fabric.control.plane import ControlPlane, QuestionError
-from fabric.model import suggest
+from fabric.control.plane import ControlPlane
 
 DIRECTIONS = ("Inbound", "Outbound")
 
@@ -21,11 +20,8 @@ def ip_flow(
     source_port: int | None = None,
 ) -> Verdict:
     """NSG verdict at the VM whose IP is ``source`` (Outbound) or ``destination`` (Inbound)."""
-    if direction not in DIRECTIONS:
-        raise QuestionError(
-            f"direction {direction!r} is not valid; {suggest(direction, DIRECTIONS)}"
-        )
-    src, dst = parse_ip(source, "--src"), parse_ip(destination, "--dst")
+    direction = canonical(direction, DIRECTIONS, "direction")
+    src, dst = parse_ip(source, "--src", plane), parse_ip(destination, "--dst", plane)
     outbound = direction == "Outbound"
     location = locate_source(
         plane, source if outbound else destination, "--src" if outbound else "--dst"
