@@ -88,6 +88,11 @@ SECTIONS: tuple[str, ...] = (
     "connections",
     "firewalls",
     "route_servers",
+    "network_managers",
+    "network_manager_connections",
+    "network_groups",
+    "connectivity_configurations",
+    "permissions",
 )
 SIMULATION = {
     "duration_s": Field(NUMBER),
@@ -313,6 +318,9 @@ _REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "peerings": (("vnet", "vnets", "VNet"), ("remote_vnet", "vnets", "VNet")),
     "firewalls": (("vnet", "vnets", "VNet"),),
     "route_servers": (("vnet", "vnets", "VNet"),),
+    "network_manager_connections": (("network_manager", "network_managers", "network manager"),),
+    "network_groups": (("network_manager", "network_managers", "network manager"),),
+    "connectivity_configurations": (("network_manager", "network_managers", "network manager"),),
 }
 
 
@@ -410,6 +418,18 @@ class _Builder:
             else:
                 targets, label = fabric.gateways, "gateway"
             self._ref(steps, "to", spec.get("to_gateway"), targets, label)
+        if section == "network_groups":
+            for member in spec.get("members", ()):
+                self._ref(steps, "members", member, fabric.vnets, "VNet")
+        if section == "connectivity_configurations":
+            for hub in spec.get("hubs", ()):
+                self._ref(steps, "hubs", hub, fabric.vnets, "VNet")
+            for j, item in _present(spec.get("applies_to_groups", [])):
+                where = (*steps, "applies_to_groups", j)
+                group = item.get("network_group")
+                self._ref(where, "network_group", group, fabric.network_groups, "network group")
+        if section == "permissions" and not str(spec.get("scope", "")).startswith("/"):
+            self._ref(steps, "scope", spec.get("scope"), fabric.vnets, "VNet")
         if section == "nsgs":
             for j, rule in _present(spec.get("security_rules", [])):
                 for key in (
@@ -499,6 +519,11 @@ _KINDS = {
     "connections": "connection",
     "firewalls": "firewall",
     "route_servers": "route server",
+    "network_managers": "network manager",
+    "network_manager_connections": "network manager connection",
+    "network_groups": "network group",
+    "connectivity_configurations": "connectivity configuration",
+    "permissions": "permission",
 }
 
 
