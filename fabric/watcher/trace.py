@@ -14,6 +14,7 @@ from fabric.control.forwarding import (
     Drop,
     Egress,
     GatewayHop,
+    GroupCrossing,
     InternetEgress,
     OnPremises,
     Path,
@@ -192,6 +193,15 @@ def _hop(step, path: Path) -> Hop | None:
     if isinstance(step, Crossing):
         name = f"{step.vnet.name}/{step.link.name}"
         return Hop(step.kind, name, "-", detail=f"{step.vnet.name} -> {step.remote.name}")
+    if isinstance(step, GroupCrossing):
+        group = step.group
+        return Hop(
+            step.kind,
+            f"{step.vnet.name}/{group.name}",
+            "-",
+            detail=f"{step.vnet.name} -> {step.remote.name}; connected group of Virtual Network "
+            f"Manager configuration {group.configuration} (no peering)",
+        )
     if isinstance(step, ApplianceHop):
         return Hop(
             "VirtualAppliance",
