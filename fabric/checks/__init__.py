@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from fabric.checks import addresses, gateways, hosts, limits, peerings, routes, security
+from fabric.checks import addresses, avnm, gateways, hosts, limits, peerings, routes, security
 from fabric.checks.context import Context
 from fabric.model import Fabric, Finding
 
@@ -22,6 +22,8 @@ CHECKS: tuple[Check, ...] = (
     gateways.check_gateways,
     gateways.check_connections,
     peerings.check_peerings,
+    avnm.check_permissions,
+    avnm.check_network_managers,
     security.check_nsgs,
     security.check_application_security_groups,
     routes.check_route_tables,
