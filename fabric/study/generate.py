@@ -172,6 +172,7 @@ def hub_spoke(
         )
         fabric.connectivity_configuration("hub-and-spoke", "HubAndSpoke", item, hubs="hub")
     else:
+        _grant_between_subscriptions(fabric)
         for name in names:
             fabric.peer(
                 "hub", name, a_allows_gateway_transit=transit, b_uses_remote_gateways=transit
