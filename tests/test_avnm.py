@@ -477,3 +477,23 @@ def test_bad_configurations_are_located_errors(tmp_path, edit, replacement, expe
         load_topology(str(path))
     assert expected in str(caught.value)
     assert any(problem.line for problem in caught.value.problems)
+
+
+def test_capabilities_may_be_nested_as_arm_nests_them(tmp_path):
+    text = DESIGN_EXAMPLE.replace(
+        "delete_existing_peering: false}",
+        "delete_existing_peering: false,\n"
+        "     connectivity_capabilities: {connected_group_address_overlap: Disallowed,\n"
+        "                                 peering_enforcement: Enforced}}",
+    )
+    path = tmp_path / "nested.yaml"
+    path.write_text(text)
+    config = load_topology(str(path)).fabric.connectivity_configurations["spokes-mesh"]
+    assert config.connected_group_address_overlap == "Disallowed"
+    assert config.peering_enforcement == "Enforced"
+    path.write_text(text.replace("is_global: false,", "connected_group_address_overlap: Allowed,"))
+    with pytest.raises(InputError, match="given twice"):
+        load_topology(str(path))
+    path.write_text(text.replace("peering_enforcement: Enforced", "peering_enforcement: Strict"))
+    with pytest.raises(InputError, match="Strict"):
+        load_topology(str(path))

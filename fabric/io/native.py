@@ -94,6 +94,11 @@ SECTIONS: tuple[str, ...] = (
     "connectivity_configurations",
     "permissions",
 )
+CAPABILITIES = (  # ConnectivityConfiguration fields ARM nests under connectivityCapabilities
+    "connected_group_address_overlap",
+    "connected_group_private_endpoints_scale",
+    "peering_enforcement",
+)
 SIMULATION = {
     "duration_s": Field(NUMBER),
     "seed": Field(INT),
@@ -116,6 +121,12 @@ def document_schema() -> dict[str, Field]:
     vnet = dict(schema_of(VNet))
     vnet["address_prefixes"] = attrs.evolve(vnet["address_prefixes"], required=False)
     schema["vnets"] = Field([vnet])
+    # ARM nests three configuration fields under connectivityCapabilities (N8.1); the native
+    # format keeps them flat and also accepts them nested that way.
+    config = dict(schema_of(_record_of("connectivity_configurations")))
+    nested = {key: config[key] for key in CAPABILITIES}
+    config["connectivity_capabilities"] = Field(nested, attr="connectivity_capabilities")
+    schema["connectivity_configurations"] = Field([config])
     schema["traffic"] = Field([schema_of(FlowSpec)])
     schema["simulation"] = Field(SIMULATION)
     # What an importer reported about the source this file was written from (vnetsim import),
@@ -387,6 +398,8 @@ class _Builder:
                     self._vnet(fabric, steps, spec)
                     continue
                 self._references(fabric, section, steps, spec)
+                if section == "connectivity_configurations":
+                    self._flatten_capabilities(steps, spec)
                 record = self.make(_record_of(section), spec, steps)
                 if record is None:
                     continue
@@ -403,6 +416,19 @@ class _Builder:
                     continue
                 table[key] = record
         return fabric
+
+    def _flatten_capabilities(self, steps: tuple, spec: dict) -> None:
+        """``connectivity_capabilities: {...}`` (ARM's nesting) into the flat fields."""
+        nested = spec.pop("connectivity_capabilities", None) or {}
+        for key, value in nested.items():
+            if key in spec and spec[key] != value:
+                self.reader.problem(
+                    _path((*steps, "connectivity_capabilities", key)),
+                    f"{key} is given twice, flat ({spec[key]}) and under "
+                    f"connectivity_capabilities ({value}); keep one",
+                    self._line(*steps, "connectivity_capabilities", key=key),
+                )
+            spec[key] = value
 
     def _references(self, fabric: Fabric, section: str, steps: tuple, spec: dict) -> None:
         for field, table, kind in _REFERENCES.get(section, ()):
