@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable
 import attrs
 
 from fabric.control.addressing import IPNetwork, valid_networks
+from fabric.control.permissions import missing_permission
 from fabric.model.container import Fabric
 from fabric.model.records import ConnectivityConfiguration, NetworkManager, Peering, VNet
 
@@ -282,7 +283,12 @@ class _Deployer:
         self.exclusions: list[Exclusion] = []
         self.no_gateway: list[HubWithoutGateway] = []
         self.spokes: dict[str, list[str]] = {}
-        self.declared = {(p.vnet, p.remote_vnet) for p in fabric.peerings.values()}
+        # Declared links that exist (one Azure refused for want of permission does not).
+        self.declared = {
+            (p.vnet, p.remote_vnet)
+            for p in fabric.peerings.values()
+            if missing_permission(fabric, p) is None
+        }
 
     def run(self) -> Deployment:
         for config in self.fabric.connectivity_configurations.values():
