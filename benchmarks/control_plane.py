@@ -4,21 +4,31 @@ Prints the time to build and validate it, and (once routing exists) to compile e
 effective routes and to answer next-hop queries. Compared in the same process against a
 brute-force peer (pairwise overlap of all prefixes with ipaddress) so the figure has a reference.
 
-Run: python benchmarks/control_plane.py [--spokes N] [--json]
+Azure Virtual Network Manager at its documented scale (N8.2): a hub-and-spoke of 1,000 spokes
+and a mesh (one connected group) of 250 VNets, each validated and every effective route
+compiled; reported as routes per second (targets of issue 21: each < 5 s and < 2 GB).
+
+Run: python benchmarks/control_plane.py [--spokes N] [--avnm-spokes N] [--mesh N] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import time
 from ipaddress import IPv4Network
 
-from fabric.catalogue.limits import PEERINGS_PER_VNET
+from fabric.catalogue.limits import (
+    PEERINGS_PER_VNET,
+    SPOKES_PER_AVNM_HUB,
+    VNETS_PER_CONNECTED_GROUP,
+)
 from fabric.checks import validate
 from fabric.control.plane import ControlPlane
 from fabric.model.container import Fabric
+from fabric.study.generate import hub_spoke, mesh
 from fabric.watcher import next_hop
 
 
@@ -52,9 +62,62 @@ def timed(work):
     return result, time.perf_counter() - start
 
 
+def compile_every_route(fabric: Fabric) -> int:
+    """Compile the effective routes of every subnet; the number of routes."""
+    plane = ControlPlane(fabric)
+    return sum(
+        len(plane.routes(vnet.name, subnet.name).routes)
+        for vnet in fabric.vnets.values()
+        for subnet in vnet.subnets
+    )
+
+
+def avnm_case(label: str, build) -> dict:
+    """Build, validate and compile one AVNM topology; times, routes per second, peak memory."""
+    fabric, build_s = timed(build)
+    findings, validate_s = timed(lambda: validate(fabric))
+    routes, compile_s = timed(lambda: compile_every_route(fabric))
+    return {
+        "case": label,
+        "vnets": len(fabric.vnets),
+        "build_s": build_s,
+        "validate_s": validate_s,
+        "validate_errors": sum(f.severity == "Error" for f in findings),
+        "routes": routes,
+        "compile_s": compile_s,
+        "validate_and_compile_s": validate_s + compile_s,
+        "routes_per_s": routes / compile_s if compile_s else None,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def avnm_report(spokes: int, mesh_vnets: int) -> list[dict]:
+    """N8.2's scale: a 1,000-spoke AVNM hub-and-spoke and a 250-VNet mesh."""
+    avnm_case("warm-up", lambda: mesh(10))
+    return [
+        avnm_case(
+            f"avnm hub-and-spoke, {spokes} spokes",
+            lambda: hub_spoke(spokes, use_hub_gateway=False),
+        ),
+        avnm_case(f"avnm mesh, {mesh_vnets} VNets", lambda: mesh(mesh_vnets)),
+    ]
+
+
+def print_avnm(rows: list[dict]) -> None:
+    for row in rows:
+        print(
+            f"{row['case']}: validate {row['validate_s'] * 1e3:.0f} ms "
+            f"({row['validate_errors']} errors), {row['routes']} effective routes compiled in "
+            f"{row['compile_s'] * 1e3:.0f} ms ({row['routes_per_s']:,.0f} routes/s); "
+            f"peak RSS {row['peak_rss_mb']:.0f} MB"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spokes", type=int, default=PEERINGS_PER_VNET)
+    parser.add_argument("--avnm-spokes", type=int, default=SPOKES_PER_AVNM_HUB)
+    parser.add_argument("--mesh", type=int, default=VNETS_PER_CONNECTED_GROUP)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     hub_and_spokes(10)  # warm up imports and allocators
@@ -104,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
             f"effective routes of all {subnets} subnets compiled in {compile_s * 1e3:.0f} ms; "
             f"next-hop {report['next_hop_query_ms'] * 1e3:.1f} us per query once compiled"
         )
+    report["avnm"] = avnm_report(args.avnm_spokes, args.mesh)
+    if not args.json:
+        print_avnm(report["avnm"])
     print(json.dumps(report))
     return 0
 

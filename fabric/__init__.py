@@ -8,6 +8,7 @@ The public Python API, for scripts and notebooks::
     plane = fabric.ControlPlane(net)
     fabric.connectivity(plane, "10.1.0.4", "10.50.1.4")    # a Trace
     fabric.simulate(net, [{"name": "f", "src": "vm1", "dst": "dr-vm", ...}])
+    big = fabric.generate.hub_spoke(200)                   # generated topologies (a module)
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ _PUBLIC = {
     "sweep": "fabric.study.sweeps",
 }
 
-__all__ = ["__version__", *_PUBLIC]
+# name -> module exposed as a whole (``fabric.generate.hub_spoke(...)``), imported on first use.
+_MODULES = {"generate": "fabric.study.generate"}
+
+__all__ = ["__version__", *_PUBLIC, *_MODULES]
 
 
 def __dir__() -> list[str]:
@@ -53,4 +57,6 @@ def __dir__() -> list[str]:
 def __getattr__(name: str) -> Any:
     if name in _PUBLIC:
         return getattr(import_module(_PUBLIC[name]), name)
+    if name in _MODULES:
+        return import_module(_MODULES[name])
     raise AttributeError(f"module 'fabric' has no attribute {name!r}")

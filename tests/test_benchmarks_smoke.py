@@ -35,10 +35,22 @@ def test_dataplane_benchmark_json_shape(capsys):
 
 
 def test_control_plane_benchmark_json_shape(capsys):
-    assert load("control_plane").main(["--json", "--spokes", "20"]) == 0
+    assert load("control_plane").main(["--json", "--spokes", "20", *AVNM_SMALL]) == 0
     report = last_json(capsys)
     assert report["validate_errors"] == 0
     assert report["subnets"] == 2 * 20 + 2
+
+
+AVNM_SMALL = ("--avnm-spokes", "12", "--mesh", "8")
+
+
+def test_control_plane_benchmark_reports_the_avnm_cases(capsys):
+    assert load("control_plane").main(["--json", "--spokes", "5", *AVNM_SMALL]) == 0
+    hub, full_mesh = last_json(capsys)["avnm"]
+    assert (hub["vnets"], full_mesh["vnets"]) == (13, 8)
+    assert hub["validate_errors"] == full_mesh["validate_errors"] == 0
+    assert full_mesh["routes"] > 8 * 7  # every member routes to the 7 others, plus defaults
+    assert hub["routes_per_s"] > 0
 
 
 def test_peering_vs_vpn_benchmark_runs_quick(tmp_path):

@@ -116,7 +116,10 @@ def _item_record(record: type | None, attr: str | None) -> type | None:
     if record is None or attr is None:
         return None
     attrs.resolve_types(record)
-    annotation = _strip_optional(attrs.fields_dict(record)[attr].type)
+    field = attrs.fields_dict(record).get(attr)
+    if field is None:  # a key the loader folds into the record's own fields (ARM's nesting)
+        return None
+    annotation = _strip_optional(field.type)
     if typing.get_origin(annotation) is tuple:
         return typing.get_args(annotation)[0]
     return annotation if attrs.has(annotation) else None

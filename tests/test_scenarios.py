@@ -117,3 +117,29 @@ def test_every_yaml_scenario_runs_through_the_cli(name, capsys):
 def test_run_refuses_an_invalid_scenario_with_its_findings(capsys):
     assert main(["run", str(path("overlapping_spaces"))]) == 1
     assert "VnetAddressSpacesOverlap" in capsys.readouterr().out
+
+
+def test_avnm_mesh_vs_hub_spoke_headline():
+    """N8.1: a mesh connects its members directly (ConnectedGroup, no peering), regionally
+    unless global; hub-and-spoke peers the hub with each spoke, and spokes reach each other
+    only with direct connectivity, as fast as the mesh."""
+    document = load_topology(path("avnm_mesh_vs_hub_spoke"))
+    assert document.fabric.peerings == {}  # every link is Virtual Network Manager's
+    result = run_document(document, duration_s=0.05)
+    flows = {
+        name: result.flow(name)
+        for name in (
+            "mesh-to-mesh",
+            "mesh-across-regions",
+            "spoke-to-hub",
+            "spoke-to-spoke",
+            "direct-to-direct",
+        )
+    }
+    for name in ("mesh-to-mesh", "spoke-to-hub", "direct-to-direct"):
+        assert flows[name].delivered == flows[name].sent > 0
+    assert list(flows["spoke-to-spoke"].drop_reasons) == ["PeeringNotTransitive"]
+    assert list(flows["mesh-across-regions"].drop_reasons) == ["ConnectedGroupNotGlobal"]
+    mesh_ms = flows["mesh-to-mesh"].latency_ms()["p50"]
+    assert flows["direct-to-direct"].latency_ms()["p50"] == pytest.approx(mesh_ms)
+    assert flows["spoke-to-hub"].latency_ms()["p50"] == pytest.approx(mesh_ms)

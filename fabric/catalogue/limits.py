@@ -28,3 +28,12 @@ ASGS_PER_NSG = 100  # across all rules of one NSG
 # N3.2 (AD:articles/virtual-network/virtual-machine-network-throughput.md): flows per VM.
 FLOWS_PER_VM_DIRECTION = 500_000  # 500k inbound + 500k outbound
 FLOWS_PER_APPLIANCE = 250_000  # a VM forwarding traffic: 250k active connections
+
+# N8.2 (AD:articles/virtual-network-manager/concept-limitations.md, 07/18/2023 and 09/16/2026;
+# concept-connectivity-configuration.md, 11/18/2025): Azure Virtual Network Manager.
+VNETS_PER_CONNECTED_GROUP = 250  # the default
+# With the AllowHighScaleConnectedGroup feature: 3,000 on the newest limitations page
+# (09/16/2026); the connectivity page (11/18/2025) says 5,000 (drift, N9.9). Model the newest.
+VNETS_PER_CONNECTED_GROUP_HIGH_SCALE = 3_000
+CONNECTED_GROUPS_PER_VNET = 2  # a soft limit in 2026, raisable by a request form
+SPOKES_PER_AVNM_HUB = 1_000  # 2026; 2023: at most 500 VNets peered to the hub in total

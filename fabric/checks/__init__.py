@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 from fabric.checks import (
     addresses,
+    avnm,
     firewalls,
     gateways,
     hosts,
@@ -32,6 +33,8 @@ CHECKS: tuple[Check, ...] = (
     gateways.check_connections,
     peerings.check_peerings,
     firewalls.check_firewalls,
+    avnm.check_permissions,
+    avnm.check_network_managers,
     security.check_nsgs,
     security.check_application_security_groups,
     routes.check_route_tables,

@@ -76,7 +76,7 @@ def check_address_limits(ctx: Context) -> Iterator[Finding]:
 
 
 def _peered_groups(ctx: Context) -> list[set[str]]:
-    """VNets joined by Connected peerings, as connected groups."""
+    """VNets joined by Connected peerings or Virtual Network Manager connected groups."""
     parent = {name: name for name in ctx.fabric.vnets}
 
     def root(name: str) -> str:
@@ -85,10 +85,13 @@ def _peered_groups(ctx: Context) -> list[set[str]]:
             name = parent[name]
         return name
 
-    for link in ctx.fabric.peerings.values():
+    for link in ctx.view.links:
         known = link.vnet in parent and link.remote_vnet in parent
         if known and ctx.view.state(link) == "Connected":
             parent[root(link.vnet)] = root(link.remote_vnet)
+    for group in ctx.view.deployment.groups:  # N8.2: a connected group counts like peering
+        for member in group.members[1:]:
+            parent[root(member)] = root(group.members[0])
     groups: dict[str, set[str]] = {}
     for name in parent:
         groups.setdefault(root(name), set()).add(name)

@@ -1,4 +1,6 @@
-"""Peerings (§2): state, overlaps, gateway transit settings."""
+"""Peerings (§2): state, overlaps, gateway transit settings. The links checked are those that
+exist (the peering view's: declared ones Azure creates, and those Virtual Network Manager
+creates); a declared link that does not exist is reported by ``fabric.checks.avnm``."""
 
 from __future__ import annotations
 
@@ -13,14 +15,14 @@ from fabric.model.records import Peering
 
 
 def check_peerings(ctx: Context) -> Iterator[Finding]:
-    fabric = ctx.fabric
     links_by_pair: dict[tuple[str, str], list[Peering]] = defaultdict(list)
     use_remote: dict[str, list[Peering]] = defaultdict(list)
-    for link in fabric.peerings.values():
+    links = ctx.view.links
+    for link in links:
         links_by_pair[(link.vnet, link.remote_vnet)].append(link)
         if link.use_remote_gateways:
             use_remote[link.vnet].append(link)
-    for link in fabric.peerings.values():
+    for link in links:
         yield from _check_one_peering(ctx, link)
     for (vnet, remote), links in links_by_pair.items():
         if len(links) > 1:
@@ -83,7 +85,8 @@ def _check_one_peering(ctx: Context, link: Peering) -> Iterator[Finding]:
                 r("vnet", link.remote_vnet),
             )
     state = ctx.view.state(link)
-    if state == INITIATED and not pairs:  # §2.2 (an overlap is reported above instead)
+    avnm_link = ctx.view.created_by(link) is not None  # its failures are reported apart
+    if state == INITIATED and not pairs and not avnm_link:  # §2.2 (overlaps: above)
         yield warning(
             "PeeringNotConnected",
             f"peering {link.vnet}/{link.name} is Initiated: there is no link from "
@@ -151,29 +154,42 @@ def _check_one_peering(ctx: Context, link: Peering) -> Iterator[Finding]:
 
 
 def _check_already_peered_overlaps(ctx: Context) -> Iterator[Finding]:
-    """§2.4 / TC-PR-3: two VNets peered with the same VNet must not overlap each other."""
+    """§2.4 / TC-PR-3: two VNets peered with the same VNet must not overlap each other. The
+    remotes' CIDR blocks nest or are disjoint, so one sorted sweep finds every overlap."""
     fabric = ctx.fabric
     for vnet in fabric.vnets:
-        remotes: list[str] = []
-        for link in fabric.peerings_of(vnet):
-            remote = link.remote_vnet
-            if remote not in fabric.vnets or remote in remotes:
-                continue
-            for earlier in remotes:
-                pairs = [
-                    (a, b)
-                    for a in ctx.networks(remote)
-                    for b in ctx.networks(earlier)
-                    if a.overlaps(b)
-                ]
-                if pairs:
-                    yield error(
-                        "VnetAddressSpaceOverlapsWithAlreadyPeeredVnet",
-                        f"VNet {remote} cannot be peered with {vnet}: its address space overlaps "
-                        f"VNet {earlier}, which is already peered with {vnet} "
-                        f"({overlap_text(pairs)})",
-                        r("peering", vnet, link.name),
-                        r("vnet", remote),
-                        r("vnet", earlier),
-                    )
-            remotes.append(remote)
+        order: dict[str, tuple[int, Peering]] = {}
+        for link in ctx.view.links_of(vnet):
+            if link.remote_vnet in fabric.vnets and link.remote_vnet not in order:
+                order[link.remote_vnet] = (len(order), link)
+        if len(order) < 2:
+            continue
+        blocks = sorted(
+            ((net, name) for name in order for net in ctx.networks(name)),
+            key=lambda b: (b[0].version, int(b[0].network_address), b[0].prefixlen),
+        )
+        clashes: dict[tuple[str, str], list[tuple[IPNetwork, IPNetwork]]] = defaultdict(list)
+        stack: list[tuple[IPNetwork, str]] = []
+        for net, name in blocks:
+            while stack and (
+                stack[-1][0].version != net.version
+                or int(stack[-1][0].broadcast_address) < int(net.network_address)
+            ):
+                stack.pop()
+            for outer, other in stack:
+                if other != name:
+                    later, earlier = sorted((name, other), key=lambda n: order[n][0], reverse=True)
+                    pair = (outer, net) if later == other else (net, outer)
+                    clashes[(later, earlier)].append(pair)
+            stack.append((net, name))
+        for (remote, earlier), pairs in sorted(clashes.items(), key=lambda c: order[c[0][0]][0]):
+            link = order[remote][1]
+            yield error(
+                "VnetAddressSpaceOverlapsWithAlreadyPeeredVnet",
+                f"VNet {remote} cannot be peered with {vnet}: its address space overlaps "
+                f"VNet {earlier}, which is already peered with {vnet} "
+                f"({overlap_text(pairs)})",
+                r("peering", vnet, link.name),
+                r("vnet", remote),
+                r("vnet", earlier),
+            )

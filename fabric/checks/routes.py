@@ -19,7 +19,12 @@ from fabric.control.routing import broken_because
 from fabric.model.findings import Finding, error, warning
 from fabric.model.records import UDR_NEXT_HOP_TYPES, suggest
 
-_SYSTEM_ONLY_NEXT_HOPS = ("VNetPeering", "VNetGlobalPeering", "VirtualNetworkServiceEndpoint")
+_SYSTEM_ONLY_NEXT_HOPS = (
+    "VNetPeering",
+    "VNetGlobalPeering",
+    "ConnectedGroup",  # N8.1: created by Virtual Network Manager only
+    "VirtualNetworkServiceEndpoint",
+)
 
 
 def check_gateway_routes(ctx: Context) -> Iterator[Finding]:

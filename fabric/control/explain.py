@@ -74,9 +74,16 @@ def explain_no_route(
             "give them disjoint address spaces",
             pair,
         )
-    links = [
-        p for p in fabric.peerings.values() if {p.vnet, p.remote_vnet} == {here.name, target.name}
-    ]
+    names = {here.name, target.name}
+    for link in fabric.peerings.values():
+        if {link.vnet, link.remote_vnet} == names and plane.peerings.absent(link) is not None:
+            gap = plane.peerings.blocked.get((link.vnet, link.name))
+            code = "LinkedAuthorizationFailed" if gap else "PeeringDeletedByNetworkManager"
+            return code, plane.peerings.absent(link) or "", (f"peering/{link.vnet}/{link.name}",)
+    avnm = _network_manager(plane, here, target)
+    if avnm is not None:
+        return avnm
+    links = [p for p in plane.peerings.links if {p.vnet, p.remote_vnet} == names]
     for link in links:
         state = plane.peerings.state(link)
         if state != "Connected":
@@ -126,3 +133,41 @@ def _connected_remotes(plane: ControlPlane, vnet: str) -> set[str]:
         for link in plane.peerings.links_of(vnet)
         if plane.peerings.state(link) == "Connected"
     }
+
+
+def _network_manager(plane: ControlPlane, here: VNet, target: VNet) -> Explanation | None:
+    """N8.1/N7: a Virtual Network Manager configuration meant to connect the two VNets but
+    left one out, or splits them into regional connected groups."""
+    deployment = plane.peerings.deployment
+    for exclusion in deployment.exclusions:
+        if exclusion.vnet in (here.name, target.name):
+            other = target.name if exclusion.vnet == here.name else here.name
+            config = plane.fabric.connectivity_configurations[exclusion.configuration]
+            members = {
+                vnet
+                for group in config.group_names
+                for vnet in getattr(plane.fabric.network_groups.get(group), "members", ())
+            } | set(config.hubs)
+            if other in members:
+                return (
+                    exclusion.code,
+                    exclusion.detail,
+                    (f"vnet/{exclusion.vnet}", f"connectivity_configuration/{config.name}"),
+                )
+    mine = [g for g in deployment.groups if here.name in g.members]
+    for group in mine:
+        for other in deployment.groups:
+            same = (other.configuration, other.network_group) == (
+                group.configuration,
+                group.network_group,
+            )
+            if same and other is not group and target.name in other.members:
+                return (
+                    "ConnectedGroupNotGlobal",
+                    f"{here.name} ({here.region}) and {target.name} ({target.region}) are in "
+                    f"configuration {group.configuration}, but its connected group is regional "
+                    f"({group.name} and {other.name}); set is_global to connect across regions "
+                    "(N8.1)",
+                    (f"vnet/{here.name}", f"vnet/{target.name}"),
+                )
+    return None

@@ -3,11 +3,11 @@
 ``resolve`` follows a packet from a NIC on the control plane: the source NIC's outbound NSG,
 then the route that wins in each FIB it meets (subnet or gateway), across peerings, appliances
 and VPN tunnels, to the destination NIC's inbound NSG. The answer is a ``Path``: typed steps
-(``Egress``, ``Leg``, ``Crossing``, ``ApplianceHop``, ``GatewayHop``, ``TunnelHop``,
-``Arrival``, ``InternetEgress``, ``Stranded``) and one outcome, ``Deliver`` (to a NIC in the
-fabric), ``Forward`` (out of the modelled fabric: the internet) or ``Drop`` (a stable CamelCase
-code, the detail a user can act on, and the resources concerned). The watcher renders a Path;
-the dataplane compiles it into nodes; nothing else decides a hop.
+(``Egress``, ``Leg``, ``Crossing``, ``GroupCrossing``, ``ApplianceHop``, ``GatewayHop``,
+``TunnelHop``, ``Arrival``, ``InternetEgress``, ``Stranded``) and one outcome, ``Deliver`` (to
+a NIC in the fabric), ``Forward`` (out of the modelled fabric: the internet) or ``Drop`` (a
+stable CamelCase code, the detail a user can act on, and the resources concerned). The watcher
+renders a Path; the dataplane compiles it into nodes; nothing else decides a hop.
 
 An NSG deny does not end the walk: the path goes on as if allowed, so that every blocking
 cause on the way is listed (``Path.blockers``), the first one being the outcome.
@@ -30,6 +30,7 @@ from fabric.control.addressing import (
     reserved_role,
     valid_networks,
 )
+from fabric.control.avnm import ConnectedGroup
 from fabric.control.connections import (
     connection_is_site,
     connection_status,
@@ -156,6 +157,21 @@ class Crossing:
 
 
 @attrs.frozen(slots=True)
+class GroupCrossing:
+    """A Virtual Network Manager connected group crossed from ``vnet`` to ``remote`` (N8.1):
+    direct, like a peering, but with no peering object."""
+
+    group: ConnectedGroup
+    vnet: VNet
+    remote: VNet
+
+    @property
+    def kind(self) -> str:
+        """The next hop type Azure shows for it: ``ConnectedGroup``."""
+        return "ConnectedGroup"
+
+
+@attrs.frozen(slots=True)
 class ApplianceHop:
     """A network virtual appliance (a NIC with IP forwarding) that forwards the packet."""
 
@@ -248,8 +264,8 @@ class Stranded:
     how: str
 
 
-Step = Egress | Leg | Crossing | ApplianceHop | FirewallHop | GatewayHop | TunnelHop | Arrival
-Step = Step | OnPremises | PlatformArrival | InternetEgress | Stranded
+Step = Egress | Leg | Crossing | GroupCrossing | ApplianceHop | FirewallHop | GatewayHop
+Step = Step | TunnelHop | Arrival | OnPremises | PlatformArrival | InternetEgress | Stranded
 
 
 @attrs.frozen(slots=True)
@@ -605,6 +621,7 @@ class _Walk:
             "VnetLocal": self.vnet_local,
             "VNetPeering": self.peering,
             "VNetGlobalPeering": self.peering,
+            "ConnectedGroup": self.connected_group,
             "VirtualAppliance": self.appliance,
             "VirtualNetworkGateway": self.gateway,
         }
@@ -617,6 +634,21 @@ class _Walk:
 
     def next_hop_none(self, vnet: VNet, route: RouteEntry, gateway: VpnGateway | None) -> Drop:
         context = {"Route": route.name or str(route.prefix), "RouteTable": route.route_table_label}
+        if route.overlap is not None:
+            overlap = route.overlap
+            config = overlap.group.configuration
+            holders = ", ".join((*overlap.owners, *overlap.outside))
+            return self.drop(
+                "ConnectedGroupAddressOverlap",
+                f"{overlap.prefix} is claimed by several VNets of connected group "
+                f"{overlap.group.name} ({holders}): Virtual Network Manager removes an "
+                "overlapping prefix from the mesh and drops traffic to it (N8.1); give the "
+                "members disjoint spaces",
+                *(f"vnet/{name}" for name in (*overlap.owners, *overlap.outside)),
+                f"connectivity_configuration/{config}",
+                origin="Outbound",
+                context=context,
+            )
         if route.source == "User":
             return self.drop(
                 "NextHopNone",
@@ -668,6 +700,12 @@ class _Walk:
         if problem is not None:
             return problem
         return self.arrive(remote, route, f"via peering {link.name}")
+
+    def connected_group(self, vnet: VNet, route: RouteEntry, gateway: VpnGateway | None):
+        link = route.group_link
+        remote = self.plane.fabric.vnets[link.remote_vnet]
+        self.steps.append(GroupCrossing(link.group, vnet, remote))
+        return self.arrive(remote, route, f"via connected group {link.group.name}")
 
     def cross(self, here: VNet, remote: VNet, link: Peering) -> Drop | None:
         """Cross the peering from ``here`` to ``remote``; the Drop when it does not carry."""
@@ -762,6 +800,10 @@ class _Walk:
             for link in plane.peerings.links_of(vnet.name)
             if link.remote_vnet in plane.fabric.vnets and plane.peerings.state(link) == "Connected"
         ]
+        # N8.1: an appliance in another member of a connected group is reached through it.
+        mesh = plane.peerings.mesh.routes if plane.peerings.deployment.groups else {}
+        members = {r.link.remote_vnet: r.link.group for r in mesh.get(vnet.name, ())}
+        candidates += [plane.fabric.vnets[name] for name in members]
         for where in candidates:
             found = plane.firewall_at(ip, where.name)
             if found is not None:
@@ -769,13 +811,16 @@ class _Walk:
             host = plane.host_by_ip(ip, where.name)
             if host is None:
                 continue
-            if where.name != vnet.name:
-                link = next(
-                    p for p in plane.peerings.links_of(vnet.name) if p.remote_vnet == where.name
-                )
+            link = next(
+                (p for p in plane.peerings.links_of(vnet.name) if p.remote_vnet == where.name),
+                None,
+            )
+            if where.name != vnet.name and link is not None:
                 problem = self.cross(vnet, where, link)
                 if problem is not None:
                     return problem
+            elif where.name != vnet.name:
+                self.steps.append(GroupCrossing(members[where.name], vnet, where))
             location = plane.locate(ip, where.name)
             self.leg(where.region, host.zone)
             self.steps.append(

@@ -3,17 +3,24 @@
 §2.2 of azure-facts.md: a link alone is ``Initiated``; both links make both ``Connected``;
 deleting one side leaves the survivor ``Disconnected`` (sticky: delete it and re-create both).
 §2.3: each link holds a snapshot of the remote address space; sync levels follow from it.
+The links that exist are the declared ones, less those Azure would not create (a missing
+permission across subscriptions or tenants, §2.9/N7: ``fabric.control.permissions``) and those
+a Virtual Network Manager configuration deleted, plus the peerings it created (N8.1:
+``fabric.control.avnm``, which also owns the connected groups this view exposes).
 """
 
 from __future__ import annotations
 
+from fabric.control import avnm
 from fabric.control.addressing import IPNetwork, valid_networks
+from fabric.control.permissions import PermissionGap, missing_permission
 from fabric.model.container import Fabric
 from fabric.model.records import Peering, VpnGateway
 
 INITIATED = "Initiated"
 CONNECTED = "Connected"
 DISCONNECTED = "Disconnected"
+ABSENT = "Absent"  # not an API state: the declared link does not exist (see ``absent``)
 
 
 class PeeringView:
@@ -23,16 +30,69 @@ class PeeringView:
     fabric as it was when built.
     """
 
-    __slots__ = ("_by_pair", "_by_vnet", "_states", "fabric")
+    __slots__ = (
+        "_by_pair",
+        "_by_vnet",
+        "_mesh",
+        "_states",
+        "blocked",
+        "deployment",
+        "fabric",
+        "links",
+    )
 
     def __init__(self, fabric: Fabric) -> None:
         self.fabric = fabric
+        self.deployment = avnm.derive(fabric)
+        self.blocked: dict[tuple[str, str], PermissionGap] = {}
+        self.links: list[Peering] = []  # every link that exists: declared and AVNM-created
+        for key, link in fabric.peerings.items():
+            if key in self.deployment.removed:
+                continue
+            gap = missing_permission(fabric, link)
+            if gap is not None:
+                self.blocked[key] = gap
+                continue
+            self.links.append(link)
+        self.links.extend(self.deployment.peerings)
         self._by_pair: dict[tuple[str, str], Peering] = {}
         self._by_vnet: dict[str, list[Peering]] = {}
-        for link in fabric.peerings.values():
+        for link in self.links:
             self._by_pair.setdefault((link.vnet, link.remote_vnet), link)
             self._by_vnet.setdefault(link.vnet, []).append(link)
         self._states: dict[tuple[str, str], str] = {}
+        self._mesh: avnm.MeshRoutes | None = None
+
+    def absent(self, link: Peering) -> str | None:
+        """Why a declared link does not exist (None: it does): Azure refused to create it
+        (LinkedAuthorizationFailed) or a Virtual Network Manager configuration deleted it."""
+        key = (link.vnet, link.name)
+        gap = self.blocked.get(key)
+        if gap is not None:
+            return gap.message
+        config = self.deployment.removed.get(key)
+        if config is not None:
+            return (
+                f"peering {link.vnet}/{link.name} was deleted by Virtual Network Manager: "
+                f"configuration {config} sets delete_existing_peering, and the peering does "
+                "not match its topology (N8.1)"
+            )
+        return None
+
+    def created_by(self, link: Peering) -> str | None:
+        """The connectivity configuration that created ``link``, if AVNM did."""
+        return self.deployment.created_by.get((link.vnet, link.name))
+
+    @property
+    def mesh(self) -> avnm.MeshRoutes:
+        """Connected-group routes and overlap drops of every member VNet (N8.1)."""
+        if self._mesh is None:
+            self._mesh = avnm.mesh_routes(
+                self.fabric,
+                self.deployment,
+                lambda vnet: [link.remote_vnet for link in self.connected_links(vnet)],
+            )
+        return self._mesh
 
     def counterpart(self, link: Peering) -> Peering | None:
         """The link in the remote VNet that points back at this link's VNet, if it exists."""
@@ -43,7 +103,8 @@ class PeeringView:
         return self._by_vnet.get(vnet, [])
 
     def state(self, link: Peering) -> str:
-        """``Initiated``, ``Connected`` or ``Disconnected`` (§2.2)."""
+        """``Initiated``, ``Connected`` or ``Disconnected`` (§2.2); ``Absent`` for a declared
+        link that does not exist (``absent`` says why)."""
         key = (link.vnet, link.name)
         state = self._states.get(key)
         if state is None:
@@ -51,6 +112,8 @@ class PeeringView:
         return state
 
     def _derive(self, link: Peering) -> str:
+        if self.absent(link) is not None:
+            return ABSENT
         if link.peering_state == DISCONNECTED:
             return DISCONNECTED
         if spaces_overlap(self.fabric, link.vnet, link.remote_vnet):

@@ -220,7 +220,8 @@ class ControlPlane:
 
     def tag_scope(self, vnet: str) -> TagScope:
         """Service-tag contents for NSGs evaluated in ``vnet`` (§5.4): its own space, Connected
-        peers whose local link allows VNet access, what its gateway reaches, the host VIP and
+        peers whose local link allows VNet access, the members of its connected groups (N8.1,
+        except overlapping prefixes), what its gateway reaches, the host VIP and
         the prefixes of the user-defined routes its subnets use (not 0.0.0.0/0, which would
         make the whole internet VirtualNetwork); and the members of every application
         security group."""
@@ -231,6 +232,8 @@ class ControlPlane:
             for link in self.peerings.connected_links(vnet):
                 if link.allow_virtual_network_access:
                     nets.extend(remote_prefixes(self.fabric, link))
+            if self.peerings.deployment.groups:  # N8.1: connected groups, like peerings
+                nets.extend(r.prefix for r in self.peerings.mesh.routes.get(vnet, ()))
             gateway = gateway_for_vnet(self.fabric, vnet, self.peerings)
             if gateway is not None:
                 nets.extend(route.prefix for route in self.learned.get(gateway.name, []))

@@ -25,6 +25,7 @@ from fabric.control.addressing import (
     parse_prefix,
     valid_networks,
 )
+from fabric.control.avnm import GroupLink, Overlap
 from fabric.control.connections import gateway_addresses, gateway_for_vnet, learned_routes
 from fabric.control.peering import PeeringView, remote_prefixes
 from fabric.model.container import Fabric
@@ -50,7 +51,14 @@ DEFAULT_ROUTES = (ip_network("0.0.0.0/0"), ip_network("::/0"))
 # §4.4: for equal prefixes, user routes win over BGP (gateway) routes, which win over system.
 _SOURCE_RANK = {USER: 0, GATEWAY: 1, DEFAULT: 2}
 # §4.4 rule 3: system routes a more specific gateway route may not steal from.
-_PROTECTED_HOPS = ("VnetLocal", "VNetPeering", "VNetGlobalPeering", "VirtualNetworkServiceEndpoint")
+# A ConnectedGroup route (N8.1) is treated as a peering route (the facts are silent).
+_PROTECTED_HOPS = (
+    "VnetLocal",
+    "VNetPeering",
+    "VNetGlobalPeering",
+    "ConnectedGroup",
+    "VirtualNetworkServiceEndpoint",
+)
 
 
 @attrs.frozen(slots=True)
@@ -68,6 +76,8 @@ class RouteEntry:
     gateway: VpnGateway | None = None  # the gateway a learned route goes through
     connection: Connection | None = None  # the connection a learned route leaves on
     broken: str | None = None  # why a user route cannot carry traffic (it stays Invalid)
+    group_link: GroupLink | None = None  # the connected group a ConnectedGroup route crosses
+    overlap: Overlap | None = None  # the connected-group overlap a None route drops (N8.1)
 
     @property
     def route_table_label(self) -> str:
@@ -104,12 +114,33 @@ def system_routes(
         if default_to_appliance:
             continue
         routes.append(RouteEntry(DEFAULT, ACTIVE, reserved, "None"))
-    for link in (view or PeeringView(fabric)).connected_links(vnet.name):
+    view = view or PeeringView(fabric)
+    for link in view.connected_links(vnet.name):
         remote = fabric.vnets.get(link.remote_vnet)
         global_peering = remote is not None and remote.region != vnet.region
         hop = "VNetGlobalPeering" if global_peering else "VNetPeering"
         for net in remote_prefixes(fabric, link):
             routes.append(RouteEntry(DEFAULT, ACTIVE, net, hop, peering=link))
+    return routes + connected_group_routes(vnet, view, routes)
+
+
+def connected_group_routes(
+    vnet: VNet, view: PeeringView | None, existing: list[RouteEntry]
+) -> list[RouteEntry]:
+    """N8.1: a connected group member's routes to the other members (next hop
+    ``ConnectedGroup``), and a ``None`` route for each prefix removed because members overlap
+    (unless the VNet routes that very prefix itself)."""
+    if view is None or not view.deployment.groups:
+        return []
+    mesh = view.mesh
+    routes = [
+        RouteEntry(DEFAULT, ACTIVE, r.prefix, "ConnectedGroup", group_link=r.link)
+        for r in mesh.routes.get(vnet.name, ())
+    ]
+    taken = {r.prefix for r in existing} | {r.prefix for r in routes}
+    for overlap in mesh.drops.get(vnet.name, ()):
+        if overlap.prefix not in taken:
+            routes.append(RouteEntry(DEFAULT, ACTIVE, overlap.prefix, "None", overlap=overlap))
     return routes
 
 

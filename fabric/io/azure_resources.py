@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from fabric.control.addressing import AddressError, parse_prefix, reserved_addresses
-from fabric.io import azure_firewall
+from fabric.io import azure_avnm, azure_firewall
 from fabric.io.anycase import any_case
 from fabric.io.azure_values import (
     BadValueError,
@@ -47,15 +47,18 @@ from fabric.model.records import (
     BgpPeer,
     BgpSettings,
     Connection,
+    ConnectivityConfiguration,
     Firewall,
     Host,
     IpsecPolicy,
     LocalNetworkGateway,
+    NetworkGroup,
     Nsg,
     Peering,
     Route,
     RouteServer,
     RouteTable,
+    ScopeConnection,
     SecurityRule,
     Subnet,
     VNet,
@@ -102,6 +105,7 @@ MODELLED = frozenset(
         HUB,
         HUB_IP_CONFIG,
         HUB_BGP,
+        *azure_avnm.TYPES,
     }
 )
 UNKNOWN_REGION = "unknown"
@@ -130,6 +134,7 @@ class AzureResource:
     location: str | None = None
     sku: dict[str, Any] | None = None
     origin: str = ""  # e.g. "resources[3]" or "value[0]"
+    resource_id: str | None = None  # the full ID, when the input gives it (az/REST)
 
 
 @attrs.frozen
@@ -182,6 +187,7 @@ class _Builder:
         self.hub_subnets: dict[str, list[str]] = defaultdict(list)
         self.hub_peers: dict[str, list[tuple[AzureResource, BgpPeer]]] = defaultdict(list)
         self.asg_refs: set[str] = set()
+        self.avnm: list[tuple[AzureResource, Callable[[], None]]] = []  # assembled last
 
     def note(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -696,6 +702,92 @@ class _Builder:
             r.name, vnet, flag(r.properties, "allowBranchToBranchTraffic", False), peers
         )
 
+    # -- Azure Virtual Network Manager (fabric.io.azure_avnm) ----------------------------------
+
+    def avnm_resource(self, r: AzureResource) -> None:
+        """Read now (so that a bad value is reported against the resource), add once the VNets
+        they name are built."""
+        kind = r.type.lower()
+        parts = r.name.split("/")
+        p = r.properties
+        if kind == azure_avnm.MANAGER:
+            record = azure_avnm.network_manager(r.name, p)
+            self.avnm.append((r, lambda: self._add(r, self.fabric.network_managers, record)))
+        elif kind == azure_avnm.GROUP:
+            group = NetworkGroup(parts[-1], (), parts[0], text(p, "description"))
+            self.avnm.append((r, lambda: self._add(r, self.fabric.network_groups, group)))
+        elif kind == azure_avnm.STATIC_MEMBER:
+            vnet = azure_avnm.static_member(p)
+            self.avnm.append((r, lambda: self._member(r, parts[-2], vnet)))
+        elif kind == azure_avnm.CONFIGURATION:
+            config = azure_avnm.configuration(parts[-1], parts[0], p)
+            self.avnm.append((r, lambda: self._configuration(r, config)))
+        elif kind == azure_avnm.SCOPE_CONNECTION:
+            scope = azure_avnm.scope_connection(parts[-1], p)
+            self.avnm.append((r, lambda: self._scope(r, parts[0], scope)))
+        else:
+            subscription = azure_avnm.subscription_of(r.resource_id)
+            consent = azure_avnm.manager_connection(r.name, p, subscription)
+            self.avnm.append(
+                (r, lambda: self._add(r, self.fabric.network_manager_connections, consent))
+            )
+
+    def _add(self, r: AzureResource, table: dict, record: Any) -> None:
+        if record.name in table:
+            self.bad(r, f"a second {r.type} named {record.name!r}; vnetsim names them by name")
+            return
+        table[record.name] = record
+
+    def _member(self, r: AzureResource, group: str, vnet: str) -> None:
+        record = self.fabric.network_groups.get(group)
+        if record is None:
+            self.bad(r, f"its network group {group!r} is not in this input")
+            return
+        if self._vnet_record(vnet):
+            members = (*record.members, vnet)
+            self.fabric.network_groups[group] = attrs.evolve(record, members=members)
+
+    def _configuration(self, r: AzureResource, config: ConnectivityConfiguration) -> None:
+        for hub in config.hubs:
+            self._vnet_record(hub)
+        missing = [g for g in config.group_names if g not in self.fabric.network_groups]
+        if missing:
+            self.bad(r, f"it applies to network group(s) {', '.join(missing)}, not in this input")
+            return
+        self._add(r, self.fabric.connectivity_configurations, config)
+
+    def _scope(self, r: AzureResource, manager: str, scope: ScopeConnection) -> None:
+        record = self.fabric.network_managers.get(manager)
+        if record is None:
+            self.bad(r, f"its network manager {manager!r} is not in this input")
+            return
+        connections = (*record.scope_connections, scope)
+        self.fabric.network_managers[manager] = attrs.evolve(record, scope_connections=connections)
+
+    def _assemble_avnm(self) -> None:
+        order = (
+            azure_avnm.MANAGER,
+            azure_avnm.SCOPE_CONNECTION,
+            azure_avnm.MANAGER_CONNECTION,
+            azure_avnm.GROUP,
+            azure_avnm.STATIC_MEMBER,
+            azure_avnm.CONFIGURATION,
+        )
+        for kind in order:
+            for resource, add in self.avnm:
+                if resource.type.lower() == kind:
+                    self._run(lambda _, step=add: step(), resource)
+        if self.fabric.connectivity_configurations:
+            self.note(
+                warning(
+                    "NetworkManagerDeploymentAssumed",
+                    f"{self.source}: connectivity configuration(s) "
+                    f"{', '.join(self.fabric.connectivity_configurations)} are modelled as "
+                    "deployed; Azure applies a configuration only once it is committed to a "
+                    "region, and each commit replaces that region's set (N8.2)",
+                )
+            )
+
     # -- assembly --------------------------------------------------------------------------
 
     def handlers(self) -> dict[str, Callable[[AzureResource], Any]]:
@@ -718,6 +810,7 @@ class _Builder:
             HUB: self.hub,
             HUB_IP_CONFIG: self.hub_ip_config,
             HUB_BGP: self.hub_bgp,
+            **dict.fromkeys(azure_avnm.TYPES, self.avnm_resource),
         }
 
     def build(self, resources: list[AzureResource]) -> tuple[Fabric, list[Finding]]:
@@ -815,6 +908,7 @@ class _Builder:
         for hub in set(self.hub_peers) - set(self.hubs):
             resource = self.hub_peers[hub][0][0]
             self.bad(resource, f"its Route Server {hub!r} is not in this input")
+        self._assemble_avnm()
         for name in sorted(self.asg_refs - set(self.fabric.application_security_groups)):
             # Referenced by a NIC or a rule; an ASG has nothing but its name to know.
             self.fabric.application_security_groups[name] = ApplicationSecurityGroup(name)

@@ -88,6 +88,16 @@ SECTIONS: tuple[str, ...] = (
     "connections",
     "firewalls",
     "route_servers",
+    "network_managers",
+    "network_manager_connections",
+    "network_groups",
+    "connectivity_configurations",
+    "permissions",
+)
+CAPABILITIES = (  # ConnectivityConfiguration fields ARM nests under connectivityCapabilities
+    "connected_group_address_overlap",
+    "connected_group_private_endpoints_scale",
+    "peering_enforcement",
 )
 SIMULATION = {
     "duration_s": Field(NUMBER),
@@ -111,6 +121,12 @@ def document_schema() -> dict[str, Field]:
     vnet = dict(schema_of(VNet))
     vnet["address_prefixes"] = attrs.evolve(vnet["address_prefixes"], required=False)
     schema["vnets"] = Field([vnet])
+    # ARM nests three configuration fields under connectivityCapabilities (N8.1); the native
+    # format keeps them flat and also accepts them nested that way.
+    config = dict(schema_of(_record_of("connectivity_configurations")))
+    nested = {key: config[key] for key in CAPABILITIES}
+    config["connectivity_capabilities"] = Field(nested, attr="connectivity_capabilities")
+    schema["connectivity_configurations"] = Field([config])
     schema["traffic"] = Field([schema_of(FlowSpec)])
     schema["simulation"] = Field(SIMULATION)
     # What an importer reported about the source this file was written from (vnetsim import),
@@ -313,6 +329,9 @@ _REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "peerings": (("vnet", "vnets", "VNet"), ("remote_vnet", "vnets", "VNet")),
     "firewalls": (("vnet", "vnets", "VNet"),),
     "route_servers": (("vnet", "vnets", "VNet"),),
+    "network_manager_connections": (("network_manager", "network_managers", "network manager"),),
+    "network_groups": (("network_manager", "network_managers", "network manager"),),
+    "connectivity_configurations": (("network_manager", "network_managers", "network manager"),),
 }
 
 
@@ -379,6 +398,8 @@ class _Builder:
                     self._vnet(fabric, steps, spec)
                     continue
                 self._references(fabric, section, steps, spec)
+                if section == "connectivity_configurations":
+                    self._flatten_capabilities(steps, spec)
                 record = self.make(_record_of(section), spec, steps)
                 if record is None:
                     continue
@@ -396,6 +417,19 @@ class _Builder:
                 table[key] = record
         return fabric
 
+    def _flatten_capabilities(self, steps: tuple, spec: dict) -> None:
+        """``connectivity_capabilities: {...}`` (ARM's nesting) into the flat fields."""
+        nested = spec.pop("connectivity_capabilities", None) or {}
+        for key, value in nested.items():
+            if key in spec and spec[key] != value:
+                self.reader.problem(
+                    _path((*steps, "connectivity_capabilities", key)),
+                    f"{key} is given twice, flat ({spec[key]}) and under "
+                    f"connectivity_capabilities ({value}); keep one",
+                    self._line(*steps, "connectivity_capabilities", key=key),
+                )
+            spec[key] = value
+
     def _references(self, fabric: Fabric, section: str, steps: tuple, spec: dict) -> None:
         for field, table, kind in _REFERENCES.get(section, ()):
             if field == "remote_vnet" and spec.get("remote_address_space") is not None:
@@ -410,6 +444,18 @@ class _Builder:
             else:
                 targets, label = fabric.gateways, "gateway"
             self._ref(steps, "to", spec.get("to_gateway"), targets, label)
+        if section == "network_groups":
+            for member in spec.get("members", ()):
+                self._ref(steps, "members", member, fabric.vnets, "VNet")
+        if section == "connectivity_configurations":
+            for hub in spec.get("hubs", ()):
+                self._ref(steps, "hubs", hub, fabric.vnets, "VNet")
+            for j, item in _present(spec.get("applies_to_groups", [])):
+                where = (*steps, "applies_to_groups", j)
+                group = item.get("network_group")
+                self._ref(where, "network_group", group, fabric.network_groups, "network group")
+        if section == "permissions" and not str(spec.get("scope", "")).startswith("/"):
+            self._ref(steps, "scope", spec.get("scope"), fabric.vnets, "VNet")
         if section == "nsgs":
             for j, rule in _present(spec.get("security_rules", [])):
                 for key in (
@@ -499,6 +545,11 @@ _KINDS = {
     "connections": "connection",
     "firewalls": "firewall",
     "route_servers": "route server",
+    "network_managers": "network manager",
+    "network_manager_connections": "network manager connection",
+    "network_groups": "network group",
+    "connectivity_configurations": "connectivity configuration",
+    "permissions": "permission",
 }
 
 

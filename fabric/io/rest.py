@@ -57,7 +57,15 @@ def load_rest(data: Any, source: str) -> tuple[Fabric, list[Finding]]:
             continue
         properties = item.get("properties") or {}
         resources.append(
-            AzureResource(kind, name, properties, item.get("location"), item.get("sku"), path)
+            AzureResource(
+                kind,
+                name,
+                properties,
+                item.get("location"),
+                item.get("sku"),
+                path,
+                item["id"] if isinstance(item.get("id"), str) else None,
+            )
         )
     fabric, mapped = build_fabric(resources, source)
     return fabric, findings + mapped

@@ -17,13 +17,19 @@ from fabric.model.records import (
     ApplicationSecurityGroup,
     BgpSettings,
     Connection,
+    ConnectivityConfiguration,
     Firewall,
     FirewallRuleCollection,
+    GroupItem,
     Host,
     IpsecPolicy,
     LocalNetworkGateway,
+    NetworkGroup,
+    NetworkManager,
+    NetworkManagerConnection,
     Nsg,
     Peering,
+    Permission,
     Route,
     RouteServer,
     RouteTable,
@@ -57,6 +63,12 @@ class Fabric:
     firewalls: dict[str, Firewall] = attrs.field(factory=dict)
     application_security_groups: dict[str, ApplicationSecurityGroup] = attrs.field(factory=dict)
     route_servers: dict[str, RouteServer] = attrs.field(factory=dict)
+    # Azure Virtual Network Manager (N8) and cross-subscription/tenant permissions (§2.9, N7)
+    network_managers: dict[str, NetworkManager] = attrs.field(factory=dict)
+    network_manager_connections: dict[str, NetworkManagerConnection] = attrs.field(factory=dict)
+    network_groups: dict[str, NetworkGroup] = attrs.field(factory=dict)
+    connectivity_configurations: dict[str, ConnectivityConfiguration] = attrs.field(factory=dict)
+    permissions: dict[str, Permission] = attrs.field(factory=dict)
 
     # -- adding resources -------------------------------------------------------------------
 
@@ -69,11 +81,15 @@ class Fabric:
         subnets: Iterable[Subnet] = (),
         hosts: Iterable[Host] = (),
         subscription: str | None = None,
+        tenant: str | None = None,
     ) -> VNet:
-        """Add a VNet; subnets and hosts may be given here or added later."""
+        """Add a VNet; subnets and hosts may be given here or added later. ``subscription`` and
+        ``tenant`` matter for peering permissions (§2.9) and AVNM scopes (N7)."""
         self._fresh(self.vnets, name, "VNet")
         prefixes = (address_prefixes,) if isinstance(address_prefixes, str) else address_prefixes
-        vnet = VNet(name, region, tuple(prefixes), tuple(subnets), tuple(hosts), subscription)
+        vnet = VNet(
+            name, region, tuple(prefixes), tuple(subnets), tuple(hosts), subscription, tenant
+        )
         self.vnets[name] = vnet
         return vnet
 
@@ -213,8 +229,10 @@ class Fabric:
         return peering
 
     def unpeer(self, vnet: str, name: str) -> Peering:
-        """Delete one side of a peering through the API: the other side becomes Disconnected."""
+        """Delete one side of a peering through the API: the other side becomes Disconnected.
+        A peering that an Enforced AVNM configuration covers cannot be deleted (N8.1)."""
         link = self._get(self.peerings, (vnet, name), "peering")
+        self._refuse_if_enforced(link, "deleted")
         del self.peerings[(vnet, name)]
         for key, other in self.peerings.items():
             if other.vnet == link.remote_vnet and other.remote_vnet == vnet:
@@ -224,6 +242,8 @@ class Fabric:
     def update_peering(self, vnet: str, name: str, **changes: Any) -> Peering:
         """Change settings of one peering side (e.g. ``allow_forwarded_traffic=True``)."""
         link = self._get(self.peerings, (vnet, name), "peering")
+        if set(changes) - {"remote_address_space"}:  # a sync is not a modification
+            self._refuse_if_enforced(link, "modified")
         updated = attrs.evolve(link, **changes)
         self.peerings[(vnet, name)] = updated
         return updated
@@ -408,6 +428,117 @@ class Fabric:
         self._get(self.vnets, server.vnet, "VNet")
         self.route_servers[server.name] = server
         return server
+
+    # -- Azure Virtual Network Manager and permissions ------------------------------------------
+
+    def network_group(
+        self, name: str, members: Iterable[str] = (), *, network_manager: str | None = None
+    ) -> NetworkGroup:
+        """Add an AVNM network group with static members (VNet names)."""
+        self._fresh(self.network_groups, name, "network group")
+        for member in members:
+            self._get(self.vnets, member, "VNet")
+        group = NetworkGroup(name, tuple(members), network_manager)
+        self.network_groups[name] = group
+        return group
+
+    def connectivity_configuration(
+        self,
+        name: str,
+        connectivity_topology: str,
+        groups: str | GroupItem | Iterable[str | GroupItem],
+        *,
+        hubs: str | Iterable[str] = (),
+        use_hub_gateway: bool = False,
+        group_connectivity: str = "None",
+        **options: Any,
+    ) -> ConnectivityConfiguration:
+        """Add (and deploy) an AVNM connectivity configuration over network ``groups`` (names,
+        with ``use_hub_gateway`` and ``group_connectivity`` applied to each, or GroupItems).
+
+        ``options`` are the other fields: ``is_global``, ``delete_existing_peering``,
+        ``connected_group_address_overlap``, ``peering_enforcement``, ``network_manager``.
+        Examples: ``connectivity_configuration("mesh", "Mesh", "spokes")``;
+        ``connectivity_configuration("hs", "HubAndSpoke", "spokes", hubs="hub",
+        use_hub_gateway=True)``.
+        """
+        self._fresh(self.connectivity_configurations, name, "connectivity configuration")
+        if isinstance(groups, str | GroupItem):
+            groups = (groups,)
+        items = tuple(
+            item
+            if isinstance(item, GroupItem)
+            else GroupItem(item, group_connectivity, use_hub_gateway)
+            for item in groups
+        )
+        for item in items:
+            self._get(self.network_groups, item.network_group, "network group")
+        hub_names = (hubs,) if isinstance(hubs, str) else tuple(hubs)
+        for hub in hub_names:
+            self._get(self.vnets, hub, "VNet")
+        config = ConnectivityConfiguration(name, connectivity_topology, items, hub_names, **options)
+        self.connectivity_configurations[name] = config
+        return config
+
+    def permission(
+        self,
+        name: str,
+        principal: str,
+        scope: str,
+        *,
+        role: str | None = None,
+        actions: Iterable[str] = (),
+    ) -> Permission:
+        """Grant the administrators of ``principal`` (a tenant or subscription) a role on
+        ``scope`` (a VNet name or ``/subscriptions/<id>``); see ``Permission``."""
+        self._fresh(self.permissions, name, "permission")
+        grant = Permission(name, principal, scope, role, tuple(actions))
+        self.permissions[name] = grant
+        return grant
+
+    def network_manager(self, manager: NetworkManager) -> NetworkManager:
+        """Add an AVNM instance record (its tenant, scope and cross-tenant scope connections)."""
+        self._fresh(self.network_managers, manager.name, "network manager")
+        self.network_managers[manager.name] = manager
+        return manager
+
+    def network_manager_connection(
+        self, name: str, subscription: str, network_manager: str, *, tenant: str | None = None
+    ) -> NetworkManagerConnection:
+        """The target tenant's consent to a network manager managing ``subscription`` (N7)."""
+        self._fresh(self.network_manager_connections, name, "network manager connection")
+        connection = NetworkManagerConnection(name, subscription, network_manager, tenant)
+        self.network_manager_connections[name] = connection
+        return connection
+
+    def enforcing_configuration(self, link: Peering) -> ConnectivityConfiguration | None:
+        """The deployed configuration with peering enforcement ``Enforced`` whose topology
+        holds this peering (hub and spoke of a HubAndSpoke; two members of a Mesh), if any."""
+        pair = {link.vnet, link.remote_vnet}
+        for config in self.connectivity_configurations.values():
+            if config.peering_enforcement != "Enforced":
+                continue
+            members = {
+                vnet
+                for group in config.group_names
+                if group in self.network_groups
+                for vnet in self.network_groups[group].members
+            }
+            if config.connectivity_topology == "Mesh":
+                if pair <= members:
+                    return config
+            elif any(hub in pair and (pair - {hub}) <= members for hub in config.hubs):
+                return config
+        return None
+
+    def _refuse_if_enforced(self, link: Peering, what: str) -> None:
+        config = self.enforcing_configuration(link)
+        if config is not None:
+            raise FabricError(
+                f"peering {link.vnet}/{link.name} cannot be {what} outside Virtual Network "
+                f"Manager: configuration {config.name} sets peering_enforcement Enforced "
+                "(N8.1); change the configuration instead"
+            )
 
     def set_vnet(self, vnet: VNet) -> None:
         """Replace a VNet record wholesale (what-if edits made with ``attrs.evolve``)."""

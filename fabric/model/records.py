@@ -438,3 +438,137 @@ class RouteServer:
     vnet: str = attrs.field(validator=_text)
     allow_branch_to_branch_traffic: bool = attrs.field(default=False, validator=_flag)
     bgp_connections: tuple[BgpPeer, ...] = attrs.field(default=(), converter=tuple)
+
+
+# -- Azure Virtual Network Manager (N8) and permissions across subscriptions and tenants (§2.9,
+# N7). Enumerations are those of the 2025-05-01 ARM API (N8.1).
+CONNECTIVITY_TOPOLOGIES = ("HubAndSpoke", "Mesh")
+GROUP_CONNECTIVITIES = ("None", "DirectlyConnected")
+ADDRESS_OVERLAP_MODES = ("Allowed", "Disallowed")
+PEERING_ENFORCEMENTS = ("Unenforced", "Enforced")
+PRIVATE_ENDPOINT_SCALES = ("Standard", "HighScale")
+SCOPE_CONNECTION_STATES = ("Connected", "Pending", "Conflict", "Revoked")
+
+
+@attrs.frozen(slots=True)
+class NetworkGroup:
+    """An AVNM network group with static members (VNet names), in their declared order."""
+
+    name: str = attrs.field(validator=_text)
+    members: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    network_manager: str | None = attrs.field(default=None, validator=_optional_text)
+    description: str | None = attrs.field(default=None, validator=_optional_text)
+
+
+@attrs.frozen(slots=True)
+class GroupItem:
+    """One entry of a configuration's ``appliesToGroups``: a network group and how its members
+    connect. ``group_connectivity`` DirectlyConnected adds a connected group among the spokes
+    of a hub-and-spoke; ``use_hub_gateway`` gives the spokes gateway transit through the hub;
+    ``is_global`` lets the group's connected group span regions (N8.1)."""
+
+    network_group: str = attrs.field(validator=_text)
+    group_connectivity: str = attrs.field(default="None", validator=_one_of(GROUP_CONNECTIVITIES))
+    use_hub_gateway: bool = attrs.field(default=False, validator=_flag)
+    is_global: bool = attrs.field(default=False, validator=_flag)
+
+
+@attrs.frozen(slots=True)
+class ConnectivityConfiguration:
+    """An AVNM connectivity configuration (``networkManagers/connectivityConfigurations``),
+    deployed. ``hubs`` names the hub VNet(s) of a HubAndSpoke. The ARM API nests the last three
+    fields under ``connectivityCapabilities``; the native format keeps them flat."""
+
+    name: str = attrs.field(validator=_text)
+    connectivity_topology: str = attrs.field(validator=_one_of(CONNECTIVITY_TOPOLOGIES))
+    applies_to_groups: tuple[GroupItem, ...] = attrs.field(default=(), converter=tuple)
+    hubs: tuple[str, ...] = attrs.field(
+        default=(), converter=_strings, metadata={"aliases": ("hub",)}
+    )
+    is_global: bool = attrs.field(default=False, validator=_flag)
+    delete_existing_peering: bool = attrs.field(default=False, validator=_flag)
+    connected_group_address_overlap: str = attrs.field(
+        default="Allowed", validator=_one_of(ADDRESS_OVERLAP_MODES)
+    )
+    peering_enforcement: str = attrs.field(
+        default="Unenforced", validator=_one_of(PEERING_ENFORCEMENTS)
+    )
+    connected_group_private_endpoints_scale: str = attrs.field(
+        default="Standard", validator=_one_of(PRIVATE_ENDPOINT_SCALES)
+    )
+    network_manager: str | None = attrs.field(default=None, validator=_optional_text)
+    description: str | None = attrs.field(default=None, validator=_optional_text)
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        """The network groups the configuration applies to, in order."""
+        return tuple(item.network_group for item in self.applies_to_groups)
+
+
+@attrs.frozen(slots=True)
+class ScopeConnection:
+    """The manager side of a cross-tenant scope (``networkManagers/scopeConnections``, N7): a
+    request to manage ``subscription`` of ``tenant``. ``connection_state`` is what Azure
+    reported (None: derived from both sides)."""
+
+    name: str = attrs.field(validator=_text)
+    tenant: str = attrs.field(validator=_text)
+    subscription: str = attrs.field(validator=_text)
+    connection_state: str | None = attrs.field(default=None)
+
+    @connection_state.validator
+    def _state(self, attribute: attrs.Attribute, value: Any) -> None:
+        if value is not None:
+            _one_of(SCOPE_CONNECTION_STATES)(self, attribute, value)
+
+
+@attrs.frozen(slots=True)
+class NetworkManager:
+    """An AVNM instance: where it lives (tenant, subscription), the subscriptions of its own
+    tenant it manages (empty: not checked), its cross-tenant scope connections, and whether
+    the high-scale connected group feature (``AllowHighScaleConnectedGroup``) is registered."""
+
+    name: str = attrs.field(validator=_text)
+    tenant: str | None = attrs.field(default=None, validator=_optional_text)
+    subscription: str | None = attrs.field(default=None, validator=_optional_text)
+    scope_subscriptions: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    scope_connections: tuple[ScopeConnection, ...] = attrs.field(default=(), converter=tuple)
+    allow_high_scale_connected_group: bool = attrs.field(default=False, validator=_flag)
+
+
+@attrs.frozen(slots=True)
+class NetworkManagerConnection:
+    """The target-tenant side of a cross-tenant scope (``Microsoft.Network/
+    networkManagerConnections``, N7): ``subscription`` consents to ``network_manager``."""
+
+    name: str = attrs.field(validator=_text)
+    subscription: str = attrs.field(validator=_text)
+    network_manager: str = attrs.field(validator=_text)
+    tenant: str | None = attrs.field(default=None, validator=_optional_text)
+    connection_state: str | None = attrs.field(default=None)
+
+    @connection_state.validator
+    def _state(self, attribute: attrs.Attribute, value: Any) -> None:
+        if value is not None:
+            _one_of(SCOPE_CONNECTION_STATES)(self, attribute, value)
+
+
+# §2.9: the built-in roles that hold the peering actions (Network Contributor on an ARM VNet).
+PEER_ACTION = "Microsoft.Network/virtualNetworks/peer/action"
+PEERING_WRITE_ACTION = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write"
+
+
+@attrs.frozen(slots=True)
+class Permission:
+    """A role assignment that lets the administrators of ``principal`` (a tenant or a
+    subscription, as the VNets name them) act on ``scope`` (a VNet name, or
+    ``/subscriptions/<subscription>``). ``role`` is a built-in role, or ``actions`` lists a
+    custom role's actions (``*`` wildcards allowed). Across tenants the assignment is the guest
+    access of N7: the principal is a guest in the scope's tenant. Neither role nor actions:
+    Network Contributor, the role §2.9 names."""
+
+    name: str = attrs.field(validator=_text)
+    principal: str = attrs.field(validator=_text)
+    scope: str = attrs.field(validator=_text)
+    role: str | None = attrs.field(default=None, validator=_optional_text)
+    actions: tuple[str, ...] = attrs.field(default=(), converter=_strings)

@@ -17,6 +17,7 @@ from fabric.control.forwarding import (
     Egress,
     FirewallHop,
     GatewayHop,
+    GroupCrossing,
     InternetEgress,
     Leg,
     OnPremises,
@@ -48,14 +49,16 @@ class SwitchStep:
 
 @attrs.frozen(slots=True)
 class LinkStep:
-    """A VNet peering link in one direction: propagation delay only, no cap (§2.8)."""
+    """A VNet peering link (or a connected group, N8.1) in one direction: propagation delay
+    only, no cap (§2.8). ``link`` None: a connected group, named by ``label``."""
 
-    link: Peering
+    link: Peering | None
     delay_ns: int
+    label: str = ""
 
     @property
     def name(self) -> str:
-        return f"{self.link.vnet}/{self.link.name}"
+        return f"{self.link.vnet}/{self.link.name}" if self.link is not None else self.label
 
 
 @attrs.frozen(slots=True)
@@ -172,20 +175,25 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
         if capture == point:
             plan.append(TapStep(tunnel))
 
-    pending: Crossing | None = None
+    pending: Crossing | GroupCrossing | None = None
     tunnel: TunnelHop | None = None
     for index, step in enumerate(steps):
         if isinstance(step, Egress):
             plan.append(NicStep(source))
             tap(source.name)
             plan.append(SwitchStep(step.location.vnet.name))
-        elif isinstance(step, Crossing):
+        elif isinstance(step, Crossing | GroupCrossing):
             pending = step
         elif isinstance(step, Leg):
             delay = _ns(step.latency_ms, step.label)
             if pending is not None:
-                tap(f"{pending.vnet.name}/{pending.link.name}")
-                plan.append(LinkStep(pending.link, delay))
+                if isinstance(pending, GroupCrossing):
+                    label = f"{pending.vnet.name}/{pending.group.name}"
+                    tap(label)
+                    plan.append(LinkStep(None, delay, label))
+                else:
+                    tap(f"{pending.vnet.name}/{pending.link.name}")
+                    plan.append(LinkStep(pending.link, delay))
                 plan.append(SwitchStep(pending.remote.name))
                 pending = None
             elif delay:

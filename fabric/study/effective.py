@@ -30,6 +30,8 @@ _SPELLINGS = {
     "internet": "Internet",
     "none": "None",
     "virtualnetworkserviceendpoint": "VirtualNetworkServiceEndpoint",
+    "connectedgroup": "ConnectedGroup",  # N8.1: Virtual Network Manager connected groups
+    "connected group": "ConnectedGroup",
 }
 
 

@@ -15,6 +15,7 @@ from fabric.control.forwarding import (
     Egress,
     FirewallHop,
     GatewayHop,
+    GroupCrossing,
     InternetEgress,
     OnPremises,
     Path,
@@ -193,6 +194,15 @@ def _hop(step, path: Path) -> Hop | None:
     if isinstance(step, Crossing):
         name = f"{step.vnet.name}/{step.link.name}"
         return Hop(step.kind, name, "-", detail=f"{step.vnet.name} -> {step.remote.name}")
+    if isinstance(step, GroupCrossing):
+        group = step.group
+        return Hop(
+            step.kind,
+            f"{step.vnet.name}/{group.name}",
+            "-",
+            detail=f"{step.vnet.name} -> {step.remote.name}; connected group of Virtual Network "
+            f"Manager configuration {group.configuration} (no peering)",
+        )
     if isinstance(step, ApplianceHop):
         return Hop(
             "VirtualAppliance",
