@@ -40,6 +40,8 @@ _PUBLIC = {
     "load": "fabric.io",
     "load_topology": "fabric.io",
     "sweep": "fabric.study.sweeps",
+    "draw": "fabric.study.draw",
+    "cost": "fabric.study.cost",
 }
 
 __all__ = ["__version__", *_PUBLIC]

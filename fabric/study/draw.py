@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,15 @@ _STATE_RANK = {CONNECTED: 0, INITIATED: 1, DISCONNECTED: 2}
 
 
 # -- layout ------------------------------------------------------------------------------------
+
+
+def natural(name: str) -> tuple:
+    """A sort key that puts spoke2 before spoke10."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in re.split(r"(\d+)", name)
+        if part
+    )
 
 
 def _vnet_id(name: str) -> str:
@@ -221,7 +231,8 @@ def _hubs(fabric: Fabric) -> dict[str, list[str]]:
     for hub in hubs:
         region = fabric.vnets[hub].region
         spokes = sorted(
-            s for s in peers[hub] if s not in taken and fabric.vnets[s].region == region
+            (s for s in peers[hub] if s not in taken and fabric.vnets[s].region == region),
+            key=natural,
         )
         taken.update(spokes)
         if spokes:  # a hub whose peers are all in other regions is drawn in its region's grid
@@ -464,7 +475,9 @@ def _place(drafts: dict[str, _Draft], spokes_of: dict[str, list[str]]) -> list[G
     cursor_x = cursor_y = 0.0
     row_height = 0.0
     for group in order:
-        members = sorted(by_group[group], key=lambda d: (d.role != "hub", d.kind != VNET, d.name))
+        members = sorted(
+            by_group[group], key=lambda d: (d.role != "hub", d.kind != VNET, natural(d.name))
+        )
         width, height = _place_group(members, children, spokes_of, drafts)
         box_w, box_h = width + 2 * _GROUP_PAD, height + 2 * _GROUP_PAD + 0.2
         if cursor_x > 0 and cursor_x + box_w > _ROW_WIDTH:

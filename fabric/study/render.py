@@ -7,6 +7,7 @@ SVG is byte for byte the same on every run (fixed id salt, no date) and keeps it
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -375,16 +376,23 @@ def _draw_broken(ax, diagram: Diagram, nodes: dict[str, Node], top: float) -> No
     )
 
 
-def save(diagram: Diagram, path: Path) -> None:
-    """Write ``diagram`` as SVG or PNG (by suffix); the SVG is deterministic and keeps text."""
+def image_bytes(diagram: Diagram, fmt: str) -> bytes:
+    """``diagram`` as ``svg`` or ``png`` bytes; the SVG is deterministic and keeps its text."""
     fig = matplotlib_figure(diagram)
     width, height = fig.get_size_inches()
     dpi = min(150.0, 6000.0 / max(width, height))  # a 500-spoke star stays a sane PNG
+    buffer = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": SVG_SALT, "svg.fonttype": "none"}):
-        if path.suffix.lower() == ".svg":
-            fig.savefig(path, metadata={"Date": None})
+        if fmt == "svg":
+            fig.savefig(buffer, format="svg", metadata={"Date": None})
         else:
-            fig.savefig(path, dpi=dpi)
+            fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def save(diagram: Diagram, path: Path) -> None:
+    """Write ``diagram`` as SVG or PNG, by the path's suffix."""
+    path.write_bytes(image_bytes(diagram, path.suffix.lower().lstrip(".")))
 
 
 # -- text formats ------------------------------------------------------------------------------
@@ -412,6 +420,9 @@ _MERMAID_SHAPES = {
 }
 
 
+_NOTE = "path_note"  # the Mermaid node that says where the highlighted path goes
+
+
 def mermaid(diagram: Diagram) -> str:
     """A Mermaid flowchart: regions as subgraphs, styles by state, the highlighted path."""
     ids = {node.id: f"n{i}" for i, node in enumerate(diagram.nodes)}
@@ -430,28 +441,26 @@ def mermaid(diagram: Diagram) -> str:
         lines.append("  end")
     for members in grouped.values():
         lines += [f"  {_mermaid_node(node, ids)}" for node in members]
+    marked = diagram.highlight
+    on_path = set(marked.edges) if marked is not None else set()
     link_styles = []
     for index, edge in enumerate(diagram.edges):
         lines.append(f"  {_mermaid_edge(edge, ids)}")
         _, colour, style, width = edge_style(edge)
+        if edge.id in on_path:
+            colour, width = PATH_COLOUR, 5
         dash = ",stroke-dasharray:5 4" if style != "-" else ""
         link_styles.append(f"  linkStyle {index} stroke:{colour},stroke-width:{width}px{dash}")
-    marked = diagram.highlight
     if marked is not None:
         note = f"{marked.source} → {marked.destination}: {marked.status}"
         if marked.reason:
             note += f": {marked.reason}"
-        lines.append(f'  highlight["{_mermaid_text(note)}"]')
+        lines.append(f'  {_NOTE}["{_mermaid_text(note)}"]')
         anchor = marked.broken_at or (marked.nodes[-1] if marked.nodes else None)
         if anchor is not None:
-            lines.append(f"  highlight -.- {ids[anchor]}")
+            lines.append(f"  {_NOTE} -.- {ids[anchor]}")
             link_styles.append(
                 f"  linkStyle {len(diagram.edges)} stroke:{BROKEN_COLOUR},stroke-width:1px"
-            )
-        positions = {edge.id: i for i, edge in enumerate(diagram.edges)}
-        for edge_id in marked.edges:
-            link_styles.append(
-                f"  linkStyle {positions[edge_id]} stroke:{PATH_COLOUR},stroke-width:5px"
             )
     lines += link_styles
     for kind, (fill, outline) in NODE_COLOURS.items():
@@ -470,7 +479,7 @@ def mermaid(diagram: Diagram) -> str:
         classes["path"] = [ids[n] for n in marked.nodes if n != marked.broken_at]
         if marked.broken_at is not None:
             classes["broken"] = [ids[marked.broken_at]]
-        classes["note"] = ["highlight"]
+        classes["note"] = [_NOTE]
     for name, members in classes.items():
         if members:
             lines.append(f"  class {','.join(members)} {name}")
