@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import yaml
 
 from fabric.catalogue.prices import (
     INCLUDED_S2S_TUNNELS,
@@ -304,10 +305,11 @@ def load_prices(path: str | Path) -> PriceTable:
         raise InputError(str(path), [Problem("", f"cannot be read: {problem}")]) from None
     try:
         data = load_yaml(text)
-    except Exception as problem:  # yaml.YAMLError and its subclasses
+    except (yaml.YAMLError, RecursionError) as problem:
         mark = getattr(problem, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise InputError(str(path), [Problem("", "not valid YAML/JSON", line)]) from None
+        detail = getattr(problem, "problem", None) or "unreadable"
+        raise InputError(str(path), [Problem("", f"not valid YAML/JSON: {detail}", line)]) from None
     try:
         table, replace = PriceTable.from_mapping(data, str(path))
         return PRICES.overlay(table, replace=replace)
