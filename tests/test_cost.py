@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import fabric
 from fabric.catalogue.prices import (
@@ -20,12 +22,15 @@ from fabric.catalogue.prices import (
     billing_zone,
 )
 from fabric.cli import main
+from fabric.control.connections import connection_status
+from fabric.control.peering import PeeringView
 from fabric.io import InputError, load_topology
 from fabric.model import Connection, VpnGateway
 from fabric.scenarios import path
 from fabric.sim.runs import simulate
 from fabric.study.cost import cost, load_prices
 from tests.fabrics import hub_and_spokes
+from tests.strategies import fabrics
 
 HOURS = 730  # CostAssumptions.hours_per_month
 SECONDS = HOURS * 3600
@@ -370,3 +375,27 @@ def test_cost_bad_price_file_names_its_line(capsys, tmp_path):
     assert code == 2
     assert answer["error"]["code"] == "InvalidPrices"
     assert answer["error"]["line"] == 4
+
+
+SKU_HOURLY = {"VpnGw1": 0.19, "VpnGw2": 0.49, "VpnGw3AZ": 1.438}  # N6, the SKUs of fabrics()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(net=fabrics(), gb=st.sampled_from([0.0, 1.0, 250.0]))
+def test_every_link_each_way_matches_an_oracle_from_the_table(net, gb):
+    # fabrics() uses East US, West US and Central US: all billing Zone 1 (N6)
+    view = PeeringView(net)
+    expected = sum(SKU_HOURLY[g.sku] * HOURS for g in net.gateways.values())
+    for link in net.peerings.values():
+        if view.state(link) == "Connected":
+            same = net.vnets[link.vnet].region == net.vnets[link.remote_vnet].region
+            expected += gb * (0.01 + 0.01 if same else 0.035 + 0.035)
+    for connection in net.connections.values():
+        if connection_status(net, connection).up:
+            a = net.gateways[connection.from_gateway].vnet
+            b = net.gateways[connection.to_gateway].vnet
+            expected += 0 if net.vnets[a].region == net.vnets[b].region else gb * 0.035
+    estimate = cost(net, gb_per_month=gb)
+    assert estimate.complete
+    assert estimate.total == pytest.approx(expected)
+    assert sum(v["per_month"] for v in estimate.by_path().values()) == pytest.approx(expected)

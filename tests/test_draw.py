@@ -8,6 +8,7 @@ import io
 import itertools
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import attrs
 import matplotlib.image
@@ -393,3 +394,11 @@ def test_draw_of_an_unreadable_file_is_exit_2(capsys, tmp_path):
     code, answer = run_cli(capsys, "draw", str(bad), "-o", str(tmp_path / "x.svg"))
     assert code == 2
     assert answer["error"]["file"] == str(bad)
+
+
+def test_the_readme_shows_a_diagram_as_vnetsim_draws_it():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    diagram = layout(load_topology(path("hub_spoke")), highlight=("vm1", "dr-vm"))
+    expected = render.mermaid(attrs.evolve(diagram, title="hub_spoke.yaml"))
+    assert block == expected, "regenerate README's block with the command above it"

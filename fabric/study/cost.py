@@ -197,7 +197,7 @@ class CostEstimate:
         lines += [f"  {source.label()}" for source in self.prices.sources]
         lines.append(
             f"  {self.assumptions.hours_per_month:g} hours a month; "
-            f"1 GB = {self.assumptions.bytes_per_gb:g} bytes"
+            f"1 GB = {self.assumptions.bytes_per_gb:,.0f} bytes"
         )
         lines.append("")
         lines.append(f"  {'path':<18}{'what':<58}{'quantity':>14}{'price':>14}{'per month':>12}")

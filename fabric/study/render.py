@@ -464,13 +464,6 @@ def mermaid(diagram: Diagram) -> str:
                 f"  linkStyle {len(diagram.edges)} stroke:{BROKEN_COLOUR},stroke-width:1px"
             )
     lines += link_styles
-    for kind, (fill, outline) in NODE_COLOURS.items():
-        lines.append(f"  classDef {kind} fill:{fill},stroke:{outline},color:#111")
-    lines.append(f"  classDef hub fill:{HUB_FILL},stroke:#1f5fa8,stroke-width:3px,color:#111")
-    lines.append(f"  classDef finding stroke:{SEVERITY_COLOURS['Error']},stroke-width:3px")
-    lines.append(f"  classDef path stroke:{PATH_COLOUR},stroke-width:4px")
-    lines.append(f"  classDef broken stroke:{BROKEN_COLOUR},stroke-width:4px")
-    lines.append("  classDef note fill:#fff,stroke:#999,color:#111")
     classes: dict[str, list[str]] = {}
     for node in diagram.nodes:
         classes.setdefault("hub" if node.role == "hub" else node.kind, []).append(ids[node.id])
@@ -481,8 +474,18 @@ def mermaid(diagram: Diagram) -> str:
         if marked.broken_at is not None:
             classes["broken"] = [ids[marked.broken_at]]
         classes["note"] = [_NOTE]
-    for name, members in classes.items():
+    styles = {
+        kind: f"fill:{fill},stroke:{outline},color:#111"
+        for kind, (fill, outline) in NODE_COLOURS.items()
+    }
+    styles["hub"] = f"fill:{HUB_FILL},stroke:#1f5fa8,stroke-width:3px,color:#111"
+    styles["finding"] = f"stroke:{SEVERITY_COLOURS['Error']},stroke-width:3px"
+    styles["path"] = f"stroke:{PATH_COLOUR},stroke-width:4px"
+    styles["broken"] = f"stroke:{BROKEN_COLOUR},stroke-width:4px"
+    styles["note"] = "fill:#fff,stroke:#999,color:#111"
+    for name, members in classes.items():  # only the classes this diagram uses
         if members:
+            lines.append(f"  classDef {name} {styles[name]}")
             lines.append(f"  class {','.join(members)} {name}")
     return "\n".join(lines) + "\n"
 
