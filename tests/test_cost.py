@@ -25,7 +25,7 @@ from fabric.cli import main
 from fabric.control.connections import connection_status
 from fabric.control.peering import PeeringView
 from fabric.io import InputError, load_topology
-from fabric.model import Connection, VpnGateway
+from fabric.model import Connection, Peering, VpnGateway
 from fabric.scenarios import path
 from fabric.sim.runs import simulate
 from fabric.study.cost import cost, load_prices
@@ -399,3 +399,14 @@ def test_every_link_each_way_matches_an_oracle_from_the_table(net, gb):
     assert estimate.complete
     assert estimate.total == pytest.approx(expected)
     assert sum(v["per_month"] for v in estimate.by_path().values()) == pytest.approx(expected)
+
+
+def test_a_peering_to_a_vnet_of_unknown_region_has_an_unknown_price():
+    net = fabric.Fabric()
+    net.vnet("a", "westeurope", "10.0.0.0/16")
+    net.add_peering(Peering("a-to-x", "a", "x", peering_state="Connected"))  # x: elsewhere
+    estimate = cost(net, gb_per_month=5)
+    assert not estimate.complete
+    assert {i.key for i in estimate.unknown} == {
+        "regional or global? the region of x is not known here"
+    }

@@ -449,7 +449,11 @@ def data_items(segment: Segment, gb: float, prices: PriceTable) -> list[LineItem
     label = f"{segment.source} → {segment.target}"
     out_of, into = f"{label}, out of {segment.source}", f"{label}, into {segment.target}"
     source, target = segment.source_region, segment.target_region
-    if segment.path == PEERING:
+    if segment.path == PEERING and (source is None or target is None):
+        where = segment.target if source is not None else segment.source
+        unknown = f"regional or global? the region of {where} is not known here"
+        charges = [(out_of, "peering_egress_gb", unknown), (into, "peering_ingress_gb", unknown)]
+    elif segment.path == PEERING:
         charges = [
             (out_of, "peering_egress_gb", "regional"),
             (into, "peering_ingress_gb", "regional"),
@@ -483,10 +487,15 @@ def data_items(segment: Segment, gb: float, prices: PriceTable) -> list[LineItem
     ]
 
 
+def _region(fabric: Fabric, vnet: str) -> str | None:
+    """A VNet's region, or None when it is not known here (outside the topology, or defined
+    elsewhere)."""
+    record = fabric.vnets.get(vnet)
+    return None if record is None or record.external else record.region
+
+
 def _segment(path: str, fabric: Fabric, a: str, b: str, resource: str) -> Segment:
-    va, vb = fabric.vnets.get(a), fabric.vnets.get(b)
-    ra = va.region if va is not None else None
-    rb = vb.region if vb is not None else None
+    ra, rb = _region(fabric, a), _region(fabric, b)
     if path == PEERING and ra is not None and rb is not None and ra != rb:
         path = GLOBAL_PEERING
     return Segment(path, a, b, ra, rb, resource)
@@ -528,7 +537,7 @@ def path_segments(plane: ControlPlane, path) -> list[Segment]:
             peer(step.gateway.vnet)
             resource = f"connection/{step.connection.name}"
             if step.site is not None:
-                region = fabric.vnets[step.gateway.vnet].region
+                region = _region(fabric, step.gateway.vnet)
                 segments.append(
                     Segment(S2S, step.gateway.vnet, step.site.name, region, None, resource)
                 )
@@ -557,7 +566,7 @@ def link_segments(fabric: Fabric, view: PeeringView | None = None) -> list[Segme
         if gateway is None:
             continue
         resource = f"connection/{connection.name}"
-        region = fabric.vnets[gateway.vnet].region if gateway.vnet in fabric.vnets else None
+        region = _region(fabric, gateway.vnet)
         if connection.connection_type == "Vnet2Vnet":
             remote = fabric.gateways.get(connection.to_gateway)
             if remote is not None and connection_status(fabric, connection).up:

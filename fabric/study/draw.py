@@ -257,7 +257,8 @@ def _peering_edges(fabric: Fabric, view: PeeringView, drafts: dict[str, _Draft])
         links.sort(key=lambda link: link.vnet != a)
         state = max((view.state(link) for link in links), key=lambda s: _STATE_RANK.get(s, 3))
         va, vb = fabric.vnets.get(a), fabric.vnets.get(b)
-        scope = "global" if va and vb and va.region != vb.region else "regional"
+        known = va is not None and vb is not None and not va.external and not vb.external
+        scope = "global" if known and va.region != vb.region else "regional"
         transit, detail, toward = _transit(fabric, view, links)
         source, target = (a, b) if toward != a else (b, a)
         names = tuple(f"{link.vnet}/{link.name}" for link in links)

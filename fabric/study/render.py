@@ -52,6 +52,7 @@ PATH_COLOUR = "#f5c518"
 BROKEN_COLOUR = "#d62728"
 FOOTER_LINE = 0.17  # inches per footer text line
 LEGEND_COLUMNS = 4
+UNPLACED_LISTED = 3  # findings about no drawn element: listed up to this many, then counted
 
 
 def edge_style(edge: Edge) -> tuple[str, str, str, float]:
@@ -108,9 +109,24 @@ def _footer_lines(diagram: Diagram) -> list[tuple[str, str]]:
         if marked.reason:
             text += f": {marked.reason}"
         lines.append((text, colour))
-    for badge in diagram.unplaced:
+    unplaced = diagram.unplaced
+    if len(unplaced) <= UNPLACED_LISTED:
+        for badge in unplaced:
+            text = f"⚠ {badge.severity} {badge.code}: {badge.message}"
+            cut = text if len(text) <= 140 else text[:139] + "…"
+            lines.append((cut, SEVERITY_COLOURS[badge.severity]))
+    else:  # an import's many 'not modelled' notes: counted, not listed
+        counts: dict[str, int] = {}
+        for badge in unplaced:
+            counts[badge.code] = counts.get(badge.code, 0) + 1
+        summary = ", ".join(f"{code} x{n}" for code, n in sorted(counts.items()))
+        worst = "Error" if any(b.severity == "Error" for b in unplaced) else "Warning"
         lines.append(
-            (f"⚠ {badge.severity} {badge.code}: {badge.message}", SEVERITY_COLOURS[badge.severity])
+            (
+                f"⚠ {len(unplaced)} findings about what the diagram does not show: {summary} "
+                "(vnetsim validate lists them)",
+                SEVERITY_COLOURS[worst],
+            )
         )
     return lines
 
@@ -120,7 +136,7 @@ def matplotlib_figure(diagram: Diagram, ax=None):
     footer = _footer_lines(diagram)
     styles = {edge_style(e) for e in diagram.edges if e.kind != ATTACH}
     legend_rows = -(-len(styles) // LEGEND_COLUMNS)
-    width = max(diagram.width, 4.0)
+    width = max(diagram.width, 4.0, *(len(text) * 0.058 + 0.4 for text, _ in footer))
     top = 0.4 if diagram.title else 0.1
     height = top + diagram.height + 0.1 + FOOTER_LINE * len(footer) + 0.22 * legend_rows + 0.1
     if ax is None:
