@@ -8,6 +8,8 @@ The public Python API, for scripts and notebooks::
     plane = fabric.ControlPlane(net)
     fabric.connectivity(plane, "10.1.0.4", "10.50.1.4")    # a Trace
     fabric.simulate(net, [{"name": "f", "src": "vm1", "dst": "dr-vm", ...}])
+    fabric.draw(net, highlight=("vm1", "dr-vm"))            # a matplotlib Figure
+    fabric.cost(net, gb_per_month=1000)                     # monthly cost per path, dated prices
 """
 
 from __future__ import annotations
