@@ -9,6 +9,8 @@ The public Python API, for scripts and notebooks::
     fabric.connectivity(plane, "10.1.0.4", "10.50.1.4")    # a Trace
     fabric.simulate(net, [{"name": "f", "src": "vm1", "dst": "dr-vm", ...}])
     big = fabric.generate.hub_spoke(200)                   # generated topologies (a module)
+    fabric.draw(net, highlight=("vm1", "dr-vm"))            # a matplotlib Figure
+    fabric.cost(net, gb_per_month=1000)                     # monthly cost per path, dated prices
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ _PUBLIC = {
     "load": "fabric.io",
     "load_topology": "fabric.io",
     "sweep": "fabric.study.sweeps",
+    "draw": "fabric.study.draw",
+    "cost": "fabric.study.cost",
 }
 
 # name -> module exposed as a whole (``fabric.generate.hub_spoke(...)``), imported on first use.

@@ -64,3 +64,12 @@ def test_peering_vs_vpn_benchmark_runs_quick(tmp_path):
     )
     assert by[("regional", "VPN VpnGw1 Gen1")]["published_mbps"] == 650
     assert module.figure(rows, tmp_path)[0].stat().st_size > 0
+
+
+def test_draw_benchmark_json_shape(capsys):
+    assert load("draw").main(["--json", "--spokes", "30"]) == 0
+    report = last_json(capsys)
+    assert report["nodes"] == 30 + 3  # hub, its gateway and firewall, the spokes
+    assert report["dense"] is True
+    assert report["svg_bytes"] > 0
+    assert report["png_bytes"] > 0

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import fabric
-from fabric.cli import convert, generate, questions, simulate
+from fabric.cli import convert, generate, present, questions, simulate
 from fabric.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.register(commands)
     simulate.register(commands)
     generate.register(commands)
+    present.register(commands)
     return parser
 
 

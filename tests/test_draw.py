@@ -1,0 +1,404 @@
+"""Topology diagrams: every scenario of the library is drawn with every name in it, states and
+kinds come from the control plane (never re-decided), the layout never overlaps boxes, the SVG
+is deterministic, and ``vnetsim draw`` keeps the CLI contract."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import attrs
+import matplotlib.image
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fabric
+from fabric.cli import main
+from fabric.control.connections import connection_status
+from fabric.control.peering import PeeringView
+from fabric.io import load_topology
+from fabric.model import Connection, Finding, VpnGateway
+from fabric.scenarios import names, path
+from fabric.study import render
+from fabric.study.diagram import PEERING, SITE_TUNNEL, TUNNEL
+from fabric.study.draw import DENSE_SPOKES, layout, write
+from fabric.watcher import connectivity
+from tests.fabrics import hub_and_spokes
+from tests.strategies import fabrics
+
+SVG = "{http://www.w3.org/2000/svg}"
+RANK = {"Connected": 0, "Initiated": 1, "Disconnected": 2}
+
+
+def svg_text(data: bytes) -> str:
+    """All the text an SVG shows (it must parse as XML)."""
+    root = ET.fromstring(data)
+    return "\n".join("".join(node.itertext()) for node in root.iter(f"{SVG}text"))
+
+
+def expected_names(net) -> set[str]:
+    """What a diagram must name: VNets, peering links, gateways, connections, sites."""
+    return {
+        *net.vnets,
+        *(link.name for link in net.peerings.values()),
+        *net.gateways,
+        *(c.name for c in net.connections.values()),
+        *net.local_network_gateways,
+        *net.firewalls,
+    }
+
+
+@pytest.mark.parametrize("name", names())
+def test_every_scenario_is_drawn_with_every_name(name, tmp_path):
+    document = load_topology(path(name))
+    diagram = layout(document, title=name)
+    svg = render.image_bytes(diagram, "svg")
+    shown = svg_text(svg)
+    mermaid = render.mermaid(diagram)
+    dot = render.dot(diagram)
+    for resource in expected_names(document.fabric):
+        assert resource in shown, (resource, "SVG")
+        assert resource in mermaid, (resource, "Mermaid")
+        assert f"{resource}" in dot, (resource, "DOT")
+    png = tmp_path / f"{name}.png"
+    write(diagram, png)
+    image = matplotlib.image.imread(png)
+    assert min(image.shape[:2]) > 100
+
+
+def test_the_svg_is_the_same_byte_for_byte():
+    document = load_topology(path("hub_spoke"))
+    first = render.image_bytes(layout(document, highlight=("vm1", "dr-vm")), "svg")
+    second = render.image_bytes(layout(document, highlight=("vm1", "dr-vm")), "svg")
+    assert first == second
+    assert b"<dc:date>" not in first
+
+
+def boxes_overlap(a, b) -> bool:
+    return (
+        abs(a.x - b.x) < (a.width + b.width) / 2 - 1e-9
+        and abs(a.y - b.y) < (a.height + b.height) / 2 - 1e-9
+    )
+
+
+def assert_clean_layout(diagram) -> None:
+    for a, b in itertools.combinations(diagram.nodes, 2):
+        assert not boxes_overlap(a, b), (a.name, b.name)
+    for node in diagram.nodes:
+        left, right = node.x - node.width / 2, node.x + node.width / 2
+        top, bottom = node.y - node.height / 2, node.y + node.height / 2
+        group = next(g for g in diagram.groups if g.name == (node.group or "other"))
+        assert group.x <= left, node.name
+        assert right <= group.x + group.width <= diagram.width, node.name
+        assert group.y <= top, node.name
+        assert bottom <= group.y + group.height <= diagram.height, node.name
+
+
+@pytest.mark.parametrize("name", names())
+def test_scenario_layouts_keep_boxes_apart_and_inside_their_region(name):
+    assert_clean_layout(layout(load_topology(path(name))))
+
+
+def star(spokes: int) -> fabric.Fabric:
+    net = fabric.Fabric()
+    net.vnet("hub", "westeurope", "10.0.0.0/16")
+    net.subnet("hub", "GatewaySubnet", "10.0.255.0/27")
+    net.gateway("hub-gw", "hub", "VpnGw2", generation="Generation2")
+    net.firewall("hub-fw", "hub")
+    for i in range(spokes):
+        name = f"spoke{i}"
+        net.vnet(name, "westeurope", f"10.{128 + i // 64}.{(i % 64) * 4}.0/22")
+        net.peer("hub", name, a_allows_gateway_transit=True, b_uses_remote_gateways=True)
+    return net
+
+
+@pytest.mark.parametrize("spokes", [2, 7, DENSE_SPOKES + 1, 500])
+def test_a_hub_is_drawn_as_a_star_even_with_500_spokes(spokes):
+    diagram = layout(star(spokes), findings=[])
+    hub = diagram.node("vnet:hub")
+    assert hub.role == "hub"
+    around = [n for n in diagram.nodes if n.role == "spoke"]
+    assert len(around) == spokes
+    assert all(n.compact == (spokes > DENSE_SPOKES) for n in around)
+    assert_clean_layout(diagram)
+    # the star is around the hub: spokes on every side of it
+    assert min(n.x for n in around) < hub.x < max(n.x for n in around)
+    assert min(n.y for n in around) < hub.y
+    if spokes > 2:
+        assert max(n.y for n in around) > hub.y
+    # the firewall and gateway sit under the hub, in its region
+    assert diagram.node("firewall:hub-fw").parent == "vnet:hub"
+    assert diagram.node("gateway:hub-gw").y > hub.y
+
+
+def test_a_mesh_has_no_hub_and_regions_are_grouped():
+    net = fabric.Fabric()
+    for i, region in enumerate(["westeurope", "westeurope", "eastus"]):
+        net.vnet(f"v{i}", region, f"10.{i}.0.0/16")
+    for a, b in itertools.combinations(["v0", "v1", "v2"], 2):
+        net.peer(a, b)
+    diagram = layout(net)
+    assert not [n for n in diagram.nodes if n.role]
+    assert {g.name for g in diagram.groups} == {"westeurope", "eastus"}
+    scopes = {e.id: e.scope for e in diagram.edges}
+    assert scopes["peering:v0|v1"] == "regional"
+    assert scopes["peering:v0|v2"] == scopes["peering:v1|v2"] == "global"
+
+
+FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUZZ
+@given(net=fabrics(), drop=st.lists(st.integers(0, 40), max_size=3))
+def test_states_and_status_are_the_control_planes(net, drop):
+    links = sorted(net.peerings)
+    for index in drop:  # deleting one side leaves the other Disconnected (§2.2)
+        if links and links[index % len(links)] in net.peerings:
+            net.unpeer(*links[index % len(links)])
+    diagram = layout(net)
+    view = PeeringView(net)
+    for edge in diagram.edges:
+        if edge.kind == PEERING:
+            members = [net.peerings[tuple(n.split("/", 1))] for n in edge.names]
+            worst = max((view.state(m) for m in members), key=RANK.get)
+            assert edge.state == worst
+        if edge.kind in (TUNNEL, SITE_TUNNEL):
+            members = [net.connections[n] for n in edge.names]
+            up = len(members) == (2 if edge.kind == TUNNEL else 1) and all(
+                connection_status(net, m).up for m in members
+            )
+            assert (edge.state == "Connected") == up
+    assert_clean_layout(diagram)
+    mermaid = render.mermaid(diagram)
+    for resource in expected_names(net):
+        assert resource in mermaid
+    assert mermaid.count("subgraph") == mermaid.count("\n  end")
+
+
+def test_peering_states_transit_and_tunnels_as_azure_has_them():
+    net = hub_and_spokes()
+    net.vnet("spoke3", "westeurope", "10.3.0.0/16")
+    net.peer_one_side("spoke3", "hub")  # Initiated until the hub side exists
+    net.vnet("old", "westeurope", "10.4.0.0/16")
+    net.peer("hub", "old")
+    net.unpeer("old", "old-to-hub")  # the hub's side stays Disconnected
+    edges = {e.id: e for e in layout(net).edges}
+    assert edges["peering:hub|spoke1"].state == "Connected"
+    assert edges["peering:hub|spoke1"].transit == "effective"
+    assert edges["peering:hub|spoke1"].source == "vnet:spoke1"  # towards the hub
+    assert edges["peering:hub|spoke3"].state == "Initiated"
+    assert edges["peering:hub|old"].state == "Disconnected"
+    assert edges["tunnel:dr-gw|hub-gw"].state == "Connected"
+    assert "Initiated" in edges["peering:hub|spoke3"].label
+
+
+def test_a_tunnel_that_does_not_come_up_says_why():
+    net = hub_and_spokes()
+    name = "dr-gw-to-hub-gw"
+    net.connections[name] = attrs.evolve(net.connections[name], shared_key="wrong")
+    edge = next(e for e in layout(net).edges if e.kind == TUNNEL)
+    status = connection_status(net, net.connections["hub-gw-to-dr-gw"])
+    assert not status.up
+    assert edge.state == "NotConnected"
+    assert status.reason in edge.detail
+
+
+def test_sites_firewalls_appliances_and_expressroute_are_drawn():
+    net = hub_and_spokes()
+    net.local_network_gateway("branch", "192.168.0.0/16", gateway_ip_address="203.0.113.10")
+    net.connect_site("hub-to-branch", "hub-gw", "branch", shared_key="k")
+    net.firewall("hub-fw", "hub")
+    net.gateways["hub-er"] = VpnGateway("hub-er", "hub", "ErGw1AZ", gateway_type="ExpressRoute")
+    net.connections["hub-er-to-ams"] = Connection(
+        "hub-er-to-ams", "hub-er", "er-ams", "ExpressRoute"
+    )
+    diagram = layout(net)
+    kinds = {n.id: n.kind for n in diagram.nodes}
+    assert kinds["site:branch"] == "site"
+    assert kinds["firewall:hub-fw"] == "firewall"
+    assert kinds["appliance:nva"] == "appliance"
+    assert kinds["circuit:er-ams"] == "circuit"
+    edges = {e.id: e for e in diagram.edges}
+    assert edges["site_tunnel:hub-gw|branch"].state == "Connected"
+    assert edges["expressroute:hub-er|er-ams"].state == "NotModelled"
+    assert "203.0.113.10" in diagram.node("site:branch").lines
+    assert "ExpressRoute ErGw1AZ" in diagram.node("gateway:hub-er").lines
+    assert {diagram.node(f"{k}").parent for k in ("firewall:hub-fw", "appliance:nva")} == {
+        "vnet:hub"
+    }
+    text = svg_text(render.image_bytes(diagram, "svg"))
+    for name in ("branch", "hub-fw", "nva", "er-ams", "hub-to-branch", "hub-er"):
+        assert name in text
+
+
+@pytest.mark.parametrize(
+    ("scenario", "code", "element"),
+    [
+        ("overlapping_spaces", "VnetAddressSpacesOverlap", "peering:acquired|app"),
+        ("one_sided_peering", "PeeringNotConnected", "peering:hub|spoke"),
+    ],
+)
+def test_findings_are_badges_on_what_they_concern(scenario, code, element):
+    diagram = layout(load_topology(path(scenario)))
+    edge = next(e for e in diagram.edges if e.id == element)
+    assert code in [b.code for b in edge.badges]
+    assert code in render.mermaid(diagram)
+    assert code in svg_text(render.image_bytes(diagram, "svg"))
+
+
+def test_a_finding_about_an_nsg_lands_on_the_vnet_that_uses_it():
+    net = hub_and_spokes()
+    net.nsg("web-nsg")
+    net.subnet("spoke1", "web", "10.1.1.0/24", nsg="web-nsg")
+    about = Finding("Example", "Warning", "about the NSG", ("nsg/web-nsg/rule/x",))
+    diagram = layout(net, findings=[about])
+    assert [b.code for b in diagram.node("vnet:spoke1").badges] == ["Example"]
+    lost = Finding("Lost", "Error", "about nothing drawn", ("traffic/x",))
+    diagram = layout(net, findings=[lost])
+    assert [b.code for b in diagram.unplaced] == ["Lost"]
+    assert "Lost" in svg_text(render.image_bytes(diagram, "svg"))
+
+
+@pytest.mark.parametrize(("src", "dst"), [("vm1", "dr-vm"), ("vm1", "vm2"), ("dr-vm", "nva")])
+def test_highlight_follows_the_connectivity_trace(src, dst):
+    net = load_topology(path("hub_spoke")).fabric
+    trace = connectivity(fabric.ControlPlane(net), src, dst)
+    diagram = layout(net, highlight=(src, dst))
+    marked = diagram.highlight
+    assert marked.status == trace.connection_status
+    assert marked.reason == trace.reason
+    edges = {e.id: e for e in diagram.edges}
+    for a, b in itertools.pairwise(marked.nodes):  # a connected walk over drawn edges
+        assert any({edges[e].source, edges[e].target} == {a, b} for e in marked.edges), (a, b)
+    crossed = {s.link.vnet for s in trace.path.steps if type(s).__name__ == "Crossing"}
+    for vnet in crossed:
+        assert f"vnet:{vnet}" in marked.nodes
+    if trace.reachable:
+        assert marked.broken_at is None
+        assert marked.nodes[-1] == f"vnet:{net.find_host(dst)[0].name}"
+    else:
+        assert marked.broken_at in marked.nodes
+
+
+def test_transit_path_passes_the_hub_and_both_gateways():
+    diagram = layout(load_topology(path("hub_spoke")), highlight=("vm1", "dr-vm"))
+    assert diagram.highlight.nodes == (
+        "vnet:spoke1",
+        "vnet:hub",
+        "gateway:hub-gw",
+        "gateway:dr-gw",
+        "vnet:dr",
+    )
+    assert "tunnel:dr-gw|hub-gw" in diagram.highlight.edges
+    text = render.mermaid(diagram)
+    assert "vm1 → dr-vm: Reachable" in text
+
+
+def test_fabric_draw_returns_a_figure_and_draws_into_given_axes():
+    from matplotlib.figure import Figure
+
+    net = hub_and_spokes()
+    fig = fabric.draw(net)
+    assert isinstance(fig, Figure)
+    assert any(t.get_text() == "hub" for t in fig.axes[0].texts)
+    host = Figure()
+    ax = host.add_subplot()
+    assert fabric.draw(net, ax, highlight=("vm1", "dr-vm")) is host
+    assert ax.texts
+
+
+def test_subnets_are_listed_on_request():
+    net = hub_and_spokes()
+    plain = layout(net).node("vnet:hub")
+    detailed = layout(net, subnets=True).node("vnet:hub")
+    assert not any("GatewaySubnet" in line for line in plain.lines)
+    assert "GatewaySubnet 10.0.255.0/27" in detailed.lines
+    assert detailed.height > plain.height
+
+
+# -- the command -----------------------------------------------------------------------------
+
+
+def run_cli(capsys, *argv) -> tuple[int, dict]:
+    code = main([*argv, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def test_draw_writes_every_format_asked(capsys, tmp_path):
+    outs = [tmp_path / f"d.{ext}" for ext in ("svg", "png", "mmd", "dot")]
+    args = [x for out in outs for x in ("-o", str(out))]
+    code, answer = run_cli(capsys, "draw", str(path("hub_spoke")), *args)
+    assert code == 0
+    assert answer["written"] == [str(o) for o in outs]
+    assert answer["valid"] is True
+    ET.fromstring(outs[0].read_bytes())
+    assert matplotlib.image.imread(io.BytesIO(outs[1].read_bytes())).size > 0
+    assert outs[2].read_text().startswith("%% vnetsim")
+    assert outs[3].read_text().startswith('graph "vnetsim"')
+
+
+def test_draw_defaults_to_an_svg_named_after_the_file(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["draw", str(path("hub_spoke"))]) == 0
+    assert "wrote hub_spoke.svg" in capsys.readouterr().out
+    assert (tmp_path / "hub_spoke.svg").stat().st_size > 0
+
+
+def test_draw_of_an_invalid_topology_draws_it_and_exits_1(capsys, tmp_path):
+    out = tmp_path / "bad.mmd"
+    code, answer = run_cli(capsys, "draw", str(path("overlapping_spaces")), "-o", str(out))
+    assert code == 1
+    assert answer["valid"] is False
+    assert answer["written"] == [str(out)]
+    assert "VnetAddressSpacesOverlap" in [f["code"] for f in answer["findings"]]
+    assert "VnetAddressSpacesOverlap" in out.read_text()
+
+
+def test_draw_highlight_reports_the_path_status(capsys, tmp_path):
+    out = tmp_path / "h.svg"
+    code, answer = run_cli(
+        capsys, "draw", str(path("hub_spoke")), "-o", str(out), "--highlight", "vm1", "vm2"
+    )
+    assert code == 0
+    assert answer["highlight"]["connection_status"] == "Unreachable"
+    assert answer["highlight"]["reason"].startswith("DeniedByNsg")
+    assert "✕" in svg_text(out.read_bytes())
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["-o", "diagram.pdf"],
+        ["-o", "no/such/folder/d.svg"],
+        ["--highlight", "10.99.0.4", "vm2"],
+        ["--highlight", "vm1"],
+        ["--port", "x"],
+    ],
+)
+def test_draw_refuses_bad_usage_with_a_json_error(capsys, tmp_path, monkeypatch, options):
+    monkeypatch.chdir(tmp_path)
+    code, answer = run_cli(capsys, "draw", str(path("hub_spoke")), *options)
+    assert code == 2
+    assert set(answer["error"]) == {"code", "message", "file", "line"}
+    assert not list(tmp_path.iterdir())
+
+
+def test_draw_of_an_unreadable_file_is_exit_2(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("vnets: [{name: a, region: westeurope, address_prefixes: [10.0.0.0/16]}, 3]")
+    code, answer = run_cli(capsys, "draw", str(bad), "-o", str(tmp_path / "x.svg"))
+    assert code == 2
+    assert answer["error"]["file"] == str(bad)
+
+
+def test_the_readme_shows_a_diagram_as_vnetsim_draws_it():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    diagram = layout(load_topology(path("hub_spoke")), highlight=("vm1", "dr-vm"))
+    expected = render.mermaid(attrs.evolve(diagram, title="hub_spoke.yaml"))
+    assert block == expected, "regenerate README's block with the command above it"
