@@ -117,19 +117,22 @@ def test_4_7_none_routes_removed_only_for_a_default_route_to_an_appliance():
 # -- §5.4 VirtualNetwork tag, §5.1 protocol Any ------------------------------------------------
 
 
-def test_virtual_network_tag_holds_udr_prefixes_and_the_host_vip_but_not_0_0_0_0():
+def test_virtual_network_tag_holds_udr_prefixes_and_the_host_vip():
     fabric = one_vm(route_table="rt")
-    fabric.route_table(
-        "rt",
-        [
-            Route("onprem", "172.20.0.0/16", "VirtualAppliance", "10.0.0.10"),
-            Route("default", "0.0.0.0/0", "VirtualAppliance", "10.0.0.10"),
-        ],
-    )
+    fabric.route_table("rt", [Route("onprem", "172.20.0.0/16", "VirtualAppliance", "10.0.0.10")])
     scope = ControlPlane(fabric).tag_scope("v")
     assert scope.contains("VirtualNetwork", ip_address("172.20.1.1"))
     assert scope.contains("VirtualNetwork", ip_address("168.63.129.16"))
     assert not scope.contains("VirtualNetwork", ip_address("8.8.8.8"))
+
+
+def test_a_default_udr_puts_every_address_in_the_virtual_network_tag():
+    """§5.4: the tag holds UDR prefixes and "might also contain default routes": with a UDR
+    0.0.0.0/0 the default AllowVnetInBound admits any source, the well-known trap."""
+    fabric = one_vm(route_table="rt")
+    fabric.route_table("rt", [Route("default", "0.0.0.0/0", "VirtualAppliance", "10.0.0.10")])
+    scope = ControlPlane(fabric).tag_scope("v")
+    assert scope.contains("VirtualNetwork", ip_address("8.8.8.8"))
 
 
 def test_protocol_any_is_tcp_udp_icmp_and_esp_needs_its_own_rule():

@@ -222,9 +222,10 @@ class ControlPlane:
         """Service-tag contents for NSGs evaluated in ``vnet`` (§5.4): its own space, Connected
         peers whose local link allows VNet access, the members of its connected groups (N8.1,
         except overlapping prefixes), what its gateway reaches, the host VIP and
-        the prefixes of the user-defined routes its subnets use (not 0.0.0.0/0, which would
-        make the whole internet VirtualNetwork); and the members of every application
-        security group."""
+        the prefixes of the user-defined routes its subnets use; and the members of every
+        application security group. A default route among those (a UDR 0.0.0.0/0, or one its
+        gateway learned) puts 0.0.0.0/0 in the tag too: the tag "might also contain default
+        routes" (§5.4), the known trap where AllowVnetInBound then admits every source."""
         scope = self._scopes.get(vnet)
         if scope is None:
             record = self.fabric.vnets[vnet]
@@ -242,7 +243,7 @@ class ControlPlane:
                 table = self.fabric.route_tables.get(subnet.route_table or "")
                 if table is not None:
                     nets.extend(valid_networks(r.address_prefix for r in table.routes))
-            unique = tuple(dict.fromkeys(n for n in nets if n.prefixlen > 0))
+            unique = tuple(dict.fromkeys(nets))
             scope = TagScope(unique, self._asg_members())
             self._scopes[vnet] = scope
         return scope
