@@ -82,6 +82,7 @@ SECTIONS: tuple[str, ...] = (
     "nsgs",
     "route_tables",
     "local_network_gateways",
+    "express_route_circuits",
     "vnets",
     "gateways",
     "peerings",
@@ -407,6 +408,8 @@ class _Builder:
             self._ref(steps, "from", spec.get("from_gateway"), fabric.gateways, "gateway")
             if kind == "IPsec":
                 targets, label = fabric.local_network_gateways, "local network gateway"
+            elif kind == "ExpressRoute":
+                targets, label = fabric.express_route_circuits, "ExpressRoute circuit"
             else:
                 targets, label = fabric.gateways, "gateway"
             self._ref(steps, "to", spec.get("to_gateway"), targets, label)
@@ -495,6 +498,7 @@ _KINDS = {
     "route_tables": "route table",
     "application_security_groups": "application security group",
     "local_network_gateways": "local network gateway",
+    "express_route_circuits": "ExpressRoute circuit",
     "gateways": "gateway",
     "connections": "connection",
     "firewalls": "firewall",
