@@ -1,5 +1,5 @@
-"""Packets through the fabric: VM egress queues, virtual switches, peering links and IPsec
-gateway tunnels as nodes on the event engine.
+"""Packets through the fabric: VM egress queues, virtual switches, peering links, IPsec
+gateway tunnels, ExpressRoute gateways and circuits as nodes on the event engine.
 
 A packet carries its path: a tuple of stages, each a plain callable ``stage(packet)``; queueing
 elements hand the packet to ``advance`` when it leaves them. A flow's path is decided once, by
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fabric.catalogue.latency import LatencyModel
-from fabric.catalogue.skus import lookup
+from fabric.catalogue.skus import express_route_sku, lookup
 from fabric.catalogue.vmsizes import egress_mbps
 from fabric.control.forwarding import Drop, Path, resolve
 from fabric.control.ipsec import Negotiated, negotiate
@@ -21,6 +21,7 @@ from fabric.control.plane import ControlPlane
 from fabric.model import Host, VpnGateway
 from fabric.sim.capture import Capture
 from fabric.sim.plans import (
+    CircuitStep,
     DecapStep,
     DelayStep,
     DropStep,
@@ -31,6 +32,7 @@ from fabric.sim.plans import (
     NicStep,
     PlanStep,
     SinkStep,
+    SizeLimitStep,
     SwitchStep,
     TapStep,
     TunnelStep,
@@ -151,6 +153,16 @@ class GatewayTunnel:
         advance(packet)
 
 
+def _size_limit(limit: int, drop: Drop) -> Stage:
+    def check(packet: Packet) -> None:
+        if packet.size > limit:
+            packet.flow.dropped(packet, drop)
+        else:
+            advance(packet)
+
+    return check
+
+
 def decapsulate(packet: Packet) -> None:
     """At the remote gateway the inner packet continues alone."""
     packet.wire = packet.size
@@ -169,6 +181,7 @@ class Dataplane:
         self.peering_links: dict[str, PeeringLink] = {}
         self.tunnels: dict[str, GatewayTunnel] = {}
         self.instances: dict[str, list[RateServer]] = {}
+        self.circuits: dict[str, RateServer] = {}  # by CircuitStep name (one per direction)
         self.delays: list[Delay] = []
         self.capture: Capture | None = None
         self.queue_drops: dict[str, Drop] = {}  # server name -> the Drop it reports
@@ -218,6 +231,8 @@ class Dataplane:
 
     def gateway_instances(self, gateway: VpnGateway) -> list[RateServer]:
         servers = self.instances.get(gateway.name)
+        if servers is None and gateway.gateway_type == "ExpressRoute":
+            servers = self.instances[gateway.name] = [self.express_route_gateway(gateway)]
         if servers is None:
             spec = lookup(gateway.sku, gateway.generation)
             rate = round(spec.aggregate_mbps * 1e6)
@@ -238,6 +253,45 @@ class Dataplane:
                 )
             self.instances[gateway.name] = servers
         return servers
+
+    def express_route_gateway(self, gateway: VpnGateway) -> RateServer:
+        """An ExpressRoute gateway as one rate server at its SKU's Mbps and packets per second
+        (N1.1: figures for the gateway, whatever its instance count); like the VPN figures its
+        Mbps meter payload, and every packet counts against the pps cap."""
+        spec = express_route_sku(gateway.sku, gateway.scale_units)
+        rate = round(spec.mbps * 1e6)
+        buffer_ms = self.params.gateway_buffer_ms
+        name = f"gateway/{gateway.name}/0"
+        return RateServer(
+            self.sim,
+            rate,
+            advance,
+            self._queue_drop(name, "GatewayQueueFull", f"ExpressRoute gateway {gateway.name}"),
+            buffer_bytes=round(rate * buffer_ms / 8_000),
+            buffer_packets=round(spec.pps * buffer_ms / 1_000),
+            name=name,
+            min_service_ns=-(-NS_PER_S // spec.pps),
+        )
+
+    def circuit(self, step: CircuitStep) -> RateServer:
+        """One direction of an ExpressRoute circuit at its bandwidth (N1.5: duplex), metering
+        whole packets; burst above the bandwidth (N1.5: not guaranteed) is not modelled."""
+        server = self.circuits.get(step.name)
+        if server is None:
+            circuit = self.plane.fabric.express_route_circuits[step.circuit]
+            rate = round(circuit.bandwidth_mbps * 1e6)
+            direction = "into Azure" if step.toward_azure else "out of Azure"
+            server = self.circuits[step.name] = RateServer(
+                self.sim,
+                rate,
+                advance,
+                self._queue_drop(
+                    step.name, "CircuitQueueFull", f"circuit {circuit.name} ({direction})"
+                ),
+                buffer_bytes=round(rate * self.params.gateway_buffer_ms / 8_000),
+                name=step.name,
+            )
+        return server
 
     def tunnel(self, connection_name: str) -> GatewayTunnel:
         tunnel = self.tunnels.get(connection_name)
@@ -277,7 +331,7 @@ class Dataplane:
         return tunnel
 
     def server_of(self, step: PlanStep) -> RateServer:
-        """The queueing server a plan step names (NIC, tunnel, or gateway instance)."""
+        """The queueing server a plan step names (NIC, tunnel, gateway instance, circuit)."""
         if isinstance(step, NicStep):
             return self.nic(step.host)
         if isinstance(step, TunnelStep):
@@ -286,6 +340,8 @@ class Dataplane:
             return self.tunnel(step.connection).instance
         if isinstance(step, GatewayStep):  # transit without a tunnel: the first instance
             return self.gateway_instances(self.plane.fabric.gateways[step.gateway])[0]
+        if isinstance(step, CircuitStep):
+            return self.circuit(step)
         raise TypeError(f"{step!r} is not a queueing step")
 
     # -- capture ----------------------------------------------------------------------------
@@ -335,9 +391,9 @@ class Dataplane:
 
     def stage(self, step: PlanStep, sink: Stage) -> Stage:
         """The event-engine stage for one plan step."""
-        if isinstance(step, NicStep):
+        if isinstance(step, NicStep | CircuitStep):
             server = self.server_of(step)
-            return lambda p: server.put(p, p.wire)  # a VM's egress cap meters what it sends
+            return lambda p: server.put(p, p.wire)  # line rates meter what is sent
         if isinstance(step, TunnelStep | InstanceStep | GatewayStep):
             server = self.server_of(step)
             return lambda p: server.put(p, p.payload)  # measured caps meter payload
@@ -360,4 +416,6 @@ class Dataplane:
         if isinstance(step, DropStep):
             drop = step.drop
             return lambda packet: packet.flow.dropped(packet, drop)
+        if isinstance(step, SizeLimitStep):
+            return _size_limit(step.limit_bytes, step.drop)
         raise TypeError(f"no stage for {step!r}")
