@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from fabric.checks import addresses, gateways, hosts, limits, peerings, routes, security
+from fabric.checks import (
+    addresses,
+    expressroute,
+    gateways,
+    hosts,
+    limits,
+    peerings,
+    routes,
+    security,
+)
 from fabric.checks.context import Context
 from fabric.model import Fabric, Finding
 
@@ -21,6 +30,7 @@ CHECKS: tuple[Check, ...] = (
     hosts.check_hosts,
     gateways.check_gateways,
     gateways.check_connections,
+    expressroute.check_express_route,
     peerings.check_peerings,
     security.check_nsgs,
     security.check_application_security_groups,
