@@ -106,7 +106,7 @@ class Trace:
                 for issue in hop.issues
             )
             lines.append(
-                f"  {i:>2}. {hop.type:<22}{hop.name:<28}{hop.address:<16}{hop.detail}"
+                f"  {i:>2}. {hop.type:<22}{hop.name:<28}{hop.address:<16} {hop.detail}"
                 + (f"  !! {problems}" if problems else "")
             )
         for drop in self.path.blockers[1:]:
