@@ -26,6 +26,7 @@ from fabric.sim.plans import (
     DelayStep,
     DropStep,
     EncapStep,
+    ExpressRouteGatewayStep,
     GatewayStep,
     InstanceStep,
     LinkStep,
@@ -182,6 +183,7 @@ class Dataplane:
         self.tunnels: dict[str, GatewayTunnel] = {}
         self.instances: dict[str, list[RateServer]] = {}
         self.circuits: dict[str, RateServer] = {}  # by CircuitStep name (one per direction)
+        self.express_route: dict[str, RateServer] = {}  # by ExpressRouteGatewayStep name
         self.delays: list[Delay] = []
         self.capture: Capture | None = None
         self.queue_drops: dict[str, Drop] = {}  # server name -> the Drop it reports
@@ -231,8 +233,6 @@ class Dataplane:
 
     def gateway_instances(self, gateway: VpnGateway) -> list[RateServer]:
         servers = self.instances.get(gateway.name)
-        if servers is None and gateway.gateway_type == "ExpressRoute":
-            servers = self.instances[gateway.name] = [self.express_route_gateway(gateway)]
         if servers is None:
             spec = lookup(gateway.sku, gateway.generation)
             rate = round(spec.aggregate_mbps * 1e6)
@@ -254,24 +254,30 @@ class Dataplane:
             self.instances[gateway.name] = servers
         return servers
 
-    def express_route_gateway(self, gateway: VpnGateway) -> RateServer:
-        """An ExpressRoute gateway as one rate server at its SKU's Mbps and packets per second
-        (N1.1: figures for the gateway, whatever its instance count); like the VPN figures its
-        Mbps meter payload, and every packet counts against the pps cap."""
-        spec = express_route_sku(gateway.sku, gateway.scale_units)
-        rate = round(spec.mbps * 1e6)
-        buffer_ms = self.params.gateway_buffer_ms
-        name = f"gateway/{gateway.name}/0"
-        return RateServer(
-            self.sim,
-            rate,
-            advance,
-            self._queue_drop(name, "GatewayQueueFull", f"ExpressRoute gateway {gateway.name}"),
-            buffer_bytes=round(rate * buffer_ms / 8_000),
-            buffer_packets=round(spec.pps * buffer_ms / 1_000),
-            name=name,
-            min_service_ns=-(-NS_PER_S // spec.pps),
-        )
+    def express_route_gateway(self, step: ExpressRouteGatewayStep) -> RateServer:
+        """One direction of an ExpressRoute gateway: a rate server at its SKU's Mbps and
+        packets per second (N1.1: figures for the gateway, whatever its instance count); like
+        the VPN figures its Mbps meter payload, and every packet counts against the pps cap."""
+        server = self.express_route.get(step.name)
+        if server is None:
+            gateway = self.plane.fabric.gateways[step.gateway]
+            spec = express_route_sku(gateway.sku, gateway.scale_units)
+            rate = round(spec.mbps * 1e6)
+            buffer_ms = self.params.gateway_buffer_ms
+            direction = "from the circuit" if step.inbound else "to the circuit"
+            server = self.express_route[step.name] = RateServer(
+                self.sim,
+                rate,
+                advance,
+                self._queue_drop(
+                    step.name, "GatewayQueueFull", f"gateway {gateway.name} ({direction})"
+                ),
+                buffer_bytes=round(rate * buffer_ms / 8_000),
+                buffer_packets=round(spec.pps * buffer_ms / 1_000),
+                name=step.name,
+                min_service_ns=-(-NS_PER_S // spec.pps),
+            )
+        return server
 
     def circuit(self, step: CircuitStep) -> RateServer:
         """One direction of an ExpressRoute circuit at its bandwidth (N1.5: duplex), metering
@@ -342,6 +348,8 @@ class Dataplane:
             return self.gateway_instances(self.plane.fabric.gateways[step.gateway])[0]
         if isinstance(step, CircuitStep):
             return self.circuit(step)
+        if isinstance(step, ExpressRouteGatewayStep):
+            return self.express_route_gateway(step)
         raise TypeError(f"{step!r} is not a queueing step")
 
     # -- capture ----------------------------------------------------------------------------
@@ -394,7 +402,7 @@ class Dataplane:
         if isinstance(step, NicStep | CircuitStep):
             server = self.server_of(step)
             return lambda p: server.put(p, p.wire)  # line rates meter what is sent
-        if isinstance(step, TunnelStep | InstanceStep | GatewayStep):
+        if isinstance(step, TunnelStep | InstanceStep | GatewayStep | ExpressRouteGatewayStep):
             server = self.server_of(step)
             return lambda p: server.put(p, p.payload)  # measured caps meter payload
         if isinstance(step, SwitchStep):

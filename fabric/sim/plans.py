@@ -97,6 +97,21 @@ class GatewayStep:
 
 
 @attrs.frozen(slots=True)
+class ExpressRouteGatewayStep:
+    """An ExpressRoute gateway handling the packet on its way out to the circuit or in from it
+    (``inbound``): a rate server at the SKU's Mbps and packets per second in each direction
+    (our reading, as vnetsim meters a VPN gateway's figures on its sending side only: Azure
+    does not say whether the figures are per direction or for both together)."""
+
+    gateway: str
+    inbound: bool
+
+    @property
+    def name(self) -> str:
+        return f"gateway/{self.gateway}/{'in' if self.inbound else 'out'}"
+
+
+@attrs.frozen(slots=True)
 class CircuitStep:
     """One direction of an ExpressRoute circuit: a rate server at its bandwidth (N1.5: the
     bandwidth is duplex), metering whole packets (a provisioned line rate), no ESP."""
@@ -151,6 +166,7 @@ PlanStep = (
     | TunnelStep
     | InstanceStep
     | GatewayStep
+    | ExpressRouteGatewayStep
     | CircuitStep
     | SizeLimitStep
     | DecapStep
@@ -158,7 +174,14 @@ PlanStep = (
     | SinkStep
     | DropStep
 )
-SERVER_STEPS = (NicStep, TunnelStep, InstanceStep, GatewayStep, CircuitStep)
+SERVER_STEPS = (
+    NicStep,
+    TunnelStep,
+    InstanceStep,
+    GatewayStep,
+    ExpressRouteGatewayStep,
+    CircuitStep,
+)
 
 
 def _ns(value_ms: float | None, what: str, fix: str = "the region pair under region_rtt_ms") -> int:
@@ -211,7 +234,9 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
             following = steps[index + 1] if index + 1 < len(steps) else None
             if step.express_route:
                 plan.append(_size_limit(step.gateway.name))
-            if not isinstance(following, TunnelHop):
+                plan.append(ExpressRouteGatewayStep(step.gateway.name, step.circuit is not None))
+                tap(step.gateway.name)
+            elif not isinstance(following, TunnelHop):
                 plan.append(GatewayStep(step.gateway.name))
                 tap(step.gateway.name)
             plan.append(DelayStep(milliseconds(step.processing_ms), f"gateway/{step.gateway.name}"))

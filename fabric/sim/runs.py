@@ -204,6 +204,8 @@ def _collect(
                 cipher=tunnel.cipher.cipher_column,
             )
         )
+    for name, server in sorted(dataplane.express_route.items()):
+        elements.append(ElementResult.from_server(name, "ExpressRouteGateway", server, end_ns))
     for name, server in sorted(dataplane.circuits.items()):
         elements.append(ElementResult.from_server(name, "ExpressRouteCircuit", server, end_ns))
     for name, server in sorted(dataplane.nics.items()):
