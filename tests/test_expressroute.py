@@ -504,7 +504,9 @@ def test_a_virtual_network_gateway_udr_is_invalid_where_vpn_and_expressroute_coe
 def test_vnet_to_vnet_over_a_circuit_is_off_by_default():
     fabric = pair(allow=(False, False))
     assert "RemoteVnetTrafficNotAllowed" in codes(fabric, "Warning")
-    assert not trace(fabric, "a-vm", "b-vm").reachable
+    blocked = trace(fabric, "a-vm", "b-vm")
+    assert blocked.code == "RemoteVnetTrafficNotAllowed"
+    assert "circuit c" in blocked.reason
     assert trace(fabric, "a-vm", ON_PREM_IP).reachable  # on-premises routes are not affected
 
 

@@ -354,8 +354,13 @@ def _check_remote_vnet_traffic(
             one_way = len(closed) == 1
             yield warning(
                 "RemoteVnetTrafficNotAllowed",
-                f"VNets {ga.vnet} and {gb.vnet} share circuit {shared[0]}, but gateway "
-                f"{' and '.join(closed)} does not allow traffic from remote virtual networks "
+                f"VNets {ga.vnet} and {gb.vnet} share circuit {shared[0]}, but "
+                + (
+                    f"gateway {closed[0]} does"
+                    if one_way
+                    else f"gateways {' and '.join(closed)} do"
+                )
+                + " not allow traffic from remote virtual networks "
                 "(off by default for new gateways, N1.6), so "
                 + (
                     "only one direction is routed and replies do not return"
