@@ -4,6 +4,8 @@ shared circuit (N1.6), route selection (N1.7); and the dataplane's gateway and c
 
 from __future__ import annotations
 
+from ipaddress import ip_address
+
 import attrs
 import pytest
 from hypothesis import given, settings
@@ -726,3 +728,24 @@ def test_tcp_over_expressroute_fits_its_packets_and_peering_does_not_need_to():
 def test_expressroute_carries_no_esp():
     path = resolve(ControlPlane(pair()), "a-vm", "b-vm")
     assert not path.crosses_tunnel
+
+
+def test_a_dual_stack_gateway_subnet_needs_an_ipv6_64():
+    fabric = hub()
+    record = fabric.vnets["hub"]
+    for six, refused in (("fd00:0:0:1::/65", True), ("fd00:0:0:1::/64", False)):
+        subnets = tuple(
+            attrs.evolve(s, additional_prefixes=(six,)) if s.name == "GatewaySubnet" else s
+            for s in record.subnets
+        )
+        fabric.set_vnet(
+            attrs.evolve(record, subnets=subnets, address_prefixes=("10.0.0.0/16", "fd00::/48"))
+        )
+        assert ("GatewaySubnetTooSmall" in codes(fabric, "Error")) is refused
+
+
+def test_the_virtual_network_tag_covers_what_the_expressroute_gateway_learned():
+    """§5.4: VirtualNetwork includes on-premises ranges the gateway reaches, ER as VPN."""
+    scope = ControlPlane(hub()).tag_scope("hub")
+    assert scope.contains("VirtualNetwork", ip_address(ON_PREM_IP))
+    assert not scope.contains("VirtualNetwork", ip_address("172.21.0.1"))

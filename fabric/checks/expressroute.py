@@ -20,6 +20,8 @@ from fabric.control.expressroute import bgp_session_dropped, fastpath_supported,
 from fabric.model import Connection, VpnGateway
 from fabric.model.findings import Finding, error, warning
 
+IPV6_GATEWAY_SUBNET_MAX_PREFIXLEN = 64  # N1.2
+
 
 def check_express_route(ctx: Context) -> Iterator[Finding]:
     """Every ExpressRoute gateway and circuit of the fabric."""
@@ -153,7 +155,7 @@ def _check_scale_units(gateway: VpnGateway, resource: str) -> Iterator[Finding]:
 
 
 def _gateway_subnet(ctx: Context, vnet: str):
-    nets = ctx.subnets.get((vnet, GATEWAY_SUBNET))
+    nets = [n for n in ctx.subnets.get((vnet, GATEWAY_SUBNET), ()) if n.version == 4]
     return nets[0] if nets else None
 
 
@@ -197,6 +199,15 @@ def _check_gateway_subnet(
             subnet,
             r("gateway", gateway.name),
         )
+    for six in (n for n in ctx.subnets.get((vnet, GATEWAY_SUBNET), ()) if n.version == 6):
+        if six.prefixlen > IPV6_GATEWAY_SUBNET_MAX_PREFIXLEN:  # N1.2: dual-stack
+            yield error(
+                "GatewaySubnetTooSmall",
+                f"{vnet}/GatewaySubnet's IPv6 range {six} is smaller than /64; a dual-stack "
+                f"ExpressRoute gateway needs /64 or larger (N1.2)",
+                subnet,
+                r("gateway", gateway.name),
+            )
     table_name = next(
         (s.route_table for s in fabric.vnets[vnet].subnets if s.name == GATEWAY_SUBNET), None
     )

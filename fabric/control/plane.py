@@ -21,7 +21,7 @@ from fabric.control.addressing import (
     parse_address,
     valid_networks,
 )
-from fabric.control.connections import gateway_for_vnet, learned_routes
+from fabric.control.connections import learned_routes, serving_gateways
 from fabric.control.nsg import Packet5Tuple, TagScope, Verdict, evaluate_chain
 from fabric.control.peering import PeeringView, remote_prefixes
 from fabric.control.routing import SubnetRoutes, compile_subnet
@@ -191,8 +191,7 @@ class ControlPlane:
             for link in self.peerings.connected_links(vnet):
                 if link.allow_virtual_network_access:
                     nets.extend(remote_prefixes(self.fabric, link))
-            gateway = gateway_for_vnet(self.fabric, vnet, self.peerings)
-            if gateway is not None:
+            for gateway in serving_gateways(self.fabric, vnet, self.peerings):  # VPN and ER
                 nets.extend(route.prefix for route in self.learned.get(gateway.name, []))
             nets.append(ip_network(HOST_VIP))
             for subnet in record.subnets:
