@@ -403,7 +403,7 @@ def gateway_for_vnet(
     own = fabric.gateways_in(vnet, gateway_type)
     if own:
         return own[0]
-    if gateway_type != "Vpn" and fabric.gateways_in(vnet, None):
+    if fabric.gateways_in(vnet, None):  # a gateway of the other type of its own
         return None
     view = view or PeeringView(fabric)
     for link in view.links_of(vnet):
