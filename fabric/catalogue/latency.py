@@ -165,9 +165,11 @@ class LatencyModel:
         "metro: Microsoft measured 5 ms from an on-premises host in Seattle over ExpressRoute to "
         "a VM in West US 2, 191 km away (N4.1). A region farther away adds the published "
         "region-pair round trip (§7.2) between it and that nearest region: RTT(region, metro) "
-        "= RTT(region, nearest region of the metro) + this (N1.6's derived model). On-premises "
-        "sits at the metro. Checked against N4.1: Seattle to East US 71 ms modelled vs 74 "
-        "measured, to Japan East 105 vs 106",
+        "= RTT(region, nearest region of the metro) + this (N1.6's derived model). The metro's "
+        "nearest region comes from vnetsim's own table (fabric.catalogue.circuits."
+        "PEERING_LOCATIONS; the fact sheet is silent on it). On-premises sits at the metro. "
+        "Checked against N4.1: Seattle to East US 71 ms modelled vs 74 measured, to Japan East "
+        "105 vs 106",
         0,
         1000,
     )
