@@ -1,6 +1,8 @@
-"""Peering versus VPN: one-way latency, one TCP flow's steady throughput (Linux and Windows
-receivers) and four parallel TCP flows from one VM, for regional and global peering and for a
-VNet-to-VNet VPN on each gateway SKU, beside Microsoft's published figures, with replications
+"""Peering versus VPN versus ExpressRoute: one-way latency, one TCP flow's steady throughput
+(Linux and Windows receivers) and four parallel TCP flows from one VM, for regional and global
+peering, for a VNet-to-VNet VPN on each gateway SKU, and for VNet-to-VNet over a shared
+ExpressRoute circuit (the hairpin through the peering location, N1.6) at a peering location
+near the regions and one far away, beside Microsoft's published figures, with replications
 and 95% confidence intervals.
 
 Run: python benchmarks/peering_vs_vpn.py [--replications 3] [--quick] [--json] [--out DIR]
@@ -9,7 +11,8 @@ line of stdout is the rows as JSON.
 
 What bounds each row is computed from the model's own inputs: the sender VM's egress cap
 (N3.3), the per-tunnel figure for the negotiated cipher and the gateway aggregate (§3.2, §3.4),
-and the receive window over the round trip (N4.3); the row names the binding one.
+the ExpressRoute gateway's Mbps and packets per second (N1.1) and the circuit's bandwidth
+(N1.5), and the receive window over the round trip (N4.3); the row names the binding one.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from fabric.catalogue.latency import LatencyModel
-from fabric.catalogue.skus import lookup
+from fabric.catalogue.skus import express_route_sku, lookup
 from fabric.catalogue.vmsizes import DEFAULT_VM_SIZE, vm_size
 from fabric.control.forwarding import resolve
 from fabric.control.plane import ControlPlane
@@ -42,6 +45,16 @@ VPN_SKUS = [
     ("VpnGw4", "Generation2"),
     ("VpnGw5", "Generation2"),
 ]
+# ExpressRoute rows per scope: (gateway SKU at both ends, the shared circuit's peering location).
+# Amsterdam is the metro of West Europe; Washington DC (East US) is far from both regions. The
+# far row exists for the regional pair only: its latency is derived from the region table
+# (LatencyModel.peering_location_tail_rtt_ms), which has West Europe-East US but no North
+# Europe-East US pair, so the global pair gets a second near metro (Dublin, North Europe's).
+EXPRESS_ROUTE = {
+    "regional": [("ErGw1AZ", "Amsterdam"), ("ErGw3AZ", "Amsterdam"), ("ErGw3AZ", "Washington DC")],
+    "global": [("ErGw1AZ", "Amsterdam"), ("ErGw3AZ", "Amsterdam"), ("ErGw3AZ", "Dublin")],
+}
+CIRCUIT_MBPS = 10_000  # a 10 Gbps Premium circuit (it may link VNets in any region, N1.5)
 LARGE_VM_SIZE = "Standard_E104is_v5"  # 100 Gbps: a peering row that is not VM-bound
 PARALLEL = 4
 BACKGROUND_SHARE = 0.02  # a light Poisson background at 2% of the cap: run-to-run variance
@@ -49,41 +62,55 @@ PROFILES = {"linux": "linux", "windows": "windows"}
 
 
 def topology(
-    regions: tuple[str, str], path: str, sku: str | None, generation: str | None, size: str
+    regions: tuple[str, str], path: str, sku: str | None, option: str | None, size: str
 ) -> Fabric:
-    """VNet a (one sender VM) and VNet b (one receiver VM per OS profile), by peering or VPN."""
+    """VNet a (one sender VM) and VNet b (one receiver VM per OS profile), by peering, VPN
+    (``option``: the gateways' generation) or ExpressRoute (``option``: the circuit's peering
+    location; both gateways allow remote VNet traffic, N1.6)."""
     fabric = Fabric()
     for name, region, octet in (("a", regions[0], 10), ("b", regions[1], 20)):
         fabric.vnet(name, region, f"10.{octet}.0.0/16")
         fabric.subnet(name, "app", f"10.{octet}.1.0/24")
-        if path == "vpn":
+        if path in ("vpn", "expressroute"):
             fabric.subnet(name, "GatewaySubnet", f"10.{octet}.255.0/27")
-            fabric.gateway(f"{name}-gw", name, sku, generation=generation)
+        if path == "vpn":
+            fabric.gateway(f"{name}-gw", name, sku, generation=option)
+        elif path == "expressroute":
+            fabric.express_route_gateway(f"{name}-er", name, sku, allow_remote_vnet_traffic=True)
     fabric.host("a", "sender", "app", "10.10.1.4", vm_size=size)
     for i, profile in enumerate(PROFILES):
         fabric.host("b", profile, "app", f"10.20.1.{4 + i}", vm_size=size, os_profile=profile)
     if path == "vpn":
         fabric.connect("a-gw", "b-gw", shared_key="abc123")
+    elif path == "expressroute":
+        fabric.express_route_circuit("circuit", option, CIRCUIT_MBPS, sku_tier="Premium")
+        fabric.connect_circuit("a-circuit", "a-er", "circuit")
+        fabric.connect_circuit("b-circuit", "b-er", "circuit")
     else:
         fabric.peer("a", "b")
     return fabric
 
 
-def bounds(fabric: Fabric, path: str, sku: str | None, generation: str | None) -> dict:
+def bounds(fabric: Fabric, path: str, sku: str | None, option: str | None) -> dict:
     """The caps that could bind one TCP flow, in Mbps of payload."""
     plane = ControlPlane(fabric)
     forward = resolve(plane, "10.10.1.4", "10.20.1.4")
     back = resolve(plane, "10.20.1.4", "10.10.1.4", established=True)
     rtt_s = (forward.latency_ms + back.latency_ms) / 1e3
     params = LatencyModel()
-    mss = params.vpn_tcp_mss_bytes if forward.crosses_tunnel else params.tcp_mss_bytes
+    mss = forward.tcp_mss(params)
     size = vm_size(fabric.find_host("sender")[1].vm_size)
     caps = {"VM egress": size.max_egress_mbps * mss / (mss + 40)}
     if path == "vpn":
-        spec = lookup(sku, generation)
+        spec = lookup(sku, option)
         tunnel = spec.tunnel_cap("GCMAES256")
         caps["published per tunnel"] = tunnel.mbps if tunnel else spec.aggregate_mbps
         caps["gateway aggregate"] = spec.aggregate_mbps
+    elif path == "expressroute":
+        spec = express_route_sku(sku)
+        caps["published gateway"] = spec.mbps  # payload-metered, like the VPN figures
+        caps["gateway pps"] = spec.pps * mss * 8 / 1e6  # full-size segments at the pps cap
+        caps["circuit"] = CIRCUIT_MBPS * mss / (mss + 40)  # the circuit meters whole packets
     window = {
         profile: tcp.receive_profile(profile).max_window_bytes // mss * mss * 8 / rtt_s / 1e6
         for profile in PROFILES
@@ -163,8 +190,11 @@ def measure(fabric: Fabric, seed: int, durations: dict[str, float], background: 
     }
 
 
-def run(replications: int = 3, quick: bool = False, skus=None) -> list[dict]:
-    """Every scope and path; one record each with means, 95% half-widths and the bounds."""
+def run(replications: int = 3, quick: bool = False, skus=None, express_route=None) -> list[dict]:
+    """Every scope and path; one record each with means, 95% half-widths and the bounds.
+    ``skus``: the VPN rows (default VPN_SKUS); ``express_route``: scope -> the ExpressRoute
+    rows (default EXPRESS_ROUTE)."""
+    express_route = EXPRESS_ROUTE if express_route is None else express_route
     durations = (
         {"probe": 0.05, "tcp": 0.3, "gap": 0.1} if quick else {"probe": 0.2, "tcp": 2.0, "gap": 0.3}
     )
@@ -174,22 +204,30 @@ def run(replications: int = 3, quick: bool = False, skus=None) -> list[dict]:
         if not quick:
             paths.append(("peering", None, None, LARGE_VM_SIZE))
         paths += [("vpn", s, g, DEFAULT_VM_SIZE) for s, g in (skus or VPN_SKUS)]
-        for path, sku, generation, size in paths:
-            fabric = topology(regions, path, sku, generation, size)
-            limits = bounds(fabric, path, sku, generation)
+        paths += [
+            ("expressroute", s, where, DEFAULT_VM_SIZE) for s, where in express_route.get(scope, ())
+        ]
+        for path, sku, option, size in paths:
+            fabric = topology(regions, path, sku, option, size)
+            limits = bounds(fabric, path, sku, option)
             cap = min(limits["caps"].values())
             durations = _durations(min(cap, *limits["window"].values()), quick)
             samples = [
                 measure(fabric, seed, durations, BACKGROUND_SHARE * cap)
                 for seed in range(1, replications + 1)
             ]
-            label = "peering" if path == "peering" else f"VPN {sku} Gen{generation[-1]}"
+            label = {
+                "peering": "peering",
+                "vpn": f"VPN {sku} Gen{(option or '')[-1:]}",
+                "expressroute": f"ExpressRoute {sku} via {option}",
+            }[path]
             row = {"scope": scope, "path": label, "vm_size": size, "rtt_ms": limits["rtt_ms"]}
             for key in samples[0]:
                 interval = confidence_interval([s[key] for s in samples])
                 row[key] = interval.mean
                 row[f"{key}_ci95"] = interval.half_width if replications > 1 else None
-            row["published_mbps"] = limits["caps"].get("published per tunnel")
+            caps = limits["caps"]
+            row["published_mbps"] = caps.get("published per tunnel", caps.get("published gateway"))
             for profile in PROFILES:
                 candidates = {**limits["caps"], "receive window": limits["window"][profile]}
                 binding = min(candidates, key=candidates.get)
@@ -224,7 +262,7 @@ def markdown(rows: list[dict], replications: int) -> str:
     lines = [
         "| scope | path | VM size | one-way latency mean (ms) | p99 | one TCP flow, Linux "
         "(Mbps) | bound | one TCP flow, Windows (Mbps) | bound | "
-        f"{PARALLEL} TCP flows, one VM (Mbps) | bound | published per tunnel (Mbps) |",
+        f"{PARALLEL} TCP flows, one VM (Mbps) | bound | published per tunnel or gateway (Mbps) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
@@ -244,7 +282,13 @@ def markdown(rows: list[dict], replications: int) -> str:
         f"Normal) profile; the {PARALLEL} parallel flows leave one sender VM for the Linux "
         "receiver, measured together over the second half of their run. `bound` is the "
         "smallest of the VM's egress cap (N3.3), the published per-tunnel figure and gateway "
-        "aggregate (§3.2, §3.4) and the receive window over the round trip (N4.3). A Poisson "
+        "aggregate (§3.2, §3.4), the ExpressRoute gateway's Mbps and packets per second (N1.1) "
+        f"and the circuit's {CIRCUIT_MBPS:,} Mbps (N1.5), and the receive window over the round "
+        "trip (N4.3). ExpressRoute rows are VNet-to-VNet over one shared circuit: the packets "
+        "hairpin at the MSEE in the peering location, through both gateways (N1.6); the detour's "
+        "latency is derived from the region table (the `peering_location_tail_rtt_ms` "
+        "assumption), and TCP uses MSS 1,360 so that packets fit the gateway's 1,400 bytes "
+        "(N1.1). A Poisson "
         f"background at {BACKGROUND_SHARE:.0%} of that cap runs beside the flows."
     )
     return "\n".join(lines)
@@ -261,18 +305,15 @@ def figure(rows: list[dict], out: Path) -> list[Path]:
     )
     fig, axes = figures.figure(1, len(keys), size=(19, 5.5))
     labels = list(dict.fromkeys(f"{r['path']} {r['vm_size'][9:]}" for r in rows))
+    by_label = {(r["scope"], f"{r['path']} {r['vm_size'][9:]}"): r for r in rows}
     for axis, (key, label) in zip(axes, keys, strict=True):
         width = 0.8 / len(REGIONS)
         for i, scope in enumerate(REGIONS):
             values, errors = [], []
             for name in labels:
-                row = next(
-                    r
-                    for r in rows
-                    if r["scope"] == scope and f"{r['path']} {r['vm_size'][9:]}" == name
-                )
-                values.append(row[key])
-                errors.append(row.get(f"{key}_ci95") or 0)
+                row = by_label.get((scope, name))  # a far peering location: one scope only
+                values.append(row[key] if row else np.nan)
+                errors.append((row.get(f"{key}_ci95") or 0) if row else 0)
             axis.bar(np.arange(len(labels)) + i * width, values, width, yerr=errors, label=scope)
         axis.set_xticks(np.arange(len(labels)) + width / 2, labels, rotation=60, ha="right")
         axis.tick_params(axis="x", labelsize=7)
@@ -281,8 +322,8 @@ def figure(rows: list[dict], out: Path) -> list[Path]:
         axis.grid(True, axis="y", which="both", alpha=0.3)
     axes[0].legend(title="VNet pair", fontsize=8)
     fig.suptitle(
-        "Peering vs VNet-to-VNet VPN: West Europe to West Europe (regional) and to "
-        "North Europe (global)"
+        "Peering vs VNet-to-VNet VPN vs ExpressRoute: West Europe to West Europe (regional) "
+        "and to North Europe (global)"
     )
     return figures.save(fig, out / "peering_vs_vpn", dpi=110)
 

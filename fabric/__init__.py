@@ -33,6 +33,7 @@ _PUBLIC = {
     "ControlPlane": "fabric.control.plane",
     "LatencyModel": "fabric.catalogue.latency",
     "sku": "fabric.catalogue.skus",
+    "express_route_sku": "fabric.catalogue.skus",
     "validate": "fabric.checks",
     "connectivity": "fabric.watcher",
     "next_hop": "fabric.watcher",

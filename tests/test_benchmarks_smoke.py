@@ -55,7 +55,9 @@ def test_control_plane_benchmark_reports_the_avnm_cases(capsys):
 
 def test_peering_vs_vpn_benchmark_runs_quick(tmp_path):
     module = load("peering_vs_vpn")
-    rows = module.run(replications=2, quick=True, skus=[("VpnGw1", "Generation1")])
+    rows = module.run(
+        replications=2, quick=True, skus=[("VpnGw1", "Generation1")], express_route={}
+    )
     assert [r["path"] for r in rows] == ["peering", "VPN VpnGw1 Gen1"] * 2
     by = {(r["scope"], r["path"]): r for r in rows}
     assert (
@@ -73,3 +75,23 @@ def test_draw_benchmark_json_shape(capsys):
     assert report["dense"] is True
     assert report["svg_bytes"] > 0
     assert report["png_bytes"] > 0
+
+
+def test_peering_vs_vpn_expressroute_rows_hairpin_near_and_far(tmp_path):
+    module = load("peering_vs_vpn")
+    rows = module.run(
+        replications=1,
+        quick=True,
+        skus=[("VpnGw1", "Generation1")],
+        express_route={"regional": [("ErGw1AZ", "Amsterdam"), ("ErGw1AZ", "Washington DC")]},
+    )
+    by = {(r["scope"], r["path"]): r for r in rows}
+    near = by[("regional", "ExpressRoute ErGw1AZ via Amsterdam")]
+    far = by[("regional", "ExpressRoute ErGw1AZ via Washington DC")]
+    peering = by[("regional", "peering")]
+    # N1.6: the detour to the peering location; farther metro, longer detour.
+    assert peering["latency_mean_ms"] < near["latency_mean_ms"] < far["latency_mean_ms"]
+    assert near["published_mbps"] == 1000  # N1.1: ErGw1AZ
+    assert near["parallel_mbps"] > 0
+    assert module.figure(rows, tmp_path)[0].stat().st_size > 0
+    assert "ExpressRoute" in module.markdown(rows, 1)

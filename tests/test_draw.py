@@ -224,7 +224,7 @@ def test_sites_firewalls_appliances_and_expressroute_are_drawn():
     assert kinds["circuit:er-ams"] == "circuit"
     edges = {e.id: e for e in diagram.edges}
     assert edges["site_tunnel:hub-gw|branch"].state == "Connected"
-    assert edges["expressroute:hub-er|er-ams"].state == "NotModelled"
+    assert edges["expressroute:hub-er|er-ams"].state == "NotConnected"  # no circuit declared
     assert "203.0.113.10" in diagram.node("site:branch").lines
     assert "ExpressRoute ErGw1AZ" in diagram.node("gateway:hub-er").lines
     assert {diagram.node(f"{k}").parent for k in ("firewall:hub-fw", "appliance:nva")} == {

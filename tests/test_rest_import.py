@@ -153,13 +153,13 @@ def test_connection_nat_rules_and_traffic_selectors_are_said_to_be_left_out():
     assert "gw-to-branch" in document.fabric.connections
 
 
-def test_expressroute_connections_are_not_modelled_and_say_so():
+def test_an_expressroute_connection_without_its_circuit_is_named_invalid():
     circuit = dict(
         CONNECTION, properties={**CONNECTION["properties"], "connectionType": "ExpressRoute"}
     )
     document = load([VNET, GATEWAY, circuit])
-    assert codes(document) == ["ResourceNotModelled"]
-    assert "ExpressRoute connection" in document.findings[0].message
+    assert codes(document) == ["ImportInvalidResource"]
+    assert "peer (the circuit)" in document.findings[0].message
 
 
 def test_expressroute_and_legacy_gateways_from_rest():

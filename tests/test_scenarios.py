@@ -143,3 +143,55 @@ def test_avnm_mesh_vs_hub_spoke_headline():
     mesh_ms = flows["mesh-to-mesh"].latency_ms()["p50"]
     assert flows["direct-to-direct"].latency_ms()["p50"] == pytest.approx(mesh_ms)
     assert flows["spoke-to-hub"].latency_ms()["p50"] == pytest.approx(mesh_ms)
+
+
+def test_expressroute_vs_vpn_vs_peering_the_hairpin_costs_latency_and_shows_in_the_trace():
+    """N1.6: VNet-to-VNet over ExpressRoute goes to the MSEE at the peering location and back,
+    through both gateways; peering goes region to region. Each path carries a TCP flow."""
+    from fabric.control.plane import ControlPlane
+    from fabric.sim.runs import simulate
+    from fabric.watcher import connectivity
+
+    document = load_topology(path("expressroute_vs_vpn_vs_peering"))
+    flows = [dict(t) for t in document.traffic]
+    for i, flow in enumerate(f for f in flows if f["pattern"] == "tcp"):  # shortened
+        flow.update(start_s=0.3 + 0.4 * i, duration_s=0.4)
+    result = simulate(document.fabric, flows, seed=1)
+    probes = {p: result.flow(f"{p}-probe") for p in ("peering", "vpn", "er")}
+    assert all(f.delivered == f.sent > 0 for f in probes.values())
+    mean = {p: f.latency_ms()["mean"] for p, f in probes.items()}
+    assert mean["peering"] < mean["vpn"] < mean["er"]
+    plane = ControlPlane(document.fabric)
+    trace = connectivity(plane, "web-vm", "db-er", port=5201)
+    circuits = [h for h in trace.hops if h.type == "ExpressRouteCircuit"]
+    assert [(h.name, h.address) for h in circuits] == [("er-ams", "Amsterdam")] * 2
+    gateways = [h.name for h in trace.hops if h.type == "VirtualNetworkGateway"]
+    assert gateways == ["app-er", "er-er"]  # the gateway is in the data path twice
+    # The detour: RTT(West Europe, Amsterdam) + RTT(Amsterdam, North Europe), halved, plus two
+    # gateway traversals, from the model's own parameters.
+    model = plane.latency
+    detour = (
+        model.peering_location_round_trip_ms("Amsterdam", "westeurope")
+        + model.peering_location_round_trip_ms("Amsterdam", "northeurope")
+    ) / 2
+    assert trace.latency_ms == pytest.approx(detour + 2 * model.express_route_gateway_processing_ms)
+    for name in ("peering-tcp", "vpn-tcp", "er-tcp"):
+        flow = result.flow(name)
+        assert flow.delivered > 0
+        assert "ExpressRoutePacketTooLarge" not in flow.drop_reasons  # MSS fits 1,400 bytes
+
+
+def test_expressroute_primary_vpn_backup_expressroute_wins_then_vpn_takes_over():
+    rows = {r["case"]: r for r in script("expressroute_primary_vpn_backup").cases()}
+    same = rows["same prefix over both"]
+    assert same["via"] == "hub-er"  # N1.7: the same prefix over ER and VPN goes over ER
+    assert {r["gateway"]: r["state"] for r in same["routes"]} == {
+        "hub-er": "Active",
+        "hub-vpn": "Invalid",
+    }
+    assert "ExpressRouteCircuit er-ams" in same["path"]
+    assert rows["more specific over VPN"]["via"] == "hub-vpn"  # longest prefix first
+    gone = rows["circuit deprovisioned"]
+    assert gone["via"] == "hub-vpn"
+    assert gone["status"] == "Reachable"
+    assert {r["gateway"]: r["state"] for r in gone["routes"]} == {"hub-vpn": "Active"}

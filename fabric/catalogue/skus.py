@@ -1,4 +1,5 @@
-"""VPN gateway SKU catalogue: tunnels, P2S pools, throughput, BGP, zones, per-tunnel caps.
+"""Gateway SKU catalogue: VPN (tunnels, P2S pools, throughput, BGP, zones, per-tunnel caps)
+and ExpressRoute (Mbps, packets per second, VMs, flows, routes, circuits, FastPath; N1.1).
 
 Data, not code: two tables copied from ../shared/reference/azure-facts.md and parsed at import.
 Sources: §3.2 AD:includes/vpn-gateway-table-gwtype-aggtput-include.md (2023 and newest);
@@ -171,3 +172,118 @@ def lookup(sku: str, generation: str | int = "Generation1") -> SkuSpec:
 def sku(name: str, generation: str | int = "Generation1") -> SkuSpec:
     """Public shorthand for ``lookup``: ``fabric.sku("VpnGw2", "Generation2")``."""
     return lookup(name, generation)
+
+
+# -- ExpressRoute gateway SKUs ----------------------------------------------------------------
+# N1.1 (AD:includes/expressroute-gwsku-include.md 11/06/2025, expressroute-gateway-performance-
+# include.md 07/09/2024, scalable-gateway.md 06/25/2025): the "maximum supported limits" table.
+# N1.3: the AZ SKUs and ErGwScale are zone-redundant (or zonal); the classic three are not.
+# sku (the names that share the row) | Mbps | packets/s | supported VMs | flows | routes learned |
+# max circuit connections | FastPath | zone redundant
+_EXPRESS_ROUTE_TABLE = """
+Standard,ErGw1AZ                1000   100000  2000   200000 4000  4 no  no,yes
+HighPerformance,ErGw2AZ         2000   200000  4500   400000 9500  8 no  no,yes
+UltraPerformance,ErGw3AZ       10000  1000000 11000  1000000 9500 16 yes no,yes
+"""
+# N1.1 ErGwScale, per scale unit: units 1-10 give 1,000 Mbps, 100,000 pps, 2,000 VMs and 100,000
+# flows each; units 11-40 give 1,000 Mbps, 200,000 pps, 1,000 VMs and 100,000 flows each (the
+# per-unit rows add up: 40 units = 7,000,000 pps and 50,000 VMs, as N9 item 2 derives).
+SCALE_UNIT_RANGE = (1, 40)  # N1.1: min >= 1, max <= 40
+_SCALE_FIRST_TIER_UNITS = 10
+_SCALE_PER_UNIT = {"mbps": 1000, "flows": 100_000}
+_SCALE_TIERS = {"pps": (100_000, 200_000), "vms": (2_000, 1_000)}
+_SCALE_ROUTES = 9_500  # per gateway (N9 item 2: the 2025/2026 figure, not the 2024 60,000)
+_SCALE_CONNECTIONS = ((10, 16), (2, 8), (1, 4))  # (at least this many units, circuits)
+_SCALE_FASTPATH_UNITS = 10  # N1.4: FastPath on ErGwScale needs >= 10 scale units
+EXPRESS_ROUTE_BASIC_MBPS = 500  # N13.1/N13.3: deprecated for use with ExpressRoute
+EXPRESS_ROUTE_MAX_PACKET_BYTES = 1_400  # N1.1: largest TCP/UDP packet through an ER gateway
+
+
+@attrs.frozen(slots=True)
+class ExpressRouteSkuSpec:
+    """What one ExpressRoute gateway SKU can do (N1.1); for ErGwScale, at ``scale_units``."""
+
+    name: str
+    mbps: float
+    pps: int
+    supported_vms: int
+    flows: int
+    routes_learned: int
+    circuit_connections: int
+    fastpath: bool
+    zone_redundant: bool
+    scale_units: int | None = None
+
+
+def _parse_express_route() -> dict[str, ExpressRouteSkuSpec]:
+    catalogue = {}
+    for line in _EXPRESS_ROUTE_TABLE.strip().splitlines():
+        names, mbps, pps, vms, flows, routes, circuits, fastpath, zones = line.split()
+        for name, zone_redundant in zip(names.split(","), zones.split(","), strict=True):
+            catalogue[name.lower()] = ExpressRouteSkuSpec(
+                name,
+                float(mbps),
+                int(pps),
+                int(vms),
+                int(flows),
+                int(routes),
+                int(circuits),
+                fastpath == "yes",
+                zone_redundant == "yes",
+            )
+    return catalogue
+
+
+EXPRESS_ROUTE_CATALOGUE: dict[str, ExpressRouteSkuSpec] = _parse_express_route()
+EXPRESS_ROUTE_SKU_NAMES: tuple[str, ...] = (
+    *(spec.name for spec in EXPRESS_ROUTE_CATALOGUE.values()),
+    "ErGwScale",
+)
+
+
+def scalable(units: int) -> ExpressRouteSkuSpec:
+    """ErGwScale at ``units`` scale units (N1.1): the per-unit figures added up."""
+    low, high = SCALE_UNIT_RANGE
+    if isinstance(units, bool) or not isinstance(units, int) or not low <= units <= high:
+        raise UnknownSku(f"ErGwScale takes {low} to {high} scale units, not {units!r}")
+    first = min(units, _SCALE_FIRST_TIER_UNITS)
+    rest = units - first
+    pps = first * _SCALE_TIERS["pps"][0] + rest * _SCALE_TIERS["pps"][1]
+    vms = first * _SCALE_TIERS["vms"][0] + rest * _SCALE_TIERS["vms"][1]
+    circuits = next(count for floor, count in _SCALE_CONNECTIONS if units >= floor)
+    return ExpressRouteSkuSpec(
+        "ErGwScale",
+        float(units * _SCALE_PER_UNIT["mbps"]),
+        pps,
+        vms,
+        units * _SCALE_PER_UNIT["flows"],
+        _SCALE_ROUTES,
+        circuits,
+        units >= _SCALE_FASTPATH_UNITS,
+        True,
+        units,
+    )
+
+
+def express_route_sku(name: str, scale_units: int | None = None) -> ExpressRouteSkuSpec:
+    """The ExpressRoute gateway SKU ``name`` (any case: ARM writes ``ErGw1AZ``, the docs
+    ``ErGw1Az``); ErGwScale at ``scale_units`` (None: the minimum, 1). UnknownSku otherwise,
+    naming the deprecated Basic SKU (N13.3) and the nearest known name."""
+    key = str(name).lower()
+    if key == "ergwscale":
+        return scalable(SCALE_UNIT_RANGE[0] if scale_units is None else scale_units)
+    spec = EXPRESS_ROUTE_CATALOGUE.get(key)
+    if spec is not None:
+        return spec
+    if key == "basic":
+        raise UnknownSku(
+            f"the Basic SKU ({EXPRESS_ROUTE_BASIC_MBPS} Mbps) is deprecated for use with "
+            "ExpressRoute (N13.3); use ErGw1AZ or larger"
+        )
+    close = difflib.get_close_matches(str(name), EXPRESS_ROUTE_SKU_NAMES, n=1, cutoff=0.5)
+    hint = (
+        f"; did you mean {close[0]}?"
+        if close
+        else f"; known SKUs: {', '.join(EXPRESS_ROUTE_SKU_NAMES)}"
+    )
+    raise UnknownSku(f"unknown ExpressRoute gateway SKU {name!r}{hint}")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from fabric.checks import (
     addresses,
     avnm,
+    expressroute,
     firewalls,
     gateways,
     hosts,
@@ -31,6 +32,7 @@ CHECKS: tuple[Check, ...] = (
     hosts.check_hosts,
     gateways.check_gateways,
     gateways.check_connections,
+    expressroute.check_express_route,
     peerings.check_peerings,
     firewalls.check_firewalls,
     avnm.check_permissions,

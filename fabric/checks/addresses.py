@@ -206,7 +206,7 @@ def _check_gateway_subnet(
                 resource,
             )
     if (
-        ctx.fabric.gateways_in(vnet.name)
+        ctx.fabric.gateways_in(vnet.name, None)  # §1.3, N1.2: VPN and ExpressRoute alike
         and SMALLEST_SUBNET_PREFIXLEN >= net.prefixlen > RECOMMENDED_GATEWAY_SUBNET_PREFIXLEN
     ):
         yield warning(

@@ -56,13 +56,7 @@ def check_gateways(ctx: Context) -> Iterator[Finding]:
                 r("vnet", vnet.name),
             )
         if gateway.gateway_type == "ExpressRoute":
-            yield warning(
-                "ExpressRouteNotModelled",
-                f"gateway {gateway.name} is an ExpressRoute gateway ({gateway.sku}); vnetsim does "
-                "not model ExpressRoute yet, so it learns and carries nothing",
-                resource,
-            )
-            continue
+            continue  # fabric.checks.expressroute
         try:
             spec = lookup(gateway.sku, gateway.generation)
         except UnknownSku as problem:
@@ -186,8 +180,11 @@ def check_connections(ctx: Context) -> Iterator[Finding]:
     for connection in fabric.connections.values():
         resource = r("connection", connection.name)
         site_connection = connection.connection_type == "IPsec"
+        circuit_connection = connection.connection_type == "ExpressRoute"
         targets = fabric.local_network_gateways if site_connection else fabric.gateways
         kinds = ("gateway", "local network gateway" if site_connection else "gateway")
+        if circuit_connection:
+            targets, kinds = fabric.express_route_circuits, ("gateway", "ExpressRoute circuit")
         missing = False
         for name, table, kind in (
             (connection.from_gateway, fabric.gateways, kinds[0]),
@@ -203,7 +200,8 @@ def check_connections(ctx: Context) -> Iterator[Finding]:
                 )
         if missing:
             continue
-        tunnels[connection.from_gateway] += 1
+        if not circuit_connection:  # circuit connections: fabric.checks.expressroute
+            tunnels[connection.from_gateway] += 1
         local = fabric.gateways[connection.from_gateway]
         if connection.connection_type == "Vnet2Vnet":
             remote = fabric.gateways[connection.to_gateway]

@@ -33,12 +33,26 @@ def check_gateway_routes(ctx: Context) -> Iterator[Finding]:
     fabric = ctx.fabric
     for vnet in fabric.vnets.values():
         available = gateway_for_vnet(fabric, vnet.name, ctx.view) is not None
+        coexists = available and (
+            gateway_for_vnet(fabric, vnet.name, ctx.view, "ExpressRoute") is not None
+        )
         for subnet in vnet.subnets:
             table = fabric.route_tables.get(subnet.route_table or "")
             for route in table.routes if table is not None else ():
-                if route.next_hop_type == "VirtualNetworkGateway" and broken_because(
-                    route, available
-                ):
+                if route.next_hop_type != "VirtualNetworkGateway":
+                    continue
+                if available and coexists:  # §4.3
+                    yield warning(
+                        "GatewayRouteWithCoexistingGateways",
+                        f"route {route.name} ({route.address_prefix}) of table {table.name}, "
+                        f"used by {vnet.name}/{subnet.name}, sends traffic to "
+                        f"VirtualNetworkGateway, which cannot be used where VPN and "
+                        "ExpressRoute gateways coexist (§4.3): the route is Invalid and its "
+                        "traffic is dropped; let BGP carry the prefix instead",
+                        r("route_table", table.name, "route", route.name),
+                        r("vnet", vnet.name, "subnet", subnet.name),
+                    )
+                elif broken_because(route, available):
                     yield warning(
                         "GatewayRouteWithoutGateway",
                         f"route {route.name} ({route.address_prefix}) of table {table.name}, "

@@ -15,6 +15,10 @@ forwarding asks ``connection_status``. Facts (azure-facts.md):
   connection along the way it also learns what that gateway learned; never a default route,
   never a prefix equal to or inside its own VNet's space (a superset is accepted, TC-BGP-1);
   4,000 BGP routes per gateway at most: above it the BGP session drops (§3.5).
+* N1 (ExpressRoute): an ExpressRoute connection links an ExpressRoute gateway to a circuit
+  (``fabric.control.expressroute`` owns its rules); over it the gateway learns what on-premises
+  advertises into the circuit's private peering and, when it allows remote VNet traffic (N1.6),
+  the spaces of the other VNets linked to the same circuit; N1.7 picks among circuits.
 """
 
 from __future__ import annotations
@@ -23,35 +27,37 @@ from collections import deque
 
 import attrs
 
+from fabric.catalogue import circuits as circuit_limits
 from fabric.catalogue.limits import BGP_ROUTES_PER_GATEWAY
 from fabric.catalogue.skus import UnknownSku, lookup
 from fabric.control.addressing import (
     AddressError,
     IPNetwork,
-    contains,
     parse_prefix,
     valid_networks,
 )
+from fabric.control.expressroute import (
+    express_route_problems,
+    express_route_routes,
+    on_premises_routes,
+)
+from fabric.control.links import LearnedRoute, TunnelProblem, accepted
 from fabric.control.peering import PeeringView, remote_prefixes
-from fabric.model import Connection, Fabric, IpsecPolicy, LocalNetworkGateway, VpnGateway
+from fabric.model import (
+    Connection,
+    ExpressRouteCircuit,
+    Fabric,
+    IpsecPolicy,
+    LocalNetworkGateway,
+    VpnGateway,
+)
 
 CONNECTED = "Connected"
 NOT_CONNECTED = "NotConnected"
 DEFAULT_ASN = 65515  # §3.9: assigned to every gateway, even with BGP off
 MIN_SA_LIFETIME_SECONDS = 300  # §3.7
 MIN_SA_DATA_KILOBYTES = 1024  # §3.7
-MODELLED_TYPES = ("Vnet2Vnet", "IPsec")
-
-
-@attrs.frozen(slots=True)
-class TunnelProblem:
-    """One reason a connection is refused by Azure (``refused``) or does not come up."""
-
-    code: str
-    message: str
-    resources: tuple[str, ...] = ()
-    refused: bool = False  # Azure would reject the deployment (an error, not only down)
-    blocks: bool = True  # False: a problem worth a finding that leaves the tunnel up
+MODELLED_TYPES = ("Vnet2Vnet", "IPsec", "ExpressRoute")
 
 
 @attrs.frozen(slots=True)
@@ -80,10 +86,15 @@ def partner(fabric: Fabric, connection: Connection) -> Connection | None:
     return None
 
 
-def remote_end(fabric: Fabric, connection: Connection) -> VpnGateway | LocalNetworkGateway | None:
-    """What the connection reaches: a gateway (Vnet2Vnet) or a local network gateway (IPsec)."""
+def remote_end(
+    fabric: Fabric, connection: Connection
+) -> VpnGateway | LocalNetworkGateway | ExpressRouteCircuit | None:
+    """What the connection reaches: a gateway (Vnet2Vnet), a local network gateway (IPsec) or
+    an ExpressRoute circuit (ExpressRoute)."""
     if connection.connection_type == "IPsec":
         return fabric.local_network_gateways.get(connection.to_gateway)
+    if connection.connection_type == "ExpressRoute":
+        return fabric.express_route_circuits.get(connection.to_gateway)
     return fabric.gateways.get(connection.to_gateway)
 
 
@@ -163,6 +174,13 @@ def connection_problems(fabric: Fabric, connection: Connection) -> list[TunnelPr
     remote = remote_end(fabric, connection)
     if local is None or remote is None:
         return [TunnelProblem("GatewayNotFound", f"{where}: an end is not declared", (resource,))]
+    mismatch = _type_problems(connection, local, remote, where, resource)
+    if mismatch:
+        return mismatch
+    if connection.connection_type == "ExpressRoute":
+        problems = express_route_problems(fabric, connection, local, remote, where, resource)
+        problems += _advertised_problems(fabric, connection, local, where, resource)
+        return problems + _reported(connection, where, resource)
     problems: list[TunnelProblem] = []
     gateways = [local] + ([remote] if isinstance(remote, VpnGateway) else [])
     for gateway in gateways:
@@ -189,16 +207,62 @@ def connection_problems(fabric: Fabric, connection: Connection) -> list[TunnelPr
     problems += _bgp_problems(fabric, connection, gateways, where, resource)
     problems += _policy_problems(fabric, connection, gateways, where, resource)
     problems += _pairing_problems(fabric, connection, local, remote, where, resource)
+    return problems + _reported(connection, where, resource)
+
+
+def _reported(connection: Connection, where: str, resource: str) -> list[TunnelProblem]:
+    """A status other than Connected that Azure reported (REST import)."""
     reported = connection.connection_status
     if reported is not None and reported != CONNECTED:
-        problems.append(
+        return [
             TunnelProblem(
                 f"ReportedStatus{reported}",
                 f"{where}: Azure reported the connection as {reported}",
                 (resource,),
             )
+        ]
+    return []
+
+
+def _advertised_problems(
+    fabric: Fabric, connection: Connection, gateway: VpnGateway, where: str, resource: str
+) -> list[TunnelProblem]:
+    """N1.1: an ExpressRoute gateway advertises at most 1,000 IPv4 routes to the circuit;
+    above it the connection goes down until the count drops again."""
+    ipv4 = [p for p in owned_prefixes(fabric, gateway) if p.version == 4]
+    if len(ipv4) <= circuit_limits.GATEWAY_ADVERTISED_ROUTES:
+        return []
+    return [
+        TunnelProblem(
+            "GatewayAdvertisedRouteLimitExceeded",
+            f"{where}: gateway {gateway.name} would advertise {len(ipv4)} IPv4 prefixes (its "
+            "VNet and transit spokes) to the circuit; above "
+            f"{circuit_limits.GATEWAY_ADVERTISED_ROUTES} the connection goes down (N1.1): "
+            "summarise the address spaces",
+            (resource, f"gateway/{gateway.name}"),
         )
-    return problems
+    ]
+
+
+def _type_problems(
+    connection: Connection, local: VpnGateway, remote, where: str, resource: str
+) -> list[TunnelProblem]:
+    """§3.1/N1: an ExpressRoute connection joins an ExpressRoute gateway to a circuit; the
+    other types join VPN gateways."""
+    wanted = "ExpressRoute" if connection.connection_type == "ExpressRoute" else "Vpn"
+    ends = [local] + ([remote] if isinstance(remote, VpnGateway) else [])
+    return [
+        TunnelProblem(
+            "GatewayTypeMismatch",
+            f"{where} is {connection.connection_type}, but gateway {gateway.name} is of type "
+            f"{gateway.gateway_type}; a {connection.connection_type} connection needs "
+            f"{'an ExpressRoute' if wanted == 'ExpressRoute' else 'a VPN'} gateway",
+            (resource, f"gateway/{gateway.name}"),
+            refused=True,
+        )
+        for gateway in ends
+        if gateway.gateway_type != wanted
+    ]
 
 
 def _bgp_problems(
@@ -331,18 +395,32 @@ def transit_spokes(
 
 
 def gateway_for_vnet(
-    fabric: Fabric, vnet: str, view: PeeringView | None = None
+    fabric: Fabric, vnet: str, view: PeeringView | None = None, gateway_type: str = "Vpn"
 ) -> VpnGateway | None:
-    """The VPN gateway that serves ``vnet``: its own, or the hub's through gateway transit."""
-    own = fabric.gateways_in(vnet)
+    """The gateway of ``gateway_type`` (VPN by default, or ExpressRoute) that serves ``vnet``:
+    its own, or the hub's through gateway transit (§2.6: a VNet that has a gateway of its own
+    uses no remote one)."""
+    own = fabric.gateways_in(vnet, gateway_type)
     if own:
         return own[0]
+    if fabric.gateways_in(vnet, None):  # a gateway of the other type of its own
+        return None
     view = view or PeeringView(fabric)
     for link in view.links_of(vnet):
-        remote = fabric.gateways_in(link.remote_vnet)
+        remote = fabric.gateways_in(link.remote_vnet, gateway_type)
         if remote and not view.transit_blockers(link, remote[0]):
             return remote[0]
     return None
+
+
+def serving_gateways(
+    fabric: Fabric, vnet: str, view: PeeringView | None = None
+) -> list[VpnGateway]:
+    """Every gateway whose learned routes ``vnet``'s subnets get: the VPN and the ExpressRoute
+    one (own or the hub's), VPN first."""
+    view = view or PeeringView(fabric)
+    found = (gateway_for_vnet(fabric, vnet, view, kind) for kind in ("Vpn", "ExpressRoute"))
+    return [gateway for gateway in found if gateway is not None]
 
 
 def owned_prefixes(
@@ -372,25 +450,20 @@ def advertised_by_site(site: LocalNetworkGateway) -> tuple[IPNetwork, ...]:
     return tuple(valid_networks(bgp.advertised_prefixes)) if bgp is not None else ()
 
 
-@attrs.frozen(slots=True)
-class LearnedRoute:
-    """A prefix a gateway reaches through one of its connections."""
-
-    prefix: IPNetwork
-    connection: str  # the local connection resource the traffic leaves on
-
-
-def _accepted(prefix: IPNetwork, own: tuple[IPNetwork, ...]) -> bool:
-    """§3.9/TC-BGP-1: never a prefix equal to or inside own space (a superset is accepted)."""
-    return not any(contains(mine, prefix) for mine in own)
-
-
 def learned_routes(
     fabric: Fabric, view: PeeringView | None = None
 ) -> dict[str, list[LearnedRoute]]:
     """For every gateway, the prefixes it reaches over its up connections (static + BGP)."""
-    learning = _Learning(fabric, view or PeeringView(fabric))
-    return {name: learning.table(name).routes() for name in fabric.gateways}
+    view = view or PeeringView(fabric)
+    learning = _Learning(fabric, view)
+    return {
+        name: (
+            express_route_routes(fabric, gateway, learning.by_gateway, learning.owned)
+            if gateway.gateway_type == "ExpressRoute"
+            else learning.table(name).routes()
+        )
+        for name, gateway in fabric.gateways.items()
+    }
 
 
 def bgp_route_count(fabric: Fabric, gateway: VpnGateway, view: PeeringView | None = None) -> int:
@@ -473,7 +546,7 @@ class _RouteTable:
 
     def learn(self, prefixes, via: Connection, bgp: bool) -> None:
         for prefix in prefixes:
-            if _accepted(prefix, self.own) and prefix not in self.learned:
+            if accepted(prefix, self.own) and prefix not in self.learned:
                 self.learned[prefix] = LearnedRoute(prefix, via.name)
                 if bgp:
                     self.by_bgp.add(prefix)
@@ -493,7 +566,9 @@ def connection_is_site(connection: Connection) -> bool:
 def gateway_addresses(fabric: Fabric, gateway: VpnGateway) -> tuple[str, ...]:
     """The gateway's private IPs in GatewaySubnet: the first usable address (.4), and .5 for
     the second instance of an active-active gateway. Our assumption: Azure assigns them from
-    the start of GatewaySubnet, and effective routes show them as the next hop."""
+    the start of GatewaySubnet, and effective routes show them as the next hop. An ExpressRoute
+    gateway shows two instances (N1.3: it has at least two), after the VPN gateway's addresses
+    when both share the GatewaySubnet."""
     vnet = fabric.vnets.get(gateway.vnet)
     if vnet is None or "GatewaySubnet" not in vnet.subnet_names:
         return ()
@@ -501,5 +576,55 @@ def gateway_addresses(fabric: Fabric, gateway: VpnGateway) -> tuple[str, ...]:
         net = parse_prefix(vnet.subnet("GatewaySubnet").address_prefix)
     except AddressError:
         return ()
-    count = 2 if gateway.active_active else 1
-    return tuple(str(net.network_address + 4 + i) for i in range(count))
+    first = 4
+    if gateway.gateway_type == "ExpressRoute":
+        count = 2
+        first += sum(2 if g.active_active else 1 for g in fabric.gateways_in(gateway.vnet)[:1])
+    else:
+        count = 2 if gateway.active_active else 1
+    return tuple(str(net.network_address + first + i) for i in range(count))
+
+
+MSEE_ON_PREMISES = "OnPremises"  # what msee_route answers for the on-premises side of a circuit
+
+
+def circuit_connections(fabric: Fabric, circuit: str) -> list[Connection]:
+    """The ExpressRoute connections to ``circuit`` that are up, in name order."""
+    return [
+        c
+        for name, c in sorted(fabric.connections.items())
+        if c.connection_type == "ExpressRoute"
+        and c.to_gateway == circuit
+        and connection_status(fabric, c).up
+    ]
+
+
+def msee_route(
+    fabric: Fabric,
+    circuit: ExpressRouteCircuit,
+    destination,
+    arriving: Connection,
+    view: PeeringView | None = None,
+) -> Connection | str | None:
+    """Where the MSEE pair at ``circuit``'s peering location sends ``destination`` that came up
+    ``arriving``: ``MSEE_ON_PREMISES``, down another up connection of the circuit to its gateway
+    (N1.6: all VNets linked to a circuit are one routing domain; the MSEE learned each one's
+    space from its gateway), or None. Longest prefix first; between on-premises and a VNet
+    announcing the same prefix, the VNet."""
+    view = view or PeeringView(fabric)
+    best: tuple | None = None
+    for prefix in on_premises_routes(circuit):
+        if destination in prefix:
+            key = (-prefix.prefixlen, 1, "")
+            if best is None or key < best[0]:
+                best = (key, MSEE_ON_PREMISES)
+    for connection in circuit_connections(fabric, circuit.name):
+        gateway = fabric.gateways.get(connection.from_gateway)
+        if gateway is None or connection.from_gateway == arriving.from_gateway:
+            continue
+        for prefix in owned_prefixes(fabric, gateway, view):
+            if destination in prefix:
+                key = (-prefix.prefixlen, 0, connection.name)
+                if best is None or key < best[0]:
+                    best = (key, connection)
+    return best[1] if best is not None else None

@@ -119,12 +119,41 @@ def explain_no_route(
                         f"{connection.name} ({status.reason})",
                         (f"connection/{connection.name}",),
                     )
+    shared = shared_circuit_filter(plane, here, target)
+    if shared is not None:
+        return shared
     for vnet, gateway in ((here, here_gateway), (target, there_gateway)):
         if gateway is None:
             blocker = transit_blocker(plane, vnet)
             if blocker is not None:
                 return blocker
     return fallback, f"no route from {here.name} reaches {target.name} ({destination})", pair
+
+
+def shared_circuit_filter(plane: ControlPlane, here: VNet, target: VNet) -> Explanation | None:
+    """N1.6: two VNets linked to one circuit whose gateway in ``here`` does not accept the
+    other VNets' prefixes (allow_remote_vnet_traffic off, the default for new gateways)."""
+    fabric = plane.fabric
+    mine = gateway_for_vnet(fabric, here.name, plane.peerings, "ExpressRoute")
+    theirs = gateway_for_vnet(fabric, target.name, plane.peerings, "ExpressRoute")
+    if mine is None or theirs is None or mine.allow_remote_vnet_traffic:
+        return None
+    circuits = {
+        c.to_gateway
+        for c in fabric.connections.values()
+        if c.connection_type == "ExpressRoute" and c.from_gateway == mine.name
+    }
+    for connection in fabric.connections.values():
+        if connection.from_gateway == theirs.name and connection.to_gateway in circuits:
+            return (
+                "RemoteVnetTrafficNotAllowed",
+                f"{here.name} and {target.name} share circuit {connection.to_gateway}, but "
+                f"gateway {mine.name} does not allow traffic from remote virtual networks "
+                "(off by default for new gateways, N1.6): set allow_remote_vnet_traffic on "
+                "both gateways, or peer the VNets",
+                (f"gateway/{mine.name}", f"express_route_circuit/{connection.to_gateway}"),
+            )
+    return None
 
 
 def _connected_remotes(plane: ControlPlane, vnet: str) -> set[str]:

@@ -1,13 +1,15 @@
 """Forwarding: the one place that decides where a packet goes, hop by hop, and why it stops.
 
 ``resolve`` follows a packet from a NIC on the control plane: the source NIC's outbound NSG,
-then the route that wins in each FIB it meets (subnet or gateway), across peerings, appliances
-and VPN tunnels, to the destination NIC's inbound NSG. The answer is a ``Path``: typed steps
-(``Egress``, ``Leg``, ``Crossing``, ``GroupCrossing``, ``ApplianceHop``, ``GatewayHop``,
-``TunnelHop``, ``Arrival``, ``InternetEgress``, ``Stranded``) and one outcome, ``Deliver`` (to
-a NIC in the fabric), ``Forward`` (out of the modelled fabric: the internet) or ``Drop`` (a
-stable CamelCase code, the detail a user can act on, and the resources concerned). The watcher
-renders a Path; the dataplane compiles it into nodes; nothing else decides a hop.
+then the route that wins in each FIB it meets (subnet or gateway), across peerings, connected
+groups, appliances, Azure Firewalls, VPN tunnels and ExpressRoute circuits, to the destination
+NIC's inbound NSG. The answer is a ``Path``: typed steps (``Egress``, ``Leg``, ``Crossing``,
+``GroupCrossing``, ``ApplianceHop``, ``FirewallHop``, ``GatewayHop``, ``TunnelHop``,
+``CircuitHop``, ``LocationLeg``, ``Arrival``, ``InternetEgress``, ``Stranded``) and one outcome,
+``Deliver`` (to a NIC in the fabric), ``Forward`` (out of the modelled fabric: the internet)
+or ``Drop`` (a stable CamelCase code, the detail a user can act on, and the resources
+concerned). The watcher renders a Path; the dataplane compiles it into nodes; nothing else
+decides a hop.
 
 An NSG deny does not end the walk: the path goes on as if allowed, so that every blocking
 cause on the way is listed (``Path.blockers``), the first one being the outcome.
@@ -15,6 +17,7 @@ cause on the way is listed (``Path.blockers``), the first one being the outcome.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 
 import attrs
@@ -32,12 +35,15 @@ from fabric.control.addressing import (
 )
 from fabric.control.avnm import ConnectedGroup
 from fabric.control.connections import (
+    MSEE_ON_PREMISES,
     connection_is_site,
     connection_status,
     gateway_addresses,
     gateway_for_vnet,
+    msee_route,
 )
 from fabric.control.explain import explain_no_route, transit_blocker
+from fabric.control.expressroute import fastpath_supported
 from fabric.control.firewall import FIREWALL_SUBNET, FirewallVerdict
 from fabric.control.firewall import evaluate as evaluate_firewall
 from fabric.control.ipsec import Negotiated, negotiate
@@ -52,6 +58,7 @@ from fabric.control.plane import (
 from fabric.control.routing import RouteEntry, SubnetRoutes
 from fabric.model import (
     Connection,
+    ExpressRouteCircuit,
     Firewall,
     Host,
     LocalNetworkGateway,
@@ -198,14 +205,55 @@ class FirewallHop:
 
 @attrs.frozen(slots=True)
 class GatewayHop:
-    """The packet enters a VPN gateway (from its VNet or a spoke), by ``route``; the gateway
-    spends ``processing_ms`` on it."""
+    """The packet enters a gateway (VPN or ExpressRoute; from its VNet or a spoke), by
+    ``route``; the gateway spends ``processing_ms`` on it. ``circuit``: it came down that
+    ExpressRoute circuit from the MSEE (N1.6's second gateway of a hairpin)."""
 
     gateway: VpnGateway
     vnet: VNet
     route: RouteEntry
     addresses: tuple[str, ...]
     processing_ms: float
+    circuit: ExpressRouteCircuit | None = None
+
+    @property
+    def express_route(self) -> bool:
+        """True for an ExpressRoute gateway."""
+        return self.gateway.gateway_type == "ExpressRoute"
+
+
+@attrs.frozen(slots=True)
+class CircuitHop:
+    """The packet crosses ExpressRoute circuit ``circuit`` on ``connection`` of ExpressRoute
+    gateway ``gateway``: out of Azure to the MSEE pair at the circuit's peering location
+    (``toward_azure`` False), or from the MSEE down to ``gateway``'s VNet (True). Going down,
+    ``bypassed`` says FastPath sends it past the gateway straight to the VM host (N1.4), and
+    ``note`` why FastPath does or does not apply; ``ecmp`` counts the connections of equal
+    preference the flow was hashed over (N1.7)."""
+
+    connection: Connection
+    gateway: VpnGateway
+    circuit: ExpressRouteCircuit
+    toward_azure: bool
+    bypassed: bool = False
+    note: str = ""
+    ecmp: int = 1
+
+
+@attrs.frozen(slots=True)
+class LocationLeg:
+    """Travel between a region and a peering location (the MSEE's metro), one way, either
+    way; ``latency_ms`` settled like a Leg (``LatencyModel.peering_location_tail_rtt_ms``)."""
+
+    region: str
+    location: str
+    to_location: bool
+    latency_ms: float | None = None
+
+    @property
+    def label(self) -> str:
+        ends = (self.region, self.location)
+        return "->".join(ends if self.to_location else ends[::-1])
 
 
 @attrs.frozen(slots=True)
@@ -236,9 +284,10 @@ class Arrival:
 
 @attrs.frozen(slots=True)
 class OnPremises:
-    """The packet reaches the on-premises site at the far end of a site-to-site tunnel."""
+    """The packet reaches on-premises: the site at the far end of a site-to-site tunnel, or
+    the network behind an ExpressRoute circuit (at its peering location)."""
 
-    site: LocalNetworkGateway
+    site: LocalNetworkGateway | ExpressRouteCircuit
     connection: Connection
 
 
@@ -266,6 +315,7 @@ class Stranded:
 
 Step = Egress | Leg | Crossing | GroupCrossing | ApplianceHop | FirewallHop | GatewayHop
 Step = Step | TunnelHop | Arrival | OnPremises | PlatformArrival | InternetEgress | Stranded
+Step = Step | CircuitHop | LocationLeg
 
 
 @attrs.frozen(slots=True)
@@ -314,9 +364,24 @@ class Path:
         """True when the path goes through a VPN tunnel (TCP then uses the clamped MSS)."""
         return any(isinstance(step, TunnelHop) for step in self.steps)
 
+    @property
+    def through_express_route_gateway(self) -> bool:
+        """True when an ExpressRoute gateway handles the packet (not bypassed by FastPath):
+        its packets must fit 1,400 bytes (N1.1)."""
+        return any(isinstance(step, GatewayHop) and step.express_route for step in self.steps)
+
+    def tcp_mss(self, latency: LatencyModel) -> int:
+        """The MSS a TCP flow on this path uses: the VPN clamp through a tunnel (§3.8), at most
+        ``express_route_tcp_mss_bytes`` through an ExpressRoute gateway (N1.1), else the
+        default."""
+        mss = latency.vpn_tcp_mss_bytes if self.crosses_tunnel else latency.tcp_mss_bytes
+        if self.through_express_route_gateway:
+            mss = min(mss, latency.express_route_tcp_mss_bytes)
+        return mss
+
 
 def _step_latency(step: Step) -> float | None:
-    if isinstance(step, Leg):
+    if isinstance(step, Leg | LocationLeg):
         return step.latency_ms
     if isinstance(step, ApplianceHop | FirewallHop | GatewayHop | TunnelHop):
         return step.processing_ms
@@ -329,11 +394,20 @@ def settle(steps: list[Step], latency: LatencyModel) -> list[Step]:
     regions takes the published region-pair figures, which are end to end (VM to VM), so the
     in-region legs around them add nothing."""
     legs = [s for s in steps if isinstance(s, Leg)]
-    across = any(leg.crosses_regions for leg in legs)
+    # A peering-location figure is end to end as well (N4.1 measured host to VM).
+    across = any(leg.crosses_regions for leg in legs) or any(
+        isinstance(s, LocationLeg) for s in steps
+    )
     settled = []
     for step in steps:
         if isinstance(step, Leg):
             step = attrs.evolve(step, latency_ms=_leg_ms(step, latency, across))
+        elif isinstance(step, LocationLeg):
+            try:
+                rtt = latency.peering_location_round_trip_ms(step.location, step.region)
+                step = attrs.evolve(step, latency_ms=rtt / 2)
+            except UnknownRegionPair:
+                step = attrs.evolve(step, latency_ms=None)
         settled.append(step)
     return settled
 
@@ -897,8 +971,15 @@ class _Walk:
         if gateway is not None:  # already at a gateway: the route names the tunnel to take
             if route.connection is None:
                 return self.no_gateway_route(gateway)
-            return self.tunnel(gateway, route.connection)
-        serving = gateway_for_vnet(fabric, vnet.name, plane.peerings)
+            if route.gateway is not None and route.gateway.name != gateway.name:
+                return self.no_transit(gateway, route)
+            connection, ecmp = self.pick(route)
+            if connection.connection_type == "ExpressRoute":
+                return self.circuit(gateway, connection, ecmp)
+            return self.tunnel(gateway, connection)
+        # A learned route names its gateway; a user route VirtualNetworkGateway means the VPN
+        # gateway (§4.3: never an ExpressRoute one).
+        serving = route.gateway or gateway_for_vnet(fabric, vnet.name, plane.peerings)
         if serving is None:
             blocker = transit_blocker(plane, vnet)
             if blocker is not None:
@@ -913,7 +994,7 @@ class _Walk:
         hub = fabric.vnets[serving.vnet]
         self.leg(hub.region)  # to the gateway: in the VNet, or across the peering to the hub
         addresses = gateway_addresses(fabric, serving)
-        processing = plane.latency.gateway_processing_ms
+        processing = self.processing(serving)
         self.steps.append(GatewayHop(serving, hub, route, addresses, processing))
         self.via_gateway = True  # what the gateway forwards needs no allow_forwarded_traffic
         return hub, plane.gateway_routes(serving), serving
@@ -968,3 +1049,131 @@ class _Walk:
         self.leg(remote_vnet.region)
         self.via_gateway = True
         return remote_vnet, plane.gateway_routes(remote_gateway), remote_gateway
+
+    # -- ExpressRoute
+
+    def processing(self, gateway: VpnGateway) -> float:
+        """What one traversal of ``gateway`` costs (an assumption per gateway type)."""
+        latency = self.plane.latency
+        if gateway.gateway_type == "ExpressRoute":
+            return latency.express_route_gateway_processing_ms
+        return latency.gateway_processing_ms
+
+    def pick(self, route: RouteEntry) -> tuple[Connection, int]:
+        """The connection this flow leaves on: the route's, or among equal ones (ECMP, N1.7)
+        by a hash of the 5-tuple (our choice: Azure does not document its hash)."""
+        choices = route.connections
+        if len(choices) == 1:
+            return choices[0], 1
+        packet = self.packet
+        flow = f"{packet.protocol}|{packet.source}|{packet.destination}|"
+        flow += f"{packet.source_port}|{packet.destination_port}"
+        return choices[zlib.crc32(flow.encode()) % len(choices)], len(choices)
+
+    def no_transit(self, gateway: VpnGateway, route: RouteEntry) -> Drop:
+        """N1.7: no transit between a VNet's VPN and ExpressRoute gateways (it needs Azure
+        Route Server with branch-to-branch, which vnetsim does not model)."""
+        other = route.gateway
+        return self.drop(
+            "NoTransitBetweenGateways",
+            f"gateway {gateway.name} would hand {self.packet.destination} to gateway "
+            f"{other.name} ({route.prefix}); traffic does not transit between a VPN and an "
+            "ExpressRoute gateway without Azure Route Server (branch-to-branch, VPN ASN 65515)",
+            f"gateway/{gateway.name}",
+            f"gateway/{other.name}",
+            origin="Outbound",
+        )
+
+    def location_leg(self, region: str, location: str, to_location: bool) -> None:
+        """Travel between ``region`` and a peering location (``settle`` gives the latency)."""
+        self.steps.append(LocationLeg(region, location, to_location))
+        self.region = region if not to_location else self.region
+        self.zone = None
+
+    def circuit(self, gateway: VpnGateway, connection: Connection, ecmp: int = 1):
+        """Up ExpressRoute ``connection`` of ``gateway`` to the MSEE at the circuit's peering
+        location (N1.6), then on-premises, or down another VNet's connection (the hairpin)."""
+        plane = self.plane
+        fabric = plane.fabric
+        status = connection_status(fabric, connection)
+        if not status.up:
+            return self.drop(
+                "ExpressRouteConnectionNotConnected",
+                f"{connection.name} ({status.reason}: {status.message})",
+                f"connection/{connection.name}",
+                issue="ExpressRouteConnectionNotConnected",
+            )
+        circuit = fabric.express_route_circuits[connection.to_gateway]
+        here = fabric.vnets[gateway.vnet]
+        self.steps.append(CircuitHop(connection, gateway, circuit, False, ecmp=ecmp))
+        self.location_leg(here.region, circuit.peering_location, True)
+        destination = self.packet.destination
+        target = msee_route(fabric, circuit, destination, connection, plane.peerings)
+        if target is None:
+            return self.drop(
+                "NoRouteAtPeeringLocation",
+                f"the MSEE of circuit {circuit.name} at {circuit.peering_location} has no route "
+                f"to {destination}",
+                f"express_route_circuit/{circuit.name}",
+                origin="Outbound",
+            )
+        if target == MSEE_ON_PREMISES:
+            self.steps.append(OnPremises(circuit, connection))
+            return Forward(ON_PREMISES, destination)
+        return self.down(circuit, target)
+
+    def down(self, circuit: ExpressRouteCircuit, connection: Connection):
+        """From the MSEE down ``connection`` to its gateway's VNet: through the gateway, or
+        past it with FastPath where N1.4 allows."""
+        plane = self.plane
+        fabric = plane.fabric
+        gateway = fabric.gateways[connection.from_gateway]
+        vnet = fabric.vnets[gateway.vnet]
+        table = plane.gateway_routes(gateway)
+        route = table.lookup(self.packet.destination)
+        bypassed, note = fastpath(self.plane, connection, gateway, circuit, route)
+        self.steps.append(CircuitHop(connection, gateway, circuit, True, bypassed, note))
+        self.location_leg(vnet.region, circuit.peering_location, False)
+        self.region = vnet.region
+        if not bypassed:
+            addresses = gateway_addresses(fabric, gateway)
+            hop = GatewayHop(gateway, vnet, route, addresses, self.processing(gateway), circuit)
+            self.steps.append(hop)
+        self.via_gateway = True  # §2.6: what a gateway forwards needs no forwarded-traffic flag
+        return vnet, table, gateway
+
+
+def fastpath(
+    plane: ControlPlane,
+    connection: Connection,
+    gateway: VpnGateway,
+    circuit: ExpressRouteCircuit,
+    route: RouteEntry | None,
+) -> tuple[bool, str]:
+    """Whether FastPath takes a packet from the circuit past ``gateway`` (N1.4), and why.
+
+    Traffic from the circuit into the VNet only (the direction FastPath is documented for);
+    our decision: any packet arriving from the MSEE, whatever its origin, since the MSEE does
+    not tell on-premises packets from hairpinned ones. To the hub VNet on every circuit; to a
+    spoke over (regional) VNet peering, or by a user route on GatewaySubnet, only on
+    ExpressRoute Direct circuits; never across global peering."""
+    if not connection.express_route_gateway_bypass:
+        return False, ""
+    if not fastpath_supported(gateway):
+        return False, f"FastPath is set but gateway {gateway.name} ({gateway.sku}) lacks it"
+    if route is None:
+        return False, "no route at the gateway"
+    kind = "ExpressRoute Direct" if circuit.direct else "a provider circuit"
+    if route.source == "User":
+        if circuit.direct:
+            return True, "FastPath (user route on GatewaySubnet, ExpressRoute Direct)"
+        return False, f"FastPath does not take user routes on {kind}: via the gateway"
+    if route.next_hop_type == "VnetLocal":
+        return True, "FastPath: straight to the VM host"
+    if route.next_hop_type == "VNetPeering":
+        if circuit.direct:
+            return True, "FastPath over VNet peering (ExpressRoute Direct)"
+        return False, f"FastPath does not reach peered VNets on {kind}: via the gateway"
+    if route.next_hop_type == "VNetGlobalPeering":
+        return False, "FastPath does not support global VNet peering: via the gateway"
+    return False, f"FastPath does not apply to next hop {route.next_hop_type}"

@@ -21,7 +21,7 @@ from fabric.control.addressing import (
     parse_address,
     valid_networks,
 )
-from fabric.control.connections import gateway_for_vnet, learned_routes
+from fabric.control.connections import learned_routes, serving_gateways
 from fabric.control.firewall import derived_address
 from fabric.control.nsg import Packet5Tuple, TagScope, Verdict, evaluate_chain
 from fabric.control.peering import PeeringView, remote_prefixes
@@ -235,8 +235,7 @@ class ControlPlane:
                     nets.extend(remote_prefixes(self.fabric, link))
             if self.peerings.deployment.groups:  # N8.1: connected groups, like peerings
                 nets.extend(r.prefix for r in self.peerings.mesh.routes.get(vnet, ()))
-            gateway = gateway_for_vnet(self.fabric, vnet, self.peerings)
-            if gateway is not None:
+            for gateway in serving_gateways(self.fabric, vnet, self.peerings):  # VPN and ER
                 nets.extend(route.prefix for route in self.learned.get(gateway.name, []))
             nets.append(ip_network(HOST_VIP))
             for subnet in record.subnets:

@@ -1,9 +1,11 @@
 """Effective routes of a subnet or a gateway, compiled into a pytricia longest-prefix-match FIB.
 
 The one place that decides which route wins (azure-facts §4): system routes (§4.1-4.2), routes
-learned by the VPN gateway (§3.9, §4.5), user-defined routes (§4.3); selection by longest prefix,
-then User > VirtualNetworkGateway > Default for equal prefixes, with system VNet and peering
-routes never overridden by a more specific gateway route (§4.4 rule 3, applied before rule 2).
+learned by the VPN and ExpressRoute gateways (§3.9, §4.5, N1), user-defined routes (§4.3);
+selection by longest prefix, then User > VirtualNetworkGateway > Default for equal prefixes,
+and among gateway routes of one prefix ExpressRoute over VPN (N1.7), with system VNet and
+peering routes never overridden by a more specific gateway route (§4.4 rule 3, applied before
+rule 2).
 A gateway forwards by its own FIB: the effective routes of its GatewaySubnet, whose
 ``VirtualNetworkGateway`` routes name the connection a packet leaves on.
 """
@@ -26,7 +28,12 @@ from fabric.control.addressing import (
     valid_networks,
 )
 from fabric.control.avnm import GroupLink, Overlap
-from fabric.control.connections import gateway_addresses, gateway_for_vnet, learned_routes
+from fabric.control.connections import (
+    gateway_addresses,
+    gateway_for_vnet,
+    learned_routes,
+    serving_gateways,
+)
 from fabric.control.peering import PeeringView, remote_prefixes
 from fabric.model.container import Fabric
 from fabric.model.records import (
@@ -78,6 +85,13 @@ class RouteEntry:
     broken: str | None = None  # why a user route cannot carry traffic (it stays Invalid)
     group_link: GroupLink | None = None  # the connected group a ConnectedGroup route crosses
     overlap: Overlap | None = None  # the connected-group overlap a None route drops (N8.1)
+    alternatives: tuple[Connection, ...] = ()  # ECMP: further connections of equal preference
+    as_path: tuple[int, ...] = ()  # N1.7: of a route learned over ExpressRoute
+
+    @property
+    def connections(self) -> tuple[Connection, ...]:
+        """Every connection a learned route may leave on (ECMP), the primary first."""
+        return (self.connection, *self.alternatives) if self.connection else ()
 
     @property
     def route_table_label(self) -> str:
@@ -147,28 +161,36 @@ def connected_group_routes(
 def gateway_routes(
     fabric: Fabric, vnet: VNet, learned: dict | None = None, view: PeeringView | None = None
 ) -> list[RouteEntry]:
-    """§4.2: routes the serving VPN gateway learned (own or through gateway transit)."""
+    """§4.2: routes the serving VPN and ExpressRoute gateways learned (own or through gateway
+    transit)."""
     view = view or PeeringView(fabric)
-    gateway = gateway_for_vnet(fabric, vnet.name, view)
-    if gateway is None:
+    gateways = serving_gateways(fabric, vnet.name, view)
+    if not gateways:
         return []
     learned = learned if learned is not None else learned_routes(fabric, view)
-    address = gateway_addresses(fabric, gateway)
-    return [
-        RouteEntry(
-            GATEWAY,
-            ACTIVE,
-            route.prefix,
-            "VirtualNetworkGateway",
-            address,
-            gateway=gateway,
-            connection=fabric.connections[route.connection],
-        )
-        for route in learned.get(gateway.name, [])
-    ]
+    routes = []
+    for gateway in gateways:
+        address = gateway_addresses(fabric, gateway)
+        routes += [
+            RouteEntry(
+                GATEWAY,
+                ACTIVE,
+                route.prefix,
+                "VirtualNetworkGateway",
+                address,
+                gateway=gateway,
+                connection=fabric.connections[route.connection],
+                alternatives=tuple(fabric.connections[c] for c in route.alternatives),
+                as_path=route.as_path,
+            )
+            for route in learned.get(gateway.name, [])
+        ]
+    return routes
 
 
-def broken_because(route: Route, gateway_available: bool) -> str | None:
+def broken_because(
+    route: Route, gateway_available: bool, express_route_coexists: bool = False
+) -> str | None:
     """Why a user route cannot carry traffic (§4.3), or None. The route still wins its prefix
     and shows Invalid; traffic it takes is dropped, naming it."""
     hop = route.next_hop_type
@@ -178,10 +200,17 @@ def broken_because(route: Route, gateway_available: bool) -> str | None:
         return "a VirtualAppliance route needs a next hop IP address"
     if hop == "VirtualNetworkGateway" and not gateway_available:
         return "next hop VirtualNetworkGateway, but no VPN gateway serves this VNet"
+    if hop == "VirtualNetworkGateway" and express_route_coexists:
+        return (
+            "next hop VirtualNetworkGateway cannot be used where VPN and ExpressRoute gateways "
+            "coexist (§4.3)"
+        )
     return None
 
 
-def user_routes(table: RouteTable, gateway_available: bool = True) -> list[RouteEntry]:
+def user_routes(
+    table: RouteTable, gateway_available: bool = True, express_route_coexists: bool = False
+) -> list[RouteEntry]:
     """§4.3: the route table's UDRs (service-tag routes are kept out of the FIB: vnetsim has no
     tag-to-prefix data; validation names them)."""
     routes = []
@@ -193,7 +222,7 @@ def user_routes(table: RouteTable, gateway_available: bool = True) -> list[Route
         except AddressError:
             continue
         hops = (route.next_hop_ip_address,) if route.next_hop_ip_address else ()
-        broken = broken_because(route, gateway_available)
+        broken = broken_because(route, gateway_available, express_route_coexists)
         routes.append(
             RouteEntry(
                 USER,
@@ -209,21 +238,27 @@ def user_routes(table: RouteTable, gateway_available: bool = True) -> list[Route
     return routes
 
 
+def _rank(route: RouteEntry) -> tuple[int, int]:
+    """§4.4 rule 2 by source; N1.7: for one prefix, ExpressRoute over VPN."""
+    express_route = route.gateway is not None and route.gateway.gateway_type == "ExpressRoute"
+    return (_SOURCE_RANK[route.source], 0 if express_route else 1)
+
+
 def select(routes: list[RouteEntry]) -> list[RouteEntry]:
     """Mark shadowed routes Invalid (§4.4); the order of the input is kept."""
     protected = [
         r.prefix for r in routes if r.source == DEFAULT and r.next_hop_type in _PROTECTED_HOPS
     ]
-    best: dict[IPNetwork, int] = {}
+    best: dict[IPNetwork, tuple[int, int]] = {}
     for route in routes:
-        rank = _SOURCE_RANK[route.source]
+        rank = _rank(route)
         if route.source == GATEWAY and any(contains(p, route.prefix) for p in protected):
             continue  # rule 3: such a gateway route never wins
         if route.prefix not in best or rank < best[route.prefix]:
             best[route.prefix] = rank
     selected = []
     for route in routes:
-        wins = best.get(route.prefix) == _SOURCE_RANK[route.source]
+        wins = best.get(route.prefix) == _rank(route)
         if route.source == GATEWAY and any(contains(p, route.prefix) for p in protected):
             wins = False
         selected.append(route if wins else attrs.evolve(route, state=INVALID))
@@ -260,7 +295,10 @@ def compile_subnet(
     view = view or PeeringView(fabric)
     table = fabric.route_tables.get(subnet.route_table) if subnet.route_table else None
     serving = gateway_for_vnet(fabric, vnet.name, view)
-    udrs = user_routes(table, serving is not None) if table is not None else []
+    coexists = serving is not None and (
+        gateway_for_vnet(fabric, vnet.name, view, "ExpressRoute") is not None
+    )
+    udrs = user_routes(table, serving is not None, coexists) if table is not None else []
     # §4.7: the reserved None routes go when a 0.0.0.0/0 UDR sends traffic to an appliance.
     default_to_appliance = any(
         r.prefix.prefixlen == 0 and r.prefix.version == 4 and r.next_hop_type == "VirtualAppliance"

@@ -36,6 +36,9 @@ from fabric.model.container import Fabric
 from fabric.model.findings import Finding, error, warning
 from fabric.model.records import (
     ACCESSES,
+    CIRCUIT_FAMILIES,
+    CIRCUIT_PROVISIONING_STATES,
+    CIRCUIT_TIERS,
     CONNECTION_PROTOCOLS,
     CONNECTION_TYPES,
     DIRECTIONS,
@@ -48,6 +51,7 @@ from fabric.model.records import (
     BgpSettings,
     Connection,
     ConnectivityConfiguration,
+    ExpressRouteCircuit,
     Firewall,
     Host,
     IpsecPolicy,
@@ -83,8 +87,14 @@ ASG = "microsoft.network/applicationsecuritygroups"
 HUB = "microsoft.network/virtualhubs"
 HUB_IP_CONFIG = "microsoft.network/virtualhubs/ipconfigurations"
 HUB_BGP = "microsoft.network/virtualhubs/bgpconnections"
-# Containers with nothing to model: no finding for them.
-ACCEPTED_NOT_MODELLED = frozenset({"microsoft.resources/resourcegroups"})
+CIRCUIT = "microsoft.network/expressroutecircuits"
+CIRCUIT_PEERING = "microsoft.network/expressroutecircuits/peerings"
+CIRCUIT_AUTHORIZATION = "microsoft.network/expressroutecircuits/authorizations"
+GLOBAL_REACH = "microsoft.network/expressroutecircuits/peerings/connections"
+DIRECT_PORT = "microsoft.network/expressrouteports"
+# Containers with nothing to model: no finding for them. A circuit's authorizations only hold
+# keys: a connection carries the key it uses.
+ACCEPTED_NOT_MODELLED = frozenset({"microsoft.resources/resourcegroups", CIRCUIT_AUTHORIZATION})
 MODELLED = frozenset(
     {
         VNET,
@@ -106,6 +116,10 @@ MODELLED = frozenset(
         HUB_IP_CONFIG,
         HUB_BGP,
         *azure_avnm.TYPES,
+        CIRCUIT,
+        CIRCUIT_PEERING,
+        GLOBAL_REACH,
+        DIRECT_PORT,
     }
 )
 UNKNOWN_REGION = "unknown"
@@ -188,6 +202,9 @@ class _Builder:
         self.hub_peers: dict[str, list[tuple[AzureResource, BgpPeer]]] = defaultdict(list)
         self.asg_refs: set[str] = set()
         self.avnm: list[tuple[AzureResource, Callable[[], None]]] = []  # assembled last
+        self.pending_circuits: list[tuple[AzureResource, dict]] = []
+        self.circuit_asns: dict[str, int] = {}  # circuit -> its private peering's peer ASN
+        self.port_locations: dict[str, str] = {}  # ExpressRoute Direct port -> metro
 
     def note(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -414,6 +431,7 @@ class _Builder:
         sku_name = (p.get("sku") or r.sku or {}).get("name")
         sku = sku_name or ("VpnGw1" if kind == "Vpn" else "Standard")  # legacy names pass as is
         bgp = p.get("bgpSettings") or {}
+        bounds = (p.get("autoScaleConfiguration") or {}).get("bounds") or {}
         self.fabric.gateways[r.name] = VpnGateway(
             r.name,
             vnet,
@@ -424,6 +442,9 @@ class _Builder:
             integer(bgp, "asn", 65515),
             flag(p, "enableBgp", False),
             kind,
+            # N1.6: off unless set (a gateway created before the change reports it true).
+            flag(p, "allowRemoteVnetTraffic", False),
+            integer(any_case(bounds), "min") if kind == "ExpressRoute" else None,
         )
 
     @staticmethod
@@ -463,13 +484,21 @@ class _Builder:
             to = name_from_id(ref_id(p.get("virtualNetworkGateway2")), "virtualNetworkGateways")
         elif kind == "IPsec":
             to = name_from_id(ref_id(p.get("localNetworkGateway2")), "localNetworkGateways")
+        elif kind == "ExpressRoute":
+            to = name_from_id(ref_id(p.get("peer")), "expressRouteCircuits")
         else:
             self.not_modelled(
-                r, f"is a {kind} connection; vnetsim models Vnet2Vnet and IPsec (site-to-site) ones"
+                r,
+                f"is a {kind} connection; vnetsim models Vnet2Vnet, IPsec (site-to-site) and "
+                "ExpressRoute ones",
             )
             return
         if first is None or to is None:
-            wanted = "virtualNetworkGateway2" if kind == "Vnet2Vnet" else "localNetworkGateway2"
+            wanted = {
+                "Vnet2Vnet": "virtualNetworkGateway2",
+                "IPsec": "localNetworkGateway2",
+                "ExpressRoute": "peer (the circuit)",
+            }[kind]
             self.bad(r, f"a {kind} connection needs virtualNetworkGateway1.id and {wanted}.id")
             return
         status = p.get("connectionStatus")
@@ -487,6 +516,7 @@ class _Builder:
             integer(p, "dpdTimeoutSeconds"),
             integer(p, "routingWeight", 0),
             flag(p, "expressRouteGatewayBypass", False),
+            text(p, "authorizationKey"),
         )
         self._connection_extras(r)
         self.pending_connections.append((r, connection))
@@ -498,6 +528,7 @@ class _Builder:
             "ingressNatRules": "NAT rules (translated addresses are not simulated)",
             "egressNatRules": "NAT rules (translated addresses are not simulated)",
             "trafficSelectorPolicies": "custom traffic selectors (vnetsim sends every prefix)",
+            "enablePrivateLinkFastPath": "FastPath to private endpoints (not modelled, N1.4)",
         }
         named = sorted({label for key, label in unmodelled.items() if r.properties.get(key)})
         if named:
@@ -562,6 +593,92 @@ class _Builder:
 
     def asg(self, r: AzureResource) -> None:
         self.fabric.application_security_groups[r.name] = ApplicationSecurityGroup(r.name)
+
+    # -- ExpressRoute circuits -----------------------------------------------------------------
+
+    def circuit(self, r: AzureResource) -> None:
+        """``Microsoft.Network/expressRouteCircuits`` (N1.5); built once every resource is read,
+        since a Direct circuit's peering location is its port's."""
+        for i, item in enumerate(r.properties.get("peerings") or ()):
+            self._child(self.circuit_peering, "peerings", r, item, f"peerings[{i}]")
+        self.pending_circuits.append((r, r.properties))
+
+    def circuit_peering(self, r: AzureResource) -> None:
+        """Private peering gives the on-premises ASN (the AS path, N1.7); Microsoft peering is
+        not modelled; Global Reach connections under it are reported apart."""
+        circuit, _, name = r.name.partition("/")
+        p = r.properties
+        kind = text(p, "peeringType") or name
+        if str(kind).lower() == "azureprivatepeering":
+            asn = integer(p, "peerASN")
+            if asn is not None:
+                self.circuit_asns[circuit] = asn
+            for i, item in enumerate(p.get("connections") or ()):
+                self._child(self.global_reach, "connections", r, item, f"connections[{i}]")
+            return
+        self.not_modelled(
+            r, f"is {kind}; vnetsim models private peering only (VNets, not Microsoft services)"
+        )
+
+    def global_reach(self, r: AzureResource) -> None:
+        self.not_modelled(
+            r,
+            "is an ExpressRoute Global Reach connection (circuit to circuit, on-premises to "
+            "on-premises); not modelled",
+        )
+
+    def direct_port(self, r: AzureResource) -> None:
+        location = text(r.properties, "peeringLocation")
+        if location:
+            self.port_locations[r.name.lower()] = location
+
+    def _finish_circuit(self, r: AzureResource, p: dict) -> None:
+        sku = any_case(r.sku or p.get("sku") or {})
+        provider = any_case(p.get("serviceProviderProperties") or {})
+        port = name_from_id(ref_id(p.get("expressRoutePort")), "expressRoutePorts")
+        location = text(provider, "peeringLocation")
+        if port is not None:
+            location = location or self.port_locations.get(port.lower())
+        if location is None:
+            where = (
+                f"its ExpressRoute Direct port {port!r} (load the port with it)"
+                if port is not None
+                else "serviceProviderProperties.peeringLocation"
+            )
+            raise BadValueError(f"no peering location: set {where}")
+        gbps = p.get("bandwidthInGbps")
+        mbps = integer(provider, "bandwidthInMbps")
+        if mbps is None and gbps is not None:
+            mbps = round(float(gbps) * 1000)
+        if mbps is None:
+            raise BadValueError(
+                "no bandwidth: set serviceProviderProperties.bandwidthInMbps (or bandwidthInGbps "
+                "on an ExpressRoute Direct circuit)"
+            )
+        state = p.get("serviceProviderProvisioningState")
+        record = ExpressRouteCircuit(
+            r.name,
+            location,
+            mbps,
+            choice(sku.get("tier"), CIRCUIT_TIERS, "sku.tier", "Standard"),
+            choice(sku.get("family"), CIRCUIT_FAMILIES, "sku.family", "MeteredData"),
+            (),
+            text(provider, "serviceProviderName"),
+            port,
+            self.circuit_asns.get(r.name),
+            0,
+            choice(state, CIRCUIT_PROVISIONING_STATES, "serviceProviderProvisioningState")
+            if state
+            else None,
+        )
+        self.fabric.express_route_circuits[r.name] = record
+        self.not_modelled(
+            r,
+            "does not say what on-premises advertises over it (ARM and az/REST carry no "
+            "on-premises routes), so it carries no on-premises traffic here: add "
+            "on_premises_prefixes to the circuit in the native YAML",
+            "CircuitOnPremisesPrefixesUnknown",
+        )
 
     # -- Azure Firewall ----------------------------------------------------------------------------
 
@@ -811,6 +928,10 @@ class _Builder:
             HUB_IP_CONFIG: self.hub_ip_config,
             HUB_BGP: self.hub_bgp,
             **dict.fromkeys(azure_avnm.TYPES, self.avnm_resource),
+            CIRCUIT: self.circuit,
+            CIRCUIT_PEERING: self.circuit_peering,
+            GLOBAL_REACH: self.global_reach,
+            DIRECT_PORT: self.direct_port,
         }
 
     def build(self, resources: list[AzureResource]) -> tuple[Fabric, list[Finding]]:
@@ -899,6 +1020,8 @@ class _Builder:
         for name, gateway in list(self.fabric.gateways.items()):
             if not self._vnet_record(gateway.vnet):
                 del self.fabric.gateways[name]
+        for resource, properties in self.pending_circuits:
+            self._run(lambda _, r=resource, p=properties: self._finish_circuit(r, p), resource)
         self._assemble_connections()
         self._assemble_nics()
         for resource, record, policy in self.pending_firewalls:
@@ -945,11 +1068,10 @@ class _Builder:
     def _assemble_connections(self) -> None:
         """Connections whose ends are both loaded; the others are left out, said so."""
         for resource, connection in self.pending_connections:
-            far = (
-                self.fabric.local_network_gateways
-                if connection.connection_type == "IPsec"
-                else self.fabric.gateways
-            )
+            far = {
+                "IPsec": self.fabric.local_network_gateways,
+                "ExpressRoute": self.fabric.express_route_circuits,
+            }.get(connection.connection_type, self.fabric.gateways)
             missing = [
                 name
                 for name, table in (

@@ -82,6 +82,7 @@ SECTIONS: tuple[str, ...] = (
     "nsgs",
     "route_tables",
     "local_network_gateways",
+    "express_route_circuits",
     "vnets",
     "gateways",
     "peerings",
@@ -406,11 +407,13 @@ class _Builder:
                 table = getattr(fabric, section)
                 key = (record.vnet, record.name) if section == "peerings" else record.name
                 if key in table:
-                    where = f"VNet {record.vnet} already has a peering named {record.name!r}"
-                    kind = _KINDS[section]
+                    if section == "peerings":
+                        where = f"VNet {record.vnet} already has a peering named {record.name!r}"
+                    else:
+                        where = f"duplicate {_KINDS.get(section, section)} name {key!r}"
                     self.reader.problem(
                         _path((*steps, "name")),
-                        where if section == "peerings" else f"duplicate {kind} name {key!r}",
+                        where,
                         self._line(*steps, key="name"),
                     )
                     continue
@@ -420,6 +423,8 @@ class _Builder:
     def _flatten_capabilities(self, steps: tuple, spec: dict) -> None:
         """``connectivity_capabilities: {...}`` (ARM's nesting) into the flat fields."""
         nested = spec.pop("connectivity_capabilities", None) or {}
+        if not isinstance(nested, dict):
+            return  # the schema reader has reported it
         for key, value in nested.items():
             if key in spec and spec[key] != value:
                 self.reader.problem(
@@ -441,6 +446,8 @@ class _Builder:
             self._ref(steps, "from", spec.get("from_gateway"), fabric.gateways, "gateway")
             if kind == "IPsec":
                 targets, label = fabric.local_network_gateways, "local network gateway"
+            elif kind == "ExpressRoute":
+                targets, label = fabric.express_route_circuits, "ExpressRoute circuit"
             else:
                 targets, label = fabric.gateways, "gateway"
             self._ref(steps, "to", spec.get("to_gateway"), targets, label)
@@ -541,6 +548,7 @@ _KINDS = {
     "route_tables": "route table",
     "application_security_groups": "application security group",
     "local_network_gateways": "local network gateway",
+    "express_route_circuits": "ExpressRoute circuit",
     "gateways": "gateway",
     "connections": "connection",
     "firewalls": "firewall",

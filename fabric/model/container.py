@@ -18,6 +18,7 @@ from fabric.model.records import (
     BgpSettings,
     Connection,
     ConnectivityConfiguration,
+    ExpressRouteCircuit,
     Firewall,
     FirewallRuleCollection,
     GroupItem,
@@ -51,7 +52,7 @@ class FabricError(KeyError):
 @attrs.define(slots=True, eq=True)
 class Fabric:
     """A topology: VNets, peerings, gateways, connections, NSGs, route tables, on-premises sites,
-    firewalls, application security groups and route servers."""
+    firewalls, application security groups, route servers and ExpressRoute circuits."""
 
     vnets: dict[str, VNet] = attrs.field(factory=dict)
     peerings: dict[tuple[str, str], Peering] = attrs.field(factory=dict)
@@ -69,6 +70,7 @@ class Fabric:
     network_groups: dict[str, NetworkGroup] = attrs.field(factory=dict)
     connectivity_configurations: dict[str, ConnectivityConfiguration] = attrs.field(factory=dict)
     permissions: dict[str, Permission] = attrs.field(factory=dict)
+    express_route_circuits: dict[str, ExpressRouteCircuit] = attrs.field(factory=dict)
 
     # -- adding resources -------------------------------------------------------------------
 
@@ -539,6 +541,83 @@ class Fabric:
                 f"Manager: configuration {config.name} sets peering_enforcement Enforced "
                 "(N8.1); change the configuration instead"
             )
+
+    def express_route_gateway(
+        self,
+        name: str,
+        vnet: str,
+        sku: str = "ErGw1AZ",
+        *,
+        allow_remote_vnet_traffic: bool = False,
+        scale_units: int | None = None,
+    ) -> VpnGateway:
+        """Add an ExpressRoute gateway to ``vnet`` (it lives in the VNet's GatewaySubnet)."""
+        self._fresh(self.gateways, name, "gateway")
+        self._get(self.vnets, vnet, "VNet")
+        gateway = VpnGateway(
+            name,
+            vnet,
+            sku,
+            gateway_type="ExpressRoute",
+            allow_remote_vnet_traffic=allow_remote_vnet_traffic,
+            scale_units=scale_units,
+        )
+        self.gateways[name] = gateway
+        return gateway
+
+    def express_route_circuit(
+        self,
+        name: str,
+        peering_location: str,
+        bandwidth_mbps: float,
+        *,
+        sku_tier: str = "Standard",
+        on_premises_prefixes: str | Iterable[str] = (),
+        **options: Any,
+    ) -> ExpressRouteCircuit:
+        """Add an ExpressRoute circuit (N1.5). ``options`` are the other ExpressRouteCircuit
+        fields: ``sku_family``, ``express_route_port``, ``peer_asn``, ``as_path_prepend``,
+        ``service_provider_name``, ``service_provider_provisioning_state``, ``subscription``."""
+        self._fresh(self.express_route_circuits, name, "ExpressRoute circuit")
+        prefixes = (
+            (on_premises_prefixes,)
+            if isinstance(on_premises_prefixes, str)
+            else tuple(on_premises_prefixes)
+        )
+        circuit = ExpressRouteCircuit(
+            name,
+            peering_location,
+            bandwidth_mbps,
+            sku_tier,
+            on_premises_prefixes=prefixes,
+            **options,
+        )
+        self.express_route_circuits[name] = circuit
+        return circuit
+
+    def connect_circuit(
+        self,
+        name: str,
+        gateway: str,
+        circuit: str,
+        *,
+        routing_weight: int = 0,
+        express_route_gateway_bypass: bool = False,
+        authorization_key: str | None = None,
+    ) -> Connection:
+        """An ExpressRoute connection from ExpressRoute gateway ``gateway`` to ``circuit``."""
+        self._fresh(self.connections, name, "connection")
+        connection = Connection(
+            name,
+            gateway,
+            circuit,
+            "ExpressRoute",
+            routing_weight=routing_weight,
+            express_route_gateway_bypass=express_route_gateway_bypass,
+            authorization_key=authorization_key,
+        )
+        self.connections[name] = connection
+        return connection
 
     def set_vnet(self, vnet: VNet) -> None:
         """Replace a VNet record wholesale (what-if edits made with ``attrs.evolve``)."""

@@ -52,6 +52,9 @@ IPSEC_ENCRYPTIONS = (
 )
 IPSEC_INTEGRITIES = ("GCMAES256", "GCMAES192", "GCMAES128", "SHA256", "SHA1", "MD5")
 PFS_GROUPS = ("PFS24", "ECP384", "ECP256", "PFS2048", "PFS2", "PFS1", "PFS14", "PFSMM", "None")
+CIRCUIT_TIERS = ("Local", "Standard", "Premium")  # N1.5
+CIRCUIT_FAMILIES = ("MeteredData", "UnlimitedData")
+CIRCUIT_PROVISIONING_STATES = ("NotProvisioned", "Provisioning", "Provisioned", "Deprovisioning")
 
 
 def suggest(value: object, choices: Iterable[str]) -> str:
@@ -309,6 +312,16 @@ class VpnGateway:
     bgp_asn: int = attrs.field(default=65515)  # §3.9: default ASN, assigned even with BGP off
     enable_bgp: bool = attrs.field(default=False, validator=_flag)
     gateway_type: str = attrs.field(default="Vpn", validator=_one_of(GATEWAY_TYPES))
+    # N1.6: an ExpressRoute gateway accepts prefixes of other VNets linked to its circuits only
+    # when this is on (ARM allowRemoteVnetTraffic; off by default for new gateways).
+    allow_remote_vnet_traffic: bool = attrs.field(default=False, validator=_flag)
+    # N1.1: ErGwScale's (minimum) scale units, 1-40 (ARM autoScaleConfiguration.bounds.min).
+    scale_units: int | None = attrs.field(default=None)
+
+    @scale_units.validator
+    def _units(self, attribute: attrs.Attribute, value: Any) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f"scale_units must be an integer, got {value!r}")
 
     @bgp_asn.validator
     def _asn(self, attribute: attrs.Attribute, value: Any) -> None:
@@ -348,6 +361,53 @@ class Connection:
     dpd_timeout_seconds: int | None = attrs.field(default=None)
     routing_weight: int = attrs.field(default=0)
     express_route_gateway_bypass: bool = attrs.field(default=False, validator=_flag)
+    # N1.5/N7: what lets a gateway in another subscription link to a circuit.
+    authorization_key: str | None = attrs.field(default=None, validator=_optional_text)
+
+
+@attrs.frozen(slots=True)
+class ExpressRouteCircuit:
+    """An ExpressRoute circuit (N1.5): its peering location (a metro, where the MSEE pair
+    is), bandwidth (duplex), SKU tier and family, and what on-premises advertises over its
+    private peering (``on_premises_prefixes``, ``as_path_prepend``: modelling inputs, not
+    ARM properties). ``express_route_port`` names the ExpressRoute Direct port it uses (None:
+    a provider circuit). ``service_provider_provisioning_state`` None means not reported
+    (taken as Provisioned)."""
+
+    name: str = attrs.field(validator=_text)
+    peering_location: str = attrs.field(validator=_text)
+    bandwidth_mbps: float = attrs.field(validator=_positive_number)
+    sku_tier: str = attrs.field(default="Standard", validator=_one_of(CIRCUIT_TIERS))
+    sku_family: str = attrs.field(default="MeteredData", validator=_one_of(CIRCUIT_FAMILIES))
+    on_premises_prefixes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    service_provider_name: str | None = attrs.field(default=None, validator=_optional_text)
+    express_route_port: str | None = attrs.field(default=None, validator=_optional_text)
+    peer_asn: int | None = attrs.field(default=None)
+    as_path_prepend: int = attrs.field(default=0)
+    service_provider_provisioning_state: str | None = attrs.field(default=None)
+    subscription: str | None = attrs.field(default=None, validator=_optional_text)
+
+    @as_path_prepend.validator
+    def _prepend(self, attribute: attrs.Attribute, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"as_path_prepend must be an integer >= 0, got {value!r}")
+
+    @peer_asn.validator
+    def _peer_asn(self, attribute: attrs.Attribute, value: Any) -> None:
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**32
+        ):
+            raise ValueError(f"peer_asn must be an integer from 1 to 4294967295, got {value!r}")
+
+    @service_provider_provisioning_state.validator
+    def _state(self, attribute: attrs.Attribute, value: Any) -> None:
+        if value is not None:
+            _one_of(CIRCUIT_PROVISIONING_STATES)(self, attribute, value)
+
+    @property
+    def direct(self) -> bool:
+        """True for an ExpressRoute Direct circuit (it uses a Direct port)."""
+        return self.express_route_port is not None
 
 
 @attrs.frozen(slots=True)

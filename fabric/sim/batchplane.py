@@ -25,6 +25,7 @@ from fabric.sim.dataplane import Dataplane
 from fabric.sim.flows import STEADY_AFTER, FlowStats
 from fabric.sim.plans import (
     SERVER_STEPS,
+    CircuitStep,
     DecapStep,
     DelayStep,
     DropStep,
@@ -33,6 +34,7 @@ from fabric.sim.plans import (
     NicStep,
     PlanStep,
     SinkStep,
+    SizeLimitStep,
     SwitchStep,
 )
 from fabric.sim.traffic import open_loop_trace
@@ -203,6 +205,10 @@ def _advance(dataplane: Dataplane, state: _FlowState) -> None:
         elif isinstance(step, DropStep):
             _drop(state, np.ones(count, bool), step.drop)
             return
+        elif isinstance(step, SizeLimitStep):
+            _drop(state, state.sizes > step.limit_bytes, step.drop)
+            if not state.index.size:
+                return
         if state.times.size:
             state.last_event = max(state.last_event, int(state.times.max()))
         state.position += 1
@@ -230,8 +236,12 @@ def _solve_server(dataplane: Dataplane, server: RateServer, arriving: list[_Flow
     sizes = [s.times.size for s in arriving]
     offsets = np.concatenate(([0], np.cumsum(sizes)))
     times = np.concatenate([s.times for s in arriving])
-    # A VM's egress cap meters whole packets, the gateways' measured caps meter payload.
-    metered = [s.wire if isinstance(s.plan[s.position], NicStep) else s.payload for s in arriving]
+    # Line rates (a VM's egress cap, a circuit) meter whole packets, the gateways' measured
+    # caps meter payload.
+    metered = [
+        s.wire if isinstance(s.plan[s.position], NicStep | CircuitStep) else s.payload
+        for s in arriving
+    ]
     wire = np.concatenate(metered)
     # Each flow's arrivals are already in time order, and the flows are concatenated in flow
     # order, so a stable sort gives (time, flow, packet) order: the tie rule of both engines.

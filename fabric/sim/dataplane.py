@@ -1,5 +1,5 @@
-"""Packets through the fabric: VM egress queues, virtual switches, peering links and IPsec
-gateway tunnels as nodes on the event engine.
+"""Packets through the fabric: VM egress queues, virtual switches, peering links, IPsec
+gateway tunnels, ExpressRoute gateways and circuits as nodes on the event engine.
 
 A packet carries its path: a tuple of stages, each a plain callable ``stage(packet)``; queueing
 elements hand the packet to ``advance`` when it leaves them. A flow's path is decided once, by
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from fabric.catalogue.firewalls import FIREWALL_SPECS
 from fabric.catalogue.firewalls import capacity_mbps as firewall_capacity
 from fabric.catalogue.latency import LatencyModel
-from fabric.catalogue.skus import lookup
+from fabric.catalogue.skus import express_route_sku, lookup
 from fabric.catalogue.vmsizes import egress_mbps
 from fabric.control.forwarding import Drop, Path, resolve
 from fabric.control.ipsec import Negotiated, negotiate
@@ -23,10 +23,12 @@ from fabric.control.plane import ControlPlane
 from fabric.model import Host, VpnGateway
 from fabric.sim.capture import Capture
 from fabric.sim.plans import (
+    CircuitStep,
     DecapStep,
     DelayStep,
     DropStep,
     EncapStep,
+    ExpressRouteGatewayStep,
     FirewallFlowStep,
     FirewallStep,
     GatewayStep,
@@ -35,6 +37,7 @@ from fabric.sim.plans import (
     NicStep,
     PlanStep,
     SinkStep,
+    SizeLimitStep,
     SwitchStep,
     TapStep,
     TunnelStep,
@@ -155,6 +158,16 @@ class GatewayTunnel:
         advance(packet)
 
 
+def _size_limit(limit: int, drop: Drop) -> Stage:
+    def check(packet: Packet) -> None:
+        if packet.size > limit:
+            packet.flow.dropped(packet, drop)
+        else:
+            advance(packet)
+
+    return check
+
+
 def decapsulate(packet: Packet) -> None:
     """At the remote gateway the inner packet continues alone."""
     packet.wire = packet.size
@@ -175,6 +188,8 @@ class Dataplane:
         self.instances: dict[str, list[RateServer]] = {}
         self.firewalls: dict[str, RateServer] = {}
         self.firewall_flows: dict[tuple[str, str], RateServer] = {}
+        self.circuits: dict[str, RateServer] = {}  # by CircuitStep name (one per direction)
+        self.express_route: dict[str, RateServer] = {}  # by ExpressRouteGatewayStep name
         self.delays: list[Delay] = []
         self.capture: Capture | None = None
         self.queue_drops: dict[str, Drop] = {}  # server name -> the Drop it reports
@@ -244,6 +259,51 @@ class Dataplane:
                 )
             self.instances[gateway.name] = servers
         return servers
+
+    def express_route_gateway(self, step: ExpressRouteGatewayStep) -> RateServer:
+        """One direction of an ExpressRoute gateway: a rate server at its SKU's Mbps and
+        packets per second (N1.1: figures for the gateway, whatever its instance count); like
+        the VPN figures its Mbps meter payload, and every packet counts against the pps cap."""
+        server = self.express_route.get(step.name)
+        if server is None:
+            gateway = self.plane.fabric.gateways[step.gateway]
+            spec = express_route_sku(gateway.sku, gateway.scale_units)
+            rate = round(spec.mbps * 1e6)
+            buffer_ms = self.params.gateway_buffer_ms
+            direction = "from the circuit" if step.inbound else "to the circuit"
+            server = self.express_route[step.name] = RateServer(
+                self.sim,
+                rate,
+                advance,
+                self._queue_drop(
+                    step.name, "GatewayQueueFull", f"gateway {gateway.name} ({direction})"
+                ),
+                buffer_bytes=round(rate * buffer_ms / 8_000),
+                buffer_packets=round(spec.pps * buffer_ms / 1_000),
+                name=step.name,
+                min_service_ns=-(-NS_PER_S // spec.pps),
+            )
+        return server
+
+    def circuit(self, step: CircuitStep) -> RateServer:
+        """One direction of an ExpressRoute circuit at its bandwidth (N1.5: duplex), metering
+        whole packets; burst above the bandwidth (N1.5: not guaranteed) is not modelled."""
+        server = self.circuits.get(step.name)
+        if server is None:
+            circuit = self.plane.fabric.express_route_circuits[step.circuit]
+            rate = round(circuit.bandwidth_mbps * 1e6)
+            direction = "into Azure" if step.toward_azure else "out of Azure"
+            server = self.circuits[step.name] = RateServer(
+                self.sim,
+                rate,
+                advance,
+                self._queue_drop(
+                    step.name, "CircuitQueueFull", f"circuit {circuit.name} ({direction})"
+                ),
+                buffer_bytes=round(rate * self.params.gateway_buffer_ms / 8_000),
+                name=step.name,
+            )
+        return server
 
     def tunnel(self, connection_name: str) -> GatewayTunnel:
         tunnel = self.tunnels.get(connection_name)
@@ -318,7 +378,7 @@ class Dataplane:
         return server
 
     def server_of(self, step: PlanStep) -> RateServer:
-        """The queueing server a plan step names (NIC, tunnel, or gateway instance)."""
+        """The queueing server a plan step names (NIC, tunnel, gateway instance, circuit)."""
         if isinstance(step, NicStep):
             return self.nic(step.host)
         if isinstance(step, TunnelStep):
@@ -331,6 +391,10 @@ class Dataplane:
             return self.firewall(step.firewall)
         if isinstance(step, FirewallFlowStep):
             return self.firewall_flow(step.firewall, step.flow)
+        if isinstance(step, CircuitStep):
+            return self.circuit(step)
+        if isinstance(step, ExpressRouteGatewayStep):
+            return self.express_route_gateway(step)
         raise TypeError(f"{step!r} is not a queueing step")
 
     # -- capture ----------------------------------------------------------------------------
@@ -380,11 +444,17 @@ class Dataplane:
 
     def stage(self, step: PlanStep, sink: Stage) -> Stage:
         """The event-engine stage for one plan step."""
-        if isinstance(step, NicStep):
+        if isinstance(step, NicStep | CircuitStep):
             server = self.server_of(step)
-            return lambda p: server.put(p, p.wire)  # a VM's egress cap meters what it sends
+            return lambda p: server.put(p, p.wire)  # line rates meter what is sent
         if isinstance(
-            step, TunnelStep | InstanceStep | GatewayStep | FirewallStep | FirewallFlowStep
+            step,
+            TunnelStep
+            | InstanceStep
+            | GatewayStep
+            | ExpressRouteGatewayStep
+            | FirewallStep
+            | FirewallFlowStep,
         ):
             server = self.server_of(step)
             return lambda p: server.put(p, p.payload)  # measured caps meter payload
@@ -407,4 +477,6 @@ class Dataplane:
         if isinstance(step, DropStep):
             drop = step.drop
             return lambda packet: packet.flow.dropped(packet, drop)
+        if isinstance(step, SizeLimitStep):
+            return _size_limit(step.limit_bytes, step.drop)
         raise TypeError(f"no stage for {step!r}")

@@ -169,7 +169,7 @@ class TcpFlow:
             dst, src, "Tcp", sport, spec.destination_port, self.reverse.delivered, established=True
         )
         params = dataplane.params
-        mss = params.vpn_tcp_mss_bytes if self.forwarding.crosses_tunnel else params.tcp_mss_bytes
+        mss = self.forwarding.tcp_mss(params)
         self.mss = mss
         self.segment_bytes = mss + HEADER_BYTES["Tcp"]
         self.ttl = params.hop_limit

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import attrs
 
+from fabric.catalogue.skus import EXPRESS_ROUTE_MAX_PACKET_BYTES
 from fabric.control.forwarding import (
     ApplianceHop,
     Arrival,
+    CircuitHop,
     Crossing,
     Drop,
     Egress,
@@ -20,6 +22,7 @@ from fabric.control.forwarding import (
     GroupCrossing,
     InternetEgress,
     Leg,
+    LocationLeg,
     OnPremises,
     Path,
     PlatformArrival,
@@ -113,6 +116,43 @@ class FirewallFlowStep:
 
 
 @attrs.frozen(slots=True)
+class ExpressRouteGatewayStep:
+    """An ExpressRoute gateway handling the packet on its way out to the circuit or in from it
+    (``inbound``): a rate server at the SKU's Mbps and packets per second in each direction
+    (our reading, as vnetsim meters a VPN gateway's figures on its sending side only: Azure
+    does not say whether the figures are per direction or for both together)."""
+
+    gateway: str
+    inbound: bool
+
+    @property
+    def name(self) -> str:
+        return f"gateway/{self.gateway}/{'in' if self.inbound else 'out'}"
+
+
+@attrs.frozen(slots=True)
+class CircuitStep:
+    """One direction of an ExpressRoute circuit: a rate server at its bandwidth (N1.5: the
+    bandwidth is duplex), metering whole packets (a provisioned line rate), no ESP."""
+
+    circuit: str
+    toward_azure: bool
+
+    @property
+    def name(self) -> str:
+        return f"circuit/{self.circuit}/{'in' if self.toward_azure else 'out'}"
+
+
+@attrs.frozen(slots=True)
+class SizeLimitStep:
+    """Packets larger than ``limit_bytes`` stop here, for ``drop``'s reason (N1.1: an
+    ExpressRoute gateway passes TCP/UDP packets of at most 1,400 bytes, and no fragments)."""
+
+    limit_bytes: int
+    drop: Drop
+
+
+@attrs.frozen(slots=True)
 class DecapStep:
     """ESP decapsulation at the far gateway: the inner packet continues alone."""
 
@@ -147,20 +187,29 @@ PlanStep = (
     | GatewayStep
     | FirewallStep
     | FirewallFlowStep
+    | ExpressRouteGatewayStep
+    | CircuitStep
+    | SizeLimitStep
     | DecapStep
     | TapStep
     | SinkStep
     | DropStep
 )
-SERVER_STEPS = (NicStep, TunnelStep, InstanceStep, GatewayStep, FirewallFlowStep, FirewallStep)
+SERVER_STEPS = (
+    NicStep,
+    TunnelStep,
+    InstanceStep,
+    GatewayStep,
+    ExpressRouteGatewayStep,
+    CircuitStep,
+    FirewallFlowStep,
+    FirewallStep,
+)
 
 
-def _ns(value_ms: float | None, what: str) -> int:
+def _ns(value_ms: float | None, what: str, fix: str = "the region pair under region_rtt_ms") -> int:
     if value_ms is None:
-        raise SimulationError(
-            f"no latency data for {what}; add the region pair under "
-            "simulation.parameters.region_rtt_ms"
-        )
+        raise SimulationError(f"no latency data for {what}; add {fix} in simulation.parameters")
     return milliseconds(value_ms)
 
 
@@ -218,7 +267,11 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
             plan.append(SwitchStep(step.vnet.name))
         elif isinstance(step, GatewayHop):
             following = steps[index + 1] if index + 1 < len(steps) else None
-            if not isinstance(following, TunnelHop):
+            if step.express_route:
+                plan.append(_size_limit(step.gateway.name))
+                plan.append(ExpressRouteGatewayStep(step.gateway.name, step.circuit is not None))
+                tap(step.gateway.name)
+            elif not isinstance(following, TunnelHop):
                 plan.append(GatewayStep(step.gateway.name))
                 tap(step.gateway.name)
             plan.append(DelayStep(milliseconds(step.processing_ms), f"gateway/{step.gateway.name}"))
@@ -228,6 +281,14 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
             if capture in (name, step.gateway.name):
                 plan.append(TapStep(_outer(step)))
             tunnel = step
+        elif isinstance(step, CircuitHop):
+            plan.append(CircuitStep(step.circuit.name, step.toward_azure))
+            tap(step.circuit.name)
+        elif isinstance(step, LocationLeg):
+            fix = f"'{step.location}/{step.region}' under peering_location_rtt_ms"
+            delay = _ns(step.latency_ms, step.label, fix)
+            if delay:
+                plan.append(DelayStep(delay, step.label))
         elif isinstance(step, OnPremises) and drop is None:
             plan.append(SinkStep())
         elif isinstance(step, Arrival) and drop is None:
@@ -241,6 +302,19 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
     return tuple(plan)
 
 
+def _size_limit(gateway: str) -> SizeLimitStep:
+    limit = EXPRESS_ROUTE_MAX_PACKET_BYTES
+    return SizeLimitStep(
+        limit,
+        Drop(
+            "ExpressRoutePacketTooLarge",
+            f"ExpressRoute gateway {gateway} passes TCP/UDP packets of at most {limit} bytes and "
+            "no fragments (N1.1, N9 item 3): send smaller packets, or use FastPath",
+            (f"gateway/{gateway}",),
+        ),
+    )
+
+
 def _outer(tunnel: TunnelHop) -> tuple[str, str, str]:
     """(connection, outer source, outer destination) as a capture shows the ESP packet."""
 
@@ -252,7 +326,9 @@ def _outer(tunnel: TunnelHop) -> tuple[str, str, str]:
 
 def capture_points(fabric) -> list[str]:
     """Names a capture may name: hosts, peering links (vnet/link), gateways, connections,
-    firewalls."""
+    firewalls, ExpressRoute circuits."""
     hosts = [h.name for v in fabric.vnets.values() for h in v.hosts]
     links = [f"{vnet}/{name}" for vnet, name in fabric.peerings]
-    return sorted([*hosts, *links, *fabric.gateways, *fabric.connections, *fabric.firewalls])
+    circuits = list(fabric.express_route_circuits)
+    named = [*fabric.gateways, *fabric.connections, *fabric.firewalls, *circuits]
+    return sorted([*hosts, *links, *named])

@@ -272,11 +272,11 @@ class SimulationResult:
         busy = [e for e in self.elements if e.packets]
         if busy:
             lines.append("")
-            lines.append(f"{'element':<34}{'kind':<16}{'packets':>10}{'util':>8}{'peak queue':>12}")
+            lines.append(f"{'element':<34}{'kind':<20}{'packets':>10}{'util':>8}{'peak queue':>12}")
             for e in busy:
                 util = f"{e.utilisation:.1%}" if e.utilisation is not None else "-"
                 lines.append(
-                    f"{e.name:<34}{e.kind:<16}{e.packets:>10}{util:>8}{e.peak_queue_packets:>12}"
+                    f"{e.name:<34}{e.kind:<20}{e.packets:>10}{util:>8}{e.peak_queue_packets:>12}"
                 )
         return "\n".join(lines)
 

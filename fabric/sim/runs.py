@@ -206,6 +206,10 @@ def _collect(
         )
     for name, server in sorted(dataplane.firewalls.items()):
         elements.append(ElementResult.from_server(f"firewall/{name}", "Firewall", server, end_ns))
+    for name, server in sorted(dataplane.express_route.items()):
+        elements.append(ElementResult.from_server(name, "ExpressRouteGateway", server, end_ns))
+    for name, server in sorted(dataplane.circuits.items()):
+        elements.append(ElementResult.from_server(name, "ExpressRouteCircuit", server, end_ns))
     for name, server in sorted(dataplane.nics.items()):
         elements.append(ElementResult.from_server(f"nic/{name}", "Nic", server, end_ns))
     for name, link in sorted(dataplane.peering_links.items()):

@@ -10,6 +10,7 @@ import attrs
 from fabric.control.forwarding import (
     ApplianceHop,
     Arrival,
+    CircuitHop,
     Crossing,
     Drop,
     Egress,
@@ -25,6 +26,7 @@ from fabric.control.forwarding import (
     resolve,
 )
 from fabric.control.plane import ControlPlane
+from fabric.model import ExpressRouteCircuit
 
 
 @attrs.frozen(slots=True)
@@ -106,7 +108,7 @@ class Trace:
                 for issue in hop.issues
             )
             lines.append(
-                f"  {i:>2}. {hop.type:<22}{hop.name:<28}{hop.address:<16}{hop.detail}"
+                f"  {i:>2}. {hop.type:<22}{hop.name:<28}{hop.address:<16} {hop.detail}"
                 + (f"  !! {problems}" if problems else "")
             )
         for drop in self.path.blockers[1:]:
@@ -228,12 +230,17 @@ def _hop(step, path: Path) -> Hop | None:
             detail=f"{step.vnet.name}; route {step.route.prefix}; {decided}{derived}",
         )
     if isinstance(step, GatewayHop):
+        how = f"route {step.route.prefix}" if step.route is not None else "no route"
+        if step.circuit is not None:
+            how = f"from circuit {step.circuit.name}; {how}"
         return Hop(
             "VirtualNetworkGateway",
             step.gateway.name,
             ", ".join(step.addresses) or "-",
-            detail=f"{step.vnet.name}; route {step.route.prefix}",
+            detail=f"{step.vnet.name}; {how}",
         )
+    if isinstance(step, CircuitHop):
+        return _circuit_hop(step)
     if isinstance(step, TunnelHop) and step.site is not None:
         return Hop(
             "LocalNetworkGateway",
@@ -249,6 +256,9 @@ def _hop(step, path: Path) -> Hop | None:
             detail=f"{step.remote_vnet.name}; tunnel {step.connection.name}",
         )
     if isinstance(step, OnPremises):
+        if isinstance(step.site, ExpressRouteCircuit):
+            where = f"delivered on premises via circuit {step.site.name} at peering location "
+            return Hop("OnPremises", step.site.name, destination, detail=where + _at(step.site))
         return Hop("OnPremises", step.site.name, destination, detail="delivered on premises")
     if isinstance(step, Arrival):
         where = step.location
@@ -265,3 +275,26 @@ def _hop(step, path: Path) -> Hop | None:
     if isinstance(step, Stranded):
         return Hop("VnetLocal", step.vnet.name, destination, detail=step.how)
     return None  # legs are travel, not nodes
+
+
+def _at(circuit: ExpressRouteCircuit) -> str:
+    return circuit.peering_location
+
+
+def _circuit_hop(step: CircuitHop) -> Hop:
+    """An ExpressRoute circuit crossed, naming it and its peering location (the MSEE's metro):
+    up from a gateway to the MSEE, or down from it to a gateway (the hairpin, N1.6)."""
+    circuit = step.circuit
+    if not step.toward_azure:
+        spread = f"; ECMP over {step.ecmp} connections" if step.ecmp > 1 else ""
+        detail = (
+            f"up from {step.gateway.name} over {step.connection.name} to the MSEE at peering "
+            f"location {_at(circuit)}{spread}"
+        )
+    else:
+        detail = (
+            f"hairpin at peering location {_at(circuit)}: down over {step.connection.name} to "
+            f"{step.gateway.name}" + (f"; {step.note}" if step.note else "")
+        )
+    # The MSEE's address is not modelled: the hop's address is where it is, the metro.
+    return Hop("ExpressRouteCircuit", circuit.name, _at(circuit), detail=detail)

@@ -34,6 +34,7 @@ from fabric.model.records import (
     BgpPeer,
     BgpSettings,
     Connection,
+    ExpressRouteCircuit,
     Firewall,
     FirewallNetworkRule,
     FirewallRuleCollection,
@@ -62,6 +63,7 @@ ACCEPTED = frozenset(
         "azurerm_virtual_machine_extension",
         "azurerm_managed_disk",
         "azurerm_virtual_machine_data_disk_attachment",
+        "azurerm_express_route_circuit_authorization",  # a key: connections carry the one used
     }
 )
 _NIC_IP = re.compile(
@@ -136,6 +138,8 @@ class _Mapper:
         self.collections: dict[str, list[FirewallRuleCollection]] = {}
         self.bgp_peers: dict[str, list[tuple[InstanceView, str, Any, int]]] = {}
         self.first_seen: dict[tuple[str, str], str] = {}
+        self.circuit_asns: dict[str, int] = {}  # circuit -> its private peering's peer ASN
+        self.port_locations: dict[str, str] = {}  # ExpressRoute Direct port -> metro
 
     def _unique(self, view: InstanceView, kind: str, name: str) -> bool:
         """True the first time a ``kind`` named ``name`` is met; a finding afterwards."""
@@ -542,6 +546,7 @@ class _Mapper:
             asn,
             enable_bgp,
             kind,
+            view.flag("remote_vnet_traffic_enabled", False),  # N1.6: off by default
         )
         if gateway is not None:
             self.fabric.gateways[name] = gateway
@@ -589,11 +594,11 @@ class _Mapper:
         target_keys = {
             "Vnet2Vnet": ("peer_virtual_network_gateway_id", "virtualNetworkGateways"),
             "IPsec": ("local_network_gateway_id", "localNetworkGateways"),
+            "ExpressRoute": ("express_route_circuit_id", "expressRouteCircuits"),
         }
         if kind not in target_keys:
             view.warn(
-                f"a connection of type {kind} is not modelled (the model has no ExpressRoute "
-                "circuits table yet); it was left out",
+                f"a connection of type {kind} is not modelled; it was left out",
                 codes.NOT_MODELLED,
             )
             return
@@ -637,12 +642,17 @@ class _Mapper:
             dpd_timeout_seconds=view.integer("dpd_timeout_seconds", None),
             routing_weight=view.integer("routing_weight", 10),  # the provider's default
             express_route_gateway_bypass=view.flag("express_route_gateway_bypass", False),
+            authorization_key=view.text("authorization_key"),
         )
         if connection is None:
             return
-        targets = (
-            self.fabric.gateways if kind == "Vnet2Vnet" else self.fabric.local_network_gateways
-        )
+        if view.flag("private_link_fast_path_enabled", False, quiet=True):
+            view.warn("FastPath to private endpoints is not modelled (N1.4)", codes.NOT_MODELLED)
+        targets = {
+            "Vnet2Vnet": self.fabric.gateways,
+            "IPsec": self.fabric.local_network_gateways,
+            "ExpressRoute": self.fabric.express_route_circuits,
+        }[kind]
         missing = [
             g for g, table in ((source, self.fabric.gateways), (target, targets)) if g not in table
         ]
@@ -655,6 +665,78 @@ class _Mapper:
             )
             return
         self.fabric.connections[name] = connection
+
+    # -- ExpressRoute circuits ------------------------------------------------------------
+
+    def express_route_port(self, view: InstanceView) -> None:
+        name, location = view.name(), view.text("peering_location")
+        if name is not None and location is not None:
+            self.port_locations[name.lower()] = location
+
+    def express_route_circuit_peering(self, view: InstanceView) -> None:
+        """Private peering gives the on-premises ASN (the AS path, N1.7); Microsoft peering is
+        not modelled."""
+        kind = view.text("peering_type", required=True)
+        circuit = view.name("express_route_circuit_name")
+        if kind is None or circuit is None:
+            return
+        if kind != "AzurePrivatePeering":
+            view.warn(
+                f"{kind} is not modelled (private peering only: VNets, not Microsoft services)",
+                codes.NOT_MODELLED,
+            )
+            return
+        asn = view.integer("peer_asn", None)
+        if asn is not None:
+            self.circuit_asns[circuit] = asn
+
+    def express_route_circuit(self, view: InstanceView) -> None:
+        name = view.name()
+        if name is None or not self._unique(view, "ExpressRoute circuit", name):
+            return
+        port = view.ref("express_route_port_id", "expressRoutePorts")
+        location = view.text("peering_location")
+        if location is None and port is not None:
+            location = self.port_locations.get(port.lower())
+        if location is None:
+            where = "the express_route_port it uses" if port else "peering_location"
+            view.invalid(f"the circuit has no peering location here; set {where}")
+            return
+        mbps = view.integer("bandwidth_in_mbps", None)
+        gbps = view.raw("bandwidth_in_gbps")
+        if mbps is None and isinstance(gbps, int | float) and not isinstance(gbps, bool):
+            mbps = round(gbps * 1000)
+        if mbps is None:
+            view.invalid("bandwidth_in_mbps (or bandwidth_in_gbps with a Direct port) is required")
+            return
+        sku = view.blocks("sku")
+        tier = sku[0].text("tier") if sku else None
+        family = sku[0].text("family") if sku else None
+        state = view.text("service_provider_provisioning_state")
+        circuit = self._record(
+            view,
+            ExpressRouteCircuit,
+            name,
+            location,
+            mbps,
+            tier or "Standard",
+            family or "MeteredData",
+            (),
+            view.text("service_provider_name"),
+            port,
+            self.circuit_asns.get(name),
+            0,
+            state,
+        )
+        if circuit is None:
+            return
+        self.fabric.express_route_circuits[name] = circuit
+        view.warn(
+            "Terraform does not say what on-premises advertises over the circuit, so it carries "
+            "no on-premises traffic here: add on_premises_prefixes to the circuit in the native "
+            "YAML",
+            "CircuitOnPremisesPrefixesUnknown",
+        )
 
     # -- firewall and route server --------------------------------------------------------
 
@@ -1005,6 +1087,9 @@ _ORDER: tuple[tuple[str, Callable[[_Mapper, InstanceView], None]], ...] = (
     ("azurerm_windows_virtual_machine", _Mapper.virtual_machine),
     ("azurerm_virtual_machine", _Mapper.virtual_machine),
     ("azurerm_virtual_network_gateway", _Mapper.virtual_network_gateway),
+    ("azurerm_express_route_port", _Mapper.express_route_port),
+    ("azurerm_express_route_circuit_peering", _Mapper.express_route_circuit_peering),
+    ("azurerm_express_route_circuit", _Mapper.express_route_circuit),
     ("azurerm_virtual_network_gateway_connection", _Mapper.virtual_network_gateway_connection),
     ("azurerm_virtual_network_peering", _Mapper.virtual_network_peering),
     ("azurerm_firewall", _Mapper.firewall),

@@ -183,6 +183,28 @@ SCHEMAS: dict[str, Schema] = {
         "id virtual_router_asn virtual_router_ips routing_state",
     ),
     "azurerm_route_server_bgp_connection": _s("name route_server_id peer_asn peer_ip", "id"),
+    "azurerm_express_route_circuit": _s(
+        _BASE + " service_provider_name peering_location bandwidth_in_mbps "
+        "allow_classic_operations express_route_port_id bandwidth_in_gbps authorization_key "
+        "rate_limiting_enabled",
+        "id service_provider_provisioning_state service_key",
+        sku=_s("tier family"),
+    ),
+    "azurerm_express_route_circuit_peering": _s(
+        "peering_type express_route_circuit_name resource_group_name vlan_id "
+        "primary_peer_address_prefix secondary_peer_address_prefix ipv4_enabled shared_key "
+        "peer_asn route_filter_id",
+        "id azure_asn primary_azure_port secondary_azure_port gateway_manager_etag",
+        microsoft_peering_config=_OPEN,
+        ipv6=_OPEN,
+    ),
+    "azurerm_express_route_port": _s(
+        _BASE + " peering_location bandwidth_in_gbps encapsulation billing_type",
+        "id guid ethertype mtu",
+        link1=_OPEN,
+        link2=_OPEN,
+        identity=_OPEN,
+    ),
 }
 
 # Azure resource ID of each type, from its arguments ({rg}: the resource group part).
@@ -211,6 +233,9 @@ _IDS: dict[str, str] = {
     "azurerm_route_server": _NET + "virtualHubs/{name}",
     "azurerm_route_server_bgp_connection": "{route_server_id}/bgpConnections/{name}",
     "azurerm_express_route_circuit": _NET + "expressRouteCircuits/{name}",
+    "azurerm_express_route_circuit_peering": _NET
+    + "expressRouteCircuits/{express_route_circuit_name}/peerings/{peering_type}",
+    "azurerm_express_route_port": _NET + "expressRoutePorts/{name}",
     "azurerm_nat_gateway": _NET + "natGateways/{name}",
     "azurerm_bastion_host": _NET + "bastionHosts/{name}",
     "azurerm_network_watcher": _NET + "networkWatchers/{name}",
@@ -225,6 +250,8 @@ _FIELDS = (
     "network_security_group_name",
     "route_table_name",
     "route_server_id",
+    "express_route_circuit_name",
+    "peering_type",
 )
 
 

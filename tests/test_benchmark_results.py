@@ -1,0 +1,71 @@
+"""The committed peering-vs-VPN results obey what their own model and Azure's published figures
+imply, and the README shows exactly the table the benchmark wrote. (The benchmark itself takes
+about 40 minutes; ``benchmarks/peering_vs_vpn.py --quick`` is smoke-tested elsewhere.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fabric.catalogue.skus import lookup
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+ROWS = json.loads((RESULTS / "peering_vs_vpn.json").read_text())
+SLACK = 1.01  # 1%: background traffic and interval noise, never a cap exceeded by more
+
+FLOWS = (("tcp_linux_mbps", "bound_linux_mbps"), ("tcp_windows_mbps", "bound_windows_mbps"))
+
+
+def _label(row: dict) -> str:
+    return f"{row['scope']} {row['path']} {row['vm_size']}"
+
+
+@pytest.mark.parametrize("row", ROWS, ids=_label)
+def test_no_throughput_exceeds_the_narrowest_cap(row):
+    for measured, bound in (*FLOWS, ("parallel_mbps", "bound_parallel_mbps")):
+        assert row[measured] <= row[bound] * SLACK, (measured, row[measured], row[bound])
+
+
+@pytest.mark.parametrize("row", ROWS, ids=_label)
+def test_throughput_reaches_most_of_its_bound(row):
+    """A TCP flow in steady state fills the binding cap minus the 2% background (and ESP /
+    header overhead for a VPN): at least 90% of the bound."""
+    for measured, bound in FLOWS:
+        assert row[measured] >= 0.9 * row[bound], (measured, row[measured], row[bound])
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if r["path"].startswith("VPN")], ids=_label)
+def test_vpn_rows_stay_under_the_published_figures(row):
+    _, sku, generation = row["path"].split()
+    spec = lookup(sku, f"Generation{generation.removeprefix('Gen')}")
+    for measured, _ in FLOWS:
+        assert row[measured] <= spec.aggregate_mbps * SLACK
+        if row["published_mbps"]:
+            assert row[measured] <= row["published_mbps"] * SLACK
+
+
+def test_vpn_is_slower_to_cross_than_peering_and_global_than_regional():
+    latency = {(r["scope"], r["path"], r["vm_size"]): r["latency_mean_ms"] for r in ROWS}
+    for scope in ("regional", "global"):
+        peering = latency[(scope, "peering", "Standard_D4s_v5")]
+        vpn = [v for (s, p, _), v in latency.items() if s == scope and p.startswith("VPN")]
+        assert vpn
+        assert all(v > peering for v in vpn)
+    for (scope, path, size), value in latency.items():
+        if scope == "global":
+            assert value > latency[("regional", path, size)]
+
+
+def test_the_readme_shows_the_generated_table():
+    table = [
+        line
+        for line in (RESULTS / "peering_vs_vpn.md").read_text().splitlines()
+        if line.startswith("|")
+    ]
+    readme = (ROOT / "README.md").read_text()
+    assert table
+    for line in table:
+        assert line in readme, f"README is missing the benchmark row: {line}"
