@@ -203,7 +203,8 @@ options = st.lists(
     command=st.sampled_from(["validate", "run", "sweep", "routes", "ip-flow", "import", "x"]),
     extra=options,
 )
-def test_random_options(capsys, command, extra):
+def test_random_options(capsys, tmp_path, monkeypatch, command, extra):
     from fabric.scenarios import path
 
+    monkeypatch.chdir(tmp_path)  # an --out or -o among the options writes here, not in the repo
     check_outcome(capsys, [command, str(path("hub_spoke")), *extra])
