@@ -248,10 +248,10 @@ def load_native(data: Any, file: str) -> NativeDocument:
     builder = _Builder(reader, data)
     fabric = builder.build(document)
     _check_simulation(reader, data, document.get("simulation"))
-    if reader.problems:
-        raise InputError(file, reader.problems)
     traffic = tuple(t for t in document.get("traffic", ()) if t is not None)
     events = builder.events(fabric, document, traffic)
+    if reader.problems:
+        raise InputError(file, reader.problems)
     findings = _import_findings(reader, document.get("import_findings") or ())
     if reader.problems:
         raise InputError(file, reader.problems)
@@ -411,13 +411,19 @@ class _Builder:
         made = [(i, event) for i, event in made if event is not None]
         simulation = document.get("simulation") or {}
         horizon = simulation.get("duration_s")
+        if horizon is not None and not horizon > 0:
+            horizon = None  # reported with the simulation section
         if horizon is None:
             ends = [t.get("start_s", 0.0) + t.get("duration_s", 1.0) for t in traffic]
             horizon = max(ends) if ends else None
         records = [event for _, event in made]
         # A traffic file for a topology given elsewhere (vnetsim run --traffic) declares no
-        # VNets: its targets are checked when the two are put together.
-        checked = event_problems(records, fabric, horizon, targets=bool(fabric.vnets))
+        # VNets: its targets are checked when the two are put together. Nor are they checked
+        # against a topology with problems of its own (a VNet that failed to load).
+        topology_ok = all(p.path.startswith("events") for p in self.reader.problems)
+        checked = event_problems(
+            records, fabric, horizon, targets=bool(fabric.vnets) and topology_ok
+        )
         for position, key, message in checked:
             index = made[position][0]
             self.reader.problem(

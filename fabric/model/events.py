@@ -255,6 +255,15 @@ def event_problems(
             continue
         state = current if spec.configuration else fabric
         message = _target_problem(event, state, spec.target)
+        if (
+            message is not None
+            and state is current
+            and not _target_problem(event, fabric, spec.target)
+        ):
+            message = (
+                f"{_TARGET_LABELS[spec.target]} {event.target} does not exist at "
+                f"{event.at_s:g} s: an earlier event removed it"
+            )
         if message is not None:
             report("target", message)
             continue
