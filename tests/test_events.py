@@ -18,6 +18,7 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import fabric
 from fabric.catalogue.latency import LatencyModel
 from fabric.cli import main
 from fabric.io import InputError, load_topology
@@ -510,7 +511,7 @@ def test_a_stopped_vm_neither_receives_nor_sends_and_loses_its_queue():
 def test_events_need_the_event_engine_and_auto_picks_it():
     events = [{"at_s": 1, "action": "vm_down", "target": "dr-vm"}]
     traffic = [probe("p", "hub-vm", "dr-vm", 2)]
-    with pytest.raises(SimulationError, match="engine batch cannot run a scenario with events"):
+    with pytest.raises(SimulationError, match="cannot run this scenario: timed events"):
         simulate(vpn_pair(), traffic, events=events, engine="batch")
     assert simulate(vpn_pair(), traffic, events=events).engine == "events"
     assert simulate(vpn_pair(), traffic).engine == "batch"
@@ -672,3 +673,26 @@ def test_random_event_sequences_keep_every_packet_accounted_for_and_are_determin
     assert json.dumps(first.to_json(), sort_keys=True) == json.dumps(
         second.to_json(), sort_keys=True
     )
+
+
+def test_events_round_trip_through_native_yaml_and_a_sweep(tmp_path):
+    net = peered()
+    net.route_table("rt")
+    events = tuple(
+        Event.from_mapping(e)
+        for e in (
+            {"at_s": 1, "action": "peering_delete", "target": "spoke/spoke-to-hub"},
+            {"at_s": 2, "action": "peering_create", "target": "spoke/spoke-to-hub",
+             "peering": {"name": "spoke-to-hub", "from": "spoke", "to": "hub",
+                         "allow_forwarded_traffic": True}},
+            {"at_s": 3, "action": "route_change", "target": "rt",
+             "route": {"name": "r", "address_prefix": "10.9.0.0/16", "next_hop_type": "None"}},
+        )
+    )  # fmt: skip
+    text = yaml.safe_dump(dump_native(net, (probe("p", "hub-vm", "spoke-vm", 5),), {}, events))
+    (tmp_path / "s.yaml").write_text(text)
+    document = load_topology(tmp_path / "s.yaml")
+    assert document.events == events
+    result = fabric.sweep(document, {}, replications=2)
+    assert [r["flow"] for r in result.records] == ["p", "p"]
+    assert all(r["dropped"] > 0 for r in result.records)  # the events ran in the sweep too

@@ -54,11 +54,6 @@ def simulate(
     if engine not in ENGINES:
         raise SimulationError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
     event_list = _events(events, fabric)
-    if event_list and engine == "batch":
-        raise SimulationError(
-            "engine batch cannot run a scenario with events (timed changes need the event "
-            "engine); use engine events or auto"
-        )
     specs = [t if isinstance(t, FlowSpec) else FlowSpec.from_mapping(dict(t)) for t in traffic]
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -86,7 +81,7 @@ def simulate(
             raise CaptureError(f"no capture point {capture!r}; choose one of: {', '.join(points)}")
         dataplane.capture = Capture(capture)
     started = time.perf_counter()
-    if engine != "events" and not event_list:
+    if engine != "events":
         try:
             records, end_ns = run_batch(dataplane, specs, horizon_s)
         except BatchUnsupported as why:
