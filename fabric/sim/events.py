@@ -176,7 +176,7 @@ class EventRunner:
         if self.sim.now + delay >= self.horizon_ns:
             self.note(
                 index,
-                f"{what} would come at {(self.sim.now + delay) / NS_PER_S:g} s, "
+                f"{what} would come at {(self.sim.now + delay) / NS_PER_S:.3f} s, "
                 "after the end of the run",
             )
             return
