@@ -8,8 +8,10 @@ TCP (``fabric.sim.tcp``): a three-way handshake first (a SYN that is never answe
 as Linux does, RTO doubling from 1 s, and the flow ends ``ConnectionFailed``); then the
 sender's congestion control (CUBIC by default, or Reno) and RFC 6298 timer, the receive
 window of the receiving host's OS profile (autotuned on Linux and Windows), selective
-acknowledgements (a loss is learnt one round trip after it happened and reduces the window
-once per round trip), and ACKs that travel the reverse path through the fabric.
+acknowledgements (a loss is learnt one round trip after it happened, provided an ACK came back
+meanwhile, and reduces the window once per round trip; when nothing gets through, as in an
+outage, only the retransmission timer finds it), and ACKs that travel the reverse path through
+the fabric.
 """
 
 from __future__ import annotations
