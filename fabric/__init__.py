@@ -30,6 +30,7 @@ _PUBLIC = {
     "SecurityRule": "fabric.model",
     "IpsecPolicy": "fabric.model",
     "FlowSpec": "fabric.model",
+    "Event": "fabric.model.events",
     "ControlPlane": "fabric.control.plane",
     "LatencyModel": "fabric.catalogue.latency",
     "sku": "fabric.catalogue.skus",

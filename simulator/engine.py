@@ -136,6 +136,25 @@ class Simulation:
                 del lane[len(lane) - 1 - back]
                 return
 
+    def withdraw(self, callback: Callback) -> list[Any]:
+        """Remove every pending call of ``callback``; returns their arguments in the order they
+        would have run. O(pending events): for rare interventions (an element that fails and
+        loses what it was serving), never on a per-packet path."""
+        lane, heap = self._lane, self._heap
+        found = [entry for entry in lane if entry[1] == callback]  # == : equal bound methods
+        if found:
+            kept = [entry for entry in lane if entry[1] != callback]
+            lane.clear()
+            lane.extend(kept)
+        taken = [entry for entry in heap if entry[2] == callback]
+        if taken:
+            heap[:] = [entry for entry in heap if entry[2] != callback]
+            heapify(heap)
+        # Lane entries at time t were scheduled before heap entries at t (see the tie rule).
+        merged = [(e[0], 0, i, e[2]) for i, e in enumerate(found)]
+        merged += [(e[0], 1, e[1], e[3]) for e in taken]
+        return [argument for *_, argument in sorted(merged, key=lambda m: m[:3])]
+
     def stop(self) -> None:
         """End ``run`` once the current callback returns; later events stay queued."""
         self._lane.appendleft((self.now, _raise_stop, None))

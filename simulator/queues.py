@@ -56,6 +56,7 @@ class RateServer:
         "busy_ns",
         "departures",
         "drops",
+        "flushed",
         "min_service_ns",
         "name",
         "on_depart",
@@ -105,6 +106,7 @@ class RateServer:
         self.drops: Counter[str] = Counter()
         self.busy_ns = 0
         self.peak_queue_packets = 0
+        self.flushed = 0  # lost by flush(): arrivals = departures + drops + flushed + in system
 
     @property
     def queue_packets(self) -> int:
@@ -159,6 +161,21 @@ class RateServer:
         if waiting >= self.peak_queue_packets:
             self.peak_queue_packets = waiting + 1
 
+    def flush(self) -> list[Any]:
+        """Empty the server as an element that fails: the item in service and every waiting
+        item, in order, are returned and will never depart (the caller drops them). The
+        server is idle afterwards and serves what arrives later as usual."""
+        lost = self.sim.withdraw(self._finish_callback) if self._busy else []
+        if self._busy:
+            self.busy_ns -= max(0, self._busy_until - self.sim.now)  # the unfinished service
+        lost += [item for item, _ in self._queue]
+        self._queue.clear()
+        self._queued_bytes = 0
+        self._busy = False
+        self._busy_until = -1
+        self.flushed += len(lost)
+        return lost
+
     def _finish(self, item: Any) -> None:
         self.departures += 1
         queue = self._queue
@@ -191,6 +208,7 @@ class Delay:
         "arrivals",
         "delay_ns",
         "departures",
+        "flushed",
         "name",
         "on_depart",
         "sim",
@@ -207,6 +225,7 @@ class Delay:
         self.name = name
         self.arrivals = 0
         self.departures = 0
+        self.flushed = 0
         self._pending: deque[tuple[int, Any]] = deque()
         self._armed = False
         self._finish_callback = self._finish  # one bound method, not one per wake-up
@@ -232,10 +251,18 @@ class Delay:
             self._armed = True
             self.sim.schedule_at(pending[0][0], self._finish_callback, None)
 
+    def flush(self) -> list[Any]:
+        """Take every item still on its way, in arrival order; they will never depart (the
+        caller drops them). A pending wake-up finds nothing due and re-arms as needed."""
+        lost = [item for _, item in self._pending]
+        self._pending.clear()
+        self.flushed += len(lost)
+        return lost
+
     @property
     def in_flight(self) -> int:
-        """Items that have entered and not yet left."""
-        return self.arrivals - self.departures
+        """Items that have entered and not yet left (nor been flushed)."""
+        return self.arrivals - self.departures - self.flushed
 
 
 class TokenBucket:

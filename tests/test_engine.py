@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from simulator import RateServer, Simulation, TokenBucket, UnitError, seconds
+from simulator import Delay, RateServer, Simulation, TokenBucket, UnitError, seconds
 from simulator.units import milliseconds, serialisation_ns
 
 
@@ -233,4 +233,53 @@ def test_delay_keeps_order_and_times_even_when_fed_from_its_own_departures():
     sim.schedule(3, lambda _: delay.put("b"))
     sim.run()
     assert seen == [("a", 10), ("b", 13), ("again", 20)]
+    assert delay.in_flight == 0
+
+
+def test_withdraw_removes_every_pending_call_of_one_callback_in_run_order():
+    sim = Simulation()
+    seen, other = [], []
+    sim.schedule_at(10, seen.append, "lane-10")
+    sim.schedule_at(20, seen.append, "lane-20")
+    sim.schedule_at(15, other.append, "kept")
+    sim.schedule_at(5, seen.append, "heap-5")  # earlier than the lane's tail: on the heap
+    sim.schedule_at(10, seen.append, "heap-10")
+    assert sim.withdraw(seen.append) == ["heap-5", "lane-10", "heap-10", "lane-20"]
+    assert sim.withdraw(seen.append) == []
+    sim.run()
+    assert seen == []
+    assert other == ["kept"]
+
+
+def test_a_flushed_server_loses_its_queue_and_the_item_in_service_then_serves_again():
+    sim = Simulation()
+    departed = []
+    server = RateServer(sim, 8_000_000_000, departed.append, name="s")  # 1 byte = 1 ns
+    for item in range(4):
+        server.put(item, 100)
+    sim.run(until=150)  # item 0 left at 100, item 1 is in service
+    assert departed == [0]
+    assert server.flush() == [1, 2, 3]
+    assert server.in_system == 0
+    server.put("late", 10)
+    sim.run()
+    assert departed == [0, "late"]
+    assert sim.now == 160  # the flushed item's service never finished
+    assert server.arrivals == server.departures + server.flushed == 5
+    assert server.busy_ns == 100 + 50 + 10  # the lost item's unfinished half is not counted
+
+
+def test_a_flushed_delay_loses_what_is_on_its_way_and_keeps_working():
+    sim = Simulation()
+    out = []
+    delay = Delay(sim, 100, out.append)
+    delay.put("a")
+    sim.run(until=50)
+    delay.put("b")
+    assert delay.flush() == ["a", "b"]
+    sim.run(until=120)
+    delay.put("c")
+    sim.run()
+    assert out == ["c"]
+    assert sim.now == 220
     assert delay.in_flight == 0

@@ -195,3 +195,52 @@ def test_expressroute_primary_vpn_backup_expressroute_wins_then_vpn_takes_over()
     assert gone["via"] == "hub-vpn"
     assert gone["status"] == "Reachable"
     assert {r["gateway"]: r["state"] for r in gone["routes"]} == {"hub-vpn": "Active"}
+
+
+def test_gateway_maintenance_active_active_loses_less_than_active_standby():
+    result = run_document(load_topology(path("gateway_maintenance")))
+    for kind in ("udp", "tcp"):
+        assert result.flow(f"aa-{kind}").dropped < result.flow(f"as-{kind}").dropped
+    interval = 500 * 8 / 0.5e6  # the UDP probes' packet interval
+    failovers = [e for e in result.events if e.target == "as-gw" and e.outage_s is not None]
+    outages = result.flow("as-udp").outages
+    assert len(outages) == len(failovers) == 2  # one per instance: maintained one at a time
+    for outage, event in zip(outages, failovers, strict=True):
+        assert 10 <= event.outage_s <= 15  # N2.1
+        assert outage.start_s == pytest.approx(event.at_s, abs=interval)
+        assert outage.duration_s == pytest.approx(event.outage_s, abs=interval)
+    (moved,) = result.flow("aa-udp").outages  # aa-gw's instance 1 carries no tunnel here
+    assert moved.duration_s == pytest.approx(5.0, abs=interval)  # active_active_failover_s
+    for side in ("as", "aa"):  # TCP backs off: its outage outlasts the gateway's
+        tcp, udp = result.flow(f"{side}-tcp").outages[0], result.flow(f"{side}-udp").outages[0]
+        assert tcp.duration_s >= udp.duration_s - interval
+
+
+def test_peering_deleted_mid_run_stops_traffic_at_once_and_says_disconnected():
+    result = run_document(load_topology(path("peering_deleted_mid_run")))
+    interval = 500 * 8 / 0.4e6
+    for flow in result.flows:
+        assert flow.sent == flow.delivered + flow.dropped
+        sent = (flow.delivered_at_ns - flow.latency_ns) / 1e9
+        (outage,) = flow.outages
+        assert 2 - interval <= sent[sent < 2].max() < 2  # delivered up to the event
+        assert abs(outage.start_s - 2) < interval  # and lost from it, within one packet
+        assert "is Disconnected" in flow.drop_details["PeeringNotConnected"]
+        # Re-created both sides at 8 s; routes reach the NICs 5 s later (§2.7, a parameter).
+        assert outage.end_s == pytest.approx(13, abs=interval)
+    deleted = result.events[0].effects[0][1]
+    assert "hub/hub-to-spoke is now Disconnected (§2.2)" in deleted
+
+
+def test_unplanned_failover_sweep_gives_the_outage_to_plan_for(monkeypatch):
+    monkeypatch.setenv("VNETSIM_QUICK", "1")
+    failover = script("unplanned_failover")
+    rows = {row["flow"]: row for row in failover.summarise(failover.replicate())}
+    gateway, udp, tcp = rows["gateway"], rows["udp-probe"], rows["tcp-transfer"]
+    assert gateway["replications"] == 4
+    assert 60 <= gateway["min_outage_s"] <= gateway["max_outage_s"] <= 180  # N2.1
+    assert gateway["ci95_s"][0] <= gateway["mean_outage_s"] <= gateway["ci95_s"][1]
+    assert gateway["plan_for_s"] == 180  # the documented worst case, pinned in one more run
+    assert udp["mean_outage_s"] == pytest.approx(gateway["mean_outage_s"], abs=0.5)
+    assert tcp["plan_for_s"] > udp["plan_for_s"]  # retransmission backoff adds to the outage
+    assert tcp["never_recovered"] == 0

@@ -93,6 +93,12 @@ class UnknownRegionPair(LookupError):  # noqa: N818 - reads as what happened
 # The two mappings of pair -> ms a scenario may extend: how a key is written, and its kind.
 _PAIR_TABLES = {"region_rtt_ms": "region/region", "peering_location_rtt_ms": "Metro/region"}
 
+# Parameters that bound a range (min, max): an override must keep min <= max.
+_RANGE_PAIRS = (
+    ("active_standby_planned_min_s", "active_standby_planned_max_s"),
+    ("active_standby_unplanned_min_s", "active_standby_unplanned_max_s"),
+)
+
 
 def _assumption(default, unit: str, rationale: str, low: float = 0, high: float = 1e6):
     """A named modelling assumption: its default, unit, valid range and why (reported in
@@ -246,6 +252,72 @@ class LatencyModel:
         "race for a full queue's last slot (the phase effect of Floyd and Jacobson, 1992)",
     )
 
+    # -- recovery: how the fabric behaves around a failure or a change (scenario events:) --
+    active_standby_planned_min_s: float = _assumption(
+        10.0,
+        "s",
+        "shortest outage of an active-standby VPN gateway when its active instance goes down "
+        "for planned maintenance: N2.1, 'restored within 10 to 15 seconds' (2016 and 2024 "
+        "docs); each such event draws its outage uniformly between the min and the max",
+        0,
+        3600,
+    )
+    active_standby_planned_max_s: float = _assumption(
+        15.0, "s", "longest planned-maintenance outage of an active-standby gateway (N2.1)", 0, 3600
+    )
+    active_standby_unplanned_min_s: float = _assumption(
+        60.0,
+        "s",
+        "shortest outage of an active-standby gateway whose active instance fails (unplanned): "
+        "N2.1 (2024) 'about 1 to 3 minutes in the worst case'; the docs give no typical value, "
+        "so each failure draws uniformly between the min and the max (the least-assuming "
+        "distribution on the documented range); legacy 2016 text: 60 to 90 s",
+        0,
+        3600,
+    )
+    active_standby_unplanned_max_s: float = _assumption(
+        180.0, "s", "longest unplanned failover of an active-standby gateway (N2.1, 2024)", 0, 3600
+    )
+    active_active_failover_s: float = _assumption(
+        5.0,
+        "s",
+        "active-active gateway: time from an instance going down until its tunnels' traffic "
+        "moves to the other instance; packets sent into the lost tunnels meanwhile are lost. "
+        "Not published: N2.2 says only that the Azure side switches automatically (N2.1: "
+        "'restored quickly'); 5 s reads N1.8's measured move of traffic to a surviving path, "
+        "'a few seconds (less than 10)', as its middle",
+        0,
+        3600,
+    )
+    bgp_hold_time_s: float = _assumption(
+        180.0,
+        "s",
+        "BGP hold timer: a BGP session whose tunnel went down is declared dead, and the routes "
+        "learned over it withdrawn, this long after (N1.8: without BFD up to ~3 min, hold 180 "
+        "s; documented for ExpressRoute, taken for VPN BGP sessions too, for which no BFD is "
+        "documented)",
+        0,
+        3600,
+    )
+    bfd_detection_s: float = _assumption(
+        0.9,
+        "s",
+        "BFD failure detection on ExpressRoute private peering: 300 ms x 3 (N1.8); applies to "
+        "circuit link failures, not to VPN tunnels",
+        0,
+        3600,
+    )
+    route_propagation_delay_s: float = _assumption(
+        5.0,
+        "s",
+        "time for a configuration change's routes to reach the NICs (a route table edit, a new "
+        "peering, routes re-learned after a tunnel returns): §2.7 'new routes can take a little "
+        "time', §11 'a few seconds, occasionally longer'; read as 5 s. Removals that tear down "
+        "a data path (a deleted peering) and NSG rule changes act at once (not documented)",
+        0,
+        3600,
+    )
+
     def in_region_ms(self, zone_a: str | None, zone_b: str | None) -> float:
         """One move inside a region: the cross-zone figure only for two known, different
         zones."""
@@ -337,6 +409,17 @@ class LatencyModel:
                 found.append(
                     (name, f"must be a number of {unit} in [{low:g}, {high:g}], got {value!r}")
                 )
+        for low_name, high_name in _RANGE_PAIRS:
+            if {low_name, high_name} & set(overrides) and not {low_name, high_name} & {
+                name for name, _ in found
+            }:
+                low = overrides.get(low_name, fields[low_name].default)
+                high = overrides.get(high_name, fields[high_name].default)
+                if low > high:
+                    name = high_name if high_name in overrides else low_name
+                    found.append(
+                        (name, f"{low_name} ({low:g}) must not exceed {high_name} ({high:g})")
+                    )
         return found
 
     def with_overrides(self, overrides: dict) -> LatencyModel:

@@ -105,6 +105,7 @@ def _scenario_document(args: argparse.Namespace):
             document,
             traffic=extra.traffic,
             simulation={**document.simulation, **extra.simulation},
+            events=extra.events or document.events,
         )
     if not document.traffic:
         raise UsageError(

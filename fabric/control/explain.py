@@ -87,10 +87,15 @@ def explain_no_route(
     for link in links:
         state = plane.peerings.state(link)
         if state != "Connected":
+            fix = (
+                "its other side was deleted, and a Disconnected link cannot be re-used: delete "
+                "it and re-create both sides (§2.2)"
+                if state == "Disconnected"
+                else "both sides must exist for traffic to flow"
+            )
             return (
                 "PeeringNotConnected",
-                f"peering {link.vnet}/{link.name} is {state}; both sides must exist for traffic "
-                "to flow",
+                f"peering {link.vnet}/{link.name} is {state}; {fix}",
                 (f"peering/{link.vnet}/{link.name}",),
             )
     if not links:

@@ -327,6 +327,9 @@ class Path:
     steps: tuple[Step, ...]
     outcome: Outcome
     blockers: tuple[Drop, ...] = ()  # every blocking cause, the outcome first
+    # The NSG flow records this path's packets leave: (NIC, direction) where an NSG allowed
+    # them before anything stopped them (§5.3: an existing flow keeps passing there).
+    records: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def reachable(self) -> bool:
@@ -491,16 +494,21 @@ def resolve(
     *,
     source_port: int | None = None,
     established: bool = False,
+    records: frozenset[tuple[str, str]] = frozenset(),
 ) -> Path:
     """The path of a packet from the NIC at ``source`` to ``destination``.
 
     ``established`` follows the reply of an allowed flow: NSGs are stateful and let it pass.
+    ``records`` are the (NIC, direction) pairs where the flow already holds an NSG flow record
+    (an earlier ``Path.records``): there the NSG lets it pass whatever its rules say now (§5.3:
+    a rule change affects only new connections); a NIC the flow meets for the first time, on a
+    changed route, evaluates it as a new flow.
     """
     start = locate_source(plane, source)
     destination_ip = parse_ip(destination, "--dst", plane)
     source_ip = parse_ip(source, "--src", plane)
     packet = make_packet(protocol, source_ip, destination_ip, port, source_port)
-    path = _Walk(plane, packet, start, established).run()
+    path = _Walk(plane, packet, start, established, records).run()
     if not established and packet.protocol == "Tcp" and isinstance(path.outcome, Deliver):
         path = _check_return(plane, path)
     return path
@@ -567,12 +575,19 @@ class _Walk:
     """The mutable state of one resolution: where the packet is, what it has crossed."""
 
     def __init__(
-        self, plane: ControlPlane, packet: Packet5Tuple, start: Location, established: bool
+        self,
+        plane: ControlPlane,
+        packet: Packet5Tuple,
+        start: Location,
+        established: bool,
+        records: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
         self.plane = plane
         self.packet = packet
         self.start = start
         self.established = established
+        self.records = records
+        self.passed: list[tuple[str, str]] = []  # NSG checks passed before any blocker
         self.steps: list[Step] = []
         self.blockers: list[Drop] = []
         self.region = start.vnet.region
@@ -595,7 +610,8 @@ class _Walk:
         if self.blockers:
             outcome = self.blockers[0]
         steps = tuple(settle(self.steps, self.plane.latency))
-        return Path(self.packet, self.start, steps, outcome, tuple(self.blockers))
+        records = frozenset(self.passed)
+        return Path(self.packet, self.start, steps, outcome, tuple(self.blockers), records)
 
     def platform(self) -> Outcome | None:
         """The host platform addresses answer whatever the UDRs say (§1.4)."""
@@ -631,9 +647,14 @@ class _Walk:
         """The NSG verdict at a NIC; a deny is recorded and the walk goes on."""
         if self.established:
             return
-        verdict, _ = self.plane.nsg_verdict(location, direction, self.packet)
-        if not verdict.allowed:
-            self.blockers.append(self._nsg_drop(verdict))
+        key = (location.name, direction)
+        if key not in self.records:
+            verdict, _ = self.plane.nsg_verdict(location, direction, self.packet)
+            if not verdict.allowed:
+                self.blockers.append(self._nsg_drop(verdict))
+                return
+        if not self.blockers:
+            self.passed.append(key)
 
     def _nsg_drop(self, verdict: Verdict) -> Drop:
         return self.drop(

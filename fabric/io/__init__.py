@@ -189,7 +189,7 @@ def load(
 def to_yaml(document: NativeDocument) -> str:
     """Serialise a loaded document back to native YAML; what the importer reported about the
     source travels with it as ``import_findings``."""
-    data = dump_native(document.fabric, document.traffic, document.simulation)
+    data = dump_native(document.fabric, document.traffic, document.simulation, document.events)
     if document.findings:
         data["import_findings"] = [finding.to_json() for finding in document.findings]
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)

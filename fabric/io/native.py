@@ -21,6 +21,7 @@ from fabric.catalogue.latency import LatencyModel
 from fabric.io.errors import InputError, Problem
 from fabric.io.yamlsource import line_of
 from fabric.model import Fabric, FlowSpec, VNet, suggest
+from fabric.model.events import Event, event_problems
 from fabric.model.findings import ERROR, WARNING, Finding
 from fabric.model.traffic import ENGINES
 
@@ -130,6 +131,7 @@ def document_schema() -> dict[str, Field]:
     schema["connectivity_configurations"] = Field([config])
     schema["traffic"] = Field([schema_of(FlowSpec)])
     schema["simulation"] = Field(SIMULATION)
+    schema["events"] = Field([schema_of(Event)])  # timed failures and changes (scenarios)
     # What an importer reported about the source this file was written from (vnetsim import),
     # so that validating the written file reports the source's problems too.
     schema["import_findings"] = Field([schema_of(Finding)])
@@ -145,6 +147,7 @@ class NativeDocument:
     simulation: dict[str, Any] = attrs.field(factory=dict)
     findings: tuple = ()  # what an importer (ARM, REST) could not model, as Findings
     source_format: str = "native"
+    events: tuple = ()  # fabric.model.events.Event: timed failures and changes during a run
 
 
 class _Reader:
@@ -259,15 +262,18 @@ def load_native(data: Any, file: str) -> NativeDocument:
     document = reader.read(data, document_schema(), "")
     if document is None:
         raise InputError(file, reader.problems)
-    fabric = _Builder(reader, data).build(document)
+    builder = _Builder(reader, data)
+    fabric = builder.build(document)
     _check_simulation(reader, data, document.get("simulation"))
+    traffic = tuple(t for t in document.get("traffic", ()) if t is not None)
+    events = builder.events(fabric, document, traffic)
     if reader.problems:
         raise InputError(file, reader.problems)
-    traffic = tuple(t for t in document.get("traffic", ()) if t is not None)
     findings = _import_findings(reader, document.get("import_findings") or ())
     if reader.problems:
         raise InputError(file, reader.problems)
-    return NativeDocument(fabric, traffic, dict(document.get("simulation", {})), findings)
+    simulation = dict(document.get("simulation", {}))
+    return NativeDocument(fabric, traffic, simulation, findings, events=events)
 
 
 def _import_findings(reader: _Reader, entries: Any) -> tuple[Finding, ...]:
@@ -434,6 +440,35 @@ class _Builder:
                     self._line(*steps, "connectivity_capabilities", key=key),
                 )
             spec[key] = value
+
+    def events(self, fabric: Fabric, document: dict, traffic: tuple) -> tuple[Event, ...]:
+        """The ``events`` section as records, checked against the fabric and the run: the
+        action, the target (with the nearest name), at_s inside the run, the keys each action
+        takes, gateway instances, and changes that apply at their time."""
+        entries = document.get("events") or []
+        made = [(i, self.make(Event, spec, ("events", i))) for i, spec in _present(entries)]
+        made = [(i, event) for i, event in made if event is not None]
+        simulation = document.get("simulation") or {}
+        horizon = simulation.get("duration_s")
+        if horizon is not None and not horizon > 0:
+            horizon = None  # reported with the simulation section
+        if horizon is None:
+            ends = [t.get("start_s", 0.0) + t.get("duration_s", 1.0) for t in traffic]
+            horizon = max(ends) if ends else None
+        records = [event for _, event in made]
+        # A traffic file for a topology given elsewhere (vnetsim run --traffic) declares no
+        # VNets: its targets are checked when the two are put together. Nor are they checked
+        # against a topology with problems of its own (a VNet that failed to load).
+        topology_ok = all(p.path.startswith("events") for p in self.reader.problems)
+        checked = event_problems(
+            records, fabric, horizon, targets=bool(fabric.vnets) and topology_ok
+        )
+        for position, key, message in checked:
+            index = made[position][0]
+            self.reader.problem(
+                f"events[{index}].{key}", message, self._line("events", index, key=key)
+            )
+        return tuple(records)
 
     def _references(self, fabric: Fabric, section: str, steps: tuple, spec: dict) -> None:
         for field, table, kind in _REFERENCES.get(section, ()):
@@ -603,7 +638,10 @@ def _record(record: Any) -> dict:
 
 
 def dump_native(
-    fabric: Fabric, traffic: tuple[dict, ...] = (), simulation: dict | None = None
+    fabric: Fabric,
+    traffic: tuple[dict, ...] = (),
+    simulation: dict | None = None,
+    events: tuple = (),
 ) -> dict[str, Any]:
     """The fabric as a native-format document (plain dicts and lists, ready for YAML)."""
     order = ("vnets", *(s for s in SECTIONS if s != "vnets"))
@@ -618,4 +656,6 @@ def dump_native(
         document["traffic"] = [dict(t) for t in traffic]
     if simulation:
         document["simulation"] = dict(simulation)
+    if events:
+        document["events"] = [_record(e) for e in events]
     return document

@@ -1,7 +1,8 @@
 """The model: what a user declares, as frozen attrs records, and the ``Fabric`` that holds them.
 
 Owns: the records (VNets, subnets, hosts, peerings, gateways, connections, NSGs, route tables,
-traffic), the ``Fabric`` container and its edit API, and ``Finding`` (what checks report).
+traffic, timed events), the ``Fabric`` container and its edit API, and ``Finding`` (what checks
+report).
 May import: nothing of ``fabric`` outside this package (it is the bottom layer).
 """
 

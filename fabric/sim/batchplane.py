@@ -46,7 +46,8 @@ _DROP_KINDS = {1: "BufferFullPackets", 2: "BufferFullBytes"}  # simulator.batch'
 
 
 class BatchUnsupported(Exception):  # noqa: N818 - reads as the condition
-    """The scenario needs the event engine (closed-loop TCP, packet capture, a cyclic graph)."""
+    """The scenario needs the event engine (closed-loop TCP, packet capture, a cyclic graph,
+    timed events)."""
 
 
 class _Counted:
@@ -93,6 +94,8 @@ class BatchFlow:
 
 def run_batch(dataplane: Dataplane, specs: list[FlowSpec], horizon_s: float) -> tuple[list, int]:
     """Simulate open-loop ``specs`` on ``dataplane``'s nodes; returns (flows, end time in ns)."""
+    if dataplane.dynamic:
+        raise BatchUnsupported("timed events (failures and changes) need the event engine")
     if dataplane.capture is not None:
         raise BatchUnsupported("packet capture needs the event engine")
     if any(spec.pattern == "tcp" for spec in specs):

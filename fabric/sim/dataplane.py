@@ -10,6 +10,7 @@ the flow follows it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from fabric.catalogue.firewalls import FIREWALL_SPECS
@@ -49,7 +50,11 @@ from simulator.units import NS_PER_S
 
 Stage = Callable[["Packet"], None]
 
-__all__ = ["Dataplane", "Packet", "advance"]
+__all__ = ["CONGESTION_CODES", "Dataplane", "Gate", "Packet", "advance"]
+
+# The codes of full queues (congestion); any other drop is a failure, or a configuration that
+# stops the flow: an outage on an event run's timeline.
+CONGESTION_CODES = frozenset({"NicQueueFull", "GatewayQueueFull", "TunnelQueueFull"})
 
 
 class Packet:
@@ -168,6 +173,37 @@ def _size_limit(limit: int, drop: Drop) -> Stage:
     return check
 
 
+class Gate:
+    """Whether an element that can fail carries packets now (runs with events only): ``down``
+    is None while it does, else the Drop its packets get. ``cause`` is the event that closed
+    it; ``tally`` counts the flows' packets it dropped by cause. ``server`` is the gateway
+    instance a transit gate currently sends to."""
+
+    __slots__ = ("cause", "down", "name", "server", "tally")
+
+    def __init__(self, name: str, tally: Counter) -> None:
+        self.name = name
+        self.down: Drop | None = None
+        self.cause: int | None = None
+        self.tally = tally
+        self.server: RateServer | None = None
+
+    def drop(self, packet: Packet) -> None:
+        """Drop ``packet`` for the gate's reason."""
+        if getattr(packet.flow, "stats", None) is not None:  # a flow's packet, not an ACK
+            self.tally[self.cause] += 1
+        packet.flow.dropped(packet, self.down)
+
+
+def home_instance(fabric, connection_name: str, count: int) -> int:
+    """The instance a connection's tunnel is placed on: connections of one gateway are spread
+    over its ``count`` instances in name order (our assumption; Azure does not document the
+    placement of tunnels on an active-active gateway's instances)."""
+    gateway = fabric.connections[connection_name].from_gateway
+    index = sorted(c for c in fabric.connections if fabric.connections[c].from_gateway == gateway)
+    return index.index(connection_name) % count
+
+
 def decapsulate(packet: Packet) -> None:
     """At the remote gateway the inner packet continues alone."""
     packet.wire = packet.size
@@ -177,10 +213,18 @@ def decapsulate(packet: Packet) -> None:
 class Dataplane:
     """Builds and holds the nodes; resolves each flow's path once, from the control plane."""
 
-    def __init__(self, sim: Simulation, plane: ControlPlane, params: LatencyModel) -> None:
+    def __init__(
+        self, sim: Simulation, plane: ControlPlane, params: LatencyModel, *, dynamic: bool = False
+    ) -> None:
         self.sim = sim
         self.plane = plane
         self.params = params
+        # dynamic: the run has events, so elements that can fail check their gate per packet
+        # (a run without events pays nothing for it).
+        self.dynamic = dynamic
+        self.gates: dict[str, Gate] = {}
+        self.lost: Counter[int | None] = Counter()  # packets dropped by events, by event
+        self.cause: int | None = None  # the event whose change is being compiled, if any
         self.nics: dict[str, RateServer] = {}  # by VM: its NICs share one egress cap
         self.switches: dict[str, VirtualSwitch] = {}
         self.peering_links: dict[str, PeeringLink] = {}
@@ -330,12 +374,7 @@ class Dataplane:
                 min_service_ns=floor,
             )
             instances = self.gateway_instances(gateway)
-            # Active-active: connections are spread over the two instances in name order
-            # (our assumption; Azure does not document the placement).
-            index = sorted(
-                c for c in fabric.connections if fabric.connections[c].from_gateway == gateway.name
-            )
-            instance = instances[index.index(connection_name) % len(instances)]
+            instance = instances[home_instance(fabric, connection_name, len(instances))]
             tunnel = GatewayTunnel(
                 connection_name, cipher, server, instance, self.params.tunnel_mtu_bytes
             )
@@ -376,6 +415,14 @@ class Dataplane:
             )
             self.firewall_flows[(name, flow)] = server
         return server
+
+    def gate(self, name: str) -> Gate:
+        """The gate of a failable element: ``vm/<vm>``, ``tunnel/<connection>``,
+        ``transit/<gateway>`` or ``peering/<vnet>/<link>``."""
+        gate = self.gates.get(name)
+        if gate is None:
+            gate = self.gates[name] = Gate(name, self.lost)
+        return gate
 
     def server_of(self, step: PlanStep) -> RateServer:
         """The queueing server a plan step names (NIC, tunnel, gateway instance, circuit)."""
@@ -425,8 +472,10 @@ class Dataplane:
         sink: Stage,
         *,
         established: bool = False,
+        records: frozenset[tuple[str, str]] = frozenset(),
     ) -> tuple[tuple[Stage, ...], Path]:
-        """The stages a flow's packets pass, compiled from the control plane's path."""
+        """The stages a flow's packets pass, compiled from the control plane's path
+        (``records``: where the flow holds NSG flow records, see ``resolve``)."""
         path = resolve(
             self.plane,
             source.ip,
@@ -435,15 +484,67 @@ class Dataplane:
             port,
             source_port=source_port,
             established=established,
+            records=records,
         )
+        if self.dynamic:  # a stopped VM receives nothing
+            sink = self._gated(self.gate(f"vm/{destination.vm_name}"), sink)
         return tuple(self.stage(step, sink) for step in self.plan(path, source)), path
 
     def plan(self, path: Path, source: Host) -> tuple[PlanStep, ...]:
         """The plan of a flow (see ``fabric.sim.plans``); both engines build from it."""
         return compile_plan(path, source, self.capture.name if self.capture else None)
 
+    @staticmethod
+    def _gated(gate: Gate, stage: Stage) -> Stage:
+        def gated(packet: Packet) -> None:
+            if gate.down is None:
+                stage(packet)
+            else:
+                gate.drop(packet)
+
+        return gated
+
+    def _dynamic_stage(self, step: PlanStep, sink: Stage) -> Stage | None:
+        """The stage of a step whose element can fail, in a run with events (None: the step
+        has nothing that fails)."""
+        if isinstance(step, NicStep):
+            server = self.server_of(step)
+            return self._gated(
+                self.gate(f"vm/{step.host.vm_name}"), lambda p: server.put(p, p.wire)
+            )
+        if isinstance(step, TunnelStep):
+            server = self.server_of(step)
+            gate = self.gate(f"tunnel/{step.connection}")
+            return self._gated(gate, lambda p: server.put(p, p.payload))
+        if isinstance(step, InstanceStep):  # the instance may change (active-active failover)
+            tunnel = self.tunnel(step.connection)
+            return lambda p: tunnel.instance.put(p, p.payload)
+        if isinstance(step, GatewayStep):
+            gate = self.gate(f"transit/{step.gateway}")
+            if gate.server is None:
+                gate.server = self.server_of(step)
+            return self._gated(gate, lambda p: gate.server.put(p, p.payload))
+        if isinstance(step, LinkStep):
+            return self._gated(self.gate(f"peering/{step.name}"), self.peering_link(step).carry)
+        if isinstance(step, DecapStep) and step.connection is not None:
+            return self._gated(self.gate(f"tunnel/{step.connection}"), decapsulate)
+        if isinstance(step, DropStep) and self.cause is not None:
+            drop, cause, tally = step.drop, self.cause, self.lost
+
+            def dropped(packet: Packet) -> None:  # a path an event changed: count it there
+                if getattr(packet.flow, "stats", None) is not None:
+                    tally[cause] += 1
+                packet.flow.dropped(packet, drop)
+
+            return dropped
+        return None
+
     def stage(self, step: PlanStep, sink: Stage) -> Stage:
         """The event-engine stage for one plan step."""
+        if self.dynamic:
+            stage = self._dynamic_stage(step, sink)
+            if stage is not None:
+                return stage
         if isinstance(step, NicStep | CircuitStep):
             server = self.server_of(step)
             return lambda p: server.put(p, p.wire)  # line rates meter what is sent

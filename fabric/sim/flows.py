@@ -8,8 +8,10 @@ TCP (``fabric.sim.tcp``): a three-way handshake first (a SYN that is never answe
 as Linux does, RTO doubling from 1 s, and the flow ends ``ConnectionFailed``); then the
 sender's congestion control (CUBIC by default, or Reno) and RFC 6298 timer, the receive
 window of the receiving host's OS profile (autotuned on Linux and Windows), selective
-acknowledgements (a loss is learnt one round trip after it happened and reduces the window
-once per round trip), and ACKs that travel the reverse path through the fabric.
+acknowledgements (a loss is learnt one round trip after it happened, provided an ACK came back
+meanwhile, and reduces the window once per round trip; when nothing gets through, as in an
+outage, only the retransmission timer finds it), and ACKs that travel the reverse path through
+the fabric.
 """
 
 from __future__ import annotations
@@ -50,16 +52,24 @@ class FlowStats:
         "delivered_at",
         "delivered_bytes",
         "details",
+        "drop_codes",
+        "drop_sent",
         "drops",
         "latency",
+        "log_drops",
         "name",
         "sent",
         "status",
         "steady_from_ns",
     )
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, log_drops: bool = False) -> None:
         self.name = name
+        # With events, each drop is logged (when its packet was sent, its code) so that the
+        # results can show outage windows on a timeline.
+        self.log_drops = log_drops
+        self.drop_sent = array("q")
+        self.drop_codes: list[str] = []
         self.sent = 0
         self.delivered = 0
         self.drops: Counter[str] = Counter()
@@ -80,6 +90,13 @@ class FlowStats:
         if drop.code not in self.details:
             self.details[drop.code] = drop.detail
 
+    def lose(self, packet: Packet, drop: Drop) -> None:
+        """Count one packet of the flow dropped for ``drop``'s reason (logged with events)."""
+        self.drop(drop)
+        if self.log_drops:
+            self.drop_sent.append(packet.sent_ns)
+            self.drop_codes.append(drop.code)
+
     def deliver(self, now: int, packet: Packet) -> None:
         """Record one delivered packet (its one-way latency and payload)."""
         self.delivered += 1
@@ -98,17 +115,12 @@ class OpenLoopFlow:
 
     def __init__(self, spec: FlowSpec, dataplane: Dataplane, sim: Simulation, horizon_s: float):
         self.spec = spec
-        self.stats = FlowStats(spec.name)
+        self.stats = FlowStats(spec.name, log_drops=dataplane.dynamic)
         self.sim = sim
         src_host, dst_host = _hosts(spec, dataplane)
-        self.path, self.forwarding = dataplane.resolve(
-            src_host,
-            dst_host,
-            spec.protocol,
-            spec.destination_port,
-            spec.source_port,
-            self.delivered,
-        )
+        self.hosts = (src_host, dst_host)
+        self.records: frozenset[tuple[str, str]] = frozenset()
+        self.path, self.forwarding = self._resolve(dataplane)
         sport = spec.source_port if spec.source_port is not None else 60000
         self.five_tuple = (src_host.ip, dst_host.ip, spec.protocol, sport, spec.destination_port)
         jitter = dataplane.params.send_jitter_us
@@ -120,6 +132,25 @@ class OpenLoopFlow:
         start = round(spec.start_s * NS_PER_S)
         self.stats.steady_from_ns = start + round(STEADY_AFTER * spec.duration_s * NS_PER_S)
 
+    def _resolve(self, dataplane: Dataplane) -> tuple[tuple, object]:
+        spec = self.spec
+        return dataplane.resolve(
+            *self.hosts,
+            spec.protocol,
+            spec.destination_port,
+            spec.source_port,
+            self.delivered,
+            records=self.records,
+        )
+
+    def reroute(self, dataplane: Dataplane) -> None:
+        """Follow the control plane's new answer (after an event). Packets sent from now on
+        take the new path; a flow that has sent keeps the NSG flow records of its path so far
+        (§5.3: existing flows continue where a record exists)."""
+        if self.stats.sent:
+            self.records = self.records | self.forwarding.records
+        self.path, self.forwarding = self._resolve(dataplane)
+
     def packet(self, index: int) -> Packet:
         size = self.sizes[index]
         return Packet(self, index, size, self.sim.now, self.path, self.ttl, size - self.header)
@@ -128,7 +159,7 @@ class OpenLoopFlow:
         self.stats.deliver(self.sim.now, packet)
 
     def dropped(self, packet: Packet, drop: Drop) -> None:
-        self.stats.drop(drop)
+        self.stats.lose(packet, drop)
 
 
 class _Reverse:
@@ -157,17 +188,15 @@ class TcpFlow:
     def __init__(self, spec: FlowSpec, dataplane: Dataplane, sim: Simulation, horizon_s: float):
         self.spec = spec
         self.sim = sim
-        self.stats = FlowStats(spec.name)
+        self.stats = FlowStats(spec.name, log_drops=dataplane.dynamic)
         src, dst = _hosts(spec, dataplane)
         sport = spec.source_port if spec.source_port is not None else 50000
-        self.path, self.forwarding = dataplane.resolve(
-            src, dst, "Tcp", spec.destination_port, sport, self.delivered
-        )
+        self.hosts = (src, dst)
+        self.sport = sport
+        self.records: frozenset[tuple[str, str]] = frozenset()
         self.five_tuple = (src.ip, dst.ip, "Tcp", sport, spec.destination_port)
         self.reverse = _Reverse(self, (dst.ip, src.ip, "Tcp", spec.destination_port, sport))
-        self.ack_path, self.ack_forwarding = dataplane.resolve(
-            dst, src, "Tcp", sport, spec.destination_port, self.reverse.delivered, established=True
-        )
+        self._resolve(dataplane)
         params = dataplane.params
         mss = self.forwarding.tcp_mss(params)
         self.mss = mss
@@ -194,6 +223,26 @@ class TcpFlow:
             max(2 * self.segment_bytes, round(self.nic.rate_bps * TSQ_MS / 8_000)),
         )
         self.waiting_for_nic = False
+        self.acks = 0  # ACKs received: SACK learns of a loss only through a later one
+        self.unnoticed: list[int] = []  # losses no ACK has revealed yet (nothing got through)
+
+    def _resolve(self, dataplane: Dataplane) -> None:
+        src, dst = self.hosts
+        port, sport = self.spec.destination_port, self.sport
+        self.path, self.forwarding = dataplane.resolve(
+            src, dst, "Tcp", port, sport, self.delivered, records=self.records
+        )
+        # The reverse direction of an allowed connection: NSGs are stateful (§5.3).
+        self.ack_path, self.ack_forwarding = dataplane.resolve(
+            dst, src, "Tcp", sport, port, self.reverse.delivered, established=True
+        )
+
+    def reroute(self, dataplane: Dataplane) -> None:
+        """Follow the control plane's new answer (after an event), both ways; the connection
+        keeps its NSG flow records (§5.3) and its MSS."""
+        if self.stats.sent:
+            self.records = self.records | self.forwarding.records
+        self._resolve(dataplane)
 
     # -- the handshake
 
@@ -262,9 +311,9 @@ class TcpFlow:
         self.ack_path[0](ack)
 
     def dropped(self, packet: Packet, drop: Drop) -> None:
-        self.stats.drop(drop)
+        self.stats.lose(packet, drop)
         if packet.seq != SYN:  # SACK tells the sender about a hole about one round trip later
-            self.sim.schedule(self._round_trip_ns(), self._on_loss, packet.seq)
+            self.sim.schedule(self._round_trip_ns(), self._sack, (packet.seq, self.acks))
 
     def _round_trip_ns(self) -> int:
         srtt = self.sender.rto.srtt_ns
@@ -272,6 +321,16 @@ class TcpFlow:
             return max(1, round(srtt))
         base = (self.forwarding.latency_ms or 0.0) + (self.ack_forwarding.latency_ms or 0.0)
         return max(1, round(base * 1e6))
+
+    def _sack(self, loss: tuple[int, int]) -> None:
+        """A round trip after a loss: SACK reveals it if an ACK came back since (a later
+        segment got through); if none did (the path is down), only a later ACK or the
+        retransmission timer will."""
+        seq, acks_then = loss
+        if self.acks == acks_then:
+            self.unnoticed.append(seq)
+            return
+        self._on_loss(seq)
 
     def _on_loss(self, seq: int) -> None:
         sent = self.outstanding.pop(seq, None)
@@ -289,6 +348,7 @@ class TcpFlow:
                 self.stats.status = None
                 self._pump()
             return
+        self.acks += 1
         sent = self.outstanding.pop(packet.seq, None)
         if sent is None:
             return
@@ -296,6 +356,10 @@ class TcpFlow:
         self.lost_acks = 0
         self.sender.on_ack(now, acked, now - sent)
         self._rearm_rto()
+        if self.unnoticed:  # this ACK's SACK blocks show the holes
+            holes, self.unnoticed = self.unnoticed, []
+            for seq in holes:
+                self._on_loss(seq)
         self._pump()
 
     def on_reverse_lost(self, packet: Packet) -> None:
@@ -328,6 +392,7 @@ class TcpFlow:
             return
         inflight = len(self.outstanding) * self.mss
         self.outstanding.clear()  # everything in flight is given up (go-back-N after RTO)
+        self.unnoticed.clear()
         self.lost_acks = 0
         self.rto_deadline = None
         self.sender.on_timeout(self.sim.now, inflight)

@@ -154,7 +154,10 @@ class SizeLimitStep:
 
 @attrs.frozen(slots=True)
 class DecapStep:
-    """ESP decapsulation at the far gateway: the inner packet continues alone."""
+    """ESP decapsulation at the far gateway: the inner packet continues alone. ``connection``
+    is the tunnel's (a packet that arrives while that tunnel is down is lost)."""
+
+    connection: str | None = None
 
 
 @attrs.frozen(slots=True)
@@ -251,7 +254,7 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
                 remote = tunnel.remote_gateway.name
                 plan.append(DelayStep(milliseconds(tunnel.processing_ms), f"gateway/{remote}"))
                 tap(remote, _outer(tunnel))
-                plan += [DecapStep(), SwitchStep(tunnel.remote_vnet.name)]
+                plan += [DecapStep(tunnel.connection.name), SwitchStep(tunnel.remote_vnet.name)]
             tunnel = None
         elif isinstance(step, ApplianceHop):
             plan.append(DelayStep(milliseconds(step.processing_ms), f"appliance/{step.host.name}"))

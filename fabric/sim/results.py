@@ -67,6 +67,83 @@ def span_mbps(delivered_at_ns: np.ndarray, payload_bytes: np.ndarray) -> float:
     return round(bits / span_ns * 1e3, 6)  # bits per ns x 1e3 = Mbps
 
 
+@attrs.frozen(slots=True)
+class Outage:
+    """A stretch of a flow's packets lost to a failure or a change (not only to full queues):
+    ``start_s`` is when the first lost packet was sent, ``end_s`` when the first packet to get
+    through again was sent (None: none did before the flow ended); ``packets_lost`` counts the
+    packets sent in between, by drop code."""
+
+    start_s: float
+    end_s: float | None
+    packets_lost: int
+    drop_reasons: dict[str, int]
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.end_s is None else round(self.end_s - self.start_s, 9)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "duration_s": self.duration_s,
+            "packets_lost": self.packets_lost,
+            "drop_reasons": self.drop_reasons,
+        }
+
+
+def outage_windows(
+    delivered_sent_ns: np.ndarray,
+    dropped_sent_ns: np.ndarray,
+    dropped_codes: list[str],
+    congestion: frozenset[str],
+) -> tuple[Outage, ...]:
+    """The outage windows of a flow: maximal runs of dropped packets, in the order they were
+    sent, with no delivered packet sent in between, that hold at least one drop whose code is
+    not congestion (a full queue)."""
+    if dropped_sent_ns.size == 0:
+        return ()
+    delivered = np.sort(delivered_sent_ns)
+    order = np.argsort(dropped_sent_ns, kind="stable")
+    sent = dropped_sent_ns[order]
+    codes = [dropped_codes[i] for i in order.tolist()]
+    # Drops with the same number of deliveries sent at or before them form one run.
+    before = np.searchsorted(delivered, sent, side="right")
+    found = []
+    starts = np.flatnonzero(np.r_[True, before[1:] != before[:-1]])
+    ends = np.r_[starts[1:], sent.size]
+    for first, stop in zip(starts.tolist(), ends.tolist(), strict=True):
+        run_codes = codes[first:stop]
+        if all(code in congestion for code in run_codes):
+            continue
+        after = int(before[first])
+        end = int(delivered[after]) if after < delivered.size else None
+        reasons: dict[str, int] = {}
+        for code in run_codes:
+            reasons[code] = reasons.get(code, 0) + 1
+        found.append(
+            Outage(
+                round(int(sent[first]) / NS_PER_S, 9),
+                None if end is None else round(end / NS_PER_S, 9),
+                stop - first,
+                dict(sorted(reasons.items())),
+            )
+        )
+    return tuple(found)
+
+
+def nice_bin_s(span_s: float, bins: int = 200) -> float:
+    """A round bin width (1, 2 or 5 times a power of ten, at least 1 ms) giving at most about
+    ``bins`` bins over ``span_s``."""
+    target = max(span_s / bins, 1e-3)
+    power = 10.0 ** math.floor(math.log10(target))
+    for step in (1, 2, 5, 10):
+        if step * power >= target - 1e-12:
+            return round(step * power, 9)
+    return round(10 * power, 9)
+
+
 def _ms(values_ns: np.ndarray, q: float | None = None) -> float | None:
     if values_ns.size == 0:
         return None
@@ -101,6 +178,7 @@ class FlowResult:
     code: str | None = None  # the path's drop code when it is unreachable
     truncated: bool = False
     status: str | None = None  # "ConnectionFailed" when a TCP connection never came up
+    outages: tuple[Outage, ...] | None = None  # runs with events: the flow's outage windows
 
     @property
     def dropped(self) -> int:
@@ -117,10 +195,18 @@ class FlowResult:
 
     @classmethod
     def from_flow(cls, flow, horizon_s: float) -> FlowResult:
+        from fabric.sim.dataplane import CONGESTION_CODES
         from fabric.sim.flows import stats_arrays
 
         stats = flow.stats
         arrays = stats_arrays(stats)
+        windows = None
+        if stats.log_drops:
+            sent = arrays["delivered_at_ns"] - arrays["latency_ns"]
+            dropped = np.frombuffer(stats.drop_sent, dtype=np.int64).copy()
+            if not stats.drop_sent:
+                dropped = np.empty(0, np.int64)
+            windows = outage_windows(sent, dropped, stats.drop_codes, CONGESTION_CODES)
         at, payload = arrays["delivered_at_ns"], arrays["delivered_bytes"]
         steady_from = stats.steady_from_ns
         steady = at >= steady_from if steady_from is not None else np.zeros(at.size, bool)
@@ -141,8 +227,17 @@ class FlowResult:
             code=drop.code if drop else status,
             truncated=spec.start_s + spec.duration_s > horizon_s + 1e-12,
             status=status,
+            outages=windows,
             **arrays,
         )
+
+    def throughput_series(self, end_s: float, bin_s: float) -> np.ndarray:
+        """Delivered goodput in Mbps per bin of ``bin_s`` from 0 to ``end_s``."""
+        bin_ns = max(1, round(bin_s * NS_PER_S))
+        count = max(1, math.ceil(round(end_s * NS_PER_S) / bin_ns))
+        index = np.minimum(self.delivered_at_ns // bin_ns, count - 1)
+        bins = np.bincount(index, weights=self.delivered_bytes, minlength=count)
+        return bins * 8 / (bin_ns / NS_PER_S) / 1e6
 
     def goodput_mbps(self, start_s: float, end_s: float) -> float:
         """Payload delivered within [start_s, end_s) divided by that window, in Mbps: the rate
@@ -227,6 +322,17 @@ class SimulationResult:
     parameters: LatencyModel
     capture: Any = None  # fabric.pcap.Capture when the run captured packets
     engine: str = "events"  # which path produced the results (they are the same either way)
+    events: tuple = ()  # fabric.sim.events.EventOutcome: what each scenario event did
+
+    @property
+    def timeline_end_s(self) -> float:
+        """The end of the time axis of timelines: the run's end, the drain included."""
+        return max(self.end_s, self.duration_s)
+
+    @property
+    def timeline_bin_s(self) -> float:
+        """The bin width of the per-flow throughput timelines."""
+        return nice_bin_s(self.timeline_end_s)
 
     def flow(self, name: str) -> FlowResult:
         for flow in self.flows:
@@ -240,8 +346,20 @@ class SimulationResult:
         params["region_rtt_ms"] = {
             f"{a}/{b}": v for (a, b), v in sorted(self.parameters.region_rtt_ms.items())
         }
+        flows = [f.to_json() for f in self.flows]
+        if self.events:  # new keys for runs with events; the others are unchanged
+            bin_s = self.timeline_bin_s
+            for data, flow in zip(flows, self.flows, strict=True):
+                series = flow.throughput_series(self.timeline_end_s, bin_s)
+                data["outages"] = [o.to_json() for o in flow.outages or ()]
+                data["timeline"] = {
+                    "bin_s": bin_s,
+                    "throughput_mbps": [round(float(v), 6) for v in series],
+                }
+        extra = {"events": [e.to_json() for e in self.events]} if self.events else {}
         return {
-            "flows": [f.to_json() for f in self.flows],
+            **extra,
+            "flows": flows,
             "elements": [e.to_json() for e in self.elements],
             "seed": self.seed,
             "duration_s": self.duration_s,
@@ -269,6 +387,8 @@ class SimulationResult:
             )
             for reason, count in f.drop_reasons.items():
                 lines.append(f"{'':<18}  dropped {count} x {reason}")
+        if self.events:
+            lines += ["", *self.timeline_lines()]
         busy = [e for e in self.elements if e.packets]
         if busy:
             lines.append("")
@@ -279,6 +399,30 @@ class SimulationResult:
                     f"{e.name:<34}{e.kind:<20}{e.packets:>10}{util:>8}{e.peak_queue_packets:>12}"
                 )
         return "\n".join(lines)
+
+    def timeline_lines(self) -> list[str]:
+        """The events (what each did, when) and every flow's outage windows, as text."""
+        lines = ["events:"]
+        for event in self.events:
+            lost = f"  ({event.packets_lost} packets lost)" if event.packets_lost else ""
+            lines.append(f"  {event.label}{lost}")
+            for at_s, what in event.effects:
+                lines.append(f"    {at_s:>10.3f} s  {what}")
+        lines.append("outages (first lost packet sent -> first packet through again sent):")
+        shown = False
+        for flow in self.flows:
+            for outage in flow.outages or ():
+                end = f"{outage.end_s:.3f} s" if outage.end_s is not None else "the end"
+                length = f"{outage.duration_s:.3f} s" if outage.duration_s is not None else "-"
+                codes = ", ".join(f"{n} x {c}" for c, n in outage.drop_reasons.items())
+                lines.append(
+                    f"  {flow.name:<18}{outage.start_s:>10.3f} s -> {end:<12} {length:>10}  "
+                    f"{outage.packets_lost} lost ({codes})"
+                )
+                shown = True
+        if not shown:
+            lines.append("  none")
+        return lines
 
     def write(self, out_dir: str | Path, title: str = "") -> list[Path]:
         """Write results.json and the figures (PNG and SVG) to ``out_dir``; returns the paths."""
@@ -335,4 +479,65 @@ class SimulationResult:
         figures.legend(ax, plotted)
         ax.grid(True, alpha=0.3)
         written += figures.save(fig, out / "throughput")
+        if self.events:
+            written += figures.save(self.timeline_figure(title), out / "timeline")
         return written
+
+    def timeline_figure(self, title: str = ""):
+        """One time axis: each flow's delivered throughput (top), its outage windows (bottom,
+        one row per flow, labelled with the packets lost) and every event (dashed lines)."""
+        end = self.timeline_end_s
+        bin_s = self.timeline_bin_s
+        fig, (top, bottom) = figures.figure(
+            2,
+            1,
+            size=(8, 3.5 + 0.3 * len(self.flows)),
+            sharex=True,
+            gridspec_kw={"height_ratios": [3, max(1, len(self.flows) * 0.4)]},
+        )
+        for flow in self.flows:
+            series = flow.throughput_series(end, bin_s)
+            top.step(np.arange(series.size) * bin_s, series, where="post", label=flow.name)
+        top.set_ylabel("delivered (Mbps)")
+        top.set_title(
+            f"{title}: flows, events and outages" if title else "flows, events and outages"
+        )
+        top.grid(True, alpha=0.3)
+        figures.legend(top, len(self.flows))
+        for row, flow in enumerate(self.flows):
+            for outage in flow.outages or ():
+                stop = outage.end_s if outage.end_s is not None else end
+                bottom.broken_barh(
+                    [(outage.start_s, max(stop - outage.start_s, bin_s / 4))],
+                    (row - 0.35, 0.7),
+                    color="tab:red",
+                    alpha=0.6,
+                )
+                bottom.annotate(
+                    f"{outage.packets_lost} lost",
+                    xy=((outage.start_s + stop) / 2, row),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                )
+        bottom.set_yticks(range(len(self.flows)), [f.name for f in self.flows], fontsize=8)
+        bottom.set_ylim(len(self.flows) - 0.5, -0.5)
+        bottom.set_xlabel("simulated time (s)")
+        bottom.set_xlim(0, end)
+        labels: dict[float, list[str]] = {}  # events at one instant share a line
+        for event in self.events:
+            if event.at_s < end:
+                labels.setdefault(event.at_s, []).append(f"{event.action} {event.target}")
+        for at_s, names in sorted(labels.items()):
+            for axis in (top, bottom):
+                axis.axvline(at_s, color="0.3", linestyle="--", linewidth=0.8)
+            top.annotate(
+                "\n".join(names),
+                xy=(at_s, 0.98),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                fontsize=7,
+                ha="right",
+                va="top",
+            )
+        return fig

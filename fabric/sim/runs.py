@@ -12,10 +12,12 @@ from typing import Any
 from fabric.catalogue.latency import LatencyModel
 from fabric.control.plane import ControlPlane
 from fabric.model.container import Fabric, FabricError
+from fabric.model.events import Event, EventError, event_problems
 from fabric.model.traffic import ENGINES, FlowSpec, TrafficError
 from fabric.sim.batchplane import BatchUnsupported, run_batch
 from fabric.sim.capture import Capture, CaptureError
 from fabric.sim.dataplane import Dataplane
+from fabric.sim.events import EventRunner
 from fabric.sim.flows import OpenLoopFlow, OpenLoopSchedule, TcpFlow
 from fabric.sim.plans import SimulationError
 from fabric.sim.progress import Progress
@@ -35,6 +37,7 @@ def simulate(
     block_peering_without_vnet_access: bool = False,
     capture: str | None = None,
     engine: str = "auto",
+    events: Iterable[Event | dict[str, Any]] = (),
 ) -> SimulationResult:
     """Simulate ``traffic`` over ``fabric``; returns per-flow and per-element results.
 
@@ -42,10 +45,15 @@ def simulate(
     so every packet ends delivered or dropped. ``capture`` names a host, peering link
     (``vnet/link``), gateway or connection whose packets are recorded (``result.capture``).
     ``engine``: ``events`` (packet by packet), ``batch`` (vectorised, open-loop flows only) or
-    ``auto`` (batch when it can, else events); both give the same results.
+    ``auto`` (batch when it can, else events); both give the same results. ``events`` are
+    timed failures and changes (``fabric.model.events.Event`` or mappings of its keys, as in a
+    scenario's ``events:``); they need the event engine (``auto`` picks it), and the results
+    then carry each event's effects and each flow's outages and throughput timeline. Events
+    at or after the end of the run are reported as not reached.
     """
     if engine not in ENGINES:
         raise SimulationError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
+    event_list = _events(events, fabric)
     specs = [t if isinstance(t, FlowSpec) else FlowSpec.from_mapping(dict(t)) for t in traffic]
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -66,7 +74,7 @@ def simulate(
         fabric, latency=params, block_peering_without_vnet_access=block_peering_without_vnet_access
     )
     sim = Simulation(seed=seed)
-    dataplane = Dataplane(sim, plane, params)
+    dataplane = Dataplane(sim, plane, params, dynamic=bool(event_list))
     if capture is not None:
         points = dataplane.capture_points()
         if capture not in points:
@@ -92,6 +100,11 @@ def simulate(
             flows.append(kind(spec, dataplane, sim, horizon_s))
         except FabricError as problem:
             raise TrafficError(f"traffic {spec.name}: {problem}") from None
+    runner = None
+    if event_list:  # scheduled first: an event applies before packets sent at its instant
+        horizon_ns = round(horizon_s * NS_PER_S)
+        runner = EventRunner(sim, dataplane, params, event_list, flows, horizon_ns)
+        runner.start()
     OpenLoopSchedule(sim, [f for f in flows if isinstance(f, OpenLoopFlow)]).start()
     for flow in flows:
         if isinstance(flow, TcpFlow):
@@ -101,7 +114,22 @@ def simulate(
     wall_s = time.perf_counter() - started
     if bar is not None:
         bar.close()
-    return _collect(flows, dataplane, sim, horizon_s, seed, params, wall_s, "events")
+    outcomes = runner.results() if runner is not None else ()
+    return _collect(flows, dataplane, sim, horizon_s, seed, params, wall_s, "events", outcomes)
+
+
+def _events(events: Iterable[Event | dict[str, Any]], fabric: Fabric) -> list[Event]:
+    """The events as records, checked against the fabric (SimulationError names the first
+    problem; a scenario file's loader reports them all, with lines)."""
+    try:
+        found = [e if isinstance(e, Event) else Event.from_mapping(dict(e)) for e in events]
+    except EventError as problem:
+        raise SimulationError(str(problem)) from None
+    problems = event_problems(found, fabric)
+    if problems:
+        index, key, message = problems[0]
+        raise SimulationError(f"events[{index}].{key}: {message}")
+    return found
 
 
 def run_document(
@@ -125,6 +153,7 @@ def run_document(
         progress=progress,
         capture=capture,
         engine=engine if engine is not None else simulation.get("engine", "auto"),
+        events=getattr(document, "events", ()),
     )
 
 
@@ -185,6 +214,7 @@ def _collect(
     params: LatencyModel,
     wall_s: float,
     engine: str,
+    events: tuple = (),
 ) -> SimulationResult:
     flow_results = [FlowResult.from_flow(flow, horizon_s) for flow in flows]
     end_ns = max(sim.now, 1)
@@ -239,4 +269,5 @@ def _collect(
         parameters=params,
         capture=dataplane.capture,
         engine=engine,
+        events=events,
     )

@@ -149,7 +149,7 @@ def plan_runs(
     """Every (grid point, replication) with its own seed derived from the root seed."""
     if replications < 1:
         raise SweepError("replications must be at least 1")
-    base = dump_native(document.fabric, document.traffic, document.simulation)
+    base = dump_native(document.fabric, document.traffic, document.simulation, document.events)
     keys = list(grid)
     points = list(itertools.product(*(grid[k] for k in keys))) if keys else [()]
     children = np.random.SeedSequence(seed).spawn(len(points) * replications)
