@@ -373,8 +373,15 @@ def resolve(
     destination_ip = parse_ip(destination, "--dst", plane)
     source_ip = parse_ip(source, "--src", plane)
     packet = make_packet(protocol, source_ip, destination_ip, port, source_port)
-    walk = _Walk(plane, packet, start, established)
-    return walk.run()
+    return follow(plane, start, packet, established=established)
+
+
+def follow(
+    plane: ControlPlane, start: Location, packet: Packet5Tuple, *, established: bool = False
+) -> Path:
+    """The path of ``packet`` sent by the NIC at ``start`` (already located and parsed):
+    ``resolve`` without the parsing, for callers that ask many questions (matrices, intents)."""
+    return _Walk(plane, packet, start, established).run()
 
 
 # -- the walk --------------------------------------------------------------------------------

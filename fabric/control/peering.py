@@ -23,7 +23,7 @@ class PeeringView:
     fabric as it was when built.
     """
 
-    __slots__ = ("_by_pair", "_by_vnet", "_states", "fabric")
+    __slots__ = ("_by_pair", "_by_vnet", "_overlaps", "_states", "fabric")
 
     def __init__(self, fabric: Fabric) -> None:
         self.fabric = fabric
@@ -33,6 +33,15 @@ class PeeringView:
             self._by_pair.setdefault((link.vnet, link.remote_vnet), link)
             self._by_vnet.setdefault(link.vnet, []).append(link)
         self._states: dict[tuple[str, str], str] = {}
+        self._overlaps: dict[tuple[str, str], bool] = {}
+
+    def overlap(self, a: str, b: str) -> bool:
+        """``spaces_overlap(fabric, a, b)``, computed once per pair."""
+        key = (a, b) if a <= b else (b, a)
+        found = self._overlaps.get(key)
+        if found is None:
+            found = self._overlaps[key] = spaces_overlap(self.fabric, a, b)
+        return found
 
     def counterpart(self, link: Peering) -> Peering | None:
         """The link in the remote VNet that points back at this link's VNet, if it exists."""
@@ -53,7 +62,7 @@ class PeeringView:
     def _derive(self, link: Peering) -> str:
         if link.peering_state == DISCONNECTED:
             return DISCONNECTED
-        if spaces_overlap(self.fabric, link.vnet, link.remote_vnet):
+        if self.overlap(link.vnet, link.remote_vnet):
             return INITIATED  # §2.4: Azure refuses the peering (VnetAddressSpacesOverlap)
         other = self.counterpart(link)
         if other is None:
