@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from fabric.checks import addresses, gateways, hosts, limits, peerings, routes, security
+from fabric.checks import (
+    addresses,
+    encryption,
+    gateways,
+    hosts,
+    limits,
+    peerings,
+    routes,
+    security,
+)
 from fabric.checks.context import Context
 from fabric.model import Fabric, Finding
 
@@ -19,6 +28,7 @@ Check = Callable[[Context], Iterator[Finding]]
 CHECKS: tuple[Check, ...] = (
     addresses.check_vnets,
     hosts.check_hosts,
+    encryption.check_vnet_encryption,
     gateways.check_gateways,
     gateways.check_connections,
     peerings.check_peerings,
