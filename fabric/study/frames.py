@@ -1,0 +1,22 @@
+"""Answers as pandas DataFrames on request (pybatfish's ``.frame()``): pandas is an optional
+extra (``pip install 'vnetsim[frame]'``), so the core stays numpy-only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+class FrameUnavailableError(ImportError):
+    """pandas is not installed; the message says how to add it."""
+
+
+def data_frame(rows: Iterable[dict[str, Any]], columns: list[str] | None = None):
+    """A DataFrame of ``rows`` (one dict per row), or FrameUnavailableError without pandas."""
+    try:
+        import pandas
+    except ImportError:
+        raise FrameUnavailableError(
+            ".frame() needs pandas: pip install 'vnetsim[frame]' (or pip install pandas)"
+        ) from None
+    return pandas.DataFrame(list(rows), columns=columns)
