@@ -129,7 +129,7 @@ def atom_of(atoms, value: int):
     return next(a for a in atoms if a[0] <= value <= a[1])
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_fabrics())
 def test_every_address_and_port_of_an_atom_gets_the_representatives_answer(fabric):
     plane = ControlPlane(fabric)
