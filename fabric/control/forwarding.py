@@ -15,8 +15,6 @@ cause on the way is listed (``Path.blockers``), the first one being the outcome.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import attrs
 
 from fabric.catalogue.latency import LatencyModel, UnknownRegionPair
@@ -387,6 +385,18 @@ def follow(
 # -- the walk --------------------------------------------------------------------------------
 
 
+# next hop type -> the _Walk method that handles it (a name: built once, not per hop)
+_HANDLERS = {
+    "None": "next_hop_none",
+    "Internet": "internet",
+    "VnetLocal": "vnet_local",
+    "VNetPeering": "peering",
+    "VNetGlobalPeering": "peering",
+    "VirtualAppliance": "appliance",
+    "VirtualNetworkGateway": "gateway",
+}
+
+
 class _Walk:
     """The mutable state of one resolution: where the packet is, what it has crossed."""
 
@@ -488,7 +498,7 @@ class _Walk:
                     origin="Outbound",
                 )
             seen.add(key)
-            handler = self._handlers().get(route.next_hop_type if route else "")
+            handler = _HANDLERS.get(route.next_hop_type if route else "")
             if route is None:
                 return self.no_route(vnet, "NoRouteToDestination", gateway)
             if route.broken:
@@ -505,23 +515,12 @@ class _Walk:
                     "UnsupportedNextHop",
                     f"next hop {route.next_hop_type} of route {route.prefix} is not modelled",
                 )
-            result = handler(vnet, route, gateway)
+            result = getattr(self, handler)(vnet, route, gateway)
             if isinstance(result, tuple):  # the packet moved on: (vnet, table, gateway)
                 vnet, table, gateway = result
                 continue
             return result
         return self.drop("RoutingLoop", f"more than {MAX_HOPS} hops", origin="Outbound")
-
-    def _handlers(self) -> dict[str, Callable]:
-        return {
-            "None": self.next_hop_none,
-            "Internet": self.internet,
-            "VnetLocal": self.vnet_local,
-            "VNetPeering": self.peering,
-            "VNetGlobalPeering": self.peering,
-            "VirtualAppliance": self.appliance,
-            "VirtualNetworkGateway": self.gateway,
-        }
 
     def no_route(self, vnet: VNet, fallback: str, gateway: VpnGateway | None) -> Drop:
         code, detail, resources = explain_no_route(

@@ -168,9 +168,9 @@ def render(path: Path) -> Trace:
     last = max(issues_at, default=len(path.steps))
     protections = posture(path)
     for index, step in enumerate(path.steps[: max(last, 1)]):
-        hop = _hop(step, path)
+        hop = _hop(step, path, protections[index])
         if hop is not None:
-            hops.append(attrs.evolve(hop, encryption=protections[index]))
+            hops.append(hop)
         for drop in issues_at.get(index + 1, ()):
             _attach(hops, drop)
     for drop in issues_at.get(0, ()):
@@ -188,7 +188,14 @@ def _attach(hops: list[Hop], drop: Drop) -> None:
     hops[-1] = attrs.evolve(hops[-1], issues=(*hops[-1].issues, issue))
 
 
-def _hop(step, path: Path) -> Hop | None:
+def _hop(step, path: Path, encryption: Protection | None = None) -> Hop | None:
+    hop = _node(step, path)
+    if hop is None or encryption is None:
+        return hop
+    return Hop(hop.type, hop.name, hop.address, hop.issues, hop.detail, encryption)
+
+
+def _node(step, path: Path) -> Hop | None:
     destination = str(path.packet.destination)
     if isinstance(step, Egress):
         where = step.location
