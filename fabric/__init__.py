@@ -40,6 +40,9 @@ _PUBLIC = {
     "load": "fabric.io",
     "load_topology": "fabric.io",
     "sweep": "fabric.study.sweeps",
+    "matrix": "fabric.study.matrix",
+    "diff": "fabric.study.diff",
+    "check": "fabric.study.intents",
 }
 
 __all__ = ["__version__", *_PUBLIC]

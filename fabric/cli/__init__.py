@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import fabric
-from fabric.cli import convert, questions, simulate
+from fabric.cli import convert, policy, questions, simulate
 from fabric.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     questions.register(commands)
     convert.register(commands)
     simulate.register(commands)
+    policy.register(commands)
     return parser
 
 

@@ -291,6 +291,8 @@ class Counterexample:
     def command(self) -> str:
         """The ``vnetsim connectivity`` arguments that show this packet's trace."""
         port = f" --port {self.port}" if self.port is not None else ""
+        if self.source_port not in (None, EPHEMERAL_PORT):
+            port += f" --src-port {self.source_port}"
         return f"--src {self.source} --dst {self.destination} --protocol {self.protocol}{port}"
 
     def __str__(self) -> str:
