@@ -43,6 +43,7 @@ _PUBLIC = {
     "matrix": "fabric.study.matrix",
     "diff": "fabric.study.diff",
     "check": "fabric.study.intents",
+    "frame": "fabric.model.frames",
 }
 
 __all__ = ["__version__", *_PUBLIC]

@@ -170,7 +170,7 @@ class Diff:
 
     def frame(self):
         """The reachability changes as a pandas DataFrame (needs the ``frame`` extra)."""
-        from fabric.study.frames import data_frame
+        from fabric.model.frames import data_frame
 
         return data_frame(change.to_json() for change in self.reachability)
 

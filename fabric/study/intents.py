@@ -358,7 +358,7 @@ class CheckResult:
 
     def frame(self):
         """The results as a pandas DataFrame, one row per intent (needs the ``frame`` extra)."""
-        from fabric.study.frames import data_frame
+        from fabric.model.frames import data_frame
 
         rows = []
         for result in self.results:

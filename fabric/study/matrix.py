@@ -128,7 +128,7 @@ class Matrix:
 
     def frame(self):
         """The pairs as a pandas DataFrame (needs the ``frame`` extra)."""
-        from fabric.study.frames import data_frame
+        from fabric.model.frames import data_frame
 
         rows = [pair.to_json() | {"path": " > ".join(pair.path)} for pair in self.pairs]
         return data_frame(rows)
