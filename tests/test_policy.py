@@ -451,3 +451,26 @@ def test_frames_need_pandas():
     assert {"src", "dst", "connection_status", "reason_code", "path"} <= set(frame.columns)
     result = check(net, [{"name": "a", "from": "vm1", "to": "vm2", "expect": "reachable"}])
     assert list(result.frame()["name"]) == ["a"]
+
+
+def test_intent_names_may_be_shell_patterns():
+    """``spoke*`` stands for every VNet (or vnet/subnet, or VM) whose name matches."""
+    net = hub_and_spokes()
+    result = check(
+        net,
+        [
+            {
+                "name": "all",
+                "from": "hub",
+                "to": "spoke*",
+                "protocol": "Tcp",
+                "port": 443,
+                "expect": "reachable",
+            },
+            {"name": "apps", "from": "spoke1/*", "to": "*/app", "expect": "reachable"},
+        ],
+    )
+    assert result.results[0].holds
+    assert not result.results[1].holds  # spoke1 does not reach spoke2/app
+    with pytest.raises(IntentError, match="nothing"):
+        check(net, [{"name": "x", "from": "hub", "to": "zz*", "expect": "reachable"}])

@@ -9,6 +9,7 @@ RouteServerSubnet when a whole VNet is named: nothing but the gateway (§1.3) or
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from ipaddress import ip_network
 
 from fabric.control.addressing import NOT_INTERNET, AddressError, parse_address, valid_networks
@@ -71,6 +72,13 @@ class Endpoints:
     def _named(self, name: str, source: bool) -> AddressSet:
         plane = self.plane
         fabric = plane.fabric
+        if any(c in name for c in "*?["):
+            found = self._pattern(name, source)
+            if found is None:
+                raise EndpointError(
+                    f"the pattern {name!r} matches nothing: no VNet, vnet/subnet or VM name"
+                )
+            return found
         host = plane.host_named(name)
         if host is not None:
             try:
@@ -119,6 +127,27 @@ class Endpoints:
             f"{name!r} is no VNet, subnet (vnet/subnet), VM, on-premises site, prefix or "
             f"'Internet' of this topology ({suggest(name, names)})"
         )
+
+    def _pattern(self, pattern: str, source: bool) -> AddressSet | None:
+        """The union of every VNet, ``vnet/subnet`` and VM whose name matches a shell-style
+        pattern (``spoke*``, ``*/app``), or None when nothing matches."""
+        fabric = self.plane.fabric
+        names = [
+            *(n for n in fabric.vnets if fnmatchcase(n, pattern)),
+            *(f"{v}/{s}" for v, s in self.subnets if fnmatchcase(f"{v}/{s}", pattern)),
+            *(
+                h.name
+                for v in fabric.vnets.values()
+                for h in v.hosts
+                if fnmatchcase(h.name, pattern)
+            ),
+        ]
+        if not names:
+            return None
+        result = AddressSet()
+        for name in names:
+            result = result | self._named(name, source)
+        return result
 
     def _internet(self) -> AddressSet:
         """IPv4 space the internet routes, less every VNet's space (§5.4's Internet tag)."""
