@@ -130,6 +130,14 @@ def timed(work):
     return result, time.perf_counter() - start
 
 
+def timed_cpu(work):
+    """The result, wall seconds and this process's CPU seconds (the machine may be shared:
+    CPU time is the figure that does not depend on the other tenants)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spokes", type=int, default=PEERINGS_PER_VNET)
@@ -160,15 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     ]
     _, lookup_s = timed(lambda: [next_hop(plane, src, dst) for src, dst in queries])
     matrix(hub_and_spokes(10), protocol="Tcp", port=443)  # warm up
-    pairs, matrix_s = None, None
+    pairs, matrix_s, matrix_cpu_s = None, None, None
     if not args.no_matrix:
-        grid, matrix_s = timed(lambda: matrix(plane, protocol="Tcp", port=443))
+        grid, matrix_s, matrix_cpu_s = timed_cpu(lambda: matrix(plane, protocol="Tcp", port=443))
         pairs = len(grid.pairs)
         del grid
     checker, atoms_s = timed(lambda: Checker(plane))
     intents = []
     for intent in parse_intents({"intents": policy_intents(args.spokes)}):
-        result = checker.check(intent)
+        result, _, cpu_s = timed_cpu(lambda intent=intent: checker.check(intent))
         intents.append(
             {
                 "name": intent.name,
@@ -176,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                 "atoms": result.atoms,
                 "evaluated": result.evaluated,
                 "seconds": result.seconds,
+                "cpu_s": cpu_s,
             }
         )
     report = {
@@ -191,10 +200,12 @@ def main(argv: list[str] | None = None) -> int:
         "next_hop_query_ms": lookup_s / len(queries) * 1e3,
         "matrix_pairs": pairs,
         "matrix_s": matrix_s,
+        "matrix_cpu_s": matrix_cpu_s,
         "matrix_pair_us": matrix_s / pairs * 1e6 if pairs else None,
         "atom_index_s": atoms_s,
         "intents": intents,
         "intent_max_s": max(i["seconds"] for i in intents),
+        "intent_max_cpu_s": max(i["cpu_s"] for i in intents),
     }
     if not args.json:
         print(
@@ -211,14 +222,16 @@ def main(argv: list[str] | None = None) -> int:
         if pairs:
             print(
                 f"matrix of all {pairs} ordered subnet pairs (Tcp 443): {matrix_s:.1f} s "
-                f"({report['matrix_pair_us']:.0f} us per pair; target < 10 s)"
+                f"({matrix_cpu_s:.1f} s CPU; {report['matrix_pair_us']:.0f} us per pair; "
+                "target < 10 s)"
             )
         print(f"atom cuts of the whole fabric collected in {atoms_s * 1e3:.0f} ms")
         for row in intents:
             print(
                 f"  intent {row['name']:<25} {'holds' if row['holds'] else 'FAILS':<6}"
                 f"{row['atoms']:>8} atoms {row['evaluated']:>7} packets "
-                f"{row['seconds'] * 1e3:>8.1f} ms (target < 1 s)"
+                f"{row['seconds'] * 1e3:>8.1f} ms ({row['cpu_s'] * 1e3:.1f} ms CPU; "
+                "target < 1 s)"
             )
     print(json.dumps(report))
     return 0

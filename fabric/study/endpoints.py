@@ -64,10 +64,9 @@ class Endpoints:
         return addresses
 
     def union(self, names: tuple[str, ...], *, source: bool) -> AddressSet:
-        result = AddressSet()
-        for name in names:
-            result = result | self.resolve(name, source=source)
-        return result
+        return AddressSet(
+            span for name in names for span in self.resolve(name, source=source).spans
+        )
 
     def _named(self, name: str, source: bool) -> AddressSet:
         plane = self.plane
@@ -88,9 +87,9 @@ class Endpoints:
         if name in fabric.vnets:
             return AddressSet(
                 span
-                for (vnet, subnet), addresses in self.subnets.items()
-                if vnet == name and subnet not in INFRASTRUCTURE_SUBNETS
-                for span in addresses.spans
+                for subnet in fabric.vnets[name].subnets
+                if subnet.name not in INFRASTRUCTURE_SUBNETS
+                for span in self.subnets[(name, subnet.name)].spans
             )
         vnet_name, slash, subnet_name = name.partition("/")
         if slash and (vnet_name, subnet_name) in self.subnets:
@@ -144,10 +143,7 @@ class Endpoints:
         ]
         if not names:
             return None
-        result = AddressSet()
-        for name in names:
-            result = result | self._named(name, source)
-        return result
+        return AddressSet(span for name in names for span in self._named(name, source).spans)
 
     def _internet(self) -> AddressSet:
         """IPv4 space the internet routes, less every VNet's space (§5.4's Internet tag)."""
