@@ -53,7 +53,7 @@ from fabric.control.ports import PortRangeError, parse_port_ranges
 from fabric.io.errors import InputError, Problem
 from fabric.io.yamlsource import line_of, load_yaml
 from fabric.model import Fabric, suggest
-from fabric.study.atoms import AtomIndex, Span, representative_port
+from fabric.study.atoms import FAVOURITE_PORTS, AtomIndex, Span, representative_port
 from fabric.study.endpoints import EndpointError, Endpoints
 from fabric.watcher.trace import Trace, render
 
@@ -579,8 +579,14 @@ class Checker:
 
 
 def _favourite_first(atoms, preferred: int | None = None):
-    """Port atoms with the one holding ``preferred`` (or a well-known port) first."""
-    return sorted(atoms, key=lambda atom: representative_port(atom, preferred) == atom[0])
+    """Port atoms, those holding ``preferred`` or a well-known port first (a counterexample
+    on port 443 reads better than one on port 0)."""
+    wanted = [p for p in (preferred, *FAVOURITE_PORTS) if p is not None]
+
+    def rank(atom: tuple[int, int]) -> int:
+        return next((i for i, p in enumerate(wanted) if atom[0] <= p <= atom[1]), len(wanted))
+
+    return sorted(atoms, key=rank)
 
 
 def _rule_of(drop) -> str | None:
