@@ -1,14 +1,18 @@
 """Control-plane scale: a hub with the documented maximum of 500 peered spokes.
 
-Prints the time to build and validate it, and (once routing exists) to compile every subnet's
-effective routes and to answer next-hop queries. Compared in the same process against a
-brute-force peer (pairwise overlap of all prefixes with ipaddress) so the figure has a reference.
+Prints the time to build and validate it, to compile every subnet's effective routes and to
+answer next-hop queries, compared in the same process against a brute-force peer (pairwise
+overlap of all prefixes with ipaddress) so the figure has a reference. Then the policy
+questions of issue 17: the reachability matrix of every ordered pair of subnets on one port
+(target < 10 s at 500 spokes), and ten intents checked over every address (target < 1 s each),
+with the atoms each one needed.
 
 Azure Virtual Network Manager at its documented scale (N8.2): a hub-and-spoke of 1,000 spokes
 and a mesh (one connected group) of 250 VNets, each validated and every effective route
 compiled; reported as routes per second (targets of issue 21: each < 5 s and < 2 GB).
 
-Run: python benchmarks/control_plane.py [--spokes N] [--avnm-spokes N] [--mesh N] [--json]
+Run: python benchmarks/control_plane.py [--spokes N] [--no-matrix] [--avnm-spokes N]
+     [--mesh N] [--json]
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from fabric.checks import validate
 from fabric.control.plane import ControlPlane
 from fabric.model.container import Fabric
 from fabric.study.generate import hub_spoke, mesh
+from fabric.study.intents import Checker, parse_intents
+from fabric.study.matrix import matrix
 from fabric.watcher import next_hop
 
 
@@ -49,6 +55,79 @@ def hub_and_spokes(spokes: int) -> Fabric:
         fabric.host(name, f"{name}-vm", "app", f"{base}.4")
         fabric.peer("hub", name, a_allows_gateway_transit=True, b_uses_remote_gateways=True)
     return fabric
+
+
+def policy_intents(spokes: int) -> list[dict]:
+    """Ten intents over the hub and its spokes; the last spoke's index depends on ``spokes``."""
+    last = f"spoke{spokes - 1}"
+    return [
+        {"name": "spokes-isolated", "from": "spoke0", "to": "spoke1", "expect": "unreachable"},
+        {
+            "name": "spoke-to-hub-https",
+            "from": "spoke0",
+            "to": "hub/shared",
+            "protocol": "Tcp",
+            "port": 443,
+            "expect": "reachable",
+        },
+        {
+            "name": "hub-to-every-spoke",
+            "from": "hub/shared",
+            "to": "spoke*",
+            "protocol": "Tcp",
+            "port": 443,
+            "expect": "reachable",
+        },
+        {
+            "name": "spoke0-isolated-from-1x",
+            "from": "spoke0/app",
+            "to": "spoke1*",
+            "expect": "unreachable",
+        },
+        {
+            "name": "no-ssh-across-spokes",
+            "from": last,
+            "to": "spoke0-vm",
+            "protocol": "Tcp",
+            "port": 22,
+            "expect": "unreachable",
+        },
+        {
+            "name": "internet-egress",
+            "from": "spoke0",
+            "to": "Internet",
+            "protocol": "Tcp",
+            "port": 443,
+            "expect": "reachable",
+        },
+        {
+            "name": "encrypted-to-hub",
+            "from": "spoke0-vm",
+            "to": "hub/shared",
+            "expect": "encrypted",
+        },
+        {
+            "name": "fast-to-hub",
+            "from": "spoke0",
+            "to": "hub/shared",
+            "expect": {"latency_ms_below": 2.0},
+        },
+        {
+            "name": "dns-to-hub",
+            "from": last,
+            "to": "hub",
+            "protocol": "Udp",
+            "port": 53,
+            "expect": "reachable",
+        },
+        {
+            "name": "within-spoke-icmp",
+            "from": "spoke0/data",
+            "to": "spoke0/app",
+            "protocol": "Icmp",
+            "expect": "reachable",
+        },
+    ]
 
 
 def brute_force_overlaps(fabric: Fabric) -> int:
@@ -113,12 +192,21 @@ def print_avnm(rows: list[dict]) -> None:
         )
 
 
+def timed_cpu(work):
+    """The result, wall seconds and this process's CPU seconds (the machine may be shared:
+    CPU time is the figure that does not depend on the other tenants)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spokes", type=int, default=PEERINGS_PER_VNET)
     parser.add_argument("--avnm-spokes", type=int, default=SPOKES_PER_AVNM_HUB)
     parser.add_argument("--mesh", type=int, default=VNETS_PER_CONNECTED_GROUP)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-matrix", action="store_true", help="skip the all-pairs matrix")
     args = parser.parse_args(argv)
     hub_and_spokes(10)  # warm up imports and allocators
     fabric, build_s = timed(lambda: hub_and_spokes(args.spokes))
@@ -143,6 +231,26 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.spokes)
     ]
     _, lookup_s = timed(lambda: [next_hop(plane, src, dst) for src, dst in queries])
+    matrix(hub_and_spokes(10), protocol="Tcp", port=443)  # warm up
+    pairs, matrix_s, matrix_cpu_s = None, None, None
+    if not args.no_matrix:
+        grid, matrix_s, matrix_cpu_s = timed_cpu(lambda: matrix(plane, protocol="Tcp", port=443))
+        pairs = len(grid.pairs)
+        del grid
+    checker, atoms_s = timed(lambda: Checker(plane))
+    intents = []
+    for intent in parse_intents({"intents": policy_intents(args.spokes)}):
+        result, _, cpu_s = timed_cpu(lambda intent=intent: checker.check(intent))
+        intents.append(
+            {
+                "name": intent.name,
+                "holds": result.holds,
+                "atoms": result.atoms,
+                "evaluated": result.evaluated,
+                "seconds": result.seconds,
+                "cpu_s": cpu_s,
+            }
+        )
     report = {
         "spokes": args.spokes,
         "build_s": build_s,
@@ -154,6 +262,14 @@ def main(argv: list[str] | None = None) -> int:
         "subnets": subnets,
         "compile_all_subnets_s": compile_s,
         "next_hop_query_ms": lookup_s / len(queries) * 1e3,
+        "matrix_pairs": pairs,
+        "matrix_s": matrix_s,
+        "matrix_cpu_s": matrix_cpu_s,
+        "matrix_pair_us": matrix_s / pairs * 1e6 if pairs else None,
+        "atom_index_s": atoms_s,
+        "intents": intents,
+        "intent_max_s": max(i["seconds"] for i in intents),
+        "intent_max_cpu_s": max(i["cpu_s"] for i in intents),
     }
     if not args.json:
         print(
@@ -167,6 +283,20 @@ def main(argv: list[str] | None = None) -> int:
             f"effective routes of all {subnets} subnets compiled in {compile_s * 1e3:.0f} ms; "
             f"next-hop {report['next_hop_query_ms'] * 1e3:.1f} us per query once compiled"
         )
+        if pairs:
+            print(
+                f"matrix of all {pairs} ordered subnet pairs (Tcp 443): {matrix_s:.1f} s "
+                f"({matrix_cpu_s:.1f} s CPU; {report['matrix_pair_us']:.0f} us per pair; "
+                "target < 10 s)"
+            )
+        print(f"atom cuts of the whole fabric collected in {atoms_s * 1e3:.0f} ms")
+        for row in intents:
+            print(
+                f"  intent {row['name']:<25} {'holds' if row['holds'] else 'FAILS':<6}"
+                f"{row['atoms']:>8} atoms {row['evaluated']:>7} packets "
+                f"{row['seconds'] * 1e3:>8.1f} ms ({row['cpu_s'] * 1e3:.1f} ms CPU; "
+                "target < 1 s)"
+            )
     report["avnm"] = avnm_report(args.avnm_spokes, args.mesh)
     if not args.json:
         print_avnm(report["avnm"])

@@ -47,6 +47,10 @@ _PUBLIC = {
     "sweep": "fabric.study.sweeps",
     "draw": "fabric.study.draw",
     "cost": "fabric.study.cost",
+    "matrix": "fabric.study.matrix",
+    "diff": "fabric.study.diff",
+    "check": "fabric.study.intents",
+    "frame": "fabric.model.frames",
 }
 
 # name -> module exposed as a whole (``fabric.generate.hub_spoke(...)``), imported on first use.

@@ -39,6 +39,10 @@ def test_control_plane_benchmark_json_shape(capsys):
     report = last_json(capsys)
     assert report["validate_errors"] == 0
     assert report["subnets"] == 2 * 20 + 2
+    endpoints = 2 * 20 + 1  # every subnet but the hub's GatewaySubnet
+    assert report["matrix_pairs"] == endpoints * (endpoints - 1)
+    assert len(report["intents"]) == 10
+    assert all(row["atoms"] >= 1 for row in report["intents"])
 
 
 AVNM_SMALL = ("--avnm-spokes", "12", "--mesh", "8")

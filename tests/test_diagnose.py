@@ -263,7 +263,7 @@ def test_cli_diagnostics_shapes_and_exit_codes(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"connection_status", "hops", "reason", "latency_ms"}
     assert out["connection_status"] == "Unreachable"
-    assert set(out["hops"][0]) == {"type", "name", "address", "issues"}
+    assert {"type", "name", "address", "issues"} <= set(out["hops"][0])  # + "encryption"
 
     assert main(["next-hop", str(path), "--src", "10.1.0.4", "--dst", "10.0.2.4", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

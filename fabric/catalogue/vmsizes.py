@@ -12,6 +12,7 @@ model 4,000/8,000 (the newer page's row looks like a table error).
 from __future__ import annotations
 
 import difflib
+import re
 
 import attrs
 
@@ -101,3 +102,27 @@ def vm_size(name: str | None) -> VmSize:
 def egress_mbps(host: Host) -> float:
     """The egress cap of ``host``'s VM: its ``bandwidth_mbps`` override, else its size's."""
     return host.bandwidth_mbps or vm_size(host.vm_size).max_egress_mbps
+
+
+# N5 (encryption overview, 2024): VNet encryption needs a supported size. "All v5 and later D
+# and E series", the listed v4 D/E sizes (the 2023 list: Dv4, Ddv4, Dav4, Ev4, Edv4, Eav4),
+# Mv2/Msv2/Msv3, LSv3 and Fasv6/Falsv6/Famsv6. "Some GPU series" are not named, so not claimed.
+_SIZE_NAME = re.compile(r"^standard_([a-z]+?)(\d+)([a-z]*)_v(\d+)$")
+
+
+def supports_vnet_encryption(name: str | None) -> bool:
+    """True when N5 lists the size as able to use VNet encryption (None: the default size)."""
+    match = _SIZE_NAME.match((name or DEFAULT_VM_SIZE).strip().lower())
+    if match is None:
+        return False
+    family, _, features, version = match.groups()
+    generation = int(version)
+    if family in ("d", "e"):
+        return generation >= 5 or (generation == 4 and features in ("", "d", "a"))
+    if family == "m":
+        return generation == 2 or (generation == 3 and "s" in features)
+    if family == "l":
+        return generation == 3 and "s" in features
+    if family == "f":
+        return generation == 6 and features in ("as", "als", "ams")
+    return False

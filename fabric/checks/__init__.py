@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from fabric.checks import (
     addresses,
     avnm,
+    encryption,
     expressroute,
     firewalls,
     gateways,
@@ -30,6 +31,7 @@ Check = Callable[[Context], Iterator[Finding]]
 CHECKS: tuple[Check, ...] = (
     addresses.check_vnets,
     hosts.check_hosts,
+    encryption.check_vnet_encryption,
     gateways.check_gateways,
     gateways.check_connections,
     expressroute.check_express_route,

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import fabric
-from fabric.cli import convert, generate, present, questions, simulate
+from fabric.cli import convert, generate, policy, present, questions, simulate
 from fabric.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.register(commands)
     generate.register(commands)
     present.register(commands)
+    policy.register(commands)
     return parser
 
 

@@ -56,6 +56,7 @@ def register(commands) -> None:
     trace.add_argument("--dst", required=True)
     trace.add_argument("--protocol", default="Tcp")
     trace.add_argument("--port", type=int, default=443)
+    trace.add_argument("--src-port", type=int, help="source port (default: an ephemeral port)")
     trace.set_defaults(handler=cmd_connectivity)
 
 
@@ -203,7 +204,14 @@ def cmd_connectivity(args: argparse.Namespace) -> int:
 
     plane = plane_of(args)
     trace = ask(
-        lambda: connectivity(plane, args.src, args.dst, protocol=args.protocol, port=args.port)
+        lambda: connectivity(
+            plane,
+            args.src,
+            args.dst,
+            protocol=args.protocol,
+            port=args.port,
+            source_port=args.src_port,
+        )
     )
     if args.json:
         emit(trace.to_json())

@@ -178,13 +178,13 @@ class Fib:
 
     def get(self, address: IPAddress) -> object | None:
         """The value of the longest prefix holding ``address`` (None: no prefix does)."""
-        return self._trees[address.version].get(str(address))
+        return self._trees[address.version].get(address)  # pytricia takes the address object
 
     def matches(self, address: IPAddress) -> list:
         """The values of every prefix holding ``address``, the most specific first."""
         tree = self._trees[address.version]
         found = []
-        key = tree.get_key(str(address))
+        key = tree.get_key(address)
         while key is not None:
             found.append(tree[key])
             key = tree.parent(key)

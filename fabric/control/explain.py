@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from fabric.control.addressing import IPAddress
 from fabric.control.connections import connection_status, gateway_for_vnet
-from fabric.control.peering import spaces_overlap
 from fabric.control.plane import ControlPlane
 from fabric.model import VNet
 
@@ -67,7 +66,7 @@ def explain_no_route(
         return fallback, f"no route from {here.name} reaches {destination}", (f"vnet/{here.name}",)
     target = targets[0]
     pair = (f"vnet/{here.name}", f"vnet/{target.name}")
-    if spaces_overlap(fabric, here.name, target.name):
+    if plane.peerings.overlap(here.name, target.name):
         return (
             "AddressSpacesOverlap",
             f"{here.name} and {target.name} overlap, so Azure refuses to peer or connect them; "
@@ -83,7 +82,12 @@ def explain_no_route(
     avnm = _network_manager(plane, here, target)
     if avnm is not None:
         return avnm
-    links = [p for p in plane.peerings.links if {p.vnet, p.remote_vnet} == names]
+    links = [
+        p
+        for vnet, remote in ((here.name, target.name), (target.name, here.name))
+        for p in plane.peerings.links_of(vnet)
+        if p.remote_vnet == remote
+    ]
     for link in links:
         state = plane.peerings.state(link)
         if state != "Connected":

@@ -18,7 +18,6 @@ cause on the way is listed (``Path.blockers``), the first one being the outcome.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
 
 import attrs
 
@@ -508,6 +507,20 @@ def resolve(
     destination_ip = parse_ip(destination, "--dst", plane)
     source_ip = parse_ip(source, "--src", plane)
     packet = make_packet(protocol, source_ip, destination_ip, port, source_port)
+    return follow(plane, start, packet, established=established, records=records)
+
+
+def follow(
+    plane: ControlPlane,
+    start: Location,
+    packet: Packet5Tuple,
+    *,
+    established: bool = False,
+    records: frozenset[tuple[str, str]] = frozenset(),
+) -> Path:
+    """The path of ``packet`` sent by the NIC at ``start`` (already located and parsed):
+    ``resolve`` without the parsing, for callers that ask many questions (matrices, intents).
+    A TCP question also checks the reply (``_check_return``)."""
     path = _Walk(plane, packet, start, established, records).run()
     if not established and packet.protocol == "Tcp" and isinstance(path.outcome, Deliver):
         path = _check_return(plane, path)
@@ -569,6 +582,19 @@ def _check_return(plane: ControlPlane, path: Path) -> Path:
 
 
 # -- the walk --------------------------------------------------------------------------------
+
+
+# next hop type -> the _Walk method that handles it (a name: built once, not per hop)
+_HANDLERS = {
+    "None": "next_hop_none",
+    "Internet": "internet",
+    "VnetLocal": "vnet_local",
+    "VNetPeering": "peering",
+    "VNetGlobalPeering": "peering",
+    "ConnectedGroup": "connected_group",
+    "VirtualAppliance": "appliance",
+    "VirtualNetworkGateway": "gateway",
+}
 
 
 class _Walk:
@@ -685,7 +711,7 @@ class _Walk:
                     origin="Outbound",
                 )
             seen.add(key)
-            handler = self._handlers().get(route.next_hop_type if route else "")
+            handler = _HANDLERS.get(route.next_hop_type if route else "")
             if route is None:
                 return self.no_route(vnet, "NoRouteToDestination", gateway)
             if route.broken:
@@ -702,24 +728,12 @@ class _Walk:
                     "UnsupportedNextHop",
                     f"next hop {route.next_hop_type} of route {route.prefix} is not modelled",
                 )
-            result = handler(vnet, route, gateway)
+            result = getattr(self, handler)(vnet, route, gateway)
             if isinstance(result, tuple):  # the packet moved on: (vnet, table, gateway)
                 vnet, table, gateway = result
                 continue
             return result
         return self.drop("RoutingLoop", f"more than {MAX_HOPS} hops", origin="Outbound")
-
-    def _handlers(self) -> dict[str, Callable]:
-        return {
-            "None": self.next_hop_none,
-            "Internet": self.internet,
-            "VnetLocal": self.vnet_local,
-            "VNetPeering": self.peering,
-            "VNetGlobalPeering": self.peering,
-            "ConnectedGroup": self.connected_group,
-            "VirtualAppliance": self.appliance,
-            "VirtualNetworkGateway": self.gateway,
-        }
 
     def no_route(self, vnet: VNet, fallback: str, gateway: VpnGateway | None) -> Drop:
         code, detail, resources = explain_no_route(

@@ -34,6 +34,7 @@ class PeeringView:
         "_by_pair",
         "_by_vnet",
         "_mesh",
+        "_overlaps",
         "_states",
         "blocked",
         "deployment",
@@ -62,6 +63,7 @@ class PeeringView:
             self._by_vnet.setdefault(link.vnet, []).append(link)
         self._states: dict[tuple[str, str], str] = {}
         self._mesh: avnm.MeshRoutes | None = None
+        self._overlaps: dict[tuple[str, str], bool] = {}
 
     def absent(self, link: Peering) -> str | None:
         """Why a declared link does not exist (None: it does): Azure refused to create it
@@ -94,6 +96,14 @@ class PeeringView:
             )
         return self._mesh
 
+    def overlap(self, a: str, b: str) -> bool:
+        """``spaces_overlap(fabric, a, b)``, computed once per pair."""
+        key = (a, b) if a <= b else (b, a)
+        found = self._overlaps.get(key)
+        if found is None:
+            found = self._overlaps[key] = spaces_overlap(self.fabric, a, b)
+        return found
+
     def counterpart(self, link: Peering) -> Peering | None:
         """The link in the remote VNet that points back at this link's VNet, if it exists."""
         return self._by_pair.get((link.remote_vnet, link.vnet))
@@ -116,7 +126,7 @@ class PeeringView:
             return ABSENT
         if link.peering_state == DISCONNECTED:
             return DISCONNECTED
-        if spaces_overlap(self.fabric, link.vnet, link.remote_vnet):
+        if self.overlap(link.vnet, link.remote_vnet):
             return INITIATED  # §2.4: Azure refuses the peering (VnetAddressSpacesOverlap)
         other = self.counterpart(link)
         if other is None:

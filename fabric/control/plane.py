@@ -89,10 +89,15 @@ class ControlPlane:
         self._scopes: dict[str, TagScope] = {}
         self._members: dict[str, frozenset] | None = None
         self._subnet_index = Fib()  # subnet prefix -> [(vnet, subnet)] (several on overlaps)
+        self._space_index = Fib()  # VNet address prefix -> [vnet names] (several on overlaps)
+        self._order = {name: i for i, name in enumerate(self.fabric.vnets)}
         self._hosts_by_ip: dict[tuple[str, str], Host] = {}
         self._hosts_by_name = {h.name: h for v in self.fabric.vnets.values() for h in v.hosts}
         self._firewalls: dict[tuple[str, str], FirewallAddress] | None = None
         for vnet in self.fabric.vnets.values():
+            for net in valid_networks(vnet.address_prefixes):
+                names = self._space_index.exact(net) if net in self._space_index else []
+                self._space_index[net] = [*names, vnet.name]
             for subnet in vnet.subnets:
                 for net in valid_networks(subnet.prefixes):
                     holders = self._subnet_index.exact(net) if net in self._subnet_index else []
@@ -165,12 +170,10 @@ class ControlPlane:
         return [holder for holders in self._subnet_index.matches(ip) for holder in holders]
 
     def vnets_containing(self, ip: IPAddress) -> list[VNet]:
-        """VNets whose address space holds ``ip`` (several only when spaces overlap)."""
-        result = []
-        for vnet in self.fabric.vnets.values():
-            if any(ip in net for net in valid_networks(vnet.address_prefixes)):
-                result.append(vnet)
-        return result
+        """VNets whose address space holds ``ip`` (several only when spaces overlap), in the
+        fabric's order."""
+        names = {name for names in self._space_index.matches(ip) for name in names}
+        return [self.fabric.vnets[name] for name in sorted(names, key=self._order.__getitem__)]
 
     def host_named(self, name: str) -> Host | None:
         """The declared host called ``name``, if any."""

@@ -280,6 +280,12 @@ class SubnetRoutes:
             destination = ip_address(destination)
         return self.fib.get(destination)
 
+    def frame(self):
+        """The effective routes as a pandas DataFrame (needs the ``frame`` extra)."""
+        from fabric.model.frames import data_frame
+
+        return data_frame(r.to_json() | {"address_prefixes": str(r.prefix)} for r in self.routes)
+
 
 def compile_subnet(
     fabric: Fabric,

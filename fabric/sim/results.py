@@ -334,6 +334,18 @@ class SimulationResult:
         """The bin width of the per-flow throughput timelines."""
         return nice_bin_s(self.timeline_end_s)
 
+    def frame(self):
+        """One row per flow (``run --json``'s flow rows, latency flattened) as a pandas
+        DataFrame (needs the ``frame`` extra)."""
+        from fabric.model.frames import data_frame
+
+        rows = []
+        for flow in self.flows:
+            row = flow.to_json()
+            latency = row.pop("latency_ms")
+            rows.append(row | {f"latency_{k}_ms": v for k, v in latency.items()})
+        return data_frame(rows)
+
     def flow(self, name: str) -> FlowResult:
         for flow in self.flows:
             if flow.name == name:

@@ -227,6 +227,13 @@ class SweepResult:
             rows.append(row)
         return rows
 
+    def frame(self):
+        """The tidy records (one per run and flow) as a pandas DataFrame (the ``frame``
+        extra); ``frame().groupby(...)`` and ``summary()`` agree."""
+        from fabric.model.frames import data_frame
+
+        return data_frame(self.records)
+
     def write(self, out_dir: str | Path) -> list[Path]:
         """records.csv, records.json, summary.csv and one figure per swept key."""
         out = Path(out_dir)

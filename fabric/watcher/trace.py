@@ -7,6 +7,7 @@ import html
 
 import attrs
 
+from fabric.control.encryption import Protection, posture
 from fabric.control.forwarding import (
     ApplianceHop,
     Arrival,
@@ -56,6 +57,9 @@ class Hop:
     address: str
     issues: tuple[Issue, ...] = ()
     detail: str = ""
+    # How the packet is protected on the stretch that reaches this hop (for the source: the
+    # stretch it sends on); see fabric.control.encryption.
+    encryption: Protection | None = None
 
     def to_json(self) -> dict:
         return {
@@ -63,6 +67,7 @@ class Hop:
             "name": self.name,
             "address": self.address,
             "issues": [i.to_json() for i in self.issues],
+            "encryption": self.encryption.to_json() if self.encryption else None,
         }
 
 
@@ -107,8 +112,10 @@ class Trace:
                 f"{issue.type} {' '.join(f'{k}={v}' for k, v in issue.context.items())}".strip()
                 for issue in hop.issues
             )
+            encryption = f"  [{hop.encryption.label}]" if hop.encryption else ""
             lines.append(
                 f"  {i:>2}. {hop.type:<22}{hop.name:<28}{hop.address:<16} {hop.detail}"
+                + encryption
                 + (f"  !! {problems}" if problems else "")
             )
         for drop in self.path.blockers[1:]:
@@ -121,13 +128,14 @@ class Trace:
         rows = "".join(
             f"<tr><td>{i}</td><td>{html.escape(h.type)}</td><td>{html.escape(h.name)}</td>"
             f"<td>{html.escape(h.address)}</td><td>{html.escape(h.detail)}</td>"
+            f"<td>{html.escape(h.encryption.label if h.encryption else '')}</td>"
             f"<td>{html.escape('; '.join(x.type for x in h.issues))}</td></tr>"
             for i, h in enumerate(self.hops, 1)
         )
         head = html.escape(self.connection_status + (f": {self.reason}" if self.reason else ""))
         return (
             f"<p><b>{head}</b></p><table><tr><th>#</th><th>type</th><th>name</th>"
-            f"<th>address</th><th>detail</th><th>issues</th></tr>{rows}</table>"
+            f"<th>address</th><th>detail</th><th>encryption</th><th>issues</th></tr>{rows}</table>"
         )
 
 
@@ -162,8 +170,9 @@ def render(path: Path) -> Trace:
     for drop in path.blockers:
         issues_at.setdefault(drop.at_step, []).append(drop)
     last = max(issues_at, default=len(path.steps))
+    protections = posture(path)
     for index, step in enumerate(path.steps[: max(last, 1)]):
-        hop = _hop(step, path)
+        hop = _hop(step, path, protections[index])
         if hop is not None:
             hops.append(hop)
         for drop in issues_at.get(index + 1, ()):
@@ -183,7 +192,14 @@ def _attach(hops: list[Hop], drop: Drop) -> None:
     hops[-1] = attrs.evolve(hops[-1], issues=(*hops[-1].issues, issue))
 
 
-def _hop(step, path: Path) -> Hop | None:
+def _hop(step, path: Path, encryption: Protection | None = None) -> Hop | None:
+    hop = _node(step, path)
+    if hop is None or encryption is None:
+        return hop
+    return Hop(hop.type, hop.name, hop.address, hop.issues, hop.detail, encryption)
+
+
+def _node(step, path: Path) -> Hop | None:
     destination = str(path.packet.destination)
     if isinstance(step, Egress):
         where = step.location
