@@ -303,3 +303,37 @@ def test_validation_of_firewalls():
     fabric = hub_and_spokes()
     fabric.firewall("fw2", "hub")
     assert "TooManyFirewallsInVnet" in codes(fabric)
+
+
+def test_an_intent_through_the_firewall_holds_and_ssh_is_refused(tmp_path):
+    from fabric.study.intents import Checker, parse_intents
+
+    intents = parse_intents(
+        {
+            "intents": [
+                {
+                    "name": "via-fw",
+                    "from": "spoke1",
+                    "to": "spoke2",
+                    "protocol": "Tcp",
+                    "port": 443,
+                    "expect": "reachable",
+                    "through": ["fw"],
+                },
+                {
+                    "name": "no-ssh",
+                    "from": "spoke1",
+                    "to": "spoke2",
+                    "protocol": "Tcp",
+                    "port": 22,
+                    "expect": "unreachable",
+                },
+            ]
+        }
+    )
+    checker = Checker(ControlPlane(hub_and_spokes()))
+    assert [checker.check(i).holds for i in intents] == [True, True]
+    bypass = Checker(ControlPlane(hub_and_spokes(udr_in=("spoke1",), direct=True)))
+    result = bypass.check(intents[0])
+    assert not result.holds
+    assert result.counterexample.code == "AsymmetricRoutingThroughFirewall"

@@ -39,6 +39,7 @@ from fabric.control.forwarding import (
     Crossing,
     Deliver,
     Egress,
+    FirewallHop,
     GatewayHop,
     Leg,
     OnPremises,
@@ -639,14 +640,16 @@ def _node_names(plane: ControlPlane) -> set[str]:
 
 
 def _names_on(plane: ControlPlane, path: Path) -> set[str]:
-    """Everything a path passes: appliances (name and IP), gateways, connections, sites,
-    peerings and VNets; a firewall counts when an appliance hop has its private IP."""
+    """Everything a path passes: appliances and Azure Firewalls (name and IP), gateways,
+    connections, sites, circuits, peerings and VNets."""
     names: set[str] = set()
     for step in path.steps:
         if isinstance(step, Egress | Arrival):
             names.add(step.location.vnet.name)
         elif isinstance(step, ApplianceHop):
             names.update((step.host.name, step.host.ip, step.vnet.name))
+        elif isinstance(step, FirewallHop):
+            names.update((step.firewall.name, str(step.address), step.vnet.name))
         elif isinstance(step, GatewayHop):
             names.update((step.gateway.name, step.vnet.name))
         elif isinstance(step, TunnelHop):
@@ -659,7 +662,4 @@ def _names_on(plane: ControlPlane, path: Path) -> set[str]:
             names.update((step.link.name, f"{step.vnet.name}/{step.link.name}", step.remote.name))
         elif isinstance(step, OnPremises):
             names.add(step.site.name)
-    for firewall in plane.fabric.firewalls.values():
-        if firewall.private_ip and firewall.private_ip in names:
-            names.add(firewall.name)
     return names
