@@ -187,7 +187,8 @@ def allowed_values(record: type | None, attr: str | None, key: str) -> set[str]:
     """The values a key accepts, read from the code: the strings a record field's validators
     check against, and the traffic module's table named after the key (``PATTERNS``...)."""
     found: set[str] = set()
-    validator = attrs.fields_dict(record)[attr].validator if record and attr else None
+    field = attrs.fields_dict(record).get(attr) if record and attr else None
+    validator = field.validator if field is not None else None
     for check in getattr(validator, "_validators", None) or ([validator] if validator else []):
         with contextlib.suppress(TypeError):
             names = inspect.getclosurevars(check)
@@ -245,7 +246,8 @@ def check_row(path: str, key: str, field, record: type | None, row: list[str]) -
     if not (type_cell == kind or (kind in ("list", "mapping") and type_cell.startswith(kind))):
         problems.append(f"{where}: type is {kind!r}, the row says {row[1]!r}")
     cell = row[2]
-    attribute = attrs.fields_dict(record)[field.attr] if record is not None else None
+    # A key the loader folds into the record's own fields (ARM's nesting) has no field.
+    attribute = attrs.fields_dict(record).get(field.attr) if record is not None else None
     alias = attribute is not None and attribute.metadata.get("yaml", attribute.name) != key
     if alias:
         if not cell.startswith("alias of"):
