@@ -18,6 +18,7 @@ option, assumption or package fails here until it is documented:
 
 from __future__ import annotations
 
+import argparse
 import ast
 import contextlib
 import importlib
@@ -341,7 +342,11 @@ def test_every_command_option_and_choice_is_documented():
         if body is None:
             problems.append(f"no section '{heading}'")
             continue
-        for action in parser._actions:
+        actions = list(parser._actions)
+        for action in parser._actions:  # a command with kinds (generate hub-spoke|mesh)
+            if isinstance(action, argparse._SubParsersAction):
+                actions += [a for sub in action.choices.values() for a in sub._actions]
+        for action in actions:
             longs = [o for o in action.option_strings if o.startswith("--") and o != "--help"]
             for option in longs:
                 if f"`{option}" not in body:
