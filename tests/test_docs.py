@@ -651,7 +651,8 @@ def test_cost_assumptions_are_documented():
     for row in prices.CostAssumptions().assumptions():
         lines = lines_with(text, f"| `{row['name']}` |")
         assert lines, f"no table row for cost assumption `{row['name']}`"
-        assert f"`{printed(row['value'])}`" in lines[0] and row["unit"] in lines[0]
+        assert f"`{printed(row['value'])}`" in lines[0], f"`{row['name']}`: value"
+        assert row["unit"] in lines[0], f"`{row['name']}`: unit {row['unit']}"
     for field in attrs.fields(prices.CostAssumptions):
         line = lines_with(text, f"| `{field.name}` |")[0]
         low, high = field.metadata["range"]
