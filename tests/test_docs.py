@@ -18,6 +18,7 @@ option, assumption or package fails here until it is documented:
 
 from __future__ import annotations
 
+import argparse
 import ast
 import contextlib
 import importlib
@@ -33,7 +34,7 @@ import attrs
 import pytest
 import yaml
 
-from fabric.catalogue import limits, skus, vmsizes
+from fabric.catalogue import firewalls, limits, prices, skus, vmsizes
 from fabric.catalogue.latency import REGION_RTT_MS, LatencyModel, region_key
 from fabric.cli import build_parser, main
 from fabric.cli import common as cli_common
@@ -187,7 +188,8 @@ def allowed_values(record: type | None, attr: str | None, key: str) -> set[str]:
     """The values a key accepts, read from the code: the strings a record field's validators
     check against, and the traffic module's table named after the key (``PATTERNS``...)."""
     found: set[str] = set()
-    validator = attrs.fields_dict(record)[attr].validator if record and attr else None
+    field = attrs.fields_dict(record).get(attr) if record and attr else None
+    validator = field.validator if field is not None else None
     for check in getattr(validator, "_validators", None) or ([validator] if validator else []):
         with contextlib.suppress(TypeError):
             names = inspect.getclosurevars(check)
@@ -245,7 +247,8 @@ def check_row(path: str, key: str, field, record: type | None, row: list[str]) -
     if not (type_cell == kind or (kind in ("list", "mapping") and type_cell.startswith(kind))):
         problems.append(f"{where}: type is {kind!r}, the row says {row[1]!r}")
     cell = row[2]
-    attribute = attrs.fields_dict(record)[field.attr] if record is not None else None
+    # A key the loader folds into the record's own fields (ARM's nesting) has no field.
+    attribute = attrs.fields_dict(record).get(field.attr) if record is not None else None
     alias = attribute is not None and attribute.metadata.get("yaml", attribute.name) != key
     if alias:
         if not cell.startswith("alias of"):
@@ -339,7 +342,11 @@ def test_every_command_option_and_choice_is_documented():
         if body is None:
             problems.append(f"no section '{heading}'")
             continue
-        for action in parser._actions:
+        actions = list(parser._actions)
+        for action in parser._actions:  # a command with kinds (generate hub-spoke|mesh)
+            if isinstance(action, argparse._SubParsersAction):
+                actions += [a for sub in action.choices.values() for a in sub._actions]
+        for action in actions:
             longs = [o for o in action.option_strings if o.startswith("--") and o != "--help"]
             for option in longs:
                 if f"`{option}" not in body:
@@ -603,6 +610,53 @@ def test_catalogue_tables_are_documented():
     assert f"`{vmsizes.DEFAULT_VM_SIZE}`" in text
     assert f"`{skus.DEFAULT_CIPHER}`" in text
     assert_rows(text, {n: [v] for n, v in module_constants(limits).items()}, "limits")
+
+
+def test_firewall_tiers_are_documented():
+    text = read("assumptions.md")
+    rows = table_after(text, "<!-- table: firewall tiers -->") or []
+    documented = {
+        ticked(r[0])[0]: (*(float(c.replace(",", "")) for c in r[1:4]), r[4] == "yes")
+        for r in rows
+        if len(r) >= 5 and ticked(r[0])
+    }
+    expected = {
+        tier: (s.ceiling_mbps, s.initial_mbps, s.single_flow_mbps, s.autoscales)
+        for tier, s in firewalls.FIREWALL_SPECS.items()
+    }
+    assert documented == expected
+    assert_rows(text, {"SCALE_OUT_MINUTES": list(firewalls.SCALE_OUT_MINUTES)}, "firewalls")
+
+
+def test_price_table_is_documented():
+    text = read("assumptions.md")
+    rows = table_after(text, "<!-- table: prices -->") or []
+    documented = {
+        (ticked(r[0])[0], r[1]): (float(r[2]), r[3]) for r in rows if len(r) >= 4 and ticked(r[0])
+    }
+    expected = {key: (p.amount, p.unit) for key, p in prices.PRICES.prices.items()}
+    assert documented == expected
+    for item in prices.UNKNOWN_ITEMS:  # what the table lacks is said to be unknown
+        assert f"`{item}`" in text, f"unpriced item {item} is not named"
+    assert f"`{prices.BUILT_IN_DATE}`" in text, "the built-in table's date is not given"
+    zones = table_after(text, "<!-- table: billing zones -->") or []
+    documented_zones = {
+        region_key(region): zone[0] for zone in zones for region in zone[1].split(", ")
+    }
+    assert documented_zones == prices.BILLING_ZONES
+
+
+def test_cost_assumptions_are_documented():
+    text = read("assumptions.md")
+    for row in prices.CostAssumptions().assumptions():
+        lines = lines_with(text, f"| `{row['name']}` |")
+        assert lines, f"no table row for cost assumption `{row['name']}`"
+        assert f"`{printed(row['value'])}`" in lines[0], f"`{row['name']}`: value"
+        assert row["unit"] in lines[0], f"`{row['name']}`: unit {row['unit']}"
+    for field in attrs.fields(prices.CostAssumptions):
+        line = lines_with(text, f"| `{field.name}` |")[0]
+        low, high = field.metadata["range"]
+        assert {float(low), float(high)} <= numbers_in(line), f"{field.name}: range {low}-{high}"
 
 
 def test_region_round_trips_are_documented():
