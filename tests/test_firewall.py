@@ -337,3 +337,19 @@ def test_an_intent_through_the_firewall_holds_and_ssh_is_refused(tmp_path):
     result = bypass.check(intents[0])
     assert not result.holds
     assert result.counterexample.code == "AsymmetricRoutingThroughFirewall"
+
+
+def test_a_firewall_in_another_member_of_a_connected_group_is_reached_through_it():
+    from pathlib import Path
+
+    from fabric.io import load_topology
+
+    data = Path(__file__).parent / "data" / "firewall_in_connected_group.yaml"
+    plane = ControlPlane(load_topology(data).fabric)
+    result = connectivity(plane, "va", "vc", protocol="Udp", port=53)
+    assert result.reachable, result.reason
+    assert [h.type for h in result.hops][1:4] == [
+        "ConnectedGroup",
+        "AzureFirewall",
+        "ConnectedGroup",
+    ]

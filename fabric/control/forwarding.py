@@ -916,7 +916,7 @@ class _Walk:
         for where in candidates:
             found = plane.firewall_at(ip, where.name)
             if found is not None:
-                return self.firewall(vnet, where, route, found)
+                return self.firewall(vnet, where, route, found, members.get(where.name))
             host = plane.host_by_ip(ip, where.name)
             if host is None:
                 continue
@@ -956,18 +956,25 @@ class _Walk:
             context={"Route": route.name or ""},
         )
 
-    def firewall(self, vnet: VNet, where: VNet, route: RouteEntry, found: FirewallAddress):
-        """An Azure Firewall at the route's next hop: its rules decide (stateful), then it
-        forwards by AzureFirewallSubnet's routes (N11.4-N11.7)."""
+    def firewall(
+        self, vnet: VNet, where: VNet, route: RouteEntry, found: FirewallAddress, group=None
+    ):
+        """An Azure Firewall at the route's next hop, in ``vnet`` or a VNet reached from it by
+        peering or through connected ``group``: its rules decide (stateful), then it forwards
+        by AzureFirewallSubnet's routes (N11.4-N11.7)."""
         plane = self.plane
         firewall = found.firewall
         if where.name != vnet.name:
             link = next(
-                p for p in plane.peerings.links_of(vnet.name) if p.remote_vnet == where.name
+                (p for p in plane.peerings.links_of(vnet.name) if p.remote_vnet == where.name),
+                None,
             )
-            problem = self.cross(vnet, where, link)
-            if problem is not None:
-                return problem
+            if link is not None:
+                problem = self.cross(vnet, where, link)
+                if problem is not None:
+                    return problem
+            else:
+                self.steps.append(GroupCrossing(group, vnet, where))
         self.leg(where.region)
         verdict = None if self.established else evaluate_firewall(firewall, self.packet)
         self.steps.append(
