@@ -14,7 +14,11 @@ from fabric.catalogue.skus import lookup
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 ROWS = json.loads((RESULTS / "peering_vs_vpn.json").read_text())
-SLACK = 1.01  # 1%: background traffic and interval noise, never a cap exceeded by more
+SLACK = 1.01  # 1%: interval noise, never a rate cap exceeded by more
+# A flow held by its receive window delivers one window per round trip, in bursts; a span of
+# deliveries (first to last) holds up to one burst more than its length's share: up to
+# RTT / duration, about 1% for ~100 round trips. So a window bound gets 2%.
+WINDOW_SLACK = 1.02
 
 FLOWS = (("tcp_linux_mbps", "bound_linux_mbps"), ("tcp_windows_mbps", "bound_windows_mbps"))
 
@@ -26,7 +30,9 @@ def _label(row: dict) -> str:
 @pytest.mark.parametrize("row", ROWS, ids=_label)
 def test_no_throughput_exceeds_the_narrowest_cap(row):
     for measured, bound in (*FLOWS, ("parallel_mbps", "bound_parallel_mbps")):
-        assert row[measured] <= row[bound] * SLACK, (measured, row[measured], row[bound])
+        kind = row[bound.removesuffix("_mbps")]
+        slack = WINDOW_SLACK if kind == "receive window" else SLACK
+        assert row[measured] <= row[bound] * slack, (measured, row[measured], row[bound], kind)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=_label)
