@@ -152,3 +152,11 @@ def check_output_folder(out: str | None, force: bool) -> None:
 
     if not os.access(probe, os.W_OK):
         raise UsageError(f"--out {out}: {probe} is not writable")
+
+
+def write_output(path: str, text: str) -> None:
+    """Write ``text`` to ``path``; a path that cannot be written is a usage error naming it."""
+    try:
+        Path(path).write_text(text)
+    except OSError as problem:
+        raise UsageError(f"{path}: cannot write: {problem.strerror or problem}") from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from fabric.cli.common import (
     EXIT_NEGATIVE,
@@ -14,6 +13,7 @@ from fabric.cli.common import (
     add_source_options,
     emit,
     load_input,
+    write_output,
 )
 
 
@@ -44,10 +44,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     for finding in findings:
         print(f"vnetsim: {finding}", file=sys.stderr)
     if args.output:
-        try:
-            Path(args.output).write_text(text)
-        except OSError as problem:
-            raise UsageError(f"{args.output}: cannot write: {problem.strerror}") from None
+        write_output(args.output, text)
     elif not args.json:
         sys.stdout.write(text)
     if args.json:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from fabric.cli.common import EXIT_NEGATIVE, EXIT_OK, UsageError, emit
+from fabric.cli.common import EXIT_NEGATIVE, EXIT_OK, UsageError, emit, write_output
 
 
 def register(commands) -> None:
@@ -111,10 +110,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     for finding in findings:
         print(f"vnetsim: {finding}", file=sys.stderr)
     if args.output:
-        try:
-            Path(args.output).write_text(text)
-        except OSError as problem:
-            raise UsageError(f"{args.output}: cannot write: {problem.strerror}") from None
+        write_output(args.output, text)
         print(
             f"vnetsim: wrote {args.output}: {len(net.vnets)} VNets, {len(findings)} finding(s)",
             file=sys.stderr,
