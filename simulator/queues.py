@@ -7,6 +7,7 @@ The queue discipline is FIFO; a subclass may change it by overriding ``_enqueue`
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,25 @@ def _ignore_drop(item: Any, reason: str) -> None:
 class RateServer:
     """A FIFO link/server: serialisation time = bytes * 8 / bit rate, finite buffer, tail drop.
 
+    Tie rule. Time is integer ns, so packets often meet a server in the same nanosecond; what
+    happens then is part of the model, the same here and in ``simulator.batch``:
+
+    1. a packet whose service ends at that instant has left, and the next waiting one has
+       started, before any arrival of the instant is looked at;
+    2. the arrivals of the instant are taken one at a time in ``tie_order`` (a key on items;
+       equal keys, or no ``tie_order``, keep the order the events ran in);
+    3. they are one burst for the buffer: once it refuses one of them, it refuses the rest of
+       the burst as well, all for the same reason (``BufferFullPackets`` when the waiting room
+       is full in packets, else ``BufferFullBytes``).
+
+    Rule 2 does not depend on which upstream event happened to run first: an arrival that comes
+    before earlier arrivals of the same instant in ``tie_order`` takes its place among them
+    (they are taken back and offered again; one that no longer fits is dropped then). Rule 3
+    makes that safe: a refused packet is never readmitted, so ``on_drop`` is final. Only the
+    reason can change if a later, earlier-ordered arrival changes which limit filled first; the
+    ``drops`` counter is corrected then, the reason ``on_drop`` was given is not. The common
+    path (one arrival per instant, or arrivals already in order) pays one comparison.
+
     Args:
         sim: the simulation.
         rate_bps: service rate in bits per second (> 0).
@@ -38,14 +58,21 @@ class RateServer:
         name: label for errors and statistics.
         min_service_ns: a floor on each item's service time (a packets-per-second limit:
             1e9 / pps); 0 means the bit rate alone decides.
+        tie_order: key of an item for rule 2 (e.g. flow, then packet number). It needs
+            ``min_service_ns >= 1``, so that every arrival of an instant is still in the server
+            when a later one of that instant comes before it.
     """
 
     __slots__ = (
         "_busy",
         "_busy_until",
+        "_closed",
         "_finish_callback",
         "_half_rate",
+        "_handle",
+        "_instant",
         "_ns_per_byte_x2",
+        "_peak_before",
         "_queue",
         "_queued_bytes",
         "_rate_x2",
@@ -63,6 +90,7 @@ class RateServer:
         "peak_queue_packets",
         "rate_bps",
         "sim",
+        "tie_order",
     )
 
     def __init__(
@@ -76,12 +104,18 @@ class RateServer:
         buffer_packets: int | None = None,
         name: str = "server",
         min_service_ns: int = 0,
+        tie_order: Callable[[Any], Any] | None = None,
     ) -> None:
         if isinstance(rate_bps, bool) or not isinstance(rate_bps, int) or rate_bps <= 0:
             raise UnitError(f"{name}: rate must be a positive integer bits/s, got {rate_bps!r}")
         for label, value in (("buffer_bytes", buffer_bytes), ("buffer_packets", buffer_packets)):
             if value is not None and value < 0:
                 raise UnitError(f"{name}: {label} must be >= 0, got {value!r}")
+        if tie_order is not None and min_service_ns < 1:
+            raise UnitError(
+                f"{name}: a tie_order needs min_service_ns >= 1 (got {min_service_ns!r}), so that "
+                "no packet leaves in the instant it arrived"
+            )
         self.sim = sim
         self.rate_bps = rate_bps
         self.on_depart = on_depart
@@ -90,16 +124,23 @@ class RateServer:
         self.buffer_packets = buffer_packets
         self.name = name
         self.min_service_ns = min_service_ns
+        self.tie_order = tie_order
         self._schedule = sim.schedule
         # serialisation_ns() inlined as (nbytes * a + b) // c: it runs once per packet.
         self._ns_per_byte_x2 = 16 * NS_PER_S
         self._half_rate = rate_bps
         self._rate_x2 = 2 * rate_bps
         self._finish_callback = self._finish  # one bound method, not one per packet
-        self._queue: deque[tuple[Any, int]] = deque()
+        # Waiting packets as (item, nbytes, arrival ns); the one in service is the argument of
+        # the finish event whose handle is _handle.
+        self._queue: deque[tuple[Any, int, int]] = deque()
         self._queued_bytes = 0
         self._busy = False
         self._busy_until = -1
+        self._handle: tuple = ()
+        self._instant = -1  # time of the last arrival: a second one then takes the tie path
+        self._closed: tuple = (-1, None, "", 0)  # the last refusal: (ns, item, reason, count)
+        self._peak_before = (-1, 0)  # (ns, peak before that instant raised it)
         self.arrivals = 0
         self.departures = 0
         self.drops: Counter[str] = Counter()
@@ -124,56 +165,192 @@ class RateServer:
     def put(self, item: Any, nbytes: int) -> None:
         """Offer ``item`` of ``nbytes`` bytes: serve it, queue it, or tail-drop it."""
         self.arrivals += 1
+        now = self.sim.now
+        if now == self._instant:  # another arrival in this nanosecond: rules 2 and 3
+            self._put_in_burst((item, nbytes, now))
+            return
+        self._instant = now
+        # _offer() inlined: this runs once per packet and server.
+        entry = (item, nbytes, now)
         if not self._busy:
             self._busy = True
             service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // self._rate_x2
             if service < self.min_service_ns:
                 service = self.min_service_ns
             self.busy_ns += service
-            self._busy_until = self.sim.now + service
-            self._schedule(service, self._finish_callback, item)
+            self._busy_until = now + service
+            self._handle = self._schedule(service, self._finish_callback, entry)
             return
         queue = self._queue
         waiting = len(queue)
         queued = self._queued_bytes
-        if self._busy_until == self.sim.now:
-            # Tie rule: the packet whose service ends at this very instant has left (its finish
-            # event may not have run yet) and the next one has started. This makes the buffer
-            # decision independent of event order, and equal to simulator.batch's.
+        if self._busy_until == now:
+            # Rule 1: the packet whose service ends at this very instant has left (its finish
+            # event may not have run yet) and the next one has started.
             if not queue:
-                queue.append((item, nbytes))
+                queue.append(entry)
                 self._queued_bytes += nbytes
                 return
             waiting -= 1
             queued -= queue[0][1]
         if self.buffer_packets is not None and waiting >= self.buffer_packets:
-            self.drops[DROP_BUFFER_PACKETS] += 1
-            self.on_drop(item, DROP_BUFFER_PACKETS)
+            self._refuse(item, DROP_BUFFER_PACKETS, now)
             return
         if self.buffer_bytes is not None and queued + nbytes > self.buffer_bytes:
-            self.drops[DROP_BUFFER_BYTES] += 1
-            self.on_drop(item, DROP_BUFFER_BYTES)
+            self._refuse(item, DROP_BUFFER_BYTES, now)
             return
-        queue.append((item, nbytes))
+        queue.append(entry)
         self._queued_bytes += nbytes
         if waiting >= self.peak_queue_packets:
-            self.peak_queue_packets = waiting + 1
+            self._raise_peak(waiting + 1, now)
 
-    def _finish(self, item: Any) -> None:
+    def _finish(self, entry: tuple[Any, int, int]) -> None:
         self.departures += 1
         queue = self._queue
         if queue:
-            next_item, nbytes = queue.popleft()
+            following = queue.popleft()
+            nbytes = following[1]
             self._queued_bytes -= nbytes
             service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // self._rate_x2
             if service < self.min_service_ns:
                 service = self.min_service_ns
             self.busy_ns += service
             self._busy_until = self.sim.now + service
-            self._schedule(service, self._finish_callback, next_item)
+            self._handle = self._schedule(service, self._finish_callback, following)
         else:
             self._busy = False
-        self.on_depart(item)
+        self.on_depart(entry[0])
+
+    # -- the tie rule's slow path -----------------------------------------------------------
+
+    def _service(self, nbytes: int) -> int:
+        service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // self._rate_x2
+        return max(service, self.min_service_ns)
+
+    def _offer(self, entry: tuple[Any, int, int]) -> str | None:
+        """Serve, queue or refuse one arrival at ``entry``'s time (``put`` inlines this); returns
+        the reason it was refused, or None. Counts nothing and calls no one."""
+        _, nbytes, now = entry
+        if not self._busy:
+            self._busy = True
+            service = self._service(nbytes)
+            self.busy_ns += service
+            self._busy_until = now + service
+            self._handle = self._schedule(service, self._finish_callback, entry)
+            return None
+        queue = self._queue
+        waiting, queued = len(queue), self._queued_bytes
+        if self._busy_until == now:  # rule 1
+            if not queue:
+                queue.append(entry)
+                self._queued_bytes += nbytes
+                return None
+            waiting -= 1
+            queued -= queue[0][1]
+        if self.buffer_packets is not None and waiting >= self.buffer_packets:
+            return DROP_BUFFER_PACKETS
+        if self.buffer_bytes is not None and queued + nbytes > self.buffer_bytes:
+            return DROP_BUFFER_BYTES
+        queue.append(entry)
+        self._queued_bytes += nbytes
+        if waiting >= self.peak_queue_packets:
+            self._raise_peak(waiting + 1, now)
+        return None
+
+    def _refuse(self, item: Any, reason: str, now: int) -> None:
+        """Tail-drop ``item``: count it, note the burst is closed (rule 3), tell ``on_drop``."""
+        self.drops[reason] += 1
+        closed = self._closed
+        count = closed[3] + 1 if closed[0] == now else 1
+        self._closed = (now, item, reason, count) if count == 1 else (*closed[:3], count)
+        self.on_drop(item, reason)
+
+    def _raise_peak(self, peak: int, now: int) -> None:
+        if self._peak_before[0] != now:  # remember the peak before this instant (for _reoffer)
+            self._peak_before = (now, self.peak_queue_packets)
+        self.peak_queue_packets = peak
+
+    def _put_in_burst(self, entry: tuple[Any, int, int]) -> None:
+        """A second or later arrival in one nanosecond (rules 2 and 3)."""
+        item, _, now = entry
+        key = self.tie_order
+        closed_at, closer, reason, _ = self._closed
+        if closed_at == now and (key is None or not key(item) < key(closer)):
+            self._refuse(item, reason, now)  # after the packet that closed the burst
+            return
+        if key is not None and (closed_at == now or not self._follows_burst(key, item, now)):
+            self._reoffer(entry)
+            return
+        reason = self._offer(entry)
+        if reason is not None:
+            self._refuse(item, reason, now)
+
+    def _follows_burst(self, key: Callable[[Any], Any], item: Any, now: int) -> bool:
+        """Whether ``item`` comes after every arrival this instant has admitted."""
+        queue = self._queue
+        if queue and queue[-1][2] == now:
+            last = queue[-1][0]
+        elif self._busy and self._handle[-1][2] == now:
+            last = self._handle[-1][0]
+        else:
+            return True
+        return not key(item) < key(last)
+
+    def _reoffer(self, entry: tuple[Any, int, int]) -> None:
+        """``entry`` comes before arrivals of its instant already admitted or refused: take the
+        admitted ones back, and offer them again with ``entry`` in tie order (rule 2). Those
+        refused stay refused (rule 3); their reason is counted again from the new state."""
+        item, _, now = entry
+        key = self.tie_order
+        burst: list[tuple[Any, int, int]] = []
+        queue = self._queue
+        while queue and queue[-1][2] == now:
+            burst.append(queue.pop())
+            self._queued_bytes -= burst[-1][1]
+        burst.reverse()
+        if self._busy and self._handle[-1][2] == now:  # it arrived now: it started now, too
+            self.sim.cancel(self._handle)
+            started = self._handle[-1]
+            self.busy_ns -= self._service(started[1])
+            self._busy = False
+            burst.insert(0, started)
+        closed_at, closer, old_reason, closed = self._closed
+        if closed_at != now:
+            closed = 0
+        elif closed:  # counted again below, with the reason the new state gives
+            self.drops[old_reason] -= closed
+            if not self.drops[old_reason]:
+                del self.drops[old_reason]
+        if self._peak_before[0] == now:
+            self.peak_queue_packets = self._peak_before[1]
+        keys = [key(queued[0]) for queued in burst]
+        burst.insert(bisect_right(keys, key(item)), entry)
+        reason, refused = None, []
+        for offered in burst:
+            if reason is None:
+                reason = self._offer(offered)
+            if reason is not None:
+                refused.append(offered[0])
+        if refused:
+            closer = refused[0]
+        elif closed:
+            reason = self._full_reason(now)
+        else:
+            return
+        count = closed + len(refused)
+        self.drops[reason] += count
+        self._closed = (now, closer, reason, count)
+        for dropped in refused:
+            self.on_drop(dropped, reason)
+
+    def _full_reason(self, now: int) -> str:
+        """Why the buffer refuses an arrival now, given that it does (rule 3's reason)."""
+        waiting = len(self._queue)
+        if waiting and self._busy_until == now:
+            waiting -= 1
+        if self.buffer_packets is not None and waiting >= self.buffer_packets:
+            return DROP_BUFFER_PACKETS
+        return DROP_BUFFER_BYTES
 
 
 class Delay:

@@ -6,6 +6,13 @@ elements hand the packet to ``advance`` when it leaves them. A flow's path is de
 ``fabric.control.forwarding.resolve`` (the same answer ``vnetsim connectivity`` renders), and
 compiled into a plan (``fabric.sim.plans``) like a vswitch flow-table entry; every packet of
 the flow follows it.
+
+Time is integer nanoseconds, and ties are deterministic: packets that reach a server in the same
+nanosecond follow ``simulator.queues.RateServer``'s tie rule with ``tie_order`` below (flow in
+the order of the traffic list, then packet in the order the flow sent it), whichever upstream
+event happened to run first; ``fabric.sim.batchplane`` applies the same rule, so both engines
+give the same results packet for packet. Every server holds a packet for at least
+``MIN_SERVICE_NS``, as that rule needs.
 """
 
 from __future__ import annotations
@@ -42,7 +49,12 @@ from simulator.units import NS_PER_S
 
 Stage = Callable[["Packet"], None]
 
-__all__ = ["Dataplane", "Packet", "advance"]
+__all__ = ["MIN_SERVICE_NS", "Dataplane", "Packet", "advance", "tie_order"]
+
+# The clock's tick: no packet crosses a server in zero time (a serialisation that rounds to 0 ns,
+# e.g. a few bytes at 100 Gbit/s, takes 1 ns), so every arrival of an instant is still there
+# when the tie rule orders it.
+MIN_SERVICE_NS = 1
 
 
 class Packet:
@@ -76,6 +88,12 @@ class Packet:
         self.hop = 0
         self.ttl = ttl
         self.esp_sequence = 0
+
+
+def tie_order(packet: Packet) -> tuple[int, int]:
+    """The order of packets that reach one server in the same nanosecond: by flow (its rank,
+    the order of the traffic list), then by packet (its number in the flow)."""
+    return packet.flow.rank, packet.seq
 
 
 def advance(packet: Packet) -> None:
@@ -200,6 +218,8 @@ class Dataplane:
                 self._queue_drop(name, "NicQueueFull", f"the egress queue of VM {key}"),
                 buffer_bytes=self.params.nic_buffer_bytes,
                 name=name,
+                min_service_ns=MIN_SERVICE_NS,
+                tie_order=tie_order,
             )
             self.nics[key] = server
         return server
@@ -234,6 +254,8 @@ class Dataplane:
                         self._queue_drop(name, "GatewayQueueFull", f"gateway {gateway.name}"),
                         buffer_bytes=buffer_bytes,
                         name=name,
+                        min_service_ns=MIN_SERVICE_NS,
+                        tie_order=tie_order,
                     )
                 )
             self.instances[gateway.name] = servers
@@ -261,7 +283,8 @@ class Dataplane:
                 buffer_bytes=round(rate * buffer_ms / 8_000),
                 buffer_packets=round(cap.pps * buffer_ms / 1_000) if cap else None,
                 name=name,
-                min_service_ns=floor,
+                min_service_ns=max(floor, MIN_SERVICE_NS),
+                tie_order=tie_order,
             )
             instances = self.gateway_instances(gateway)
             # Active-active: connections are spread over the two instances in name order
