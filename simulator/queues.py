@@ -40,13 +40,13 @@ class RateServer:
        the burst as well, all for the same reason (``BufferFullPackets`` when the waiting room
        is full in packets, else ``BufferFullBytes``).
 
-    Rule 2 does not depend on which upstream event happened to run first: an arrival that comes
-    before earlier arrivals of the same instant in ``tie_order`` takes its place among them
-    (they are taken back and offered again; one that no longer fits is dropped then). Rule 3
-    makes that safe: a refused packet is never readmitted, so ``on_drop`` is final. Only the
-    reason can change if a later, earlier-ordered arrival changes which limit filled first; the
-    ``drops`` counter is corrected then, the reason ``on_drop`` was given is not. The common
-    path (one arrival per instant, or arrivals already in order) pays one comparison.
+    So the outcome does not depend on which upstream event happened to run first: an arrival
+    that comes, in ``tie_order``, before arrivals of its instant already seen takes its place
+    among them (those admitted are taken back and offered again; one that no longer fits is
+    dropped then). Rule 3 makes that safe: a refused packet is never readmitted, so an
+    ``on_drop`` call is final. Only its reason can change, when such an arrival changes which
+    limit the burst filled: the ``drops`` counter is corrected, the reason ``on_drop`` was
+    given is not. The common path (one arrival per instant) pays one comparison.
 
     Args:
         sim: the simulation.
@@ -64,12 +64,12 @@ class RateServer:
     """
 
     __slots__ = (
+        "_burst",
         "_busy",
         "_busy_until",
         "_closed",
         "_finish_callback",
         "_half_rate",
-        "_handle",
         "_instant",
         "_ns_per_byte_x2",
         "_peak_before",
@@ -77,6 +77,7 @@ class RateServer:
         "_queued_bytes",
         "_rate_x2",
         "_schedule",
+        "_serving_bytes",
         "arrivals",
         "buffer_bytes",
         "buffer_packets",
@@ -131,16 +132,18 @@ class RateServer:
         self._half_rate = rate_bps
         self._rate_x2 = 2 * rate_bps
         self._finish_callback = self._finish  # one bound method, not one per packet
-        # Waiting packets as (item, nbytes, arrival ns); the one in service is the argument of
-        # the finish event whose handle is _handle.
-        self._queue: deque[tuple[Any, int, int]] = deque()
+        self._queue: deque[tuple[Any, int]] = deque()  # (item, nbytes) waiting
         self._queued_bytes = 0
         self._busy = False
         self._busy_until = -1
-        self._handle: tuple = ()
-        self._instant = -1  # time of the last arrival: a second one then takes the tie path
-        self._closed: tuple = (-1, None, "", 0)  # the last refusal: (ns, item, reason, count)
-        self._peak_before = (-1, 0)  # (ns, peak before that instant raised it)
+        self._serving_bytes = 0  # of the item in service (the argument of its finish event)
+        # The tie rule's state: the time of the last arrival (a second one then takes the slow
+        # path), the last refusal (ns, item, reason, count of that instant), how many arrivals
+        # of an instant the server holds (ns, count), the peak before an instant raised it.
+        self._instant = -1
+        self._closed: tuple = (-1, None, "", 0)
+        self._burst = (-1, 0)
+        self._peak_before = (-1, 0)
         self.arrivals = 0
         self.departures = 0
         self.drops: Counter[str] = Counter()
@@ -166,21 +169,22 @@ class RateServer:
         """Offer ``item`` of ``nbytes`` bytes: serve it, queue it, or tail-drop it."""
         self.arrivals += 1
         now = self.sim.now
-        if now == self._instant:  # another arrival in this nanosecond: rules 2 and 3
-            self._put_in_burst((item, nbytes, now))
-            return
-        self._instant = now
         # _offer() inlined: this runs once per packet and server.
-        entry = (item, nbytes, now)
-        if not self._busy:
+        if not self._busy:  # then no arrival came before in this instant (tie_order's floor)
+            self._instant = now
             self._busy = True
             service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // self._rate_x2
             if service < self.min_service_ns:
                 service = self.min_service_ns
             self.busy_ns += service
             self._busy_until = now + service
-            self._handle = self._schedule(service, self._finish_callback, entry)
+            self._serving_bytes = nbytes
+            self._schedule(service, self._finish_callback, item)
             return
+        if now == self._instant:  # another arrival in this nanosecond: rules 2 and 3
+            self._put_in_burst(item, nbytes, now)
+            return
+        self._instant = now
         queue = self._queue
         waiting = len(queue)
         queued = self._queued_bytes
@@ -188,7 +192,7 @@ class RateServer:
             # Rule 1: the packet whose service ends at this very instant has left (its finish
             # event may not have run yet) and the next one has started.
             if not queue:
-                queue.append(entry)
+                queue.append((item, nbytes))
                 self._queued_bytes += nbytes
                 return
             waiting -= 1
@@ -199,27 +203,27 @@ class RateServer:
         if self.buffer_bytes is not None and queued + nbytes > self.buffer_bytes:
             self._refuse(item, DROP_BUFFER_BYTES, now)
             return
-        queue.append(entry)
+        queue.append((item, nbytes))
         self._queued_bytes += nbytes
         if waiting >= self.peak_queue_packets:
             self._raise_peak(waiting + 1, now)
 
-    def _finish(self, entry: tuple[Any, int, int]) -> None:
+    def _finish(self, item: Any) -> None:
         self.departures += 1
         queue = self._queue
         if queue:
-            following = queue.popleft()
-            nbytes = following[1]
+            next_item, nbytes = queue.popleft()
             self._queued_bytes -= nbytes
             service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // self._rate_x2
             if service < self.min_service_ns:
                 service = self.min_service_ns
             self.busy_ns += service
             self._busy_until = self.sim.now + service
-            self._handle = self._schedule(service, self._finish_callback, following)
+            self._serving_bytes = nbytes
+            self._schedule(service, self._finish_callback, next_item)
         else:
             self._busy = False
-        self.on_depart(entry[0])
+        self.on_depart(item)
 
     # -- the tie rule's slow path -----------------------------------------------------------
 
@@ -227,22 +231,22 @@ class RateServer:
         service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // self._rate_x2
         return max(service, self.min_service_ns)
 
-    def _offer(self, entry: tuple[Any, int, int]) -> str | None:
-        """Serve, queue or refuse one arrival at ``entry``'s time (``put`` inlines this); returns
-        the reason it was refused, or None. Counts nothing and calls no one."""
-        _, nbytes, now = entry
+    def _offer(self, item: Any, nbytes: int, now: int) -> str | None:
+        """Serve, queue or refuse one arrival (``put`` inlines this); returns the reason it was
+        refused, or None. Counts nothing and calls no one."""
         if not self._busy:
             self._busy = True
             service = self._service(nbytes)
             self.busy_ns += service
             self._busy_until = now + service
-            self._handle = self._schedule(service, self._finish_callback, entry)
+            self._serving_bytes = nbytes
+            self._schedule(service, self._finish_callback, item)
             return None
         queue = self._queue
         waiting, queued = len(queue), self._queued_bytes
         if self._busy_until == now:  # rule 1
             if not queue:
-                queue.append(entry)
+                queue.append((item, nbytes))
                 self._queued_bytes += nbytes
                 return None
             waiting -= 1
@@ -251,7 +255,7 @@ class RateServer:
             return DROP_BUFFER_PACKETS
         if self.buffer_bytes is not None and queued + nbytes > self.buffer_bytes:
             return DROP_BUFFER_BYTES
-        queue.append(entry)
+        queue.append((item, nbytes))
         self._queued_bytes += nbytes
         if waiting >= self.peak_queue_packets:
             self._raise_peak(waiting + 1, now)
@@ -270,50 +274,58 @@ class RateServer:
             self._peak_before = (now, self.peak_queue_packets)
         self.peak_queue_packets = peak
 
-    def _put_in_burst(self, entry: tuple[Any, int, int]) -> None:
-        """A second or later arrival in one nanosecond (rules 2 and 3)."""
-        item, _, now = entry
+    def _put_in_burst(self, item: Any, nbytes: int, now: int) -> None:
+        """A second or later arrival in one nanosecond, the server busy (rules 2 and 3)."""
         key = self.tie_order
         closed_at, closer, reason, _ = self._closed
         if closed_at == now and (key is None or not key(item) < key(closer)):
             self._refuse(item, reason, now)  # after the packet that closed the burst
             return
-        if key is not None and (closed_at == now or not self._follows_burst(key, item, now)):
-            self._reoffer(entry)
+        if key is None:
+            reason = self._offer(item, nbytes, now)
+            if reason is not None:
+                self._refuse(item, reason, now)
             return
-        reason = self._offer(entry)
-        if reason is not None:
-            self._refuse(item, reason, now)
+        held = self._burst[1] if self._burst[0] == now else int(closed_at != now)
+        if closed_at != now and not (held and key(item) < key(self._last_held(held))):
+            reason = self._offer(item, nbytes, now)  # after all of them: offered as usual
+            if reason is None:
+                self._burst = (now, held + 1)
+            else:
+                self._burst = (now, held)
+                self._refuse(item, reason, now)
+            return
+        self._reoffer(item, nbytes, now, held)
 
-    def _follows_burst(self, key: Callable[[Any], Any], item: Any, now: int) -> bool:
-        """Whether ``item`` comes after every arrival this instant has admitted."""
-        queue = self._queue
-        if queue and queue[-1][2] == now:
-            last = queue[-1][0]
-        elif self._busy and self._handle[-1][2] == now:
-            last = self._handle[-1][0]
-        else:
-            return True
-        return not key(item) < key(last)
+    def _last_held(self, held: int) -> Any:
+        """The last of the ``held`` (> 0) arrivals of this instant that the server holds; they
+        are the last ones of its FIFO, the packet in service first."""
+        if self._queue:
+            return self._queue[-1][0]
+        return self._serving()[-1]
 
-    def _reoffer(self, entry: tuple[Any, int, int]) -> None:
-        """``entry`` comes before arrivals of its instant already admitted or refused: take the
-        admitted ones back, and offer them again with ``entry`` in tie order (rule 2). Those
-        refused stay refused (rule 3); their reason is counted again from the new state."""
-        item, _, now = entry
+    def _serving(self) -> tuple:
+        """The finish event of the packet in service (its item is the last element)."""
+        handle = self.sim.pending(self._busy_until, self._finish_callback)
+        assert handle is not None, "a busy server has its finish event pending"
+        return handle
+
+    def _reoffer(self, item: Any, nbytes: int, now: int, held: int) -> None:
+        """``item`` comes, in tie order, before arrivals of its instant already admitted or
+        refused: take the ``held`` admitted ones back, and offer them again with ``item`` in tie
+        order (rule 2). Those refused stay refused (rule 3); the reason they are counted under
+        is worked out again from the new state."""
         key = self.tie_order
-        burst: list[tuple[Any, int, int]] = []
         queue = self._queue
-        while queue and queue[-1][2] == now:
-            burst.append(queue.pop())
-            self._queued_bytes -= burst[-1][1]
-        burst.reverse()
-        if self._busy and self._handle[-1][2] == now:  # it arrived now: it started now, too
-            self.sim.cancel(self._handle)
-            started = self._handle[-1]
-            self.busy_ns -= self._service(started[1])
+        burst = [queue.pop() for _ in range(min(held, len(queue)))]
+        self._queued_bytes -= sum(size for _, size in burst)
+        if held > len(burst):  # the packet in service arrived now, so it also started now
+            handle = self._serving()
+            self.sim.cancel(handle)
+            self.busy_ns -= self._service(self._serving_bytes)
             self._busy = False
-            burst.insert(0, started)
+            burst.append((handle[-1], self._serving_bytes))
+        burst.reverse()
         closed_at, closer, old_reason, closed = self._closed
         if closed_at != now:
             closed = 0
@@ -323,14 +335,15 @@ class RateServer:
                 del self.drops[old_reason]
         if self._peak_before[0] == now:
             self.peak_queue_packets = self._peak_before[1]
-        keys = [key(queued[0]) for queued in burst]
-        burst.insert(bisect_right(keys, key(item)), entry)
+        keys = [key(queued) for queued, _ in burst]
+        burst.insert(bisect_right(keys, key(item)), (item, nbytes))
         reason, refused = None, []
-        for offered in burst:
+        for offered, size in burst:
             if reason is None:
-                reason = self._offer(offered)
+                reason = self._offer(offered, size, now)
             if reason is not None:
-                refused.append(offered[0])
+                refused.append(offered)
+        self._burst = (now, len(burst) - len(refused))
         if refused:
             closer = refused[0]
         elif closed:

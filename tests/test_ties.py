@@ -11,12 +11,13 @@ import json
 from unittest import mock
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fabric.model.container import Fabric
 from fabric.sim.runs import simulate
-from simulator import RateServer, Simulation
+from simulator import RateServer, Simulation, UnitError
 from simulator.batch import fifo_with_buffer, service_times
 from tests.test_batch_windows import _spans
 
@@ -85,6 +86,49 @@ def event_server(arrivals, flows, sizes, rate, floor, buffer_bytes, buffer_packe
     drops = {k: v for k, v in server.drops.items() if v}
     assert drops == dict(server.drops), "no zero counts left behind"
     return departures, reasons, server.peak_queue_packets, drops, server.busy_ns
+
+
+def _one_instant(offers, **server):
+    """Offer (label, flow, nbytes) items to one server at t=0, in that event order; returns
+    {label: departure ns or reason} and the server. 1 byte = 1 ns at 8 Gbit/s."""
+    sim = Simulation()
+    outcome = {}
+    rate_server = RateServer(
+        sim,
+        8_000_000_000,
+        lambda item: outcome.__setitem__(item[0], sim.now),
+        lambda item, why: outcome.__setitem__(item[0], why),
+        min_service_ns=1,
+        tie_order=lambda item: item[1],
+        **server,
+    )
+    for label, flow, nbytes in offers:
+        sim.schedule(0, lambda it: rate_server.put(it, it[2]), (label, flow, nbytes))
+    sim.run()
+    return outcome, rate_server
+
+
+def test_same_instant_arrivals_are_served_in_tie_order_whatever_order_they_came_in():
+    outcome, _ = _one_instant([("b", 2, 100), ("c", 3, 50), ("a", 1, 10)])
+    assert outcome == {"a": 10, "b": 110, "c": 160}
+
+
+def test_once_the_buffer_refuses_one_arrival_of_an_instant_it_refuses_the_rest():
+    # a is served, b (900 bytes) waits, c (200) does not fit in 1000 bytes: d (50) would, but
+    # it comes after c in tie order, in the same nanosecond.
+    offers = [("a", 1, 10), ("b", 2, 900), ("c", 3, 200), ("d", 4, 50)]
+    outcome, server = _one_instant(offers, buffer_bytes=1000)
+    assert outcome == {"a": 10, "b": 910, "c": "BufferFullBytes", "d": "BufferFullBytes"}
+    assert dict(server.drops) == {"BufferFullBytes": 2}
+    # In another event order, the same outcome: the earlier-ordered b displaces c and d.
+    outcome, server = _one_instant([offers[3], offers[2], offers[0], offers[1]], buffer_bytes=1000)
+    assert outcome == {"a": 10, "b": 910, "c": "BufferFullBytes", "d": "BufferFullBytes"}
+    assert dict(server.drops) == {"BufferFullBytes": 2}
+
+
+def test_a_tie_order_needs_a_service_floor_of_a_nanosecond():
+    with pytest.raises(UnitError, match="min_service_ns >= 1"):
+        RateServer(Simulation(), 10**9, print, tie_order=id)
 
 
 @st.composite
