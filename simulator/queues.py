@@ -136,7 +136,10 @@ class RateServer:
         self._queued_bytes = 0
         self._busy = False
         self._busy_until = -1
-        self._serving_bytes = 0  # of the item in service (the argument of its finish event)
+        # Size of the item in service if it arrived in the current instant (set when it starts
+        # on arrival, or is queued to start the instant it arrives; _finish need not set it):
+        # what _reoffer needs to take it back. The item is the argument of its finish event.
+        self._serving_bytes = 0
         # The tie rule's state: the time of the last arrival (a second one then takes the slow
         # path), the last refusal (ns, item, reason, count of that instant), how many arrivals
         # of an instant the server holds (ns, count), the peak before an instant raised it.
@@ -191,9 +194,10 @@ class RateServer:
         if self._busy_until == now:
             # Rule 1: the packet whose service ends at this very instant has left (its finish
             # event may not have run yet) and the next one has started.
-            if not queue:
+            if not queue:  # it is next: _finish starts it in this instant
                 queue.append((item, nbytes))
                 self._queued_bytes += nbytes
+                self._serving_bytes = nbytes
                 return
             waiting -= 1
             queued -= queue[0][1]
@@ -219,7 +223,6 @@ class RateServer:
                 service = self.min_service_ns
             self.busy_ns += service
             self._busy_until = self.sim.now + service
-            self._serving_bytes = nbytes
             self._schedule(service, self._finish_callback, next_item)
         else:
             self._busy = False
@@ -245,9 +248,10 @@ class RateServer:
         queue = self._queue
         waiting, queued = len(queue), self._queued_bytes
         if self._busy_until == now:  # rule 1
-            if not queue:
+            if not queue:  # it is next: _finish starts it in this instant
                 queue.append((item, nbytes))
                 self._queued_bytes += nbytes
+                self._serving_bytes = nbytes
                 return None
             waiting -= 1
             queued -= queue[0][1]
