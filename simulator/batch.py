@@ -282,7 +282,7 @@ def _scalar_tail(
     calm_until = first + _CALM  # hand back to the vector pass at this index if no drop before
     for i in range(first, arrivals.size):
         arrival, size = a_list[i], s_list[i]
-        # (Never inside a refused burst: the server stays busy through it, and it drops.)
+        # Never inside a refused burst: the server stays busy through it, each arrival a drop.
         if i > first and (last <= arrival or i >= calm_until):
             stop = i
             break
