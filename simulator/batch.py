@@ -6,8 +6,12 @@ makes the drop decision depend on the backlog: the vector pass finds the first a
 would overflow, and an exact scalar loop (the same rule as ``queues.RateServer``) takes over
 from there. Nothing is approximated: results equal the event engine's, arrival for arrival.
 
-Tie rule (shared with the event engine's usual order): a packet that finishes service at the
-instant another arrives has left; the next waiting packet starts at that instant.
+Tie rule (``queues.RateServer``'s, so both engines agree packet for packet): a packet that
+finishes service at the instant another arrives has left, and the next waiting packet starts at
+that instant; arrivals at one instant are taken in the order given (callers sort them by time,
+then by their tie order: ``fabric.sim.batchplane`` by flow, then packet), and form one burst for
+the buffer: once it refuses one of them, it refuses the rest of that instant's arrivals too,
+with the same reason.
 
 Windows: ``fifo_window`` solves a trace a window at a time, carrying the server's backlog
 (``FifoState``: busy-until time, the waiting packets' starts and sizes, the peak) from one
@@ -54,15 +58,27 @@ class FifoState:
             the last arrival seen (sorted: FIFO), int64.
         waiting_sizes: their sizes in bytes, int64.
         peak: the most packets waiting so far (as ``RateServer.peak_queue_packets``).
+        closed_at: the instant of the last refused arrival: later arrivals of that instant are
+            refused too (the burst rule), with reason ``closed_reason``.
     """
 
-    __slots__ = ("_span", "busy_until", "peak", "waiting_sizes", "waiting_starts")
+    __slots__ = (
+        "_span",
+        "busy_until",
+        "closed_at",
+        "closed_reason",
+        "peak",
+        "waiting_sizes",
+        "waiting_starts",
+    )
 
     def __init__(self) -> None:
         self.busy_until = 0
         self.waiting_starts = np.empty(0, dtype=np.int64)
         self.waiting_sizes = np.empty(0, dtype=np.int64)
         self.peak = 0
+        self.closed_at = -1
+        self.closed_reason = 0
         self._span = _FIRST_SPAN  # length of the next vector pass (speed only, not results)
 
 
@@ -174,9 +190,12 @@ def _solve(state, arrivals, sizes, service, out, buffers) -> int:
     carried = state.waiting_starts.size
     all_starts = np.concatenate((state.waiting_starts, starts)) if carried else starts
     all_sizes = np.concatenate((state.waiting_sizes, sizes)) if carried else sizes
-    first, peak = _first_overflow(
-        state, arrivals, sizes, service, starts, all_starts, all_sizes, buffers
-    )
+    if arrivals[0] == state.closed_at:  # the burst the last span refused goes on here
+        first, peak = 0, 0
+    else:
+        first, peak = _first_overflow(
+            state, arrivals, sizes, service, starts, all_starts, all_sizes, buffers
+        )
     state.peak = max(state.peak, peak)
     if first is None:
         keep = int(np.searchsorted(all_starts, arrivals[-1], side="right"))
@@ -258,22 +277,29 @@ def _scalar_tail(
             break
     a_list, s_list, v_list = arrivals.tolist(), sizes.tolist(), service.tolist()
     peak = state.peak
+    closed_at, closed_reason = state.closed_at, state.closed_reason
     stop = arrivals.size
     calm_until = first + _CALM  # hand back to the vector pass at this index if no drop before
     for i in range(first, arrivals.size):
         arrival, size = a_list[i], s_list[i]
+        # Never inside a refused burst: the server stays busy through it, each arrival a drop.
         if i > first and (last <= arrival or i >= calm_until):
             stop = i
             break
         while waiting and waiting[0][0] <= arrival:
             queued_bytes -= waiting.popleft()[1]
         if last > arrival:  # busy: the buffer decides
-            if buffer_packets is not None and len(waiting) >= buffer_packets:
-                accepted[i], reasons[i], departures[i] = False, 1, -1
-                calm_until = i + _CALM
-                continue
-            if buffer_bytes is not None and queued_bytes + size > buffer_bytes:
-                accepted[i], reasons[i], departures[i] = False, 2, -1
+            if arrival == closed_at:  # the burst rule: refused like the one before
+                reason = closed_reason
+            elif buffer_packets is not None and len(waiting) >= buffer_packets:
+                reason = 1
+            elif buffer_bytes is not None and queued_bytes + size > buffer_bytes:
+                reason = 2
+            else:
+                reason = 0
+            if reason:
+                accepted[i], reasons[i], departures[i] = False, reason, -1
+                closed_at, closed_reason = arrival, reason
                 calm_until = i + _CALM
                 continue
             start = last
@@ -288,6 +314,7 @@ def _scalar_tail(
     while waiting and waiting[0][0] <= a_list[stop - 1]:
         waiting.popleft()
     state.peak = peak
+    state.closed_at, state.closed_reason = closed_at, closed_reason
     state.busy_until = last
     state.waiting_starts = np.array([start for start, _ in waiting], dtype=np.int64)
     state.waiting_sizes = np.array([size for _, size in waiting], dtype=np.int64)

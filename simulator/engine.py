@@ -155,6 +155,22 @@ class Simulation:
         merged += [(e[0], 1, e[1], e[3]) for e in taken]
         return [argument for *_, argument in sorted(merged, key=lambda m: m[:3])]
 
+    def pending(self, time: int, callback: Callback) -> Handle | None:
+        """The handle of an event scheduled at ``time`` for ``callback``, or None.
+
+        It searches the pending events (the lane from its far end, where recent ones sit, then
+        the heap): for rare corrections such as ``RateServer``'s tie rule, not for every event.
+        """
+        for entry in reversed(self._lane):
+            if entry[0] < time:
+                break
+            if entry[0] == time and entry[1] is callback:
+                return entry
+        for entry in self._heap:
+            if entry[0] == time and entry[2] is callback:
+                return entry
+        return None
+
     def stop(self) -> None:
         """End ``run`` once the current callback returns; later events stay queued."""
         self._lane.appendleft((self.now, _raise_stop, None))

@@ -7,6 +7,7 @@ The queue discipline is FIFO; a subclass may change it by overriding ``_enqueue`
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,25 @@ def _ignore_drop(item: Any, reason: str) -> None:
 class RateServer:
     """A FIFO link/server: serialisation time = bytes * 8 / bit rate, finite buffer, tail drop.
 
+    Tie rule. Time is integer ns, so packets often meet a server in the same nanosecond; what
+    happens then is part of the model, the same here and in ``simulator.batch``:
+
+    1. a packet whose service ends at that instant has left, and the next waiting one has
+       started, before any arrival of the instant is looked at;
+    2. the arrivals of the instant are taken one at a time in ``tie_order`` (a key on items;
+       equal keys, or no ``tie_order``, keep the order the events ran in);
+    3. they are one burst for the buffer: once it refuses one of them, it refuses the rest of
+       the burst as well, all for the same reason (``BufferFullPackets`` when the waiting room
+       is full in packets, else ``BufferFullBytes``).
+
+    So the outcome does not depend on which upstream event happened to run first: an arrival
+    that comes, in ``tie_order``, before arrivals of its instant already seen takes its place
+    among them (those admitted are taken back and offered again; one that no longer fits is
+    dropped then). Rule 3 makes that safe: a refused packet is never readmitted, so an
+    ``on_drop`` call is final. Only its reason can change, when such an arrival changes which
+    limit the burst filled: the ``drops`` counter is corrected, the reason ``on_drop`` was
+    given is not. The common path (one arrival per instant) pays one comparison.
+
     Args:
         sim: the simulation.
         rate_bps: service rate in bits per second (> 0).
@@ -38,18 +58,26 @@ class RateServer:
         name: label for errors and statistics.
         min_service_ns: a floor on each item's service time (a packets-per-second limit:
             1e9 / pps); 0 means the bit rate alone decides.
+        tie_order: key of an item for rule 2 (e.g. flow, then packet number). It needs
+            ``min_service_ns >= 1``, so that every arrival of an instant is still in the server
+            when a later one of that instant comes before it.
     """
 
     __slots__ = (
+        "_burst",
         "_busy",
         "_busy_until",
+        "_closed",
         "_finish_callback",
         "_half_rate",
+        "_instant",
         "_ns_per_byte_x2",
+        "_peak_before",
         "_queue",
         "_queued_bytes",
         "_rate_x2",
         "_schedule",
+        "_serving_bytes",
         "arrivals",
         "buffer_bytes",
         "buffer_packets",
@@ -64,6 +92,7 @@ class RateServer:
         "peak_queue_packets",
         "rate_bps",
         "sim",
+        "tie_order",
     )
 
     def __init__(
@@ -77,12 +106,18 @@ class RateServer:
         buffer_packets: int | None = None,
         name: str = "server",
         min_service_ns: int = 0,
+        tie_order: Callable[[Any], Any] | None = None,
     ) -> None:
         if isinstance(rate_bps, bool) or not isinstance(rate_bps, int) or rate_bps <= 0:
             raise UnitError(f"{name}: rate must be a positive integer bits/s, got {rate_bps!r}")
         for label, value in (("buffer_bytes", buffer_bytes), ("buffer_packets", buffer_packets)):
             if value is not None and value < 0:
                 raise UnitError(f"{name}: {label} must be >= 0, got {value!r}")
+        if tie_order is not None and min_service_ns < 1:
+            raise UnitError(
+                f"{name}: a tie_order needs min_service_ns >= 1 (got {min_service_ns!r}), so that "
+                "no packet leaves in the instant it arrived"
+            )
         self.sim = sim
         self.rate_bps = rate_bps
         self.on_depart = on_depart
@@ -91,16 +126,28 @@ class RateServer:
         self.buffer_packets = buffer_packets
         self.name = name
         self.min_service_ns = min_service_ns
+        self.tie_order = tie_order
         self._schedule = sim.schedule
         # serialisation_ns() inlined as (nbytes * a + b) // c: it runs once per packet.
         self._ns_per_byte_x2 = 16 * NS_PER_S
         self._half_rate = rate_bps
         self._rate_x2 = 2 * rate_bps
         self._finish_callback = self._finish  # one bound method, not one per packet
-        self._queue: deque[tuple[Any, int]] = deque()
+        self._queue: deque[tuple[Any, int]] = deque()  # (item, nbytes) waiting
         self._queued_bytes = 0
         self._busy = False
         self._busy_until = -1
+        # Size of the item in service if it arrived in the current instant (set when it starts
+        # on arrival, or is queued to start the instant it arrives; _finish need not set it):
+        # what _reoffer needs to take it back. The item is the argument of its finish event.
+        self._serving_bytes = 0
+        # The tie rule's state: the time of the last arrival (a second one then takes the slow
+        # path), the last refusal (ns, item, reason, count of that instant), how many arrivals
+        # of an instant the server holds (ns, count), the peak before an instant raised it.
+        self._instant = -1
+        self._closed: tuple = (-1, None, "", 0)
+        self._burst = (-1, 0)
+        self._peak_before = (-1, 0)
         self.arrivals = 0
         self.departures = 0
         self.drops: Counter[str] = Counter()
@@ -126,40 +173,46 @@ class RateServer:
     def put(self, item: Any, nbytes: int) -> None:
         """Offer ``item`` of ``nbytes`` bytes: serve it, queue it, or tail-drop it."""
         self.arrivals += 1
-        if not self._busy:
+        now = self.sim.now
+        # _offer() inlined: this runs once per packet and server.
+        if not self._busy:  # then no arrival came before in this instant (tie_order's floor)
+            self._instant = now
             self._busy = True
             service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // self._rate_x2
             if service < self.min_service_ns:
                 service = self.min_service_ns
             self.busy_ns += service
-            self._busy_until = self.sim.now + service
+            self._busy_until = now + service
+            self._serving_bytes = nbytes
             self._schedule(service, self._finish_callback, item)
             return
+        if now == self._instant:  # another arrival in this nanosecond: rules 2 and 3
+            self._put_in_burst(item, nbytes, now)
+            return
+        self._instant = now
         queue = self._queue
         waiting = len(queue)
         queued = self._queued_bytes
-        if self._busy_until == self.sim.now:
-            # Tie rule: the packet whose service ends at this very instant has left (its finish
-            # event may not have run yet) and the next one has started. This makes the buffer
-            # decision independent of event order, and equal to simulator.batch's.
-            if not queue:
+        if self._busy_until == now:
+            # Rule 1: the packet whose service ends at this very instant has left (its finish
+            # event may not have run yet) and the next one has started.
+            if not queue:  # it is next: _finish starts it in this instant
                 queue.append((item, nbytes))
                 self._queued_bytes += nbytes
+                self._serving_bytes = nbytes
                 return
             waiting -= 1
             queued -= queue[0][1]
         if self.buffer_packets is not None and waiting >= self.buffer_packets:
-            self.drops[DROP_BUFFER_PACKETS] += 1
-            self.on_drop(item, DROP_BUFFER_PACKETS)
+            self._refuse(item, DROP_BUFFER_PACKETS, now)
             return
         if self.buffer_bytes is not None and queued + nbytes > self.buffer_bytes:
-            self.drops[DROP_BUFFER_BYTES] += 1
-            self.on_drop(item, DROP_BUFFER_BYTES)
+            self._refuse(item, DROP_BUFFER_BYTES, now)
             return
         queue.append((item, nbytes))
         self._queued_bytes += nbytes
         if waiting >= self.peak_queue_packets:
-            self.peak_queue_packets = waiting + 1
+            self._raise_peak(waiting + 1, now)
 
     def flush(self) -> list[Any]:
         """Empty the server as an element that fails: the item in service and every waiting
@@ -191,6 +244,147 @@ class RateServer:
         else:
             self._busy = False
         self.on_depart(item)
+
+    # -- the tie rule's slow path -----------------------------------------------------------
+
+    def _service(self, nbytes: int) -> int:
+        service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // self._rate_x2
+        return max(service, self.min_service_ns)
+
+    def _offer(self, item: Any, nbytes: int, now: int) -> str | None:
+        """Serve, queue or refuse one arrival (``put`` inlines this); returns the reason it was
+        refused, or None. Counts nothing and calls no one."""
+        if not self._busy:
+            self._busy = True
+            service = self._service(nbytes)
+            self.busy_ns += service
+            self._busy_until = now + service
+            self._serving_bytes = nbytes
+            self._schedule(service, self._finish_callback, item)
+            return None
+        queue = self._queue
+        waiting, queued = len(queue), self._queued_bytes
+        if self._busy_until == now:  # rule 1
+            if not queue:  # it is next: _finish starts it in this instant
+                queue.append((item, nbytes))
+                self._queued_bytes += nbytes
+                self._serving_bytes = nbytes
+                return None
+            waiting -= 1
+            queued -= queue[0][1]
+        if self.buffer_packets is not None and waiting >= self.buffer_packets:
+            return DROP_BUFFER_PACKETS
+        if self.buffer_bytes is not None and queued + nbytes > self.buffer_bytes:
+            return DROP_BUFFER_BYTES
+        queue.append((item, nbytes))
+        self._queued_bytes += nbytes
+        if waiting >= self.peak_queue_packets:
+            self._raise_peak(waiting + 1, now)
+        return None
+
+    def _refuse(self, item: Any, reason: str, now: int) -> None:
+        """Tail-drop ``item``: count it, note the burst is closed (rule 3), tell ``on_drop``."""
+        self.drops[reason] += 1
+        closed = self._closed
+        count = closed[3] + 1 if closed[0] == now else 1
+        self._closed = (now, item, reason, count) if count == 1 else (*closed[:3], count)
+        self.on_drop(item, reason)
+
+    def _raise_peak(self, peak: int, now: int) -> None:
+        if self._peak_before[0] != now:  # remember the peak before this instant (for _reoffer)
+            self._peak_before = (now, self.peak_queue_packets)
+        self.peak_queue_packets = peak
+
+    def _put_in_burst(self, item: Any, nbytes: int, now: int) -> None:
+        """A second or later arrival in one nanosecond, the server busy (rules 2 and 3)."""
+        key = self.tie_order
+        closed_at, closer, reason, _ = self._closed
+        if closed_at == now and (key is None or not key(item) < key(closer)):
+            self._refuse(item, reason, now)  # after the packet that closed the burst
+            return
+        if key is None:
+            reason = self._offer(item, nbytes, now)
+            if reason is not None:
+                self._refuse(item, reason, now)
+            return
+        held = self._burst[1] if self._burst[0] == now else int(closed_at != now)
+        if closed_at != now and not (held and key(item) < key(self._last_held(held))):
+            reason = self._offer(item, nbytes, now)  # after all of them: offered as usual
+            if reason is None:
+                self._burst = (now, held + 1)
+            else:
+                self._burst = (now, held)
+                self._refuse(item, reason, now)
+            return
+        self._reoffer(item, nbytes, now, held)
+
+    def _last_held(self, held: int) -> Any:
+        """The last of the ``held`` (> 0) arrivals of this instant that the server holds; they
+        are the last ones of its FIFO, the packet in service first."""
+        if self._queue:
+            return self._queue[-1][0]
+        return self._serving()[-1]
+
+    def _serving(self) -> tuple:
+        """The finish event of the packet in service (its item is the last element)."""
+        handle = self.sim.pending(self._busy_until, self._finish_callback)
+        assert handle is not None, "a busy server has its finish event pending"
+        return handle
+
+    def _reoffer(self, item: Any, nbytes: int, now: int, held: int) -> None:
+        """``item`` comes, in tie order, before arrivals of its instant already admitted or
+        refused: take the ``held`` admitted ones back, and offer them again with ``item`` in tie
+        order (rule 2). Those refused stay refused (rule 3); the reason they are counted under
+        is worked out again from the new state."""
+        key = self.tie_order
+        queue = self._queue
+        burst = [queue.pop() for _ in range(min(held, len(queue)))]
+        self._queued_bytes -= sum(size for _, size in burst)
+        if held > len(burst):  # the packet in service arrived now, so it also started now
+            handle = self._serving()
+            self.sim.cancel(handle)
+            self.busy_ns -= self._service(self._serving_bytes)
+            self._busy = False
+            burst.append((handle[-1], self._serving_bytes))
+        burst.reverse()
+        closed_at, closer, old_reason, closed = self._closed
+        if closed_at != now:
+            closed = 0
+        elif closed:  # counted again below, with the reason the new state gives
+            self.drops[old_reason] -= closed
+            if not self.drops[old_reason]:
+                del self.drops[old_reason]
+        if self._peak_before[0] == now:
+            self.peak_queue_packets = self._peak_before[1]
+        keys = [key(queued) for queued, _ in burst]
+        burst.insert(bisect_right(keys, key(item)), (item, nbytes))
+        reason, refused = None, []
+        for offered, size in burst:
+            if reason is None:
+                reason = self._offer(offered, size, now)
+            if reason is not None:
+                refused.append(offered)
+        self._burst = (now, len(burst) - len(refused))
+        if refused:
+            closer = refused[0]
+        elif closed:
+            reason = self._full_reason(now)
+        else:
+            return
+        count = closed + len(refused)
+        self.drops[reason] += count
+        self._closed = (now, closer, reason, count)
+        for dropped in refused:
+            self.on_drop(dropped, reason)
+
+    def _full_reason(self, now: int) -> str:
+        """Why the buffer refuses an arrival now, given that it does (rule 3's reason)."""
+        waiting = len(self._queue)
+        if waiting and self._busy_until == now:
+            waiting -= 1
+        if self.buffer_packets is not None and waiting >= self.buffer_packets:
+            return DROP_BUFFER_PACKETS
+        return DROP_BUFFER_BYTES
 
 
 class Delay:

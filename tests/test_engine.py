@@ -34,6 +34,21 @@ def test_schedule_at_absolute_time_and_cancel():
     assert keep != drop
 
 
+def test_pending_finds_a_scheduled_event_in_the_lane_or_the_heap():
+    sim = Simulation()
+    seen = []
+    callback = seen.append  # one bound method: pending() compares callbacks by identity
+    late = sim.schedule(10, callback, "late")  # the lane
+    early = sim.schedule(4, callback, "early")  # before the lane's tail: the heap
+    assert sim.pending(10, callback) is late
+    assert sim.pending(4, callback) is early
+    assert sim.pending(7, callback) is None
+    assert sim.pending(10, print) is None
+    sim.cancel(sim.pending(4, callback))
+    sim.run()
+    assert seen == ["late"]
+
+
 def test_run_until_stops_before_events_at_that_time_and_resumes():
     sim = Simulation()
     seen = []

@@ -7,9 +7,11 @@ again; delays, peering links and encapsulation are array arithmetic. The counter
 the dataplane's servers, links and switches are the ones the event engine would leave, so both
 paths produce the same results.
 
-Simultaneous arrivals at one server are served in flow order, then packet order; the event
-engine orders such ties by scheduling history, so traffic with exactly equal arrival times at a
-shared server can differ in which packet waits (never in counts or totals).
+Ties are deterministic and the event engine's: packets that reach a server in the same
+nanosecond are taken by flow (the order of the traffic list), then by packet, after the packet
+that finishes there at that instant has left, and once the buffer refuses one of them it
+refuses the rest of that instant's arrivals (``simulator.queues.RateServer``'s tie rule, with
+``fabric.sim.dataplane.tie_order``; ``simulator.batch`` applies it to the sorted arrivals).
 """
 
 from __future__ import annotations
@@ -247,7 +249,8 @@ def _solve_server(dataplane: Dataplane, server: RateServer, arriving: list[_Flow
     ]
     wire = np.concatenate(metered)
     # Each flow's arrivals are already in time order, and the flows are concatenated in flow
-    # order, so a stable sort gives (time, flow, packet) order: the tie rule of both engines.
+    # order, so a stable sort gives (time, flow, packet) order: the tie order of both engines
+    # (dataplane.tie_order; the event RateServer applies it whatever order its events ran in).
     order = None if len(arriving) == 1 else np.argsort(times, kind="stable")
     if order is not None:
         times, wire = times[order], wire[order]

@@ -6,6 +6,13 @@ elements hand the packet to ``advance`` when it leaves them. A flow's path is de
 ``fabric.control.forwarding.resolve`` (the same answer ``vnetsim connectivity`` renders), and
 compiled into a plan (``fabric.sim.plans``) like a vswitch flow-table entry; every packet of
 the flow follows it.
+
+Time is integer nanoseconds, and ties are deterministic: packets that reach a server in the same
+nanosecond follow ``simulator.queues.RateServer``'s tie rule with ``tie_order`` below (flow in
+the order of the traffic list, then packet in the order the flow sent it), whichever upstream
+event happened to run first; ``fabric.sim.batchplane`` applies the same rule, so both engines
+give the same results packet for packet. Every server holds a packet for at least
+``MIN_SERVICE_NS``, as that rule needs.
 """
 
 from __future__ import annotations
@@ -50,11 +57,24 @@ from simulator.units import NS_PER_S
 
 Stage = Callable[["Packet"], None]
 
-__all__ = ["CONGESTION_CODES", "Dataplane", "Gate", "Packet", "advance"]
+__all__ = [
+    "CONGESTION_CODES",
+    "MIN_SERVICE_NS",
+    "Dataplane",
+    "Gate",
+    "Packet",
+    "advance",
+    "tie_order",
+]
 
 # The codes of full queues (congestion); any other drop is a failure, or a configuration that
 # stops the flow: an outage on an event run's timeline.
 CONGESTION_CODES = frozenset({"NicQueueFull", "GatewayQueueFull", "TunnelQueueFull"})
+
+# The clock's tick: no packet crosses a server in zero time (a serialisation that rounds to 0 ns,
+# e.g. a few bytes at 100 Gbit/s, takes 1 ns), so every arrival of an instant is still there
+# when the tie rule orders it.
+MIN_SERVICE_NS = 1
 
 
 class Packet:
@@ -88,6 +108,12 @@ class Packet:
         self.hop = 0
         self.ttl = ttl
         self.esp_sequence = 0
+
+
+def tie_order(packet: Packet) -> tuple[int, int]:
+    """The order of packets that reach one server in the same nanosecond: by flow (its rank,
+    the order of the traffic list), then by packet (its number in the flow)."""
+    return packet.flow.rank, packet.seq
 
 
 def advance(packet: Packet) -> None:
@@ -265,6 +291,8 @@ class Dataplane:
                 self._queue_drop(name, "NicQueueFull", f"the egress queue of VM {key}"),
                 buffer_bytes=self.params.nic_buffer_bytes,
                 name=name,
+                min_service_ns=MIN_SERVICE_NS,
+                tie_order=tie_order,
             )
             self.nics[key] = server
         return server
@@ -299,6 +327,8 @@ class Dataplane:
                         self._queue_drop(name, "GatewayQueueFull", f"gateway {gateway.name}"),
                         buffer_bytes=buffer_bytes,
                         name=name,
+                        min_service_ns=MIN_SERVICE_NS,
+                        tie_order=tie_order,
                     )
                 )
             self.instances[gateway.name] = servers
@@ -325,7 +355,8 @@ class Dataplane:
                 buffer_bytes=round(rate * buffer_ms / 8_000),
                 buffer_packets=round(spec.pps * buffer_ms / 1_000),
                 name=step.name,
-                min_service_ns=-(-NS_PER_S // spec.pps),
+                min_service_ns=max(-(-NS_PER_S // spec.pps), MIN_SERVICE_NS),
+                tie_order=tie_order,
             )
         return server
 
@@ -346,6 +377,8 @@ class Dataplane:
                 ),
                 buffer_bytes=round(rate * self.params.gateway_buffer_ms / 8_000),
                 name=step.name,
+                min_service_ns=MIN_SERVICE_NS,
+                tie_order=tie_order,
             )
         return server
 
@@ -371,7 +404,8 @@ class Dataplane:
                 buffer_bytes=round(rate * buffer_ms / 8_000),
                 buffer_packets=round(cap.pps * buffer_ms / 1_000) if cap else None,
                 name=name,
-                min_service_ns=floor,
+                min_service_ns=max(floor, MIN_SERVICE_NS),
+                tie_order=tie_order,
             )
             instances = self.gateway_instances(gateway)
             instance = instances[home_instance(fabric, connection_name, len(instances))]
@@ -390,6 +424,8 @@ class Dataplane:
             self._queue_drop(name, "FirewallQueueFull", what),
             buffer_bytes=round(rate * self.params.gateway_buffer_ms / 8_000),
             name=name,
+            min_service_ns=MIN_SERVICE_NS,
+            tie_order=tie_order,
         )
 
     def firewall(self, name: str) -> RateServer:
@@ -408,8 +444,8 @@ class Dataplane:
         server = self.firewall_flows.get((name, flow))
         if server is None:
             spec = FIREWALL_SPECS[self.plane.fabric.firewalls[name].sku_tier]
-            server = self._firewall_server(
-                f"firewall/{name}/flow",
+            server = self._firewall_server(  # a name per connection: servers are keyed by it
+                f"firewall/{name}/flow/{flow}",
                 spec.single_flow_mbps,
                 f"firewall {name}'s single-connection cap ({spec.single_flow_mbps:g} Mbps)",
             )

@@ -113,8 +113,17 @@ def _hosts(spec: FlowSpec, dataplane: Dataplane) -> tuple[Host, Host]:
 class OpenLoopFlow:
     """cbr / poisson / onoff traffic: packets leave at pre-generated times, whatever happens."""
 
-    def __init__(self, spec: FlowSpec, dataplane: Dataplane, sim: Simulation, horizon_s: float):
+    def __init__(
+        self,
+        spec: FlowSpec,
+        dataplane: Dataplane,
+        sim: Simulation,
+        horizon_s: float,
+        *,
+        rank: int = 0,
+    ):
         self.spec = spec
+        self.rank = rank  # place in the traffic list: the tie order (dataplane.tie_order)
         self.stats = FlowStats(spec.name, log_drops=dataplane.dynamic)
         self.sim = sim
         src_host, dst_host = _hosts(spec, dataplane)
@@ -165,11 +174,12 @@ class OpenLoopFlow:
 class _Reverse:
     """The reverse direction of a TCP connection: SYN-ACKs and ACKs back to the sender."""
 
-    __slots__ = ("five_tuple", "tcp")
+    __slots__ = ("five_tuple", "rank", "tcp")
 
     def __init__(self, connection: TcpFlow, five_tuple: tuple) -> None:
         self.tcp = connection
         self.five_tuple = five_tuple
+        self.rank = connection.rank
 
     def delivered(self, packet: Packet) -> None:
         self.tcp.on_reverse(packet)
@@ -185,8 +195,17 @@ class TcpFlow:
     """A TCP connection from ``spec.src`` to ``spec.dst`` that sends as fast as the windows
     allow until ``spec.duration_s`` is over (an iPerf-like bulk transfer)."""
 
-    def __init__(self, spec: FlowSpec, dataplane: Dataplane, sim: Simulation, horizon_s: float):
+    def __init__(
+        self,
+        spec: FlowSpec,
+        dataplane: Dataplane,
+        sim: Simulation,
+        horizon_s: float,
+        *,
+        rank: int = 0,
+    ):
         self.spec = spec
+        self.rank = rank  # place in the traffic list: the tie order (dataplane.tie_order)
         self.sim = sim
         self.stats = FlowStats(spec.name, log_drops=dataplane.dynamic)
         src, dst = _hosts(spec, dataplane)

@@ -94,10 +94,10 @@ def simulate(
             wall_s = time.perf_counter() - started
             return _collect(records, dataplane, sim, horizon_s, seed, params, wall_s, "batch")
     flows = []
-    for spec in specs:
+    for rank, spec in enumerate(specs):
         kind = TcpFlow if spec.pattern == "tcp" else OpenLoopFlow
         try:
-            flows.append(kind(spec, dataplane, sim, horizon_s))
+            flows.append(kind(spec, dataplane, sim, horizon_s, rank=rank))
         except FabricError as problem:
             raise TrafficError(f"traffic {spec.name}: {problem}") from None
     runner = None
