@@ -162,7 +162,9 @@ def _topological(dataplane: Dataplane, states: list[_FlowState]) -> list[RateSer
             server = _server(dataplane, step)
             if server is None:
                 continue
-            servers[server.name] = server
+            known = servers.setdefault(server.name, server)
+            if known is not server:  # solved by name: two servers must never share one
+                raise AssertionError(f"two queueing servers are both named {server.name!r}")
             graph.setdefault(server.name, set())
             if previous is not None and previous != server.name:
                 graph[server.name].add(previous)
