@@ -34,7 +34,7 @@ import attrs
 import pytest
 import yaml
 
-from fabric.catalogue import firewalls, limits, prices, skus, vmsizes
+from fabric.catalogue import circuits, firewalls, limits, prices, skus, vmsizes
 from fabric.catalogue.latency import REGION_RTT_MS, LatencyModel, region_key
 from fabric.cli import build_parser, main
 from fabric.cli import common as cli_common
@@ -48,11 +48,13 @@ from fabric.io.native import (
     load_native,
 )
 from fabric.model import traffic as traffic_module
+from fabric.model.events import ACTIONS, KINDS, Event
 from fabric.model.findings import Finding
 from fabric.model.traffic import FlowSpec
 from fabric.sim import flows as flows_module
 from fabric.sim import results as results_module
 from fabric.sim import tcp
+from fabric.study import intents as intents_module
 from tests.test_layers import LAYERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +132,7 @@ def schema_tables() -> list[tuple[str, dict, type | None]]:
     """(path, schema, record) for the top level and every nested table, depth first."""
     top = document_schema()
     records: dict[str, type] = {s: _record_of(s) for s in SECTIONS}
-    records |= {"traffic": FlowSpec, "import_findings": Finding}
+    records |= {"traffic": FlowSpec, "import_findings": Finding, "events": Event}
     tables = [("document", top, None)]
 
     def walk(path: str, schema: dict, record: type | None) -> None:
@@ -308,6 +310,13 @@ def test_simulation_parameters_point_to_the_assumptions():
         assert f"`{name}`" in text
 
 
+def test_every_event_action_is_documented():
+    body = section(read("format.md"), "## `events`")
+    assert body is not None, "docs/format.md has no section '## `events`'"
+    missing = [name for name in (*ACTIONS, *KINDS) if f"`{name}`" not in body]
+    assert not missing, f"docs/format.md's events section does not name {missing}"
+
+
 # -- docs/cli.md -----------------------------------------------------------------------------------
 
 
@@ -386,6 +395,14 @@ def test_error_codes_are_documented():
     text = read("cli.md")
     missing = sorted(code for code in error_codes() if f"`{code}`" not in text)
     assert not missing, f"docs/cli.md does not list the error codes {missing}"
+
+
+def test_intents_file_keys_are_documented():
+    body = section(read("cli.md"), "## `vnetsim check`")
+    assert body is not None, "docs/cli.md has no section '## `vnetsim check`'"
+    names = (*intents_module.KEYS, *intents_module.EXPECTATIONS)
+    missing = [name for name in names if f"`{name}" not in body]
+    assert not missing, f"docs/cli.md's check section does not name the intents keys {missing}"
 
 
 # -- the console examples of the docs, run -----------------------------------------------------
@@ -610,6 +627,107 @@ def test_catalogue_tables_are_documented():
     assert f"`{vmsizes.DEFAULT_VM_SIZE}`" in text
     assert f"`{skus.DEFAULT_CIPHER}`" in text
     assert_rows(text, {n: [v] for n, v in module_constants(limits).items()}, "limits")
+
+
+def yes_no(cell: str) -> bool:
+    assert cell in ("yes", "no"), f"expected yes or no, got {cell!r}"
+    return cell == "yes"
+
+
+def numeric(cell: str) -> float:
+    return float(cell.replace(",", ""))
+
+
+def test_vm_sizes_say_whether_they_support_vnet_encryption():
+    text = read("assumptions.md")
+    rows = table_after(text, "<!-- table: vm sizes -->") or []
+    documented = {ticked(r[0])[0]: yes_no(r[4]) for r in rows if len(r) >= 5 and ticked(r[0])}
+    expected = {s.name: vmsizes.supports_vnet_encryption(s.name) for s in vmsizes.VM_SIZES.values()}
+    assert documented == expected
+
+
+def er_row(spec: skus.ExpressRouteSkuSpec) -> tuple:
+    return (
+        spec.mbps,
+        spec.pps,
+        spec.supported_vms,
+        spec.flows,
+        spec.routes_learned,
+        spec.circuit_connections,
+        spec.fastpath,
+    )
+
+
+def test_expressroute_gateway_skus_are_documented():
+    text = read("assumptions.md")
+    rows = table_after(text, "<!-- table: expressroute gateway skus -->") or []
+    documented = {
+        ticked(r[0])[0]: (*(numeric(c) for c in r[1:7]), yes_no(r[7]), yes_no(r[8]))
+        for r in rows
+        if len(r) >= 9 and ticked(r[0])
+    }
+    expected = {
+        s.name: (*er_row(s), s.zone_redundant) for s in skus.EXPRESS_ROUTE_CATALOGUE.values()
+    }
+    assert documented == expected
+    # ErGwScale at the documented unit counts, which must include every breakpoint of the rule:
+    # the range's ends, the first unit of the second pps/VM tier, the circuit-count steps and
+    # FastPath's threshold.
+    scale = table_after(text, "<!-- table: ergwscale -->") or []
+    documented_scale = {
+        int(r[0]): (*(numeric(c) for c in r[1:7]), yes_no(r[7])) for r in scale if len(r) >= 8
+    }
+    for units, row in documented_scale.items():
+        assert row == er_row(skus.scalable(units)), f"ErGwScale with {units} unit(s)"
+    low, high = skus.SCALE_UNIT_RANGE
+    breakpoints = {low, high, skus._SCALE_FIRST_TIER_UNITS + 1, skus._SCALE_FASTPATH_UNITS}
+    breakpoints |= {floor for floor, _ in skus._SCALE_CONNECTIONS}
+    assert breakpoints <= set(documented_scale), "ErGwScale rows at every breakpoint"
+    assert_rows(
+        text,
+        {
+            "EXPRESS_ROUTE_MAX_PACKET_BYTES": [skus.EXPRESS_ROUTE_MAX_PACKET_BYTES],
+            "Basic": [skus.EXPRESS_ROUTE_BASIC_MBPS],
+        },
+        "ExpressRoute gateway constants",
+    )
+
+
+def test_expressroute_circuit_tables_are_documented():
+    text = read("assumptions.md")
+    links = table_after(text, "<!-- table: circuit vnet links -->") or []
+    documented = {int(numeric(r[0])): (int(r[1]), int(r[2])) for r in links if len(r) >= 3}
+    assert documented == circuits.VNET_LINKS
+    assert_rows(text, {n: [v] for n, v in module_constants(circuits).items()}, "circuit limits")
+    assert_rows(
+        text,
+        {
+            "PROVIDER_SIZES_MBPS": list(circuits.PROVIDER_SIZES_MBPS),
+            "DIRECT_SIZES_MBPS": list(circuits.DIRECT_SIZES_MBPS),
+            "ON_PREMISES_ROUTES": sorted(set(circuits.ON_PREMISES_ROUTES.values())),
+            "ROUTING_WEIGHT_RANGE": list(circuits.ROUTING_WEIGHT_RANGE),
+        },
+        "circuit tables",
+    )
+    locations = table_after(text, "<!-- table: peering locations -->") or []
+    documented_locations = {
+        circuits.location_key(r[0]): (
+            r[0],
+            tuple(circuits.region_key(x) for x in r[1].split(", ")),
+            r[2],
+        )
+        for r in locations
+        if len(r) >= 3
+    }
+    expected_locations = {
+        key: (m.name, m.regions, m.area) for key, m in circuits.PEERING_LOCATIONS.items()
+    }
+    assert documented_locations == expected_locations
+    areas = table_after(text, "<!-- table: geopolitical areas -->") or []
+    documented_areas = {
+        circuits.region_key(region): r[0] for r in areas for region in r[1].split(", ")
+    }
+    assert documented_areas == circuits.REGION_AREAS
 
 
 def test_firewall_tiers_are_documented():
