@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fabric.cli import main
+from fabric.scenarios import path
 from fabric.scenarios import path as scenario
 
 HUB_SPOKE = str(scenario("hub_spoke"))
@@ -273,3 +274,29 @@ def test_an_unknown_vm_size_or_a_tuned_receiver_is_a_finding_not_a_traceback(cap
     code, out = run_json(capsys, ["run", str(scenario)])
     assert code == 0
     assert out["flows"][0]["delivered"] > 0
+
+
+def test_pair_tables_in_parameters_print_as_json(capsys, tmp_path):
+    traffic = tmp_path / "t.yaml"
+    traffic.write_text(
+        "traffic:\n  - {name: f, src: web-vm, dst: db-er, protocol: Udp, rate_mbps: 10,"
+        " duration_s: 0.01}\nsimulation: {parameters: {peering_location_rtt_ms:"
+        ' {"Amsterdam/northeurope": 30}, region_rtt_ms: {"westeurope/eastus": 90}}}\n'
+    )
+    scenario = str(path("expressroute_vs_vpn_vs_peering"))
+    code, out = run_json(capsys, ["run", scenario, "--traffic", str(traffic)])
+    assert code == 0
+    assert out["parameters"]["peering_location_rtt_ms"] == {"amsterdam/northeurope": 30.0}
+    assert out["parameters"]["region_rtt_ms"] == {"westeurope/eastus": 90.0}
+
+
+def test_a_tunnel_event_on_an_expressroute_connection_is_refused(capsys, tmp_path):
+    traffic = tmp_path / "t.yaml"
+    traffic.write_text(
+        "traffic:\n  - {name: f, src: web-vm, dst: db-er, protocol: Udp, rate_mbps: 10,"
+        " duration_s: 0.2}\nevents: [{at_s: 0.1, action: tunnel_down, target: app-er-to-ams}]\n"
+    )
+    scenario = str(path("expressroute_vs_vpn_vs_peering"))
+    code, out = run_json(capsys, ["run", scenario, "--traffic", str(traffic)])
+    assert code == 2
+    assert "ExpressRoute connection" in out["error"]["message"]

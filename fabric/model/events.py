@@ -284,6 +284,12 @@ def _target_problem(event: Event, fabric: Fabric, kind: str) -> str | None:
         if peering_key(fabric, event.target) is not None:
             return None
     elif event.target in _targets(fabric, kind):
+        connection = fabric.connections.get(event.target) if kind == "connection" else None
+        if connection is not None and connection.connection_type == "ExpressRoute":
+            return (
+                f"connection {event.target!r} is an ExpressRoute connection: it has no IPsec "
+                "tunnel, and circuit failures are not modelled yet; target a VPN connection"
+            )
         return None
     names = _targets(fabric, kind)
     hint = suggest(event.target, names) if names else "none are declared"

@@ -355,9 +355,11 @@ class SimulationResult:
     def to_json(self) -> dict[str, Any]:
         """Deterministic for a given scenario and seed (wall time is left out)."""
         params = attrs.asdict(self.parameters)
-        params["region_rtt_ms"] = {
-            f"{a}/{b}": v for (a, b), v in sorted(self.parameters.region_rtt_ms.items())
-        }
+        for name, value in params.items():  # pair tables: ("a", "b") keys as "a/b"
+            if isinstance(value, dict):
+                params[name] = {
+                    "/".join(k) if isinstance(k, tuple) else k: v for k, v in sorted(value.items())
+                }
         flows = [f.to_json() for f in self.flows]
         if self.events:  # new keys for runs with events; the others are unchanged
             bin_s = self.timeline_bin_s
