@@ -32,8 +32,10 @@ from fabric.control.forwarding import (
     ON_PREMISES_REGION,
     ApplianceHop,
     Arrival,
+    CircuitHop,
     Crossing,
     Egress,
+    FirewallHop,
     GatewayHop,
     InternetEgress,
     Leg,
@@ -188,7 +190,7 @@ def not_encrypted(why: str, crosses_regions: bool) -> Protection:
 class _End:
     """One end of a stretch: a VM NIC (vnet, host) or another node (``kind``)."""
 
-    kind: str  # "vm" | "gateway" | "tunnel" | "site" | "internet" | "platform" | "none"
+    kind: str  # vm | gateway | firewall | circuit | tunnel | site | internet | platform | none
     vnet: VNet | None = None
     host: Host | None = None
     name: str = ""
@@ -269,6 +271,11 @@ def _end_of(step) -> _End | None:
         return _End("vm", step.vnet, step.host, step.host.name)
     if isinstance(step, GatewayHop):
         return _End("gateway", step.vnet, name=step.gateway.name)
+    if isinstance(step, CircuitHop):
+        return _End("circuit", name=step.circuit.name)
+    if isinstance(step, FirewallHop):  # N5: Premium is covered like a VM; other tiers are not
+        kind = "vm" if step.firewall.sku_tier == "Premium" else "firewall"
+        return _End(kind, step.vnet, None, step.firewall.name)
     if isinstance(step, OnPremises):
         return _End("site", name=step.site.name)
     if isinstance(step, InternetEgress):
@@ -283,9 +290,29 @@ def _end_of(step) -> _End | None:
 def _stretch(start: _End, end: _End, crossed: bool, across: bool) -> Protection:
     if start.kind == "vm" and end.kind == "vm":
         return between_vms(start.vnet, start.host, end.vnet, end.host, crossed, across)
+    firewall = next((e.name for e in (start, end) if e.kind == "firewall"), None)
+    if firewall is not None:
+        return not_encrypted(
+            f"to or from Azure Firewall {firewall}: VNet encryption does not cover Azure "
+            "Firewall Standard or Basic (N5; Premium is covered)",
+            across,
+        )
+    circuit = next((e.name for e in (start, end) if e.kind == "circuit"), None)
+    if end.kind == "site" and start.kind == "circuit":
+        return not_encrypted(
+            f"on premises, beyond ExpressRoute circuit {circuit}'s peering location (outside "
+            "the model)",
+            across,
+        )
     if end.kind == "site":
         return not_encrypted(
             f"on premises, beyond the VPN device of {end.name} (outside the model)", across
+        )
+    if circuit is not None:
+        return not_encrypted(
+            f"over ExpressRoute circuit {circuit}: VNet encryption does not cover ExpressRoute "
+            "gateways (N5) and private peering adds no encryption of its own here",
+            across,
         )
     if end.kind == "internet":
         return not_encrypted("to the internet: Azure does not encrypt it", across)

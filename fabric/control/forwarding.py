@@ -995,7 +995,8 @@ class _Walk:
                 f"firewall/{firewall.name}",
                 issue="FirewallRule",
                 origin="Inbound",
-                context={"Firewall": firewall.name, "RuleName": verdict.rule or ""},
+                context={"Firewall": firewall.name}
+                | ({"RuleName": f"{verdict.collection}/{verdict.rule}"} if verdict.rule else {}),
             )
         if FIREWALL_SUBNET not in where.subnet_names:
             return self.drop(
