@@ -92,37 +92,15 @@ def subnet_address(plane: ControlPlane, vnet: str, subnet: str) -> str | None:
 def reachability_pairs(
     plane: ControlPlane, *, protocol: str = "Tcp", port: int | None = 443
 ) -> list[MatrixPair]:
-    """Every ordered pair of workload subnets and whether the first reaches the second.
+    """Every ordered pair of workload subnets and whether the first reaches the second: the
+    ``vnetsim matrix`` answer (``fabric.study.matrix``) for one service."""
+    from fabric.study.matrix import matrix
 
-    Stand-in, to be replaced by ``fabric.study.matrix`` (the ``vnetsim matrix`` command, being
-    built on another branch): it asks ``fabric.watcher.connectivity`` for each pair, from a
-    declared host of the subnet or the subnet's first usable address, to the same in the other.
-    """
-    from fabric.watcher import QuestionError, connectivity
-
-    ends = []
-    for vnet in sorted(plane.fabric.vnets.values(), key=lambda v: v.name):
-        for subnet in vnet.subnets:
-            if subnet.name in SERVICE_SUBNETS:
-                continue
-            address = subnet_address(plane, vnet.name, subnet.name)
-            if address is not None:
-                ends.append((f"{vnet.name}/{subnet.name}", address))
-    pairs = []
-    for src, src_ip in ends:
-        for dst, dst_ip in ends:
-            if src == dst:
-                continue
-            try:
-                trace = connectivity(plane, src_ip, dst_ip, protocol=protocol, port=port)
-            except QuestionError as problem:
-                pairs.append(MatrixPair(src, dst, "Unknown", "QuestionError", str(problem), ""))
-                continue
-            via = " > ".join(hop.type for hop in trace.hops)
-            pairs.append(
-                MatrixPair(src, dst, trace.connection_status, trace.code, trace.reason, via)
-            )
-    return pairs
+    grid = matrix(plane, protocol=protocol, port=port)
+    return [
+        MatrixPair(p.src, p.dst, p.connection_status, p.reason_code, p.reason, " > ".join(p.path))
+        for p in grid.pairs
+    ]
 
 
 def _data_uri(data: bytes, mime: str) -> str:
