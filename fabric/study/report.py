@@ -13,7 +13,6 @@ import base64
 import html
 import tempfile
 from collections.abc import Iterable, Sequence
-from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -73,20 +72,6 @@ class MatrixPair:
             "reason_code": self.reason_code,
             "path": self.path,
         }
-
-
-def subnet_address(plane: ControlPlane, vnet: str, subnet: str) -> str | None:
-    """An address in the subnet: a declared host's, else the first one Azure hands out (the
-    first four are reserved, §1.1)."""
-    record = plane.fabric.vnets[vnet]
-    for host in record.hosts:
-        if host.subnet == subnet:
-            return host.ip
-    try:
-        network = ip_network(record.subnet(subnet).address_prefix, strict=False)
-    except ValueError:
-        return None
-    return str(network.network_address + 4) if network.num_addresses > 4 else None
 
 
 def reachability_pairs(
