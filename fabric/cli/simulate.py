@@ -344,11 +344,15 @@ def _keep_interrupted(args: argparse.Namespace, stopped) -> None:
 
 def _print_summary(result, summary: list[dict], replications: int) -> None:
     keys = list(result.keys)
+    widths = {k: max([len(k), *(len(str(row[k])) for row in summary)]) + 2 for k in keys}
+    flow_width = max([4, *(len(str(row["flow"])) for row in summary)]) + 2
     print(f"{len(result.records)} records from {replications} replication(s) per point")
-    header = "".join(f"{k:<24}" for k in keys) + f"{'flow':<18}{'Mbps':>12}{'mean ms':>12}"
-    print(header)
+    header = "".join(f"{k:<{widths[k]}}" for k in keys)
+    print(f"{header}{'flow':<{flow_width}}{'Mbps':>12}{'mean ms':>12}")
     for row in summary:
-        cells = "".join(f"{row[k]!s:<24}" for k in keys)
+        cells = "".join(f"{row[k]!s:<{widths[k]}}" for k in keys)
         ci = f"±{row['throughput_mbps_ci']:.1f}" if row["throughput_mbps_ci"] else ""
         latency = f"{row['latency_mean_ms']:.3f}" if row["latency_mean_ms"] is not None else "-"
-        print(f"{cells}{row['flow']:<18}{row['throughput_mbps']:>8.1f}{ci:>6}{latency:>10}")
+        print(
+            f"{cells}{row['flow']:<{flow_width}}{row['throughput_mbps']:>8.1f}{ci:>6}{latency:>10}"
+        )
