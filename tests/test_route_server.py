@@ -380,3 +380,36 @@ def test_an_arm_route_server_loads_and_says_what_it_does_not_know():
         "VirtualAppliance",
         "BeyondAppliance",
     ]
+
+
+def test_a_terraform_route_server_with_branch_to_branch_programs_what_its_nva_announces():
+    document = load_topology(DATA / "terraform" / "site-to-site")
+    fabric = document.fabric
+    assert "RouteServerRoutesNotModelled" in codes(fabric)
+    server = fabric.route_servers["hub-ars"]
+    (nva,) = server.bgp_connections
+    fabric.route_servers["hub-ars"] = attrs.evolve(
+        server, bgp_connections=(attrs.evolve(nva, advertised_prefixes=ON_PREM),)
+    )
+    plane = ControlPlane(fabric)
+    assert rows(plane, "azure-vnet", "app", ON_PREM) == []  # app-rt: propagation off (§4.5)
+    assert [r.next_hop_ip_address for r in rows(plane, "azure-vnet", "nva", ON_PREM)] == [
+        ("10.50.4.4",)
+    ]
+    gateway = plane.gateway_routes(fabric.gateways["azure-gw"])  # branch-to-branch is on
+    assert [r.route_server for r in gateway.routes if r.prefix == IPv4Network(ON_PREM)] == [
+        fabric.route_servers["hub-ars"]
+    ]
+    trace = connectivity(plane, "10.50.4.10", "10.250.3.3")  # any NIC of the nva subnet
+    assert [(h.type, h.name) for h in trace.hops][-2:] == [
+        ("VirtualAppliance", "nva-nic"),
+        ("BeyondAppliance", "nva-nic"),
+    ]
+
+
+def test_an_nva_default_route_joins_the_virtualnetwork_tag_like_other_bgp_routes():
+    """§5.4: the tag holds the ranges reached through the VNet's gateway and "might also
+    contain default routes"; Route Server routes are BGP routes too (our reading)."""
+    plane = ControlPlane(hub_and_spoke())
+    assert IPv4Network("0.0.0.0/0") in plane.tag_scope("spoke").virtual_network
+    assert IPv4Network(ON_PREM) in plane.tag_scope("hub").virtual_network

@@ -110,8 +110,9 @@ def _check_peers(ctx: Context, server: RouteServer) -> Iterator[Finding]:
         yield warning(
             "RouteServerRoutesNotModelled",
             f"route server {server.name}: BGP peer(s) {', '.join(silent)} announce no prefixes "
-            "in this input (what an NVA announces is not part of a template), so no route of "
-            "theirs is programmed; give advertised_prefixes in the native format to model them",
+            "in this input (what an NVA announces is in no template or Terraform "
+            "configuration), so no route of theirs is programmed; give advertised_prefixes in "
+            "the native format to model them",
             r("route_server", server.name),
         )
 

@@ -645,6 +645,7 @@ class _Walk:
         self.zone = start.host.zone if start.host else None
         self.via_gateway = False  # forwarded by an Azure VPN gateway (§2.6: no flag needed)
         self.appliance_host: Host | None = None  # the NVA forwarding the packet right now
+        self.handed_to_appliance = False  # the last hop handed the packet to an NVA
 
     # -- bookkeeping
 
@@ -725,10 +726,12 @@ class _Walk:
     ) -> Outcome:
         """Follow the FIBs from ``table`` (a subnet's, or ``gateway``'s) to an outcome."""
         destination = self.packet.destination
-        seen: set[tuple[str, int, str]] = set()
+        seen: set[tuple[str, int, str, str]] = set()
         for _ in range(MAX_HOPS):
             route = table.lookup(destination)
-            key = (vnet.name, id(table), str(route.prefix) if route else "-")
+            # the appliance forwarding it too: an NVA in the source's own subnet is no loop
+            here = self.appliance_host.name if self.appliance_host else ""
+            key = (vnet.name, id(table), str(route.prefix) if route else "-", here)
             if key in seen:
                 return self.drop(
                     "RoutingLoop",
@@ -754,9 +757,9 @@ class _Walk:
                     "UnsupportedNextHop",
                     f"next hop {route.next_hop_type} of route {route.prefix} is not modelled",
                 )
-            at_appliance = self.appliance_host
+            self.handed_to_appliance = False
             result = getattr(self, handler)(vnet, route, gateway)
-            if self.appliance_host is at_appliance:  # not handed to (another) appliance
+            if not self.handed_to_appliance:
                 self.appliance_host = None
             if isinstance(result, tuple):  # the packet moved on: (vnet, table, gateway)
                 vnet, table, gateway = result
@@ -997,7 +1000,7 @@ class _Walk:
                 )
             self.nsg(location, "Outbound")
             self.via_gateway = False
-            self.appliance_host = host
+            self.appliance_host, self.handed_to_appliance = host, True
             return where, plane.routes(where.name, host.subnet), None
         if route.route_server is not None:
             server = route.route_server
