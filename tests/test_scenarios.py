@@ -244,3 +244,34 @@ def test_unplanned_failover_sweep_gives_the_outage_to_plan_for(monkeypatch):
     assert udp["mean_outage_s"] == pytest.approx(gateway["mean_outage_s"], abs=0.5)
     assert tcp["plan_for_s"] > udp["plan_for_s"]  # retransmission backoff adds to the outage
     assert tcp["never_recovered"] == 0
+
+
+def test_route_server_nva_programs_routes_and_the_data_goes_vm_to_nva():
+    """N15.1: the spoke's VM sends to the NVA that announced the prefix (never through the
+    Route Server); a summary steers spoke-to-spoke through the firewall NVA, while the peering
+    route still takes spoke-to-hub (§4.4 rule 3)."""
+    from fabric.checks import has_errors, validate
+    from fabric.control.plane import ControlPlane
+    from fabric.watcher import connectivity
+
+    document = load_topology(path("route_server_nva"))
+    assert not has_errors(validate(document.fabric))
+    plane = ControlPlane(document.fabric)
+    onprem = connectivity(plane, "vm1", "10.250.1.10")
+    assert onprem.reachable
+    assert [(h.type, h.name) for h in onprem.hops] == [
+        ("Source", "vm1"),
+        ("VNetPeering", "spoke1/spoke1-to-hub"),
+        ("VirtualAppliance", "sdwan"),
+        ("BeyondAppliance", "sdwan"),
+    ]
+    to_spoke2 = connectivity(plane, "vm1", "vm2")
+    assert [h.name for h in to_spoke2.hops if h.type == "VirtualAppliance"] == ["fw"]
+    to_hub = connectivity(plane, "vm1", "hub-vm")
+    assert [h.type for h in to_hub.hops] == ["Source", "VNetPeering", "Destination"]
+    internet = connectivity(plane, "hub-vm", "8.8.8.8")
+    assert [h.type for h in internet.hops] == ["Source", "VirtualAppliance", "Internet"]
+    result = run_document(document, duration_s=0.05)
+    via_nva, direct = result.flow("spoke1-to-spoke2"), result.flow("spoke1-to-hub")
+    assert via_nva.delivered == via_nva.sent > 0
+    assert via_nva.latency_ms()["mean"] > direct.latency_ms()["mean"]  # the NVA's hops

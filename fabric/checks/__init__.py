@@ -20,6 +20,7 @@ from fabric.checks import (
     limits,
     peerings,
     routes,
+    routeserver,
     security,
 )
 from fabric.checks.context import Context
@@ -43,6 +44,8 @@ CHECKS: tuple[Check, ...] = (
     security.check_application_security_groups,
     routes.check_route_tables,
     routes.check_gateway_routes,
+    routes.check_service_endpoints,
+    routeserver.check_route_servers,
     limits.check_limits,
     limits.check_address_limits,
 )

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from fabric.checks.context import Context, overlap_text, r
 from fabric.control.addressing import IPNetwork
 from fabric.control.peering import DISCONNECTED, INITIATED, sync_level
+from fabric.control.routeserver import route_server_in
 from fabric.model.findings import Finding, error, warning
 from fabric.model.records import Peering
 
@@ -110,7 +111,10 @@ def _check_one_peering(ctx: Context, link: Peering) -> Iterator[Finding]:
         )
     local_gateways = fabric.gateways_in(link.vnet)
     if link.use_remote_gateways:
-        remote_gateways = fabric.gateways_in(link.remote_vnet)
+        # N15.2: "use the remote virtual network's gateway or Route Server"
+        remote_gateways = fabric.gateways_in(link.remote_vnet) or route_server_in(
+            fabric, link.remote_vnet
+        )
         if remote_known and not remote_gateways:  # §2.6 failure modes
             yield error(
                 "RemoteVnetHasNoGateways",
@@ -135,7 +139,7 @@ def _check_one_peering(ctx: Context, link: Peering) -> Iterator[Finding]:
                 r("peering", link.remote_vnet, other.name),
             )
     if link.allow_gateway_transit:
-        if not local_gateways:
+        if not local_gateways and route_server_in(fabric, link.vnet) is None:  # N15.2
             yield warning(
                 "GatewayTransitWithoutGateway",
                 f"peering {link.vnet}/{link.name} allows gateway transit, but VNet {link.vnet} "

@@ -6,7 +6,12 @@ from collections import Counter
 from collections.abc import Iterator
 
 from fabric.catalogue import limits
-from fabric.catalogue.servicetags import is_service_tag
+from fabric.catalogue.servicetags import (
+    ENDPOINT_SERVICE_TAGS,
+    SERVICE_TAG_PREFIXES,
+    endpoint_tag,
+    is_service_tag,
+)
 from fabric.checks.context import Context, r
 from fabric.control.addressing import (
     AddressError,
@@ -65,6 +70,38 @@ def check_gateway_routes(ctx: Context) -> Iterator[Finding]:
                     )
 
 
+def check_service_endpoints(ctx: Context) -> Iterator[Finding]:
+    """N16: a subnet's service endpoints add VirtualNetworkServiceEndpoint routes; without the
+    service's prefixes (the fact sheet has none) the route is listed but carries nothing."""
+    known = {name.lower() for name in ENDPOINT_SERVICE_TAGS}
+    for vnet in ctx.fabric.vnets.values():
+        for subnet in vnet.subnets:
+            where = r("vnet", vnet.name, "subnet", subnet.name)
+            unknown = []
+            for service in dict.fromkeys(subnet.service_endpoints):
+                if service.lower() not in known:
+                    yield warning(
+                        "ServiceEndpointServiceNotRecognised",
+                        f"{vnet.name}/{subnet.name}: service endpoint {service!r} is not a "
+                        f"service vnetsim knows ({suggest(service, ENDPOINT_SERVICE_TAGS)}); "
+                        "its route is listed under that name",
+                        where,
+                    )
+                if not SERVICE_TAG_PREFIXES.get(endpoint_tag(service)):
+                    unknown.append(service)
+            if unknown:
+                tags = ", ".join(f"{s} as {endpoint_tag(s)}" for s in unknown)
+                yield warning(
+                    "ServiceEndpointPrefixesUnknown",
+                    f"{vnet.name}/{subnet.name} has service endpoints whose public prefixes "
+                    f"vnetsim does not have ({tags}): their VirtualNetworkServiceEndpoint "
+                    "routes are listed with the service tag in place of the prefixes, and "
+                    "traffic to those services is not simulated (it follows the subnet's other "
+                    "routes, e.g. 0.0.0.0/0) (N16)",
+                    where,
+                )
+
+
 def check_route_tables(ctx: Context) -> Iterator[Finding]:
     fabric = ctx.fabric
     hosts_by_ip = {h.ip: h for v in fabric.vnets.values() for h in v.hosts}
@@ -96,6 +133,13 @@ def check_route_tables(ctx: Context) -> Iterator[Finding]:
                     parse_prefix(route.address_prefix)
                 except AddressError as problem:
                     yield error("InvalidAddressPrefix", f"{where}: {problem}", resource)
+            elif not SERVICE_TAG_PREFIXES.get(route.address_prefix):
+                yield warning(
+                    "ServiceTagRouteNotModelled",
+                    f"{where}: service tag {route.address_prefix} stands for public prefixes "
+                    "vnetsim does not have, so the route carries no simulated traffic",
+                    resource,
+                )
             if route.address_prefix in prefixes:
                 yield error(
                     "DuplicateRouteAddressPrefix",

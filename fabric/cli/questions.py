@@ -116,7 +116,7 @@ def cmd_routes(args: argparse.Namespace) -> int:
             f"{args.file}: VNet {args.vnet} has no subnet {args.subnet!r} "
             f"({suggest(args.subnet, vnet.subnet_names)})"
         )
-    routes = plane.routes(args.vnet, args.subnet).routes
+    routes = plane.routes(args.vnet, args.subnet).listing
     if args.compare:
         return _compare(args, routes)
     if args.json:

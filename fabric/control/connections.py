@@ -15,6 +15,10 @@ forwarding asks ``connection_status``. Facts (azure-facts.md):
   connection along the way it also learns what that gateway learned; never a default route,
   never a prefix equal to or inside its own VNet's space (a superset is accepted, TC-BGP-1);
   4,000 BGP routes per gateway at most: above it the BGP session drops (§3.5).
+* N15.2: with branch-to-branch on, a VNet's gateways and its Route Server exchange routes: the
+  gateway advertises what the NVAs announced to its BGP peers like routes it learned (and
+  toward an ExpressRoute circuit they count against its 1,000 advertised routes); off, they
+  do not (``fabric.control.routeserver``; the gateway's FIB is ``routing``'s concern).
 * N1 (ExpressRoute): an ExpressRoute connection links an ExpressRoute gateway to a circuit
   (``fabric.control.expressroute`` owns its rules); over it the gateway learns what on-premises
   advertises into the circuit's private peering and, when it allows remote VNet traffic (N1.6),
@@ -43,6 +47,8 @@ from fabric.control.expressroute import (
 )
 from fabric.control.links import LearnedRoute, TunnelProblem, accepted
 from fabric.control.peering import PeeringView, remote_prefixes
+from fabric.control.routeserver import exchanges_with_gateways
+from fabric.control.routeserver import learned as nva_learned
 from fabric.model import (
     Connection,
     ExpressRouteCircuit,
@@ -228,8 +234,10 @@ def _advertised_problems(
     fabric: Fabric, connection: Connection, gateway: VpnGateway, where: str, resource: str
 ) -> list[TunnelProblem]:
     """N1.1: an ExpressRoute gateway advertises at most 1,000 IPv4 routes to the circuit;
-    above it the connection goes down until the count drops again."""
+    above it the connection goes down until the count drops again. N15.2: with branch-to-
+    branch on, the NVAs' routes count too."""
     ipv4 = [p for p in owned_prefixes(fabric, gateway) if p.version == 4]
+    ipv4 += [p for p in nva_prefixes(fabric, gateway.vnet) if p.version == 4]
     if len(ipv4) <= circuit_limits.GATEWAY_ADVERTISED_ROUTES:
         return []
     return [
@@ -444,6 +452,13 @@ def site_prefixes(site: LocalNetworkGateway) -> tuple[IPNetwork, ...]:
     return tuple(valid_networks(site.address_prefixes))
 
 
+def nva_prefixes(fabric: Fabric, vnet: str) -> tuple[IPNetwork, ...]:
+    """What the NVAs announced to ``vnet``'s Route Server, when it exchanges routes with the
+    VNet's gateways (branch-to-branch on, N15.2); else nothing."""
+    server = exchanges_with_gateways(fabric, vnet)
+    return tuple(route.prefix for route in nva_learned(server)) if server is not None else ()
+
+
 def advertised_by_site(site: LocalNetworkGateway) -> tuple[IPNetwork, ...]:
     """What an on-premises BGP speaker announces (a modelling input of its BGP settings)."""
     bgp = site.bgp_settings
@@ -492,9 +507,11 @@ class _Learning:
 
     def sites_of(self, gateway: str) -> list[IPNetwork]:
         """What a gateway learned from its sites (it advertises them to its BGP peers, §3.9):
-        their prefixes, and what they announce over BGP sessions."""
+        their prefixes, and what they announce over BGP sessions; and, with branch-to-branch
+        on, what the NVAs announced to its VNet's Route Server (N15.2)."""
         sites = self.fabric.local_network_gateways
-        found = []
+        record = self.fabric.gateways.get(gateway)
+        found = list(nva_prefixes(self.fabric, record.vnet)) if record is not None else []
         for c in self.by_gateway.get(gateway, []):
             if connection_is_site(c):
                 found += site_prefixes(sites[c.to_gateway])

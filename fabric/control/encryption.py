@@ -30,6 +30,7 @@ import attrs
 from fabric.catalogue.vmsizes import DEFAULT_VM_SIZE, supports_vnet_encryption
 from fabric.control.forwarding import (
     ON_PREMISES_REGION,
+    ApplianceEgress,
     ApplianceHop,
     Arrival,
     CircuitHop,
@@ -42,6 +43,7 @@ from fabric.control.forwarding import (
     OnPremises,
     Path,
     PlatformArrival,
+    ServiceEndpointEgress,
     Stranded,
     TunnelHop,
 )
@@ -280,6 +282,10 @@ def _end_of(step) -> _End | None:
         return _End("site", name=step.site.name)
     if isinstance(step, InternetEgress):
         return _End("internet", name="the internet")
+    if isinstance(step, ServiceEndpointEgress):
+        return _End("service", name=step.route.tag or "the service")
+    if isinstance(step, ApplianceEgress):
+        return _End("beyond", name=step.host.name)
     if isinstance(step, PlatformArrival):
         return _End("platform", name=str(step.address))
     if isinstance(step, Stranded):
@@ -316,6 +322,14 @@ def _stretch(start: _End, end: _End, crossed: bool, across: bool) -> Protection:
         )
     if end.kind == "internet":
         return not_encrypted("to the internet: Azure does not encrypt it", across)
+    if end.kind == "service":
+        return not_encrypted(
+            f"to Azure service {end.name} over its service endpoint: VNet encryption covers "
+            "traffic between VMs (N5)",
+            across,
+        )
+    if end.kind == "beyond":
+        return not_encrypted(f"beyond NVA {end.name} (outside the model)", across)
     if end.kind == "platform":
         return not_encrypted("to the host platform address", across)
     if end.kind == "none":

@@ -5,11 +5,12 @@ then the route that wins in each FIB it meets (subnet or gateway), across peerin
 groups, appliances, Azure Firewalls, VPN tunnels and ExpressRoute circuits, to the destination
 NIC's inbound NSG. The answer is a ``Path``: typed steps (``Egress``, ``Leg``, ``Crossing``,
 ``GroupCrossing``, ``ApplianceHop``, ``FirewallHop``, ``GatewayHop``, ``TunnelHop``,
-``CircuitHop``, ``LocationLeg``, ``Arrival``, ``InternetEgress``, ``Stranded``) and one outcome,
-``Deliver`` (to a NIC in the fabric), ``Forward`` (out of the modelled fabric: the internet)
-or ``Drop`` (a stable CamelCase code, the detail a user can act on, and the resources
-concerned). The watcher renders a Path; the dataplane compiles it into nodes; nothing else
-decides a hop.
+``CircuitHop``, ``LocationLeg``, ``Arrival``, ``InternetEgress``, ``ServiceEndpointEgress``,
+``ApplianceEgress``, ``Stranded``) and one outcome, ``Deliver`` (to a NIC in the fabric),
+``Forward`` (out of the modelled fabric: the internet, on-premises, an Azure service over its
+service endpoint, or what an NVA announced to Route Server) or ``Drop`` (a stable CamelCase
+code, the detail a user can act on, and the resources concerned). The watcher renders a Path;
+the dataplane compiles it into nodes; nothing else decides a hop.
 
 An NSG deny does not end the walk: the path goes on as if allowed, so that every blocking
 cause on the way is listed (``Path.blockers``), the first one being the outcome.
@@ -75,6 +76,10 @@ INTERNET = "Internet"
 ON_PREMISES = "OnPremises"
 ON_PREMISES_REGION = "on-premises"  # where a Leg to a site ends
 AZURE_PLATFORM = "AzurePlatform"
+AZURE_SERVICE = "AzureService"  # N16: delivered to the service over its endpoint
+BEYOND_APPLIANCE = "BeyondAppliance"  # N15: out through the NVA that announced the prefix
+# Outcomes outside the model: no latency beyond the fabric's own.
+_UNMEASURED = (INTERNET, AZURE_SERVICE, BEYOND_APPLIANCE)
 
 
 # -- outcomes --------------------------------------------------------------------------------
@@ -305,6 +310,25 @@ class InternetEgress:
 
 
 @attrs.frozen(slots=True)
+class ServiceEndpointEgress:
+    """The packet leaves for an Azure service by its service endpoint route (N16): straight
+    to the service, past any NVA or firewall a UDR would send it to."""
+
+    route: RouteEntry
+
+
+@attrs.frozen(slots=True)
+class ApplianceEgress:
+    """The packet leaves the modelled network through NVA ``host``, which announced
+    ``route.prefix`` to Route Server (N15): what is behind it (an SD-WAN, its own internet
+    edge) is outside the model."""
+
+    host: Host
+    vnet: VNet
+    route: RouteEntry
+
+
+@attrs.frozen(slots=True)
 class Stranded:
     """The packet is in ``vnet`` but no NIC there holds the destination."""
 
@@ -314,7 +338,7 @@ class Stranded:
 
 Step = Egress | Leg | Crossing | GroupCrossing | ApplianceHop | FirewallHop | GatewayHop
 Step = Step | TunnelHop | Arrival | OnPremises | PlatformArrival | InternetEgress | Stranded
-Step = Step | CircuitHop | LocationLeg
+Step = Step | CircuitHop | LocationLeg | ServiceEndpointEgress | ApplianceEgress
 
 
 @attrs.frozen(slots=True)
@@ -345,7 +369,7 @@ class Path:
         """One-way latency along the path (None when unreachable, when a leg has no latency
         data, or when the path leaves for the internet, which is outside the model)."""
         if not self.reachable or (
-            isinstance(self.outcome, Forward) and self.outcome.to == INTERNET
+            isinstance(self.outcome, Forward) and self.outcome.to in _UNMEASURED
         ):
             return None
         total = 0.0
@@ -594,6 +618,7 @@ _HANDLERS = {
     "ConnectedGroup": "connected_group",
     "VirtualAppliance": "appliance",
     "VirtualNetworkGateway": "gateway",
+    "VirtualNetworkServiceEndpoint": "service_endpoint",
 }
 
 
@@ -619,6 +644,8 @@ class _Walk:
         self.region = start.vnet.region
         self.zone = start.host.zone if start.host else None
         self.via_gateway = False  # forwarded by an Azure VPN gateway (§2.6: no flag needed)
+        self.appliance_host: Host | None = None  # the NVA forwarding the packet right now
+        self.handed_to_appliance = False  # the last hop handed the packet to an NVA
 
     # -- bookkeeping
 
@@ -699,10 +726,12 @@ class _Walk:
     ) -> Outcome:
         """Follow the FIBs from ``table`` (a subnet's, or ``gateway``'s) to an outcome."""
         destination = self.packet.destination
-        seen: set[tuple[str, int, str]] = set()
+        seen: set[tuple[str, int, str, str]] = set()
         for _ in range(MAX_HOPS):
             route = table.lookup(destination)
-            key = (vnet.name, id(table), str(route.prefix) if route else "-")
+            # the appliance forwarding it too: an NVA in the source's own subnet is no loop
+            here = self.appliance_host.name if self.appliance_host else ""
+            key = (vnet.name, id(table), str(route.prefix) if route else "-", here)
             if key in seen:
                 return self.drop(
                     "RoutingLoop",
@@ -728,7 +757,10 @@ class _Walk:
                     "UnsupportedNextHop",
                     f"next hop {route.next_hop_type} of route {route.prefix} is not modelled",
                 )
+            self.handed_to_appliance = False
             result = getattr(self, handler)(vnet, route, gateway)
+            if not self.handed_to_appliance:
+                self.appliance_host = None
             if isinstance(result, tuple):  # the packet moved on: (vnet, table, gateway)
                 vnet, table, gateway = result
                 continue
@@ -901,9 +933,31 @@ class _Walk:
         self.nsg(location, "Inbound")
         return Deliver(location)
 
+    def service_endpoint(self, vnet: VNet, route: RouteEntry, gateway: VpnGateway | None):
+        """N16: straight to the Azure service, out of the modelled fabric; no NVA or firewall
+        sees it (a gateway's FIB holds no endpoint route: not for traffic from on-premises)."""
+        self.steps.append(ServiceEndpointEgress(route))
+        return Forward(AZURE_SERVICE, self.packet.destination)
+
     def appliance(self, vnet: VNet, route: RouteEntry, gateway: VpnGateway | None):
-        plane = self.plane
         ip = route.next_hop_ip_address[0] if route.next_hop_ip_address else ""
+        return self.to_appliance(vnet, route, ip)
+
+    def nva(self, vnet: VNet, route: RouteEntry):
+        """N15: a route Route Server programmed: the data goes straight to the NVA that
+        announced it (one of them by a hash of the 5-tuple when several share it, ECMP), which
+        forwards it by its own subnet's routes. At that NVA itself, such a route means the NVA
+        announced the prefix: the packet leaves through it, out of the modelled network."""
+        here = self.appliance_host
+        if here is not None and _same_address(here.ip, route.next_hop_ip_address):
+            self.steps.append(ApplianceEgress(here, vnet, route))
+            return Forward(BEYOND_APPLIANCE, self.packet.destination)
+        ip, _ = self.pick_among(route.next_hop_ip_address)
+        return self.to_appliance(vnet, route, ip)
+
+    def to_appliance(self, vnet: VNet, route: RouteEntry, ip: str):
+        """To the NVA (or Azure Firewall) at ``ip``, in ``vnet`` or a VNet reached from it."""
+        plane = self.plane
         candidates = [vnet] + [
             plane.fabric.vnets[link.remote_vnet]
             for link in plane.peerings.links_of(vnet.name)
@@ -946,7 +1000,18 @@ class _Walk:
                 )
             self.nsg(location, "Outbound")
             self.via_gateway = False
+            self.appliance_host, self.handed_to_appliance = host, True
             return where, plane.routes(where.name, host.subnet), None
+        if route.route_server is not None:
+            server = route.route_server
+            return self.drop(
+                "NextHopApplianceNotFound",
+                f"route {route.prefix} that Route Server {server.name} learned goes to NVA {ip}, "
+                f"but no NIC with that IP is in {vnet.name} or its connected peers",
+                f"route_server/{server.name}",
+                origin="Outbound",
+                context={"Route": str(route.prefix), "RouteTable": route.route_table_label},
+            )
         return self.drop(
             "NextHopApplianceNotFound",
             f"no NIC with IP {ip} in {vnet.name} or its connected peers "
@@ -1011,6 +1076,8 @@ class _Walk:
     def gateway(self, vnet: VNet, route: RouteEntry, gateway: VpnGateway | None):
         plane = self.plane
         fabric = plane.fabric
+        if route.route_server is not None:  # N15: to the NVA, never through a gateway
+            return self.nva(vnet, route)
         if gateway is not None:  # already at a gateway: the route names the tunnel to take
             if route.connection is None:
                 return self.no_gateway_route(gateway)
@@ -1103,9 +1170,12 @@ class _Walk:
         return latency.gateway_processing_ms
 
     def pick(self, route: RouteEntry) -> tuple[Connection, int]:
-        """The connection this flow leaves on: the route's, or among equal ones (ECMP, N1.7)
-        by a hash of the 5-tuple (our choice: Azure does not document its hash)."""
-        choices = route.connections
+        """The connection this flow leaves on: the route's, or among equal ones (ECMP, N1.7)."""
+        return self.pick_among(route.connections)
+
+    def pick_among(self, choices: tuple):
+        """One of ``choices`` for this flow, and how many there were: among several (ECMP,
+        N1.7, N15.1) by a hash of the 5-tuple (our choice: Azure does not document its hash)."""
         if len(choices) == 1:
             return choices[0], 1
         packet = self.packet
@@ -1184,6 +1254,15 @@ class _Walk:
             self.steps.append(hop)
         self.via_gateway = True  # §2.6: what a gateway forwards needs no forwarded-traffic flag
         return vnet, table, gateway
+
+
+def _same_address(ip: str, others: tuple[str, ...]) -> bool:
+    """True when ``ip`` is one of ``others`` (as addresses, whatever their spelling)."""
+    try:
+        mine = parse_address(ip)
+        return any(parse_address(other) == mine for other in others)
+    except AddressError:
+        return ip in others
 
 
 def fastpath(

@@ -8,6 +8,7 @@ what a gateway learned (``fabric.connections``). Subnet FIBs are compiled on fir
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping
 from ipaddress import ip_network
 
 import attrs
@@ -25,7 +26,8 @@ from fabric.control.connections import learned_routes, serving_gateways
 from fabric.control.firewall import derived_address
 from fabric.control.nsg import Packet5Tuple, TagScope, Verdict, evaluate_chain
 from fabric.control.peering import PeeringView, remote_prefixes
-from fabric.control.routing import SubnetRoutes, compile_subnet
+from fabric.control.routeserver import nva_routes, serving_route_server
+from fabric.control.routing import SubnetRoutes, compile_subnet, tag_networks
 from fabric.model.container import Fabric
 from fabric.model.records import Firewall, Host, Subnet, VNet, VpnGateway
 
@@ -71,6 +73,12 @@ class ControlPlane:
         block_peering_without_vnet_access: §9 switch. False (default) models the documented
             semantics of allow_virtual_network_access=false (only the VirtualNetwork tag
             shrinks); True blocks the peering outright, as one field report saw.
+        service_tag_prefixes: service tag -> public prefixes, for service endpoint routes and
+            service-tag UDRs (N16; default: ``catalogue.servicetags.SERVICE_TAG_PREFIXES``,
+            empty: the fact sheet has none).
+        user_routes_override_service_endpoints: N16/N19 item 11 switch. False (default) models
+            the current UDR page: a service endpoint's route cannot be overridden; True lets a
+            user route of the same prefix (a service-tag route, as one field report saw) win.
     """
 
     def __init__(
@@ -79,12 +87,18 @@ class ControlPlane:
         *,
         latency: LatencyModel | None = None,
         block_peering_without_vnet_access: bool = False,
+        service_tag_prefixes: Mapping[str, Iterable[str]] | None = None,
+        user_routes_override_service_endpoints: bool = False,
     ) -> None:
         self.fabric = fabric.copy()
         self.latency = latency or LatencyModel()
         self.block_peering_without_vnet_access = block_peering_without_vnet_access
+        self.service_tag_prefixes = service_tag_prefixes
+        self.user_routes_override_service_endpoints = user_routes_override_service_endpoints
         self.peerings = PeeringView(self.fabric)
         self.learned = learned_routes(self.fabric, self.peerings)
+        self.nva = nva_routes(self.fabric)  # what each Route Server learned from NVAs (N15)
+        self._tags = tag_networks(service_tag_prefixes)
         self._routes: dict[tuple[str, str], SubnetRoutes] = {}  # (vnet, subnet) or gateway
         self._scopes: dict[str, TagScope] = {}
         self._members: dict[str, frozenset] | None = None
@@ -117,7 +131,12 @@ class ControlPlane:
         if compiled is None:
             record = self.fabric.vnets[vnet]
             compiled = compile_subnet(
-                self.fabric, record, record.subnet(subnet), self.learned, self.peerings
+                self.fabric,
+                record,
+                record.subnet(subnet),
+                self.learned,
+                self.peerings,
+                **self._compile_options(),
             )
             self._routes[key] = compiled
         return compiled
@@ -134,10 +153,31 @@ class ControlPlane:
             else:  # reported by validation (GatewaySubnetMissing); route as if it existed
                 subnet = Subnet("GatewaySubnet", (*record.address_prefixes, "0.0.0.0/32")[0])
             compiled = compile_subnet(
-                self.fabric, record, subnet, self.learned, self.peerings, for_gateway=True
+                self.fabric,
+                record,
+                subnet,
+                self.learned,
+                self.peerings,
+                for_gateway=True,
+                **self._compile_options(),
             )
             self._routes[key] = compiled
         return compiled
+
+    def _compile_options(self) -> dict:
+        return {
+            "nva": self.nva,
+            "tags": self._tags,
+            "user_routes_override_endpoints": self.user_routes_override_service_endpoints,
+        }
+
+    def switches(self) -> dict:
+        """The modelling switches this plane was built with (to build another one alike)."""
+        return {
+            "block_peering_without_vnet_access": self.block_peering_without_vnet_access,
+            "service_tag_prefixes": self.service_tag_prefixes,
+            "user_routes_override_service_endpoints": self.user_routes_override_service_endpoints,
+        }
 
     # -- addresses --------------------------------------------------------------------------
 
@@ -240,6 +280,10 @@ class ControlPlane:
                 nets.extend(r.prefix for r in self.peerings.mesh.routes.get(vnet, ()))
             for gateway in serving_gateways(self.fabric, vnet, self.peerings):  # VPN and ER
                 nets.extend(route.prefix for route in self.learned.get(gateway.name, []))
+            # N15: what a Route Server programs are BGP routes like the gateways' (our reading)
+            server = serving_route_server(self.fabric, vnet, self.peerings)
+            if server is not None:
+                nets.extend(route.prefix for route in self.nva.get(server.name, []))
             nets.append(ip_network(HOST_VIP))
             for subnet in record.subnets:
                 table = self.fabric.route_tables.get(subnet.route_table or "")

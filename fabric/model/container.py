@@ -103,12 +103,15 @@ class Fabric:
         *,
         nsg: str | None = None,
         route_table: str | None = None,
+        service_endpoints: str | Iterable[str] = (),
     ) -> Subnet:
-        """Add a subnet to ``vnet``."""
+        """Add a subnet to ``vnet`` (``service_endpoints``: services, N16)."""
         current = self._get(self.vnets, vnet, "VNet")
         if name in current.subnet_names:
             raise FabricError(f"VNet {vnet} already has a subnet named {name!r}")
-        subnet = Subnet(name, address_prefix, nsg, route_table)
+        endpoints = service_endpoints
+        endpoints = (endpoints,) if isinstance(endpoints, str) else tuple(endpoints)
+        subnet = Subnet(name, address_prefix, nsg, route_table, endpoints)
         self.vnets[vnet] = attrs.evolve(current, subnets=(*current.subnets, subnet))
         return subnet
 

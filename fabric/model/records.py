@@ -482,12 +482,20 @@ class ApplicationSecurityGroup:
 
 @attrs.frozen(slots=True)
 class BgpPeer:
-    """An NVA peered with a Route Server, and the prefixes it advertises (N15)."""
+    """An NVA peered with a Route Server, and the prefixes it advertises (N15).
+    ``advertised_prefixes`` and ``as_path_prepend`` (the AS path is the NVA's ASN, repeated
+    that many more times) are modelling inputs, not ARM properties."""
 
     name: str = attrs.field(validator=_text)
     peer_ip: str = attrs.field(validator=_text)
     peer_asn: int = attrs.field()
     advertised_prefixes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    as_path_prepend: int = attrs.field(default=0)
+
+    @as_path_prepend.validator
+    def _prepend(self, attribute: attrs.Attribute, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"as_path_prepend must be an integer >= 0, got {value!r}")
 
 
 @attrs.frozen(slots=True)

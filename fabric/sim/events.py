@@ -269,11 +269,7 @@ class EventRunner:
         every flow, and close the gates of peering links that no longer carry traffic."""
         self.fabric = fabric
         old = self.dataplane.plane
-        plane = ControlPlane(
-            fabric,
-            latency=self.params,
-            block_peering_without_vnet_access=old.block_peering_without_vnet_access,
-        )
+        plane = ControlPlane(fabric, latency=self.params, **old.switches())
         dataplane = self.dataplane
         dataplane.plane = plane
         dataplane.cause = cause

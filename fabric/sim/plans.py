@@ -11,6 +11,7 @@ import attrs
 
 from fabric.catalogue.skus import EXPRESS_ROUTE_MAX_PACKET_BYTES
 from fabric.control.forwarding import (
+    ApplianceEgress,
     ApplianceHop,
     Arrival,
     CircuitHop,
@@ -26,10 +27,13 @@ from fabric.control.forwarding import (
     OnPremises,
     Path,
     PlatformArrival,
+    ServiceEndpointEgress,
     TunnelHop,
 )
 from fabric.model import Host, Peering
 from simulator.units import milliseconds
+
+_LEAVES = (InternetEgress, PlatformArrival, ServiceEndpointEgress, ApplianceEgress)
 
 
 class SimulationError(ValueError):
@@ -298,7 +302,7 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
             if step.location.host is not None:
                 tap(step.location.host.name)
             plan.append(SinkStep())
-        elif isinstance(step, InternetEgress | PlatformArrival) and drop is None:
+        elif isinstance(step, _LEAVES) and drop is None:  # out of the modelled fabric
             plan.append(SinkStep())
     if drop is not None:
         plan.append(DropStep(drop))

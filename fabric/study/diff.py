@@ -237,7 +237,7 @@ def _route_rows(plane: ControlPlane, key: tuple[str, str] | None) -> dict[str, d
     if key is None:
         return {}
     rows = {}
-    for route in plane.routes(*key).routes:
+    for route in plane.routes(*key).listing:
         row = route.to_json()
         rows[repr(sorted((k, str(v)) for k, v in row.items()))] = row
     return rows

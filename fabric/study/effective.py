@@ -1,6 +1,12 @@
 """Effective routes against Azure's own: read an ``az network nic show-effective-route-table``
 (or REST ``effectiveRouteTable``) result and list, route by route, where vnetsim's effective
-routes differ. This is how a user checks the model against a real estate (§6.3)."""
+routes differ. This is how a user checks the model against a real estate (§6.3).
+
+A service endpoint's route whose prefixes vnetsim does not know is listed with the service tag
+in place of them (N16): Azure's rows print the prefixes, so they cannot be matched one by one.
+While vnetsim lists such a row, Azure's ``VirtualNetworkServiceEndpoint`` rows of prefixes it
+does not know count as that endpoint's (no difference), and the listed row matches when Azure
+shows at least one endpoint row."""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from pathlib import Path
 import attrs
 
 from fabric.control.addressing import AddressError, parse_prefix
-from fabric.control.routing import RouteEntry
+from fabric.control.routing import SERVICE_ENDPOINT, ListedRoute, RouteEntry
 from fabric.io.errors import InputError, Problem
 
 # Listings print some next hop types in other spellings; compare in one (§2.7, §6.3).
@@ -111,12 +117,21 @@ def read_effective_routes(path: Path) -> list[ReportedRoute]:
 
 
 def compare_routes(
-    ours: tuple[RouteEntry, ...], theirs: list[ReportedRoute]
+    ours: tuple[RouteEntry | ListedRoute, ...], theirs: list[ReportedRoute]
 ) -> list[RouteDifference]:
     """Every route that differs, in prefix order. Next hop IPs are compared where both sides
-    give them (vnetsim derives gateway addresses; Azure may print the instances' IPs)."""
+    give them (vnetsim derives gateway addresses; Azure may print the instances' IPs).
+    ``ours`` is a subnet's ``SubnetRoutes.listing`` (see the module's note on endpoints)."""
     mine = {(str(r.prefix), r.source, r.next_hop_type): r for r in ours}
     reported = {r.key: r for r in theirs}
+    if any(isinstance(r, ListedRoute) for r in ours):
+        endpoint_rows = [k for k in reported if k[2] == SERVICE_ENDPOINT and k not in mine]
+        for key in endpoint_rows:  # prefixes vnetsim does not know: the listed endpoints'
+            del reported[key]
+        for route in ours:
+            if isinstance(route, ListedRoute) and endpoint_rows:
+                row = ReportedRoute(route.source, route.state, route.prefix, route.next_hop_type)
+                reported[row.key] = row
     differences = []
     for key in sorted(set(mine) | set(reported)):
         route, row = mine.get(key), reported.get(key)

@@ -9,6 +9,7 @@ import attrs
 
 from fabric.control.encryption import Protection, posture
 from fabric.control.forwarding import (
+    ApplianceEgress,
     ApplianceHop,
     Arrival,
     CircuitHop,
@@ -22,6 +23,7 @@ from fabric.control.forwarding import (
     OnPremises,
     Path,
     PlatformArrival,
+    ServiceEndpointEgress,
     Stranded,
     TunnelHop,
     resolve,
@@ -222,11 +224,34 @@ def _node(step, path: Path) -> Hop | None:
             f"Manager configuration {group.configuration} (no peering)",
         )
     if isinstance(step, ApplianceHop):
+        server = step.route.route_server
+        learned = f" learned by Route Server {server.name} (BGP)" if server is not None else ""
+        spread = len(step.route.next_hop_ip_address) if server is not None else 1
+        ecmp = f"; ECMP over {spread} NVAs" if spread > 1 else ""
         return Hop(
             "VirtualAppliance",
             step.host.name,
             step.host.ip,
-            detail=f"{step.vnet.name}/{step.host.subnet}; route {step.route.prefix}",
+            detail=f"{step.vnet.name}/{step.host.subnet}; route {step.route.prefix}{learned}"
+            + ecmp,
+        )
+    if isinstance(step, ApplianceEgress):
+        server = step.route.route_server
+        return Hop(
+            "BeyondAppliance",
+            step.host.name,
+            destination,
+            detail=f"out through NVA {step.host.name}, which announced {step.route.prefix} to "
+            f"Route Server {server.name if server else '-'}: beyond it is outside the model",
+        )
+    if isinstance(step, ServiceEndpointEgress):
+        route = step.route
+        return Hop(
+            "ServiceEndpoint",
+            route.service or route.tag or "-",
+            destination,
+            detail=f"route {route.prefix} (VirtualNetworkServiceEndpoint, service tag "
+            f"{route.tag}): to the Azure service, outside the model",
         )
     if isinstance(step, FirewallHop):
         derived = "; private IP derived (N11.5)" if step.derived else ""
