@@ -43,6 +43,7 @@ CHECKS: tuple[Check, ...] = (
     security.check_application_security_groups,
     routes.check_route_tables,
     routes.check_gateway_routes,
+    firewalls.check_return_routes,
     limits.check_limits,
     limits.check_address_limits,
 )
