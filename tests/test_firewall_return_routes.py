@@ -18,6 +18,7 @@ from fabric.io import load_topology
 from fabric.model import Fabric, FirewallNetworkRule, FirewallRuleCollection, Route
 from fabric.scenarios import path
 from fabric.watcher import connectivity
+from tests.strategies import fabrics
 from tests.test_firewall import hub_and_spokes
 
 CODE = "AsymmetricRoutingThroughFirewall"
@@ -196,3 +197,38 @@ def test_the_warning_agrees_with_connectivity_on_every_pair(udrs, direct):
 @pytest.mark.parametrize("udrs", [[None, None, None], ["0.0.0.0/0"] * 3, ["others"] * 3])
 def test_no_udr_or_udrs_everywhere_is_quiet(udrs):
     assert not warned(design(udrs, [True, False, False]))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    net=fabrics(max_vnets=4),
+    hops=st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.sampled_from(["0.0.0.0/0", "10.0.0.0/8", "10.{o}.0.0/16", "not-a-prefix"]),
+            st.sampled_from(["10.200.1.4", "10.200.1.10", "10.{o}.1.4", "bad-ip", "fd00::4"]),
+        ),
+        max_size=4,
+    ),
+    stated=st.sampled_from([None, "10.200.1.4", "10.200.9.9"]),
+)
+def test_validate_never_fails_on_firewall_udrs_of_any_shape(net, hops, stated):
+    """Whatever the UDRs say (prefixes and next hops that parse or not, IPv6, a firewall IP
+    outside its subnet), the check gives findings, never an exception."""
+    net.vnet("fwhub", "eastus", "10.200.0.0/16")
+    net.subnet("fwhub", "AzureFirewallSubnet", "10.200.1.0/26")
+    net.firewall("fw", "fwhub", private_ip=stated)
+    names = [name for name in net.vnets if name != "fwhub"]
+    for name in names:
+        net.peer("fwhub", name, allow_forwarded_traffic=True)
+    for i, (index, prefix, hop) in enumerate(hops):
+        vnet = net.vnets[names[index % len(names)]]
+        octet = vnet.address_prefixes[0].split(".")[1]
+        route = Route("r", prefix.format(o=octet), "VirtualAppliance", hop.format(o=octet))
+        net.route_table(f"fw-rt{i}", [route])
+        first = vnet.subnets[0]
+        net.vnets[vnet.name] = attrs.evolve(
+            vnet, subnets=(attrs.evolve(first, route_table=f"fw-rt{i}"), *vnet.subnets[1:])
+        )
+    findings = validate(net)
+    assert all(f.code for f in findings)
