@@ -420,6 +420,7 @@ def test_avnm_peerings_and_connected_groups_are_drawn(tmp_path):
         assert edge.created_by == ("hub-and-spoke",)
         assert "AVNM hub-and-spoke" in edge.label
     assert diagram.node("vnet:hub").role == "hub"
+    assert "AVNM hub (hub-and-spoke)" in diagram.node("vnet:hub").lines  # also when compact
     members = {(e.source, e.target) for e in diagram.edges if e.kind == GROUP_MEMBER}
     assert members == {
         ("vnet:mesh1", "connected_group:mesh/meshed/westeurope"),

@@ -151,6 +151,10 @@ def layout(
             _vnet_id(vnet.name), VNET, vnet.name, lines, vnet.region if not vnet.external else ""
         )
     edges += _peering_edges(fabric, view, links, drafts)
+    for hub in sorted(view.deployment.spokes):  # on the box too: compact stars label no edge
+        configs = dict.fromkeys(c for c in map(view.created_by, view.links_of(hub)) if c)
+        if hub in fabric.vnets and configs:
+            drafts[_vnet_id(hub)].lines.append(f"AVNM hub ({', '.join(configs)})")
     edges += _group_nodes(fabric, view, drafts)
     edges += _gateway_nodes(fabric, drafts)
     edges += _connection_edges(fabric, drafts)
