@@ -25,8 +25,16 @@ from fabric.io import load_topology
 from fabric.model import Connection, Finding, VpnGateway
 from fabric.scenarios import names, path
 from fabric.study import render
-from fabric.study.diagram import CONNECTED_GROUP, GROUP_MEMBER, PEERING, SITE_TUNNEL, TUNNEL
-from fabric.study.draw import DENSE_SPOKES, layout, write
+from fabric.study.diagram import (
+    CONNECTED_GROUP,
+    GROUP_LINK,
+    GROUP_MEMBER,
+    PEERING,
+    SITE_TUNNEL,
+    TUNNEL,
+)
+from fabric.study.draw import DENSE_SPOKES, GROUP_EDGES_MAX, layout, write
+from fabric.study.generate import mesh
 from fabric.watcher import connectivity
 from tests.fabrics import hub_and_spokes
 from tests.strategies import fabrics
@@ -421,44 +429,49 @@ def test_avnm_peerings_and_connected_groups_are_drawn(tmp_path):
         assert "AVNM hub-and-spoke" in edge.label
     assert diagram.node("vnet:hub").role == "hub"
     assert "AVNM hub (hub-and-spoke)" in diagram.node("vnet:hub").lines  # also when compact
-    members = {(e.source, e.target) for e in diagram.edges if e.kind == GROUP_MEMBER}
-    assert members == {
-        ("vnet:mesh1", "connected_group:mesh/meshed/westeurope"),
-        ("vnet:mesh2", "connected_group:mesh/meshed/westeurope"),
-        ("vnet:mesh3", "connected_group:mesh/meshed/northeurope"),  # regional: alone
-        ("vnet:direct1", "connected_group:hub-and-spoke/direct"),
-        ("vnet:direct2", "connected_group:hub-and-spoke/direct"),
+    joined = {(e.source, e.target, e.names) for e in diagram.edges if e.kind == GROUP_LINK}
+    assert joined == {  # mesh3 is alone in North Europe: a regional group joins nobody
+        ("vnet:mesh1", "vnet:mesh2", ("mesh/meshed/westeurope",)),
+        ("vnet:direct1", "vnet:direct2", ("hub-and-spoke/direct",)),
     }
-    group = diagram.node("connected_group:mesh/meshed/westeurope")
-    assert group.kind == CONNECTED_GROUP
-    assert group.group == "westeurope"
+    assert not [n for n in diagram.nodes if n.kind == CONNECTED_GROUP]  # small groups: edges
     assert not [e for e in diagram.edges if e.kind == PEERING and "mesh1" in e.id]
     assert render.edge_style(edges["peering:hub|spoke1"])[0] == "peering Connected"
-    styles = {render.edge_style(e) for e in diagram.edges if e.kind == GROUP_MEMBER}
+    styles = {render.edge_style(e) for e in diagram.edges if e.kind == GROUP_LINK}
     assert len(styles) == 1
-    assert styles.pop()[0] == "connected group member (AVNM)"
+    assert styles.pop()[0] == "connected group (AVNM)"
     mermaid = render.mermaid(diagram)
     assert "AVNM hub-and-spoke" in mermaid
-    assert "mesh/meshed/westeurope" in mermaid
-    assert mermaid.count("-.-") == len(members)
-    assert "connected_group:mesh/meshed/westeurope" in render.dot(diagram)
+    assert "mesh/meshed/westeurope<br/>AVNM mesh" in mermaid
+    assert mermaid.count("-.-") == len(joined)
+    assert "mesh/meshed/westeurope" in render.dot(diagram)
     text = svg_text(render.image_bytes(diagram, "svg"))
-    assert "connected group member (AVNM)" in text
+    assert "connected group (AVNM)" in text
     assert render.image_bytes(diagram, "svg") == render.image_bytes(
         layout(document, findings=[]), "svg"
     )
     assert_clean_layout(diagram)
 
 
-def test_the_highlight_through_a_connected_group_passes_its_node():
+def test_the_highlight_through_a_connected_group_follows_its_edge():
     document = load_topology(path("avnm_mesh_vs_hub_spoke"))
     diagram = layout(document, highlight=("mesh1-vm", "mesh2-vm"))
-    assert diagram.highlight.nodes == (
-        "vnet:mesh1",
-        "connected_group:mesh/meshed/westeurope",
-        "vnet:mesh2",
-    )
-    assert len(diagram.highlight.edges) == 2
+    assert diagram.highlight.nodes == ("vnet:mesh1", "vnet:mesh2")
+    assert diagram.highlight.edges == ("group_link:mesh/meshed/westeurope|mesh1|mesh2",)
+
+
+def test_a_large_connected_group_is_a_node_joined_to_each_member():
+    net = mesh(GROUP_EDGES_MAX + 1)
+    diagram = layout(net, highlight=("vnet1-vm", "vnet4-vm"))
+    (group,) = [n for n in diagram.nodes if n.kind == CONNECTED_GROUP]
+    assert group.name == "mesh/all"
+    members = {e.source for e in diagram.edges if e.kind == GROUP_MEMBER}
+    assert members == {f"vnet:{name}" for name in net.vnets}
+    assert all(e.target == group.id for e in diagram.edges if e.kind == GROUP_MEMBER)
+    assert not [e for e in diagram.edges if e.kind == GROUP_LINK]
+    assert diagram.highlight.nodes == ("vnet:vnet1", group.id, "vnet:vnet4")
+    assert render.edge_style(diagram.edges[0])[0] == "connected group member (AVNM)"
+    assert_clean_layout(diagram)
 
 
 def test_absent_declared_links_are_drawn_absent_with_why():
@@ -496,7 +509,7 @@ def test_absent_declared_links_are_drawn_absent_with_why():
 @given(net=fabrics(), members=st.sets(st.integers(0, 4)), is_global=st.booleans())
 def test_what_is_drawn_joined_is_what_the_effective_routes_join(net, members, is_global):
     """Oracle: the effective routes. A VNet with a peering route to another has a Connected
-    peering edge with it; one with a ConnectedGroup route reaches it through a group node."""
+    peering edge with it; one with a ConnectedGroup route a connected-group edge."""
     names = list(net.vnets)
     group = [names[i] for i in sorted(members) if i < len(names)]
     if group:
@@ -509,10 +522,7 @@ def test_what_is_drawn_joined_is_what_the_effective_routes_join(net, members, is
         for e in diagram.edges
         if e.kind == PEERING and e.state == "Connected"
     }
-    around: dict[str, set[str]] = {}
-    for e in diagram.edges:
-        if e.kind == GROUP_MEMBER:
-            around.setdefault(e.source, set()).add(e.target)
+    grouped = {frozenset((e.source, e.target)) for e in diagram.edges if e.kind == GROUP_LINK}
     for a in names:
         for route in plane.routes(a, "sub0").routes:
             for b in names:
@@ -521,6 +531,6 @@ def test_what_is_drawn_joined_is_what_the_effective_routes_join(net, members, is
                 ends = (f"vnet:{a}", f"vnet:{b}")
                 if route.next_hop_type in ("VNetPeering", "VNetGlobalPeering"):
                     assert frozenset(ends) in peered
-                if route.next_hop_type == "ConnectedGroup":
-                    assert around[ends[0]] & around[ends[1]]
+                if route.next_hop_type == "ConnectedGroup":  # fabrics(): groups of <= 5
+                    assert frozenset(ends) in grouped
     assert_clean_layout(diagram)

@@ -23,7 +23,8 @@ TUNNEL = "tunnel"  # Vnet2Vnet
 SITE_TUNNEL = "site_tunnel"  # IPsec to a local network gateway
 EXPRESSROUTE = "expressroute"
 ATTACH = "attach"  # a gateway, firewall or appliance inside its VNet
-GROUP_MEMBER = "group_member"  # a VNet in a connected group (no peering object, N8.1)
+GROUP_LINK = "group_link"  # two VNets a connected group joins (no peering object, N8.1)
+GROUP_MEMBER = "group_member"  # a VNet in a large connected group, drawn as a node
 
 
 @attrs.frozen(slots=True)

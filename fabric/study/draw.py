@@ -3,12 +3,16 @@ only draw it (matplotlib SVG/PNG, Mermaid, Graphviz DOT).
 
 ``layout`` asks the control plane, never re-decides: peering states and gateway transit from
 ``PeeringView``, tunnel status from ``connection_status``, a highlighted path from the
-connectivity ``Trace``, badges from ``validate``. It recognises hub-and-spoke (a VNet peered with
-more VNets than each of its neighbours) and places the spokes of a hub in its region on rings
-around it; other VNets sit in a grid in their region's box; on-premises sites and ExpressRoute
-circuits get a box of their own. Gateways, firewalls, appliances and route servers sit under
-their VNet. Above ``DENSE_SPOKES`` spokes a star is drawn compact (name and first prefix, no edge
-labels), so a hub with the 500 spokes Azure allows still renders.
+connectivity ``Trace``, badges from ``validate``. The peerings drawn are those that exist
+(``PeeringView.links``: declared, and those Virtual Network Manager created, marked "AVNM"),
+plus the declared ones that do not (``Absent``, with why as a badge); connected groups are
+edges between the VNets their routes join, or a node for a large group. It recognises
+hub-and-spoke (a VNet peered with more VNets than each of its neighbours) and places the spokes
+of a hub in its region on rings around it; other VNets sit in a grid in their region's box;
+on-premises sites and ExpressRoute circuits get a box of their own. Gateways, firewalls,
+appliances and route servers sit under their VNet. Above ``DENSE_SPOKES`` spokes a star is
+drawn compact (name and first prefix, no edge labels), so a hub with the 500 spokes Azure
+allows still renders.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from fabric.study.diagram import (
     EXPRESSROUTE,
     FIREWALL,
     GATEWAY,
+    GROUP_LINK,
     GROUP_MEMBER,
     PEERING,
     ROUTE_SERVER,
@@ -55,6 +60,7 @@ NOT_CONNECTED = "NotConnected"
 NOT_MODELLED = "NotModelled"
 ON_PREMISES = "on-premises"
 DENSE_SPOKES = 24  # above this many spokes a star is drawn compact
+GROUP_EDGES_MAX = 6  # a connected group of more VNets is drawn as a node (15 edges at most)
 FORMATS = (".svg", ".png", ".mmd", ".dot")
 _STATE_RANK = {CONNECTED: 0, INITIATED: 1, DISCONNECTED: 2}
 
@@ -155,7 +161,7 @@ def layout(
         configs = dict.fromkeys(c for c in map(view.created_by, view.links_of(hub)) if c)
         if hub in fabric.vnets and configs:
             drafts[_vnet_id(hub)].lines.append(f"AVNM hub ({', '.join(configs)})")
-    edges += _group_nodes(fabric, view, drafts)
+    edges += _group_edges(fabric, view, drafts)
     edges += _gateway_nodes(fabric, drafts)
     edges += _connection_edges(fabric, drafts)
     edges += _appliance_nodes(fabric, drafts)
@@ -324,15 +330,39 @@ def _absent_badge(view: PeeringView, link: Peering, why: str) -> Badge:
     return Badge("PeeringDeletedByNetworkManager", "Warning", why)
 
 
-def _group_nodes(fabric: Fabric, view: PeeringView, drafts: dict[str, _Draft]) -> list[Edge]:
-    """A node per Virtual Network Manager connected group, joined to each member (N8.1: the
-    members reach each other directly, with no peering objects; next hop ``ConnectedGroup``).
-    One node rather than an edge per pair keeps a 250-VNet mesh drawable."""
+def _group_edges(fabric: Fabric, view: PeeringView, drafts: dict[str, _Draft]) -> list[Edge]:
+    """Virtual Network Manager connected groups (N8.1: members reach each other directly, next
+    hop ``ConnectedGroup``, with no peering objects). A group of up to ``GROUP_EDGES_MAX``
+    VNets is an edge between each pair that a ConnectedGroup route joins (not a pair a peering
+    carries, nor one whose prefixes an overlap removed); a larger one is a node joined to each
+    member, so that a 250-VNet mesh stays drawable."""
+    if not view.deployment.groups:
+        return []
+    joined: dict[str, set[tuple[str, str]]] = {}  # group -> the pairs its routes join
+    for vnet, routes in view.mesh.routes.items():
+        for route in routes:
+            pair = tuple(sorted((vnet, route.link.remote_vnet)))
+            joined.setdefault(route.link.group.name, set()).add(pair)
     edges = []
     for group in sorted(view.deployment.groups, key=lambda g: g.name):
+        scope = "global" if group.is_global else "regional"
+        if len(group.members) <= GROUP_EDGES_MAX:
+            for a, b in sorted(joined.get(group.name, ())):
+                edges.append(
+                    Edge(
+                        f"{GROUP_LINK}:{group.name}|{a}|{b}",
+                        GROUP_LINK,
+                        _vnet_id(a),
+                        _vnet_id(b),
+                        (group.name,),
+                        CONNECTED,
+                        scope,
+                        created_by=(group.configuration,),
+                    )
+                )
+            continue
         regions = {fabric.vnets[m].region for m in group.members if m in fabric.vnets}
-        where = "global" if group.is_global else "regional"
-        lines = [f"connected group ({where})", f"{len(group.members)} member(s)"]
+        lines = [f"connected group ({scope})", f"{len(group.members)} members"]
         node_id = f"{CONNECTED_GROUP}:{group.name}"
         region = next(iter(regions)) if len(regions) == 1 else ""
         drafts[node_id] = _Draft(node_id, CONNECTED_GROUP, group.name, lines, region)
@@ -676,9 +706,15 @@ def _badges(
     """Each finding on the first element among its resources that the diagram draws (a
     connectivity configuration's on its first connected group)."""
     by_name: dict[str, str] = {}  # resource id -> node or edge id
+    links = [e.id for e in edges if e.kind == GROUP_LINK]
     for group in sorted(view.deployment.groups, key=lambda g: g.name):
-        node_id = f"{CONNECTED_GROUP}:{group.name}"
-        by_name.setdefault(f"connectivity_configuration/{group.configuration}", node_id)
+        node_id = f"{CONNECTED_GROUP}:{group.name}"  # a large group's node, else its first edge
+        found = node_id if node_id in drafts else None
+        found = found or next(
+            (i for i in links if i.startswith(f"{GROUP_LINK}:{group.name}|")), None
+        )
+        if found is not None:
+            by_name.setdefault(f"connectivity_configuration/{group.configuration}", found)
     for edge in edges:
         if edge.kind == PEERING:
             for name in edge.names:
@@ -788,7 +824,7 @@ def _highlight(
             visit(_vnet_id(step.remote.name))
         elif isinstance(step, GroupCrossing):
             visit(_vnet_id(step.vnet.name))
-            visit(f"{CONNECTED_GROUP}:{step.group.name}")
+            visit(f"{CONNECTED_GROUP}:{step.group.name}")  # a large group's node, if drawn
             visit(_vnet_id(step.remote.name))
         elif isinstance(step, GatewayHop):
             visit(f"gateway:{step.gateway.name}")

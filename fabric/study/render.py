@@ -26,6 +26,7 @@ from fabric.study.diagram import (
     EXPRESSROUTE,
     FIREWALL,
     GATEWAY,
+    GROUP_LINK,
     GROUP_MEMBER,
     PEERING,
     ROUTE_SERVER,
@@ -62,6 +63,8 @@ def edge_style(edge: Edge) -> tuple[str, str, str, float]:
     """(legend label, colour, matplotlib line style, width) of an edge."""
     if edge.kind == ATTACH:
         return "in VNet", "#9a9a9a", "-", 0.8
+    if edge.kind == GROUP_LINK:
+        return "connected group (AVNM)", "#138d75", "-.", 1.6
     if edge.kind == GROUP_MEMBER:
         return "connected group member (AVNM)", "#138d75", "-.", 1.4
     if edge.kind == PEERING:
