@@ -6,8 +6,11 @@ Where the data goes is the control plane's answer: a flow's path is its connecti
 (``fabric.watcher.connectivity``), and every peering crossing, tunnel and gateway-transit hop
 on it is billed as N6 describes (peering: out of the sending VNet and into the receiving one,
 global peering by each side's billing zone; VNet-to-VNet VPN: out of the source zone, inbound
-free, same region free, §3.6). A price the table does not hold is reported as unknown, never
-guessed, and the answer's total is then marked incomplete.
+free, same region free, §3.6). The links are those that exist (``PeeringView``): a peering
+Virtual Network Manager created bills like any other, a connected group like peering (N6), a
+declared link Azure refused or Virtual Network Manager deleted not at all. A price the table
+does not hold is reported as unknown, never guessed, and the answer's total is then marked
+incomplete.
 
 Monthly volumes come from a scenario's traffic or from the user. A scenario's run is taken as a
 sample of the month: each flow's bytes over the scenario's duration, scaled to
