@@ -5,7 +5,9 @@ table's numbers, unknown prices are named (never guessed) and a price file suppl
 from __future__ import annotations
 
 import json
+from ipaddress import ip_address
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,6 +26,7 @@ from fabric.catalogue.prices import (
 from fabric.cli import main
 from fabric.control.connections import connection_status
 from fabric.control.peering import PeeringView
+from fabric.control.plane import ControlPlane
 from fabric.io import InputError, load_topology
 from fabric.model import Connection, Peering, VpnGateway
 from fabric.scenarios import path
@@ -410,3 +413,120 @@ def test_a_peering_to_a_vnet_of_unknown_region_has_an_unknown_price():
     assert {i.key for i in estimate.unknown} == {
         "regional or global? the region of x is not known here"
     }
+
+
+# -- Virtual Network Manager: bill what exists (N6, N8.1) -----------------------------------------
+
+
+def test_avnm_peerings_and_connected_groups_are_billed_like_peering(capsys):
+    # scenario: AVNM peers hub with spoke1, spoke2, direct1, direct2 (4 pairs, 8 links); the
+    # regional mesh joins mesh1-mesh2 (mesh3 is alone in North Europe) and DirectlyConnected
+    # joins direct1-direct2: 2 connected pairs, 4 directions. All West Europe: $0.01 in + out.
+    code, answer, _ = run_cli(
+        capsys, "cost", str(path("avnm_mesh_vs_hub_spoke")), "--gb-per-month", "100"
+    )
+    assert code == 0
+    assert answer["total_per_month"] == pytest.approx((8 + 4) * 100 * (0.01 + 0.01))
+    crossings = {
+        (c["from"], c["to"], c["resource"]) for v in answer["volumes"] for c in v["crosses"]
+    }
+    assert ("spoke1", "hub", "peering/spoke1/avnm-hub-and-spoke-to-hub") in crossings
+    assert ("mesh1", "mesh2", "connected_group/mesh/meshed/westeurope") in crossings
+    assert ("direct2", "direct1", "connected_group/hub-and-spoke/direct") in crossings
+    assert not [c for c in crossings if "mesh3" in c[:2]]  # a regional group of its own
+    notes = {i["resource"]: i["note"] for i in answer["items"]}
+    assert "hub-and-spoke" in notes["peering/hub/avnm-hub-and-spoke-to-spoke1"]
+    assert "N6" in notes["connected_group/mesh/meshed/westeurope"]
+    # N6 names a per-subscription AVNM fee but no price: said, never guessed
+    assert any("per subscription" in n and "not in the total" in n for n in answer["notes"])
+
+
+def test_a_global_connected_group_is_billed_as_global_peering_by_each_sides_zone():
+    net = fabric.Fabric()
+    for name, region, octet in (("a", "westeurope", 10), ("b", "japaneast", 20)):
+        net.vnet(name, region, f"10.{octet}.0.0/16")
+        net.subnet(name, "app", f"10.{octet}.1.0/24")
+        net.host(name, f"vm-{name}", "app", f"10.{octet}.1.4")
+    net.network_group("all", ["a", "b"])
+    net.connectivity_configuration("mesh", "Mesh", "all", is_global=True)
+    every = cost(net, gb_per_month=100)
+    # a->b: out of Zone 1 $0.035, into Zone 2 $0.09; b->a the other way round
+    assert every.total == pytest.approx(2 * 100 * (0.035 + 0.09))
+    assert set(per_path(every)) == {"global peering"}
+    traced = cost(net, gb_per_month={("vm-a", "vm-b"): 100})
+    assert traced.total == pytest.approx(100 * (0.035 + 0.09))
+    (segment,) = traced.volumes[0].segments
+    assert segment.resource == "connected_group/mesh/all"
+    flow = {"name": "f", "src": "vm-a", "dst": "vm-b", "rate_mbps": 8, "duration_s": 1.0}
+    (crossing,) = cost(net, [flow]).volumes[0].segments
+    assert crossing.resource == "connected_group/mesh/all"
+
+
+def test_a_declared_link_that_does_not_exist_is_not_billed():
+    # refused: another subscription, no grant (LinkedAuthorizationFailed, §2.9)
+    refused = two_vnets("westeurope", "westeurope", "peering")
+    refused.vnets["b"] = attrs.evolve(refused.vnets["b"], subscription="sub-b")
+    refused.vnets["a"] = attrs.evolve(refused.vnets["a"], subscription="sub-a")
+    assert cost(refused, gb_per_month=100).total == 0
+    # deleted by a hub-and-spoke configuration with delete_existing_peering (N8.1)
+    net = two_vnets("westeurope", "westeurope", "peering")
+    net.vnet("hub", "westeurope", "10.0.0.0/16")
+    net.network_group("spokes", ["a", "b"])
+    net.connectivity_configuration(
+        "hs", "HubAndSpoke", "spokes", hubs="hub", delete_existing_peering=True
+    )
+    estimate = cost(net, gb_per_month=100)
+    billed = {(s.source, s.target) for v in estimate.volumes for s in v.segments}
+    assert billed == {("a", "hub"), ("hub", "a"), ("b", "hub"), ("hub", "b")}
+    assert estimate.total == pytest.approx(4 * 100 * 0.02)
+
+
+DIRECT = {"VNetPeering", "VNetGlobalPeering", "ConnectedGroup"}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    net=fabrics(),
+    members=st.sets(st.integers(0, 4)),
+    is_global=st.booleans(),
+    hub=st.one_of(st.none(), st.integers(0, 4)),
+    gb=st.sampled_from([1.0, 250.0]),
+)
+def test_every_link_bills_exactly_the_pairs_the_effective_routes_join_directly(
+    net, members, is_global, hub, gb
+):
+    """Oracle: the effective routes (routing, not the peering view) say which VNet reaches
+    which directly (a peering or a connected group route, whichever route wins): each such
+    direction is billed once, at the regional or the Zone 1 global price (fabrics() uses Zone 1
+    regions only)."""
+    names = list(net.vnets)
+    group = [names[i] for i in sorted(members) if i < len(names)]
+    if group:
+        net.network_group("g", group)
+        net.connectivity_configuration("mesh", "Mesh", "g", is_global=is_global)
+        if hub is not None and hub < len(names):
+            net.connectivity_configuration("hs", "HubAndSpoke", "g", hubs=names[hub])
+    plane = ControlPlane(net)
+    expected_pairs = set()
+    for a in names:
+        for b in names:
+            if a == b:
+                continue
+            first = ip_address(net.vnets[b].subnets[0].address_prefix.replace(".0/24", ".4"))
+            rows = plane.routes(a, "sub0").routes  # every effective route, not only the winner
+            if any(r.next_hop_type in DIRECT and first in r.prefix for r in rows):
+                expected_pairs.add((a, b))
+    estimate = cost(net, gb_per_month=gb, plane=plane)
+    billed = [
+        (s.source, s.target)
+        for v in estimate.volumes
+        for s in v.segments
+        if s.path in ("peering", "global peering")
+    ]
+    assert sorted(billed) == sorted(expected_pairs)
+    data = sum(
+        gb * (0.02 if net.vnets[a].region == net.vnets[b].region else 0.07)
+        for a, b in expected_pairs
+    )
+    peering = per_path(estimate)
+    assert peering.get("peering", 0) + peering.get("global peering", 0) == pytest.approx(data)

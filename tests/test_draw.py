@@ -5,6 +5,7 @@ is deterministic, and ``vnetsim draw`` keeps the CLI contract."""
 from __future__ import annotations
 
 import io
+import ipaddress
 import itertools
 import json
 import xml.etree.ElementTree as ET
@@ -24,8 +25,16 @@ from fabric.io import load_topology
 from fabric.model import Connection, Finding, VpnGateway
 from fabric.scenarios import names, path
 from fabric.study import render
-from fabric.study.diagram import PEERING, SITE_TUNNEL, TUNNEL
-from fabric.study.draw import DENSE_SPOKES, layout, write
+from fabric.study.diagram import (
+    CONNECTED_GROUP,
+    GROUP_LINK,
+    GROUP_MEMBER,
+    PEERING,
+    SITE_TUNNEL,
+    TUNNEL,
+)
+from fabric.study.draw import DENSE_SPOKES, GROUP_EDGES_MAX, layout, write
+from fabric.study.generate import mesh
 from fabric.watcher import connectivity
 from tests.fabrics import hub_and_spokes
 from tests.strategies import fabrics
@@ -402,3 +411,126 @@ def test_the_readme_shows_a_diagram_as_vnetsim_draws_it():
     diagram = layout(load_topology(path("hub_spoke")), highlight=("vm1", "dr-vm"))
     expected = render.mermaid(attrs.evolve(diagram, title="hub_spoke.yaml"))
     assert block == expected, "regenerate README's block with the command above it"
+
+
+# -- Virtual Network Manager and absent links: what the control plane has (N8.1, §2.9) -----------
+
+
+def test_avnm_peerings_and_connected_groups_are_drawn(tmp_path):
+    document = load_topology(path("avnm_mesh_vs_hub_spoke"))
+    diagram = layout(document, findings=[])
+    edges = {e.id: e for e in diagram.edges}
+    for spoke in ("spoke1", "spoke2", "direct1", "direct2"):  # really peered with the hub
+        a, b = sorted(("hub", spoke))
+        edge = edges[f"peering:{a}|{b}"]
+        assert edge.kind == PEERING
+        assert edge.state == "Connected"
+        assert edge.created_by == ("hub-and-spoke",)
+        assert "AVNM hub-and-spoke" in edge.label
+    assert diagram.node("vnet:hub").role == "hub"
+    assert "AVNM hub (hub-and-spoke)" in diagram.node("vnet:hub").lines  # also when compact
+    joined = {(e.source, e.target, e.names) for e in diagram.edges if e.kind == GROUP_LINK}
+    assert joined == {  # mesh3 is alone in North Europe: a regional group joins nobody
+        ("vnet:mesh1", "vnet:mesh2", ("mesh/meshed/westeurope",)),
+        ("vnet:direct1", "vnet:direct2", ("hub-and-spoke/direct",)),
+    }
+    assert not [n for n in diagram.nodes if n.kind == CONNECTED_GROUP]  # small groups: edges
+    assert not [e for e in diagram.edges if e.kind == PEERING and "mesh1" in e.id]
+    assert render.edge_style(edges["peering:hub|spoke1"])[0] == "peering Connected"
+    styles = {render.edge_style(e) for e in diagram.edges if e.kind == GROUP_LINK}
+    assert len(styles) == 1
+    assert styles.pop()[0] == "connected group (AVNM)"
+    mermaid = render.mermaid(diagram)
+    assert "AVNM hub-and-spoke" in mermaid
+    assert "mesh/meshed/westeurope<br/>AVNM mesh" in mermaid
+    assert mermaid.count("-.-") == len(joined)
+    assert "mesh/meshed/westeurope" in render.dot(diagram)
+    text = svg_text(render.image_bytes(diagram, "svg"))
+    assert "connected group (AVNM)" in text
+    assert render.image_bytes(diagram, "svg") == render.image_bytes(
+        layout(document, findings=[]), "svg"
+    )
+    assert_clean_layout(diagram)
+
+
+def test_the_highlight_through_a_connected_group_follows_its_edge():
+    document = load_topology(path("avnm_mesh_vs_hub_spoke"))
+    diagram = layout(document, highlight=("mesh1-vm", "mesh2-vm"))
+    assert diagram.highlight.nodes == ("vnet:mesh1", "vnet:mesh2")
+    assert diagram.highlight.edges == ("group_link:mesh/meshed/westeurope|mesh1|mesh2",)
+
+
+def test_a_large_connected_group_is_a_node_joined_to_each_member():
+    net = mesh(GROUP_EDGES_MAX + 1)
+    diagram = layout(net, highlight=("vnet1-vm", "vnet4-vm"))
+    (group,) = [n for n in diagram.nodes if n.kind == CONNECTED_GROUP]
+    assert group.name == "mesh/all"
+    members = {e.source for e in diagram.edges if e.kind == GROUP_MEMBER}
+    assert members == {f"vnet:{name}" for name in net.vnets}
+    assert all(e.target == group.id for e in diagram.edges if e.kind == GROUP_MEMBER)
+    assert not [e for e in diagram.edges if e.kind == GROUP_LINK]
+    assert diagram.highlight.nodes == ("vnet:vnet1", group.id, "vnet:vnet4")
+    assert render.edge_style(diagram.edges[0])[0] == "connected group member (AVNM)"
+    assert_clean_layout(diagram)
+
+
+def test_absent_declared_links_are_drawn_absent_with_why():
+    refused = fabric.Fabric()
+    refused.vnet("a", "westeurope", "10.1.0.0/16", subscription="sub-a")
+    refused.vnet("b", "westeurope", "10.2.0.0/16", subscription="sub-b")
+    refused.peer("a", "b")  # no grant: LinkedAuthorizationFailed on both links (§2.9)
+    (edge,) = layout(refused, findings=[]).edges
+    assert edge.state == "Absent"
+    assert [b.code for b in edge.badges] == ["LinkedAuthorizationFailed"] * 2
+    assert "LinkedAuthorizationFailed" in edge.detail
+    assert render.edge_style(edge)[0] == "peering absent"
+    # the finding validate gives for it is not a second badge
+    (edge,) = layout(refused).edges
+    assert [b.code for b in edge.badges] == ["LinkedAuthorizationFailed"] * 2
+    deleted = fabric.Fabric()
+    for name, octet in (("hub", 0), ("s1", 1), ("s2", 2)):
+        deleted.vnet(name, "westeurope", f"10.{octet}.0.0/16")
+    deleted.peer("s1", "s2")
+    deleted.network_group("spokes", ["s1", "s2"])
+    deleted.connectivity_configuration(
+        "hs", "HubAndSpoke", "spokes", hubs="hub", delete_existing_peering=True
+    )
+    diagram = layout(deleted, findings=[])
+    edges = {e.id: e for e in diagram.edges}
+    assert edges["peering:s1|s2"].state == "Absent"
+    assert {b.code for b in edges["peering:s1|s2"].badges} == {"PeeringDeletedByNetworkManager"}
+    assert edges["peering:hub|s1"].state == "Connected"
+    mermaid = render.mermaid(diagram)
+    assert "PeeringDeletedByNetworkManager" in mermaid
+    assert "Absent" in mermaid
+
+
+@FUZZ
+@given(net=fabrics(), members=st.sets(st.integers(0, 4)), is_global=st.booleans())
+def test_what_is_drawn_joined_is_what_the_effective_routes_join(net, members, is_global):
+    """Oracle: the effective routes. A VNet with a peering route to another has a Connected
+    peering edge with it; one with a ConnectedGroup route a connected-group edge."""
+    names = list(net.vnets)
+    group = [names[i] for i in sorted(members) if i < len(names)]
+    if group:
+        net.network_group("g", group)
+        net.connectivity_configuration("mesh", "Mesh", "g", is_global=is_global)
+    plane = fabric.ControlPlane(net)
+    diagram = layout(net, findings=[], plane=plane)
+    peered = {
+        frozenset((e.source, e.target))
+        for e in diagram.edges
+        if e.kind == PEERING and e.state == "Connected"
+    }
+    grouped = {frozenset((e.source, e.target)) for e in diagram.edges if e.kind == GROUP_LINK}
+    for a in names:
+        for route in plane.routes(a, "sub0").routes:
+            for b in names:
+                if b == a or route.prefix != ipaddress.ip_network(net.vnets[b].address_prefixes[0]):
+                    continue
+                ends = (f"vnet:{a}", f"vnet:{b}")
+                if route.next_hop_type in ("VNetPeering", "VNetGlobalPeering"):
+                    assert frozenset(ends) in peered
+                if route.next_hop_type == "ConnectedGroup":  # fabrics(): groups of <= 5
+                    assert frozenset(ends) in grouped
+    assert_clean_layout(diagram)

@@ -46,6 +46,7 @@ CHECKS: tuple[Check, ...] = (
     routes.check_gateway_routes,
     routes.check_service_endpoints,
     routeserver.check_route_servers,
+    firewalls.check_return_routes,
     limits.check_limits,
     limits.check_address_limits,
 )

@@ -33,12 +33,18 @@ from fabric.io.arm_expressions import (
     unique_string,
 )
 from fabric.io.arm_functions import Budget, to_string, truth
-from fabric.io.azure_resources import MODELLED, AzureResource, build_fabric, name_from_id
+from fabric.io.azure_resources import (
+    MODELLED,
+    PLACEHOLDER_SUBSCRIPTION,
+    AzureResource,
+    build_fabric,
+    name_from_id,
+)
 from fabric.io.azure_values import ref_id
 from fabric.model.container import Fabric
 from fabric.model.findings import Finding, error, warning
 
-SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
+SUBSCRIPTION_ID = PLACEHOLDER_SUBSCRIPTION  # subscription(): the deployment's, unknown here
 RESOURCE_GROUP = "vnetsim-rg"
 DEFAULT_LOCATION = "westeurope"  # resourceGroup().location when the template asks for it
 
@@ -657,9 +663,21 @@ class ArmTemplate:
             location if isinstance(location, str) else None,
             sku if isinstance(sku, dict) else None,
             where,
+            self._resource_id(kind, name),
         )
         self._evaluated[index] = resource
         return resource
+
+    def _resource_id(self, kind: str, name: str) -> str | None:
+        """The resource's ID when this template deploys into a subscription the input names (a
+        nested deployment's ``subscriptionId``); None in the deployment's own, which only
+        Azure knows (``SUBSCRIPTION_ID`` stands in for it)."""
+        if self.subscription == SUBSCRIPTION_ID:
+            return None
+        try:
+            return resource_id(self.subscription, self.resource_group, kind, *name.split("/"))
+        except ExpressionError:
+            return None  # a type or name of the wrong shape: reported when it is read
 
     @staticmethod
     def _name(raw: dict, scope: Scope, kind: str) -> str:
@@ -1066,7 +1084,7 @@ def load_arm(
             )
         )
         return Fabric(), load.findings
-    fabric, mapped = build_fabric(resources, source, strict_duplicates=True)
+    fabric, mapped = build_fabric(resources, source, strict_duplicates=True, from_template=True)
     return fabric, load.findings + mapped
 
 

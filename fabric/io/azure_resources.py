@@ -123,6 +123,9 @@ MODELLED = frozenset(
     }
 )
 UNKNOWN_REGION = "unknown"
+# What ARM evaluation puts for the deployment's own subscription (``subscription()``, a
+# ``resourceId()`` without one), which only Azure knows: in a template's IDs it says nothing.
+PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 _BROKEN = object()  # a firewall policy whose rules could not be read (an error is noted)
 ROUTE_SERVER_SUBNET = "RouteServerSubnet"
 CONNECTION_STATES = ("Connected", "NotConnected", "Connecting", "Unknown")
@@ -169,6 +172,15 @@ def name_from_id(resource_id: Any, kind: str) -> str | None:
     return None
 
 
+def subscription_in(resource_id: Any, unknown: str | None = None) -> str | None:
+    """The subscription a resource ID names (``/subscriptions/<id>/...``), else None (also
+    when it is ``unknown``, a stand-in for a subscription not known)."""
+    found = azure_avnm.subscription_of(resource_id)
+    if not found or (unknown is not None and found.lower() == unknown.lower()):
+        return None
+    return found
+
+
 def _region(location: Any) -> str:
     """ARM locations are written both ways ('East US', 'eastus'); keep the compact form."""
     if not isinstance(location, str) or not location:
@@ -183,9 +195,10 @@ def _side(props: dict, singular: str, plural: str) -> tuple[str, ...]:
 
 
 class _Builder:
-    def __init__(self, source: str, strict_duplicates: bool) -> None:
+    def __init__(self, source: str, strict_duplicates: bool, from_template: bool = False) -> None:
         self.source = source
         self.strict_duplicates = strict_duplicates
+        self.from_template = from_template
         self.fabric = Fabric()
         self.findings: list[Finding] = []
         self.subnets: dict[str, list[Subnet]] = {}
@@ -205,6 +218,8 @@ class _Builder:
         self.pending_circuits: list[tuple[AzureResource, dict]] = []
         self.circuit_asns: dict[str, int] = {}  # circuit -> its private peering's peer ASN
         self.port_locations: dict[str, str] = {}  # ExpressRoute Direct port -> metro
+        # VNet -> (subscription, where it was read, from the VNet's own resource ID or not)
+        self.vnet_subscriptions: dict[str, tuple[str, str, bool]] = {}
 
     def note(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -229,7 +244,33 @@ class _Builder:
 
     # -- VNets, subnets, peerings ------------------------------------------------------------
 
+    def saw_subscription(self, vnet: str, resource_id: Any, origin: str, own: bool) -> None:
+        """Note the subscription that ``resource_id`` puts VNet ``vnet`` in: its own ID (or a
+        child's) wins over a reference from elsewhere (a peering's remote VNet); two that
+        differ are a warning, since vnetsim names VNets by name."""
+        unknown = PLACEHOLDER_SUBSCRIPTION if self.from_template else None
+        subscription = subscription_in(resource_id, unknown)
+        if subscription is None:
+            return
+        known = self.vnet_subscriptions.get(vnet)
+        if known is None or (own and not known[2]):
+            self.vnet_subscriptions[vnet] = (subscription, origin, own)
+        if known is not None and known[0].lower() != subscription.lower():
+            kept = self.vnet_subscriptions[vnet]
+            self.note(
+                warning(
+                    "VnetSubscriptionsDiffer",
+                    f"{self.source}: {origin} puts VNet {vnet} in subscription {subscription}, "
+                    f"but {known[1]} puts it in {known[0]}; vnetsim names VNets by name and "
+                    f"keeps {kept[0]} ({'its own resource ID' if kept[2] else 'read first'}). "
+                    "Two VNets of one name in two subscriptions cannot be modelled together: "
+                    "load them separately",
+                    f"vnet/{vnet}",
+                )
+            )
+
     def vnet(self, r: AzureResource) -> None:
+        self.saw_subscription(r.name, r.resource_id, r.origin, True)
         props = r.properties
         prefixes = strings((props.get("addressSpace") or {}).get("addressPrefixes"), "addressSpace")
         encryption = flag(props.get("encryption") or {}, "enabled", False)
@@ -269,6 +310,7 @@ class _Builder:
 
     def subnet(self, r: AzureResource) -> None:
         vnet, _, name = r.name.partition("/")
+        self.saw_subscription(vnet, r.resource_id, r.origin, True)
         props = r.properties
         listed = strings(props.get("addressPrefixes"), "addressPrefixes")
         prefix = text(props, "addressPrefix") or (listed[0] if listed else None)
@@ -319,6 +361,9 @@ class _Builder:
                 f"got {remote_id!r}",
             )
             return
+        self.saw_subscription(vnet, r.resource_id, r.origin, True)
+        where = f"{r.origin} peering {vnet}/{name} (properties.remoteVirtualNetwork.id)"
+        self.saw_subscription(remote, remote_id, where, False)
         state = props.get("peeringState")
         space = (props.get("remoteAddressSpace") or {}).get("addressPrefixes")
         link = Peering(
@@ -428,6 +473,7 @@ class _Builder:
         if vnet is None:
             self.bad(r, "no ipConfigurations[].properties.subnet.id names the gateway's VNet")
             return
+        self._subnet_subscription(p.get("ipConfigurations"), r.origin)
         sku_name = (p.get("sku") or r.sku or {}).get("name")
         sku = sku_name or ("VpnGw1" if kind == "Vpn" else "Standard")  # legacy names pass as is
         bgp = p.get("bgpSettings") or {}
@@ -446,6 +492,15 @@ class _Builder:
             flag(p, "allowRemoteVnetTraffic", False),
             integer(any_case(bounds), "min") if kind == "ExpressRoute" else None,
         )
+
+    def _subnet_subscription(self, configs: Any, origin: str) -> None:
+        """Note the subscription of the VNet an ipConfiguration's subnet ID names."""
+        for config in configs if isinstance(configs, list) else ():
+            vnet = self._config_vnet(config)
+            if vnet is not None:
+                subnet = ref_id((config.get("properties") or {}).get("subnet"))
+                self.saw_subscription(vnet, subnet, f"{origin} ipConfigurations", True)
+                return
 
     @staticmethod
     def _config_vnet(config: Any) -> str | None:
@@ -570,6 +625,7 @@ class _Builder:
         if vnet is None or subnet is None:
             self.bad(r, "ipConfigurations[0].properties.subnet.id must name a VNet subnet")
             return
+        self.saw_subscription(vnet, subnet_id, f"{r.origin} ipConfigurations[0]", True)
         groups: list[str] = []
         for item in configs:
             listed = (item.get("properties") or {}).get("applicationSecurityGroups")
@@ -692,6 +748,7 @@ class _Builder:
         if not with_subnet:
             self.bad(r, "no ipConfigurations[].properties.subnet.id names its AzureFirewallSubnet")
             return
+        self._subnet_subscription(with_subnet, r.origin)
         sku = p.get("sku") or r.sku or {}
         tier = choice(sku.get("tier"), FIREWALL_TIERS, "sku.tier", "Standard")
         policy = name_from_id(ref_id(p.get("firewallPolicy")), "firewallPolicies")
@@ -999,12 +1056,16 @@ class _Builder:
             self.vnet_meta[name] = _VnetMeta(UNKNOWN_REGION, ())
         meta = self.vnet_meta[name]
         external = meta.region == UNKNOWN_REGION and not meta.prefixes
+        subscription = self.vnet_subscriptions.get(name, (None,))[0]
+        if self.from_template and not external:
+            subscription = None  # deployed by the template's one principal: see build_fabric
         try:
             self.fabric.vnets[name] = VNet(
                 name,
                 meta.region,
                 meta.prefixes,
                 tuple(self.subnets.get(name, ())),
+                subscription=subscription,  # from resource IDs; a tenant is not in them
                 encryption=meta.encryption,
                 external=external,
             )
@@ -1129,9 +1190,22 @@ class _Builder:
 
 
 def build_fabric(
-    resources: list[AzureResource], source: str, *, strict_duplicates: bool = False
+    resources: list[AzureResource],
+    source: str,
+    *,
+    strict_duplicates: bool = False,
+    from_template: bool = False,
 ) -> tuple[Fabric, list[Finding]]:
     """A Fabric from resource objects, with the findings of what could not be modelled.
     ``strict_duplicates``: every second definition of a resource is an error (templates);
-    otherwise the same object read twice is taken once (az/REST pages)."""
-    return _Builder(source, strict_duplicates).build(resources)
+    otherwise the same object read twice is taken once (az/REST pages).
+
+    A VNet's ``subscription`` is the one its resource ID names (or the ID of a subnet, peering,
+    gateway, firewall or NIC in it), else the one a peering's ``remoteVirtualNetwork.id``
+    names. Tenants are not in resource IDs and stay unset. ``from_template``: the resources
+    are one ARM deployment's. Then IDs in ``PLACEHOLDER_SUBSCRIPTION`` (the deployment's own
+    subscription, which only Azure knows) name none, and the VNets the template deploys get
+    none: one principal deploys them all and holds every action on them, so no link between
+    them is refused for a permission (§2.9). The VNets it only references keep the
+    subscription their ID names (a ``resourceId()`` with a subscription, a literal ID)."""
+    return _Builder(source, strict_duplicates, from_template).build(resources)

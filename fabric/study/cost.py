@@ -6,8 +6,11 @@ Where the data goes is the control plane's answer: a flow's path is its connecti
 (``fabric.watcher.connectivity``), and every peering crossing, tunnel and gateway-transit hop
 on it is billed as N6 describes (peering: out of the sending VNet and into the receiving one,
 global peering by each side's billing zone; VNet-to-VNet VPN: out of the source zone, inbound
-free, same region free, §3.6). A price the table does not hold is reported as unknown, never
-guessed, and the answer's total is then marked incomplete.
+free, same region free, §3.6). The links are those that exist (``PeeringView``): a peering
+Virtual Network Manager created bills like any other, a connected group like peering (N6), a
+declared link Azure refused or Virtual Network Manager deleted not at all. A price the table
+does not hold is reported as unknown, never guessed, and the answer's total is then marked
+incomplete.
 
 Monthly volumes come from a scenario's traffic or from the user. A scenario's run is taken as a
 sample of the month: each flow's bytes over the scenario's duration, scaled to
@@ -49,6 +52,7 @@ VPN = "VNet-to-VNet VPN"
 S2S = "site-to-site VPN"
 EXPRESSROUTE = "ExpressRoute"
 PATHS = (GATEWAYS, PEERING, GLOBAL_PEERING, VPN, S2S, EXPRESSROUTE)
+CONNECTED_GROUP = "connected_group"  # the resource kind of a connected-group crossing
 TUNNEL_TYPES = ("Vnet2Vnet", "IPsec")
 _UNIT_LABEL = {"GB": "GB", "hour": "h", "month": "month"}
 
@@ -64,6 +68,7 @@ class Segment:
     source_region: str | None
     target_region: str | None
     resource: str
+    note: str = ""  # printed on its line items: who made the link, what bills it
 
     def label(self) -> str:
         return f"{self.source} → {self.target} ({self.resource})"
@@ -447,6 +452,9 @@ def hourly_items(
 def data_items(segment: Segment, gb: float, prices: PriceTable) -> list[LineItem]:
     """What ``gb`` crossing ``segment`` is billed (N6): out of one side, into the other."""
     label = f"{segment.source} → {segment.target}"
+    note = segment.note
+    if segment.resource.startswith(f"{CONNECTED_GROUP}/"):
+        label += " (connected group)"
     out_of, into = f"{label}, out of {segment.source}", f"{label}, into {segment.target}"
     source, target = segment.source_region, segment.target_region
     if segment.path == PEERING and (source is None or target is None):
@@ -482,7 +490,7 @@ def data_items(segment: Segment, gb: float, prices: PriceTable) -> list[LineItem
             else [(into, "express_route_ingress_gb", "*")]
         )
     return [
-        _price_item(prices, segment.path, what, segment.resource, item, key, gb)
+        _price_item(prices, segment.path, what, segment.resource, item, key, gb, note)
         for what, item, key in charges
     ]
 
@@ -494,18 +502,40 @@ def _region(fabric: Fabric, vnet: str) -> str | None:
     return None if record is None or record.external else record.region
 
 
-def _segment(path: str, fabric: Fabric, a: str, b: str, resource: str) -> Segment:
+def _segment(path: str, fabric: Fabric, a: str, b: str, resource: str, note: str = "") -> Segment:
     ra, rb = _region(fabric, a), _region(fabric, b)
     if path == PEERING and ra is not None and rb is not None and ra != rb:
         path = GLOBAL_PEERING
-    return Segment(path, a, b, ra, rb, resource)
+    return Segment(path, a, b, ra, rb, resource, note)
+
+
+def _group_segment(fabric: Fabric, a: str, b: str, group: str) -> Segment:
+    """A connected-group crossing from ``a`` to ``b``: N6 bills it like peering (regional or
+    global by the two VNets' regions)."""
+    note = (
+        f"Virtual Network Manager connected group {group}: billed like peering, in and out at "
+        "both ends (N6)"
+    )
+    return _segment(PEERING, fabric, a, b, f"{CONNECTED_GROUP}/{group}", note)
+
+
+def _created_note(view: PeeringView, link) -> str:
+    config = view.created_by(link)
+    return "" if config is None else f"created by Virtual Network Manager configuration {config}"
 
 
 def path_segments(plane: ControlPlane, path) -> list[Segment]:
     """The billed crossings of a forwarding Path: peering crossings (also the implicit ones of
-    gateway transit, from a spoke to its hub's gateway and from a gateway to a spoke) and
-    tunnels."""
-    from fabric.control.forwarding import ApplianceHop, Arrival, Crossing, GatewayHop, TunnelHop
+    gateway transit, from a spoke to its hub's gateway and from a gateway to a spoke),
+    connected-group crossings (billed like peering, N6) and tunnels."""
+    from fabric.control.forwarding import (
+        ApplianceHop,
+        Arrival,
+        Crossing,
+        GatewayHop,
+        GroupCrossing,
+        TunnelHop,
+    )
 
     fabric = plane.fabric
     segments: list[Segment] = []
@@ -528,7 +558,13 @@ def path_segments(plane: ControlPlane, path) -> list[Segment]:
                     step.vnet.name,
                     step.remote.name,
                     f"peering/{step.vnet.name}/{step.link.name}",
+                    _created_note(plane.peerings, step.link),
                 )
+            )
+            current = step.remote.name
+        elif isinstance(step, GroupCrossing):
+            segments.append(
+                _group_segment(fabric, step.vnet.name, step.remote.name, step.group.name)
             )
             current = step.remote.name
         elif isinstance(step, GatewayHop | ApplianceHop):
@@ -552,15 +588,26 @@ def path_segments(plane: ControlPlane, path) -> list[Segment]:
 
 
 def link_segments(fabric: Fabric, view: PeeringView | None = None) -> list[Segment]:
-    """Every path the design offers, each direction: Connected peerings, VNet-to-VNet tunnels
-    that are up, site-to-site tunnels that are up, ExpressRoute connections."""
+    """Every path the design offers, each direction, as the control plane has it: the peering
+    links that exist and are Connected (``PeeringView.links``: the declared ones less those
+    absent, refused for a permission or deleted by Virtual Network Manager, plus those it
+    created), the member pairs of connected groups that have a ConnectedGroup route (N8.1;
+    billed like peering, N6), VNet-to-VNet tunnels that are up, site-to-site tunnels that are
+    up, ExpressRoute connections."""
     view = view or PeeringView(fabric)
     segments = []
-    for (vnet, name), link in sorted(fabric.peerings.items()):
+    for link in sorted(view.links, key=lambda x: (x.vnet, x.name)):
         if view.state(link) == CONNECTED:
-            segments.append(
-                _segment(PEERING, fabric, vnet, link.remote_vnet, f"peering/{vnet}/{name}")
-            )
+            resource = f"peering/{link.vnet}/{link.name}"
+            note = _created_note(view, link)
+            segments.append(_segment(PEERING, fabric, link.vnet, link.remote_vnet, resource, note))
+    if view.deployment.groups:
+        for vnet, routes in sorted(view.mesh.routes.items()):
+            reached: dict[str, str] = {}  # remote member -> the group that reaches it first
+            for route in routes:
+                reached.setdefault(route.link.remote_vnet, route.link.group.name)
+            for remote, group in sorted(reached.items()):
+                segments.append(_group_segment(fabric, vnet, remote, group))
     for connection in sorted(fabric.connections.values(), key=lambda c: c.name):
         gateway = fabric.gateways.get(connection.from_gateway)
         if gateway is None:
@@ -582,6 +629,31 @@ def link_segments(fabric: Fabric, view: PeeringView | None = None) -> list[Segme
             segments.append(Segment(kind, gateway.vnet, far, region, None, resource))
             segments.append(Segment(kind, far, gateway.vnet, None, region, resource))
     return segments
+
+
+def avnm_notes(fabric: Fabric, view: PeeringView) -> list[str]:
+    """What N6 says Virtual Network Manager bills beyond the data: a fee per subscription that
+    holds a VNet in an active configuration, which the fact sheet does not price (so it is
+    said, not guessed, and not in the total)."""
+    deployment = view.deployment
+    members = {name for group in deployment.groups for name in group.members}
+    members |= {name for link in deployment.peerings for name in (link.vnet, link.remote_vnet)}
+    if not members:
+        return []
+    subscriptions = sorted(
+        {fabric.vnets[n].subscription for n in members if fabric.vnets[n].subscription}
+    )
+    undeclared = any(not fabric.vnets[n].subscription for n in members)
+    which = ", ".join(subscriptions)
+    if undeclared:
+        none = "the VNets declare no subscription" if not which else "and VNets that declare none"
+        which = f"{which} {none}".strip()
+    return [
+        "Virtual Network Manager: the peerings it creates and its connected groups are billed "
+        "like peering, in and out at both ends (N6); it also charges per subscription that holds "
+        f"a VNet in an active configuration (here: {which}), which azure-facts N6 does not "
+        "price, so that fee is not in the total"
+    ]
 
 
 def representative_address(plane: ControlPlane, name: str) -> str:
@@ -745,16 +817,20 @@ def cost(
     elif gb_per_month is not None:
         volumes += every_link_volumes(net, gb_per_month, plane.peerings)
     totals: dict[tuple, float] = {}
+    item_notes: dict[tuple, str] = {}
     for volume in volumes:
         for segment in volume.segments:
             for item in data_items(segment, volume.gb_per_month, prices):
                 key = (item.path, item.what, item.resource, item.item, item.key)
                 totals[key] = totals.get(key, 0.0) + item.quantity
+                item_notes.setdefault(key, segment.note)
     for (path, what, resource, item, key), gb in totals.items():
-        items.append(_price_item(prices, path, what, resource, item, key, gb))
+        note = item_notes[(path, what, resource, item, key)]
+        items.append(_price_item(prices, path, what, resource, item, key, gb, note))
     for volume in volumes:
         if not volume.reachable:
             notes.append(
                 f"{volume.name} is not reachable, so it is billed nowhere: {volume.reason}"
             )
+    notes += avnm_notes(net, plane.peerings)
     return CostEstimate(tuple(items), tuple(volumes), prices, assumptions, tuple(notes))

@@ -16,12 +16,15 @@ CIRCUIT = "circuit"
 FIREWALL = "firewall"
 APPLIANCE = "appliance"
 ROUTE_SERVER = "route_server"
+CONNECTED_GROUP = "connected_group"  # a Virtual Network Manager connected group (N8.1)
 # Edge kinds.
 PEERING = "peering"
 TUNNEL = "tunnel"  # Vnet2Vnet
 SITE_TUNNEL = "site_tunnel"  # IPsec to a local network gateway
 EXPRESSROUTE = "expressroute"
 ATTACH = "attach"  # a gateway, firewall or appliance inside its VNet
+GROUP_LINK = "group_link"  # two VNets a connected group joins (no peering object, N8.1)
+GROUP_MEMBER = "group_member"  # a VNet in a large connected group, drawn as a node
 
 
 @attrs.frozen(slots=True)
@@ -65,8 +68,9 @@ class Edge:
     state: str = ""  # Connected, Initiated, Disconnected (peering); Connected, NotConnected...
     scope: str = ""  # "regional" or "global" (peering)
     transit: str = ""  # "" | "effective" (towards target) | "blocked"
-    detail: str = ""  # why a tunnel is down, which transit flag is missing
+    detail: str = ""  # why a tunnel is down, which transit flag is missing, why a link is absent
     badges: tuple[Badge, ...] = ()
+    created_by: tuple[str, ...] = ()  # the AVNM configurations that created its links (N8.1)
 
     @property
     def shown_names(self) -> tuple[str, ...]:
@@ -83,6 +87,8 @@ class Edge:
             words.append("VPN")
         elif self.kind == EXPRESSROUTE:
             words.append("ExpressRoute")
+        if self.created_by:
+            words.append(f"AVNM {', '.join(self.created_by)}")
         if self.scope == "global":
             words.append("global")
         if self.state and self.state != CONNECTED:

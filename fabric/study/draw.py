@@ -3,12 +3,16 @@ only draw it (matplotlib SVG/PNG, Mermaid, Graphviz DOT).
 
 ``layout`` asks the control plane, never re-decides: peering states and gateway transit from
 ``PeeringView``, tunnel status from ``connection_status``, a highlighted path from the
-connectivity ``Trace``, badges from ``validate``. It recognises hub-and-spoke (a VNet peered with
-more VNets than each of its neighbours) and places the spokes of a hub in its region on rings
-around it; other VNets sit in a grid in their region's box; on-premises sites and ExpressRoute
-circuits get a box of their own. Gateways, firewalls, appliances and route servers sit under
-their VNet. Above ``DENSE_SPOKES`` spokes a star is drawn compact (name and first prefix, no edge
-labels), so a hub with the 500 spokes Azure allows still renders.
+connectivity ``Trace``, badges from ``validate``. The peerings drawn are those that exist
+(``PeeringView.links``: declared, and those Virtual Network Manager created, marked "AVNM"),
+plus the declared ones that do not (``Absent``, with why as a badge); connected groups are
+edges between the VNets their routes join, or a node for a large group. It recognises
+hub-and-spoke (a VNet peered with more VNets than each of its neighbours) and places the spokes
+of a hub in its region on rings around it; other VNets sit in a grid in their region's box;
+on-premises sites and ExpressRoute circuits get a box of their own. Gateways, firewalls,
+appliances and route servers sit under their VNet. Above ``DENSE_SPOKES`` spokes a star is
+drawn compact (name and first prefix, no edge labels), so a hub with the 500 spokes Azure
+allows still renders.
 """
 
 from __future__ import annotations
@@ -24,17 +28,20 @@ import attrs
 
 from fabric.checks import validate
 from fabric.control.connections import connection_status
-from fabric.control.peering import CONNECTED, DISCONNECTED, INITIATED, PeeringView
+from fabric.control.peering import ABSENT, CONNECTED, DISCONNECTED, INITIATED, PeeringView
 from fabric.control.plane import ControlPlane
-from fabric.model import Fabric, Finding
+from fabric.model import Fabric, Finding, Peering
 from fabric.study import render
 from fabric.study.diagram import (
     APPLIANCE,
     ATTACH,
     CIRCUIT,
+    CONNECTED_GROUP,
     EXPRESSROUTE,
     FIREWALL,
     GATEWAY,
+    GROUP_LINK,
+    GROUP_MEMBER,
     PEERING,
     ROUTE_SERVER,
     SITE,
@@ -53,6 +60,7 @@ NOT_CONNECTED = "NotConnected"
 NOT_MODELLED = "NotModelled"
 ON_PREMISES = "on-premises"
 DENSE_SPOKES = 24  # above this many spokes a star is drawn compact
+GROUP_EDGES_MAX = 6  # a connected group of more VNets is drawn as a node (15 edges at most)
 FORMATS = (".svg", ".png", ".mmd", ".dot")
 _STATE_RANK = {CONNECTED: 0, INITIATED: 1, DISCONNECTED: 2}
 
@@ -137,7 +145,8 @@ def layout(
     view = plane.peerings if plane is not None else PeeringView(fabric)
     drafts: dict[str, _Draft] = {}
     edges: list[Edge] = []
-    hubs = _hubs(fabric)
+    links = _drawn_links(fabric, view)
+    hubs = _hubs(fabric, links)
 
     for vnet in sorted(fabric.vnets.values(), key=lambda v: v.name):
         lines = [vnet.region if not vnet.external else "(defined elsewhere)"]
@@ -147,7 +156,12 @@ def layout(
         drafts[_vnet_id(vnet.name)] = _Draft(
             _vnet_id(vnet.name), VNET, vnet.name, lines, vnet.region if not vnet.external else ""
         )
-    edges += _peering_edges(fabric, view, drafts)
+    edges += _peering_edges(fabric, view, links, drafts)
+    for hub in sorted(view.deployment.spokes):  # on the box too: compact stars label no edge
+        configs = dict.fromkeys(c for c in map(view.created_by, view.links_of(hub)) if c)
+        if hub in fabric.vnets and configs:
+            drafts[_vnet_id(hub)].lines.append(f"AVNM hub ({', '.join(configs)})")
+    edges += _group_edges(fabric, view, drafts)
     edges += _gateway_nodes(fabric, drafts)
     edges += _connection_edges(fabric, drafts)
     edges += _appliance_nodes(fabric, drafts)
@@ -166,7 +180,7 @@ def layout(
     groups = _place(drafts, spokes_of)
     dense = any(len(s) > DENSE_SPOKES for s in spokes_of.values())
 
-    node_badges, edge_badges, unplaced = _badges(fabric, findings, drafts, edges)
+    node_badges, edge_badges, unplaced = _badges(fabric, view, findings, drafts, edges)
     nodes = tuple(
         Node(
             d.id,
@@ -185,7 +199,7 @@ def layout(
         )
         for d in drafts.values()
     )
-    edges = [attrs.evolve(e, badges=tuple(edge_badges.get(e.id, ()))) for e in edges]
+    edges = [attrs.evolve(e, badges=_merged(e.badges, edge_badges.get(e.id, ()))) for e in edges]
     width = max((g.x + g.width for g in groups), default=1.0) + 0.5
     height = max((g.y + g.height for g in groups), default=1.0) + 0.5
     marked = None
@@ -197,11 +211,25 @@ def layout(
     )
 
 
-def _neighbours(fabric: Fabric) -> dict[str, set[str]]:
-    """VNet -> the VNets it is joined to by a peering link or a VNet-to-VNet connection (in
-    either direction, in any state)."""
+def _merged(own: tuple[Badge, ...], found: Iterable[Badge]) -> tuple[Badge, ...]:
+    """An element's own badges, then the findings' that say something else."""
+    seen = {(b.code, b.message) for b in own}
+    return (*own, *(b for b in found if (b.code, b.message) not in seen))
+
+
+def _drawn_links(fabric: Fabric, view: PeeringView) -> list[Peering]:
+    """The peering links a diagram draws: those that exist as the control plane has them
+    (declared and Virtual Network Manager's, ``PeeringView.links``) and the declared ones that
+    do not (refused for a permission, deleted by Virtual Network Manager), drawn as absent."""
+    absent = [link for link in fabric.peerings.values() if view.absent(link) is not None]
+    return sorted([*view.links, *absent], key=lambda link: (link.vnet, link.name))
+
+
+def _neighbours(fabric: Fabric, links: Sequence[Peering]) -> dict[str, set[str]]:
+    """VNet -> the VNets it is joined to by a drawn peering link or a VNet-to-VNet connection
+    (in either direction, in any state)."""
     peers: dict[str, set[str]] = {name: set() for name in fabric.vnets}
-    pairs = [(link.vnet, link.remote_vnet) for link in fabric.peerings.values()]
+    pairs = [(link.vnet, link.remote_vnet) for link in links]
     for connection in fabric.connections.values():
         a, b = (
             fabric.gateways.get(connection.from_gateway),
@@ -216,11 +244,11 @@ def _neighbours(fabric: Fabric) -> dict[str, set[str]]:
     return peers
 
 
-def _hubs(fabric: Fabric) -> dict[str, list[str]]:
+def _hubs(fabric: Fabric, links: Sequence[Peering]) -> dict[str, list[str]]:
     """Hub VNet id -> its spokes' ids: a hub is joined (peering or VNet-to-VNet VPN) to at
     least two VNets and to more VNets than each of them; its spokes are those VNets in its own
     region that are not hubs themselves (a spoke of two hubs goes to the first by name)."""
-    peers = _neighbours(fabric)
+    peers = _neighbours(fabric, links)
     hubs = [
         name
         for name, around in sorted(peers.items())
@@ -240,11 +268,15 @@ def _hubs(fabric: Fabric) -> dict[str, list[str]]:
     return result
 
 
-def _peering_edges(fabric: Fabric, view: PeeringView, drafts: dict[str, _Draft]) -> list[Edge]:
-    """One edge per VNet pair: its links' names, the worst state of its links, regional or
-    global, and gateway transit as the control plane answers it."""
+def _peering_edges(
+    fabric: Fabric, view: PeeringView, links: Sequence[Peering], drafts: dict[str, _Draft]
+) -> list[Edge]:
+    """One edge per VNet pair: its links' names, the worst state of the links that exist
+    (``Absent`` when none does, with why as a badge), regional or global, gateway transit as
+    the control plane answers it, and the Virtual Network Manager configurations that created
+    its links."""
     pairs: dict[tuple[str, str], list] = {}
-    for _, link in sorted(fabric.peerings.items()):
+    for link in links:
         pair = tuple(sorted((link.vnet, link.remote_vnet)))
         pairs.setdefault(pair, []).append(link)
     edges = []
@@ -255,11 +287,19 @@ def _peering_edges(fabric: Fabric, view: PeeringView, drafts: dict[str, _Draft])
                     _vnet_id(name), VNET, name, ["(not in this topology)"], ""
                 )
         links.sort(key=lambda link: link.vnet != a)
-        state = max((view.state(link) for link in links), key=lambda s: _STATE_RANK.get(s, 3))
+        absent = [(link, view.absent(link)) for link in links]
+        absent = [(link, why) for link, why in absent if why is not None]
+        present = [link for link in links if view.absent(link) is None]
+        states = [view.state(link) for link in present] or [ABSENT]
+        state = max(states, key=lambda s: _STATE_RANK.get(s, 3))
         va, vb = fabric.vnets.get(a), fabric.vnets.get(b)
         known = va is not None and vb is not None and not va.external and not vb.external
         scope = "global" if known and va.region != vb.region else "regional"
-        transit, detail, toward = _transit(fabric, view, links)
+        transit, detail, toward = _transit(fabric, view, present)
+        if absent and not detail:
+            detail = "; ".join(why for _, why in absent)
+        badges = tuple(_absent_badge(view, link, why) for link, why in absent)
+        created = tuple(dict.fromkeys(c for c in map(view.created_by, present) if c))
         source, target = (a, b) if toward != a else (b, a)
         names = tuple(f"{link.vnet}/{link.name}" for link in links)
         if source != a:
@@ -275,8 +315,67 @@ def _peering_edges(fabric: Fabric, view: PeeringView, drafts: dict[str, _Draft])
                 scope,
                 transit,
                 detail,
+                badges,
+                created,
             )
         )
+    return edges
+
+
+def _absent_badge(view: PeeringView, link: Peering, why: str) -> Badge:
+    """Why a declared link does not exist, as the badge on its edge: Azure refused it
+    (LinkedAuthorizationFailed, §2.9) or Virtual Network Manager deleted it (N8.1)."""
+    if (link.vnet, link.name) in view.blocked:
+        return Badge("LinkedAuthorizationFailed", "Error", why)
+    return Badge("PeeringDeletedByNetworkManager", "Warning", why)
+
+
+def _group_edges(fabric: Fabric, view: PeeringView, drafts: dict[str, _Draft]) -> list[Edge]:
+    """Virtual Network Manager connected groups (N8.1: members reach each other directly, next
+    hop ``ConnectedGroup``, with no peering objects). A group of up to ``GROUP_EDGES_MAX``
+    VNets is an edge between each pair that a ConnectedGroup route joins (not a pair a peering
+    carries, nor one whose prefixes an overlap removed); a larger one is a node joined to each
+    member, so that a 250-VNet mesh stays drawable."""
+    if not view.deployment.groups:
+        return []
+    joined: dict[str, set[tuple[str, str]]] = {}  # group -> the pairs its routes join
+    for vnet, routes in view.mesh.routes.items():
+        for route in routes:
+            pair = tuple(sorted((vnet, route.link.remote_vnet)))
+            joined.setdefault(route.link.group.name, set()).add(pair)
+    edges = []
+    for group in sorted(view.deployment.groups, key=lambda g: g.name):
+        scope = "global" if group.is_global else "regional"
+        if len(group.members) <= GROUP_EDGES_MAX:
+            for a, b in sorted(joined.get(group.name, ())):
+                edges.append(
+                    Edge(
+                        f"{GROUP_LINK}:{group.name}|{a}|{b}",
+                        GROUP_LINK,
+                        _vnet_id(a),
+                        _vnet_id(b),
+                        (group.name,),
+                        CONNECTED,
+                        scope,
+                        created_by=(group.configuration,),
+                    )
+                )
+            continue
+        regions = {fabric.vnets[m].region for m in group.members if m in fabric.vnets}
+        lines = [f"connected group ({scope})", f"{len(group.members)} members"]
+        node_id = f"{CONNECTED_GROUP}:{group.name}"
+        region = next(iter(regions)) if len(regions) == 1 else ""
+        drafts[node_id] = _Draft(node_id, CONNECTED_GROUP, group.name, lines, region)
+        for member in group.members:
+            edges.append(
+                Edge(
+                    f"{GROUP_MEMBER}:{group.name}|{member}",
+                    GROUP_MEMBER,
+                    _vnet_id(member),
+                    node_id,
+                    (),
+                )
+            )
     return edges
 
 
@@ -598,10 +697,24 @@ def _place_star(
 
 
 def _badges(
-    fabric: Fabric, findings: Iterable[Finding], drafts: dict[str, _Draft], edges: list[Edge]
+    fabric: Fabric,
+    view: PeeringView,
+    findings: Iterable[Finding],
+    drafts: dict[str, _Draft],
+    edges: list[Edge],
 ) -> tuple[dict[str, list[Badge]], dict[str, list[Badge]], list[Badge]]:
-    """Each finding on the first element among its resources that the diagram draws."""
+    """Each finding on the first element among its resources that the diagram draws (a
+    connectivity configuration's on its first connected group)."""
     by_name: dict[str, str] = {}  # resource id -> node or edge id
+    links = [e.id for e in edges if e.kind == GROUP_LINK]
+    for group in sorted(view.deployment.groups, key=lambda g: g.name):
+        node_id = f"{CONNECTED_GROUP}:{group.name}"  # a large group's node, else its first edge
+        found = node_id if node_id in drafts else None
+        found = found or next(
+            (i for i in links if i.startswith(f"{GROUP_LINK}:{group.name}|")), None
+        )
+        if found is not None:
+            by_name.setdefault(f"connectivity_configuration/{group.configuration}", found)
     for edge in edges:
         if edge.kind == PEERING:
             for name in edge.names:
@@ -618,6 +731,7 @@ def _badges(
             APPLIANCE: "host",
             ROUTE_SERVER: "route_server",
             CIRCUIT: "express_route_circuit",
+            CONNECTED_GROUP: "connected_group",
         }[draft.kind]
         by_name[f"{kind}/{draft.name}"] = draft.id
     users: dict[str, str] = {}  # nsg/route_table/host -> the VNet that uses it
@@ -671,6 +785,7 @@ def _highlight(
         Crossing,
         Egress,
         GatewayHop,
+        GroupCrossing,
         OnPremises,
         Stranded,
         TunnelHop,
@@ -706,6 +821,10 @@ def _highlight(
             visit(_vnet_id(step.location.vnet.name))
         elif isinstance(step, Crossing):
             visit(_vnet_id(step.vnet.name))
+            visit(_vnet_id(step.remote.name))
+        elif isinstance(step, GroupCrossing):
+            visit(_vnet_id(step.vnet.name))
+            visit(f"{CONNECTED_GROUP}:{step.group.name}")  # a large group's node, if drawn
             visit(_vnet_id(step.remote.name))
         elif isinstance(step, GatewayHop):
             visit(f"gateway:{step.gateway.name}")

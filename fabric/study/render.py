@@ -16,15 +16,18 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch, Rectangle
 
-from fabric.control.peering import CONNECTED, DISCONNECTED, INITIATED
+from fabric.control.peering import ABSENT, CONNECTED, DISCONNECTED, INITIATED
 from fabric.sim.figures import SVG_SALT
 from fabric.study.diagram import (
     APPLIANCE,
     ATTACH,
     CIRCUIT,
+    CONNECTED_GROUP,
     EXPRESSROUTE,
     FIREWALL,
     GATEWAY,
+    GROUP_LINK,
+    GROUP_MEMBER,
     PEERING,
     ROUTE_SERVER,
     SITE,
@@ -45,6 +48,7 @@ NODE_COLOURS = {
     FIREWALL: ("#fde2e2", "#c0392b"),
     APPLIANCE: ("#fdebd3", "#d35400"),
     ROUTE_SERVER: ("#e6f5ea", "#2e8b57"),
+    CONNECTED_GROUP: ("#e0f5f1", "#138d75"),
 }
 HUB_FILL = "#cfe2f7"
 SEVERITY_COLOURS = {"Error": "#c0392b", "Warning": "#d68910"}
@@ -59,7 +63,13 @@ def edge_style(edge: Edge) -> tuple[str, str, str, float]:
     """(legend label, colour, matplotlib line style, width) of an edge."""
     if edge.kind == ATTACH:
         return "in VNet", "#9a9a9a", "-", 0.8
+    if edge.kind == GROUP_LINK:
+        return "connected group (AVNM)", "#138d75", "-.", 1.6
+    if edge.kind == GROUP_MEMBER:
+        return "connected group member (AVNM)", "#138d75", "-.", 1.4
     if edge.kind == PEERING:
+        if edge.state == ABSENT:
+            return "peering absent", "#9a9a9a", ":", 1.4
         if edge.state == INITIATED:
             return "peering Initiated", "#ff7f0e", "--", 1.6
         if edge.state == DISCONNECTED:
@@ -434,6 +444,7 @@ _MERMAID_SHAPES = {
     FIREWALL: ('[/"', '"/]'),
     APPLIANCE: ('[/"', '"/]'),
     ROUTE_SERVER: ('[/"', '"/]'),
+    CONNECTED_GROUP: ('[["', '"]]'),
 }
 
 
@@ -514,7 +525,7 @@ def _mermaid_node(node: Node, ids: dict[str, str]) -> str:
 
 
 def _mermaid_edge(edge: Edge, ids: dict[str, str]) -> str:
-    words = [" / ".join(edge.shown_names)] if edge.kind != ATTACH else []
+    words = [" / ".join(edge.shown_names)] if edge.shown_names and edge.kind != ATTACH else []
     if edge.label:
         words.append(edge.label)
     words += [f"⚠ {b.code}" for b in edge.badges]
@@ -545,6 +556,7 @@ _DOT_SHAPES = {
     FIREWALL: "octagon",
     APPLIANCE: "octagon",
     ROUTE_SERVER: "component",
+    CONNECTED_GROUP: "parallelogram",
 }
 _DOT_STYLES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dashed"}
 
@@ -582,7 +594,7 @@ def dot(diagram: Diagram) -> str:
         lines += [f"  {_dot_node(node, on_path, marked)}" for node in members]
     for edge in diagram.edges:
         _, colour, style, width = edge_style(edge)
-        words = [" / ".join(edge.shown_names)] if edge.kind != ATTACH else []
+        words = [" / ".join(edge.shown_names)] if edge.shown_names and edge.kind != ATTACH else []
         if edge.label:
             words.append(edge.label)
         words += [f"⚠ {b.code}" for b in edge.badges]
