@@ -74,8 +74,8 @@ def explain_no_route(
             pair,
         )
     names = {here.name, target.name}
-    for link in fabric.peerings.values():
-        if {link.vnet, link.remote_vnet} == names and plane.peerings.absent(link) is not None:
+    for link in plane.peerings.absent_links():
+        if {link.vnet, link.remote_vnet} == names:
             gap = plane.peerings.blocked.get((link.vnet, link.name))
             code = "LinkedAuthorizationFailed" if gap else "PeeringDeletedByNetworkManager"
             return code, plane.peerings.absent(link) or "", (f"peering/{link.vnet}/{link.name}",)

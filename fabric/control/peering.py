@@ -31,6 +31,7 @@ class PeeringView:
     """
 
     __slots__ = (
+        "_absent",
         "_by_pair",
         "_by_vnet",
         "_mesh",
@@ -64,6 +65,12 @@ class PeeringView:
         self._states: dict[tuple[str, str], str] = {}
         self._mesh: avnm.MeshRoutes | None = None
         self._overlaps: dict[tuple[str, str], bool] = {}
+        # The declared links that do not exist (refused, or deleted by AVNM), in fabric order.
+        self._absent = [
+            link
+            for key, link in fabric.peerings.items()
+            if key in self.blocked or key in self.deployment.removed
+        ]
 
     def absent(self, link: Peering) -> str | None:
         """Why a declared link does not exist (None: it does): Azure refused to create it
@@ -80,6 +87,11 @@ class PeeringView:
                 "not match its topology (N8.1)"
             )
         return None
+
+    def absent_links(self) -> list[Peering]:
+        """The declared links that do not exist (``absent`` says why), in the fabric's order:
+        usually none, so a question about them need not scan every declared link."""
+        return self._absent
 
     def created_by(self, link: Peering) -> str | None:
         """The connectivity configuration that created ``link``, if AVNM did."""
