@@ -9,12 +9,19 @@ resources)``; ``fabric.control.forwarding`` turns it into a Drop.
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from fabric.control.addressing import IPAddress
 from fabric.control.connections import connection_status, gateway_for_vnet
 from fabric.control.plane import ControlPlane
 from fabric.model import VNet
 
 Explanation = tuple[str, str, tuple[str, ...]]
+
+# plane -> (here, target) -> the cause between two VNets (a plane is read-only once built)
+_explained: WeakKeyDictionary[ControlPlane, dict[tuple[str, str], Explanation | None]] = (
+    WeakKeyDictionary()
+)
 
 
 def transit_blocker(plane: ControlPlane, vnet: VNet) -> Explanation | None:
@@ -39,7 +46,6 @@ def explain_no_route(
     plane: ControlPlane, here: VNet, destination: IPAddress, fallback: str
 ) -> Explanation:
     """Turn 'no usable route from ``here``' into the reason a user can act on."""
-    fabric = plane.fabric
     holders = plane.vnets_containing(destination)
     targets = [v for v in holders if v.name != here.name]
     in_here = len(targets) < len(holders)
@@ -65,6 +71,29 @@ def explain_no_route(
     if not targets:
         return fallback, f"no route from {here.name} reaches {destination}", (f"vnet/{here.name}",)
     target = targets[0]
+    found = _between(plane, here, target)
+    if found is not None:
+        return found
+    pair = (f"vnet/{here.name}", f"vnet/{target.name}")
+    return fallback, f"no route from {here.name} reaches {target.name} ({destination})", pair
+
+
+def _between(plane: ControlPlane, here: VNet, target: VNet) -> Explanation | None:
+    """Why nothing connects VNet ``here`` to VNet ``target`` (None: no known cause), decided
+    once per plane and pair of VNets: it depends on them alone, not on the address asked
+    about, and a matrix asks it for every pair of their subnets."""
+    cache = _explained.setdefault(plane, {})
+    key = (here.name, target.name)
+    if key not in cache:
+        cache[key] = _cause(plane, here, target)
+    return cache[key]
+
+
+def _cause(plane: ControlPlane, here: VNet, target: VNet) -> Explanation | None:
+    """Overlap, a missing or unconnected peering, non-transitive peering, a VPN connection
+    that is down, a shared circuit's filter, gateway transit not configured: the first that
+    applies."""
+    fabric = plane.fabric
     pair = (f"vnet/{here.name}", f"vnet/{target.name}")
     if plane.peerings.overlap(here.name, target.name):
         return (
@@ -136,7 +165,7 @@ def explain_no_route(
             blocker = transit_blocker(plane, vnet)
             if blocker is not None:
                 return blocker
-    return fallback, f"no route from {here.name} reaches {target.name} ({destination})", pair
+    return None
 
 
 def shared_circuit_filter(plane: ControlPlane, here: VNet, target: VNet) -> Explanation | None:

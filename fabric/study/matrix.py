@@ -19,12 +19,13 @@ from pathlib import Path as FilePath
 import attrs
 
 from fabric.control.addressing import AddressError, parse_address, valid_networks
+from fabric.control.encryption import encrypted_throughout
 from fabric.control.forwarding import EPHEMERAL_PORT, PORTLESS, canonical, follow
 from fabric.control.nsg import Packet5Tuple
 from fabric.control.plane import ControlPlane, Location
 from fabric.model import Fabric
 from fabric.study.endpoints import INFRASTRUCTURE_SUBNETS
-from fabric.watcher.trace import render
+from fabric.watcher.trace import hop_names, status
 
 # The services a matrix asks about unless told one (Tcp 22, 443, 3389, Udp 53, Icmp).
 COMMON_SERVICES: tuple[tuple[str, int | None], ...] = (
@@ -336,21 +337,30 @@ def matrix(
 
 
 def _pair(plane, packet, source, location, destination) -> Pair:
+    """The pair as ``connectivity`` reports it (``render``'s status, hop names, reason and
+    latency), read off the path without rendering every hop."""
     path = follow(plane, location, packet)
-    trace = render(path)
     drop = path.drop
-    encrypted = path.reachable and all(
-        hop.encryption is None or hop.encryption.encrypted for hop in trace.hops
-    )
+    if drop is not None:
+        return Pair(
+            source.label,
+            destination.label,
+            packet.protocol,
+            packet.destination_port,
+            status(path),
+            drop.code,
+            hop_names(path),
+            drop.reason,
+        )
     return Pair(
         source.label,
         destination.label,
         packet.protocol,
         packet.destination_port,
-        trace.connection_status,
-        drop.code if drop else None,
-        tuple(hop.name for hop in trace.hops),
-        drop.reason if drop else None,
-        trace.latency_ms,
-        encrypted,
+        status(path),
+        None,
+        hop_names(path),
+        None,
+        path.latency_ms,
+        encrypted_throughout(path)[0],  # no stretch of the path in the clear
     )

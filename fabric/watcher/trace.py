@@ -31,6 +31,9 @@ from fabric.control.forwarding import (
 from fabric.control.plane import ControlPlane
 from fabric.model import ExpressRouteCircuit
 
+REACHABLE = "Reachable"
+UNREACHABLE = "Unreachable"
+
 
 @attrs.frozen(slots=True)
 class Issue:
@@ -85,7 +88,7 @@ class Trace:
 
     @property
     def reachable(self) -> bool:
-        return self.connection_status == "Reachable"
+        return self.connection_status == REACHABLE
 
     @property
     def code(self) -> str | None:
@@ -168,12 +171,9 @@ def connectivity(
 def render(path: Path) -> Trace:
     """The trace of a path: one hop per node, every blocking cause as an issue on its hop."""
     hops: list[Hop] = []
-    issues_at: dict[int, list[Drop]] = {}
-    for drop in path.blockers:
-        issues_at.setdefault(drop.at_step, []).append(drop)
-    last = max(issues_at, default=len(path.steps))
+    shown, issues_at = _window(path)
     protections = posture(path)
-    for index, step in enumerate(path.steps[: max(last, 1)]):
+    for index, step in enumerate(shown):
         hop = _hop(step, path, protections[index])
         if hop is not None:
             hops.append(hop)
@@ -183,15 +183,40 @@ def render(path: Path) -> Trace:
         _attach(hops, drop)
     drop = path.drop
     if drop is not None:
-        return Trace("Unreachable", tuple(hops), drop.reason, None, path)
-    return Trace("Reachable", tuple(hops), None, path.latency_ms, path)
+        return Trace(UNREACHABLE, tuple(hops), drop.reason, None, path)
+    return Trace(REACHABLE, tuple(hops), None, path.latency_ms, path)
+
+
+def status(path: Path) -> str:
+    """The connection status ``render(path)`` reports."""
+    return REACHABLE if path.reachable else UNREACHABLE
+
+
+def hop_names(path: Path) -> tuple[str, ...]:
+    """The names of the hops ``render(path)`` shows, in order, without building the hops (a
+    matrix of a million pairs needs only these)."""
+    shown, _ = _window(path)
+    return tuple(name for step in shown if (name := hop_name(step)) is not None)
+
+
+def _window(path: Path) -> tuple[tuple, dict[int, list[Drop]]]:
+    """The steps a trace shows (up to the last blocking cause) and the blocking causes by the
+    step they follow."""
+    issues_at: dict[int, list[Drop]] = {}
+    for drop in path.blockers:
+        issues_at.setdefault(drop.at_step, []).append(drop)
+    last = max(issues_at, default=len(path.steps))
+    return path.steps[: max(last, 1)], issues_at
 
 
 def _attach(hops: list[Hop], drop: Drop) -> None:
     if not hops:
         return
     issue = Issue(drop.issue, drop.origin, "Error", dict(drop.context))
-    hops[-1] = attrs.evolve(hops[-1], issues=(*hops[-1].issues, issue))
+    hop = hops[-1]
+    hops[-1] = Hop(
+        hop.type, hop.name, hop.address, (*hop.issues, issue), hop.detail, hop.encryption
+    )
 
 
 def _hop(step, path: Path, encryption: Protection | None = None) -> Hop | None:
@@ -201,24 +226,57 @@ def _hop(step, path: Path, encryption: Protection | None = None) -> Hop | None:
     return Hop(hop.type, hop.name, hop.address, hop.issues, hop.detail, encryption)
 
 
+def hop_name(step) -> str | None:
+    """The name of the hop a step shows as (None: a leg, which is travel, not a node)."""
+    if isinstance(step, Egress | Arrival):
+        return step.location.name
+    if isinstance(step, Crossing):
+        return f"{step.vnet.name}/{step.link.name}"
+    if isinstance(step, GroupCrossing):
+        return f"{step.vnet.name}/{step.group.name}"
+    if isinstance(step, ApplianceHop | ApplianceEgress):
+        return step.host.name
+    if isinstance(step, ServiceEndpointEgress):
+        return step.route.service or step.route.tag or "-"
+    if isinstance(step, FirewallHop):
+        return step.firewall.name
+    if isinstance(step, GatewayHop):
+        return step.gateway.name
+    if isinstance(step, CircuitHop):
+        return step.circuit.name
+    if isinstance(step, TunnelHop):
+        return step.site.name if step.site is not None else step.remote_gateway.name
+    if isinstance(step, OnPremises):
+        return step.site.name
+    if isinstance(step, PlatformArrival):
+        return str(step.address)
+    if isinstance(step, InternetEgress):
+        return "Internet"
+    if isinstance(step, Stranded):
+        return step.vnet.name
+    return None  # legs are travel, not nodes
+
+
 def _node(step, path: Path) -> Hop | None:
-    destination = str(path.packet.destination)
+    name = hop_name(step)
+    if name is None:
+        return None
     if isinstance(step, Egress):
         where = step.location
         return Hop(
             "Source",
-            where.name,
+            name,
             str(path.packet.source),
             detail=f"{where.vnet.name}/{where.subnet.name}",
         )
+    destination = str(path.packet.destination)
     if isinstance(step, Crossing):
-        name = f"{step.vnet.name}/{step.link.name}"
         return Hop(step.kind, name, "-", detail=f"{step.vnet.name} -> {step.remote.name}")
     if isinstance(step, GroupCrossing):
         group = step.group
         return Hop(
             step.kind,
-            f"{step.vnet.name}/{group.name}",
+            name,
             "-",
             detail=f"{step.vnet.name} -> {step.remote.name}; connected group of Virtual Network "
             f"Manager configuration {group.configuration} (no peering)",
@@ -230,7 +288,7 @@ def _node(step, path: Path) -> Hop | None:
         ecmp = f"; ECMP over {spread} NVAs" if spread > 1 else ""
         return Hop(
             "VirtualAppliance",
-            step.host.name,
+            name,
             step.host.ip,
             detail=f"{step.vnet.name}/{step.host.subnet}; route {step.route.prefix}{learned}"
             + ecmp,
@@ -239,7 +297,7 @@ def _node(step, path: Path) -> Hop | None:
         server = step.route.route_server
         return Hop(
             "BeyondAppliance",
-            step.host.name,
+            name,
             destination,
             detail=f"out through NVA {step.host.name}, which announced {step.route.prefix} to "
             f"Route Server {server.name if server else '-'}: beyond it is outside the model",
@@ -248,7 +306,7 @@ def _node(step, path: Path) -> Hop | None:
         route = step.route
         return Hop(
             "ServiceEndpoint",
-            route.service or route.tag or "-",
+            name,
             destination,
             detail=f"route {route.prefix} (VirtualNetworkServiceEndpoint, service tag "
             f"{route.tag}): to the Azure service, outside the model",
@@ -266,7 +324,7 @@ def _node(step, path: Path) -> Hop | None:
             decided = f"rule {step.verdict.collection}/{step.verdict.rule} ({action})"
         return Hop(
             "AzureFirewall",
-            step.firewall.name,
+            name,
             str(step.address),
             detail=f"{step.vnet.name}; route {step.route.prefix}; {decided}{derived}",
         )
@@ -276,7 +334,7 @@ def _node(step, path: Path) -> Hop | None:
             how = f"from circuit {step.circuit.name}; {how}"
         return Hop(
             "VirtualNetworkGateway",
-            step.gateway.name,
+            name,
             ", ".join(step.addresses) or "-",
             detail=f"{step.vnet.name}; {how}",
         )
@@ -285,37 +343,37 @@ def _node(step, path: Path) -> Hop | None:
     if isinstance(step, TunnelHop) and step.site is not None:
         return Hop(
             "LocalNetworkGateway",
-            step.site.name,
+            name,
             ", ".join(step.remote_addresses),
             detail=f"on premises; tunnel {step.connection.name}",
         )
     if isinstance(step, TunnelHop):
         return Hop(
             "VirtualNetworkGateway",
-            step.remote_gateway.name,
+            name,
             ", ".join(step.remote_addresses) or "-",
             detail=f"{step.remote_vnet.name}; tunnel {step.connection.name}",
         )
     if isinstance(step, OnPremises):
         if isinstance(step.site, ExpressRouteCircuit):
             where = f"delivered on premises via circuit {step.site.name} at peering location "
-            return Hop("OnPremises", step.site.name, destination, detail=where + _at(step.site))
-        return Hop("OnPremises", step.site.name, destination, detail="delivered on premises")
+            return Hop("OnPremises", name, destination, detail=where + _at(step.site))
+        return Hop("OnPremises", name, destination, detail="delivered on premises")
     if isinstance(step, Arrival):
         where = step.location
         return Hop(
             "Destination",
-            where.name,
+            name,
             destination,
             detail=f"{where.vnet.name}/{where.subnet.name}; {step.how}",
         )
     if isinstance(step, PlatformArrival):
-        return Hop("AzurePlatform", str(step.address), destination, detail="answered by the host")
+        return Hop("AzurePlatform", name, destination, detail="answered by the host")
     if isinstance(step, InternetEgress):
-        return Hop("Internet", "Internet", destination, detail=f"route {step.route.prefix}")
+        return Hop("Internet", name, destination, detail=f"route {step.route.prefix}")
     if isinstance(step, Stranded):
-        return Hop("VnetLocal", step.vnet.name, destination, detail=step.how)
-    return None  # legs are travel, not nodes
+        return Hop("VnetLocal", name, destination, detail=step.how)
+    return None
 
 
 def _at(circuit: ExpressRouteCircuit) -> str:
