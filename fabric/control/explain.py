@@ -82,7 +82,9 @@ def _between(plane: ControlPlane, here: VNet, target: VNet) -> Explanation | Non
     """Why nothing connects VNet ``here`` to VNet ``target`` (None: no known cause), decided
     once per plane and pair of VNets: it depends on them alone, not on the address asked
     about, and a matrix asks it for every pair of their subnets."""
-    cache = _explained.setdefault(plane, {})
+    cache = _explained.get(plane)
+    if cache is None:
+        cache = _explained[plane] = {}
     key = (here.name, target.name)
     if key not in cache:
         cache[key] = _cause(plane, here, target)

@@ -419,21 +419,23 @@ def settle(steps: list[Step], latency: LatencyModel) -> list[Step]:
     the rule): a path inside one region adds its in-region legs (zone-aware); a path between
     regions takes the published region-pair figures, which are end to end (VM to VM), so the
     in-region legs around them add nothing."""
-    legs = [s for s in steps if isinstance(s, Leg)]
+    legs = [s for s in steps if isinstance(s, Leg | LocationLeg)]
+    if not legs:
+        return steps
     # A peering-location figure is end to end as well (N4.1 measured host to VM).
-    across = any(leg.crosses_regions for leg in legs) or any(
-        isinstance(s, LocationLeg) for s in steps
-    )
+    across = any(isinstance(leg, LocationLeg) or leg.crosses_regions for leg in legs)
     settled = []
     for step in steps:
         if isinstance(step, Leg):
-            step = attrs.evolve(step, latency_ms=_leg_ms(step, latency, across))
+            ms = _leg_ms(step, latency, across)
+            step = Leg(step.source_region, step.region, ms, step.source_zone, step.zone)
         elif isinstance(step, LocationLeg):
             try:
                 rtt = latency.peering_location_round_trip_ms(step.location, step.region)
-                step = attrs.evolve(step, latency_ms=rtt / 2)
+                ms = rtt / 2
             except UnknownRegionPair:
-                step = attrs.evolve(step, latency_ms=None)
+                ms = None
+            step = LocationLeg(step.region, step.location, step.to_location, ms)
         settled.append(step)
     return settled
 
@@ -701,7 +703,8 @@ class _Walk:
         if self.established:
             return
         key = (location.name, direction)
-        if key not in self.records:
+        guarded = location.subnet.nsg or (location.host is not None and location.host.nsg)
+        if guarded and key not in self.records:  # no NSG on the NIC or its subnet: allowed
             verdict, _ = self.plane.nsg_verdict(location, direction, self.packet)
             if not verdict.allowed:
                 self.blockers.append(self._nsg_drop(verdict))
@@ -731,11 +734,13 @@ class _Walk:
             route = table.lookup(destination)
             # the appliance forwarding it too: an NVA in the source's own subnet is no loop
             here = self.appliance_host.name if self.appliance_host else ""
-            key = (vnet.name, id(table), str(route.prefix) if route else "-", here)
+            # one route per prefix in a FIB: the route's identity stands for its prefix
+            key = (vnet.name, id(table), id(route), here)
             if key in seen:
                 return self.drop(
                     "RoutingLoop",
-                    f"the packet returned to {vnet.name}/{table.subnet} by route {key[2]}",
+                    f"the packet returned to {vnet.name}/{table.subnet} by route "
+                    f"{route.prefix if route else '-'}",
                     f"vnet/{vnet.name}",
                     origin="Outbound",
                 )
