@@ -18,10 +18,26 @@ from fabric.model import VNet
 
 Explanation = tuple[str, str, tuple[str, ...]]
 
-# plane -> (here, target) -> the cause between two VNets (a plane is read-only once built)
-_explained: WeakKeyDictionary[ControlPlane, dict[tuple[str, str], Explanation | None]] = (
-    WeakKeyDictionary()
-)
+
+class _Known:
+    """What explanations of one plane learned (a plane is read-only once built): the cause
+    between two VNets, by their names, and the VNets that hold an address."""
+
+    __slots__ = ("causes", "holders")
+
+    def __init__(self) -> None:
+        self.causes: dict[tuple[str, str], Explanation | None] = {}
+        self.holders: dict[IPAddress, list[VNet]] = {}
+
+
+_known: WeakKeyDictionary[ControlPlane, _Known] = WeakKeyDictionary()
+
+
+def _known_of(plane: ControlPlane) -> _Known:
+    known = _known.get(plane)
+    if known is None:
+        known = _known[plane] = _Known()
+    return known
 
 
 def transit_blocker(plane: ControlPlane, vnet: VNet) -> Explanation | None:
@@ -46,7 +62,10 @@ def explain_no_route(
     plane: ControlPlane, here: VNet, destination: IPAddress, fallback: str
 ) -> Explanation:
     """Turn 'no usable route from ``here``' into the reason a user can act on."""
-    holders = plane.vnets_containing(destination)
+    known = _known_of(plane)
+    holders = known.holders.get(destination)
+    if holders is None:
+        holders = known.holders[destination] = plane.vnets_containing(destination)
     targets = [v for v in holders if v.name != here.name]
     in_here = len(targets) < len(holders)
     if in_here and targets:
@@ -71,24 +90,22 @@ def explain_no_route(
     if not targets:
         return fallback, f"no route from {here.name} reaches {destination}", (f"vnet/{here.name}",)
     target = targets[0]
-    found = _between(plane, here, target)
+    found = _between(plane, known, here, target)
     if found is not None:
         return found
     pair = (f"vnet/{here.name}", f"vnet/{target.name}")
     return fallback, f"no route from {here.name} reaches {target.name} ({destination})", pair
 
 
-def _between(plane: ControlPlane, here: VNet, target: VNet) -> Explanation | None:
+def _between(plane: ControlPlane, known: _Known, here: VNet, target: VNet) -> Explanation | None:
     """Why nothing connects VNet ``here`` to VNet ``target`` (None: no known cause), decided
     once per plane and pair of VNets: it depends on them alone, not on the address asked
     about, and a matrix asks it for every pair of their subnets."""
-    cache = _explained.get(plane)
-    if cache is None:
-        cache = _explained[plane] = {}
     key = (here.name, target.name)
-    if key not in cache:
-        cache[key] = _cause(plane, here, target)
-    return cache[key]
+    causes = known.causes
+    if key not in causes:
+        causes[key] = _cause(plane, here, target)
+    return causes[key]
 
 
 def _cause(plane: ControlPlane, here: VNet, target: VNet) -> Explanation | None:

@@ -627,6 +627,22 @@ _HANDLERS = {
 class _Walk:
     """The mutable state of one resolution: where the packet is, what it has crossed."""
 
+    __slots__ = (
+        "appliance_host",
+        "blockers",
+        "established",
+        "handed_to_appliance",
+        "packet",
+        "passed",
+        "plane",
+        "records",
+        "region",
+        "start",
+        "steps",
+        "via_gateway",
+        "zone",
+    )
+
     def __init__(
         self,
         plane: ControlPlane,

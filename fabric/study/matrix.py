@@ -11,9 +11,11 @@ left out.
 
 from __future__ import annotations
 
+import gc
 import html
 from collections import Counter
 from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path as FilePath
 
 import attrs
@@ -326,14 +328,32 @@ def matrix(
         located.append((endpoint, location))
     addresses = [parse_address(endpoint.address) for endpoint, _ in located]
     pairs = []
-    for protocol, port in asked:
-        source_port = None if port is None else EPHEMERAL_PORT
-        for i, (source, location) in enumerate(located):
-            for j, (destination, _) in enumerate(located):
-                if i != j:
-                    packet = Packet5Tuple(protocol, addresses[i], addresses[j], source_port, port)
-                    pairs.append(_pair(plane, packet, source, location, destination))
+    with _collector_paused():
+        for protocol, port in asked:
+            source_port = None if port is None else EPHEMERAL_PORT
+            for i, (source, location) in enumerate(located):
+                for j, (destination, _) in enumerate(located):
+                    if i != j:
+                        packet = Packet5Tuple(
+                            protocol, addresses[i], addresses[j], source_port, port
+                        )
+                        pairs.append(_pair(plane, packet, source, location, destination))
     return Matrix(tuple(e for e, _ in located), asked, tuple(pairs))
+
+
+@contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector while the pairs are built: a matrix keeps
+    millions of objects alive, and each full collection would walk all of them again (a fifth
+    of the time at 500 spokes). Tracing a pair makes no reference cycles (a test holds it), so
+    nothing waits for the collector meanwhile; it resumes as it was."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _pair(plane, packet, source, location, destination) -> Pair:
