@@ -18,6 +18,7 @@ cause on the way is listed (``Path.blockers``), the first one being the outcome.
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 import attrs
@@ -26,6 +27,7 @@ from fabric.catalogue.latency import LatencyModel, UnknownRegionPair
 from fabric.control.addressing import (
     AddressError,
     IPAddress,
+    IPNetwork,
     is_internet,
     is_multicast_or_broadcast,
     is_platform,
@@ -404,6 +406,13 @@ class Path:
         if self.through_express_route_gateway:
             mss = min(mss, latency.express_route_tcp_mss_bytes)
         return mss
+
+
+@functools.lru_cache(maxsize=4096)
+def _text(prefix: IPNetwork) -> str:
+    """A route's prefix as text, worked out once: a drop names its route, and a matrix drops
+    a million packets by the same few routes."""
+    return str(prefix)
 
 
 def _step_latency(step: Step) -> float | None:
@@ -795,7 +804,8 @@ class _Walk:
         return self.drop(code, detail, *resources, origin="Outbound")
 
     def next_hop_none(self, vnet: VNet, route: RouteEntry, gateway: VpnGateway | None) -> Drop:
-        context = {"Route": route.name or str(route.prefix), "RouteTable": route.route_table_label}
+        label = route.name or _text(route.prefix)
+        context = {"Route": label, "RouteTable": route.route_table_label}
         if route.overlap is not None:
             overlap = route.overlap
             config = overlap.group.configuration
@@ -847,7 +857,7 @@ class _Walk:
                 f"route {route.prefix} sends {self.packet.destination} to the internet, which "
                 "does not route private or special address space",
                 origin="Outbound",
-                context={"Route": route.name or str(route.prefix)},
+                context={"Route": route.name or _text(route.prefix)},
             )
         self.steps.append(InternetEgress(route))
         return Forward(INTERNET, self.packet.destination)

@@ -328,6 +328,7 @@ def matrix(
         located.append((endpoint, location))
     addresses = [parse_address(endpoint.address) for endpoint, _ in located]
     pairs = []
+    shared: dict = {}  # one copy of each path and reason, however many pairs share it
     with _collector_paused():
         for protocol, port in asked:
             source_port = None if port is None else EPHEMERAL_PORT
@@ -337,7 +338,8 @@ def matrix(
                         packet = Packet5Tuple(
                             protocol, addresses[i], addresses[j], source_port, port
                         )
-                        pairs.append(_pair(plane, packet, source, location, destination))
+                        pair = _pair(plane, packet, source, location, destination, shared)
+                        pairs.append(pair)
     return Matrix(tuple(e for e, _ in located), asked, tuple(pairs))
 
 
@@ -356,12 +358,15 @@ def _collector_paused():
             gc.enable()
 
 
-def _pair(plane, packet, source, location, destination) -> Pair:
+def _pair(plane, packet, source, location, destination, shared: dict) -> Pair:
     """The pair as ``connectivity`` reports it (``render``'s status, hop names, reason and
     latency), read off the path without rendering every hop."""
     path = follow(plane, location, packet)
     drop = path.drop
+    names = hop_names(path)
+    names = shared.setdefault(names, names)
     if drop is not None:
+        reason = drop.reason
         return Pair(
             source.label,
             destination.label,
@@ -369,8 +374,8 @@ def _pair(plane, packet, source, location, destination) -> Pair:
             packet.destination_port,
             status(path),
             drop.code,
-            hop_names(path),
-            drop.reason,
+            names,
+            shared.setdefault(reason, reason),
         )
     return Pair(
         source.label,
@@ -379,7 +384,7 @@ def _pair(plane, packet, source, location, destination) -> Pair:
         packet.destination_port,
         status(path),
         None,
-        hop_names(path),
+        names,
         None,
         path.latency_ms,
         encrypted_throughout(path)[0],  # no stretch of the path in the clear
