@@ -195,18 +195,21 @@ def status(path: Path) -> str:
 def hop_names(path: Path) -> tuple[str, ...]:
     """The names of the hops ``render(path)`` shows, in order, without building the hops (a
     matrix of a million pairs needs only these)."""
-    shown, _ = _window(path)
-    return tuple(name for step in shown if (name := hop_name(step)) is not None)
+    return tuple(name for step in _shown(path) if (name := hop_name(step)) is not None)
 
 
 def _window(path: Path) -> tuple[tuple, dict[int, list[Drop]]]:
-    """The steps a trace shows (up to the last blocking cause) and the blocking causes by the
-    step they follow."""
+    """The steps a trace shows and the blocking causes by the step they follow."""
     issues_at: dict[int, list[Drop]] = {}
     for drop in path.blockers:
         issues_at.setdefault(drop.at_step, []).append(drop)
-    last = max(issues_at, default=len(path.steps))
-    return path.steps[: max(last, 1)], issues_at
+    return _shown(path), issues_at
+
+
+def _shown(path: Path) -> tuple:
+    """The steps a trace shows: up to the last blocking cause (at least the source)."""
+    last = max((drop.at_step for drop in path.blockers), default=len(path.steps))
+    return path.steps[: max(last, 1)]
 
 
 def _attach(hops: list[Hop], drop: Drop) -> None:
