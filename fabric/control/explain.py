@@ -33,13 +33,6 @@ class _Known:
 _known: WeakKeyDictionary[ControlPlane, _Known] = WeakKeyDictionary()
 
 
-def _known_of(plane: ControlPlane) -> _Known:
-    known = _known.get(plane)
-    if known is None:
-        known = _known[plane] = _Known()
-    return known
-
-
 def transit_blocker(plane: ControlPlane, vnet: VNet) -> Explanation | None:
     """Why a VNet peered with a gateway VNet cannot use that gateway, if it is so peered."""
     fabric = plane.fabric
@@ -62,7 +55,7 @@ def explain_no_route(
     plane: ControlPlane, here: VNet, destination: IPAddress, fallback: str
 ) -> Explanation:
     """Turn 'no usable route from ``here``' into the reason a user can act on."""
-    known = _known_of(plane)
+    known = _known.get(plane) or _known.setdefault(plane, _Known())
     holders = known.holders.get(destination)
     if holders is None:
         holders = known.holders[destination] = plane.vnets_containing(destination)
