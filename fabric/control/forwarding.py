@@ -150,6 +150,10 @@ class Leg:
     def label(self) -> str:
         return f"{self.source_region}->{self.region}"
 
+    def settled(self, latency_ms: float | None) -> Leg:
+        """This leg with its latency (``attrs.evolve`` is slow for a million paths)."""
+        return Leg(self.source_region, self.region, latency_ms, self.source_zone, self.zone)
+
     @property
     def crosses_regions(self) -> bool:
         return self.source_region != self.region
@@ -260,6 +264,10 @@ class LocationLeg:
     def label(self) -> str:
         ends = (self.region, self.location)
         return "->".join(ends if self.to_location else ends[::-1])
+
+    def settled(self, latency_ms: float | None) -> LocationLeg:
+        """This leg with its latency."""
+        return LocationLeg(self.region, self.location, self.to_location, latency_ms)
 
 
 @attrs.frozen(slots=True)
@@ -436,15 +444,13 @@ def settle(steps: list[Step], latency: LatencyModel) -> list[Step]:
     settled = []
     for step in steps:
         if isinstance(step, Leg):
-            ms = _leg_ms(step, latency, across)
-            step = Leg(step.source_region, step.region, ms, step.source_zone, step.zone)
+            step = step.settled(_leg_ms(step, latency, across))
         elif isinstance(step, LocationLeg):
             try:
                 rtt = latency.peering_location_round_trip_ms(step.location, step.region)
-                ms = rtt / 2
+                step = step.settled(rtt / 2)
             except UnknownRegionPair:
-                ms = None
-            step = LocationLeg(step.region, step.location, step.to_location, ms)
+                step = step.settled(None)
         settled.append(step)
     return settled
 
