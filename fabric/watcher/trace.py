@@ -208,7 +208,8 @@ def _window(path: Path) -> tuple[tuple, dict[int, list[Drop]]]:
 
 def _shown(path: Path) -> tuple:
     """The steps a trace shows: up to the last blocking cause (at least the source)."""
-    last = max((drop.at_step for drop in path.blockers), default=len(path.steps))
+    blockers = path.blockers
+    last = max([drop.at_step for drop in blockers]) if blockers else len(path.steps)
     return path.steps[: max(last, 1)]
 
 
