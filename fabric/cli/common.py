@@ -101,8 +101,9 @@ def load_input(args: argparse.Namespace, path: str | None = None):
     from fabric.io.terraform import parse_var_options
 
     path = path or args.file
+    options = getattr(args, "var", None) or []
     try:
-        variables = parse_var_options(getattr(args, "var", None) or [])
+        variables = parse_var_options(options) if options else {}
     except (InputError, ValueError) as problem:
         raise UsageError(f"--var: {problem}") from None
     try:

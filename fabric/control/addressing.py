@@ -8,6 +8,7 @@ four and the last), multicast and broadcast blocked, and the host platform addre
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from ipaddress import (
     IPv4Address,
@@ -80,6 +81,14 @@ def parse_prefix(text: str) -> IPNetwork:
     """Parse ``a.b.c.d/len`` or an IPv6 prefix; host bits set give an AddressError with the fix."""
     if not isinstance(text, str):
         raise AddressError(f"{text!r} is not a CIDR prefix string like '10.0.0.0/16'")
+    return _parse_prefix(text)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _parse_prefix(text: str) -> IPNetwork:
+    """``parse_prefix`` of a string, memoised: checks, routing and tags parse the same prefixes
+    over and over (a 5,000-spoke hub: ~40,000 parses per question). Networks are immutable, so
+    sharing one object is safe; errors are not cached (lru_cache does not keep exceptions)."""
     if "/" not in text:
         length = 128 if ":" in text else 32
         raise AddressError(

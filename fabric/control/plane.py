@@ -21,7 +21,7 @@ from fabric.control.addressing import (
     parse_address,
     valid_networks,
 )
-from fabric.control.connections import learned_routes, serving_gateways
+from fabric.control.connections import LearnedRoutes, serving_gateways
 from fabric.control.firewall import derived_address
 from fabric.control.nsg import Packet5Tuple, TagScope, Verdict, evaluate_chain
 from fabric.control.peering import PeeringView, remote_prefixes
@@ -84,7 +84,7 @@ class ControlPlane:
         self.latency = latency or LatencyModel()
         self.block_peering_without_vnet_access = block_peering_without_vnet_access
         self.peerings = PeeringView(self.fabric)
-        self.learned = learned_routes(self.fabric, self.peerings)
+        self.learned = LearnedRoutes(self.fabric, self.peerings)  # per gateway, on first use
         self._routes: dict[tuple[str, str], SubnetRoutes] = {}  # (vnet, subnet) or gateway
         self._scopes: dict[str, TagScope] = {}
         self._members: dict[str, frozenset] | None = None
