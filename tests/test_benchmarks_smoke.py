@@ -35,8 +35,11 @@ def test_dataplane_benchmark_json_shape(capsys):
 
 
 def test_control_plane_benchmark_json_shape(capsys):
-    assert load("control_plane").main(["--json", "--spokes", "20", *AVNM_SMALL]) == 0
+    arguments = ["--json", "--spokes", "20", *AVNM_SMALL, "--scale-spokes", "8", "--repeat", "1"]
+    assert load("control_plane").main(arguments) == 0
     report = last_json(capsys)
+    assert set(report["spokes_8"]) >= {"validate_s", "compile_s", "next_hop_cli_s"}
+    assert report["spokes_8"]["routes"] > 0
     assert report["validate_errors"] == 0
     assert report["subnets"] == 2 * 20 + 2
     endpoints = 2 * 20 + 1  # every subnet but the hub's GatewaySubnet
@@ -49,7 +52,10 @@ AVNM_SMALL = ("--avnm-spokes", "12", "--mesh", "8")
 
 
 def test_control_plane_benchmark_reports_the_avnm_cases(capsys):
-    assert load("control_plane").main(["--json", "--spokes", "5", *AVNM_SMALL]) == 0
+    assert (
+        load("control_plane").main(["--json", "--spokes", "5", *AVNM_SMALL, "--scale-spokes", ""])
+        == 0
+    )
     hub, full_mesh = last_json(capsys)["avnm"]
     assert (hub["vnets"], full_mesh["vnets"]) == (13, 8)
     assert hub["validate_errors"] == full_mesh["validate_errors"] == 0
