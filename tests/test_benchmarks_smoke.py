@@ -105,3 +105,11 @@ def test_peering_vs_vpn_expressroute_rows_hairpin_near_and_far(tmp_path):
     assert near["parallel_mbps"] > 0
     assert module.figure(rows, tmp_path)[0].stat().st_size > 0
     assert "ExpressRoute" in module.markdown(rows, 1)
+
+
+def test_long_tcp_benchmark_json_shape(capsys):
+    assert load("long_tcp").main(["--json", "--seconds", "0.02", "--reference-s", "0.01"]) == 0
+    report = last_json(capsys)
+    assert set(report) >= {"packets", "wall_s", "peak_rss_mb"}
+    assert report["packets"] > 0
+    assert report["samples"] is False
