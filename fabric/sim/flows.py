@@ -333,7 +333,7 @@ class TcpFlow:
         self.next_seq = 0
         self.established = False
         self.rto_event: object | None = None
-        self.rto_deadline: int | None = None
+        self.rto_armed_ns: int | None = None  # when the retransmission timer was (re)armed
         self.nic = dataplane.nic(src)
         self.tsq_bytes = min(
             TSQ_MAX_BYTES,
@@ -394,7 +394,7 @@ class TcpFlow:
             self.stats.sent += 1
             packet = Packet(self, seq, self.segment_bytes, now, self.path, self.ttl, self.mss)
             self.path[0](packet)
-        if self.outstanding and self.rto_deadline is None:
+        if self.outstanding and self.rto_armed_ns is None:
             self._arm_rto()
         self._note_steady(now)
 
@@ -486,25 +486,25 @@ class TcpFlow:
         if self.outstanding.pop(packet.seq, None) is not None:
             self.lost_acks += 1  # a cumulative ACK will cover it
 
-    # -- the retransmission timer (lazy: an ACK moves the deadline, the one pending event
-    # re-arms itself when it fires early, so no event is ever cancelled)
+    # -- the retransmission timer (lazy: an ACK moves the time it was armed at, the one
+    # pending event re-arms itself when it fires early, so no event is ever cancelled; the
+    # deadline is that time plus the RTO, computed when the event fires: the RTO changes only
+    # on an ACK, which re-arms, or on a timeout, which the event itself handles)
 
     def _arm_rto(self) -> None:
-        self.rto_deadline = self.sim.now + self.sender.rto_ns
+        self.rto_armed_ns = now = self.sim.now
         if self.rto_event is None:
-            self.rto_event = self.sim.schedule_at(self.rto_deadline, self._on_rto)
+            self.rto_event = self.sim.schedule_at(now + self.sender.rto_ns, self._on_rto)
 
     def _rearm_rto(self) -> None:
-        if self.outstanding:
-            self.rto_deadline = self.sim.now + self.sender.rto_ns
-        else:
-            self.rto_deadline = None
+        self.rto_armed_ns = self.sim.now if self.outstanding else None
 
     def _on_rto(self, _: object = None) -> None:
         self.rto_event = None
-        deadline = self.rto_deadline
-        if deadline is None or not self.outstanding:
+        armed = self.rto_armed_ns
+        if armed is None or not self.outstanding:
             return
+        deadline = armed + self.sender.rto_ns
         if deadline > self.sim.now:  # progress since it was armed: wait for the new deadline
             self.rto_event = self.sim.schedule_at(deadline, self._on_rto)
             return
@@ -512,7 +512,7 @@ class TcpFlow:
         self.outstanding.clear()  # everything in flight is given up (go-back-N after RTO)
         self.unnoticed.clear()
         self.lost_acks = 0
-        self.rto_deadline = None
+        self.rto_armed_ns = None
         self.sender.on_timeout(self.sim.now, inflight)
         self._pump()
 
