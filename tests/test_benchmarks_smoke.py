@@ -113,3 +113,10 @@ def test_long_tcp_benchmark_json_shape(capsys):
     assert set(report) >= {"packets", "wall_s", "peak_rss_mb"}
     assert report["packets"] > 0
     assert report["samples"] is False
+
+
+def test_startup_benchmark_json_shape(capsys):
+    assert load("startup").main(["--json", "--repeat", "1"]) == 0
+    report = last_json(capsys)
+    assert set(report) >= {"help_s", "next_hop_small_s", "python_floor_s", "import_fabric_cli_s"}
+    assert report["next_hop_heaviest_imports_us"]

@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import pickle
 import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,6 +77,8 @@ def entry_key(path: Path, parameters: Path | None, parameter_values: dict | None
         if parameters is not None:
             digest.update(b"\0parameters\0" + parameters.read_bytes())
         if parameter_values:
+            import json
+
             text = json.dumps(parameter_values, sort_keys=True, default=repr)
             digest.update(b"\0values\0" + text.encode())
     except (OSError, ValueError):
@@ -112,6 +112,8 @@ def _read(entry: Path) -> Any:
 
 def _write(folder: Path, entry: Path, value: Any) -> None:
     """Store ``value`` in ``entry`` atomically; prune the oldest entries beyond MAX_ENTRIES."""
+    import tempfile  # only when an entry is written (start-up)
+
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _private(folder):
