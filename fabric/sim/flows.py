@@ -47,7 +47,6 @@ CONNECTION_FAILED = Drop(
 # at 0.1% relative error (simulator.stats.LogHistogram). Counts, sums, means and throughputs
 # are exact; every engine records through the same structure, so they agree exactly.
 QUANTILE_RELATIVE_ERROR = 1e-3
-FOLD_EVERY = 4096  # deliveries buffered before numpy folds them into the recorders
 
 
 class Span:
@@ -93,10 +92,10 @@ class FlowStats:
 
     Deliveries are buffered in ``latency``, ``delivered_at`` and ``delivered_bytes`` (int64
     arrays: ``deliver`` appends one, an engine may append whole blocks with ``frombytes``) and
-    folded ``FOLD_EVERY`` at a time into: a ``LatencyStats`` (exact count, sum, mean, variance;
-    quantiles within QUANTILE_RELATIVE_ERROR), the span of all deliveries and of those at or
-    after ``steady_from_ns`` (exact throughputs), a ``ThroughputSeries`` (bounded bins, for a
-    figure) and, when kept, the samples.
+    folded ``FOLD_EVERY`` at a time (numpy does the work) into: a ``LatencyStats`` (exact
+    count, sum, mean, variance; quantiles within QUANTILE_RELATIVE_ERROR), the span of all
+    deliveries and of those at or after ``steady_from_ns`` (exact throughputs), a
+    ``ThroughputSeries`` (bounded bins, for a figure) and, when kept, the samples.
     """
 
     __slots__ = (
@@ -120,6 +119,8 @@ class FlowStats:
         "steady",
         "steady_from_ns",
     )
+
+    FOLD_EVERY = 4096  # deliveries buffered before they are folded into the recorders
 
     def __init__(self, name: str, log_drops: bool = False, keep_samples: bool = True) -> None:
         self.name = name
@@ -170,7 +171,7 @@ class FlowStats:
         self.latency.append(now - packet.sent_ns)
         self.delivered_at.append(now)
         self.delivered_bytes.append(packet.payload)
-        if len(self.latency) >= FOLD_EVERY:
+        if len(self.latency) >= self.FOLD_EVERY:
             self.fold()
 
     def fold(self, final: bool = False) -> None:
