@@ -35,8 +35,11 @@ def test_dataplane_benchmark_json_shape(capsys):
 
 
 def test_control_plane_benchmark_json_shape(capsys):
-    assert load("control_plane").main(["--json", "--spokes", "20", *AVNM_SMALL]) == 0
+    arguments = ["--json", "--spokes", "20", *AVNM_SMALL, "--scale-spokes", "8", "--repeat", "1"]
+    assert load("control_plane").main(arguments) == 0
     report = last_json(capsys)
+    assert set(report["spokes_8"]) >= {"validate_s", "compile_s", "next_hop_cli_s"}
+    assert report["spokes_8"]["routes"] > 0
     assert report["validate_errors"] == 0
     assert report["subnets"] == 2 * 20 + 2
     endpoints = 2 * 20 + 1  # every subnet but the hub's GatewaySubnet
@@ -49,7 +52,10 @@ AVNM_SMALL = ("--avnm-spokes", "12", "--mesh", "8")
 
 
 def test_control_plane_benchmark_reports_the_avnm_cases(capsys):
-    assert load("control_plane").main(["--json", "--spokes", "5", *AVNM_SMALL]) == 0
+    assert (
+        load("control_plane").main(["--json", "--spokes", "5", *AVNM_SMALL, "--scale-spokes", ""])
+        == 0
+    )
     hub, full_mesh = last_json(capsys)["avnm"]
     assert (hub["vnets"], full_mesh["vnets"]) == (13, 8)
     assert hub["validate_errors"] == full_mesh["validate_errors"] == 0
@@ -99,3 +105,18 @@ def test_peering_vs_vpn_expressroute_rows_hairpin_near_and_far(tmp_path):
     assert near["parallel_mbps"] > 0
     assert module.figure(rows, tmp_path)[0].stat().st_size > 0
     assert "ExpressRoute" in module.markdown(rows, 1)
+
+
+def test_long_tcp_benchmark_json_shape(capsys):
+    assert load("long_tcp").main(["--json", "--seconds", "0.02", "--reference-s", "0.01"]) == 0
+    report = last_json(capsys)
+    assert set(report) >= {"packets", "wall_s", "peak_rss_mb"}
+    assert report["packets"] > 0
+    assert report["samples"] is False
+
+
+def test_startup_benchmark_json_shape(capsys):
+    assert load("startup").main(["--json", "--repeat", "1"]) == 0
+    report = last_json(capsys)
+    assert set(report) >= {"help_s", "next_hop_small_s", "python_floor_s", "import_fabric_cli_s"}
+    assert report["next_hop_heaviest_imports_us"]
