@@ -23,7 +23,7 @@ import numpy as np
 
 from fabric.control.forwarding import Drop
 from fabric.model import FlowSpec, Host
-from fabric.model.traffic import HEADER_BYTES
+from fabric.model.traffic import HEADER_BYTES, Address, flow_endpoints
 from fabric.sim import tcp
 from fabric.sim.dataplane import Dataplane, Packet
 from fabric.sim.traffic import open_loop_trace
@@ -224,9 +224,8 @@ class FlowStats:
         }
 
 
-def _hosts(spec: FlowSpec, dataplane: Dataplane) -> tuple[Host, Host]:
-    fabric = dataplane.plane.fabric
-    return fabric.find_host(spec.src)[1], fabric.find_host(spec.dst)[1]
+def _hosts(spec: FlowSpec, dataplane: Dataplane) -> tuple[Host, Host | Address]:
+    return flow_endpoints(dataplane.plane.fabric, spec)
 
 
 class OpenLoopFlow:
