@@ -1,0 +1,620 @@
+"""The documented test cases of azure-facts.md §10 (``TC-<AREA>-<N>``), one test per case.
+
+Each test builds the case's topology as described (native YAML where the case reads like a file a
+user would write, the Python API where it is a sequence of edits) and asserts the case's expected
+outcome through the questions a user asks: ``vnetsim validate`` findings, effective routes,
+``next-hop``, ``ip-flow``, ``connectivity`` traces, simulated throughput, the catalogues. Where
+the fact sheet leaves a choice, the docstring names the modelling decision the test follows.
+"""
+
+from __future__ import annotations
+
+import json
+from ipaddress import ip_address
+from typing import Any
+
+import pytest
+import yaml
+
+from fabric.checks import validate
+from fabric.cli import main
+from fabric.control.plane import ControlPlane
+from fabric.io.native import dump_native
+from fabric.model.container import Fabric
+from fabric.model.records import BgpSettings, Route, SecurityRule
+
+
+@pytest.fixture
+def vnetsim(tmp_path, capsys):
+    """Run ``vnetsim COMMAND TOPOLOGY ARGS... --json`` on a YAML text or a Fabric; returns the
+    exit code and the parsed JSON."""
+
+    def run(topology: str | Fabric, command: str, *argv: str) -> tuple[int, Any]:
+        if isinstance(topology, Fabric):
+            topology = yaml.safe_dump(dump_native(topology), sort_keys=False)
+        path = tmp_path / "topology.yaml"
+        path.write_text(topology)
+        capsys.readouterr()
+        code = main([command, str(path), *argv, "--json"])
+        return code, json.loads(capsys.readouterr().out)
+
+    return run
+
+
+def codes(fabric: Fabric, severity: str | None = None) -> list[str]:
+    return [f.code for f in validate(fabric) if severity is None or f.severity == severity]
+
+
+def rows(listing: list[dict], prefix: str) -> list[tuple]:
+    """(source, state, next hop type, next hop IPs) of the ``routes --json`` rows of ``prefix``."""
+    return [
+        (r["source"], r["state"], r["next_hop_type"], r["next_hop_ip_address"])
+        for r in listing
+        if r["address_prefixes"] == [prefix]
+    ]
+
+
+# -- Routing ----------------------------------------------------------------------------------
+
+TC_RT_1 = """
+vnets:
+  - name: v
+    region: eastus
+    address_prefixes: [10.1.0.0/16]
+    subnets:
+      - {name: app, address_prefix: 10.1.0.0/24, route_table: rt}
+      - {name: nva, address_prefix: 10.1.1.0/24}
+    hosts:
+      - {name: vm, subnet: app, ip: 10.1.0.4}
+      - {name: fw, subnet: nva, ip: 10.1.1.4, enable_ip_forwarding: true}
+route_tables:
+  - name: rt
+    routes:
+      - {name: X, address_prefix: 10.0.0.0/24, next_hop_type: VirtualAppliance,
+         next_hop_ip_address: 10.1.1.4}
+      - {name: Y, address_prefix: 10.0.0.0/16, next_hop_type: None}
+"""
+
+
+def test_TC_RT_1_longest_prefix_match(vnetsim):
+    """TC-RT-1: routes 10.0.0.0/24 -> X and 10.0.0.0/16 -> Y; 10.0.0.5 takes X, 10.0.1.5 Y."""
+    code, hop = vnetsim(TC_RT_1, "next-hop", "--src", "10.1.0.4", "--dst", "10.0.0.5")
+    assert code == 0
+    assert hop == {
+        "next_hop_type": "VirtualAppliance",
+        "next_hop_ip_address": "10.1.1.4",
+        "route_table": "rt",
+        "address_prefix": "10.0.0.0/24",
+    }
+    code, hop = vnetsim(TC_RT_1, "next-hop", "--src", "10.1.0.4", "--dst", "10.0.1.5")
+    assert code == 1  # next hop None: the packet is dropped
+    assert (hop["next_hop_type"], hop["address_prefix"], hop["route_table"]) == (
+        "None",
+        "10.0.0.0/16",
+        "rt",
+    )
+
+
+TC_RT_2 = """
+vnets:
+  - name: v
+    region: eastus
+    address_prefixes: [10.0.0.0/16]
+    subnets:
+      - {name: GatewaySubnet, address_prefix: 10.0.255.0/27}
+      - {name: app, address_prefix: 10.0.1.0/24, route_table: forced}
+gateways:
+  - {name: gw, vnet: v, sku: VpnGw1}
+route_tables:
+  - name: forced
+    routes:
+      - {name: default-to-gw, address_prefix: 0.0.0.0/0, next_hop_type: VirtualNetworkGateway}
+"""
+
+
+def test_TC_RT_2_same_prefix_user_route_beats_system(vnetsim):
+    """TC-RT-2: 0.0.0.0/0 Default -> Internet and 0.0.0.0/0 User -> Virtual network gateway:
+    8.8.8.8 takes the User route; the Default 0.0.0.0/0 route is Invalid (§4.4 rules 2, 5)."""
+    _, listing = vnetsim(TC_RT_2, "routes", "--vnet", "v", "--subnet", "app")
+    assert sorted(rows(listing, "0.0.0.0/0")) == [
+        ("Default", "Invalid", "Internet", []),
+        ("User", "Active", "VirtualNetworkGateway", []),
+    ]
+    _, hop = vnetsim(TC_RT_2, "next-hop", "--src", "10.0.1.4", "--dst", "8.8.8.8")
+    assert (hop["next_hop_type"], hop["address_prefix"], hop["route_table"]) == (
+        "VirtualNetworkGateway",
+        "0.0.0.0/0",
+        "forced",
+    )
+
+
+STORAGE = {"Storage": ["203.0.113.0/24"]}  # stand-in public prefixes: the fact sheet has none
+
+
+def routing_example(*, subnet1_table: bool = True) -> Fabric:
+    """§4.7: Virtual-network-1 10.0.0.0/16 (Subnet1 with the route table and a storage service
+    endpoint, Subnet2 without one, the NVA 10.0.100.4, a VPN gateway to on-premises
+    10.10.0.0/16 as a site-to-site connection), peered with Virtual-network-2 (10.1.0.0/16 and
+    10.2.0.0/16). UDRs ID2, ID3, ID6, ID7, ID9 and ID12 carry the documented names."""
+    fabric = Fabric()
+    fabric.vnet("Virtual-network-1", "eastus", "10.0.0.0/16")
+    fabric.vnet("Virtual-network-2", "eastus", ["10.1.0.0/16", "10.2.0.0/16"])
+    fabric.route_table(
+        "Subnet1-rt",
+        [
+            Route("Within-VNet1", "10.0.0.0/16", "VirtualAppliance", "10.0.100.4"),
+            Route("Within-Subnet1", "10.0.0.0/24", "VnetLocal"),
+            Route("ToVNet2-1-Drop", "10.1.0.0/16", "None"),
+            Route("ToVNet2-2-Drop", "10.2.0.0/16", "None"),
+            Route("To-On-Prem", "10.10.0.0/16", "VirtualAppliance", "10.0.100.4"),
+            Route("Default-NVA", "0.0.0.0/0", "VirtualAppliance", "10.0.100.4"),
+        ],
+    )
+    fabric.subnet(
+        "Virtual-network-1",
+        "Subnet1",
+        "10.0.0.0/24",
+        route_table="Subnet1-rt" if subnet1_table else None,
+        service_endpoints="Microsoft.Storage",
+    )
+    fabric.subnet("Virtual-network-1", "Subnet2", "10.0.1.0/24")
+    fabric.subnet("Virtual-network-1", "NVA", "10.0.100.0/24")
+    fabric.subnet("Virtual-network-1", "GatewaySubnet", "10.0.255.0/27")
+    fabric.host("Virtual-network-1", "nva", "NVA", "10.0.100.4", enable_ip_forwarding=True)
+    fabric.subnet("Virtual-network-2", "app", "10.1.0.0/24")
+    fabric.gateway("vnet1-gw", "Virtual-network-1", "VpnGw1")
+    fabric.local_network_gateway("on-prem", "10.10.0.0/16", gateway_ip_address="203.0.113.77")
+    fabric.connect_site("to-on-prem", "vnet1-gw", "on-prem", shared_key="abc123")
+    fabric.peer("Virtual-network-1", "Virtual-network-2")
+    return fabric
+
+
+def test_TC_RT_3_full_routing_example_subnet1():
+    """TC-RT-3: from Subnet1 each destination takes the documented route (IDs 2, 3, 6, 7, 9,
+    10, 12); IDs 1, 4, 5, 8, 11 are Invalid, all others Active. The storage prefixes are
+    stand-ins (the fact sheet lists none, N16)."""
+    plane = ControlPlane(routing_example(), service_tag_prefixes=STORAGE)
+    table = plane.routes("Virtual-network-1", "Subnet1")
+    expected = {
+        "10.0.0.7": ("Within-Subnet1", "VnetLocal", ()),  # ID3: stays in the subnet
+        "10.0.1.10": ("Within-VNet1", "VirtualAppliance", ("10.0.100.4",)),  # ID2
+        "10.0.255.254": ("Within-VNet1", "VirtualAppliance", ("10.0.100.4",)),  # ID2
+        "10.1.0.4": ("ToVNet2-1-Drop", "None", ()),  # ID6
+        "10.2.200.1": ("ToVNet2-2-Drop", "None", ()),  # ID7
+        "10.10.5.5": ("To-On-Prem", "VirtualAppliance", ("10.0.100.4",)),  # ID9
+        "203.0.113.10": (None, "VirtualNetworkServiceEndpoint", ()),  # ID10
+        "8.8.8.8": ("Default-NVA", "VirtualAppliance", ("10.0.100.4",)),  # ID12
+    }
+    for destination, (name, hop, ips) in expected.items():
+        route = table.lookup(destination)
+        assert (route.name, route.next_hop_type, route.next_hop_ip_address) == (name, hop, ips)
+    states = {(r.source, str(r.prefix), r.next_hop_type): r.state for r in table.routes}
+    invalid = {
+        ("Default", "10.0.0.0/16", "VnetLocal"),  # ID1
+        ("Default", "10.1.0.0/16", "VNetPeering"),  # ID4
+        ("Default", "10.2.0.0/16", "VNetPeering"),  # ID5
+        ("VirtualNetworkGateway", "10.10.0.0/16", "VirtualNetworkGateway"),  # ID8
+        ("Default", "0.0.0.0/0", "Internet"),  # ID11
+    }
+    assert {key for key, state in states.items() if state == "Invalid"} == invalid
+    assert ("Default", "203.0.113.0/24", "VirtualNetworkServiceEndpoint") in states  # ID10
+
+
+def test_TC_RT_4_full_routing_example_subnet2(vnetsim):
+    """TC-RT-4: Subnet2 has no route table: 10.0.0.7 Virtual network; 10.1.0.4 and 10.2.0.4
+    VNet peering; 10.10.5.5 Virtual network gateway; 8.8.8.8 Internet; 10.5.0.1, 192.168.1.1
+    and 100.64.0.1 None. No exact row count (the doc's table omits 172.16.0.0/12)."""
+    fabric = routing_example()
+    expected = {
+        "10.0.0.7": ("VnetLocal", None),
+        "10.1.0.4": ("VNetPeering", None),
+        "10.2.0.4": ("VNetPeering", None),
+        "10.10.5.5": ("VirtualNetworkGateway", "10.0.255.4"),
+        "8.8.8.8": ("Internet", None),
+        "10.5.0.1": ("None", None),
+        "192.168.1.1": ("None", None),
+        "100.64.0.1": ("None", None),
+    }
+    for destination, (hop, ip) in expected.items():
+        _, answer = vnetsim(fabric, "next-hop", "--src", "10.0.1.4", "--dst", destination)
+        assert (answer["next_hop_type"], answer["next_hop_ip_address"]) == (hop, ip), destination
+        assert answer["route_table"] == "System Route"
+    _, listing = vnetsim(fabric, "routes", "--vnet", "Virtual-network-1", "--subnet", "Subnet2")
+    assert all(r["state"] == "Active" for r in listing)
+    assert rows(listing, "10.10.0.0/16") == [
+        ("VirtualNetworkGateway", "Active", "VirtualNetworkGateway", ["10.0.255.4"])
+    ]
+
+
+TC_RT_5 = """
+vnets:
+  - name: v
+    region: eastus
+    address_prefixes: {space}
+    subnets:
+      - {{name: s, address_prefix: 10.0.0.0/24}}
+"""
+
+
+def test_TC_RT_5_reserved_prefix_becomes_a_vnet_route(vnetsim):
+    """TC-RT-5: without 172.16/12 in the space, 172.31.0.100 -> None from System Route; with
+    172.16.0.0/12 itself added to the space -> Virtual network (VnetLocal)."""
+    before = TC_RT_5.format(space="[10.0.0.0/16]")
+    code, hop = vnetsim(before, "next-hop", "--src", "10.0.0.4", "--dst", "172.31.0.100")
+    assert code == 1
+    assert hop == {
+        "next_hop_type": "None",
+        "next_hop_ip_address": None,
+        "route_table": "System Route",
+        "address_prefix": "172.16.0.0/12",
+    }
+    after = TC_RT_5.format(space="[10.0.0.0/16, 172.16.0.0/12]")
+    code, hop = vnetsim(after, "next-hop", "--src", "10.0.0.4", "--dst", "172.31.0.100")
+    assert code == 0
+    assert (hop["next_hop_type"], hop["address_prefix"]) == ("VnetLocal", "172.16.0.0/12")
+    _, listing = vnetsim(after, "routes", "--vnet", "v", "--subnet", "s")
+    assert rows(listing, "172.16.0.0/12") == [("Default", "Active", "VnetLocal", [])]
+
+
+TC_RT_6 = """
+vnets:
+  - name: v
+    region: eastus
+    address_prefixes: [10.0.0.0/16]
+    subnets:
+      - {name: GatewaySubnet, address_prefix: 10.0.255.0/27}
+      - {name: SubnetA, address_prefix: 10.0.1.0/24, route_table: no-propagation}
+      - {name: SubnetB, address_prefix: 10.0.2.0/24}
+gateways:
+  - {name: gw, vnet: v, sku: VpnGw1}
+local_network_gateways:
+  - {name: on-prem, gateway_ip_address: 203.0.113.10, address_prefixes: [10.10.0.0/16]}
+connections:
+  - {name: to-on-prem, connection_type: IPsec, from: gw, to: on-prem, shared_key: abc123}
+route_tables:
+  - name: no-propagation
+    disable_bgp_route_propagation: true
+    routes: ROUTES
+"""
+
+
+def test_TC_RT_6_gateway_route_propagation_off(vnetsim):
+    """TC-RT-6: a gateway learning 10.10.0.0/16 and disableBgpRoutePropagation on SubnetA's
+    table: SubnetA has no Virtual network gateway route and 10.10.x.x falls to the next best
+    match (10.0.0.0/8 -> None, or a UDR); SubnetB still has the gateway route (§4.5)."""
+    topology = TC_RT_6.replace("ROUTES", "[]")
+    _, listing = vnetsim(topology, "routes", "--vnet", "v", "--subnet", "SubnetA")
+    assert not any(r["next_hop_type"] == "VirtualNetworkGateway" for r in listing)
+    _, hop = vnetsim(topology, "next-hop", "--src", "10.0.1.4", "--dst", "10.10.5.5")
+    assert (hop["next_hop_type"], hop["address_prefix"]) == ("None", "10.0.0.0/8")
+    _, hop = vnetsim(topology, "next-hop", "--src", "10.0.2.4", "--dst", "10.10.5.5")
+    assert (hop["next_hop_type"], hop["next_hop_ip_address"], hop["address_prefix"]) == (
+        "VirtualNetworkGateway",
+        "10.0.255.4",
+        "10.10.0.0/16",
+    )
+    with_udr = TC_RT_6.replace(
+        "ROUTES",
+        "[{name: on-prem-by-udr, address_prefix: 10.10.0.0/16, "
+        "next_hop_type: VirtualNetworkGateway}]",
+    )
+    _, hop = vnetsim(with_udr, "next-hop", "--src", "10.0.1.4", "--dst", "10.10.5.5")
+    assert (hop["next_hop_type"], hop["route_table"]) == ("VirtualNetworkGateway", "no-propagation")
+
+
+def test_TC_RT_7_vnet_and_peering_system_routes_beat_a_more_specific_bgp_route(vnetsim):
+    """TC-RT-7: VNet 10.0.0.0/16 and a BGP route 10.0.1.0/24 from on-premises: 10.0.1.4 still
+    takes the VNet system route. The platform filters that prefix (TC-BGP-1), so the rule
+    (§4.4 rule 3) is also shown where a more specific BGP route is accepted: on-premises
+    announcing 10.1.5.0/24 inside peered VNet B's 10.1.0.0/16 loses to the peering route."""
+    fabric = Fabric()
+    fabric.vnet("v", "eastus", "10.0.0.0/16")
+    fabric.subnet("v", "GatewaySubnet", "10.0.255.0/27")
+    fabric.subnet("v", "s", "10.0.0.0/24")
+    fabric.vnet("B", "eastus", "10.1.0.0/16")
+    fabric.subnet("B", "s", "10.1.5.0/24")
+    fabric.peer("v", "B")
+    fabric.gateway("gw", "v", "VpnGw1", bgp_asn=65010)
+    fabric.local_network_gateway("on-prem", (), gateway_ip_address="203.0.113.10")
+    bgp = BgpSettings(65050, "192.168.255.254", advertised_prefixes=("10.0.1.0/24", "10.1.5.0/24"))
+    site = fabric.local_network_gateways["on-prem"]
+    fabric.local_network_gateways["on-prem"] = type(site)(
+        site.name, (), site.gateway_ip_address, bgp_settings=bgp
+    )
+    fabric.connect_site("to-on-prem", "gw", "on-prem", shared_key="abc123", enable_bgp=True)
+    _, hop = vnetsim(fabric, "next-hop", "--src", "10.0.0.4", "--dst", "10.0.1.4")
+    assert (hop["next_hop_type"], hop["address_prefix"]) == ("VnetLocal", "10.0.0.0/16")
+    _, listing = vnetsim(fabric, "routes", "--vnet", "v", "--subnet", "s")
+    assert rows(listing, "10.0.1.0/24") == []  # filtered by the gateway (TC-BGP-1)
+    assert rows(listing, "10.1.5.0/24") == [
+        ("VirtualNetworkGateway", "Invalid", "VirtualNetworkGateway", ["10.0.255.4"])
+    ]
+    _, hop = vnetsim(fabric, "next-hop", "--src", "10.0.0.4", "--dst", "10.1.5.4")
+    assert (hop["next_hop_type"], hop["address_prefix"]) == ("VNetPeering", "10.1.0.0/16")
+
+
+# -- Network Watcher: next hop and IP flow verify ---------------------------------------------
+
+ONE_VM = """
+vnets:
+  - name: v
+    region: eastus
+    address_prefixes: [10.0.0.0/16]
+    subnets:
+      - {name: s, address_prefix: 10.0.0.0/24}
+    hosts:
+      - {name: vm, subnet: s, ip: 10.0.0.4, nsg: vm-nsg}
+nsgs:
+  - {name: vm-nsg}
+"""
+
+
+def test_TC_NW_1_next_hop_to_the_internet(vnetsim):
+    """TC-NW-1: VM 10.0.0.4 with default routes: next hop to 13.107.21.200 is Internet, route
+    table System Route."""
+    code, hop = vnetsim(ONE_VM, "next-hop", "--src", "10.0.0.4", "--dst", "13.107.21.200")
+    assert code == 0
+    assert hop == {
+        "next_hop_type": "Internet",
+        "next_hop_ip_address": None,
+        "route_table": "System Route",
+        "address_prefix": "0.0.0.0/0",
+    }
+
+
+def test_TC_NW_2_ip_flow_verify_with_default_nsg_rules(vnetsim):
+    """TC-NW-2: only default rules. Outbound TCP 60000 -> 13.107.21.200:80 Allow by
+    AllowInternetOutBound; outbound to 172.31.0.100:80 Deny by DenyAllOutBound (RFC 1918 space
+    outside the VNet is neither Internet nor VirtualNetwork); inbound port 80 from
+    172.31.0.100:60000 Deny by DenyAllInBound. (The 2018 aliases DefaultOutboundDenyAll /
+    DefaultInboundDenyAll are the same rules; vnetsim uses the API spelling, §5.2.)"""
+    flow = ("--protocol", "Tcp", "--port", "80", "--src-port", "60000")
+    code, verdict = vnetsim(
+        ONE_VM, "ip-flow", "--src", "10.0.0.4", "--dst", "13.107.21.200", *flow,
+        "--direction", "Outbound",
+    )  # fmt: skip
+    assert (code, verdict) == (0, {"access": "Allow", "rule_name": "AllowInternetOutBound",
+                                   "nsg": "vm-nsg"})  # fmt: skip
+    code, verdict = vnetsim(
+        ONE_VM, "ip-flow", "--src", "10.0.0.4", "--dst", "172.31.0.100", *flow,
+        "--direction", "Outbound",
+    )  # fmt: skip
+    assert (code, verdict["access"], verdict["rule_name"]) == (1, "Deny", "DenyAllOutBound")
+    code, verdict = vnetsim(
+        ONE_VM, "ip-flow", "--src", "172.31.0.100", "--dst", "10.0.0.4", *flow,
+        "--direction", "Inbound",
+    )  # fmt: skip
+    assert (code, verdict["access"], verdict["rule_name"]) == (1, "Deny", "DenyAllInBound")
+
+
+# -- NSGs --------------------------------------------------------------------------------------
+
+TC_NSG_1 = """
+vnets:
+  - name: v
+    region: eastus
+    address_prefixes: [10.0.0.0/16]
+    subnets:
+      - {name: s, address_prefix: 10.0.0.0/24, nsg: subnet-nsg}
+    hosts:
+      - {name: vm, subnet: s, ip: 10.0.0.4, nsg: nic-nsg}
+nsgs:
+  - name: subnet-nsg
+    security_rules: SUBNET_RULES
+  - name: nic-nsg
+    security_rules: NIC_RULES
+"""
+ALLOW_HTTP_ALL = (
+    "[{name: Allow-HTTP-All, priority: 100, direction: Inbound, access: Allow, protocol: Tcp, "
+    "source_address_prefix: '*', source_port_range: '*', destination_address_prefix: DEST, "
+    "destination_port_range: '80'}]"
+)
+
+
+def test_TC_NSG_1_inbound_from_the_internet_blocked_then_fixed(vnetsim):
+    """TC-NSG-1: default rules deny inbound TCP/80 from the internet by
+    defaultSecurityRules/DenyAllInBound; Allow-HTTP-All (priority 100, destination the VM IP
+    or its subnet, port 80) lets it in, but with NSGs on both NIC and subnet only when the
+    rule is in both."""
+    from fabric.watcher import ip_flow
+
+    def ask(subnet_rules: str, nic_rules: str) -> tuple[int, dict]:
+        topology = TC_NSG_1.replace("SUBNET_RULES", subnet_rules).replace("NIC_RULES", nic_rules)
+        return vnetsim(
+            topology, "ip-flow", "--src", "198.51.100.7", "--dst", "10.0.0.4",
+            "--protocol", "Tcp", "--port", "80", "--direction", "Inbound",
+        )  # fmt: skip
+
+    code, verdict = ask("[]", "[]")
+    assert (code, verdict) == (1, {"access": "Deny", "rule_name": "DenyAllInBound",
+                                   "nsg": "subnet-nsg"})  # fmt: skip
+    to_vm = ALLOW_HTTP_ALL.replace("DEST", "10.0.0.4")
+    to_subnet = ALLOW_HTTP_ALL.replace("DEST", "10.0.0.0/24")
+    code, verdict = ask(to_subnet, "[]")  # in the subnet NSG only: the NIC NSG still denies
+    assert (code, verdict["nsg"], verdict["rule_name"]) == (1, "nic-nsg", "DenyAllInBound")
+    code, verdict = ask("[]", to_vm)  # in the NIC NSG only: the subnet NSG denies first
+    assert (code, verdict["nsg"], verdict["rule_name"]) == (1, "subnet-nsg", "DenyAllInBound")
+    code, verdict = ask(to_subnet, to_vm)
+    assert (code, verdict["access"], verdict["rule_name"]) == (0, "Allow", "Allow-HTTP-All")
+    # the qualified name as effective rules and IP flow verify print it (§5.2)
+    fabric = Fabric()
+    fabric.nsg("n")
+    fabric.vnet("v", "eastus", "10.0.0.0/16")
+    fabric.subnet("v", "s", "10.0.0.0/24", nsg="n")
+    verdict = ip_flow(
+        ControlPlane(fabric), "198.51.100.7", "10.0.0.4", protocol="Tcp", port=80,
+        direction="Inbound",
+    )  # fmt: skip
+    assert verdict.qualified_rule == "defaultSecurityRules/DenyAllInBound"
+
+
+def tc_nsg_2(nsg1_rules=(), nsg2_rules=()) -> Fabric:
+    """TC-NSG-2: Subnet1 has NSG1, Subnet2 and Subnet3 none; VM1 (Subnet1) and VM3 (Subnet2)
+    carry NIC NSG2; VM2 (Subnet1) and VM4 (Subnet3) none."""
+    fabric = Fabric()
+    fabric.nsg("NSG1", nsg1_rules)
+    fabric.nsg("NSG2", nsg2_rules)
+    fabric.vnet("v", "eastus", "10.0.0.0/16")
+    fabric.subnet("v", "Subnet1", "10.0.1.0/24", nsg="NSG1")
+    fabric.subnet("v", "Subnet2", "10.0.2.0/24")
+    fabric.subnet("v", "Subnet3", "10.0.3.0/24")
+    fabric.host("v", "VM1", "Subnet1", "10.0.1.4", nsg="NSG2")
+    fabric.host("v", "VM2", "Subnet1", "10.0.1.5")
+    fabric.host("v", "VM3", "Subnet2", "10.0.2.4", nsg="NSG2")
+    fabric.host("v", "VM4", "Subnet3", "10.0.3.4")
+    return fabric
+
+
+def test_TC_NSG_2_subnet_and_nic_nsg_matrix():
+    """TC-NSG-2: TCP 80 from and to the internet. Inbound: VM1 needs NSG1 and NSG2 (defaults:
+    NSG1's DenyAllInBound, NSG2 never evaluated), VM2 NSG1 alone, VM3 NSG2 alone, VM4 allowed.
+    Outbound: VM1 NSG2 then NSG1 (defaults allow via AllowInternetOutBound; a deny in NSG2 stops
+    before NSG1), VM2 NSG1, VM3 NSG2, VM4 allowed. A deny-all in NSG1 breaks VM1 <-> VM2."""
+    from fabric.control.nsg import Packet5Tuple
+    from fabric.watcher import connectivity, ip_flow
+
+    internet = "198.51.100.7"
+
+    def verdicts(plane: ControlPlane, vm: str, direction: str) -> list[tuple]:
+        """Every NSG evaluated at the VM, in order, with its decision."""
+        source, destination = (internet, vm) if direction == "Inbound" else (vm, internet)
+        packet = Packet5Tuple("Tcp", ip_address(source), ip_address(destination), 60000, 80)
+        final, chain = plane.nsg_verdict(plane.locate(vm), direction, packet)
+        flow = ip_flow(plane, source, destination, protocol="Tcp", port=80, direction=direction,
+                       source_port=60000)  # fmt: skip
+        assert (flow.access, flow.nsg, flow.rule_name) == (
+            final.access,
+            final.nsg,
+            final.rule_name,
+        )
+        return [(v.nsg, v.access, v.rule_name) for v in chain]
+
+    plane = ControlPlane(tc_nsg_2())
+    assert verdicts(plane, "10.0.1.4", "Inbound") == [("NSG1", "Deny", "DenyAllInBound")]
+    assert verdicts(plane, "10.0.1.5", "Inbound") == [("NSG1", "Deny", "DenyAllInBound")]
+    assert verdicts(plane, "10.0.2.4", "Inbound") == [("NSG2", "Deny", "DenyAllInBound")]
+    assert ip_flow(plane, internet, "10.0.3.4", protocol="Tcp", port=80,
+                   direction="Inbound").access == "Allow"  # fmt: skip
+    assert verdicts(plane, "10.0.1.4", "Outbound") == [
+        ("NSG2", "Allow", "AllowInternetOutBound"),
+        ("NSG1", "Allow", "AllowInternetOutBound"),
+    ]
+    assert verdicts(plane, "10.0.1.5", "Outbound") == [("NSG1", "Allow", "AllowInternetOutBound")]
+    assert verdicts(plane, "10.0.2.4", "Outbound") == [("NSG2", "Allow", "AllowInternetOutBound")]
+    assert verdicts(plane, "10.0.3.4", "Outbound") == []  # no NSG anywhere: allowed
+    assert ip_flow(plane, "10.0.3.4", internet, protocol="Tcp", port=80,
+                   direction="Outbound").access == "Allow"  # fmt: skip
+
+    # both NSGs allow inbound 80: VM1 passes; either one alone does not
+    web = [SecurityRule("web", 100, "Inbound", "Allow", "Tcp", "*", "*", "*", "80")]
+    assert verdicts(ControlPlane(tc_nsg_2(web, web)), "10.0.1.4", "Inbound") == [
+        ("NSG1", "Allow", "web"),
+        ("NSG2", "Allow", "web"),
+    ]
+    assert verdicts(ControlPlane(tc_nsg_2(web, ())), "10.0.1.4", "Inbound")[-1][1] == "Deny"
+    assert verdicts(ControlPlane(tc_nsg_2(web, ())), "10.0.1.5", "Inbound") == [
+        ("NSG1", "Allow", "web")
+    ]
+
+    # a deny in NSG2 stops outbound before NSG1; a deny in NSG1 blocks after NSG2 allowed
+    deny = [SecurityRule("no-web", 100, "Outbound", "Deny", "Tcp", "*", "*", "*", "80")]
+    assert verdicts(ControlPlane(tc_nsg_2(nsg2_rules=deny)), "10.0.1.4", "Outbound") == [
+        ("NSG2", "Deny", "no-web")
+    ]
+    assert verdicts(ControlPlane(tc_nsg_2(nsg1_rules=deny)), "10.0.1.4", "Outbound") == [
+        ("NSG2", "Allow", "AllowInternetOutBound"),
+        ("NSG1", "Deny", "no-web"),
+    ]
+
+    # intra-subnet traffic meets the NSGs too: a deny-all in NSG1 breaks VM1 <-> VM2
+    assert connectivity(plane, "10.0.1.4", "10.0.1.5", port=80).reachable
+    assert connectivity(plane, "10.0.1.5", "10.0.1.4", port=80).reachable
+    deny_all = [
+        SecurityRule("deny-all-in", 100, "Inbound", "Deny"),
+        SecurityRule("deny-all-out", 100, "Outbound", "Deny"),
+    ]
+    locked = ControlPlane(tc_nsg_2(nsg1_rules=deny_all))
+    for source, destination in (("10.0.1.4", "10.0.1.5"), ("10.0.1.5", "10.0.1.4")):
+        trace = connectivity(locked, source, destination, port=80)
+        assert (trace.connection_status, trace.code) == ("Unreachable", "DeniedByNsg")
+
+
+def test_TC_NSG_3_default_rule_table(vnetsim):
+    """TC-NSG-3: a fresh NSG holds exactly the six default rules of §5.2 (65000/65001/65500
+    per direction); each one decides the flow it is for."""
+    from fabric.control.nsg import DEFAULT_RULES
+
+    assert [(r.direction, r.name, r.priority, r.access, r.protocol) for r in DEFAULT_RULES] == [
+        ("Inbound", "AllowVnetInBound", 65000, "Allow", "*"),
+        ("Inbound", "AllowAzureLoadBalancerInBound", 65001, "Allow", "*"),
+        ("Inbound", "DenyAllInBound", 65500, "Deny", "*"),
+        ("Outbound", "AllowVnetOutBound", 65000, "Allow", "*"),
+        ("Outbound", "AllowInternetOutBound", 65001, "Allow", "*"),
+        ("Outbound", "DenyAllOutBound", 65500, "Deny", "*"),
+    ]
+    cases = [
+        ("10.0.0.9", "10.0.0.4", "Inbound", "AllowVnetInBound"),
+        ("168.63.129.16", "10.0.0.4", "Inbound", "AllowAzureLoadBalancerInBound"),
+        ("198.51.100.7", "10.0.0.4", "Inbound", "DenyAllInBound"),
+        ("10.0.0.4", "10.0.0.9", "Outbound", "AllowVnetOutBound"),
+        ("10.0.0.4", "198.51.100.7", "Outbound", "AllowInternetOutBound"),
+        ("10.0.0.4", "192.168.7.7", "Outbound", "DenyAllOutBound"),
+    ]
+    for source, destination, direction, rule in cases:
+        _, verdict = vnetsim(
+            ONE_VM, "ip-flow", "--src", source, "--dst", destination, "--protocol", "Tcp",
+            "--port", "8080", "--direction", direction,
+        )  # fmt: skip
+        assert verdict["rule_name"] == rule, (source, destination)
+
+
+TC_NSG_4 = """
+vnets:
+  - name: A
+    region: eastus
+    address_prefixes: [10.0.0.0/16]
+    subnets: [{name: s, address_prefix: 10.0.0.0/24, nsg: a-nsg}]
+    hosts: [{name: a-vm, subnet: s, ip: 10.0.0.4}]
+  - name: B
+    region: eastus
+    address_prefixes: [10.1.0.0/16]
+    subnets: [{name: s, address_prefix: 10.1.0.0/24}]
+    hosts: [{name: b-vm, subnet: s, ip: 10.1.0.4}]
+peerings:
+  - {name: A-to-B, from: A, to: B, allow_virtual_network_access: A_ACCESS}
+  - {name: B-to-A, from: B, to: A, allow_virtual_network_access: true}
+nsgs:
+  - name: a-nsg
+    security_rules: RULES
+"""
+
+
+def test_TC_NSG_4_peering_and_the_virtual_network_tag(vnetsim):
+    """TC-NSG-4: both links allowVirtualNetworkAccess: B's VM reaches A's VM through
+    AllowVnetInBound. A's link false: the default rule no longer matches B's prefixes
+    (DenyAllInBound), but an explicit rule allowing B's CIDR below 65000 lets it through.
+    Modelling decision (§9): the documented tag semantics, not a blocked peering."""
+
+    def ask(access: str, rules: str) -> tuple[dict, dict]:
+        topology = TC_NSG_4.replace("A_ACCESS", access).replace("RULES", rules)
+        _, verdict = vnetsim(
+            topology, "ip-flow", "--src", "10.1.0.4", "--dst", "10.0.0.4", "--protocol", "Tcp",
+            "--port", "443", "--direction", "Inbound",
+        )  # fmt: skip
+        _, trace = vnetsim(topology, "connectivity", "--src", "10.1.0.4", "--dst", "10.0.0.4")
+        return verdict, trace
+
+    verdict, trace = ask("true", "[]")
+    assert (verdict["access"], verdict["rule_name"]) == ("Allow", "AllowVnetInBound")
+    assert trace["connection_status"] == "Reachable"
+    verdict, trace = ask("false", "[]")
+    assert (verdict["access"], verdict["rule_name"]) == ("Deny", "DenyAllInBound")
+    assert trace["connection_status"] == "Unreachable"
+    from_b = (
+        "[{name: allow-from-B, priority: 4000, direction: Inbound, access: Allow, protocol: '*',"
+        " source_address_prefix: 10.1.0.0/16, source_port_range: '*',"
+        " destination_address_prefix: '*', destination_port_range: '*'}]"
+    )
+    verdict, trace = ask("false", from_b)
+    assert (verdict["access"], verdict["rule_name"]) == ("Allow", "allow-from-B")
+    assert trace["connection_status"] == "Reachable"
