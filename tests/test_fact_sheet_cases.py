@@ -618,3 +618,352 @@ def test_TC_NSG_4_peering_and_the_virtual_network_tag(vnetsim):
     verdict, trace = ask("false", from_b)
     assert (verdict["access"], verdict["rule_name"]) == ("Allow", "allow-from-B")
     assert trace["connection_status"] == "Reachable"
+
+
+# -- Peering -----------------------------------------------------------------------------------
+
+
+def two_vnets(b_space: str = "10.1.0.0/16") -> Fabric:
+    fabric = Fabric()
+    fabric.vnet("A", "eastus", "10.0.0.0/16")
+    fabric.subnet("A", "s", "10.0.0.0/24")
+    fabric.host("A", "a-vm", "s", "10.0.0.4")
+    fabric.vnet("B", "eastus", b_space)
+    fabric.subnet("B", "s", b_space.replace("/16", "/24"))
+    fabric.host("B", "b-vm", "s", b_space.replace("0.0/16", "0.4"))
+    return fabric
+
+
+def test_TC_PR_1_peering_state_machine():
+    """TC-PR-1: link A->B alone is Initiated, no traffic; B->A makes both Connected; deleting
+    B->A through the API leaves A->B Disconnected, no traffic; re-creating B->A alone does not
+    fix it; deleting A->B and creating both again gives Connected."""
+    from fabric.control.peering import peering_state
+    from fabric.watcher import connectivity
+
+    def state(fabric: Fabric, vnet: str, name: str) -> str:
+        return peering_state(fabric, fabric.peerings[(vnet, name)])
+
+    def reaches(fabric: Fabric) -> tuple[bool, bool]:
+        plane = ControlPlane(fabric)
+        there = connectivity(plane, "10.0.0.4", "10.1.0.4")
+        back = connectivity(plane, "10.1.0.4", "10.0.0.4")
+        return there.reachable, back.reachable
+
+    fabric = two_vnets()
+    fabric.peer_one_side("A", "B", name="A-to-B")
+    assert state(fabric, "A", "A-to-B") == "Initiated"
+    assert reaches(fabric) == (False, False)
+    assert connectivity(ControlPlane(fabric), "10.0.0.4", "10.1.0.4").code == (
+        "PeeringNotConnected"
+    )
+    assert codes(fabric) == ["PeeringNotConnected"]
+
+    fabric.peer_one_side("B", "A", name="B-to-A")
+    assert (state(fabric, "A", "A-to-B"), state(fabric, "B", "B-to-A")) == (
+        "Connected",
+        "Connected",
+    )
+    assert reaches(fabric) == (True, True)
+    assert validate(fabric) == []
+
+    fabric.unpeer("B", "B-to-A")
+    assert state(fabric, "A", "A-to-B") == "Disconnected"
+    assert reaches(fabric) == (False, False)
+    assert codes(fabric) == ["PeeringDisconnected"]
+
+    fabric.peer_one_side("B", "A", name="B-to-A")  # not accepted as a fix
+    assert state(fabric, "A", "A-to-B") == "Disconnected"
+    assert reaches(fabric) == (False, False)
+    assert "PeeringDisconnected" in codes(fabric)
+
+    fabric.unpeer("A", "A-to-B")
+    fabric.unpeer("B", "B-to-A")
+    fabric.peer("A", "B")
+    assert {peering_state(fabric, link) for link in fabric.peerings.values()} == {"Connected"}
+    assert reaches(fabric) == (True, True)
+
+
+def chain(*pairs: tuple[str, str]) -> Fabric:
+    """VNets A (10.0/16), B (10.1/16), C (10.2/16), one VM each, peered as ``pairs``."""
+    fabric = Fabric()
+    for i, name in enumerate("ABC"):
+        fabric.vnet(name, "eastus", f"10.{i}.0.0/16")
+        fabric.subnet(name, "s", f"10.{i}.0.0/24")
+        fabric.host(name, f"{name.lower()}-vm", "s", f"10.{i}.0.4")
+    for a, b in pairs:
+        fabric.peer(a, b)
+    return fabric
+
+
+def test_TC_PR_2_peering_is_not_transitive(vnetsim):
+    """TC-PR-2: A-B and B-C Connected, no UDRs: A -> C has no route (10.0.0.0/8 None) and
+    fails; peering A-C makes it work."""
+    fabric = chain(("A", "B"), ("B", "C"))
+    code, hop = vnetsim(fabric, "next-hop", "--src", "10.0.0.4", "--dst", "10.2.0.4")
+    assert (code, hop["next_hop_type"], hop["address_prefix"]) == (1, "None", "10.0.0.0/8")
+    code, trace = vnetsim(fabric, "connectivity", "--src", "10.0.0.4", "--dst", "10.2.0.4")
+    assert (code, trace["connection_status"]) == (1, "Unreachable")
+    assert trace["reason"].startswith("PeeringNotTransitive")
+    fabric.peer("A", "C")
+    code, trace = vnetsim(fabric, "connectivity", "--src", "10.0.0.4", "--dst", "10.2.0.4")
+    assert (code, trace["connection_status"]) == (0, "Reachable")
+    assert [hop["type"] for hop in trace["hops"]] == ["Source", "VNetPeering", "Destination"]
+
+
+TC_PR_3 = """
+vnets:
+  - {name: VNetA, region: eastus, address_prefixes: [10.0.0.0/16]}
+  - {name: VNetB, region: eastus, address_prefixes: [10.0.0.0/16]}
+  - {name: Hub, region: eastus, address_prefixes: [10.100.0.0/16]}
+  - {name: Spoke1, region: eastus, address_prefixes: [10.1.0.0/16]}
+  - {name: Spoke2, region: eastus, address_prefixes: [10.1.0.0/24]}
+peerings:
+  - {name: a-to-b, from: VNetA, to: VNetB}
+  - {name: b-to-a, from: VNetB, to: VNetA}
+  - {name: hub-to-spoke1, from: Hub, to: Spoke1}
+  - {name: spoke1-to-hub, from: Spoke1, to: Hub}
+  - {name: hub-to-spoke2, from: Hub, to: Spoke2}
+  - {name: spoke2-to-hub, from: Spoke2, to: Hub}
+"""
+
+
+def test_TC_PR_3_overlapping_address_spaces_cannot_be_peered(vnetsim):
+    """TC-PR-3: VNetA and VNetB both 10.0.0.0/16: VnetAddressSpacesOverlap. Spoke2
+    10.1.0.0/24 peering with a hub already peered with Spoke1 10.1.0.0/16:
+    VnetAddressSpaceOverlapsWithAlreadyPeeredVnet, naming the overlapping prefix 10.1.0.0/24."""
+    code, report = vnetsim(TC_PR_3, "validate")
+    assert (code, report["valid"]) == (1, False)
+    errors = [f for f in report["findings"] if f["severity"] == "Error"]
+    assert sorted(f["code"] for f in errors) == [
+        "VnetAddressSpaceOverlapsWithAlreadyPeeredVnet",
+        "VnetAddressSpacesOverlap",
+    ]
+    (pair,) = [f for f in errors if f["code"] == "VnetAddressSpacesOverlap"]
+    assert {"vnet/VNetA", "vnet/VNetB"} <= set(pair["resources"])
+    (spoke,) = [f for f in errors if f["code"] != "VnetAddressSpacesOverlap"]
+    assert "10.1.0.0/24" in spoke["message"]
+    assert "vnet/Spoke2" in spoke["resources"]
+
+
+def hub_with_gateway(sku: str = "VpnGw1", *, site: bool = True) -> Fabric:
+    """Hub-RM with a VPN gateway, a site-to-site connection to on-premises 192.168.0.0/16 and
+    a VNet-to-VNet connection to a remote VNet 10.50.0.0/16; Spoke-RM 10.1.0.0/16 unpeered."""
+    fabric = Fabric()
+    fabric.vnet("Hub-RM", "eastus", "10.100.0.0/16")
+    fabric.subnet("Hub-RM", "GatewaySubnet", "10.100.255.0/27")
+    fabric.subnet("Hub-RM", "app", "10.100.1.0/24")
+    fabric.gateway("hub-gw", "Hub-RM", sku)
+    fabric.vnet("Spoke-RM", "eastus", "10.1.0.0/16")
+    fabric.subnet("Spoke-RM", "app", "10.1.0.0/24")
+    fabric.host("Spoke-RM", "spoke-vm", "app", "10.1.0.4")
+    if site:
+        fabric.local_network_gateway("on-prem", "192.168.0.0/16", gateway_ip_address="203.0.113.10")
+        fabric.connect_site("hub-to-on-prem", "hub-gw", "on-prem", shared_key="abc123")
+        fabric.vnet("Remote", "westus", "10.50.0.0/16")
+        fabric.subnet("Remote", "GatewaySubnet", "10.50.255.0/27")
+        fabric.subnet("Remote", "app", "10.50.1.0/24")
+        fabric.host("Remote", "remote-vm", "app", "10.50.1.4")
+        fabric.gateway("remote-gw", "Remote", sku if sku != "Basic" else "VpnGw1")
+        fabric.connect("hub-gw", "remote-gw", shared_key="abc123")
+    return fabric
+
+
+def test_TC_PR_4_gateway_transit_happy_path(vnetsim):
+    """TC-PR-4: Hub-RM with a non-Basic VPN gateway; Spoke-RM -> Hub-RM useRemoteGateways,
+    Hub-RM -> Spoke-RM allowGatewayTransit, both Connected: the spoke's subnets receive the
+    gateway's on-premises and VNet-to-VNet routes with next hop Virtual network gateway, and
+    the spoke reaches both through the hub gateway. (P2S is not modelled.)"""
+    fabric = hub_with_gateway()
+    fabric.peer("Hub-RM", "Spoke-RM", a_allows_gateway_transit=True, b_uses_remote_gateways=True)
+    code, report = vnetsim(fabric, "validate")
+    assert (code, report["findings"]) == (0, [])
+    _, listing = vnetsim(fabric, "routes", "--vnet", "Spoke-RM", "--subnet", "app")
+    gateway_ip = ["10.100.255.4"]
+    # on-premises 192.168.0.0/16 equals a reserved prefix: the gateway route wins, §4.4 rule 2
+    assert sorted(rows(listing, "192.168.0.0/16")) == [
+        ("Default", "Invalid", "None", []),
+        ("VirtualNetworkGateway", "Active", "VirtualNetworkGateway", gateway_ip),
+    ]
+    assert rows(listing, "10.50.0.0/16") == [
+        ("VirtualNetworkGateway", "Active", "VirtualNetworkGateway", gateway_ip)
+    ]
+    for destination, last in (("192.168.1.10", "OnPremises"), ("10.50.1.4", "Destination")):
+        code, trace = vnetsim(fabric, "connectivity", "--src", "10.1.0.4", "--dst", destination)
+        assert (code, trace["connection_status"]) == (0, "Reachable"), trace["reason"]
+        hops = [(hop["type"], hop["name"]) for hop in trace["hops"]]
+        assert hops[:2] == [("Source", "spoke-vm"), ("VirtualNetworkGateway", "hub-gw")]
+        assert hops[-1][0] == last
+
+
+def test_TC_PR_5_gateway_transit_failures():
+    """TC-PR-5: useRemoteGateways before the hub has a gateway -> RemoteVnetHasNoGateways; a
+    spoke with its own VPN gateway -> rejected (UseRemoteGatewaysWithLocalGateway, our code:
+    Azure's is undocumented, §11); useRemoteGateways on two links -> rejected
+    (MultipleUseRemoteGateways, ours too); a Basic hub gateway -> transit not supported.
+    Modelling decision (§9): Basic is accepted with a warning and carries no transit."""
+    from fabric.watcher import connectivity
+
+    fabric = hub_with_gateway(site=False)
+    del fabric.gateways["hub-gw"]
+    fabric.peer("Hub-RM", "Spoke-RM", a_allows_gateway_transit=True, b_uses_remote_gateways=True)
+    assert "RemoteVnetHasNoGateways" in codes(fabric, "Error")
+
+    fabric = hub_with_gateway(site=False)
+    fabric.subnet("Spoke-RM", "GatewaySubnet", "10.1.255.0/27")
+    fabric.gateway("spoke-gw", "Spoke-RM", "VpnGw1")
+    fabric.peer("Hub-RM", "Spoke-RM", a_allows_gateway_transit=True, b_uses_remote_gateways=True)
+    assert codes(fabric, "Error") == ["UseRemoteGatewaysWithLocalGateway"]
+
+    fabric = hub_with_gateway(site=False)
+    fabric.vnet("Hub2", "eastus", "10.200.0.0/16")
+    fabric.subnet("Hub2", "GatewaySubnet", "10.200.255.0/27")
+    fabric.gateway("hub2-gw", "Hub2", "VpnGw1")
+    fabric.peer("Hub-RM", "Spoke-RM", a_allows_gateway_transit=True, b_uses_remote_gateways=True)
+    fabric.peer("Hub2", "Spoke-RM", a_allows_gateway_transit=True, b_uses_remote_gateways=True)
+    assert codes(fabric, "Error") == ["MultipleUseRemoteGateways"]
+
+    fabric = hub_with_gateway("Basic", site=False)
+    fabric.local_network_gateway("on-prem", "192.168.0.0/16", gateway_ip_address="203.0.113.10")
+    fabric.connect_site("hub-to-on-prem", "hub-gw", "on-prem", shared_key="abc123")
+    fabric.peer("Hub-RM", "Spoke-RM", a_allows_gateway_transit=True, b_uses_remote_gateways=True)
+    assert codes(fabric) == ["GatewayTransitNotSupportedOnBasicSku"]
+    assert codes(fabric, "Error") == []
+    plane = ControlPlane(fabric)
+    spoke_routes = plane.routes("Spoke-RM", "app").routes
+    assert not any(r.next_hop_type == "VirtualNetworkGateway" for r in spoke_routes)
+    trace = connectivity(plane, "10.1.0.4", "192.168.1.10")
+    assert (trace.connection_status, trace.code) == ("Unreachable", "GatewayTransitNotConfigured")
+    assert "gateway hub-gw is Basic" in trace.reason
+
+
+def test_TC_PR_6_address_space_sync(vnetsim):
+    """TC-PR-6: A-B Connected; 10.3.0.0/16 added to A: A's link RemoteNotInSync, B's link
+    LocalNotInSync, and B's subnets do not route 10.3.0.0/16 over the peering yet. Sync on B's
+    link: FullyInSync, and B gets a VNet peering route for 10.3.0.0/16."""
+    from fabric.control.peering import sync_level
+
+    fabric = two_vnets()
+    fabric.peer("A", "B")
+    fabric.add_address_prefix("A", "10.3.0.0/16")
+    fabric.subnet("A", "new", "10.3.0.0/24")
+
+    def levels() -> tuple[str, str]:
+        return (
+            sync_level(fabric, fabric.peerings[("A", "A-to-B")]),
+            sync_level(fabric, fabric.peerings[("B", "B-to-A")]),
+        )
+
+    assert levels() == ("RemoteNotInSync", "LocalNotInSync")
+    assert codes(fabric) == ["PeeringNotInSync"]
+    _, listing = vnetsim(fabric, "routes", "--vnet", "B", "--subnet", "s")
+    assert rows(listing, "10.3.0.0/16") == []
+    _, hop = vnetsim(fabric, "next-hop", "--src", "10.1.0.4", "--dst", "10.3.0.4")
+    assert (hop["next_hop_type"], hop["address_prefix"]) == ("None", "10.0.0.0/8")
+
+    fabric.sync_peering("B", "B-to-A")
+    assert levels() == ("FullyInSync", "FullyInSync")
+    assert validate(fabric) == []
+    _, listing = vnetsim(fabric, "routes", "--vnet", "B", "--subnet", "s")
+    assert rows(listing, "10.3.0.0/16") == [("Default", "Active", "VNetPeering", [])]
+    code, trace = vnetsim(fabric, "connectivity", "--src", "10.1.0.4", "--dst", "10.3.0.4")
+    assert (code, trace["connection_status"]) == (0, "Reachable")
+
+
+TC_PR_7 = """
+vnets:
+  - name: A
+    region: eastus
+    address_prefixes: [10.0.0.0/16]
+    subnets:
+      - {name: s, address_prefix: 10.0.0.0/24}
+      - {name: GatewaySubnet, address_prefix: 10.0.255.0/27}
+    hosts: [{name: a-vm, subnet: s, ip: 10.0.0.4}]
+  - name: B
+    region: eastus
+    address_prefixes: [10.1.0.0/16]
+    subnets:
+      - {name: s, address_prefix: 10.1.0.0/24}
+      - {name: GatewaySubnet, address_prefix: 10.1.255.0/27}
+    hosts: [{name: b-vm, subnet: s, ip: 10.1.0.4}]
+peerings:
+  - {name: A-to-B, from: A, to: B}
+  - {name: B-to-A, from: B, to: A}
+gateways:
+  - {name: a-gw, vnet: A, sku: VpnGw1}
+  - {name: b-gw, vnet: B, sku: VpnGw1}
+connections:
+  - {name: a-to-b, from: a-gw, to: b-gw, shared_key: abc123}
+  - {name: b-to-a, from: b-gw, to: a-gw, shared_key: abc123}
+"""
+
+
+def test_TC_PR_7_peering_and_vpn_both_present_traffic_uses_the_peering(vnetsim):
+    """TC-PR-7: A and B peered and also joined by a VNet-to-VNet connection: A <-> B traffic
+    uses the peering (the peering system route beats the gateway's route, §4.4 rule 3)."""
+    code, report = vnetsim(TC_PR_7, "validate")
+    assert (code, report["findings"]) == (0, [])
+    for vnet, source, destination, prefix in (
+        ("A", "10.0.0.4", "10.1.0.4", "10.1.0.0/16"),
+        ("B", "10.1.0.4", "10.0.0.4", "10.0.0.0/16"),
+    ):
+        _, listing = vnetsim(TC_PR_7, "routes", "--vnet", vnet, "--subnet", "s")
+        assert sorted(rows(listing, prefix)) == [
+            ("Default", "Active", "VNetPeering", []),
+            (
+                "VirtualNetworkGateway",
+                "Invalid",
+                "VirtualNetworkGateway",
+                [f"10.{int(vnet == 'B')}.255.4"],
+            ),
+        ]
+        code, trace = vnetsim(TC_PR_7, "connectivity", "--src", source, "--dst", destination)
+        assert code == 0
+        assert [hop["type"] for hop in trace["hops"]] == ["Source", "VNetPeering", "Destination"]
+
+
+def hub_nva(forwarded: bool) -> Fabric:
+    """TC-PR-8: Spoke1 and Spoke2 each peered with Hub (no spoke-spoke peering); an NVA with IP
+    forwarding in Hub; in each spoke a UDR sends the other spoke's prefix to the NVA."""
+    fabric = Fabric()
+    fabric.vnet("Hub", "eastus", "10.0.0.0/16")
+    fabric.subnet("Hub", "nva", "10.0.2.0/24")
+    fabric.host("Hub", "nva", "nva", "10.0.2.4", enable_ip_forwarding=True)
+    for i, other in ((1, 2), (2, 1)):
+        fabric.route_table(
+            f"to-spoke{other}",
+            [Route("via-nva", f"10.{other}.0.0/16", "VirtualAppliance", "10.0.2.4")],
+        )
+        fabric.vnet(f"Spoke{i}", "eastus", f"10.{i}.0.0/16")
+        fabric.subnet(f"Spoke{i}", "app", f"10.{i}.0.0/24", route_table=f"to-spoke{other}")
+        fabric.host(f"Spoke{i}", f"vm{i}", "app", f"10.{i}.0.4")
+        fabric.peer("Hub", f"Spoke{i}")
+        # §9: set on the link of the VNet that receives the forwarded packets
+        fabric.update_peering(f"Spoke{i}", f"Spoke{i}-to-Hub", allow_forwarded_traffic=forwarded)
+    return fabric
+
+
+def test_TC_PR_8_hub_nva_transit(vnetsim):
+    """TC-PR-8: with allowForwardedTraffic on the spoke links that receive the forwarded
+    packets, Spoke1 <-> Spoke2 works through the NVA; with it false the forwarded packets are
+    dropped at the peering (ForwardedTrafficNotAllowed)."""
+    from fabric.watcher import connectivity
+
+    fabric = hub_nva(forwarded=True)
+    for source, destination in (("10.1.0.4", "10.2.0.4"), ("10.2.0.4", "10.1.0.4")):
+        code, trace = vnetsim(fabric, "connectivity", "--src", source, "--dst", destination)
+        assert code == 0, trace["reason"]
+        assert [hop["type"] for hop in trace["hops"]] == [
+            "Source",
+            "VNetPeering",
+            "VirtualAppliance",
+            "VNetPeering",
+            "Destination",
+        ]
+    plane = ControlPlane(hub_nva(forwarded=False))
+    for source, destination in (("10.1.0.4", "10.2.0.4"), ("10.2.0.4", "10.1.0.4")):
+        trace = connectivity(plane, source, destination)
+        assert (trace.connection_status, trace.code) == (
+            "Unreachable",
+            "ForwardedTrafficNotAllowed",
+        )
