@@ -967,3 +967,316 @@ def test_TC_PR_8_hub_nva_transit(vnetsim):
             "Unreachable",
             "ForwardedTrafficNotAllowed",
         )
+
+
+# -- VPN gateway -------------------------------------------------------------------------------
+
+TC_VPN_1 = """
+vnets:
+  - name: TestVNet1
+    region: eastus
+    address_prefixes: [10.11.0.0/16, 10.12.0.0/16]
+    subnets:
+      - {name: FrontEnd, address_prefix: 10.11.0.0/24}
+      - {name: BackEnd, address_prefix: 10.12.0.0/24}
+      - {name: GatewaySubnet, address_prefix: 10.11.255.0/27}
+  - name: TestVNet4
+    region: westus
+    address_prefixes: [10.41.0.0/16, 10.42.0.0/16]
+    subnets:
+      - {name: FrontEnd, address_prefix: 10.41.0.0/24}
+      - {name: BackEnd, address_prefix: 10.42.0.0/24}
+      - {name: GatewaySubnet, address_prefix: 10.41.255.0/27}
+gateways:
+  - {name: TestVNet1GW, vnet: TestVNet1, sku: VpnGw1, vpn_type: RouteBased}
+  - {name: TestVNet4GW, vnet: TestVNet4, sku: VpnGw1, vpn_type: VNET4_TYPE}
+connections:
+  - {name: TestVNet1toTestVNet4, connection_type: Vnet2Vnet, from: TestVNet1GW, to: TestVNet4GW,
+     shared_key: abc123}
+  - {name: TestVNet4toTestVNet1, connection_type: Vnet2Vnet, from: TestVNet4GW, to: TestVNet1GW,
+     shared_key: KEY4}
+"""
+
+
+def test_TC_VPN_1_vnet_to_vnet_portal_example(vnetsim):
+    """TC-VPN-1: TestVNet1 (East US) and TestVNet4 (West US), RouteBased gateways, connections
+    both ways with key abc123: Connected, traffic flows between all four ranges. Derived
+    negatives: keys differ, or one side only -> not connected; a PolicyBased gateway -> not
+    allowed."""
+    from fabric.control.connections import connection_status
+    from fabric.io import load_topology
+
+    def topology(key4: str = "abc123", vnet4_type: str = "RouteBased", one_side=False) -> str:
+        text = TC_VPN_1.replace("KEY4", key4).replace("VNET4_TYPE", vnet4_type)
+        return text.split("  - {name: TestVNet4toTestVNet1")[0] if one_side else text
+
+    def statuses(text: str, tmp: str) -> dict[str, str]:
+        path = tmp + "/tc_vpn_1.yaml"
+        with open(path, "w") as file:
+            file.write(text)
+        fabric = load_topology(path).fabric
+        return {c.name: connection_status(fabric, c).status for c in fabric.connections.values()}
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        good = topology()
+        code, report = vnetsim(good, "validate")
+        assert (code, report["findings"]) == (0, [])
+        assert set(statuses(good, tmp).values()) == {"Connected"}
+        for source, destination in (
+            ("10.11.0.4", "10.41.0.4"),
+            ("10.12.0.4", "10.42.0.4"),
+            ("10.42.0.4", "10.11.0.4"),
+        ):
+            code, trace = vnetsim(good, "connectivity", "--src", source, "--dst", destination)
+            assert code == 0, trace["reason"]
+            assert "VirtualNetworkGateway" in [hop["type"] for hop in trace["hops"]]
+
+        keys_differ = topology(key4="abc124")
+        code, report = vnetsim(keys_differ, "validate")
+        assert "SharedKeyMismatch" in [f["code"] for f in report["findings"]]
+        assert set(statuses(keys_differ, tmp).values()) == {"NotConnected"}
+        code, trace = vnetsim(keys_differ, "connectivity", "--src", "10.11.0.4", "--dst",
+                              "10.41.0.4")  # fmt: skip
+        assert (code, trace["connection_status"]) == (1, "Unreachable")
+
+        one_side = topology(one_side=True)
+        _, report = vnetsim(one_side, "validate")
+        assert [f["code"] for f in report["findings"]] == ["ConnectionNotConnected"]
+        assert statuses(one_side, tmp) == {"TestVNet1toTestVNet4": "NotConnected"}
+
+        policy_based = topology(vnet4_type="PolicyBased")
+        code, report = vnetsim(policy_based, "validate")
+        errors = {f["code"] for f in report["findings"] if f["severity"] == "Error"}
+        assert code == 1
+        assert "Vnet2VnetRequiresRouteBased" in errors
+
+
+def gateway_with_tunnels(sku: str, count: int, *, generation="Generation1", vpn_type="RouteBased"):
+    """A hub gateway of ``sku`` with ``count`` site-to-site connections to separate sites."""
+    fabric = Fabric()
+    fabric.vnet("hub", "eastus", "10.0.0.0/16")
+    fabric.subnet("hub", "GatewaySubnet", "10.0.255.0/27")
+    fabric.gateway("hub-gw", "hub", sku, generation=generation, vpn_type=vpn_type)
+    for i in range(count):
+        fabric.local_network_gateway(
+            f"site{i}", f"172.{16 + i // 256}.{i % 256}.0/24", gateway_ip_address=f"198.51.100.{i}"
+        )
+        fabric.connect_site(f"to-site{i}", "hub-gw", f"site{i}", shared_key="abc123")
+    return fabric
+
+
+def test_TC_VPN_2_sku_limits():
+    """TC-VPN-2: VpnGw1 takes 30 S2S/VNet-to-VNet tunnels, the 31st is rejected, and 128 SSTP
+    plus 250 IKEv2 P2S clients at once; Basic: 10 tunnels, no IKEv2 P2S, no BGP; VpnGw4/5 (and
+    AZ): 100 tunnels; PolicyBased only on Basic, with one tunnel. (P2S connections are not
+    modelled: their pools are the catalogue's.)"""
+    from fabric.catalogue.skus import lookup
+
+    assert codes(gateway_with_tunnels("VpnGw1", 30)) == []
+    over = [f for f in validate(gateway_with_tunnels("VpnGw1", 31)) if f.severity == "Error"]
+    assert [f.code for f in over] == ["TunnelLimitExceeded"]
+    assert "30" in over[0].message
+    vpngw1 = lookup("VpnGw1")
+    assert (vpngw1.p2s_sstp, vpngw1.p2s_ikev2) == (128, 250)  # separate pools (§3.2)
+
+    assert codes(gateway_with_tunnels("Basic", 10)) == []
+    assert codes(gateway_with_tunnels("Basic", 11), "Error") == ["TunnelLimitExceeded"]
+    basic = lookup("Basic")
+    assert (basic.p2s_ikev2, basic.bgp) == (0, False)
+    fabric = gateway_with_tunnels("Basic", 1)
+    fabric.gateways["hub-gw"] = type(fabric.gateways["hub-gw"])(
+        "hub-gw", "hub", "Basic", enable_bgp=True
+    )
+    assert codes(fabric, "Error") == ["BgpNotSupportedOnSku"]
+
+    for sku in ("VpnGw4", "VpnGw5", "VpnGw4AZ", "VpnGw5AZ"):
+        assert codes(gateway_with_tunnels(sku, 100, generation="Generation2")) == [], sku
+        over = codes(gateway_with_tunnels(sku, 101, generation="Generation2"), "Error")
+        assert over == ["TunnelLimitExceeded"], sku
+
+    assert codes(gateway_with_tunnels("Basic", 1, vpn_type="PolicyBased")) == []
+    assert codes(gateway_with_tunnels("Basic", 2, vpn_type="PolicyBased"), "Error") == [
+        "TunnelLimitExceeded"
+    ]
+    assert "PolicyBasedRequiresBasicSku" in codes(
+        gateway_with_tunnels("VpnGw1", 1, vpn_type="PolicyBased"), "Error"
+    )
+
+
+def tunnel_pair(sku: str, generation: str, *, remotes: int = 1, policy=None) -> Fabric:
+    """A hub gateway with VNet-to-VNet tunnels to ``remotes`` VNets in the same region, VMs
+    with 20 Gbps NICs so that only the gateway limits."""
+    fabric = Fabric()
+    for i in range(remotes + 1):
+        name = "hub" if i == 0 else f"r{i}"
+        fabric.vnet(name, "eastus", f"10.{i}.0.0/16")
+        fabric.subnet(name, "GatewaySubnet", f"10.{i}.255.0/27")
+        fabric.subnet(name, "s", f"10.{i}.1.0/24")
+        fabric.host(name, f"{name}-vm", "s", f"10.{i}.1.4", bandwidth_mbps=20_000)
+        fabric.gateway(f"{name}-gw", name, sku, generation=generation)
+        if i:
+            fabric.connect("hub-gw", f"{name}-gw", shared_key="abc123", ipsec_policy=policy)
+    return fabric
+
+
+def test_TC_VPN_3_throughput_caps():
+    """TC-VPN-3: Gen2 VpnGw3, one GCMAES256 tunnel: at most 1.5 Gbps; many tunnels: at most
+    2.5 Gbps together. Gen1 VpnGw1 with AES256+SHA256: at most 500 Mbps per tunnel, 650 Mbps
+    together. Measured as the simulated steady goodput of UDP flows offered above the caps
+    (vnetsim meters the caps in payload bytes, as Microsoft's figures are measured throughput:
+    the goodput of a saturated tunnel is the cap)."""
+    from fabric.model.records import IpsecPolicy
+    from fabric.sim.runs import simulate
+
+    def steady(fabric: Fabric, remotes: int, rate: float) -> list[float]:
+        flows = [
+            {"name": f"f{i}", "src": "hub-vm", "dst": f"r{i}-vm", "rate_mbps": rate,
+             "duration_s": 0.05}
+            for i in range(1, remotes + 1)
+        ]  # fmt: skip
+        result = simulate(fabric, flows)
+        return [result.flow(f"f{i}").steady_mbps for i in range(1, remotes + 1)]
+
+    (one,) = steady(tunnel_pair("VpnGw3", "Generation2"), 1, 3000)
+    assert one == pytest.approx(1500, rel=0.001)
+    many = steady(tunnel_pair("VpnGw3", "Generation2", remotes=3), 3, 1400)
+    assert max(many) < 1500
+    assert sum(many) == pytest.approx(2500, rel=0.001)
+    aes = IpsecPolicy("AES256", "SHA256", "DHGroup14", "AES256", "SHA256", "None")
+    (one,) = steady(tunnel_pair("VpnGw1", "Generation1", policy=aes), 1, 1000)
+    assert one == pytest.approx(500, rel=0.001)
+    many = steady(tunnel_pair("VpnGw1", "Generation1", remotes=2, policy=aes), 2, 500)
+    assert sum(many) == pytest.approx(650, rel=0.001)
+
+
+def test_TC_VPN_4_default_ipsec_negotiation():
+    """TC-VPN-4: a RouteBased gateway as initiator, the far end accepting everything: first
+    quick-mode offer GCM-AES256 without PFS, QM SA lifetime 27,000 s / 102,400,000 KB, IKE SA
+    28,800 s. PolicyBased: IKEv1 only, QM lifetime 3,600 s, no DPD (and no GCM offer: its
+    first offer, AES256/SHA256, is what the tunnel runs)."""
+    from fabric.control.ipsec import negotiate
+    from fabric.watcher import connectivity
+
+    route_based = negotiate(None, "RouteBased")
+    policy = route_based.default
+    assert (route_based.encryption, route_based.cipher_column) == ("GCMAES256", "GCMAES256")
+    assert (policy.first_offer, policy.pfs_group) == ("GCMAES256", "None")
+    assert (policy.sa_lifetime_seconds, policy.sa_data_size_kilobytes) == (27_000, 102_400_000)
+    assert policy.ike_sa_lifetime_seconds == 28_800
+    assert (policy.ike_versions, policy.dead_peer_detection) == (("IKEv1", "IKEv2"), True)
+
+    policy_based = negotiate(None, "PolicyBased")
+    policy = policy_based.default
+    assert policy.ike_versions == ("IKEv1",)
+    assert (policy.sa_lifetime_seconds, policy.dead_peer_detection) == (3_600, False)
+    assert (policy.first_offer, policy_based.encryption) == ("AES256/SHA256", "AES256")
+
+    # what a trace shows on the tunnel stretch
+    fabric = Fabric()
+    fabric.vnet("v", "eastus", "10.0.0.0/16")
+    fabric.subnet("v", "GatewaySubnet", "10.0.255.0/27")
+    fabric.subnet("v", "s", "10.0.1.0/24")
+    fabric.local_network_gateway("on-prem", "192.168.0.0/16", gateway_ip_address="203.0.113.1")
+    fabric.connect_site("to-on-prem", "gw", "on-prem", shared_key="abc123")
+    for vpn_type, sku, cipher in (("RouteBased", "VpnGw1", "GCMAES256"),
+                                  ("PolicyBased", "Basic", "AES256")):  # fmt: skip
+        fabric.gateways.pop("gw", None)
+        fabric.gateway("gw", "v", sku, vpn_type=vpn_type)
+        assert validate(fabric) == [], vpn_type
+        trace = connectivity(ControlPlane(fabric), "10.0.1.4", "192.168.1.1")
+        assert trace.reachable
+        ciphers = {h.encryption.cipher for h in trace.hops if h.encryption and h.encryption.cipher}
+        assert ciphers == {cipher}, vpn_type
+
+
+def test_TC_VPN_5_mss_clamp():
+    """TC-VPN-5: MSS clamped at 1,350 -> the largest TCP/IP packet entering the tunnel is 1,390
+    bytes. The alternative, a tunnel-interface MTU of 1,400, derives MSS 1,400 - 40 = 1,360
+    (§3.8): vnetsim takes the MSS through tunnels as the parameter vpn_tcp_mss_bytes, so the
+    alternative is that parameter at 1,360; its 1,400-byte packets still fit a 1,500-byte
+    path after ESP (no fragment)."""
+    from fabric.sim.runs import simulate
+
+    fabric = tunnel_pair("VpnGw1", "Generation1")
+    flow = {"name": "t", "src": "hub-vm", "dst": "r1-vm", "protocol": "Tcp", "pattern": "tcp",
+            "duration_s": 0.2}  # fmt: skip
+
+    def largest(capture: str, **parameters) -> int:
+        result = simulate(fabric, [flow], capture=capture, parameters=parameters or None)
+        assert result.flow("t").delivered > 0
+        return max(length for _, _, length in result.capture.records)
+
+    assert largest("hub-vm") == 1_390
+    # ESP in tunnel mode with GCM-AES256 (§3.8, derived): 1,390 + 54 = 1,444 < 1,500
+    assert largest("hub-gw-to-r1-gw") == 1_444
+    assert largest("hub-vm", vpn_tcp_mss_bytes=1_400 - 40) == 1_400
+    assert largest("hub-gw-to-r1-gw", vpn_tcp_mss_bytes=1_360) <= 1_500
+
+
+def bgp_site(prefixes: tuple[str, ...], asn: int = 65050) -> Fabric:
+    """VNet 10.0.0.0/16 with a VpnGw1 gateway and a BGP site-to-site connection to an
+    on-premises device (ASN ``asn``) announcing ``prefixes``."""
+    fabric = Fabric()
+    fabric.vnet("v", "eastus", "10.0.0.0/16")
+    fabric.subnet("v", "GatewaySubnet", "10.0.255.0/27")
+    fabric.subnet("v", "s", "10.0.1.0/24")
+    fabric.gateway("gw", "v", "VpnGw1", bgp_asn=65010)
+    fabric.local_network_gateway("on-prem", (), gateway_ip_address="203.0.113.10")
+    site = fabric.local_network_gateways["on-prem"]
+    bgp = BgpSettings(asn, "192.168.255.254", advertised_prefixes=prefixes)
+    fabric.local_network_gateways["on-prem"] = type(site)(
+        site.name, (), site.gateway_ip_address, bgp_settings=bgp
+    )
+    fabric.connect_site("to-on-prem", "gw", "on-prem", shared_key="abc123", enable_bgp=True)
+    return fabric
+
+
+def test_TC_BGP_1_advertisement_filtering(vnetsim):
+    """TC-BGP-1: VNet 10.0.0.0/16; on-premises announces 10.0.0.0/8 -> accepted, 10.0.0.0/16
+    and 10.0.0.0/24 -> blocked; 4,001 prefixes -> the session drops; ASN 65515 (or 65517-65520,
+    8074, 8075, 12076, 23456, 64496-64511, 65535-65551) -> not allowed."""
+
+    def gateway_rows(fabric: Fabric) -> list[str]:
+        _, listing = vnetsim(fabric, "routes", "--vnet", "v", "--subnet", "s")
+        return [r["address_prefixes"][0] for r in listing if r["source"] == "VirtualNetworkGateway"]
+
+    assert gateway_rows(bgp_site(("10.0.0.0/8",))) == ["10.0.0.0/8"]
+    assert gateway_rows(bgp_site(("10.0.0.0/16", "10.0.0.0/24"))) == []
+    many = tuple(f"172.{16 + i // 256}.{i % 256}.0/24" for i in range(4_001))
+    assert gateway_rows(bgp_site(many[:4_000])) != []
+    fabric = bgp_site(many)
+    assert gateway_rows(fabric) == []
+    assert "BgpRouteLimitExceeded" in codes(fabric, "Error")
+    reserved = [65515, 65517, 65518, 65519, 65520, 8074, 8075, 12076, 23456, 64496, 64511,
+                65535, 65551]  # fmt: skip
+    for asn in reserved:
+        assert "InvalidBgpAsn" in codes(bgp_site(("172.20.0.0/16",), asn), "Error"), asn
+    for asn in (64512, 65514, 65521, 65534):  # usable private ASNs (§3.9)
+        assert "InvalidBgpAsn" not in codes(bgp_site(("172.20.0.0/16",), asn)), asn
+
+
+def test_TC_BGP_2_gateway_advertisements(vnetsim):
+    """TC-BGP-2: a gateway with VNet prefixes, two local network gateways and one BGP-learned
+    0.0.0.0/0 advertises the VNet prefixes, the LNG prefixes and its other learned routes to
+    its BGP peers, never the default route. The peer here is a VNet-to-VNet BGP neighbour,
+    whose effective routes show what it was told."""
+    fabric = bgp_site(("0.0.0.0/0", "172.30.0.0/16"))
+    fabric.local_network_gateway("branch", "192.168.10.0/24", gateway_ip_address="198.51.100.9")
+    fabric.connect_site("to-branch", "gw", "branch", shared_key="abc123")
+    fabric.vnet("peer", "westus", "10.9.0.0/16")
+    fabric.subnet("peer", "GatewaySubnet", "10.9.255.0/27")
+    fabric.subnet("peer", "s", "10.9.1.0/24")
+    fabric.gateway("peer-gw", "peer", "VpnGw1", bgp_asn=65020)
+    fabric.connect("gw", "peer-gw", shared_key="abc123", enable_bgp=True)
+    assert codes(fabric, "Error") == []
+
+    def learned(vnet: str) -> set[str]:
+        _, listing = vnetsim(fabric, "routes", "--vnet", vnet, "--subnet", "s")
+        return {r["address_prefixes"][0] for r in listing if r["source"] == "VirtualNetworkGateway"}
+
+    assert learned("v") == {"0.0.0.0/0", "172.30.0.0/16", "192.168.10.0/24", "10.9.0.0/16"}
+    assert learned("peer") == {"10.0.0.0/16", "172.30.0.0/16", "192.168.10.0/24"}
+    _, hop = vnetsim(fabric, "next-hop", "--src", "10.9.1.4", "--dst", "8.8.8.8")
+    assert (hop["next_hop_type"], hop["route_table"]) == ("Internet", "System Route")
