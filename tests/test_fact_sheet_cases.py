@@ -1280,3 +1280,147 @@ def test_TC_BGP_2_gateway_advertisements(vnetsim):
     assert learned("peer") == {"10.0.0.0/16", "172.30.0.0/16", "192.168.10.0/24"}
     _, hop = vnetsim(fabric, "next-hop", "--src", "10.9.1.4", "--dst", "8.8.8.8")
     assert (hop["next_hop_type"], hop["route_table"]) == ("Internet", "System Route")
+
+
+# -- VNet basics -------------------------------------------------------------------------------
+
+TC_VN_1 = """
+vnets:
+  - name: v
+    region: eastus
+    address_prefixes: [192.168.0.0/16]
+    subnets:
+      - {name: web, address_prefix: 192.168.1.0/24}
+      - {name: small, address_prefix: 192.168.2.0/29}
+      - {name: tiny, address_prefix: 192.168.3.0/30}
+    hosts: HOSTS
+"""
+
+
+def test_TC_VN_1_reserved_addresses(vnetsim):
+    """TC-VN-1: in 192.168.1.0/24, .0, .1, .2, .3 and .255 are unavailable, .4 is the first
+    assignable address and 251 are usable; a /29 has 3 usable; a /30 is rejected (< /29)."""
+
+    def findings(hosts: list[tuple[str, str]]) -> list[dict]:
+        entries = ", ".join(f"{{name: h{i}, subnet: {s}, ip: {ip}}}" for i, (s, ip) in
+                            enumerate(hosts))  # fmt: skip
+        _, report = vnetsim(TC_VN_1.replace("HOSTS", f"[{entries}]"), "validate")
+        return report["findings"]
+
+    usable = [("web", f"192.168.1.{i}") for i in range(4, 255)]
+    usable += [("small", f"192.168.2.{i}") for i in (4, 5, 6)]
+    assert len(usable) == 251 + 3
+    assert [f["code"] for f in findings(usable)] == ["SubnetTooSmall"]  # the /30 alone
+    (too_small,) = findings([])
+    assert "vnet/v/subnet/tiny" in too_small["resources"][0] or "tiny" in too_small["message"]
+    reserved = [("web", f"192.168.1.{i}") for i in (0, 1, 2, 3, 255)]
+    reserved += [("small", f"192.168.2.{i}") for i in (0, 1, 2, 3, 7)]
+    found = [f for f in findings(reserved) if f["code"] == "HostIpReserved"]
+    assert len(found) == 10
+    assert any("first usable is 192.168.1.4" in f["message"] for f in found)
+
+
+@pytest.mark.parametrize(
+    "forbidden",
+    ["224.0.0.0/4", "255.255.255.255/32", "127.0.0.0/8", "169.254.0.0/16", "168.63.129.16/32"],
+)
+def test_TC_VN_2_forbidden_ranges(vnetsim, forbidden):
+    """TC-VN-2: 224.0.0.0/4, 255.255.255.255/32, 127.0.0.0/8, 169.254.0.0/16 or
+    168.63.129.16/32 in an address space -> rejected."""
+    topology = (
+        "vnets:\n  - {name: v, region: eastus, address_prefixes: [10.0.0.0/16, "
+        + forbidden
+        + "]}\n"
+    )
+    code, report = vnetsim(topology, "validate")
+    assert (code, report["valid"]) == (1, False)
+    assert [(f["code"], f["severity"]) for f in report["findings"]] == [
+        ("AddressSpaceContainsForbiddenRange", "Error")
+    ]
+    assert forbidden in report["findings"][0]["message"]
+
+
+def test_TC_VN_3_gateway_subnet(vnetsim):
+    """TC-VN-3: creating a gateway without a subnet named GatewaySubnet fails; a /29
+    GatewaySubnet is allowed (the minimum, with a warning that /27 is recommended); /27 is
+    clean."""
+
+    def report(subnet: str) -> tuple[int, list[tuple[str, str]]]:
+        topology = (
+            "vnets:\n  - name: v\n    region: eastus\n    address_prefixes: [10.0.0.0/16]\n"
+            f"    subnets: [{subnet}]\n"
+            "gateways:\n  - {name: gw, vnet: v, sku: VpnGw1}\n"
+        )
+        code, answer = vnetsim(topology, "validate")
+        return code, [(f["code"], f["severity"]) for f in answer["findings"]]
+
+    assert report("{name: gateways, address_prefix: 10.0.255.0/27}") == (
+        1,
+        [("GatewaySubnetMissing", "Error")],
+    )
+    assert report("{name: GatewaySubnet, address_prefix: 10.0.255.0/29}") == (
+        0,
+        [("GatewaySubnetBelowRecommendedSize", "Warning")],
+    )
+    assert report("{name: GatewaySubnet, address_prefix: 10.0.255.0/27}") == (0, [])
+
+
+# -- Limits ------------------------------------------------------------------------------------
+
+
+def test_TC_LIM_1_one_over_each_limit_is_rejected():
+    """TC-LIM-1: the 501st peering on a VNet, the 401st UDR in a route table, the 1,001st rule
+    in an NSG, the 3,001st subnet in a VNet, the 26th service-tag route in a table and a
+    second VPN gateway in a VNet are each rejected; one fewer of each is accepted (§1.5)."""
+
+    def spokes(count: int) -> Fabric:
+        fabric = Fabric()
+        fabric.vnet("hub", "eastus", "10.0.0.0/16")
+        for i in range(count):
+            fabric.vnet(f"s{i}", "eastus", f"10.{1 + i // 256}.{i % 256}.0/24")
+            fabric.peer_one_side("hub", f"s{i}")
+        return fabric
+
+    def routes(count: int, tags: int = 0) -> Fabric:
+        fabric = Fabric()
+        table = [Route(f"r{i}", f"10.{i // 256}.{i % 256}.0/24", "None") for i in range(count)]
+        table += [Route(f"t{i}", f"Storage.Region{i}", "Internet") for i in range(tags)]
+        fabric.route_table("rt", table)
+        return fabric
+
+    def rules(count: int) -> Fabric:
+        fabric = Fabric()
+        fabric.nsg("n", [SecurityRule(f"r{i}", 100 + i, "Inbound", "Allow") for i in range(count)])
+        return fabric
+
+    def subnets(count: int) -> Fabric:
+        fabric = Fabric()
+        fabric.vnet("v", "eastus", "10.0.0.0/8")
+        vnet = fabric.vnets["v"]
+        from fabric.model.records import Subnet
+
+        made = tuple(Subnet(f"s{i}", f"10.{i // 256}.{i % 256}.0/24") for i in range(count))
+        fabric.set_vnet(type(vnet)(vnet.name, vnet.region, vnet.address_prefixes, made))
+        return fabric
+
+    def gateways(count: int) -> Fabric:
+        fabric = Fabric()
+        fabric.vnet("v", "eastus", "10.0.0.0/16")
+        fabric.subnet("v", "GatewaySubnet", "10.0.255.0/27")
+        for i in range(count):
+            fabric.gateway(f"gw{i}", "v", "VpnGw1")
+        return fabric
+
+    cases = [
+        ("TooManyPeerings", spokes, 500),
+        ("TooManyRoutes", routes, 400),
+        ("TooManySecurityRules", rules, 1_000),
+        ("TooManySubnets", subnets, 3_000),
+        ("TooManyServiceTagRoutes", lambda n: routes(0, tags=n), 25),
+        ("TooManyVpnGateways", gateways, 1),
+    ]
+    for code, build, limit in cases:
+        assert code not in codes(build(limit)), code
+        found = [f for f in validate(build(limit + 1)) if f.code == code]
+        assert [f.severity for f in found] == ["Error"], code
+        assert str(limit) in found[0].message or f"{limit:,}" in found[0].message, code
