@@ -1312,7 +1312,7 @@ def test_TC_VN_1_reserved_addresses(vnetsim):
     assert len(usable) == 251 + 3
     assert [f["code"] for f in findings(usable)] == ["SubnetTooSmall"]  # the /30 alone
     (too_small,) = findings([])
-    assert "vnet/v/subnet/tiny" in too_small["resources"][0] or "tiny" in too_small["message"]
+    assert (too_small["severity"], too_small["resources"]) == ("Error", ["vnet/v/subnet/tiny"])
     reserved = [("web", f"192.168.1.{i}") for i in (0, 1, 2, 3, 255)]
     reserved += [("small", f"192.168.2.{i}") for i in (0, 1, 2, 3, 7)]
     found = [f for f in findings(reserved) if f["code"] == "HostIpReserved"]
@@ -1424,3 +1424,122 @@ def test_TC_LIM_1_one_over_each_limit_is_rejected():
         found = [f for f in validate(build(limit + 1)) if f.code == code]
         assert [f.severity for f in found] == ["Error"], code
         assert str(limit) in found[0].message or f"{limit:,}" in found[0].message, code
+
+
+# -- Latency and the TCP model -----------------------------------------------------------------
+
+
+def test_TC_LAT_1_inter_region_round_trips(vnetsim):
+    """TC-LAT-1: RTT East US -> East US 2 9 ms, West Europe -> North Europe 20 ms, East US ->
+    West Europe 89 ms, Japan East -> Southeast Asia 73 ms, Southeast Asia -> East US 234 ms
+    (§7.2, directional). A trace between peered VMs estimates half of it one way."""
+    from fabric.catalogue.latency import LatencyModel
+
+    cases = [
+        ("eastus", "eastus2", 9),
+        ("westeurope", "northeurope", 20),
+        ("eastus", "westeurope", 89),
+        ("japaneast", "southeastasia", 73),
+        ("southeastasia", "eastus", 234),
+    ]
+    model = LatencyModel()
+    for source, destination, rtt in cases:
+        assert model.round_trip_ms(source, destination) == rtt
+        topology = (
+            "vnets:\n"
+            f"  - {{name: a, region: {source}, address_prefixes: [10.1.0.0/16],\n"
+            "     subnets: [{name: s, address_prefix: 10.1.0.0/24}]}\n"
+            f"  - {{name: b, region: {destination}, address_prefixes: [10.2.0.0/16],\n"
+            "     subnets: [{name: s, address_prefix: 10.2.0.0/24}]}\n"
+            "peerings:\n  - {name: a-to-b, from: a, to: b}\n  - {name: b-to-a, from: b, to: a}\n"
+        )
+        _, trace = vnetsim(topology, "connectivity", "--src", "10.1.0.4", "--dst", "10.2.0.4")
+        assert trace["latency_ms"] == pytest.approx(rtt / 2), (source, destination)
+    # directional: the reverse of West Europe -> North Europe is North Europe -> West Europe
+    assert model.round_trip_ms("northeurope", "westeurope") == 19
+
+
+def test_TC_LAT_2_window_over_rtt():
+    """TC-LAT-2: window 65,535 B at RTT 30 ms -> 2.18 MB/s (17.48 Mbps); at 120 ms -> 0.55 MB/s
+    (4.37 Mbps); 524,280 B at 30 ms -> 17.48 MB/s (139.81 Mbps): a single TCP flow is held to
+    window / RTT (§7.3). Checked in vnetsim's TCP model with the exact windows, and end to end
+    by ``run`` with windows in whole segments (45 x 1,460 = 65,700 B; 359 x 1,460 =
+    524,140 B) over a global peering whose round trip the scenario sets. The physics floor (4,148 km
+    -> 42 ms) has no input in vnetsim: it takes published region round trips, not distances."""
+    from fabric.sim import tcp
+    from fabric.sim.runs import simulate
+
+    ms = 1_000_000
+    for window, rtt_ms, mbps in ((65_535, 30, 17.48), (65_535, 120, 4.37), (524_280, 30, 139.81)):
+        link = tcp.Bottleneck(10e9, rtt_ms * ms, 10_000_000)
+        sender = tcp.TcpSender(tcp.Cubic())
+        flights = tcp.run_flights(
+            sender, tcp.ReceiveWindow(tcp.tuned_profile(window)), link, 60 * rtt_ms * ms
+        )
+        goodput = tcp.goodput_bps(flights, 30 * rtt_ms * ms) / 1e6
+        assert goodput == pytest.approx(mbps, rel=0.005), (window, rtt_ms)
+        assert goodput / 8 == pytest.approx(window / rtt_ms / 1000, rel=0.005)  # MB/s
+
+    fabric = Fabric()
+    for name, region, octet in (("a", "eastus", 1), ("b", "brazilsouth", 2)):
+        fabric.vnet(name, region, f"10.{octet}.0.0/16")
+        fabric.subnet(name, "s", f"10.{octet}.0.0/24")
+        fabric.host(name, f"{name}-vm", "s", f"10.{octet}.0.4")
+    fabric.peer("a", "b")
+    for segments, rtt_ms in ((45, 30), (45, 120), (359, 30)):
+        flow = {"name": "t", "src": "a-vm", "dst": "b-vm", "protocol": "Tcp", "pattern": "tcp",
+                "window_packets": segments, "duration_s": 100 * rtt_ms / 1000}  # fmt: skip
+        parameters = {"region_rtt_ms": {"eastus/brazilsouth": rtt_ms}}
+        result = simulate(fabric, [flow], parameters=parameters)
+        expected = segments * 1_460 * 8 / (rtt_ms / 1000) / 1e6
+        # goodput is measured over the span of the deliveries, which counts one window more
+        # than the round trips it spans: 1/100 high after 100 round trips
+        assert result.flow("t").steady_mbps == pytest.approx(expected, rel=0.015), segments
+
+
+# -- Network Watcher outputs -------------------------------------------------------------------
+
+TC_CT_1 = """
+vnets:
+  - name: v
+    region: eastus
+    address_prefixes: [10.0.0.0/16]
+    subnets:
+      - {name: s, address_prefix: 10.0.0.0/24}
+    hosts:
+      - {name: vm1, subnet: s, ip: 10.0.0.4, nsg: vm1-nsg}
+      - {name: vm2, subnet: s, ip: 10.0.0.5}
+nsgs:
+  - name: vm1-nsg
+    security_rules:
+      - {name: UserRule_Port80, priority: 100, direction: Outbound, access: Deny, protocol: Tcp,
+         source_address_prefix: '*', source_port_range: '*', destination_address_prefix: '*',
+         destination_port_range: '80'}
+"""
+
+
+def test_TC_CT_1_connection_blocked_by_a_custom_rule(vnetsim):
+    """TC-CT-1: a connection blocked by custom rule UserRule_Port80 on the outbound side of a
+    hop: that hop's issues are [{origin Outbound, severity Error, type NetworkSecurityRule,
+    context RuleName UserRule_Port80}], connection status Unreachable, no latency (null in
+    vnetsim's JSON shape, which always carries the key)."""
+    code, trace = vnetsim(
+        TC_CT_1, "connectivity", "--src", "10.0.0.4", "--dst", "10.0.0.5", "--protocol", "Tcp",
+        "--port", "80",
+    )  # fmt: skip
+    assert (code, trace["connection_status"], trace["latency_ms"]) == (1, "Unreachable", None)
+    (hop,) = [hop for hop in trace["hops"] if hop["issues"]]
+    assert (hop["type"], hop["name"]) == ("Source", "vm1")
+    (issue,) = hop["issues"]
+    assert (issue["origin"], issue["severity"], issue["type"]) == (
+        "Outbound",
+        "Error",
+        "NetworkSecurityRule",
+    )
+    assert issue["context"]["RuleName"] == "UserRule_Port80"
+    code, trace = vnetsim(
+        TC_CT_1, "connectivity", "--src", "10.0.0.4", "--dst", "10.0.0.5", "--protocol", "Tcp",
+        "--port", "443",
+    )  # fmt: skip
+    assert (code, trace["connection_status"]) == (0, "Reachable")
+    assert trace["latency_ms"] is not None
