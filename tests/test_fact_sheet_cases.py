@@ -16,12 +16,21 @@ from typing import Any
 import pytest
 import yaml
 
+from fabric.catalogue.latency import LatencyModel
+from fabric.catalogue.skus import lookup
 from fabric.checks import validate
 from fabric.cli import main
+from fabric.control.connections import connection_status
+from fabric.control.ipsec import negotiate
+from fabric.control.nsg import DEFAULT_RULES, Packet5Tuple
+from fabric.control.peering import peering_state, sync_level
 from fabric.control.plane import ControlPlane
-from fabric.io.native import dump_native
+from fabric.io.native import dump_native, load_native
 from fabric.model.container import Fabric
-from fabric.model.records import BgpSettings, Route, SecurityRule
+from fabric.model.records import BgpSettings, IpsecPolicy, Route, SecurityRule, Subnet
+from fabric.sim import tcp
+from fabric.sim.runs import simulate
+from fabric.watcher import connectivity, ip_flow
 
 
 @pytest.fixture
@@ -52,6 +61,15 @@ def rows(listing: list[dict], prefix: str) -> list[tuple]:
         for r in listing
         if r["address_prefixes"] == [prefix]
     ]
+
+
+def tcp_flow(
+    source: str, destination: str, direction: str, port: int = 80, src_port: int | None = None
+) -> list[str]:
+    """``ip-flow`` arguments for one TCP flow."""
+    argv = ["--src", source, "--dst", destination, "--protocol", "Tcp", "--port", str(port)]
+    argv += ["--direction", direction]
+    return argv + (["--src-port", str(src_port)] if src_port is not None else [])
 
 
 # -- Routing ----------------------------------------------------------------------------------
@@ -368,22 +386,20 @@ def test_TC_NW_2_ip_flow_verify_with_default_nsg_rules(vnetsim):
     outside the VNet is neither Internet nor VirtualNetwork); inbound port 80 from
     172.31.0.100:60000 Deny by DenyAllInBound. (The 2018 aliases DefaultOutboundDenyAll /
     DefaultInboundDenyAll are the same rules; vnetsim uses the API spelling, §5.2.)"""
-    flow = ("--protocol", "Tcp", "--port", "80", "--src-port", "60000")
     code, verdict = vnetsim(
-        ONE_VM, "ip-flow", "--src", "10.0.0.4", "--dst", "13.107.21.200", *flow,
-        "--direction", "Outbound",
-    )  # fmt: skip
-    assert (code, verdict) == (0, {"access": "Allow", "rule_name": "AllowInternetOutBound",
-                                   "nsg": "vm-nsg"})  # fmt: skip
+        ONE_VM, "ip-flow", *tcp_flow("10.0.0.4", "13.107.21.200", "Outbound", src_port=60000)
+    )
+    assert (code, verdict) == (
+        0,
+        {"access": "Allow", "rule_name": "AllowInternetOutBound", "nsg": "vm-nsg"},
+    )
     code, verdict = vnetsim(
-        ONE_VM, "ip-flow", "--src", "10.0.0.4", "--dst", "172.31.0.100", *flow,
-        "--direction", "Outbound",
-    )  # fmt: skip
+        ONE_VM, "ip-flow", *tcp_flow("10.0.0.4", "172.31.0.100", "Outbound", src_port=60000)
+    )
     assert (code, verdict["access"], verdict["rule_name"]) == (1, "Deny", "DenyAllOutBound")
     code, verdict = vnetsim(
-        ONE_VM, "ip-flow", "--src", "172.31.0.100", "--dst", "10.0.0.4", *flow,
-        "--direction", "Inbound",
-    )  # fmt: skip
+        ONE_VM, "ip-flow", *tcp_flow("172.31.0.100", "10.0.0.4", "Inbound", src_port=60000)
+    )
     assert (code, verdict["access"], verdict["rule_name"]) == (1, "Deny", "DenyAllInBound")
 
 
@@ -416,18 +432,16 @@ def test_TC_NSG_1_inbound_from_the_internet_blocked_then_fixed(vnetsim):
     defaultSecurityRules/DenyAllInBound; Allow-HTTP-All (priority 100, destination the VM IP
     or its subnet, port 80) lets it in, but with NSGs on both NIC and subnet only when the
     rule is in both."""
-    from fabric.watcher import ip_flow
 
     def ask(subnet_rules: str, nic_rules: str) -> tuple[int, dict]:
         topology = TC_NSG_1.replace("SUBNET_RULES", subnet_rules).replace("NIC_RULES", nic_rules)
-        return vnetsim(
-            topology, "ip-flow", "--src", "198.51.100.7", "--dst", "10.0.0.4",
-            "--protocol", "Tcp", "--port", "80", "--direction", "Inbound",
-        )  # fmt: skip
+        return vnetsim(topology, "ip-flow", *tcp_flow("198.51.100.7", "10.0.0.4", "Inbound"))
 
     code, verdict = ask("[]", "[]")
-    assert (code, verdict) == (1, {"access": "Deny", "rule_name": "DenyAllInBound",
-                                   "nsg": "subnet-nsg"})  # fmt: skip
+    assert (code, verdict) == (
+        1,
+        {"access": "Deny", "rule_name": "DenyAllInBound", "nsg": "subnet-nsg"},
+    )
     to_vm = ALLOW_HTTP_ALL.replace("DEST", "10.0.0.4")
     to_subnet = ALLOW_HTTP_ALL.replace("DEST", "10.0.0.0/24")
     code, verdict = ask(to_subnet, "[]")  # in the subnet NSG only: the NIC NSG still denies
@@ -442,9 +456,13 @@ def test_TC_NSG_1_inbound_from_the_internet_blocked_then_fixed(vnetsim):
     fabric.vnet("v", "eastus", "10.0.0.0/16")
     fabric.subnet("v", "s", "10.0.0.0/24", nsg="n")
     verdict = ip_flow(
-        ControlPlane(fabric), "198.51.100.7", "10.0.0.4", protocol="Tcp", port=80,
+        ControlPlane(fabric),
+        "198.51.100.7",
+        "10.0.0.4",
+        protocol="Tcp",
+        port=80,
         direction="Inbound",
-    )  # fmt: skip
+    )
     assert verdict.qualified_rule == "defaultSecurityRules/DenyAllInBound"
 
 
@@ -470,9 +488,6 @@ def test_TC_NSG_2_subnet_and_nic_nsg_matrix():
     NSG1's DenyAllInBound, NSG2 never evaluated), VM2 NSG1 alone, VM3 NSG2 alone, VM4 allowed.
     Outbound: VM1 NSG2 then NSG1 (defaults allow via AllowInternetOutBound; a deny in NSG2 stops
     before NSG1), VM2 NSG1, VM3 NSG2, VM4 allowed. A deny-all in NSG1 breaks VM1 <-> VM2."""
-    from fabric.control.nsg import Packet5Tuple
-    from fabric.watcher import connectivity, ip_flow
-
     internet = "198.51.100.7"
 
     def verdicts(plane: ControlPlane, vm: str, direction: str) -> list[tuple]:
@@ -480,8 +495,15 @@ def test_TC_NSG_2_subnet_and_nic_nsg_matrix():
         source, destination = (internet, vm) if direction == "Inbound" else (vm, internet)
         packet = Packet5Tuple("Tcp", ip_address(source), ip_address(destination), 60000, 80)
         final, chain = plane.nsg_verdict(plane.locate(vm), direction, packet)
-        flow = ip_flow(plane, source, destination, protocol="Tcp", port=80, direction=direction,
-                       source_port=60000)  # fmt: skip
+        flow = ip_flow(
+            plane,
+            source,
+            destination,
+            protocol="Tcp",
+            port=80,
+            direction=direction,
+            source_port=60000,
+        )
         assert (flow.access, flow.nsg, flow.rule_name) == (
             final.access,
             final.nsg,
@@ -493,8 +515,10 @@ def test_TC_NSG_2_subnet_and_nic_nsg_matrix():
     assert verdicts(plane, "10.0.1.4", "Inbound") == [("NSG1", "Deny", "DenyAllInBound")]
     assert verdicts(plane, "10.0.1.5", "Inbound") == [("NSG1", "Deny", "DenyAllInBound")]
     assert verdicts(plane, "10.0.2.4", "Inbound") == [("NSG2", "Deny", "DenyAllInBound")]
-    assert ip_flow(plane, internet, "10.0.3.4", protocol="Tcp", port=80,
-                   direction="Inbound").access == "Allow"  # fmt: skip
+    assert (
+        ip_flow(plane, internet, "10.0.3.4", protocol="Tcp", port=80, direction="Inbound").access
+        == "Allow"
+    )
     assert verdicts(plane, "10.0.1.4", "Outbound") == [
         ("NSG2", "Allow", "AllowInternetOutBound"),
         ("NSG1", "Allow", "AllowInternetOutBound"),
@@ -502,8 +526,10 @@ def test_TC_NSG_2_subnet_and_nic_nsg_matrix():
     assert verdicts(plane, "10.0.1.5", "Outbound") == [("NSG1", "Allow", "AllowInternetOutBound")]
     assert verdicts(plane, "10.0.2.4", "Outbound") == [("NSG2", "Allow", "AllowInternetOutBound")]
     assert verdicts(plane, "10.0.3.4", "Outbound") == []  # no NSG anywhere: allowed
-    assert ip_flow(plane, "10.0.3.4", internet, protocol="Tcp", port=80,
-                   direction="Outbound").access == "Allow"  # fmt: skip
+    assert (
+        ip_flow(plane, "10.0.3.4", internet, protocol="Tcp", port=80, direction="Outbound").access
+        == "Allow"
+    )
 
     # both NSGs allow inbound 80: VM1 passes; either one alone does not
     web = [SecurityRule("web", 100, "Inbound", "Allow", "Tcp", "*", "*", "*", "80")]
@@ -542,8 +568,6 @@ def test_TC_NSG_2_subnet_and_nic_nsg_matrix():
 def test_TC_NSG_3_default_rule_table(vnetsim):
     """TC-NSG-3: a fresh NSG holds exactly the six default rules of §5.2 (65000/65001/65500
     per direction); each one decides the flow it is for."""
-    from fabric.control.nsg import DEFAULT_RULES
-
     assert [(r.direction, r.name, r.priority, r.access, r.protocol) for r in DEFAULT_RULES] == [
         ("Inbound", "AllowVnetInBound", 65000, "Allow", "*"),
         ("Inbound", "AllowAzureLoadBalancerInBound", 65001, "Allow", "*"),
@@ -562,9 +586,8 @@ def test_TC_NSG_3_default_rule_table(vnetsim):
     ]
     for source, destination, direction, rule in cases:
         _, verdict = vnetsim(
-            ONE_VM, "ip-flow", "--src", source, "--dst", destination, "--protocol", "Tcp",
-            "--port", "8080", "--direction", direction,
-        )  # fmt: skip
+            ONE_VM, "ip-flow", *tcp_flow(source, destination, direction, port=8080)
+        )
         assert verdict["rule_name"] == rule, (source, destination)
 
 
@@ -598,9 +621,8 @@ def test_TC_NSG_4_peering_and_the_virtual_network_tag(vnetsim):
     def ask(access: str, rules: str) -> tuple[dict, dict]:
         topology = TC_NSG_4.replace("A_ACCESS", access).replace("RULES", rules)
         _, verdict = vnetsim(
-            topology, "ip-flow", "--src", "10.1.0.4", "--dst", "10.0.0.4", "--protocol", "Tcp",
-            "--port", "443", "--direction", "Inbound",
-        )  # fmt: skip
+            topology, "ip-flow", *tcp_flow("10.1.0.4", "10.0.0.4", "Inbound", port=443)
+        )
         _, trace = vnetsim(topology, "connectivity", "--src", "10.1.0.4", "--dst", "10.0.0.4")
         return verdict, trace
 
@@ -638,8 +660,6 @@ def test_TC_PR_1_peering_state_machine():
     """TC-PR-1: link A->B alone is Initiated, no traffic; B->A makes both Connected; deleting
     B->A through the API leaves A->B Disconnected, no traffic; re-creating B->A alone does not
     fix it; deleting A->B and creating both again gives Connected."""
-    from fabric.control.peering import peering_state
-    from fabric.watcher import connectivity
 
     def state(fabric: Fabric, vnet: str, name: str) -> str:
         return peering_state(fabric, fabric.peerings[(vnet, name)])
@@ -802,8 +822,6 @@ def test_TC_PR_5_gateway_transit_failures():
     Azure's is undocumented, §11); useRemoteGateways on two links -> rejected
     (MultipleUseRemoteGateways, ours too); a Basic hub gateway -> transit not supported.
     Modelling decision (§9): Basic is accepted with a warning and carries no transit."""
-    from fabric.watcher import connectivity
-
     fabric = hub_with_gateway(site=False)
     del fabric.gateways["hub-gw"]
     fabric.peer("Hub-RM", "Spoke-RM", a_allows_gateway_transit=True, b_uses_remote_gateways=True)
@@ -813,7 +831,9 @@ def test_TC_PR_5_gateway_transit_failures():
     fabric.subnet("Spoke-RM", "GatewaySubnet", "10.1.255.0/27")
     fabric.gateway("spoke-gw", "Spoke-RM", "VpnGw1")
     fabric.peer("Hub-RM", "Spoke-RM", a_allows_gateway_transit=True, b_uses_remote_gateways=True)
-    assert codes(fabric, "Error") == ["UseRemoteGatewaysWithLocalGateway"]
+    (finding,) = validate(fabric)
+    assert finding.code == "UseRemoteGatewaysWithLocalGateway"
+    assert "vnetsim's code" in finding.message  # §11: flagged as not Azure's
 
     fabric = hub_with_gateway(site=False)
     fabric.vnet("Hub2", "eastus", "10.200.0.0/16")
@@ -821,7 +841,9 @@ def test_TC_PR_5_gateway_transit_failures():
     fabric.gateway("hub2-gw", "Hub2", "VpnGw1")
     fabric.peer("Hub-RM", "Spoke-RM", a_allows_gateway_transit=True, b_uses_remote_gateways=True)
     fabric.peer("Hub2", "Spoke-RM", a_allows_gateway_transit=True, b_uses_remote_gateways=True)
-    assert codes(fabric, "Error") == ["MultipleUseRemoteGateways"]
+    (finding,) = validate(fabric)
+    assert finding.code == "MultipleUseRemoteGateways"
+    assert "vnetsim's code" in finding.message
 
     fabric = hub_with_gateway("Basic", site=False)
     fabric.local_network_gateway("on-prem", "192.168.0.0/16", gateway_ip_address="203.0.113.10")
@@ -841,8 +863,6 @@ def test_TC_PR_6_address_space_sync(vnetsim):
     """TC-PR-6: A-B Connected; 10.3.0.0/16 added to A: A's link RemoteNotInSync, B's link
     LocalNotInSync, and B's subnets do not route 10.3.0.0/16 over the peering yet. Sync on B's
     link: FullyInSync, and B gets a VNet peering route for 10.3.0.0/16."""
-    from fabric.control.peering import sync_level
-
     fabric = two_vnets()
     fabric.peer("A", "B")
     fabric.add_address_prefix("A", "10.3.0.0/16")
@@ -947,8 +967,6 @@ def test_TC_PR_8_hub_nva_transit(vnetsim):
     """TC-PR-8: with allowForwardedTraffic on the spoke links that receive the forwarded
     packets, Spoke1 <-> Spoke2 works through the NVA; with it false the forwarded packets are
     dropped at the peering (ForwardedTrafficNotAllowed)."""
-    from fabric.watcher import connectivity
-
     fabric = hub_nva(forwarded=True)
     for source, destination in (("10.1.0.4", "10.2.0.4"), ("10.2.0.4", "10.1.0.4")):
         code, trace = vnetsim(fabric, "connectivity", "--src", source, "--dst", destination)
@@ -1003,54 +1021,45 @@ def test_TC_VPN_1_vnet_to_vnet_portal_example(vnetsim):
     both ways with key abc123: Connected, traffic flows between all four ranges. Derived
     negatives: keys differ, or one side only -> not connected; a PolicyBased gateway -> not
     allowed."""
-    from fabric.control.connections import connection_status
-    from fabric.io import load_topology
 
     def topology(key4: str = "abc123", vnet4_type: str = "RouteBased", one_side=False) -> str:
         text = TC_VPN_1.replace("KEY4", key4).replace("VNET4_TYPE", vnet4_type)
         return text.split("  - {name: TestVNet4toTestVNet1")[0] if one_side else text
 
-    def statuses(text: str, tmp: str) -> dict[str, str]:
-        path = tmp + "/tc_vpn_1.yaml"
-        with open(path, "w") as file:
-            file.write(text)
-        fabric = load_topology(path).fabric
+    def statuses(text: str) -> dict[str, str]:
+        fabric = load_native(yaml.safe_load(text), "tc_vpn_1.yaml").fabric
         return {c.name: connection_status(fabric, c).status for c in fabric.connections.values()}
 
-    import tempfile
+    good = topology()
+    code, report = vnetsim(good, "validate")
+    assert (code, report["findings"]) == (0, [])
+    assert set(statuses(good).values()) == {"Connected"}
+    for source, destination in (
+        ("10.11.0.4", "10.41.0.4"),
+        ("10.12.0.4", "10.42.0.4"),
+        ("10.42.0.4", "10.11.0.4"),
+    ):
+        code, trace = vnetsim(good, "connectivity", "--src", source, "--dst", destination)
+        assert code == 0, trace["reason"]
+        assert "VirtualNetworkGateway" in [hop["type"] for hop in trace["hops"]]
 
-    with tempfile.TemporaryDirectory() as tmp:
-        good = topology()
-        code, report = vnetsim(good, "validate")
-        assert (code, report["findings"]) == (0, [])
-        assert set(statuses(good, tmp).values()) == {"Connected"}
-        for source, destination in (
-            ("10.11.0.4", "10.41.0.4"),
-            ("10.12.0.4", "10.42.0.4"),
-            ("10.42.0.4", "10.11.0.4"),
-        ):
-            code, trace = vnetsim(good, "connectivity", "--src", source, "--dst", destination)
-            assert code == 0, trace["reason"]
-            assert "VirtualNetworkGateway" in [hop["type"] for hop in trace["hops"]]
+    keys_differ = topology(key4="abc124")
+    code, report = vnetsim(keys_differ, "validate")
+    assert "SharedKeyMismatch" in [f["code"] for f in report["findings"]]
+    assert set(statuses(keys_differ).values()) == {"NotConnected"}
+    code, trace = vnetsim(keys_differ, "connectivity", "--src", "10.11.0.4", "--dst", "10.41.0.4")
+    assert (code, trace["connection_status"]) == (1, "Unreachable")
 
-        keys_differ = topology(key4="abc124")
-        code, report = vnetsim(keys_differ, "validate")
-        assert "SharedKeyMismatch" in [f["code"] for f in report["findings"]]
-        assert set(statuses(keys_differ, tmp).values()) == {"NotConnected"}
-        code, trace = vnetsim(keys_differ, "connectivity", "--src", "10.11.0.4", "--dst",
-                              "10.41.0.4")  # fmt: skip
-        assert (code, trace["connection_status"]) == (1, "Unreachable")
+    one_side = topology(one_side=True)
+    _, report = vnetsim(one_side, "validate")
+    assert [f["code"] for f in report["findings"]] == ["ConnectionNotConnected"]
+    assert statuses(one_side) == {"TestVNet1toTestVNet4": "NotConnected"}
 
-        one_side = topology(one_side=True)
-        _, report = vnetsim(one_side, "validate")
-        assert [f["code"] for f in report["findings"]] == ["ConnectionNotConnected"]
-        assert statuses(one_side, tmp) == {"TestVNet1toTestVNet4": "NotConnected"}
-
-        policy_based = topology(vnet4_type="PolicyBased")
-        code, report = vnetsim(policy_based, "validate")
-        errors = {f["code"] for f in report["findings"] if f["severity"] == "Error"}
-        assert code == 1
-        assert "Vnet2VnetRequiresRouteBased" in errors
+    policy_based = topology(vnet4_type="PolicyBased")
+    code, report = vnetsim(policy_based, "validate")
+    errors = {f["code"] for f in report["findings"] if f["severity"] == "Error"}
+    assert code == 1
+    assert "Vnet2VnetRequiresRouteBased" in errors
 
 
 def gateway_with_tunnels(sku: str, count: int, *, generation="Generation1", vpn_type="RouteBased"):
@@ -1072,8 +1081,6 @@ def test_TC_VPN_2_sku_limits():
     plus 250 IKEv2 P2S clients at once; Basic: 10 tunnels, no IKEv2 P2S, no BGP; VpnGw4/5 (and
     AZ): 100 tunnels; PolicyBased only on Basic, with one tunnel. (P2S connections are not
     modelled: their pools are the catalogue's.)"""
-    from fabric.catalogue.skus import lookup
-
     assert codes(gateway_with_tunnels("VpnGw1", 30)) == []
     over = [f for f in validate(gateway_with_tunnels("VpnGw1", 31)) if f.severity == "Error"]
     assert [f.code for f in over] == ["TunnelLimitExceeded"]
@@ -1127,15 +1134,18 @@ def test_TC_VPN_3_throughput_caps():
     together. Measured as the simulated steady goodput of UDP flows offered above the caps
     (vnetsim meters the caps in payload bytes, as Microsoft's figures are measured throughput:
     the goodput of a saturated tunnel is the cap)."""
-    from fabric.model.records import IpsecPolicy
-    from fabric.sim.runs import simulate
 
     def steady(fabric: Fabric, remotes: int, rate: float) -> list[float]:
         flows = [
-            {"name": f"f{i}", "src": "hub-vm", "dst": f"r{i}-vm", "rate_mbps": rate,
-             "duration_s": 0.05}
+            {
+                "name": f"f{i}",
+                "src": "hub-vm",
+                "dst": f"r{i}-vm",
+                "rate_mbps": rate,
+                "duration_s": 0.05,
+            }
             for i in range(1, remotes + 1)
-        ]  # fmt: skip
+        ]
         result = simulate(fabric, flows)
         return [result.flow(f"f{i}").steady_mbps for i in range(1, remotes + 1)]
 
@@ -1156,9 +1166,6 @@ def test_TC_VPN_4_default_ipsec_negotiation():
     quick-mode offer GCM-AES256 without PFS, QM SA lifetime 27,000 s / 102,400,000 KB, IKE SA
     28,800 s. PolicyBased: IKEv1 only, QM lifetime 3,600 s, no DPD (and no GCM offer: its
     first offer, AES256/SHA256, is what the tunnel runs)."""
-    from fabric.control.ipsec import negotiate
-    from fabric.watcher import connectivity
-
     route_based = negotiate(None, "RouteBased")
     policy = route_based.default
     assert (route_based.encryption, route_based.cipher_column) == ("GCMAES256", "GCMAES256")
@@ -1180,8 +1187,10 @@ def test_TC_VPN_4_default_ipsec_negotiation():
     fabric.subnet("v", "s", "10.0.1.0/24")
     fabric.local_network_gateway("on-prem", "192.168.0.0/16", gateway_ip_address="203.0.113.1")
     fabric.connect_site("to-on-prem", "gw", "on-prem", shared_key="abc123")
-    for vpn_type, sku, cipher in (("RouteBased", "VpnGw1", "GCMAES256"),
-                                  ("PolicyBased", "Basic", "AES256")):  # fmt: skip
+    for vpn_type, sku, cipher in (
+        ("RouteBased", "VpnGw1", "GCMAES256"),
+        ("PolicyBased", "Basic", "AES256"),
+    ):
         fabric.gateways.pop("gw", None)
         fabric.gateway("gw", "v", sku, vpn_type=vpn_type)
         assert validate(fabric) == [], vpn_type
@@ -1197,11 +1206,15 @@ def test_TC_VPN_5_mss_clamp():
     (§3.8): vnetsim takes the MSS through tunnels as the parameter vpn_tcp_mss_bytes, so the
     alternative is that parameter at 1,360; its 1,400-byte packets still fit a 1,500-byte
     path after ESP (no fragment)."""
-    from fabric.sim.runs import simulate
-
     fabric = tunnel_pair("VpnGw1", "Generation1")
-    flow = {"name": "t", "src": "hub-vm", "dst": "r1-vm", "protocol": "Tcp", "pattern": "tcp",
-            "duration_s": 0.2}  # fmt: skip
+    flow = {
+        "name": "t",
+        "src": "hub-vm",
+        "dst": "r1-vm",
+        "protocol": "Tcp",
+        "pattern": "tcp",
+        "duration_s": 0.05,
+    }
 
     def largest(capture: str, **parameters) -> int:
         result = simulate(fabric, [flow], capture=capture, parameters=parameters or None)
@@ -1249,8 +1262,21 @@ def test_TC_BGP_1_advertisement_filtering(vnetsim):
     fabric = bgp_site(many)
     assert gateway_rows(fabric) == []
     assert "BgpRouteLimitExceeded" in codes(fabric, "Error")
-    reserved = [65515, 65517, 65518, 65519, 65520, 8074, 8075, 12076, 23456, 64496, 64511,
-                65535, 65551]  # fmt: skip
+    reserved = [
+        65515,
+        65517,
+        65518,
+        65519,
+        65520,
+        8074,
+        8075,
+        12076,
+        23456,
+        64496,
+        64511,
+        65535,
+        65551,
+    ]
     for asn in reserved:
         assert "InvalidBgpAsn" in codes(bgp_site(("172.20.0.0/16",), asn), "Error"), asn
     for asn in (64512, 65514, 65521, 65534):  # usable private ASNs (§3.9)
@@ -1302,8 +1328,9 @@ def test_TC_VN_1_reserved_addresses(vnetsim):
     assignable address and 251 are usable; a /29 has 3 usable; a /30 is rejected (< /29)."""
 
     def findings(hosts: list[tuple[str, str]]) -> list[dict]:
-        entries = ", ".join(f"{{name: h{i}, subnet: {s}, ip: {ip}}}" for i, (s, ip) in
-                            enumerate(hosts))  # fmt: skip
+        entries = ", ".join(
+            f"{{name: h{i}, subnet: {s}, ip: {ip}}}" for i, (s, ip) in enumerate(hosts)
+        )
         _, report = vnetsim(TC_VN_1.replace("HOSTS", f"[{entries}]"), "validate")
         return report["findings"]
 
@@ -1397,8 +1424,6 @@ def test_TC_LIM_1_one_over_each_limit_is_rejected():
         fabric = Fabric()
         fabric.vnet("v", "eastus", "10.0.0.0/8")
         vnet = fabric.vnets["v"]
-        from fabric.model.records import Subnet
-
         made = tuple(Subnet(f"s{i}", f"10.{i // 256}.{i % 256}.0/24") for i in range(count))
         fabric.set_vnet(type(vnet)(vnet.name, vnet.region, vnet.address_prefixes, made))
         return fabric
@@ -1433,8 +1458,6 @@ def test_TC_LAT_1_inter_region_round_trips(vnetsim):
     """TC-LAT-1: RTT East US -> East US 2 9 ms, West Europe -> North Europe 20 ms, East US ->
     West Europe 89 ms, Japan East -> Southeast Asia 73 ms, Southeast Asia -> East US 234 ms
     (§7.2, directional). A trace between peered VMs estimates half of it one way."""
-    from fabric.catalogue.latency import LatencyModel
-
     cases = [
         ("eastus", "eastus2", 9),
         ("westeurope", "northeurope", 20),
@@ -1466,9 +1489,6 @@ def test_TC_LAT_2_window_over_rtt():
     by ``run`` with windows in whole segments (45 x 1,460 = 65,700 B; 359 x 1,460 =
     524,140 B) over a global peering whose round trip the scenario sets. The physics floor (4,148 km
     -> 42 ms) has no input in vnetsim: it takes published region round trips, not distances."""
-    from fabric.sim import tcp
-    from fabric.sim.runs import simulate
-
     ms = 1_000_000
     for window, rtt_ms, mbps in ((65_535, 30, 17.48), (65_535, 120, 4.37), (524_280, 30, 139.81)):
         link = tcp.Bottleneck(10e9, rtt_ms * ms, 10_000_000)
@@ -1487,8 +1507,15 @@ def test_TC_LAT_2_window_over_rtt():
         fabric.host(name, f"{name}-vm", "s", f"10.{octet}.0.4")
     fabric.peer("a", "b")
     for segments, rtt_ms in ((45, 30), (45, 120), (359, 30)):
-        flow = {"name": "t", "src": "a-vm", "dst": "b-vm", "protocol": "Tcp", "pattern": "tcp",
-                "window_packets": segments, "duration_s": 100 * rtt_ms / 1000}  # fmt: skip
+        flow = {
+            "name": "t",
+            "src": "a-vm",
+            "dst": "b-vm",
+            "protocol": "Tcp",
+            "pattern": "tcp",
+            "window_packets": segments,
+            "duration_s": 100 * rtt_ms / 1000,
+        }
         parameters = {"region_rtt_ms": {"eastus/brazilsouth": rtt_ms}}
         result = simulate(fabric, [flow], parameters=parameters)
         expected = segments * 1_460 * 8 / (rtt_ms / 1000) / 1e6
@@ -1524,9 +1551,17 @@ def test_TC_CT_1_connection_blocked_by_a_custom_rule(vnetsim):
     context RuleName UserRule_Port80}], connection status Unreachable, no latency (null in
     vnetsim's JSON shape, which always carries the key)."""
     code, trace = vnetsim(
-        TC_CT_1, "connectivity", "--src", "10.0.0.4", "--dst", "10.0.0.5", "--protocol", "Tcp",
-        "--port", "80",
-    )  # fmt: skip
+        TC_CT_1,
+        "connectivity",
+        "--src",
+        "10.0.0.4",
+        "--dst",
+        "10.0.0.5",
+        "--protocol",
+        "Tcp",
+        "--port",
+        "80",
+    )
     assert (code, trace["connection_status"], trace["latency_ms"]) == (1, "Unreachable", None)
     (hop,) = [hop for hop in trace["hops"] if hop["issues"]]
     assert (hop["type"], hop["name"]) == ("Source", "vm1")
@@ -1538,8 +1573,16 @@ def test_TC_CT_1_connection_blocked_by_a_custom_rule(vnetsim):
     )
     assert issue["context"]["RuleName"] == "UserRule_Port80"
     code, trace = vnetsim(
-        TC_CT_1, "connectivity", "--src", "10.0.0.4", "--dst", "10.0.0.5", "--protocol", "Tcp",
-        "--port", "443",
-    )  # fmt: skip
+        TC_CT_1,
+        "connectivity",
+        "--src",
+        "10.0.0.4",
+        "--dst",
+        "10.0.0.5",
+        "--protocol",
+        "Tcp",
+        "--port",
+        "443",
+    )
     assert (code, trace["connection_status"]) == (0, "Reachable")
     assert trace["latency_ms"] is not None
