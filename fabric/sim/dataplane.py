@@ -390,7 +390,7 @@ class Dataplane:
             connection = fabric.connections[connection_name]
             gateway = fabric.gateways[connection.from_gateway]
             spec = lookup(gateway.sku, gateway.generation)
-            cipher = negotiate(connection.ipsec_policy)
+            cipher = negotiate(connection.ipsec_policy, gateway.vpn_type)
             cap = spec.tunnel_cap(cipher.cipher_column)
             # Basic has no measured per-tunnel figure: its aggregate (100 Mbps) is the cap.
             rate = round((cap.mbps if cap else spec.aggregate_mbps) * 1e6)
