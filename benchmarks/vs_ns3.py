@@ -42,12 +42,14 @@ What is aligned, and why:
 * Queues: vnetsim models Linux's TCP small queues (``fabric.sim.flows.TSQ_*``): the socket keeps
   at most ~1 ms of data in the VM's egress queue and holds the rest, so a flow never drops at its
   own NIC. ns-3 has no TCP small queues, so its sender's device queue is sized to hold twice the
-  window (it never drops either); the excess of the window over the bandwidth-delay product
-  (~0.5 MB) then waits in ns-3's device queue (~4 ms more RTT) but in vnetsim's socket. Goodput is
-  the same: the link is busy in both. With ns-3's device queue at vnetsim's 1 MB NIC buffer
-  instead, ns-3's sender drops its own segments at the end of slow start and CUBIC regrows
-  slowly (K = cbrt(0.3 W_max / C), ~10 s at this window), for 600-700 Mbps over the first 5 s:
-  that is a missing TCP-small-queues mechanism in ns-3, not a disagreement about CUBIC.
+  window, and it never drops either (``congestion_events`` counts ns-3's entries into recovery:
+  0). The excess of the window over the bandwidth-delay product (~0.5 MB) then waits in ns-3's
+  device queue (~4 ms more RTT) but in vnetsim's socket; goodput is the same, the link is busy
+  in both. With ns-3's device queue at vnetsim's 1 MB NIC buffer instead, ns-3's sender
+  overflows its own queue at the end of slow start, two congestion events take its window from
+  2,048 to 1,005 segments (below the 1,712-segment bandwidth-delay product), and CUBIC's
+  concave regrowth towards W_max takes seconds: 670 Mbps from 1 s to 5 s. That is a mechanism
+  ns-3 lacks (TCP small queues), not a disagreement about CUBIC.
 * Start-up (HyStart++ in vnetsim, the original HyStart in ns-3's TcpCubic; vnetsim's
   receive-window autotuning is off with a fixed window) is outside the measured window.
 
@@ -273,6 +275,8 @@ def ns3_tcp(window_segments: int, seconds: float, warmup: float) -> dict:
     senders.Start(ns.Seconds(0))
     senders.Stop(ns.Seconds(seconds))
     sink = sinks.Get(0).GetObject[ns.PacketSink]()
+    probe = congestion_probe(ns)
+    ns.Simulator.Schedule(ns.MilliSeconds(1), probe.Hook)  # once the socket exists
     wall = 0.0
     received = []
     for until in (warmup, seconds):  # stop at both ends of the window and read the sink
@@ -281,14 +285,41 @@ def ns3_tcp(window_segments: int, seconds: float, warmup: float) -> dict:
         ns.Simulator.Run()
         wall += time.perf_counter() - start
         received.append(int(sink.GetTotalRx()))
-    queue = devices.Get(0).GetObject[ns.PointToPointNetDevice]().GetQueue()
     report = {
         "goodput_mbps": (received[1] - received[0]) * 8 / (seconds - warmup) / 1e6,
-        "sender_queue_drops": int(queue.GetTotalDroppedPackets()),
+        "congestion_events": int(probe.events),
         "wall_s": wall,
     }
     ns.Simulator.Destroy()
     return report
+
+
+def congestion_probe(ns):
+    """A counter of the sender's entries into fast recovery or loss (RTO), from ns-3's
+    CongState trace: 0 means ns-3's flow never saw a loss. (Queue drop counters cannot say
+    it: with the queue discs removed, a packet offered to a stopped device queue is discarded
+    by the traffic-control layer without a trace.)"""
+    if not hasattr(ns.cppyy.gbl, "vnetsim_probe"):
+        ns.cppyy.cppdef(
+            """
+            namespace vnetsim_probe {
+            int events = 0;
+            using State = ns3::TcpSocketState;
+            void Changed(State::TcpCongState_t, State::TcpCongState_t to) {
+                if (to == State::CA_RECOVERY || to == State::CA_LOSS) {
+                    ++events;
+                }
+            }
+            void Hook() {
+                events = 0;
+                ns3::Config::ConnectWithoutContext(
+                    "/NodeList/0/$ns3::TcpL4Protocol/SocketList/0/CongState",
+                    ns3::MakeCallback(&Changed));
+            }
+            }
+            """
+        )
+    return ns.cppyy.gbl.vnetsim_probe
 
 
 def tcp_cases(seconds: float, warmup: float) -> dict:
