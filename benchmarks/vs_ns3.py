@@ -55,7 +55,20 @@ What is aligned, and why:
 
 What still differs: ns-3's point-to-point link adds a 2-byte PPP header, so its data packets are
 1502 bytes on the wire and the cap-limited goodput is 1,000 x 1460 / 1502 = 972.0 Mbps
-(-0.13%). vnetsim has no PPP framing: its VM egress caps meter IP bytes.
+(-0.13%). vnetsim has no PPP framing: its VM egress caps meter IP bytes. In the window-limited
+case each round trip's 133 segments arrive as one burst, 20.012 ms apart in both (propagation
+plus a segment's and an ACK's serialisation), so the 4 s window holds 200 bursts in both and
+both read 77.672 Mbps; the long-run rate is 77.62. The wall ratio counts ns-3 acknowledging
+every segment as vnetsim does; with its default delayed ACKs it handles half the ACKs.
+
+Not covered: neither case loses a segment, so the two controllers' loss responses are not
+compared. Tried while building this (not a case here): tail drop mid-path (vnetsim: an NVA
+whose 1,000 Mbps egress queue holds 1 MB; ns-3: a router with the same queue; senders at
+10 Gbps; window 2,048 segments). Both overshoot at the end of slow start; vnetsim reduces once
+(from the 2,048 segments in flight to 1,434) and ns-3 twice (2,049 -> 1,434 -> 1,005, the second
+about 2.5 round trips later, after it left recovery), and both then follow RFC 9438's curve
+from there, so over 0.5-3 s ns-3 delivers 30-32% less (vnetsim 880-973 Mbps, ns-3 600-660
+Mbps) until CUBIC's regrowth (seconds at this window) evens it out.
 
 Needs the optional ns-3 wheel: pip install -e '.[peers]' (about 70 MB; not used by CI). Without
 it the script says so and exits 0 with a "skipped" JSON line.
