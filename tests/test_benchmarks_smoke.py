@@ -4,6 +4,9 @@ itself is measured by running them, never asserted here."""
 from __future__ import annotations
 
 import json
+import sys
+
+import pytest
 
 from tests.helpers import load_script
 
@@ -120,3 +123,32 @@ def test_startup_benchmark_json_shape(capsys):
     report = last_json(capsys)
     assert set(report) >= {"help_s", "next_hop_small_s", "python_floor_s", "import_fabric_cli_s"}
     assert report["next_hop_heaviest_imports_us"]
+
+
+def test_vs_ns3_says_it_skips_without_ns3(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ns", None)  # ``import ns`` now raises ImportError
+    assert load("vs_ns3").main(["--quick", "--json"]) == 0
+    assert "ns-3 is not installed" in last_json(capsys)["skipped"]
+
+
+def test_vs_ns3_vnetsim_side_meets_its_bounds():
+    """Without ns-3 too: vnetsim's half of the TCP cross-check delivers window / RTT when the
+    window binds and the VM's cap (payload share) when the cap binds, losing nothing."""
+    module = load("vs_ns3")
+    for window in module.TCP_CASES.values():
+        ours = module.vnetsim_tcp(window, seconds=1.0, warmup=0.5)
+        assert ours["dropped"] == 0
+        assert ours["goodput_mbps"] == pytest.approx(
+            module.tcp_bound_mbps(window)["bound_mbps"], rel=0.01
+        )
+
+
+def test_vs_ns3_tcp_cross_check_runs_quick(capsys):
+    pytest.importorskip("ns")  # the optional ns-3 wheel; CI has none
+    assert load("vs_ns3").main(["--quick", "--only", "tcp", "--json"]) == 0
+    report = last_json(capsys)["tcp"]
+    assert set(report) == {"window_limited", "cap_limited"}
+    for case in report.values():
+        assert abs(case["goodput_rel_diff"]) < 0.05
+        assert case["vnetsim"]["dropped"] == 0
+        assert case["ns3"]["congestion_events"] == 0
