@@ -11,18 +11,34 @@ Azure Virtual Network Manager at its documented scale (N8.2): a hub-and-spoke of
 and a mesh (one connected group) of 250 VNets, each validated and every effective route
 compiled; reported as routes per second (targets of issue 21: each < 5 s and < 2 GB).
 
+Estates at scale (issue 18), for a hub with 500 and with 5,000 spokes: ``validate_s`` (in
+process), ``compile_s`` (every subnet's effective routes), and the command line as a user runs
+it, a fresh interpreter per call: ``next_hop_cli_s``, ``connectivity_cli_s`` and
+``validate_cli_s`` with the per-file document cache warm (median of ``--repeat`` calls; targets
+< 0.5 s, < 0.5 s and < 3 s), the same cold (``VNETSIM_CACHE=off``: parse the YAML), and the
+floors measured in the same run: a bare ``python -c pass`` and ``import fabric.cli``. Child CPU
+seconds sit beside each wall figure, as the machine may be shared. The calls run with bytecode
+caching on (as an installed package has its .pyc files), whatever PYTHONDONTWRITEBYTECODE says.
+
 Run: python benchmarks/control_plane.py [--spokes N] [--no-matrix] [--avnm-spokes N]
-     [--mesh N] [--json]
+     [--mesh N] [--scale-spokes 500,5000] [--repeat 5] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from ipaddress import IPv4Network
+from pathlib import Path
+
+import yaml
 
 from fabric.catalogue.limits import (
     PEERINGS_PER_VNET,
@@ -31,6 +47,7 @@ from fabric.catalogue.limits import (
 )
 from fabric.checks import validate
 from fabric.control.plane import ControlPlane
+from fabric.io.native import dump_native
 from fabric.model.container import Fabric
 from fabric.study.generate import hub_spoke, mesh
 from fabric.study.intents import Checker, parse_intents
@@ -192,6 +209,135 @@ def print_avnm(rows: list[dict]) -> None:
         )
 
 
+def _cli(arguments: list[str], env: dict) -> tuple[float, float, int]:
+    """Wall and CPU seconds of one ``vnetsim`` call in a fresh interpreter, and its exit code."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from fabric.cli import main; sys.exit(main())",
+            *arguments,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"vnetsim {' '.join(arguments)} failed: {done.stderr}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done.returncode
+
+
+def _median_cli(arguments: list[str], env: dict, repeat: int) -> tuple[float, float]:
+    runs = [_cli(arguments, env) for _ in range(repeat)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def _python(code: str, env: dict, repeat: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``python -c code`` (the start-up floors)."""
+    runs = []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        runs.append((wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime))
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def scale_case(spokes: int, repeat: int, folder: Path) -> dict:
+    """Validate, compile and ask questions of a hub with ``spokes`` spokes, in process and as
+    command-line calls (cache warm and cold), beside the interpreter's own start-up floors."""
+    fabric = hub_and_spokes(spokes)
+    _, validate_s, validate_cpu_s = timed_cpu(lambda: validate(fabric))
+
+    def compile_all() -> int:
+        plane = ControlPlane(fabric)
+        return sum(
+            len(plane.routes(v.name, s.name).routes)
+            for v in fabric.vnets.values()
+            for s in v.subnets
+        )
+
+    routes, compile_s, compile_cpu_s = timed_cpu(compile_all)
+    src, dst = "10.128.0.4", f"10.{128 + (spokes - 1) // 64}.{((spokes - 1) % 64) * 4}.9"
+
+    def one_question():
+        plane = ControlPlane(fabric)
+        return next_hop(plane, src, dst)
+
+    _, question_s, _ = timed_cpu(one_question)
+    path = folder / f"hub-{spokes}.yaml"
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    path.write_text(yaml.dump(dump_native(fabric, (), {}, ()), Dumper=dumper, sort_keys=False))
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env["VNETSIM_CACHE_DIR"] = str(folder / "cache")
+    env.pop("VNETSIM_CACHE", None)
+    cold = {**env, "VNETSIM_CACHE": "off"}
+    hop = ["next-hop", str(path), "--src", src, "--dst", dst, "--json"]
+    trace = ["connectivity", str(path), "--src", src, "--dst", "10.0.1.9", "--json"]
+    check = ["validate", str(path), "--json"]
+    _cli(hop, env)  # warm up: bytecode and the document cache
+    hop_s, hop_cpu_s = _median_cli(hop, env, repeat)
+    trace_s, trace_cpu_s = _median_cli(trace, env, repeat)
+    check_s, check_cpu_s = _median_cli(check, env, repeat)
+    hop_cold_s, hop_cold_cpu_s, _ = _cli(hop, cold)
+    check_cold_s, check_cold_cpu_s, _ = _cli(check, cold)
+    floor_s, floor_cpu_s = _python("pass", env, repeat)
+    import_s, import_cpu_s = _python("import fabric.cli", env, repeat)
+    return {
+        "spokes": spokes,
+        "yaml_bytes": path.stat().st_size,
+        "validate_s": validate_s,
+        "validate_cpu_s": validate_cpu_s,
+        "compile_s": compile_s,
+        "compile_cpu_s": compile_cpu_s,
+        "routes": routes,
+        "one_question_in_process_s": question_s,
+        "next_hop_cli_s": hop_s,
+        "next_hop_cli_cpu_s": hop_cpu_s,
+        "connectivity_cli_s": trace_s,
+        "connectivity_cli_cpu_s": trace_cpu_s,
+        "validate_cli_s": check_s,
+        "validate_cli_cpu_s": check_cpu_s,
+        "next_hop_cli_cold_s": hop_cold_s,
+        "next_hop_cli_cold_cpu_s": hop_cold_cpu_s,
+        "validate_cli_cold_s": check_cold_s,
+        "validate_cli_cold_cpu_s": check_cold_cpu_s,
+        "python_startup_floor_s": floor_s,
+        "python_startup_floor_cpu_s": floor_cpu_s,
+        "import_cli_s": import_s,
+        "import_cli_cpu_s": import_cpu_s,
+        "next_hop_cli_over_import": hop_s / import_s if import_s else None,
+    }
+
+
+def print_scale(row: dict) -> None:
+    print(
+        f"hub + {row['spokes']} spokes ({row['yaml_bytes'] / 1e6:.1f} MB of YAML): validate "
+        f"{row['validate_s']:.2f} s, compile all {row['routes']} routes {row['compile_s']:.2f} s, "
+        f"one question in process {row['one_question_in_process_s'] * 1e3:.0f} ms"
+    )
+    print(
+        f"  CLI, cache warm: next-hop {row['next_hop_cli_s']:.2f} s "
+        f"({row['next_hop_cli_cpu_s']:.2f} s CPU), connectivity {row['connectivity_cli_s']:.2f} s "
+        f"({row['connectivity_cli_cpu_s']:.2f} s CPU), validate {row['validate_cli_s']:.2f} s "
+        f"({row['validate_cli_cpu_s']:.2f} s CPU); cold: next-hop "
+        f"{row['next_hop_cli_cold_s']:.2f} s, validate {row['validate_cli_cold_s']:.2f} s"
+    )
+    print(
+        f"  floors: python -c pass {row['python_startup_floor_s'] * 1e3:.0f} ms, "
+        f"import fabric.cli {row['import_cli_s'] * 1e3:.0f} ms "
+        f"({row['import_cli_cpu_s'] * 1e3:.0f} ms CPU)"
+    )
+
+
 def timed_cpu(work):
     """The result, wall seconds and this process's CPU seconds (the machine may be shared:
     CPU time is the figure that does not depend on the other tenants)."""
@@ -207,6 +353,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mesh", type=int, default=VNETS_PER_CONNECTED_GROUP)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-matrix", action="store_true", help="skip the all-pairs matrix")
+    parser.add_argument(
+        "--scale-spokes",
+        default="500,5000",
+        help="hub sizes for the scale cases, comma-separated ('' to skip)",
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="CLI calls per median")
     args = parser.parse_args(argv)
     hub_and_spokes(10)  # warm up imports and allocators
     fabric, build_s = timed(lambda: hub_and_spokes(args.spokes))
@@ -300,6 +452,12 @@ def main(argv: list[str] | None = None) -> int:
     report["avnm"] = avnm_report(args.avnm_spokes, args.mesh)
     if not args.json:
         print_avnm(report["avnm"])
+    with tempfile.TemporaryDirectory(prefix="vnetsim-scale-") as folder:
+        for spokes in [int(n) for n in args.scale_spokes.split(",") if n.strip()]:
+            row = scale_case(spokes, args.repeat, Path(folder))
+            report[f"spokes_{spokes}"] = row
+            if not args.json:
+                print_scale(row)
     print(json.dumps(report))
     return 0
 

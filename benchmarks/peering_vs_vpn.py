@@ -211,7 +211,7 @@ def run(replications: int = 3, quick: bool = False, skus=None, express_route=Non
             fabric = topology(regions, path, sku, option, size)
             limits = bounds(fabric, path, sku, option)
             cap = min(limits["caps"].values())
-            durations = _durations(min(cap, *limits["window"].values()), quick)
+            durations = _durations(min(cap, *limits["window"].values()), quick, limits["rtt_ms"])
             samples = [
                 measure(fabric, seed, durations, BACKGROUND_SHARE * cap)
                 for seed in range(1, replications + 1)
@@ -244,12 +244,19 @@ def run(replications: int = 3, quick: bool = False, skus=None, express_route=Non
 PACKETS_PER_FLOW = 1_000_000  # long enough for steady state to dominate, short enough to run
 
 
-def _durations(rate_mbps: float, quick: bool) -> dict[str, float]:
-    """Flow lengths: about a million packets at the expected rate, between 0.3 and 2 s."""
+STEADY_ROUND_TRIPS = 50  # a TCP flow runs at least this many round trips: slow start (and
+# a Windows receiver's autotuning) take ~15-20 of them at long RTTs, and the steady part must
+# span many windows, or one burst of a window at line rate dominates its figure
+
+
+def _durations(rate_mbps: float, quick: bool, rtt_ms: float = 0.0) -> dict[str, float]:
+    """Flow lengths: about a million packets at the expected rate, between 0.3 and 2 s, and
+    never fewer than STEADY_ROUND_TRIPS round trips (a far peering location: ~190 ms)."""
     if quick:
         return {"probe": 0.05, "tcp": 0.1, "gap": 0.1}
-    tcp_s = PACKETS_PER_FLOW * 1500 * 8 / (rate_mbps * 1e6)
-    return {"probe": 0.2, "tcp": min(2.0, max(0.3, tcp_s)), "gap": 0.3}
+    tcp_s = min(2.0, max(0.3, PACKETS_PER_FLOW * 1500 * 8 / (rate_mbps * 1e6)))
+    tcp_s = max(tcp_s, STEADY_ROUND_TRIPS * rtt_ms / 1e3)
+    return {"probe": 0.2, "tcp": tcp_s, "gap": 0.3}
 
 
 def _cell(row: dict, key: str, digits: int) -> str:

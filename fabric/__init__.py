@@ -15,13 +15,19 @@ The public Python API, for scripts and notebooks::
 
 from __future__ import annotations
 
-from importlib import import_module, metadata
+from importlib import import_module
 from typing import Any
 
-try:
-    __version__ = metadata.version("vnetsim")
-except metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
+
+def _version() -> str:
+    """The installed package's version (importlib.metadata costs ~20 ms: read on first use)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("vnetsim")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
 
 # name -> module; imported on first use so that `vnetsim --version` stays fast.
 _PUBLIC = {
@@ -65,6 +71,9 @@ def __dir__() -> list[str]:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()["__version__"] = version = _version()
+        return version
     if name in _PUBLIC:
         return getattr(import_module(_PUBLIC[name]), name)
     if name in _MODULES:

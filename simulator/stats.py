@@ -335,19 +335,25 @@ class LogHistogram:
     def quantile(self, q: float, method: str = "lower") -> float:
         """The q-quantile (0 <= q <= 1) within the relative error of numpy's exact
         ``np.quantile(samples, q, method=method)``, for method "lower" (the sample of rank
-        floor(q (n - 1))) or "higher" (rank ceil(q (n - 1))). NaN without samples."""
+        floor(q (n - 1))), "higher" (rank ceil(q (n - 1))) or "linear" (numpy's default, as
+        ``np.percentile``: the two interpolated; each end is within the relative error, so
+        their convex combination is too, the values being non-negative). NaN without samples."""
         if not 0 <= q <= 1:
             raise ValueError(f"quantile must be in [0, 1], got {q!r}")
         if self.count == 0:
             return math.nan
         position = q * (self.count - 1)
         if method == "lower":
-            rank = math.floor(position)
-        elif method == "higher":
-            rank = math.ceil(position)
-        else:
-            raise ValueError(f'method must be "lower" or "higher", got {method!r}')
-        return self.value_at_rank(rank)
+            return self.value_at_rank(math.floor(position))
+        if method == "higher":
+            return self.value_at_rank(math.ceil(position))
+        if method == "linear":
+            low, high = math.floor(position), math.ceil(position)
+            below = self.value_at_rank(low)
+            if high == low:
+                return below
+            return below + (self.value_at_rank(high) - below) * (position - low)
+        raise ValueError(f'method must be "lower", "higher" or "linear", got {method!r}')
 
     @property
     def nbytes(self) -> int:
@@ -500,7 +506,7 @@ class LatencyStats:
 
     def quantile_ns(self, q: float, method: str = "lower") -> float:
         """q-quantile (0-1) in ns within ``relative_error`` of numpy's exact one with the same
-        method ("lower" or "higher"); clamped to the exact min and max."""
+        method ("lower", "higher" or "linear"); clamped to the exact min and max."""
         self._flush()
         value = self._histogram.quantile(q, method)
         if self._min is not None:

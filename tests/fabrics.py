@@ -9,7 +9,8 @@ from fabric.model.records import Route
 def routing_example(with_route_table: bool = True) -> Fabric:
     """§4.7 / TC-RT-3, TC-RT-4. On-premises 10.10.0.0/16 is stood in for by a VNet behind a
     VNet-to-VNet connection (vnetsim models Vnet2Vnet tunnels), which gives the gateway the same
-    learned route. The storage service endpoint (route ID10) is not modelled."""
+    learned route. The storage service endpoint (route ID10) is left out here; tests that need
+    it add it (tests/test_service_endpoints.py, tests/test_fact_sheet_cases.py)."""
     fabric = Fabric()
     fabric.vnet("Virtual-network-1", "eastus", "10.0.0.0/16")
     fabric.vnet("Virtual-network-2", "eastus", ["10.1.0.0/16", "10.2.0.0/16"])

@@ -4,6 +4,9 @@ itself is measured by running them, never asserted here."""
 from __future__ import annotations
 
 import json
+import sys
+
+import pytest
 
 from tests.helpers import load_script
 
@@ -35,8 +38,11 @@ def test_dataplane_benchmark_json_shape(capsys):
 
 
 def test_control_plane_benchmark_json_shape(capsys):
-    assert load("control_plane").main(["--json", "--spokes", "20", *AVNM_SMALL]) == 0
+    arguments = ["--json", "--spokes", "20", *AVNM_SMALL, "--scale-spokes", "8", "--repeat", "1"]
+    assert load("control_plane").main(arguments) == 0
     report = last_json(capsys)
+    assert set(report["spokes_8"]) >= {"validate_s", "compile_s", "next_hop_cli_s"}
+    assert report["spokes_8"]["routes"] > 0
     assert report["validate_errors"] == 0
     assert report["subnets"] == 2 * 20 + 2
     endpoints = 2 * 20 + 1  # every subnet but the hub's GatewaySubnet
@@ -49,7 +55,10 @@ AVNM_SMALL = ("--avnm-spokes", "12", "--mesh", "8")
 
 
 def test_control_plane_benchmark_reports_the_avnm_cases(capsys):
-    assert load("control_plane").main(["--json", "--spokes", "5", *AVNM_SMALL]) == 0
+    assert (
+        load("control_plane").main(["--json", "--spokes", "5", *AVNM_SMALL, "--scale-spokes", ""])
+        == 0
+    )
     hub, full_mesh = last_json(capsys)["avnm"]
     assert (hub["vnets"], full_mesh["vnets"]) == (13, 8)
     assert hub["validate_errors"] == full_mesh["validate_errors"] == 0
@@ -99,3 +108,47 @@ def test_peering_vs_vpn_expressroute_rows_hairpin_near_and_far(tmp_path):
     assert near["parallel_mbps"] > 0
     assert module.figure(rows, tmp_path)[0].stat().st_size > 0
     assert "ExpressRoute" in module.markdown(rows, 1)
+
+
+def test_long_tcp_benchmark_json_shape(capsys):
+    assert load("long_tcp").main(["--json", "--seconds", "0.02", "--reference-s", "0.01"]) == 0
+    report = last_json(capsys)
+    assert set(report) >= {"packets", "wall_s", "peak_rss_mb"}
+    assert report["packets"] > 0
+    assert report["samples"] is False
+
+
+def test_startup_benchmark_json_shape(capsys):
+    assert load("startup").main(["--json", "--repeat", "1"]) == 0
+    report = last_json(capsys)
+    assert set(report) >= {"help_s", "next_hop_small_s", "python_floor_s", "import_fabric_cli_s"}
+    assert report["next_hop_heaviest_imports_us"]
+
+
+def test_vs_ns3_says_it_skips_without_ns3(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ns", None)  # ``import ns`` now raises ImportError
+    assert load("vs_ns3").main(["--quick", "--json"]) == 0
+    assert "ns-3 is not installed" in last_json(capsys)["skipped"]
+
+
+def test_vs_ns3_vnetsim_side_meets_its_bounds():
+    """Without ns-3 too: vnetsim's half of the TCP cross-check delivers window / RTT when the
+    window binds and the VM's cap (payload share) when the cap binds, losing nothing."""
+    module = load("vs_ns3")
+    for window in module.TCP_CASES.values():
+        ours = module.vnetsim_tcp(window, seconds=1.0, warmup=0.5)
+        assert ours["dropped"] == 0
+        assert ours["goodput_mbps"] == pytest.approx(
+            module.tcp_bound_mbps(window)["bound_mbps"], rel=0.01
+        )
+
+
+def test_vs_ns3_tcp_cross_check_runs_quick(capsys):
+    pytest.importorskip("ns")  # the optional ns-3 wheel; CI has none
+    assert load("vs_ns3").main(["--quick", "--only", "tcp", "--json"]) == 0
+    report = last_json(capsys)["tcp"]
+    assert set(report) == {"window_limited", "cap_limited"}
+    for case in report.values():
+        assert abs(case["goodput_rel_diff"]) < 0.05
+        assert case["vnetsim"]["dropped"] == 0
+        assert case["ns3"]["congestion_events"] == 0

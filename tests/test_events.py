@@ -21,14 +21,17 @@ from hypothesis import strategies as st
 import fabric
 from fabric.catalogue.latency import LatencyModel
 from fabric.cli import main
+from fabric.control.plane import ControlPlane
 from fabric.io import InputError, load_topology
 from fabric.io.native import dump_native
 from fabric.model import Fabric, Route, SecurityRule
-from fabric.model.events import ACTIONS, Event, event_problems
+from fabric.model.events import ACTIONS, Event, event_problems, without_circuit_routes
+from fabric.scenarios import path as scenario_path
 from fabric.sim.dataplane import CONGESTION_CODES
 from fabric.sim.events import HANDLERS
 from fabric.sim.plans import SimulationError
 from fabric.sim.runs import simulate
+from fabric.watcher import connectivity
 
 INTERVAL_S = 0.1  # the probes below send 10 packets a second
 ZONE_SKU = {"sku": "VpnGw2AZ", "generation": "Generation2"}
@@ -367,6 +370,175 @@ def test_the_documented_hold_timer_keeps_traffic_lost_for_three_minutes():
     assert result.flow("p").outages[0].end_s is None
 
 
+# -- ExpressRoute circuits (N1.8) --------------------------------------------------------------
+
+ON_PREMISES = "172.20.1.10"  # in 172.20.0.0/16, which the circuit and the VPN both offer
+
+
+def er_with_vpn_backup(*, vpn: bool = True, **circuit) -> Fabric:
+    """scenarios/expressroute_primary_vpn_backup.yaml: a hub reaches on-premises 172.20.0.0/16
+    over circuit er-ams (preferred, N1.7) and over a site-to-site VPN; the spoke uses both
+    through gateway transit. ``circuit``: changes to the circuit; ``vpn=False``: no backup."""
+    net = load_topology(scenario_path("expressroute_primary_vpn_backup")).fabric
+    net.express_route_circuits["er-ams"] = attrs.evolve(
+        net.express_route_circuits["er-ams"], **circuit
+    )
+    if not vpn:
+        del net.connections["hub-vpn-to-branch"]
+    return net
+
+
+def link(action: str, at_s: float, target: str = "er-ams") -> dict:
+    return {"at_s": at_s, "action": f"circuit_link_{action}", "target": target}
+
+
+def test_a_circuit_failure_costs_bfd_detection_and_propagation_then_the_vpn_carries_it():
+    """N1.8: BFD (on by default on private peering) detects the loss in 300 ms x 3; the
+    withdrawn routes leave the NICs after the propagation delay; the VPN's route for the same
+    prefix then carries the traffic ("a few seconds (less than 10)" in Microsoft's lab)."""
+    model = LatencyModel()
+    result = simulate(
+        er_with_vpn_backup(),
+        [probe("p", "spoke-vm", ON_PREMISES, 30)],
+        events=[link("down", 5), link("up", 20)],
+    )
+    conserved(result)
+    flow = result.flow("p")
+    (outage,) = flow.outages
+    switch_s = model.bfd_detection_s + model.route_propagation_delay_s
+    assert switch_s < 10
+    assert outage.start_s == pytest.approx(5, abs=INTERVAL_S)
+    assert outage.duration_s == pytest.approx(switch_s, abs=INTERVAL_S)
+    assert outage.drop_reasons.keys() == {"CircuitDown"}
+    assert result.events[0].packets_lost == flow.dropped
+    assert (
+        "over VPN connection hub-vpn-to-branch (was circuit er-ams)"
+        in (result.events[0].effects[-1][1])
+    )
+    # Back on the circuit once its routes return (20 s + propagation), without loss.
+    back_s = 20 + model.route_propagation_delay_s
+    assert "p now over circuit er-ams" in result.events[1].effects[-1][1]
+    loads = {e.name: e.packets for e in result.elements}
+    over_vpn = (back_s - 5 - switch_s) / INTERVAL_S
+    assert loads["tunnel/hub-vpn-to-branch"] == pytest.approx(over_vpn, abs=1)
+    assert loads["circuit/er-ams/out"] == pytest.approx(flow.sent - over_vpn, abs=1)
+
+
+def test_after_the_withdrawal_the_trace_goes_over_the_vpn():
+    net = er_with_vpn_backup()
+
+    def gateways(fabric: Fabric) -> list[str]:
+        trace = connectivity(ControlPlane(fabric), "spoke-vm", ON_PREMISES)
+        assert trace.reachable
+        return [h.name for h in trace.hops if h.type == "VirtualNetworkGateway"]
+
+    assert gateways(net) == ["hub-er"]
+    assert gateways(without_circuit_routes(net, "er-ams")) == ["hub-vpn"]
+
+
+def test_without_bfd_only_the_bgp_hold_timer_notices():
+    result = simulate(
+        er_with_vpn_backup(bfd=False),
+        [probe("p", "spoke-vm", ON_PREMISES, 12)],
+        events=[link("down", 2)],
+        parameters={"bgp_hold_time_s": 3, "route_propagation_delay_s": 1},
+    )
+    conserved(result)
+    (outage,) = result.flow("p").outages
+    assert (outage.start_s, outage.end_s) == pytest.approx((2, 6), abs=INTERVAL_S)
+    assert (
+        "the BGP hold timer (3 s, bgp_hold_time_s, N1.8; bfd: false)"
+        in (result.events[0].effects[1][1])
+    )
+
+
+def test_the_documented_hold_timer_outlasts_a_short_run():
+    result = simulate(
+        er_with_vpn_backup(bfd=False),
+        [probe("p", "spoke-vm", ON_PREMISES, 10)],
+        events=[link("down", 2)],
+    )
+    assert "would come at 182.000 s" in result.events[0].effects[-1][1]
+    assert result.flow("p").outages[0].end_s is None
+
+
+def test_a_link_back_before_bfd_notices_keeps_the_routes():
+    result = simulate(
+        er_with_vpn_backup(),
+        [probe("p", "spoke-vm", ON_PREMISES, 5)],
+        events=[link("down", 2), link("up", 2.5)],
+    )
+    conserved(result)
+    (outage,) = result.flow("p").outages
+    assert (outage.start_s, outage.end_s) == pytest.approx((2, 2.5), abs=INTERVAL_S)
+    assert "before its loss was detected" in result.events[1].effects[-1][1]
+    assert "tunnel/hub-vpn-to-branch" not in {e.name for e in result.elements}
+
+
+def test_without_a_backup_the_prefix_is_gone_and_the_loss_stays_with_the_event():
+    result = simulate(
+        er_with_vpn_backup(vpn=False),
+        [probe("p", "spoke-vm", ON_PREMISES, 10)],
+        events=[link("down", 2)],
+        parameters={"route_propagation_delay_s": 1},
+    )
+    conserved(result)
+    flow = result.flow("p")
+    (outage,) = flow.outages
+    assert outage.end_s is None
+    assert flow.drop_reasons["CircuitDown"] == pytest.approx(19, abs=1)  # 2 s to 3.9 s
+    assert set(flow.drop_reasons) == {"CircuitDown", "NextHopNone"}  # 172.16.0.0/12: None
+    assert result.events[0].packets_lost == flow.dropped
+
+
+def test_a_second_circuit_for_the_same_prefix_takes_over():
+    net = er_with_vpn_backup(vpn=False)
+    net.express_route_circuit(
+        "er-fra", "Frankfurt", 1000, on_premises_prefixes=["172.20.0.0/16"], peer_asn=65050
+    )
+    net.connect_circuit("hub-er-to-fra", "hub-er", "er-fra")
+    net.connections["hub-er-to-ams"] = attrs.evolve(
+        net.connections["hub-er-to-ams"], routing_weight=100
+    )  # the preferred circuit (N1.7: higher weight wins)
+    result = simulate(net, [probe("p", "spoke-vm", ON_PREMISES, 10)], events=[link("down", 2)])
+    conserved(result)
+    (outage,) = result.flow("p").outages
+    model = LatencyModel()
+    expected = model.bfd_detection_s + model.route_propagation_delay_s
+    assert outage.duration_s == pytest.approx(expected, abs=INTERVAL_S)
+    assert "p now over circuit er-fra (was circuit er-ams)" in result.events[0].effects[-1][1]
+
+
+def test_the_hairpin_between_vnets_on_the_circuit_does_not_cross_the_failed_link():
+    """The MSEE relays between the VNets linked to the circuit (N1.6); the link that fails
+    joins it to on-premises, so only on-premises traffic is lost."""
+    net = Fabric()
+    for name, octet in (("a", 10), ("b", 20)):
+        net.vnet(name, "westeurope", f"10.{octet}.0.0/16")
+        net.subnet(name, "GatewaySubnet", f"10.{octet}.255.0/27")
+        net.subnet(name, "app", f"10.{octet}.1.0/24")
+        net.host(name, f"{name}-vm", "app", f"10.{octet}.1.4")
+        net.express_route_gateway(f"{name}-er", name, "ErGw1AZ", allow_remote_vnet_traffic=True)
+    net.express_route_circuit("c", "Amsterdam", 1000, on_premises_prefixes=["172.20.0.0/16"])
+    net.connect_circuit("a-c", "a-er", "c")
+    net.connect_circuit("b-c", "b-er", "c")
+    traffic = [probe("hairpin", "a-vm", "b-vm", 5), probe("out", "a-vm", ON_PREMISES, 5)]
+    result = simulate(net, traffic, events=[link("down", 2, "c")])
+    conserved(result)
+    assert result.flow("hairpin").dropped == 0
+    assert result.flow("out").outages[0].start_s == pytest.approx(2, abs=INTERVAL_S)
+
+
+def test_circuit_events_are_checked_and_tunnel_down_points_to_them():
+    net = er_with_vpn_backup()
+    tunnel = {"at_s": 1, "action": "tunnel_down", "target": "hub-er-to-ams"}
+    found = problems_of([link("down", 1, "er-amx"), tunnel], net)
+    messages = {i: m for i, _, m in found}
+    assert "ExpressRoute circuit 'er-amx' is not declared (did you mean 'er-ams'" in messages[0]
+    assert "use circuit_link_down with target er-ams" in messages[1]
+    assert problems_of([{**link("down", 1), "instance": 0}], net)[0][1] == "instance"
+
+
 # -- configuration changes (§2.2, §2.7, §5.3) --------------------------------------------------
 
 
@@ -596,8 +768,10 @@ def test_run_refuses_a_bad_event_with_exit_2_and_its_line(tmp_path, capsys):
 ACTION_TARGETS = {
     "gateway_instance_down": ["hub-gw", "dr-gw"],
     "gateway_instance_up": ["hub-gw", "dr-gw"],
-    "tunnel_down": ["hub-gw-to-dr-gw"],
-    "tunnel_up": ["dr-gw-to-hub-gw"],
+    "tunnel_down": ["hub-gw-to-dr-gw", "hub-gw-to-branch"],
+    "tunnel_up": ["dr-gw-to-hub-gw", "hub-gw-to-branch"],
+    "circuit_link_down": ["er"],
+    "circuit_link_up": ["er"],
     "vm_down": ["hub-vm", "dr-vm", "spoke-vm"],
     "vm_up": ["hub-vm", "dr-vm", "spoke-vm"],
     "peering_delete": ["hub/hub-to-spoke", "spoke/spoke-to-hub"],
@@ -607,8 +781,17 @@ ACTION_TARGETS = {
 }
 
 
-def mixed_fabric(active_active: bool) -> Fabric:
+def mixed_fabric(active_active: bool, bfd: bool = True) -> Fabric:
+    """vpn_pair, a spoke peered with the hub, and on-premises 172.20.0.0/16 behind the hub
+    twice: circuit ``er`` (preferred) and a site-to-site VPN from hub-gw."""
     net = vpn_pair(active_active)
+    net.express_route_gateway("hub-er", "hub", "ErGw1AZ")
+    net.express_route_circuit(
+        "er", "Amsterdam", 1000, on_premises_prefixes=["172.20.0.0/16"], bfd=bfd
+    )
+    net.connect_circuit("hub-er-to-er", "hub-er", "er")
+    net.local_network_gateway("branch", "172.20.0.0/16", gateway_ip_address="203.0.113.10")
+    net.connect_site("hub-gw-to-branch", "hub-gw", "branch", shared_key="k")
     net.nsg("spoke-nsg")
     net.vnet("spoke", "westeurope", "10.2.0.0/16")
     net.subnet("spoke", "app", "10.2.1.0/24", nsg="spoke-nsg")
@@ -653,6 +836,7 @@ SHORT = {  # every recovery inside a 3-second run (tests only; the defaults are 
     "active_standby_unplanned_max_s": 1.0,
     "active_active_failover_s": 0.3,
     "route_propagation_delay_s": 0.2,
+    "bgp_hold_time_s": 0.5,
 }
 
 
@@ -661,16 +845,22 @@ SHORT = {  # every recovery inside a 3-second run (tests only; the defaults are 
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-@given(events=event_lists(), active_active=st.booleans(), seed=st.integers(0, 2**16))
+@given(
+    events=event_lists(),
+    active_active=st.booleans(),
+    bfd=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_random_event_sequences_keep_every_packet_accounted_for_and_are_deterministic(
-    events, active_active, seed
+    events, active_active, bfd, seed
 ):
-    net = mixed_fabric(active_active)
+    net = mixed_fabric(active_active, bfd)
     # Only sequences that can happen (a link is deleted once).
     assume(not event_problems([Event.from_mapping(e) for e in events], net))
     traffic = [
         dict(probe("vpn", "hub-vm", "dr-vm", 3), rate_mbps=0.8),
         dict(probe("peer", "spoke-vm", "hub-vm", 3), rate_mbps=0.8),
+        dict(probe("onprem", "hub-vm", ON_PREMISES, 3), rate_mbps=0.8),
         {"name": "tcp", "src": "hub-vm", "dst": "spoke-vm", "protocol": "Tcp", "pattern": "tcp",
          "destination_port": 5201, "duration_s": 3},
         {"name": "tcp-vpn", "src": "dr-vm", "dst": "hub-vm", "protocol": "Tcp", "pattern": "tcp",

@@ -727,6 +727,42 @@ def test_tcp_over_expressroute_fits_its_packets_and_peering_does_not_need_to():
     assert result.flow("t").dropped == 0
 
 
+@pytest.mark.parametrize("engine", ["events", "batch"])
+def test_an_open_loop_flow_to_on_premises_is_delivered_beyond_the_circuit(engine):
+    """A destination address beyond the VNets: the flow leaves over the circuit and is
+    delivered on premises, with the trace's latency (gateway, peering location) on the way."""
+    result = simulate(hub(), [udp("out", "hub-vm", ON_PREM_IP, 10)], seed=1, engine=engine)
+    flow = result.flow("out")
+    assert flow.sent == flow.delivered > 0
+    loads = {e.name: e.packets for e in result.elements}
+    assert loads["circuit/c1/out"] == loads["gateway/hub-er/out"] == flow.sent
+    trace = connectivity(ControlPlane(hub()), "hub-vm", ON_PREM_IP)
+    serialisation_ms = 0.1  # 1,400 B at the NIC, the gateway and the circuit
+    assert trace.latency_ms <= flow.latency_ms()["mean"] < trace.latency_ms + serialisation_ms
+
+
+@pytest.mark.parametrize(
+    ("dst", "pattern", "expected"),
+    [
+        ("10.0.1.4", "cbr", "is host hub-vm's address: name the host (hub-vm)"),
+        ("10.0.1.99", "cbr", "is in VNet hub's address space (10.0.0.0/16)"),
+        (ON_PREM_IP, "tcp", "a TCP flow needs a declared host at both ends"),
+        ("hub-wm", "cbr", "did you mean 'hub-vm'"),
+    ],
+)
+def test_a_flow_to_an_address_is_refused_where_it_cannot_be_simulated(dst, pattern, expected):
+    from fabric.checks.traffic import check_traffic
+    from fabric.model import TrafficError
+
+    flow = udp("f", "hub-vm", dst, 1) | {"pattern": pattern}
+    if pattern == "tcp":
+        flow["protocol"] = "Tcp"
+    findings = check_traffic(hub(), [flow])
+    assert [expected in f.message for f in findings] == [True], findings
+    with pytest.raises(TrafficError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        simulate(hub(), [flow], engine="events")
+
+
 def test_expressroute_carries_no_esp():
     path = resolve(ControlPlane(pair()), "a-vm", "b-vm")
     assert not path.crosses_tunnel

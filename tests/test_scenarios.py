@@ -232,6 +232,34 @@ def test_peering_deleted_mid_run_stops_traffic_at_once_and_says_disconnected():
     assert "hub/hub-to-spoke is now Disconnected (§2.2)" in deleted
 
 
+def test_expressroute_failover_outage_is_bfd_plus_propagation_and_the_hold_time_without_bfd():
+    """N1.8: with BFD (on by default) the circuit's loss is noticed in 0.9 s, without it after
+    the BGP hold time (180 s); either way the VPN carries the traffic once the withdrawal has
+    reached the NICs (route_propagation_delay_s), and the circuit again after it returns."""
+    from fabric.catalogue.latency import LatencyModel
+
+    model = LatencyModel()
+    result = run_document(load_topology(path("expressroute_failover")))
+    interval = 1000 * 8 / 0.08e6  # the probes' packet interval
+    down_s = 10
+    expected = {
+        "bfd": model.bfd_detection_s + model.route_propagation_delay_s,  # 5.9 s
+        "hold": model.bgp_hold_time_s + model.route_propagation_delay_s,  # 185 s
+    }
+    for side, outage_s in expected.items():
+        flow = result.flow(f"{side}-probe")
+        assert flow.sent == flow.delivered + flow.dropped
+        (outage,) = flow.outages  # none when the circuit returns: the VPN carried it meanwhile
+        assert outage.start_s == pytest.approx(down_s, abs=interval)
+        assert outage.duration_s == pytest.approx(outage_s, abs=interval)
+        assert outage.drop_reasons.keys() == {"CircuitDown"}
+    assert expected["bfd"] < 10  # Microsoft's lab: "a few seconds (less than 10)"
+    loads = {e.name: e.packets for e in result.elements}
+    back_s = 220 + model.route_propagation_delay_s
+    over_vpn = (back_s - down_s - expected["bfd"]) / interval
+    assert loads["tunnel/bfd-vpn-to-branch"] == pytest.approx(over_vpn, abs=1)
+
+
 def test_unplanned_failover_sweep_gives_the_outage_to_plan_for(monkeypatch):
     monkeypatch.setenv("VNETSIM_QUICK", "1")
     failover = script("unplanned_failover")

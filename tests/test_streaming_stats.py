@@ -23,7 +23,10 @@ quantiles = st.lists(st.floats(0, 1), min_size=1, max_size=8)
 
 @settings(max_examples=300)
 @given(
-    samples, quantiles, st.sampled_from([1e-3, 1e-2, 0.05]), st.sampled_from(["lower", "higher"])
+    samples,
+    quantiles,
+    st.sampled_from([1e-3, 1e-2, 0.05]),
+    st.sampled_from(["lower", "higher", "linear"]),
 )
 def test_every_quantile_is_within_the_relative_error_of_numpys(values, qs, error, method):
     recorder = LatencyStats(error)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_network
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fabric.checks import has_errors, validate
 from fabric.control.peering import peering_state, sync_level
@@ -466,3 +470,45 @@ def test_reported_peering_state_is_kept_when_the_remote_vnet_is_outside_the_topo
         "RemoteVnetNotInTopology",
         "PeeringDisconnected",
     ]
+
+
+# -- property: the subnet overlap check finds exactly the overlapping pairs -------------------
+
+
+@st.composite
+def subnet_ranges(draw):
+    ranges = []
+    for _ in range(draw(st.integers(0, 30))):
+        if draw(st.booleans()):
+            length = draw(st.integers(8, 30))
+            base = draw(st.integers(0, 2**16 - 1)) << 16 | draw(st.integers(0, 2**16 - 1))
+            network = IPv4Network((10 << 24 | base & 0xFFFFFF, 32)).supernet(new_prefix=length)
+        else:
+            length = draw(st.sampled_from([64, 60, 56]))
+            offset = draw(st.integers(0, 2**12 - 1)) << 64
+            network = IPv6Network((int(IPv6Address("fd00::")) + offset, 128)).supernet(
+                new_prefix=length
+            )
+        ranges.append(str(network))
+    return ranges
+
+
+@given(subnet_ranges())
+def test_subnet_overlaps_are_the_brute_force_pairs(ranges):
+    fabric = Fabric()
+    fabric.vnet("v", "eastus", ["10.0.0.0/8", "fd00::/8"])
+    for i, prefix in enumerate(ranges):
+        fabric.subnet("v", f"s{i}", prefix)
+    found = [
+        (f.resources[1], f.resources[0])
+        for f in validate(fabric)
+        if f.code == "NetcfgSubnetRangesOverlap"
+    ]
+    nets = [ip_network(p) for p in ranges]
+    expected = [
+        (f"vnet/v/subnet/s{i}", f"vnet/v/subnet/s{j}")
+        for j in range(len(nets))
+        for i in range(j)
+        if nets[i].version == nets[j].version and nets[i].overlaps(nets[j])
+    ]
+    assert found == expected

@@ -302,8 +302,9 @@ class LatencyModel:
     bfd_detection_s: float = _assumption(
         0.9,
         "s",
-        "BFD failure detection on ExpressRoute private peering: 300 ms x 3 (N1.8); applies to "
-        "circuit link failures, not to VPN tunnels",
+        "BFD failure detection on ExpressRoute private peering: 300 ms x 3 (N1.8, on by default "
+        "on the MSEE side); a circuit_link_down on a circuit with bfd: true is detected this "
+        "long after (bgp_hold_time_s without BFD); not for VPN tunnels, which have no BFD",
         0,
         3600,
     )
@@ -311,7 +312,8 @@ class LatencyModel:
         5.0,
         "s",
         "time for a configuration change's routes to reach the NICs (a route table edit, a new "
-        "peering, routes re-learned after a tunnel returns): §2.7 'new routes can take a little "
+        "peering, routes re-learned after a tunnel returns, a circuit's routes withdrawn after "
+        "its link failed or re-learned): §2.7 'new routes can take a little "
         "time', §11 'a few seconds, occasionally longer'; read as 5 s. Removals that tear down "
         "a data path (a deleted peering) and NSG rule changes act at once (not documented)",
         0,

@@ -22,6 +22,7 @@ def check_limits(ctx: Context) -> Iterator[Finding]:
                 f"{count} VNets in region {region} of subscription {subscription or '(default)'}; "
                 f"the limit is {limits.VNETS_PER_REGION}",
             )
+    peerings_per_vnet = Counter(p.vnet for p in fabric.peerings.values())
     for vnet in fabric.vnets.values():
         if len(vnet.subnets) > limits.SUBNETS_PER_VNET:
             yield error(
@@ -30,7 +31,7 @@ def check_limits(ctx: Context) -> Iterator[Finding]:
                 f"{limits.SUBNETS_PER_VNET}",
                 r("vnet", vnet.name),
             )
-        peerings = len(fabric.peerings_of(vnet.name))
+        peerings = peerings_per_vnet[vnet.name]
         if peerings > limits.PEERINGS_PER_VNET:
             yield error(
                 "TooManyPeerings",

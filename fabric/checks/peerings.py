@@ -38,7 +38,8 @@ def check_peerings(ctx: Context) -> Iterator[Finding]:
             yield error(
                 "MultipleUseRemoteGateways",
                 f"VNet {vnet} sets use_remote_gateways on {len(links)} peerings "
-                f"({', '.join(link.name for link in links)}); only one may",
+                f"({', '.join(link.name for link in links)}); only one may (vnetsim's code: "
+                "Azure documents none, §11)",
                 *(r("peering", vnet, link.name) for link in links),
             )
     yield from _check_already_peered_overlaps(ctx)
@@ -126,7 +127,8 @@ def _check_one_peering(ctx: Context, link: Peering) -> Iterator[Finding]:
             yield error(
                 "UseRemoteGatewaysWithLocalGateway",
                 f"peering {link.vnet}/{link.name} sets use_remote_gateways, but VNet "
-                f"{link.vnet} has its own gateway {local_gateways[0].name}; remove one of them",
+                f"{link.vnet} has its own gateway {local_gateways[0].name}; remove one of them "
+                "(vnetsim's code: Azure documents none, §11)",
                 resource,
             )
         other = ctx.view.counterpart(link)

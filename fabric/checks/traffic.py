@@ -1,6 +1,7 @@
 """A scenario's traffic section: each flow can be simulated on this topology (its values, its
-hosts), and the flow limits of N3.2 (500k flows each way per VM, 250k connections for an
-appliance) and of the VPN gateways (500k each way, N19 item 8)."""
+hosts, or for an open-loop flow a destination address beyond them), and the flow limits of
+N3.2 (500k flows each way per VM, 250k connections for an appliance) and of the VPN gateways
+(500k each way, N19 item 8)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from fabric.catalogue import limits
 from fabric.catalogue.vmsizes import UnknownVmSize, vm_size
 from fabric.model import Fabric, Finding, FlowSpec, TrafficError, error, suggest, warning
+from fabric.model.traffic import TCP_TO_ADDRESS, address_destination, address_problem
 
 
 def check_traffic(fabric: Fabric, traffic: Iterable[Mapping[str, Any]]) -> list[Finding]:
@@ -33,6 +35,16 @@ def check_traffic(fabric: Fabric, traffic: Iterable[Mapping[str, Any]]) -> list[
         for side in ("src", "dst"):
             name = getattr(spec, side)
             host = hosts.get(name)
+            address = address_destination(name) if side == "dst" else None
+            if host is None and address is not None:  # beyond the VNets: on-premises, ...
+                why = address_problem(fabric, address)
+                if why is not None:
+                    findings.append(
+                        error("ReferencedResourceNotFound", f"{where}: {why}", resource)
+                    )
+                elif spec.pattern == "tcp":
+                    findings.append(error("InvalidTraffic", f"{where}: {TCP_TO_ADDRESS}", resource))
+                continue
             if host is None:
                 findings.append(
                     error(

@@ -35,13 +35,26 @@ def _version_text() -> str:
     return f"vnetsim {fabric.__version__} (fabric package at {Path(fabric.__file__).parent})"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, whose text is read when asked for (package metadata costs start-up)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        parser._print_message(_version_text() + "\n", sys.stdout)
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="vnetsim",
         description="Offline simulator for Azure VNet-to-VNet connectivity. "
         "Documentation: docs/ in the project (format.md, cli.md, assumptions.md).",
     )
-    parser.add_argument("--version", action="version", version=_version_text())
+    parser.add_argument(
+        "--version", action=_VersionAction, help="show the version and the package's location"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     questions.register(commands)
     convert.register(commands)

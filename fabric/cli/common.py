@@ -101,16 +101,26 @@ def load_input(args: argparse.Namespace, path: str | None = None):
     from fabric.io.terraform import parse_var_options
 
     path = path or args.file
+    options = getattr(args, "var", None) or []
     try:
-        variables = parse_var_options(getattr(args, "var", None) or [])
+        variables = parse_var_options(options) if options else {}
     except (InputError, ValueError) as problem:
         raise UsageError(f"--var: {problem}") from None
+    from fabric.io.cache import cached, entry_key
+
+    parameters = getattr(args, "parameters", None)
+    values = _parameter_values(getattr(args, "parameter", None) or [])
+    # A large file is loaded once per content (fabric/io/cache.py); Terraform is never cached.
+    key = None if variables else entry_key(Path(path), parameters and Path(parameters), values)
     try:
-        return load_topology(
-            path,
-            parameters=getattr(args, "parameters", None),
-            parameter_values=_parameter_values(getattr(args, "parameter", None) or []),
-            variables=variables or None,
+        return cached(
+            key,
+            lambda: load_topology(
+                path,
+                parameters=parameters,
+                parameter_values=values,
+                variables=variables or None,
+            ),
         )
     except InputError as problem:
         first = problem.problems[0] if problem.problems else None

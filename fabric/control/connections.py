@@ -28,6 +28,7 @@ forwarding asks ``connection_status``. Facts (azure-facts.md):
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator, Mapping
 
 import attrs
 
@@ -469,16 +470,41 @@ def learned_routes(
     fabric: Fabric, view: PeeringView | None = None
 ) -> dict[str, list[LearnedRoute]]:
     """For every gateway, the prefixes it reaches over its up connections (static + BGP)."""
-    view = view or PeeringView(fabric)
-    learning = _Learning(fabric, view)
-    return {
-        name: (
-            express_route_routes(fabric, gateway, learning.by_gateway, learning.owned)
-            if gateway.gateway_type == "ExpressRoute"
-            else learning.table(name).routes()
-        )
-        for name, gateway in fabric.gateways.items()
-    }
+    return dict(LearnedRoutes(fabric, view))
+
+
+class LearnedRoutes(Mapping[str, list[LearnedRoute]]):
+    """``learned_routes`` computed per gateway on first use, for a question that meets one or
+    two gateways of a large estate (a 5,000-spoke hub: its gateway's own prefixes alone take
+    5,000 peering-state derivations). Reads the fabric it was given: build a new one after an
+    edit."""
+
+    def __init__(self, fabric: Fabric, view: PeeringView | None = None) -> None:
+        self.fabric = fabric
+        self.view = view or PeeringView(fabric)
+        self._learning: _Learning | None = None
+        self._routes: dict[str, list[LearnedRoute]] = {}
+
+    def __getitem__(self, name: str) -> list[LearnedRoute]:
+        routes = self._routes.get(name)
+        if routes is None:
+            gateway = self.fabric.gateways[name]
+            if self._learning is None:
+                self._learning = _Learning(self.fabric, self.view)
+            learning = self._learning
+            routes = (
+                express_route_routes(self.fabric, gateway, learning.by_gateway, learning.owned)
+                if gateway.gateway_type == "ExpressRoute"
+                else learning.table(name).routes()
+            )
+            self._routes[name] = routes
+        return routes
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.fabric.gateways)
+
+    def __len__(self) -> int:
+        return len(self.fabric.gateways)
 
 
 def bgp_route_count(fabric: Fabric, gateway: VpnGateway, view: PeeringView | None = None) -> int:
@@ -524,6 +550,8 @@ class _Learning:
         prefixes, or the space behind the other gateway); across BGP sessions also what that
         gateway advertises (its connected sites and what it learned over its own sessions)."""
         fabric = self.fabric
+        if not self.by_gateway.get(name):  # nothing to learn from: skip its own prefixes
+            return _RouteTable(())
         table = _RouteTable(self.owned(name))
         queue: deque[tuple[str, Connection]] = deque()
         for connection in self.by_gateway.get(name, []):

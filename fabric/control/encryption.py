@@ -47,6 +47,7 @@ from fabric.control.forwarding import (
     Stranded,
     TunnelHop,
 )
+from fabric.control.ipsec import Negotiated
 from fabric.model.records import Connection, Host, VNet
 
 IPSEC = "IPsec"
@@ -112,16 +113,22 @@ def vm_capability(host: Host | None) -> Capability:
     return Capability(True, f"{host.name}" + (f" ({', '.join(notes)})" if notes else ""))
 
 
-def ipsec(connection: Connection, crosses_regions: bool) -> Protection:
-    """The protection of a VPN tunnel stretch (§3.7)."""
+def ipsec(
+    connection: Connection, crosses_regions: bool, negotiated: Negotiated | None = None
+) -> Protection:
+    """The protection of a VPN tunnel stretch (§3.7); ``negotiated``: what the tunnel runs
+    (default: the RouteBased default policy's GCM-AES256)."""
     policy = connection.ipsec_policy
     link = MACSEC if crosses_regions else None
     if policy is None:
+        cipher = negotiated.encryption if negotiated is not None else DEFAULT_IPSEC_CIPHER
+        default = negotiated.default if negotiated is not None else None
+        kind = ", PolicyBased" if default is not None and default.vpn_type == "PolicyBased" else ""
         return Protection(
             True,
             IPSEC,
-            f"tunnel {connection.name}: IPsec {DEFAULT_IPSEC_CIPHER} (Azure's default policy)",
-            DEFAULT_IPSEC_CIPHER,
+            f"tunnel {connection.name}: IPsec {cipher} (Azure's default policy{kind})",
+            cipher,
             link,
         )
     if policy.ipsec_encryption == "None":
@@ -263,7 +270,7 @@ def _tunnel_protection(steps, index: int, tunnel: TunnelHop) -> Protection:
         if not isinstance(step, Leg):
             break
         across = across or (step.crosses_regions and step.region != ON_PREMISES_REGION)
-    return ipsec(tunnel.connection, across)
+    return ipsec(tunnel.connection, across, tunnel.cipher)
 
 
 def _end_of(step) -> _End | None:

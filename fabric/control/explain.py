@@ -51,6 +51,32 @@ def transit_blocker(plane: ControlPlane, vnet: VNet) -> Explanation | None:
     return None
 
 
+def _transit_to_learned(
+    plane: ControlPlane, here: VNet, destination: IPAddress
+) -> Explanation | None:
+    """A destination outside every VNet (on-premises) that the gateway of a VNet peered with
+    ``here`` has learned, while gateway transit to that gateway does not work: why not (§2.6;
+    §9: a Basic gateway carries no transit, and a trace that needs it names the SKU)."""
+    fabric = plane.fabric
+    if fabric.gateways_in(here.name, None):
+        return None  # a VNet with a gateway of its own uses no remote one (§2.6)
+    for link in plane.peerings.links_of(here.name):
+        for gateway in fabric.gateways_in(link.remote_vnet, None):
+            learned = plane.learned.get(gateway.name, ())
+            if not any(destination in route.prefix for route in learned):
+                continue
+            missing = plane.peerings.transit_blockers(link, gateway)
+            if missing:
+                return (
+                    "GatewayTransitNotConfigured",
+                    f"{destination} is reached through gateway {gateway.name} in "
+                    f"{link.remote_vnet}, which {here.name} is peered with, but "
+                    f"{' and '.join(missing)}",
+                    (f"peering/{here.name}/{link.name}", f"gateway/{gateway.name}"),
+                )
+    return None
+
+
 def explain_no_route(
     plane: ControlPlane, here: VNet, destination: IPAddress, fallback: str
 ) -> Explanation:
@@ -81,6 +107,9 @@ def explain_no_route(
             tuple(f"vnet/{v.name}" for v in targets),
         )
     if not targets:
+        blocked = _transit_to_learned(plane, here, destination)
+        if blocked is not None:
+            return blocked
         return fallback, f"no route from {here.name} reaches {destination}", (f"vnet/{here.name}",)
     target = targets[0]
     found = _between(plane, known, here, target)

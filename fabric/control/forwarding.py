@@ -1158,7 +1158,7 @@ class _Walk:
                 issue="VpnConnectionNotConnected",
             )
         processing = plane.latency.gateway_processing_ms
-        cipher = negotiate(connection.ipsec_policy)
+        cipher = negotiate(connection.ipsec_policy, gateway.vpn_type)
         local = gateway_addresses(fabric, gateway)
         if connection_is_site(connection):
             site = fabric.local_network_gateways[connection.to_gateway]

@@ -200,9 +200,17 @@ def spaces_overlap(fabric: Fabric, a: str, b: str) -> bool:
     """True when the address spaces of VNets ``a`` and ``b`` (both in the fabric) overlap."""
     if a not in fabric.vnets or b not in fabric.vnets:
         return False
-    left = valid_networks(fabric.vnets[a].address_prefixes)
-    right = valid_networks(fabric.vnets[b].address_prefixes)
-    return any(x.overlaps(y) for x in left for y in right)
+    left = [_span(net) for net in valid_networks(fabric.vnets[a].address_prefixes)]
+    right = [_span(net) for net in valid_networks(fabric.vnets[b].address_prefixes)]
+    return any(
+        x[0] == y[0] and x[1] <= y[2] and y[1] <= x[2] for x in left for y in right
+    )  # IPv4Network.overlaps, on integers (a hub with 5,000 spokes asks 5,000 times)
+
+
+def _span(net: IPNetwork) -> tuple[int, int, int]:
+    """(version, first address, last address) of ``net`` as integers."""
+    first = int(net.network_address)
+    return net.version, first, first | ((1 << (net.max_prefixlen - net.prefixlen)) - 1)
 
 
 def counterpart(fabric: Fabric, link: Peering) -> Peering | None:

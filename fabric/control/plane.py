@@ -22,7 +22,7 @@ from fabric.control.addressing import (
     parse_address,
     valid_networks,
 )
-from fabric.control.connections import learned_routes, serving_gateways
+from fabric.control.connections import LearnedRoutes, serving_gateways
 from fabric.control.firewall import derived_address
 from fabric.control.nsg import Packet5Tuple, TagScope, Verdict, evaluate_chain
 from fabric.control.peering import PeeringView, remote_prefixes
@@ -96,31 +96,54 @@ class ControlPlane:
         self.service_tag_prefixes = service_tag_prefixes
         self.user_routes_override_service_endpoints = user_routes_override_service_endpoints
         self.peerings = PeeringView(self.fabric)
-        self.learned = learned_routes(self.fabric, self.peerings)
+        self.learned = LearnedRoutes(self.fabric, self.peerings)  # per gateway, on first use
         self.nva = nva_routes(self.fabric)  # what each Route Server learned from NVAs (N15)
         self._tags = tag_networks(service_tag_prefixes)
         self._routes: dict[tuple[str, str], SubnetRoutes] = {}  # (vnet, subnet) or gateway
         self._scopes: dict[str, TagScope] = {}
         self._members: dict[str, frozenset] | None = None
-        self._subnet_index = Fib()  # subnet prefix -> [(vnet, subnet)] (several on overlaps)
-        self._space_index = Fib()  # VNet address prefix -> [vnet names] (several on overlaps)
+        # The indexes below are built on first use (a question about one flow in a 5,000-spoke
+        # hub needs the subnet index, not the address spaces, and the NICs of two VNets).
+        self._subnets: Fib | None = None  # subnet prefix -> [(vnet, subnet)] (several on overlaps)
+        self._spaces: Fib | None = None  # VNet address prefix -> [vnet names] (several on overlaps)
         self._order = {name: i for i, name in enumerate(self.fabric.vnets)}
-        self._hosts_by_ip: dict[tuple[str, str], Host] = {}
+        self._hosts_by_ip: dict[str, dict[str, Host]] = {}  # vnet -> canonical IP -> NIC
         self._hosts_by_name = {h.name: h for v in self.fabric.vnets.values() for h in v.hosts}
         self._firewalls: dict[tuple[str, str], FirewallAddress] | None = None
-        for vnet in self.fabric.vnets.values():
-            for net in valid_networks(vnet.address_prefixes):
-                names = self._space_index.exact(net) if net in self._space_index else []
-                self._space_index[net] = [*names, vnet.name]
-            for subnet in vnet.subnets:
-                for net in valid_networks(subnet.prefixes):
-                    holders = self._subnet_index.exact(net) if net in self._subnet_index else []
-                    self._subnet_index[net] = [*holders, (vnet.name, subnet.name)]
-            for host in vnet.hosts:
+
+    @property
+    def _subnet_index(self) -> Fib:
+        if self._subnets is None:
+            self._subnets = Fib()
+            for vnet in self.fabric.vnets.values():
+                for subnet in vnet.subnets:
+                    for net in valid_networks(subnet.prefixes):
+                        holders = self._subnets.exact(net) if net in self._subnets else []
+                        self._subnets[net] = [*holders, (vnet.name, subnet.name)]
+        return self._subnets
+
+    @property
+    def _space_index(self) -> Fib:
+        if self._spaces is None:
+            self._spaces = Fib()
+            for vnet in self.fabric.vnets.values():
+                for net in valid_networks(vnet.address_prefixes):
+                    names = self._spaces.exact(net) if net in self._spaces else []
+                    self._spaces[net] = [*names, vnet.name]
+        return self._spaces
+
+    def _hosts_in(self, vnet: str) -> dict[str, Host]:
+        """The declared NICs of ``vnet`` by canonical address (built on first use)."""
+        hosts = self._hosts_by_ip.get(vnet)
+        if hosts is None:
+            hosts = self._hosts_by_ip[vnet] = {}
+            record = self.fabric.vnets.get(vnet)
+            for host in record.hosts if record is not None else ():
                 try:
-                    self._hosts_by_ip[(vnet.name, str(parse_address(host.ip)))] = host
+                    hosts[str(parse_address(host.ip))] = host
                 except AddressError:
                     continue  # reported by validation (InvalidIpAddress)
+        return hosts
 
     # -- routes -----------------------------------------------------------------------------
 
@@ -201,9 +224,7 @@ class ControlPlane:
             )
         vnet_name, subnet_name = holders[0]
         record = self.fabric.vnets[vnet_name]
-        return Location(
-            record, record.subnet(subnet_name), self._hosts_by_ip.get((vnet_name, str(ip)))
-        )
+        return Location(record, record.subnet(subnet_name), self._hosts_in(vnet_name).get(str(ip)))
 
     def _holders(self, ip: IPAddress) -> list[tuple[str, str]]:
         """Every (vnet, subnet) whose prefix holds ``ip`` (more than one only on overlaps)."""
@@ -236,9 +257,7 @@ class ControlPlane:
                 derived = firewall.private_ip is None
                 try:
                     address = (
-                        derived_address(
-                            record, {ip for v, ip in self._hosts_by_ip if v == firewall.vnet}
-                        )
+                        derived_address(record, set(self._hosts_in(firewall.vnet)))
                         if derived
                         else parse_address(firewall.private_ip)
                     )
@@ -255,7 +274,7 @@ class ControlPlane:
     def host_by_ip(self, ip: str, vnet: str) -> Host | None:
         """The declared NIC with ``ip`` in ``vnet``."""
         try:
-            return self._hosts_by_ip.get((vnet, str(parse_address(ip))))
+            return self._hosts_in(vnet).get(str(parse_address(ip)))
         except AddressError:
             return None
 
@@ -315,4 +334,6 @@ class ControlPlane:
         nsgs = self.fabric.nsgs
         nic = nsgs.get(location.host.nsg) if location.host and location.host.nsg else None
         subnet = nsgs.get(location.subnet.nsg) if location.subnet.nsg else None
+        if nic is None and subnet is None:  # no rule to evaluate: skip the tag scope's cost
+            return evaluate_chain(None, None, direction, packet, TagScope((), {}))
         return evaluate_chain(nic, subnet, direction, packet, self.tag_scope(location.vnet.name))

@@ -17,11 +17,9 @@ from typing import Any
 import yaml
 
 from fabric.io import jsonc
-from fabric.io.arm import load_arm
 from fabric.io.errors import InputError, Problem
 from fabric.io.native import NativeDocument, dump_native, load_native
-from fabric.io.rest import load_rest
-from fabric.io.terraform import is_show_json, is_terraform_path, load_terraform, load_terraform_json
+from fabric.io.terraform import is_show_json, is_terraform_path
 from fabric.io.yamlsource import load_yaml
 from fabric.model import Fabric
 
@@ -124,9 +122,12 @@ def _load_topology(
     parameter_values: dict[str, Any] | None,
     variables: dict | None,
 ) -> NativeDocument:
+    # The ARM, REST and Terraform loaders are imported when an input needs them (start-up).
     if is_terraform_path(path):
         if parameters is not None or parameter_values:
             raise InputError(str(path), [Problem("", "--parameters applies to ARM templates only")])
+        from fabric.io.terraform import load_terraform
+
         return load_terraform(path, variables=variables)
     if variables:
         raise InputError(
@@ -155,6 +156,8 @@ def _load_topology(
             str(path), [Problem("", f"--parameter ({names}) applies to ARM templates only")]
         )
     if kind == "arm":
+        from fabric.io.arm import load_arm
+
         values = None
         if parameters is not None:
             values = _parse(_read_text(Path(parameters)), str(parameters))
@@ -165,8 +168,12 @@ def _load_topology(
         fabric, findings = load_arm(data, values, str(path), parameter_values=parameter_values)
         return NativeDocument(fabric, findings=tuple(findings), source_format="arm")
     if kind == "terraform-json":
+        from fabric.io.terraform import load_terraform_json
+
         return load_terraform_json(data, str(path))
     if kind == "rest":
+        from fabric.io.rest import load_rest
+
         fabric, findings = load_rest(data, str(path))
         return NativeDocument(fabric, findings=tuple(findings), source_format="rest")
     return load_native(data, str(path))

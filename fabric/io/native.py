@@ -348,6 +348,7 @@ class _Builder:
     def __init__(self, reader: _Reader, raw: Any) -> None:
         self.reader = reader
         self.raw = raw
+        self.host_names: set[str] = set()  # every host name taken so far, across VNets
 
     def _line(self, *steps: str | int, key: str | None = None) -> int | None:
         """Line of the raw mapping reached by ``steps`` (keys and list indices)."""
@@ -553,10 +554,7 @@ class _Builder:
                     fabric.application_security_groups,
                     "application security group",
                 )
-            taken = {h.name for v in fabric.vnets.values() for h in v.hosts} | {
-                h["name"] for h in hosts
-            }
-            if host["name"] in taken:
+            if host["name"] in self.host_names or any(h["name"] == host["name"] for h in hosts):
                 self.reader.problem(
                     _path((*where, "name")),
                     f"duplicate host name {host['name']!r}",
@@ -576,6 +574,7 @@ class _Builder:
             )
             return
         fabric.vnets[vnet.name] = vnet
+        self.host_names.update(h.name for h in vnet.hosts)
 
 
 _KINDS = {

@@ -580,7 +580,8 @@ class Fabric:
     ) -> ExpressRouteCircuit:
         """Add an ExpressRoute circuit (N1.5). ``options`` are the other ExpressRouteCircuit
         fields: ``sku_family``, ``express_route_port``, ``peer_asn``, ``as_path_prepend``,
-        ``service_provider_name``, ``service_provider_provisioning_state``, ``subscription``."""
+        ``service_provider_name``, ``service_provider_provisioning_state``, ``subscription``,
+        ``bfd``."""
         self._fresh(self.express_route_circuits, name, "ExpressRoute circuit")
         prefixes = (
             (on_premises_prefixes,)

@@ -38,8 +38,9 @@ class EventError(ValueError):
 @attrs.frozen(slots=True)
 class ActionSpec:
     """What an action targets (``gateway``, ``connection``, ``peering`` as ``vnet/name``,
-    ``route_table``, ``nsg`` or ``vm``), the keys it takes besides ``at_s``, ``action`` and
-    ``target``, and whether it edits the configuration (else it is a failure or a repair)."""
+    ``route_table``, ``nsg``, ``circuit`` or ``vm``), the keys it takes besides ``at_s``,
+    ``action`` and ``target``, and whether it edits the configuration (else it is a failure
+    or a repair)."""
 
     target: str
     keys: tuple[str, ...] = ()
@@ -68,6 +69,10 @@ ACTIONS: dict[str, ActionSpec] = {
     "nsg_rule_change": ActionSpec(
         "nsg", ("rule", "remove"), True, "an NSG rule is added, replaced or removed"
     ),
+    "circuit_link_down": ActionSpec(
+        "circuit", summary="an ExpressRoute circuit loses its link to on-premises"
+    ),
+    "circuit_link_up": ActionSpec("circuit", summary="the circuit's link is back up"),
     "vm_down": ActionSpec("vm", summary="a VM stops (its NICs neither send nor receive)"),
     "vm_up": ActionSpec("vm", summary="a VM is running again"),
 }
@@ -195,6 +200,8 @@ def _targets(fabric: Fabric, kind: str) -> list[str]:
         return list(fabric.route_tables)
     if kind == "nsg":
         return list(fabric.nsgs)
+    if kind == "circuit":
+        return list(fabric.express_route_circuits)
     if kind == "vm":
         return list(vm_names(fabric))
     raise ValueError(f"unknown target kind {kind!r}")
@@ -206,6 +213,7 @@ _TARGET_LABELS = {
     "peering": "peering link (vnet/name)",
     "route_table": "route table",
     "nsg": "NSG",
+    "circuit": "ExpressRoute circuit",
     "vm": "VM or host",
 }
 
@@ -288,7 +296,8 @@ def _target_problem(event: Event, fabric: Fabric, kind: str) -> str | None:
         if connection is not None and connection.connection_type == "ExpressRoute":
             return (
                 f"connection {event.target!r} is an ExpressRoute connection: it has no IPsec "
-                "tunnel, and circuit failures are not modelled yet; target a VPN connection"
+                f"tunnel; to fail the circuit's link, use circuit_link_down with target "
+                f"{connection.to_gateway}"
             )
         return None
     names = _targets(fabric, kind)
@@ -377,6 +386,17 @@ def link_to_create(event: Event, declared: Fabric) -> Peering:
             "under peering: {name, from, to, ...}"
         )
     return declared.peerings[key]
+
+
+def without_circuit_routes(fabric: Fabric, circuit: str) -> Fabric:
+    """``fabric`` once the BGP session between on-premises and circuit ``circuit``'s MSEEs is
+    down (its link failed): nothing on-premises advertised is learned over it any more. What
+    the MSEE relays between VNets linked to the circuit (N1.6) stays: that hairpin does not
+    cross the link to on-premises."""
+    changed = fabric.copy()
+    record = changed.express_route_circuits[circuit]
+    changed.express_route_circuits[circuit] = attrs.evolve(record, on_premises_prefixes=())
+    return changed
 
 
 def edit(event: Event, fabric: Fabric, declared: Fabric) -> tuple[Fabric, str]:

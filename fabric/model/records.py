@@ -372,7 +372,10 @@ class ExpressRouteCircuit:
     private peering (``on_premises_prefixes``, ``as_path_prepend``: modelling inputs, not
     ARM properties). ``express_route_port`` names the ExpressRoute Direct port it uses (None:
     a provider circuit). ``service_provider_provisioning_state`` None means not reported
-    (taken as Provisioned)."""
+    (taken as Provisioned). ``bfd`` (a modelling input, not an ARM property) says whether BFD
+    runs on the private peering: N1.8 has it on by default on the MSEE side; the customer's
+    router must run it too (false also stands for a peering made before BFD and not reset), and
+    without it a link failure is detected only by the BGP hold timer."""
 
     name: str = attrs.field(validator=_text)
     peering_location: str = attrs.field(validator=_text)
@@ -386,6 +389,7 @@ class ExpressRouteCircuit:
     as_path_prepend: int = attrs.field(default=0)
     service_provider_provisioning_state: str | None = attrs.field(default=None)
     subscription: str | None = attrs.field(default=None, validator=_optional_text)
+    bfd: bool = attrs.field(default=True, validator=_flag)
 
     @as_path_prepend.validator
     def _prepend(self, attribute: attrs.Attribute, value: Any) -> None:

@@ -5,11 +5,13 @@ The generators that turn a spec into packets live in ``fabric.sim.traffic``.
 
 from __future__ import annotations
 
+from ipaddress import ip_address, ip_network
 from typing import Any
 
 import attrs
 
-from fabric.model.records import suggest
+from fabric.model.container import Fabric, FabricError
+from fabric.model.records import Host, suggest
 
 PATTERNS = ("cbr", "poisson", "onoff", "tcp")
 # The classic simple IMIX at the IP layer: 7 x 40 B, 4 x 576 B, 1 x 1500 B.
@@ -126,3 +128,79 @@ class FlowSpec:
             return float(self.packet_bytes)
         sizes, weights = SIZE_MIXES[self.size_mix]
         return float(sum(s * w for s, w in zip(sizes, weights, strict=True)))
+
+
+@attrs.frozen(slots=True)
+class Address:
+    """A flow's destination that is no declared host: an IPv4 address beyond the NICs vnetsim
+    sends from (on-premises behind a VPN or ExpressRoute connection, the internet). It
+    receives whatever reaches it; it never sends, so only open-loop flows go to it."""
+
+    ip: str
+
+    @property
+    def name(self) -> str:
+        return self.ip
+
+
+def address_destination(dst: str) -> Address | None:
+    """``dst`` as an Address when it is an IPv4 address (None otherwise)."""
+    try:
+        address = ip_address(dst)
+    except ValueError:
+        return None
+    return Address(str(address)) if address.version == 4 else None
+
+
+def address_problem(fabric: Fabric, address: Address) -> str | None:
+    """Why ``address`` cannot be a flow's destination beyond the declared hosts: a declared
+    host holds it (name the host), or it lies in a VNet's address space, where only a
+    declared host receives (None: it is beyond the VNets, e.g. on-premises)."""
+    target = ip_address(address.ip)
+    for vnet in fabric.vnets.values():
+        for host in vnet.hosts:
+            if host.ip == address.ip:
+                return (
+                    f"dst {address.ip} is host {host.name}'s address: name the host ({host.name})"
+                )
+        for prefix in vnet.address_prefixes:
+            try:
+                inside = target in ip_network(prefix, strict=False)
+            except ValueError:
+                continue
+            if inside:
+                return (
+                    f"dst {address.ip} is in VNet {vnet.name}'s address space ({prefix}) but "
+                    "no declared host has it: declare the host and name it"
+                )
+    return None
+
+
+def flow_endpoints(fabric: Fabric, spec: FlowSpec) -> tuple[Host, Host | Address]:
+    """The flow's sending host and its receiver: a declared host, or, for an open-loop flow,
+    an IPv4 address beyond every VNet (on-premises, the internet). TrafficError names the
+    flow and the fix."""
+    where = f"traffic {spec.name}"
+    try:
+        source = fabric.find_host(spec.src)[1]
+    except FabricError as problem:
+        raise TrafficError(f"{where}: {problem}") from None
+    try:
+        return source, fabric.find_host(spec.dst)[1]
+    except FabricError as problem:
+        address = address_destination(spec.dst)
+        if address is None:
+            raise TrafficError(f"{where}: {problem}") from None
+    why = address_problem(fabric, address)
+    if why is not None:
+        raise TrafficError(f"{where}: {why}")
+    if spec.pattern == "tcp":
+        raise TrafficError(f"{where}: {TCP_TO_ADDRESS}")
+    return source, address
+
+
+TCP_TO_ADDRESS = (
+    "a TCP flow needs a declared host at both ends (its replies are sent from a NIC); to an "
+    "address beyond the VNets (on-premises, the internet) send an open-loop flow (pattern "
+    "cbr, poisson or onoff)"
+)

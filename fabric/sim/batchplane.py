@@ -21,8 +21,8 @@ from graphlib import CycleError, TopologicalSorter
 import numpy as np
 
 from fabric.control.forwarding import Drop, resolve
-from fabric.model import FabricError, FlowSpec, TrafficError
-from fabric.model.traffic import HEADER_BYTES
+from fabric.model import FlowSpec
+from fabric.model.traffic import HEADER_BYTES, flow_endpoints
 from fabric.sim.dataplane import Dataplane
 from fabric.sim.flows import STEADY_AFTER, FlowStats
 from fabric.sim.plans import (
@@ -105,11 +105,7 @@ def run_batch(dataplane: Dataplane, specs: list[FlowSpec], horizon_s: float) -> 
     fabric = dataplane.plane.fabric
     states, records = [], []
     for order, spec in enumerate(specs):
-        try:
-            _, src = fabric.find_host(spec.src)
-            _, dst = fabric.find_host(spec.dst)
-        except FabricError as problem:
-            raise TrafficError(f"traffic {spec.name}: {problem}") from None
+        src, dst = flow_endpoints(fabric, spec)
         path = resolve(
             dataplane.plane,
             src.ip,

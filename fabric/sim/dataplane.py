@@ -25,10 +25,11 @@ from fabric.catalogue.firewalls import capacity_mbps as firewall_capacity
 from fabric.catalogue.latency import LatencyModel
 from fabric.catalogue.skus import express_route_sku, lookup
 from fabric.catalogue.vmsizes import egress_mbps
-from fabric.control.forwarding import Drop, Path, resolve
+from fabric.control.forwarding import Drop, OnPremises, Path, resolve
 from fabric.control.ipsec import Negotiated, negotiate
 from fabric.control.plane import ControlPlane
-from fabric.model import Host, VpnGateway
+from fabric.model import ExpressRouteCircuit, Host, VpnGateway
+from fabric.model.traffic import Address
 from fabric.sim.capture import Capture
 from fabric.sim.plans import (
     CircuitStep,
@@ -389,7 +390,7 @@ class Dataplane:
             connection = fabric.connections[connection_name]
             gateway = fabric.gateways[connection.from_gateway]
             spec = lookup(gateway.sku, gateway.generation)
-            cipher = negotiate(connection.ipsec_policy)
+            cipher = negotiate(connection.ipsec_policy, gateway.vpn_type)
             cap = spec.tunnel_cap(cipher.cipher_column)
             # Basic has no measured per-tunnel figure: its aggregate (100 Mbps) is the cap.
             rate = round((cap.mbps if cap else spec.aggregate_mbps) * 1e6)
@@ -454,7 +455,8 @@ class Dataplane:
 
     def gate(self, name: str) -> Gate:
         """The gate of a failable element: ``vm/<vm>``, ``tunnel/<connection>``,
-        ``transit/<gateway>`` or ``peering/<vnet>/<link>``."""
+        ``transit/<gateway>``, ``peering/<vnet>/<link>`` or ``circuit/<circuit>`` (its link
+        to on-premises)."""
         gate = self.gates.get(name)
         if gate is None:
             gate = self.gates[name] = Gate(name, self.lost)
@@ -501,7 +503,7 @@ class Dataplane:
     def resolve(
         self,
         source: Host,
-        destination: Host,
+        destination: Host | Address,
         protocol: str,
         port: int | None,
         source_port: int | None,
@@ -522,9 +524,19 @@ class Dataplane:
             established=established,
             records=records,
         )
-        if self.dynamic:  # a stopped VM receives nothing
-            sink = self._gated(self.gate(f"vm/{destination.vm_name}"), sink)
+        if self.dynamic:
+            sink = self._gated_sink(path, destination, sink)
         return tuple(self.stage(step, sink) for step in self.plan(path, source)), path
+
+    def _gated_sink(self, path: Path, destination: Host | Address, sink: Stage) -> Stage:
+        """Delivery in a run with events: a stopped VM receives nothing, and nothing reaches
+        on-premises over a circuit whose link is down (the gate at the MSEE's side of it)."""
+        if isinstance(destination, Host):
+            sink = self._gated(self.gate(f"vm/{destination.vm_name}"), sink)
+        end = path.steps[-1] if path.steps else None
+        if isinstance(end, OnPremises) and isinstance(end.site, ExpressRouteCircuit):
+            sink = self._gated(self.gate(f"circuit/{end.site.name}"), sink)
+        return sink
 
     def plan(self, path: Path, source: Host) -> tuple[PlanStep, ...]:
         """The plan of a flow (see ``fabric.sim.plans``); both engines build from it."""

@@ -28,6 +28,14 @@ Recovery follows named parameters of ``LatencyModel``:
   BGP session are withdrawn after ``bgp_hold_time_s`` (180 s, N1.8), and traffic then takes
   another path if one exists; when the tunnel returns they come back after
   ``route_propagation_delay_s``;
+* an ExpressRoute circuit's link down: what reaches the MSEE for on-premises over it is lost
+  (``CircuitDown``); the BGP session's loss is detected after ``bfd_detection_s`` (0.9 s, BFD
+  300 ms x 3, on by default on private peering, N1.8) or, on a circuit with ``bfd: false``,
+  ``bgp_hold_time_s`` (180 s); the withdrawal of the routes learned over the circuit reaches
+  the NICs ``route_propagation_delay_s`` later, and traffic then takes the other path (a VPN,
+  another circuit) if one offers the prefix. The link back: routes return after
+  ``route_propagation_delay_s``. The MSEE's hairpin between linked VNets does not cross the
+  link and carries on;
 * route table edits and new peerings take effect after ``route_propagation_delay_s`` (§2.7:
   "a few seconds"); a deleted peering and NSG rule changes act at once.
 """
@@ -40,10 +48,17 @@ import attrs
 
 from fabric.catalogue.latency import LatencyModel
 from fabric.control.connections import partner, runs_bgp
-from fabric.control.forwarding import Drop
+from fabric.control.forwarding import CircuitHop, Drop, TunnelHop
 from fabric.control.plane import ControlPlane
-from fabric.model import Fabric
-from fabric.model.events import ACTIONS, Event, EventError, edit, vm_names
+from fabric.model import ExpressRouteCircuit, Fabric
+from fabric.model.events import (
+    ACTIONS,
+    Event,
+    EventError,
+    edit,
+    vm_names,
+    without_circuit_routes,
+)
 from fabric.sim.dataplane import Dataplane, home_instance
 from simulator import Simulation
 from simulator.units import NS_PER_S
@@ -147,6 +162,10 @@ class EventRunner:
         }
         self.forced: dict[str, tuple[Drop, int]] = {}  # tunnels taken down, by connection
         self.withdrawn: dict[str, str | None] = {}  # connection -> its status before BGP lost it
+        # circuits whose link failed: the record before its routes were withdrawn, and those
+        # whose session loss is detected but not yet withdrawn at the NICs
+        self.circuit_routes: dict[str, ExpressRouteCircuit] = {}
+        self.detected: set[str] = set()
         self.effects: list[list[tuple[int, str]]] = [[] for _ in self.events]
         self.drawn: dict[int, float] = {}
 
@@ -528,6 +547,112 @@ def _tunnel_up(run: EventRunner, index: int, event: Event) -> None:
             )
         run.apply(fabric, index)
         run.note(index, f"routes over {event.target} learned again; flows re-resolved")
+
+    run.after(index, delay, relearn, "routes learned again")
+
+
+def _exit(flow) -> str | None:
+    """Where a flow leaves its VNets for on-premises or another VNet over a gateway: a circuit
+    or a VPN connection (None: neither, e.g. over peering)."""
+    path = flow.forwarding
+    if path.drop is not None:
+        return f"nowhere ({path.drop.code})"
+    for step in path.steps:
+        if isinstance(step, CircuitHop) and not step.toward_azure:
+            return f"circuit {step.circuit.name}"
+        if isinstance(step, TunnelHop):
+            return f"VPN connection {step.connection.name}"
+    return None
+
+
+def _reroute(run: EventRunner, index: int, fabric: Fabric) -> str:
+    """Apply ``fabric`` and say which flows now leave another way."""
+    before = {flow.spec.name: _exit(flow) for flow in run.flows}
+    run.apply(fabric, index)
+    moves = [
+        f"{flow.spec.name} now over {now} (was {before[flow.spec.name]})"
+        for flow in run.flows
+        if (now := _exit(flow)) != before[flow.spec.name] and now is not None
+    ]
+    return "flows re-resolved" + (f": {'; '.join(moves)}" if moves else "")
+
+
+@handles("circuit_link_down")
+def _circuit_link_down(run: EventRunner, index: int, event: Event) -> None:
+    name = event.target
+    gate = run.dataplane.gate(f"circuit/{name}")
+    if gate.down is not None:
+        run.note(index, f"the link of circuit {name} is already down: no change")
+        return
+    circuit = run.fabric.express_route_circuits[name]
+    p = run.params
+    if circuit.bfd:
+        detection = p.bfd_detection_s
+        detector = f"BFD ({detection:g} s, bfd_detection_s: 300 ms x 3, N1.8)"
+    else:
+        detection = p.bgp_hold_time_s
+        detector = f"the BGP hold timer ({detection:g} s, bgp_hold_time_s, N1.8; bfd: false)"
+    gate.down = Drop(
+        "CircuitDown",
+        f"the link of circuit {name} to on-premises at {circuit.peering_location} went down "
+        f"at {_seconds(run)}; routes still point at it until {detector} detects the loss",
+        (f"express_route_circuit/{name}",),
+    )
+    gate.cause = index
+    run.note(
+        index,
+        f"circuit {name} link down: packets to on-premises over it are lost until {detector} "
+        "detects it and the routes learned over it are withdrawn",
+    )
+    delay = p.route_propagation_delay_s
+
+    def withdraw() -> None:
+        run.detected.discard(name)
+        run.circuit_routes.setdefault(name, run.fabric.express_route_circuits[name])
+        moved = _reroute(run, index, without_circuit_routes(run.fabric, name))
+        run.note(index, f"routes learned over {name} gone from the NICs; {moved}")
+
+    def detect() -> None:
+        if gate.cause != index:
+            return  # the link came back before the loss was detected
+        run.detected.add(name)
+        run.note(
+            index,
+            f"{detector} declared the BGP session over {name} down: its routes are withdrawn "
+            f"and leave the NICs after {delay:g} s (route_propagation_delay_s)",
+        )
+        run.after(index, delay, withdraw, "the withdrawal at the NICs")
+
+    run.after(index, detection, detect, f"the detection by {detector}")
+
+
+@handles("circuit_link_up")
+def _circuit_link_up(run: EventRunner, index: int, event: Event) -> None:
+    name = event.target
+    gate = run.dataplane.gate(f"circuit/{name}")
+    if gate.down is None:
+        run.note(index, f"the link of circuit {name} is already up: no change")
+        return
+    gate.down = gate.cause = None
+    if name not in run.circuit_routes and name not in run.detected:
+        run.note(index, f"circuit {name} link up before its loss was detected: routes unchanged")
+        return
+    delay = run.params.route_propagation_delay_s
+    run.note(
+        index,
+        f"circuit {name} link up: the BGP session returns and its routes reach the NICs after "
+        f"{delay:g} s (route_propagation_delay_s)",
+    )
+
+    def relearn() -> None:
+        record = run.circuit_routes.pop(name, None)
+        if record is None:
+            return
+        fabric = run.fabric.copy()
+        fabric.express_route_circuits[name] = attrs.evolve(
+            fabric.express_route_circuits[name], on_premises_prefixes=record.on_premises_prefixes
+        )
+        run.note(index, f"routes over {name} learned again; {_reroute(run, index, fabric)}")
 
     run.after(index, delay, relearn, "routes learned again")
 

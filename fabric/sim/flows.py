@@ -23,11 +23,11 @@ import numpy as np
 
 from fabric.control.forwarding import Drop
 from fabric.model import FlowSpec, Host
-from fabric.model.traffic import HEADER_BYTES
+from fabric.model.traffic import HEADER_BYTES, Address, flow_endpoints
 from fabric.sim import tcp
 from fabric.sim.dataplane import Dataplane, Packet
 from fabric.sim.traffic import open_loop_trace
-from simulator import Simulation
+from simulator import LatencyStats, Simulation, ThroughputSeries
 from simulator.units import NS_PER_S
 
 ACK_BYTES = 40  # an IPv4 + TCP header without options
@@ -43,9 +43,60 @@ CONNECTION_FAILED = Drop(
 )
 
 
+# The stated bound of the latency quantiles a flow reports (p50, p99): a log-bucket histogram
+# at 0.1% relative error (simulator.stats.LogHistogram). Counts, sums, means and throughputs
+# are exact; every engine records through the same structure, so they agree exactly.
+QUANTILE_RELATIVE_ERROR = 1e-3
+
+
+class Span:
+    """What a throughput over the span of deliveries needs, exactly: the first delivery (the
+    earliest time, the first recorded at that time) and its payload, the last time, the payload
+    total and the count (``fabric.sim.results.span_mbps`` on the full arrays gives the same)."""
+
+    __slots__ = ("count", "first_at", "first_bytes", "last_at", "total_bytes")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first_at = 0
+        self.first_bytes = 0
+        self.last_at = 0
+        self.total_bytes = 0
+
+    def add(self, at: np.ndarray, payload: np.ndarray) -> None:
+        if at.size == 0:
+            return
+        first = int(np.argmin(at))
+        earliest = int(at[first])
+        if self.count == 0 or earliest < self.first_at:
+            self.first_at, self.first_bytes = earliest, int(payload[first])
+        latest = int(at.max())
+        self.last_at = latest if self.count == 0 else max(self.last_at, latest)
+        self.total_bytes += int(payload.sum())  # < 2**63: payloads of at most 64 KB each
+        self.count += int(at.size)
+
+    def mbps(self) -> float:
+        """Payload bits over the span, the first packet's own bits counted out (0 with fewer
+        than two deliveries)."""
+        span_ns = self.last_at - self.first_at
+        if self.count < 2 or span_ns <= 0:
+            return 0.0
+        return round((self.total_bytes - self.first_bytes) * 8 / span_ns * 1e3, 6)
+
+
 class FlowStats:
-    """Counters and per-packet samples of one flow (numpy-backed once the run ends). Drops are
-    counted by code; the detail of each code is kept once."""
+    """Counters of one flow and streaming recorders of its deliveries: memory bounded however
+    long the flow, unless per-packet samples are asked for (``keep_samples``: figures, CDFs,
+    outage windows, goodput over arbitrary windows). Drops are counted by code; the detail of
+    each code is kept once.
+
+    Deliveries are buffered in ``latency``, ``delivered_at`` and ``delivered_bytes`` (int64
+    arrays: ``deliver`` appends one, an engine may append whole blocks with ``frombytes``) and
+    folded ``FOLD_EVERY`` at a time (numpy does the work) into: a ``LatencyStats`` (exact
+    count, sum, mean, variance; quantiles within QUANTILE_RELATIVE_ERROR), the span of all
+    deliveries and of those at or after ``steady_from_ns`` (exact throughputs), a
+    ``ThroughputSeries`` (bounded bins, for a figure) and, when kept, the samples.
+    """
 
     __slots__ = (
         "delivered",
@@ -55,15 +106,23 @@ class FlowStats:
         "drop_codes",
         "drop_sent",
         "drops",
+        "keep_samples",
         "latency",
+        "latency_stats",
         "log_drops",
         "name",
+        "samples",
         "sent",
+        "series",
+        "span",
         "status",
+        "steady",
         "steady_from_ns",
     )
 
-    def __init__(self, name: str, log_drops: bool = False) -> None:
+    FOLD_EVERY = 4096  # deliveries buffered before they are folded into the recorders
+
+    def __init__(self, name: str, log_drops: bool = False, keep_samples: bool = True) -> None:
         self.name = name
         # With events, each drop is logged (when its packet was sent, its code) so that the
         # results can show outage windows on a timeline.
@@ -74,10 +133,19 @@ class FlowStats:
         self.delivered = 0
         self.drops: Counter[str] = Counter()
         self.details: dict[str, str] = {}
-        self.latency = array("q")
+        self.latency = array("q")  # deliveries not folded yet
         self.delivered_at = array("q")
         self.delivered_bytes = array("q")
-        self.steady_from_ns: int | None = None  # when the sender's start-up was over
+        self.keep_samples = keep_samples
+        self.samples = (array("q"), array("q"), array("q")) if keep_samples else None
+        self.latency_stats = LatencyStats(QUANTILE_RELATIVE_ERROR)
+        self.span = Span()
+        self.steady = Span()
+        self.series = ThroughputSeries()
+        # When the sender's start-up was over. Set it before the deliveries it concerns, or at
+        # the time of the latest one (TCP: the moment it leaves slow start): folding holds back
+        # the deliveries of the latest instant while it is unset, so that none is missed.
+        self.steady_from_ns: int | None = None
         self.status: Drop | None = None  # why a connection never carried data, if it did not
 
     @property
@@ -103,11 +171,61 @@ class FlowStats:
         self.latency.append(now - packet.sent_ns)
         self.delivered_at.append(now)
         self.delivered_bytes.append(packet.payload)
+        if len(self.latency) >= self.FOLD_EVERY:
+            self.fold()
+
+    def fold(self, final: bool = False) -> None:
+        """Fold the buffered deliveries into the recorders (all of them when ``final``)."""
+        count = len(self.latency)
+        if count == 0:
+            return
+        at = np.frombuffer(self.delivered_at, dtype=np.int64).copy()
+        if self.steady_from_ns is None and not final:
+            # Hold back the deliveries of the latest instant: start-up may end at it.
+            latest = at[-1]
+            while count and at[count - 1] == latest:
+                count -= 1
+            if count == 0:
+                return
+        at = at[:count]
+        latency = np.frombuffer(self.latency, dtype=np.int64, count=count).copy()
+        payload = np.frombuffer(self.delivered_bytes, dtype=np.int64, count=count).copy()
+        for buffer in (self.latency, self.delivered_at, self.delivered_bytes):
+            del buffer[:count]
+        self.latency_stats.record_many(latency)
+        self.span.add(at, payload)
+        if self.steady_from_ns is not None:
+            steady = at >= self.steady_from_ns
+            self.steady.add(at[steady], payload[steady])
+        self.series.record_many(at, payload)
+        if self.samples is not None:
+            for kept, values in zip(self.samples, (latency, at, payload), strict=True):
+                kept.frombytes(values.tobytes())
+
+    def discard_samples(self) -> None:
+        """Keep no per-packet samples from now on (bounded memory); before any is folded."""
+        self.keep_samples = False
+        self.samples = None
+
+    def sample_arrays(self) -> dict[str, np.ndarray] | None:
+        """Every delivery's latency, time and payload (int64), if they were kept."""
+        self.fold(final=True)
+        if self.samples is None:
+            return None
+
+        def arr(buffer: array) -> np.ndarray:
+            return np.frombuffer(buffer, dtype=np.int64).copy() if buffer else np.empty(0, np.int64)
+
+        latency, at, payload = self.samples
+        return {
+            "latency_ns": arr(latency),
+            "delivered_at_ns": arr(at),
+            "delivered_bytes": arr(payload),
+        }
 
 
-def _hosts(spec: FlowSpec, dataplane: Dataplane) -> tuple[Host, Host]:
-    fabric = dataplane.plane.fabric
-    return fabric.find_host(spec.src)[1], fabric.find_host(spec.dst)[1]
+def _hosts(spec: FlowSpec, dataplane: Dataplane) -> tuple[Host, Host | Address]:
+    return flow_endpoints(dataplane.plane.fabric, spec)
 
 
 class OpenLoopFlow:
@@ -234,7 +352,7 @@ class TcpFlow:
         self.next_seq = 0
         self.established = False
         self.rto_event: object | None = None
-        self.rto_deadline: int | None = None
+        self.rto_armed_ns: int | None = None  # when the retransmission timer was (re)armed
         self.nic = dataplane.nic(src)
         self.tsq_bytes = min(
             TSQ_MAX_BYTES,
@@ -295,7 +413,7 @@ class TcpFlow:
             self.stats.sent += 1
             packet = Packet(self, seq, self.segment_bytes, now, self.path, self.ttl, self.mss)
             self.path[0](packet)
-        if self.outstanding and self.rto_deadline is None:
+        if self.outstanding and self.rto_armed_ns is None:
             self._arm_rto()
         self._note_steady(now)
 
@@ -387,25 +505,25 @@ class TcpFlow:
         if self.outstanding.pop(packet.seq, None) is not None:
             self.lost_acks += 1  # a cumulative ACK will cover it
 
-    # -- the retransmission timer (lazy: an ACK moves the deadline, the one pending event
-    # re-arms itself when it fires early, so no event is ever cancelled)
+    # -- the retransmission timer (lazy: an ACK moves the time it was armed at, the one
+    # pending event re-arms itself when it fires early, so no event is ever cancelled; the
+    # deadline is that time plus the RTO, computed when the event fires: the RTO changes only
+    # on an ACK, which re-arms, or on a timeout, which the event itself handles)
 
     def _arm_rto(self) -> None:
-        self.rto_deadline = self.sim.now + self.sender.rto_ns
+        self.rto_armed_ns = now = self.sim.now
         if self.rto_event is None:
-            self.rto_event = self.sim.schedule_at(self.rto_deadline, self._on_rto)
+            self.rto_event = self.sim.schedule_at(now + self.sender.rto_ns, self._on_rto)
 
     def _rearm_rto(self) -> None:
-        if self.outstanding:
-            self.rto_deadline = self.sim.now + self.sender.rto_ns
-        else:
-            self.rto_deadline = None
+        self.rto_armed_ns = self.sim.now if self.outstanding else None
 
     def _on_rto(self, _: object = None) -> None:
         self.rto_event = None
-        deadline = self.rto_deadline
-        if deadline is None or not self.outstanding:
+        armed = self.rto_armed_ns
+        if armed is None or not self.outstanding:
             return
+        deadline = armed + self.sender.rto_ns
         if deadline > self.sim.now:  # progress since it was armed: wait for the new deadline
             self.rto_event = self.sim.schedule_at(deadline, self._on_rto)
             return
@@ -413,22 +531,18 @@ class TcpFlow:
         self.outstanding.clear()  # everything in flight is given up (go-back-N after RTO)
         self.unnoticed.clear()
         self.lost_acks = 0
-        self.rto_deadline = None
+        self.rto_armed_ns = None
         self.sender.on_timeout(self.sim.now, inflight)
         self._pump()
 
 
 def stats_arrays(stats: FlowStats) -> dict[str, np.ndarray]:
-    """The per-packet samples of a flow as numpy arrays (int64 ns and bytes)."""
-
-    def arr(buffer: array) -> np.ndarray:
-        return np.frombuffer(buffer, dtype=np.int64).copy() if buffer else np.empty(0, np.int64)
-
-    return {
-        "latency_ns": arr(stats.latency),
-        "delivered_at_ns": arr(stats.delivered_at),
-        "delivered_bytes": arr(stats.delivered_bytes),
-    }
+    """The per-packet samples of a flow as numpy arrays (int64 ns and bytes); ValueError when
+    the flow did not keep them."""
+    arrays = stats.sample_arrays()
+    if arrays is None:
+        raise ValueError(f"flow {stats.name}: per-packet samples were not kept")
+    return arrays
 
 
 class OpenLoopSchedule:

@@ -12,6 +12,7 @@ import numpy as np
 
 from fabric.catalogue.latency import LatencyModel
 from fabric.sim import figures
+from simulator.stats import LatencyStats, ThroughputSeries
 from simulator.units import NS_PER_S
 
 
@@ -144,22 +145,39 @@ def nice_bin_s(span_s: float, bins: int = 200) -> float:
     return round(10 * power, 9)
 
 
-def _ms(values_ns: np.ndarray, q: float | None = None) -> float | None:
-    if values_ns.size == 0:
-        return None
-    value = values_ns.mean() if q is None else np.percentile(values_ns, q)
-    return round(float(value) / 1e6, 6)
+def _ms(value_ns: float | None) -> float | None:
+    return None if value_ns is None else round(float(value_ns) / 1e6, 6)
+
+
+class SamplesNotKeptError(ValueError):
+    """A per-packet question about a flow whose run kept only streaming recorders."""
+
+
+@attrs.frozen(slots=True, eq=False)
+class Samples:
+    """Every delivered packet of a flow, in delivery order: int64 ns and payload bytes."""
+
+    latency_ns: np.ndarray
+    delivered_at_ns: np.ndarray
+    delivered_bytes: np.ndarray
 
 
 @attrs.frozen(slots=True, eq=False)
 class FlowResult:
-    """What happened to one flow. Arrays are int64: ns for times, payload bytes for sizes.
+    """What happened to one flow.
 
     ``throughput_mbps`` is the receiver's goodput: payload bits delivered over the span of the
     deliveries (first to last, the first packet's own bits counted out), so it never exceeds
     the narrowest cap on the path whatever the duration or the queue's drain; ``steady_mbps``
     is the same after the sender's start-up (TCP slow start, or the first 10% of an open-loop
     flow); ``truncated`` says the run ended before the flow did (DESIGN.md, 2026-11-30).
+
+    Counts, throughputs, the mean latency and ``delivered_payload_bytes`` are exact; the
+    latency quantiles come from ``latency`` (a ``LatencyStats``: within its
+    ``relative_error``, 0.1%, of the exact sample quantiles). The per-packet arrays
+    (``latency_ns``, ``delivered_at_ns``, ``delivered_bytes``; int64 ns and payload bytes)
+    exist when the run kept them (``simulate(..., samples=True)``, the default): else asking
+    for them raises SamplesNotKeptError.
     """
 
     name: str
@@ -169,9 +187,9 @@ class FlowResult:
     drop_details: dict[str, str]  # the detail of each code, once
     throughput_mbps: float
     steady_mbps: float
-    latency_ns: np.ndarray
-    delivered_at_ns: np.ndarray
-    delivered_bytes: np.ndarray
+    latency: LatencyStats
+    delivered_payload_bytes: int
+    series: ThroughputSeries  # delivered bytes in bounded bins (for figures without samples)
     duration_s: float
     reachable: bool
     reason: str | None
@@ -179,10 +197,34 @@ class FlowResult:
     truncated: bool = False
     status: str | None = None  # "ConnectionFailed" when a TCP connection never came up
     outages: tuple[Outage, ...] | None = None  # runs with events: the flow's outage windows
+    samples: Samples | None = None  # every delivery, when the run kept them
 
     @property
     def dropped(self) -> int:
         return sum(self.drop_reasons.values())
+
+    def _samples(self) -> Samples:
+        if self.samples is None:
+            raise SamplesNotKeptError(
+                f"flow {self.name}: per-packet samples were not kept; run with "
+                "simulate(..., samples=True) (vnetsim run keeps them with --out)"
+            )
+        return self.samples
+
+    @property
+    def latency_ns(self) -> np.ndarray:
+        """Every delivered packet's one-way latency (ns)."""
+        return self._samples().latency_ns
+
+    @property
+    def delivered_at_ns(self) -> np.ndarray:
+        """When each packet was delivered (ns)."""
+        return self._samples().delivered_at_ns
+
+    @property
+    def delivered_bytes(self) -> np.ndarray:
+        """Each delivered packet's payload (bytes)."""
+        return self._samples().delivered_bytes
 
     def __repr__(self) -> str:
         latency = self.latency_ms()
@@ -196,20 +238,18 @@ class FlowResult:
     @classmethod
     def from_flow(cls, flow, horizon_s: float) -> FlowResult:
         from fabric.sim.dataplane import CONGESTION_CODES
-        from fabric.sim.flows import stats_arrays
 
         stats = flow.stats
-        arrays = stats_arrays(stats)
+        arrays = stats.sample_arrays()  # folds what is still buffered
         windows = None
         if stats.log_drops:
+            if arrays is None:
+                raise ValueError(f"flow {stats.name}: outage windows need the samples")
             sent = arrays["delivered_at_ns"] - arrays["latency_ns"]
             dropped = np.frombuffer(stats.drop_sent, dtype=np.int64).copy()
             if not stats.drop_sent:
                 dropped = np.empty(0, np.int64)
             windows = outage_windows(sent, dropped, stats.drop_codes, CONGESTION_CODES)
-        at, payload = arrays["delivered_at_ns"], arrays["delivered_bytes"]
-        steady_from = stats.steady_from_ns
-        steady = at >= steady_from if steady_from is not None else np.zeros(at.size, bool)
         drop = flow.forwarding.drop
         spec = flow.spec
         status = stats.status.code if stats.status is not None else None
@@ -219,8 +259,11 @@ class FlowResult:
             delivered=stats.delivered,
             drop_reasons=dict(sorted(stats.drops.items())),
             drop_details=dict(sorted(stats.details.items())),
-            throughput_mbps=span_mbps(at, payload),
-            steady_mbps=span_mbps(at[steady], payload[steady]),
+            throughput_mbps=stats.span.mbps(),
+            steady_mbps=stats.steady.mbps(),
+            latency=stats.latency_stats,
+            delivered_payload_bytes=stats.span.total_bytes,
+            series=stats.series,
             duration_s=spec.duration_s,
             reachable=drop is None and status is None,
             reason=drop.reason if drop else (stats.status.reason if stats.status else None),
@@ -228,11 +271,12 @@ class FlowResult:
             truncated=spec.start_s + spec.duration_s > horizon_s + 1e-12,
             status=status,
             outages=windows,
-            **arrays,
+            samples=Samples(**arrays) if arrays is not None else None,
         )
 
     def throughput_series(self, end_s: float, bin_s: float) -> np.ndarray:
-        """Delivered goodput in Mbps per bin of ``bin_s`` from 0 to ``end_s``."""
+        """Delivered goodput in Mbps per bin of ``bin_s`` from 0 to ``end_s`` (needs the
+        samples)."""
         bin_ns = max(1, round(bin_s * NS_PER_S))
         count = max(1, math.ceil(round(end_s * NS_PER_S) / bin_ns))
         index = np.minimum(self.delivered_at_ns // bin_ns, count - 1)
@@ -241,18 +285,23 @@ class FlowResult:
 
     def goodput_mbps(self, start_s: float, end_s: float) -> float:
         """Payload delivered within [start_s, end_s) divided by that window, in Mbps: the rate
-        while the flow runs, without the queue draining after it stops."""
+        while the flow runs, without the queue draining after it stops (needs the samples)."""
         window = (self.delivered_at_ns >= round(start_s * NS_PER_S)) & (
             self.delivered_at_ns < round(end_s * NS_PER_S)
         )
         return float(self.delivered_bytes[window].sum()) * 8 / (end_s - start_s) / 1e6
 
     def latency_ms(self) -> dict[str, float | None]:
-        """Mean, p50 and p99 one-way latency in ms (None without deliveries)."""
+        """Mean (exact), p50 and p99 (within the recorder's relative error of the exact
+        percentiles, numpy's linear interpolation) one-way latency in ms; None without
+        deliveries."""
+        stats = self.latency
+        if not len(stats):
+            return {"p50": None, "p99": None, "mean": None}
         return {
-            "p50": _ms(self.latency_ns, 50),
-            "p99": _ms(self.latency_ns, 99),
-            "mean": _ms(self.latency_ns),
+            "p50": _ms(stats.quantile_ns(0.50, "linear")),
+            "p99": _ms(stats.quantile_ns(0.99, "linear")),
+            "mean": _ms(stats.mean_ns()),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -270,6 +319,15 @@ class FlowResult:
             "latency_ms": self.latency_ms(),
             "path": "Reachable" if self.reachable else f"Unreachable: {self.reason}",
         }
+
+
+def _latency_cdf(flow: FlowResult) -> tuple[np.ndarray, np.ndarray]:
+    """A flow's latency CDF: every sample when kept, else the histogram's 0.1% quantiles."""
+    if flow.samples is not None:
+        values = np.sort(flow.latency_ns).astype(float)
+        return values, np.arange(1, values.size + 1) / values.size
+    fractions = np.linspace(0, 1, 1001)
+    return np.array([flow.latency.quantile_ns(q, "linear") for q in fractions]), fractions
 
 
 @attrs.frozen(slots=True)
@@ -453,22 +511,20 @@ class SimulationResult:
         written = []
         fig, ax = figures.figure()
         plotted = 0
+        spans = []
         for flow in self.flows:
-            if flow.latency_ns.size:
-                values = np.sort(flow.latency_ns) / 1e6
-                ax.plot(values, np.arange(1, values.size + 1) / values.size, label=flow.name)
+            if len(flow.latency):
+                values_ns, fractions = _latency_cdf(flow)
+                ax.plot(values_ns / 1e6, fractions, label=flow.name)
+                spans.append(
+                    (flow.latency.max_ns - flow.latency.min_ns) / max(1, flow.latency.min_ns)
+                )
                 plotted += 1
         ax.set_xlabel("one-way latency (ms)")
         ax.set_ylabel("fraction of delivered packets")
         ax.set_title(f"{prefix}latency CDF per flow")
-        if plotted:
-            spans = [
-                np.ptp(f.latency_ns) / max(1, f.latency_ns.min())
-                for f in self.flows
-                if f.latency_ns.size
-            ]
-            if max(spans, default=0) > 100:
-                ax.set_xscale("log")
+        if plotted and max(spans, default=0) > 100:
+            ax.set_xscale("log")
         figures.legend(ax, plotted)
         ax.grid(True, alpha=0.3)
         written += figures.save(fig, out / "latency_cdf")
@@ -478,7 +534,7 @@ class SimulationResult:
         bin_ns = max(1, end_ns // 100)
         plotted = 0
         for flow in self.flows:
-            if flow.delivered_at_ns.size:
+            if flow.delivered and flow.samples is not None:
                 bins = np.bincount(
                     flow.delivered_at_ns // bin_ns,
                     weights=flow.delivered_bytes,
@@ -486,6 +542,10 @@ class SimulationResult:
                 )
                 times = np.arange(bins.size) * bin_ns / NS_PER_S
                 ax.step(times, bins * 8 / (bin_ns / NS_PER_S) / 1e6, where="post", label=flow.name)
+                plotted += 1
+            elif flow.delivered:  # streaming only: the series' own (power-of-two) bins
+                starts, bps = flow.series.series_bps(end_ns)
+                ax.step(starts / NS_PER_S, bps / 1e6, where="post", label=flow.name)
                 plotted += 1
         ax.set_xlabel("simulated time (s)")
         ax.set_ylabel("delivered throughput (Mbps)")

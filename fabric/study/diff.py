@@ -310,6 +310,7 @@ def _simulate(fabric: Fabric, traffic: list, simulation: dict) -> tuple[dict, di
             duration_s=simulation.get("duration_s"),
             seed=simulation.get("seed", 1),
             parameters=simulation.get("parameters"),
+            samples=False,  # summaries only
         )
     except (TrafficError, SimulationError, ValueError) as problem:
         return {}, problems | {str(m.get("name")): str(problem) for m in runnable}

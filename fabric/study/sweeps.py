@@ -172,7 +172,8 @@ def run_one(spec: RunSpec) -> list[dict[str, Any]]:
     from fabric.sim.runs import run_document
 
     document = load_native(copy.deepcopy(spec.document), f"sweep point {spec.point}")
-    result = run_document(document, seed=spec.seed, engine=spec.engine)
+    # Summaries only: streaming recorders, memory bounded per flow.
+    result = run_document(document, seed=spec.seed, engine=spec.engine, samples=False)
     records = []
     for flow in result.flows:
         latency = flow.latency_ms()

@@ -18,12 +18,6 @@ from fabric.io.terraform.schema import complete, resource_id
 from fabric.io.terraform.values import ObjectValue, Unknown
 
 
-def is_show_json(data: Any) -> bool:
-    """True for the output of ``terraform show -json`` (plan or state; an empty state is only
-    ``{"format_version": ...}``)."""
-    return isinstance(data, dict) and "format_version" in data and "vnets" not in data
-
-
 def _marked(values: Any, unknown: Any, address: str) -> Any:
     """``values`` with the attributes flagged in ``after_unknown`` as Unknown."""
     if unknown is True:
