@@ -5,11 +5,14 @@ None routes, the VirtualNetwork tag (§5.4), protocol Any (§5.1), application s
 
 from __future__ import annotations
 
-from ipaddress import ip_address
+from ipaddress import ip_address, ip_network
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fabric.checks import validate
+from fabric.control.addressing import is_multicast_or_broadcast
 from fabric.control.plane import ControlPlane
 from fabric.model import Fabric, Route, SecurityRule
 from fabric.sim.runs import simulate
@@ -322,3 +325,32 @@ def test_ipv6_subnets_are_exactly_64_and_overlap_like_ipv4():
     assert "InvalidIpv6SubnetSize" in {f.code for f in validate(fabric)}
     fabric.add_address_prefix("b", "fd00:a:0:1::/64")
     assert "VnetAddressSpacesOverlap" in {f.code for f in validate(fabric)}
+
+
+@given(st.ip_addresses())
+def test_multicast_or_broadcast_agrees_with_the_published_ranges(address) -> None:
+    """The integer test equals membership of 224.0.0.0/4, ff00::/8 or 255.255.255.255 (§1.4)."""
+    expected = address == ip_address("255.255.255.255") or any(
+        address in net
+        for net in (ip_network("224.0.0.0/4"), ip_network("ff00::/8"))
+        if net.version == address.version
+    )
+    assert is_multicast_or_broadcast(address) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("224.0.0.0", True),
+        ("239.255.255.255", True),
+        ("223.255.255.255", False),
+        ("240.0.0.0", False),
+        ("255.255.255.255", True),
+        ("255.255.255.254", False),
+        ("ff02::1", True),
+        ("fe80::1", False),
+        ("::e000:1", False),  # an IPv6 address whose low bits look like IPv4 multicast
+    ],
+)
+def test_multicast_or_broadcast_at_the_edges(text: str, expected: bool) -> None:
+    assert is_multicast_or_broadcast(ip_address(text)) is expected

@@ -27,7 +27,9 @@ class _Known:
 
     def __init__(self) -> None:
         self.causes: dict[tuple[str, str], Explanation | None] = {}
-        self.holders: dict[IPAddress, list[VNet]] = {}
+        # by family, then the address as an integer (an address object hashes through a
+        # formatted string: a tenth of a matrix's time went to it)
+        self.holders: dict[int, dict[int, list[VNet]]] = {4: {}, 6: {}}
 
 
 _known: WeakKeyDictionary[ControlPlane, _Known] = WeakKeyDictionary()
@@ -82,9 +84,10 @@ def explain_no_route(
 ) -> Explanation:
     """Turn 'no usable route from ``here``' into the reason a user can act on."""
     known = _known.get(plane) or _known.setdefault(plane, _Known())
-    holders = known.holders.get(destination)
+    by_value = known.holders[destination.version]
+    holders = by_value.get(int(destination))
     if holders is None:
-        holders = known.holders[destination] = plane.vnets_containing(destination)
+        holders = by_value[int(destination)] = plane.vnets_containing(destination)
     targets = [v for v in holders if v.name != here.name]
     in_here = len(targets) < len(holders)
     if in_here and targets:

@@ -47,11 +47,13 @@ class Location:
     vnet: VNet
     subnet: Subnet
     host: Host | None
+    # The host's name, or a label for a hypothetical NIC in the subnet: made once, since
+    # every NSG check and every shown hop asks for it.
+    name: str = attrs.field(init=False, eq=False, repr=False)
 
-    @property
-    def name(self) -> str:
-        """The host's name, or a label for a hypothetical NIC in the subnet."""
-        return self.host.name if self.host else f"{self.vnet.name}/{self.subnet.name} (any NIC)"
+    def __attrs_post_init__(self) -> None:
+        label = self.host.name if self.host else f"{self.vnet.name}/{self.subnet.name} (any NIC)"
+        object.__setattr__(self, "name", label)
 
 
 @attrs.frozen(slots=True)

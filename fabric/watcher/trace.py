@@ -195,7 +195,12 @@ def status(path: Path) -> str:
 def hop_names(path: Path) -> tuple[str, ...]:
     """The names of the hops ``render(path)`` shows, in order, without building the hops (a
     matrix of a million pairs needs only these)."""
-    return tuple(name for step in _shown(path) if (name := hop_name(step)) is not None)
+    names = []
+    for step in _shown(path):
+        name = hop_name(step)
+        if name is not None:
+            names.append(name)
+    return tuple(names)
 
 
 def _window(path: Path) -> tuple[tuple, dict[int, list[Drop]]]:
