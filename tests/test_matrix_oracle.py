@@ -14,7 +14,6 @@ import attrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fabric.control import explain
 from fabric.control.plane import ControlPlane
 from fabric.model.container import Fabric
 from fabric.model.records import (
@@ -142,8 +141,8 @@ def routed_fabrics(draw) -> Fabric:
 
 
 class Forgetful(dict):
-    """A memory for ``fabric.control.explain`` that remembers nothing: the brute force works
-    every explanation out afresh."""
+    """A plane's memory (``ControlPlane.memo``, where ``fabric.control.explain`` keeps what it
+    learned) that remembers nothing: the brute force works every explanation out afresh."""
 
     def get(self, key, default=None):
         return default
@@ -151,10 +150,13 @@ class Forgetful(dict):
     def setdefault(self, key, default=None):
         return default
 
+    def __setitem__(self, key, value) -> None:
+        pass
+
 
 def traced(plane: ControlPlane, result, protocol: str, port: int | None) -> list[Pair]:
     """Every ordered pair of the matrix's endpoints, each traced on its own."""
-    with mock.patch.object(explain, "_known", Forgetful()):
+    with mock.patch.object(plane, "memo", Forgetful()):
         return _traced(plane, result, protocol, port)
 
 

@@ -71,6 +71,7 @@ _V4_MULTICAST_TOP = int(MULTICAST[0].network_address) >> 28
 _V6_MULTICAST_TOP = int(MULTICAST[1].network_address) >> 120
 # §1.4: the host platform addresses (DNS, DHCP, health probes; the instance metadata service).
 PLATFORM_ADDRESSES = (HOST_VIP, IMDS)
+_PLATFORM_V4 = frozenset(int(a) for a in PLATFORM_ADDRESSES)  # both are IPv4
 
 SMALLEST_SUBNET_PREFIXLEN = 29  # §1.2: smallest IPv4 subnet /29
 LARGEST_SUBNET_PREFIXLEN = 2  # §1.2: largest IPv4 subnet /2 (current FAQ)
@@ -176,7 +177,7 @@ def is_internet(address: IPAddress) -> bool:
 
 def is_platform(address: IPAddress) -> bool:
     """True for the host platform addresses 168.63.129.16 and 169.254.169.254 (§1.4)."""
-    return address in PLATFORM_ADDRESSES
+    return address.version == 4 and int(address) in _PLATFORM_V4
 
 
 def is_multicast_or_broadcast(address: IPAddress) -> bool:

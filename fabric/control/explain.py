@@ -9,8 +9,6 @@ resources)``; ``fabric.control.forwarding`` turns it into a Drop.
 
 from __future__ import annotations
 
-from weakref import WeakKeyDictionary
-
 from fabric.control.addressing import IPAddress
 from fabric.control.connections import connection_status, gateway_for_vnet
 from fabric.control.plane import ControlPlane
@@ -19,20 +17,21 @@ from fabric.model import VNet
 Explanation = tuple[str, str, tuple[str, ...]]
 
 
+_MEMO_KEY = "explain"  # where a plane keeps what its explanations learned
+
+
 class _Known:
     """What explanations of one plane learned (a plane is read-only once built): the cause
     between two VNets, by their names, and the VNets that hold an address."""
 
-    __slots__ = ("causes", "holders")
+    __slots__ = ("causes", "holders", "remotes")
 
     def __init__(self) -> None:
         self.causes: dict[tuple[str, str], Explanation | None] = {}
+        self.remotes: dict[str, frozenset[str]] = {}  # VNet -> the VNets it is peered with
         # by family, then the address as an integer (an address object hashes through a
         # formatted string: a tenth of a matrix's time went to it)
         self.holders: dict[int, dict[int, list[VNet]]] = {4: {}, 6: {}}
-
-
-_known: WeakKeyDictionary[ControlPlane, _Known] = WeakKeyDictionary()
 
 
 def transit_blocker(plane: ControlPlane, vnet: VNet) -> Explanation | None:
@@ -83,7 +82,9 @@ def explain_no_route(
     plane: ControlPlane, here: VNet, destination: IPAddress, fallback: str
 ) -> Explanation:
     """Turn 'no usable route from ``here``' into the reason a user can act on."""
-    known = _known.get(plane) or _known.setdefault(plane, _Known())
+    known = plane.memo.get(_MEMO_KEY)
+    if known is None:
+        known = plane.memo[_MEMO_KEY] = _Known()
     by_value = known.holders[destination.version]
     holders = by_value.get(int(destination))
     if holders is None:
@@ -129,11 +130,11 @@ def _between(plane: ControlPlane, known: _Known, here: VNet, target: VNet) -> Ex
     key = (here.name, target.name)
     causes = known.causes
     if key not in causes:
-        causes[key] = _cause(plane, here, target)
+        causes[key] = _cause(plane, known, here, target)
     return causes[key]
 
 
-def _cause(plane: ControlPlane, here: VNet, target: VNet) -> Explanation | None:
+def _cause(plane: ControlPlane, known: _Known, here: VNet, target: VNet) -> Explanation | None:
     """Overlap, a missing or unconnected peering, non-transitive peering, a VPN connection
     that is down, a shared circuit's filter, gateway transit not configured: the first that
     applies."""
@@ -176,8 +177,8 @@ def _cause(plane: ControlPlane, here: VNet, target: VNet) -> Explanation | None:
                 (f"peering/{link.vnet}/{link.name}",),
             )
     if not links:
-        mine = _connected_remotes(plane, here.name)
-        common = sorted(mine & _connected_remotes(plane, target.name))
+        mine = _connected_remotes(plane, known, here.name)
+        common = sorted(mine & _connected_remotes(plane, known, target.name))
         if common:
             return (
                 "PeeringNotTransitive",
@@ -238,12 +239,17 @@ def shared_circuit_filter(plane: ControlPlane, here: VNet, target: VNet) -> Expl
     return None
 
 
-def _connected_remotes(plane: ControlPlane, vnet: str) -> set[str]:
-    return {
-        link.remote_vnet
-        for link in plane.peerings.links_of(vnet)
-        if plane.peerings.state(link) == "Connected"
-    }
+def _connected_remotes(plane: ControlPlane, known: _Known, vnet: str) -> frozenset[str]:
+    """The VNets ``vnet`` is peered with (Connected), worked out once per plane: a hub's
+    500 links were read again for every pair of spokes."""
+    found = known.remotes.get(vnet)
+    if found is None:
+        found = known.remotes[vnet] = frozenset(
+            link.remote_vnet
+            for link in plane.peerings.links_of(vnet)
+            if plane.peerings.state(link) == "Connected"
+        )
+    return found
 
 
 def _network_manager(plane: ControlPlane, here: VNet, target: VNet) -> Explanation | None:

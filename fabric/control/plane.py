@@ -112,6 +112,9 @@ class ControlPlane:
         self._hosts_by_ip: dict[str, dict[str, Host]] = {}  # vnet -> canonical IP -> NIC
         self._hosts_by_name = {h.name: h for v in self.fabric.vnets.values() for h in v.hosts}
         self._firewalls: dict[tuple[str, str], FirewallAddress] | None = None
+        # What other modules work out from this read-only plane and keep, by their own key
+        # (``explain``'s causes): a plain dict, faster than a weak map from planes.
+        self.memo: dict[str, object] = {}
 
     @property
     def _subnet_index(self) -> Fib:

@@ -214,7 +214,12 @@ def _window(path: Path) -> tuple[tuple, dict[int, list[Drop]]]:
 def _shown(path: Path) -> tuple:
     """The steps a trace shows: up to the last blocking cause (at least the source)."""
     blockers = path.blockers
-    last = max([drop.at_step for drop in blockers]) if blockers else len(path.steps)
+    if not blockers:
+        last = len(path.steps)
+    elif len(blockers) == 1:  # the usual case: a million of them in a matrix
+        last = blockers[0].at_step
+    else:
+        last = max(drop.at_step for drop in blockers)
     return path.steps[: max(last, 1)]
 
 
