@@ -423,10 +423,15 @@ def _text(prefix: IPNetwork) -> str:
     return str(prefix)
 
 
+# isinstance takes a tuple faster than a union built at each call (a matrix asks per pair)
+_LEGS = (Leg, LocationLeg)
+_PROCESSING = (ApplianceHop, FirewallHop, GatewayHop, TunnelHop)
+
+
 def _step_latency(step: Step) -> float | None:
-    if isinstance(step, Leg | LocationLeg):
+    if isinstance(step, _LEGS):
         return step.latency_ms
-    if isinstance(step, ApplianceHop | FirewallHop | GatewayHop | TunnelHop):
+    if isinstance(step, _PROCESSING):
         return step.processing_ms
     return 0.0
 
@@ -436,7 +441,7 @@ def settle(steps: list[Step], latency: LatencyModel) -> list[Step]:
     the rule): a path inside one region adds its in-region legs (zone-aware); a path between
     regions takes the published region-pair figures, which are end to end (VM to VM), so the
     in-region legs around them add nothing."""
-    legs = [s for s in steps if isinstance(s, Leg | LocationLeg)]
+    legs = [s for s in steps if isinstance(s, _LEGS)]
     if not legs:
         return steps
     # A peering-location figure is end to end as well (N4.1 measured host to VM).
@@ -625,6 +630,13 @@ def _check_return(plane: ControlPlane, path: Path) -> Path:
 # -- the walk --------------------------------------------------------------------------------
 
 
+def _place(vnet: VNet, table: SubnetRoutes, route: RouteEntry | None, forwarder: Host | None):
+    """Where a packet is in a walk, for the loop guard: the VNet, the FIB, the route it takes
+    (one route per prefix in a FIB: its identity stands for its prefix) and the appliance
+    forwarding it (an NVA in the source's own subnet is no loop)."""
+    return (vnet.name, id(table), id(route), forwarder.name if forwarder else "")
+
+
 # next hop type -> the _Walk method that handles it (a name: built once, not per hop)
 _HANDLERS = {
     "None": "next_hop_none",
@@ -763,19 +775,17 @@ class _Walk:
         seen: set[tuple[str, int, str, str]] = set()
         for _ in range(MAX_HOPS):
             route = table.lookup(destination)
-            # the appliance forwarding it too: an NVA in the source's own subnet is no loop
-            here = self.appliance_host.name if self.appliance_host else ""
-            # one route per prefix in a FIB: the route's identity stands for its prefix
-            key = (vnet.name, id(table), id(route), here)
-            if key in seen:
-                return self.drop(
-                    "RoutingLoop",
-                    f"the packet returned to {vnet.name}/{table.subnet} by route "
-                    f"{route.prefix if route else '-'}",
-                    f"vnet/{vnet.name}",
-                    origin="Outbound",
-                )
-            seen.add(key)
+            key = None
+            if seen:  # the packet moved on at least once: has it been here before?
+                key = _place(vnet, table, route, self.appliance_host)
+                if key in seen:
+                    return self.drop(
+                        "RoutingLoop",
+                        f"the packet returned to {vnet.name}/{table.subnet} by route "
+                        f"{route.prefix if route else '-'}",
+                        f"vnet/{vnet.name}",
+                        origin="Outbound",
+                    )
             handler = _HANDLERS.get(route.next_hop_type if route else "")
             if route is None:
                 return self.no_route(vnet, "NoRouteToDestination", gateway)
@@ -794,10 +804,12 @@ class _Walk:
                     f"next hop {route.next_hop_type} of route {route.prefix} is not modelled",
                 )
             self.handed_to_appliance = False
+            forwarder = self.appliance_host  # who forwards it here (part of the place)
             result = getattr(self, handler)(vnet, route, gateway)
             if not self.handed_to_appliance:
                 self.appliance_host = None
             if isinstance(result, tuple):  # the packet moved on: (vnet, table, gateway)
+                seen.add(key or _place(vnet, table, route, forwarder))
                 vnet, table, gateway = result
                 continue
             return result

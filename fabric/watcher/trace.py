@@ -240,9 +240,12 @@ def _hop(step, path: Path, encryption: Protection | None = None) -> Hop | None:
     return Hop(hop.type, hop.name, hop.address, hop.issues, hop.detail, encryption)
 
 
+_AT_A_NIC = (Egress, Arrival)  # a tuple: isinstance takes it faster than a union
+
+
 def hop_name(step) -> str | None:
     """The name of the hop a step shows as (None: a leg, which is travel, not a node)."""
-    if isinstance(step, Egress | Arrival):
+    if isinstance(step, _AT_A_NIC):
         return step.location.name
     if isinstance(step, Crossing):
         return f"{step.vnet.name}/{step.link.name}"
