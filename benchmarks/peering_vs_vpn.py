@@ -244,9 +244,11 @@ def run(replications: int = 3, quick: bool = False, skus=None, express_route=Non
 PACKETS_PER_FLOW = 1_000_000  # long enough for steady state to dominate, short enough to run
 
 
-STEADY_ROUND_TRIPS = 50  # a TCP flow runs at least this many round trips: slow start (and
+STEADY_ROUND_TRIPS = 120  # a TCP flow runs at least this many round trips: slow start (and
 # a Windows receiver's autotuning) take ~15-20 of them at long RTTs, and the steady part must
-# span many windows, or one burst of a window at line rate dominates its figure
+# span ~100 windows: a window-limited flow delivers a window per round trip in one burst, and a
+# span from first to last delivery holds one burst more than its share (1 / round trips: with
+# 50 round trips a far peering location's row read 2.5% over its window bound)
 
 
 def _durations(rate_mbps: float, quick: bool, rtt_ms: float = 0.0) -> dict[str, float]:
