@@ -44,6 +44,7 @@ CHECKS: tuple[Check, ...] = (
     security.check_application_security_groups,
     routes.check_route_tables,
     routes.check_gateway_routes,
+    routes.check_appliance_reach,
     routes.check_service_endpoints,
     routeserver.check_route_servers,
     firewalls.check_return_routes,
