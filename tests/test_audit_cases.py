@@ -179,3 +179,46 @@ def test_relay_overlap_agrees_with_brute_force(owned, asked):
     prefix = net(*asked)
     expected = any(prefix.overlaps(n) for n in nets)
     assert connections._overlaps(prefix, Plain(nets)._spans("g")) == expected
+
+
+DEDICATED_SUBNETS = """
+vnets:
+  - name: v
+    region: westeurope
+    address_prefixes: [10.0.0.0/16]
+    subnets:
+      - {name: AzureBastionSubnet, address_prefix: 10.0.1.0/BASTION}
+      - {name: RouteServerSubnet, address_prefix: 10.0.3.0/27}
+      - {name: app, address_prefix: 10.0.4.0/24}
+    hosts:
+      - {name: vm, subnet: HOST_SUBNET, ip: HOST_IP}
+"""
+
+
+@pytest.mark.parametrize(
+    ("host_subnet", "host_ip", "code"),
+    [
+        ("AzureBastionSubnet", "10.0.1.4", "HostInBastionSubnet"),  # N18.2: nothing else in it
+        ("RouteServerSubnet", "10.0.3.10", "HostInRouteServerSubnet"),  # N15.1: dedicated
+        ("app", "10.0.4.4", None),
+    ],
+)
+def test_dedicated_subnets_hold_no_vm(host_subnet, host_ip, code):
+    """N18.2: nothing but Bastion goes in AzureBastionSubnet; N15.1: Route Server lives in a
+    dedicated RouteServerSubnet; as GatewaySubnet (§1.3), a VM there is an error."""
+    text = DEDICATED_SUBNETS.replace("BASTION", "26").replace("HOST_SUBNET", host_subnet)
+    fabric = load_native(yaml.safe_load(text.replace("HOST_IP", host_ip)), "d.yaml").fabric
+    found = [f.code for f in validate(fabric) if f.code.startswith("HostIn")]
+    assert found == ([code] if code else [])
+    assert [f.severity for f in validate(fabric) if f.code == code] == (["Error"] if code else [])
+
+
+@pytest.mark.parametrize(("length", "warned"), [(26, False), (25, False), (27, True)])
+def test_bastion_subnet_is_26_or_larger(length, warned):
+    """N18.2: AzureBastionSubnet must be /26 or larger for Bastion deployed on or after
+    2 Nov 2021 (earlier /27 deployments keep working, hence a warning)."""
+    text = DEDICATED_SUBNETS.replace("BASTION", str(length))
+    text = text.replace("HOST_SUBNET", "app").replace("HOST_IP", "10.0.4.4")
+    fabric = load_native(yaml.safe_load(text), "d.yaml").fabric
+    found = [f for f in validate(fabric) if f.code == "BastionSubnetTooSmall"]
+    assert [f.severity for f in found] == (["Warning"] if warned else [])

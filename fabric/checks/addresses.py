@@ -24,6 +24,8 @@ GATEWAY_SUBNET = "GatewaySubnet"
 FIREWALL_SUBNET = "AzureFirewallSubnet"
 RECOMMENDED_GATEWAY_SUBNET_PREFIXLEN = 27  # §1.3: /27 or larger recommended
 FIREWALL_SUBNET_PREFIXLEN = 26  # §1.3
+BASTION_SUBNET = "AzureBastionSubnet"
+BASTION_SUBNET_PREFIXLEN = 26  # N18.2
 
 
 def check_vnets(ctx: Context) -> Iterator[Finding]:
@@ -114,6 +116,13 @@ def _check_subnets(ctx: Context, vnet: VNet) -> Iterator[Finding]:
                 )
         if subnet.name == GATEWAY_SUBNET:
             yield from _check_gateway_subnet(ctx, vnet, subnet.nsg, subnet.route_table, net)
+        if subnet.name == BASTION_SUBNET and net.prefixlen > BASTION_SUBNET_PREFIXLEN:
+            yield warning(  # N18.2: a warning, as /27 deployments made before then still work
+                "BastionSubnetTooSmall",
+                f"{vnet.name}/AzureBastionSubnet is /{net.prefixlen}; Azure Bastion deployed on "
+                "or after 2 Nov 2021 needs /26 or larger",
+                resource,
+            )
         if subnet.name == FIREWALL_SUBNET:
             if net.prefixlen > FIREWALL_SUBNET_PREFIXLEN:  # §1.3
                 yield warning(
