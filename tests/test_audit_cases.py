@@ -222,3 +222,42 @@ def test_bastion_subnet_is_26_or_larger(length, warned):
     fabric = load_native(yaml.safe_load(text), "d.yaml").fabric
     found = [f for f in validate(fabric) if f.code == "BastionSubnetTooSmall"]
     assert [f.severity for f in found] == (["Warning"] if warned else [])
+
+
+MANAGEMENT_SUBNET = """
+vnets:
+  - name: v
+    region: westeurope
+    address_prefixes: [10.0.0.0/16]
+    subnets:
+      - {name: AzureFirewallSubnet, address_prefix: 10.0.2.0/26}
+      - {name: AzureFirewallManagementSubnet, address_prefix: 10.0.3.0/LENGTH, route_table: rt}
+route_tables:
+  - name: rt
+    disable_bgp_route_propagation: DISABLED
+    routes: ROUTES
+"""
+
+
+@pytest.mark.parametrize(
+    ("length", "disabled", "routes", "expected"),
+    [
+        (26, "true", "[{name: d, address_prefix: 0.0.0.0/0, next_hop_type: Internet}]", set()),
+        (26, "true", "[]", set()),
+        (27, "true", "[]", {"FirewallManagementSubnetTooSmall"}),
+        (26, "false", "[]", {"FirewallManagementSubnetRouteTable"}),
+        (
+            26,
+            "true",
+            "[{name: x, address_prefix: 10.9.0.0/16, next_hop_type: None}]",
+            {"FirewallManagementSubnetRouteTable"},
+        ),
+    ],
+)
+def test_firewall_management_subnet_rules(length, disabled, routes, expected):
+    """N11.4: AzureFirewallManagementSubnet is /26 or larger; the only route allowed on it is a
+    default route to the internet, and gateway route propagation must be disabled."""
+    text = MANAGEMENT_SUBNET.replace("LENGTH", str(length)).replace("DISABLED", disabled)
+    fabric = load_native(yaml.safe_load(text.replace("ROUTES", routes)), "m.yaml").fabric
+    found = {f.code for f in validate(fabric) if f.code.startswith("FirewallManagement")}
+    assert found == expected
