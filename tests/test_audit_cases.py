@@ -261,3 +261,39 @@ def test_firewall_management_subnet_rules(length, disabled, routes, expected):
     fabric = load_native(yaml.safe_load(text.replace("ROUTES", routes)), "m.yaml").fabric
     found = {f.code for f in validate(fabric) if f.code.startswith("FirewallManagement")}
     assert found == expected
+
+
+FORCED_TUNNEL = """
+vnets:
+  - name: hub
+    region: westeurope
+    address_prefixes: [10.0.0.0/16]
+    subnets:
+      - {name: GatewaySubnet, address_prefix: 10.0.255.0/27}
+      - {name: AzureFirewallSubnet, address_prefix: 10.0.2.0/26ROUTE_TABLE}
+local_network_gateways:
+  - {name: branch, gateway_ip_address: 203.0.113.10,
+     bgp_settings: {asn: 65050, bgp_peering_address: 192.168.1.1, advertised_prefixes: [0.0.0.0/0]}}
+gateways:
+  - {name: gw, vnet: hub, sku: VpnGw1, bgp_asn: 65010}
+connections:
+  - {name: c, connection_type: IPsec, from: gw, to: branch, shared_key: k, enable_bgp: true}
+firewalls:
+  - name: fw
+    vnet: hub
+    network_rule_collections:
+      - {name: all, priority: 100, action: Allow, rules: [{name: any}]}
+route_tables:
+  - name: rt
+    routes: [{name: internet, address_prefix: 0.0.0.0/0, next_hop_type: Internet}]
+"""
+
+
+@pytest.mark.parametrize("override", [False, True])
+def test_firewall_subnet_needs_internet_when_a_default_route_is_learned(override):
+    """N11.4: AzureFirewallSubnet needs direct internet; when it learns a default route by BGP
+    (forced tunnelling over VPN or ExpressRoute) a UDR 0.0.0.0/0 -> Internet must override it."""
+    text = FORCED_TUNNEL.replace("ROUTE_TABLE", ", route_table: rt" if override else "")
+    fabric = load_native(yaml.safe_load(text), "f.yaml").fabric
+    found = [f for f in validate(fabric) if f.code == "FirewallSubnetDefaultRouteNotInternet"]
+    assert [f.severity for f in found] == ([] if override else ["Warning"])

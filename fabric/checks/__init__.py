@@ -48,6 +48,7 @@ CHECKS: tuple[Check, ...] = (
     routes.check_service_endpoints,
     routeserver.check_route_servers,
     firewalls.check_return_routes,
+    firewalls.check_firewall_default_route,
     limits.check_limits,
     limits.check_address_limits,
 )
