@@ -44,9 +44,11 @@ CHECKS: tuple[Check, ...] = (
     security.check_application_security_groups,
     routes.check_route_tables,
     routes.check_gateway_routes,
+    routes.check_appliance_reach,
     routes.check_service_endpoints,
     routeserver.check_route_servers,
     firewalls.check_return_routes,
+    firewalls.check_firewall_default_route,
     limits.check_limits,
     limits.check_address_limits,
 )

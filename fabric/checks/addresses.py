@@ -24,6 +24,9 @@ GATEWAY_SUBNET = "GatewaySubnet"
 FIREWALL_SUBNET = "AzureFirewallSubnet"
 RECOMMENDED_GATEWAY_SUBNET_PREFIXLEN = 27  # §1.3: /27 or larger recommended
 FIREWALL_SUBNET_PREFIXLEN = 26  # §1.3
+BASTION_SUBNET = "AzureBastionSubnet"
+FIREWALL_MANAGEMENT_SUBNET = "AzureFirewallManagementSubnet"
+BASTION_SUBNET_PREFIXLEN = 26  # N18.2
 
 
 def check_vnets(ctx: Context) -> Iterator[Finding]:
@@ -114,6 +117,15 @@ def _check_subnets(ctx: Context, vnet: VNet) -> Iterator[Finding]:
                 )
         if subnet.name == GATEWAY_SUBNET:
             yield from _check_gateway_subnet(ctx, vnet, subnet.nsg, subnet.route_table, net)
+        if subnet.name == BASTION_SUBNET and net.prefixlen > BASTION_SUBNET_PREFIXLEN:
+            yield warning(  # N18.2: a warning, as /27 deployments made before then still work
+                "BastionSubnetTooSmall",
+                f"{vnet.name}/AzureBastionSubnet is /{net.prefixlen}; Azure Bastion deployed on "
+                "or after 2 Nov 2021 needs /26 or larger",
+                resource,
+            )
+        if subnet.name == FIREWALL_MANAGEMENT_SUBNET:
+            yield from _check_firewall_management_subnet(ctx, vnet, subnet.route_table, net)
         if subnet.name == FIREWALL_SUBNET:
             if net.prefixlen > FIREWALL_SUBNET_PREFIXLEN:  # §1.3
                 yield warning(
@@ -129,6 +141,42 @@ def _check_subnets(ctx: Context, vnet: VNet) -> Iterator[Finding]:
                     "supported on it: remove the association",
                     resource,
                 )
+
+
+def _check_firewall_management_subnet(
+    ctx: Context, vnet: VNet, route_table: str | None, net: IPNetwork
+) -> Iterator[Finding]:
+    """N11.4: AzureFirewallManagementSubnet is /26 or larger; the only route allowed on it is a
+    default route to the internet, and "Propagate gateway routes" must be disabled."""
+    resource = r("vnet", vnet.name, "subnet", FIREWALL_MANAGEMENT_SUBNET)
+    where = f"{vnet.name}/{FIREWALL_MANAGEMENT_SUBNET}"
+    if net.prefixlen > FIREWALL_SUBNET_PREFIXLEN:
+        yield warning(
+            "FirewallManagementSubnetTooSmall",
+            f"{where} is /{net.prefixlen}; Azure Firewall's management subnet needs at least /26",
+            resource,
+        )
+    table = ctx.fabric.route_tables.get(route_table or "")
+    if table is None:
+        return
+    others = [
+        route.name
+        for route in table.routes
+        if (route.address_prefix, route.next_hop_type) != ("0.0.0.0/0", "Internet")
+    ]
+    problems = []
+    if others:
+        problems.append(f"routes {', '.join(others)} (only 0.0.0.0/0 -> Internet is allowed)")
+    if not table.disable_bgp_route_propagation:
+        problems.append("gateway route propagation enabled (it must be disabled)")
+    if problems:
+        yield warning(
+            "FirewallManagementSubnetRouteTable",
+            f"{where} uses route table {table.name} with {' and '.join(problems)}; the firewall's "
+            "management traffic needs direct internet access",
+            resource,
+            r("route_table", table.name),
+        )
 
 
 def _check_subnet_range(

@@ -395,3 +395,37 @@ def _representative(vnet, subnet):
     if network.version != 4 or network.num_addresses < 8:
         return None
     return network.network_address + 4
+
+
+def check_firewall_default_route(ctx: Context) -> Iterator[Finding]:
+    """N11.4: AzureFirewallSubnet has 0.0.0.0/0 -> Internet by default and the firewall needs
+    direct internet; a default route learned by BGP (forced tunnelling over VPN or
+    ExpressRoute), or a UDR sending it elsewhere, must be overridden by a UDR 0.0.0.0/0 ->
+    Internet on that subnet."""
+    fabric = ctx.fabric
+    homes = sorted({f.vnet for f in fabric.firewalls.values() if f.vnet in fabric.vnets})
+    homes = [v for v in homes if FIREWALL_SUBNET in fabric.vnets[v].subnet_names]
+    if not homes:
+        return
+    from fabric.control.plane import ControlPlane
+
+    plane = ControlPlane(fabric)
+    default = ip_network("0.0.0.0/0")
+    for vnet in homes:
+        table = plane.routes(vnet, FIREWALL_SUBNET)
+        for entry in table.routes:
+            if entry.prefix != default or entry.state != ACTIVE:
+                continue
+            if entry.next_hop_type != "Internet":
+                via = (
+                    f"UDR {entry.name} of route table {entry.route_table}"
+                    if entry.route_table
+                    else f"a {entry.source} route"
+                )
+                yield warning(
+                    "FirewallSubnetDefaultRouteNotInternet",
+                    f"{vnet}/{FIREWALL_SUBNET}'s default route 0.0.0.0/0 goes to "
+                    f"{entry.next_hop_type} ({via}), but Azure Firewall needs direct internet "
+                    "access: attach a route table with 0.0.0.0/0 -> Internet to the subnet",
+                    r("vnet", vnet, "subnet", FIREWALL_SUBNET),
+                )

@@ -16,6 +16,18 @@ from fabric.control.addressing import (
 from fabric.model.findings import Finding, error, warning
 from fabric.model.records import suggest
 
+# Subnets that hold only their service (besides GatewaySubnet, above): finding code and why.
+_DEDICATED_SUBNETS = {
+    "AzureBastionSubnet": (
+        "HostInBastionSubnet",
+        "nothing but Azure Bastion may be deployed there (N18.2)",
+    ),
+    "RouteServerSubnet": (
+        "HostInRouteServerSubnet",
+        "it is dedicated to Azure Route Server (N15.1)",
+    ),
+}
+
 
 def check_hosts(ctx: Context) -> Iterator[Finding]:
     fabric = ctx.fabric
@@ -45,6 +57,15 @@ def check_hosts(ctx: Context) -> Iterator[Finding]:
                     "HostInGatewaySubnet",
                     f"host {host.name} is in {vnet.name}/GatewaySubnet; nothing but the gateway "
                     "may be deployed there: move it to another subnet",
+                    resource,
+                )
+            dedicated = _DEDICATED_SUBNETS.get(host.subnet)
+            if dedicated is not None:
+                code, what = dedicated
+                yield error(
+                    code,
+                    f"host {host.name} is in {vnet.name}/{host.subnet}; {what}: move it to "
+                    "another subnet",
                     resource,
                 )
             if host.vm_size is not None and not host.bandwidth_mbps:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from fabric.catalogue.clouds import cloud_of
 from fabric.checks.context import Context, overlap_text, r
 from fabric.control.addressing import IPNetwork
 from fabric.control.peering import DISCONNECTED, INITIATED, sync_level
@@ -86,9 +87,24 @@ def _check_one_peering(ctx: Context, link: Peering) -> Iterator[Finding]:
                 r("vnet", link.vnet),
                 r("vnet", link.remote_vnet),
             )
+    across_clouds = ctx.view.across_clouds(link)
+    if across_clouds and (ctx.view.counterpart(link) is None or link.vnet < link.remote_vnet):
+        # §2.1, once a pair
+        here, there = fabric.vnets[link.vnet], fabric.vnets[link.remote_vnet]
+        yield error(
+            "PeeringAcrossClouds",
+            f"VNets {link.vnet} ({here.region}, {cloud_of(here.region)}) and {link.remote_vnet} "
+            f"({there.region}, {cloud_of(there.region)}) cannot be peered: global peering works "
+            "only within one cloud (public, China or Government); connect them another way",
+            resource,
+            r("vnet", link.vnet),
+            r("vnet", link.remote_vnet),
+        )
     state = ctx.view.state(link)
     avnm_link = ctx.view.created_by(link) is not None  # its failures are reported apart
-    if state == INITIATED and not pairs and not avnm_link:  # §2.2 (overlaps: above)
+    if (
+        state == INITIATED and not pairs and not across_clouds and not avnm_link
+    ):  # §2.2 (overlaps: above)
         yield warning(
             "PeeringNotConnected",
             f"peering {link.vnet}/{link.name} is Initiated: there is no link from "

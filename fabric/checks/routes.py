@@ -217,3 +217,50 @@ def _check_appliance_ip(
             "and its traffic is dropped",
             resource,
         )
+
+
+def check_appliance_reach(ctx: Context) -> Iterator[Finding]:
+    """§4.3: a VirtualAppliance next hop must be directly reachable, otherwise the UDR is
+    invalid. Reachable means what forwarding searches: the subnet's own VNet, a Connected peer
+    (service chaining, §2.7) or another member of its connected group (N8.1). An address in
+    no subnet at all is ``NextHopIpNotInAnySubnet`` (``check_route_tables``)."""
+    fabric, view = ctx.fabric, ctx.view
+    holders: dict[str, set[str]] = {}  # next hop text -> the VNets whose subnets hold it
+    mesh = view.mesh.routes if view.deployment.groups else {}
+    for vnet in fabric.vnets.values():
+        reach: set[str] | None = None
+        for subnet in vnet.subnets:
+            table = fabric.route_tables.get(subnet.route_table or "")
+            for route in table.routes if table is not None else ():
+                text = route.next_hop_ip_address
+                if route.next_hop_type != "VirtualAppliance" or text is None:
+                    continue
+                if text not in holders:
+                    try:
+                        ip = parse_address(text)
+                    except AddressError:
+                        holders[text] = set()  # reported by check_route_tables
+                    else:
+                        holders[text] = {
+                            name
+                            for (name, _), nets in ctx.subnets.items()
+                            if any(ip in n for n in nets)
+                        }
+                if not holders[text]:
+                    continue
+                if reach is None:
+                    reach = {vnet.name}
+                    reach.update(link.remote_vnet for link in view.connected_links(vnet.name))
+                    reach.update(route.link.remote_vnet for route in mesh.get(vnet.name, ()))
+                if holders[text] & reach:
+                    continue
+                yield warning(
+                    "NextHopIpNotDirectlyReachable",
+                    f"route {route.name} ({route.address_prefix}) of table {table.name}, used by "
+                    f"{vnet.name}/{subnet.name}: next hop {text} is in VNet "
+                    f"{', '.join(sorted(holders[text]))}, which is neither {vnet.name} nor a "
+                    "Connected peer of it, so the route is invalid and its traffic is dropped "
+                    "(§4.3: the appliance must be directly reachable); peer the VNets",
+                    r("route_table", table.name, "route", route.name),
+                    r("vnet", vnet.name, "subnet", subnet.name),
+                )

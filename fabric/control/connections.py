@@ -27,6 +27,7 @@ forwarding asks ``connection_status``. Facts (azure-facts.md):
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterator, Mapping
 
@@ -523,6 +524,7 @@ class _Learning:
         for connection in sorted(up, key=lambda c: c.name):
             self.by_gateway.setdefault(connection.from_gateway, []).append(connection)
         self._owned: dict[str, tuple[IPNetwork, ...]] = {}
+        self._span_cache: dict[str, dict[int, tuple[list[int], list[int]]]] = {}
 
     def owned(self, gateway: str) -> tuple[IPNetwork, ...]:
         if gateway not in self._owned:
@@ -553,7 +555,7 @@ class _Learning:
         if not self.by_gateway.get(name):  # nothing to learn from: skip its own prefixes
             return _RouteTable(())
         table = _RouteTable(self.owned(name))
-        queue: deque[tuple[str, Connection]] = deque()
+        queue: deque[tuple[str, Connection, tuple[str, ...]]] = deque()
         for connection in self.by_gateway.get(name, []):
             if connection_is_site(connection):
                 site = fabric.local_network_gateways[connection.to_gateway]
@@ -561,23 +563,58 @@ class _Learning:
                 if runs_bgp(fabric, connection):  # §3.9: on-premises may even announce 0/0
                     table.learn(advertised_by_site(site), connection, True)
             else:
-                queue.append((connection.to_gateway, connection))
+                queue.append((connection.to_gateway, connection, ()))
         seen = {name}
         while queue:
-            target, first_hop = queue.popleft()
+            target, first_hop, between = queue.popleft()
             if target in seen:
                 continue
             seen.add(target)
             bgp = runs_bgp(fabric, first_hop)
-            table.learn(self.owned(target), first_hop, bgp)
+            table.learn(self._passed(self.owned(target), between), first_hop, bgp)
             if not bgp:
                 continue
-            # §3.9: a gateway never advertises a default route to its BGP peers.
-            table.learn([p for p in self.sites_of(target) if p.prefixlen], first_hop, bgp)
+            # §3.9: a gateway never advertises a default route to its BGP peers, nor a
+            # route it learned that overlaps its VNet prefixes (its own and its spokes').
+            relayed = [p for p in self.sites_of(target) if p.prefixlen]
+            table.learn(self._passed(relayed, (*between, target)), first_hop, bgp)
             for onward in self.by_gateway.get(target, []):
                 if not connection_is_site(onward) and runs_bgp(fabric, onward):
-                    queue.append((onward.to_gateway, first_hop))
+                    queue.append((onward.to_gateway, first_hop, (*between, target)))
         return table
+
+    def _passed(self, prefixes, relays: tuple[str, ...]) -> list[IPNetwork]:
+        """§3.9: the ``prefixes`` that every gateway in ``relays`` advertises onward: none
+        that overlaps a relay's VNet prefixes (which also drops what it filtered on import)."""
+        spans = [self._spans(relay) for relay in relays]
+        return [p for p in prefixes if not any(_overlaps(p, span) for span in spans)]
+
+    def _spans(self, gateway: str) -> dict[int, tuple[list[int], list[int]]]:
+        """Per IP version, the gateway's VNet prefixes as sorted first addresses with the
+        running maximum of last addresses (a hub may own thousands of spokes' prefixes)."""
+        found = self._span_cache.get(gateway)
+        if found is None:
+            found = {}
+            for version in (4, 6):
+                ranges = sorted(
+                    (int(n.network_address), int(n.broadcast_address))
+                    for n in self.owned(gateway)
+                    if n.version == version
+                )
+                highest, running = [], -1
+                for _, last in ranges:
+                    running = max(running, last)
+                    highest.append(running)
+                found[version] = ([first for first, _ in ranges], highest)
+            self._span_cache[gateway] = found
+        return found
+
+
+def _overlaps(prefix: IPNetwork, spans: dict[int, tuple[list[int], list[int]]]) -> bool:
+    """Whether ``prefix`` overlaps one of the ranges of ``spans`` (``_Learning._spans``)."""
+    firsts, highest = spans[prefix.version]
+    index = bisect_right(firsts, int(prefix.broadcast_address)) - 1
+    return index >= 0 and highest[index] >= int(prefix.network_address)
 
 
 class _RouteTable:

@@ -11,6 +11,7 @@ a Virtual Network Manager configuration deleted, plus the peerings it created (N
 
 from __future__ import annotations
 
+from fabric.catalogue.clouds import cloud_of
 from fabric.control import avnm
 from fabric.control.addressing import IPNetwork, valid_networks
 from fabric.control.permissions import PermissionGap, missing_permission
@@ -122,6 +123,14 @@ class PeeringView:
             )
         return found
 
+    def across_clouds(self, link: Peering) -> bool:
+        """§2.1: the link's two VNets are in different clouds (public, China, Government), so
+        Azure cannot peer them. False when either VNet is not in this topology."""
+        here, there = self.fabric.vnets.get(link.vnet), self.fabric.vnets.get(link.remote_vnet)
+        if here is None or there is None or here.external or there.external:
+            return False
+        return cloud_of(here.region) != cloud_of(there.region)
+
     def _space(self, vnet: str) -> tuple[tuple[int, int, int], ...]:
         """``vnet``'s address space as (version, first, last) ranges (none if not in the
         fabric, as ``spaces_overlap`` takes it)."""
@@ -158,6 +167,8 @@ class PeeringView:
             return DISCONNECTED
         if self.overlap(link.vnet, link.remote_vnet):
             return INITIATED  # §2.4: Azure refuses the peering (VnetAddressSpacesOverlap)
+        if self.across_clouds(link):
+            return INITIATED  # §2.1: never across clouds; Azure cannot create the peering
         other = self.counterpart(link)
         if other is None:
             # The remote VNet is outside this topology (REST export of one VNet): trust Azure.
