@@ -274,3 +274,38 @@ def test_spoke_to_spoke_through_the_hub_vpn_gateway_with_udrs():
         "Destination",
     ]
     assert connectivity(plane, "10.2.0.4", "10.1.0.4").reachable
+
+
+# -- IKE version (§3.1) ------------------------------------------------------------------------
+
+
+def policy_based_site(protocol: str | None, vpn_type: str = "PolicyBased") -> Fabric:
+    """A Basic gateway (PolicyBased needs Basic, §3.1) with one tunnel to on-premises."""
+    fabric = Fabric()
+    fabric.vnet("hub", "westeurope", "10.0.0.0/16")
+    fabric.subnet("hub", "GatewaySubnet", "10.0.255.0/27")
+    fabric.subnet("hub", "app", "10.0.1.0/24")
+    fabric.gateway("hub-gw", "hub", "Basic", vpn_type=vpn_type)
+    fabric.local_network_gateway("onprem", ("192.168.0.0/16",), gateway_ip_address="203.0.113.10")
+    options = {} if protocol is None else {"connection_protocol": protocol}
+    fabric.connect_site("to-onprem", "hub-gw", "onprem", shared_key="k", **options)
+    return fabric
+
+
+@pytest.mark.parametrize(
+    ("protocol", "vpn_type", "refused"),
+    [
+        ("IKEv2", "PolicyBased", True),  # §3.1: PolicyBased is IKEv1 only
+        ("IKEv1", "PolicyBased", False),
+        (None, "PolicyBased", False),  # unset: the gateway's own, IKEv1
+        ("IKEv2", "RouteBased", False),
+        ("IKEv1", "RouteBased", False),  # §3.7: route-based speaks both
+    ],
+)
+def test_a_policy_based_gateway_speaks_ikev1_only(protocol, vpn_type, refused):
+    fabric = policy_based_site(protocol, vpn_type)
+    assert ("PolicyBasedGatewayRequiresIkev1" in codes(fabric, "Error")) is refused
+    status = connection_status(fabric, fabric.connections["to-onprem"])
+    assert status.up is not refused
+    trace = connectivity(ControlPlane(fabric), "10.0.1.4", "192.168.1.10")
+    assert trace.reachable is not refused

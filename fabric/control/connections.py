@@ -212,10 +212,31 @@ def connection_problems(fabric: Fabric, connection: Connection) -> list[TunnelPr
                         refused=True,
                     )
                 )
+    problems += _ike_problems(connection, gateways, where, resource)
     problems += _bgp_problems(fabric, connection, gateways, where, resource)
     problems += _policy_problems(fabric, connection, gateways, where, resource)
     problems += _pairing_problems(fabric, connection, local, remote, where, resource)
     return problems + _reported(connection, where, resource)
+
+
+def _ike_problems(
+    connection: Connection, gateways: list[VpnGateway], where: str, resource: str
+) -> list[TunnelProblem]:
+    """§3.1: a PolicyBased gateway speaks IKEv1 only; a connection that asks it for IKEv2 is
+    refused. (Unset, the protocol is the gateway's own: IKEv1 there, IKEv2 on RouteBased.)"""
+    if connection.connection_protocol != "IKEv2":
+        return []
+    return [
+        TunnelProblem(
+            "PolicyBasedGatewayRequiresIkev1",
+            f"{where} asks for IKEv2, but gateway {gateway.name} is PolicyBased, which supports "
+            "IKEv1 only (§3.1): set connection_protocol to IKEv1, or use a RouteBased gateway",
+            (resource, f"gateway/{gateway.name}"),
+            refused=True,
+        )
+        for gateway in gateways
+        if gateway.vpn_type == "PolicyBased"
+    ]
 
 
 def _reported(connection: Connection, where: str, resource: str) -> list[TunnelProblem]:

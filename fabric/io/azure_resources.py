@@ -181,6 +181,13 @@ def subscription_in(resource_id: Any, unknown: str | None = None) -> str | None:
     return found
 
 
+def _protocol(value: Any) -> str | None:
+    """A connection's IKE version; absent, the gateway's own (IKEv1 on PolicyBased, §3.1)."""
+    if value is None or value == "":
+        return None
+    return choice(value, CONNECTION_PROTOCOLS, "connectionProtocol")
+
+
 def _region(location: Any) -> str:
     """ARM locations are written both ways ('East US', 'eastus'); keep the compact form."""
     if not isinstance(location, str) or not location:
@@ -567,7 +574,7 @@ class _Builder:
             self._ipsec_policy(r, p.get("ipsecPolicies") or ()),
             status if status in CONNECTION_STATES else None,
             flag(p, "usePolicyBasedTrafficSelectors", False),
-            choice(p.get("connectionProtocol"), CONNECTION_PROTOCOLS, "protocol", "IKEv2"),
+            _protocol(p.get("connectionProtocol")),
             integer(p, "dpdTimeoutSeconds"),
             integer(p, "routingWeight", 0),
             flag(p, "expressRouteGatewayBypass", False),

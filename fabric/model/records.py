@@ -357,7 +357,10 @@ class Connection:
     ipsec_policy: IpsecPolicy | None = attrs.field(default=None)
     connection_status: str | None = attrs.field(default=None, validator=_optional_text)
     use_policy_based_traffic_selectors: bool = attrs.field(default=False, validator=_flag)
-    connection_protocol: str = attrs.field(default="IKEv2", validator=_one_of(CONNECTION_PROTOCOLS))
+    # None: the gateway's own (IKEv2 on RouteBased, IKEv1 on PolicyBased, §3.1)
+    connection_protocol: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_one_of(CONNECTION_PROTOCOLS))
+    )
     dpd_timeout_seconds: int | None = attrs.field(default=None)
     routing_weight: int = attrs.field(default=0)
     express_route_gateway_bypass: bool = attrs.field(default=False, validator=_flag)

@@ -638,7 +638,7 @@ class _Mapper:
             use_policy_based_traffic_selectors=view.flag(
                 "use_policy_based_traffic_selectors", False
             ),
-            connection_protocol=view.text("connection_protocol") or "IKEv2",
+            connection_protocol=view.text("connection_protocol") or None,
             dpd_timeout_seconds=view.integer("dpd_timeout_seconds", None),
             routing_weight=view.integer("routing_weight", 10),  # the provider's default
             express_route_gateway_bypass=view.flag("express_route_gateway_bypass", False),
