@@ -137,7 +137,8 @@ class FlowStats:
         self.delivered_at = array("q")
         self.delivered_bytes = array("q")
         self.keep_samples = keep_samples
-        self.samples = (array("q"), array("q"), array("q")) if keep_samples else None
+        # latency, time, payload: int64 blocks, joined when read (no copies while they grow)
+        self.samples: tuple[list, list, list] | None = ([], [], []) if keep_samples else None
         self.latency_stats = LatencyStats(QUANTILE_RELATIVE_ERROR)
         self.span = Span()
         self.steady = Span()
@@ -192,6 +193,27 @@ class FlowStats:
         payload = np.frombuffer(self.delivered_bytes, dtype=np.int64, count=count).copy()
         for buffer in (self.latency, self.delivered_at, self.delivered_bytes):
             del buffer[:count]
+        self._record(at, latency, payload)
+
+    def deliver_many(self, at: np.ndarray, latency: np.ndarray, payload: np.ndarray) -> None:
+        """Record a block of deliveries (int64 arrays, in delivery order, after any recorded
+        before): folded at once when nothing is buffered and start-up's end is known (the
+        batch engine), else buffered as ``deliver`` does."""
+        self.delivered += int(at.size)
+        if self.steady_from_ns is not None and not self.latency:
+            self._record(at, latency, payload)
+            return
+        for buffer, values in (
+            (self.latency, latency),
+            (self.delivered_at, at),
+            (self.delivered_bytes, payload),
+        ):
+            buffer.frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())
+        if len(self.latency) >= self.FOLD_EVERY:
+            self.fold()
+
+    def _record(self, at: np.ndarray, latency: np.ndarray, payload: np.ndarray) -> None:
+        """Fold deliveries into the recorders (and the samples, when kept)."""
         self.latency_stats.record_many(latency)
         self.span.add(at, payload)
         if self.steady_from_ns is not None:
@@ -200,7 +222,8 @@ class FlowStats:
         self.series.record_many(at, payload)
         if self.samples is not None:
             for kept, values in zip(self.samples, (latency, at, payload), strict=True):
-                kept.frombytes(values.tobytes())
+                # a block of its own: a view would keep a larger array alive
+                kept.append(values if values.base is None else values.copy())
 
     def discard_samples(self) -> None:
         """Keep no per-packet samples from now on (bounded memory); before any is folded."""
@@ -208,13 +231,18 @@ class FlowStats:
         self.samples = None
 
     def sample_arrays(self) -> dict[str, np.ndarray] | None:
-        """Every delivery's latency, time and payload (int64), if they were kept."""
+        """Every delivery's latency, time and payload (int64, read-only), if they were kept."""
         self.fold(final=True)
         if self.samples is None:
             return None
 
-        def arr(buffer: array) -> np.ndarray:
-            return np.frombuffer(buffer, dtype=np.int64).copy() if buffer else np.empty(0, np.int64)
+        def arr(blocks: list) -> np.ndarray:
+            if len(blocks) != 1 or blocks[0].flags.writeable:
+                # joined once and kept joined, read-only: the results share it, no second copy
+                joined = np.concatenate(blocks) if blocks else np.empty(0, np.int64)
+                joined.flags.writeable = False
+                blocks[:] = [joined]
+            return blocks[0]
 
         latency, at, payload = self.samples
         return {

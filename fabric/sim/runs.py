@@ -91,7 +91,7 @@ def simulate(
     started = time.perf_counter()
     if engine != "events":
         try:
-            records, end_ns = run_batch(dataplane, specs, horizon_s)
+            records, end_ns = run_batch(dataplane, specs, horizon_s, samples=samples)
         except BatchUnsupported as why:
             if engine == "batch":
                 raise SimulationError(
@@ -100,9 +100,6 @@ def simulate(
         else:
             sim.now = end_ns  # the batch path has simulated up to its last event
             wall_s = time.perf_counter() - started
-            if not samples:
-                for record in records:  # nothing is folded yet: the engine filled buffers
-                    record.stats.discard_samples()
             return _collect(records, dataplane, sim, horizon_s, seed, params, wall_s, "batch")
     flows = []
     for rank, spec in enumerate(specs):
