@@ -190,7 +190,9 @@ def run_batch(
         times, sizes = open_loop_trace(spec, stream, horizon_s, jitter)
         if times.size > 1 and bool((times[1:] < times[:-1]).any()):
             raise BatchUnsupported(f"flow {spec.name}'s send times are not in order")
-        stats = FlowStats(spec.name, keep_samples=samples)
+        if spec.size_mix is None:  # one size: a view of it, not a column of copies
+            sizes = np.broadcast_to(np.int64(spec.packet_bytes), times.shape)
+        stats = FlowStats(spec.name, keep_samples=samples, reserve=int(times.size))
         stats.sent = int(times.size)
         record = BatchFlow(spec, path, stats)
         records.append(record)

@@ -84,6 +84,46 @@ class Span:
         return round((self.total_bytes - self.first_bytes) * 8 / span_ns * 1e3, 6)
 
 
+class Column:
+    """An int64 column that grows without copying what it holds: values go into a block with
+    room to spare (reserved address space: only the pages written are resident), and a full
+    block is followed by one as large as everything so far. ``array()`` joins the blocks once
+    (a single block is handed out as it is) and returns them read-only."""
+
+    __slots__ = ("blocks", "room", "used")
+
+    _FIRST_BLOCK = 1 << 12
+
+    def __init__(self, reserve: int = 0) -> None:
+        self.blocks: list[np.ndarray] = []  # full blocks (or the joined column), in order
+        self.room = np.empty(reserve, dtype=np.int64)  # the current block
+        self.used = 0  # values in the current block
+
+    def __len__(self) -> int:
+        return sum(block.size for block in self.blocks) + self.used
+
+    def extend(self, values: np.ndarray) -> None:
+        count = values.size
+        if self.used + count > self.room.size:
+            self._seal()
+            self.room = np.empty(max(count, len(self), self._FIRST_BLOCK), dtype=np.int64)
+        self.room[self.used : self.used + count] = values
+        self.used += count
+
+    def _seal(self) -> None:
+        if self.used:
+            self.blocks.append(self.room[: self.used])
+        self.room, self.used = np.empty(0, dtype=np.int64), 0
+
+    def array(self) -> np.ndarray:
+        self._seal()
+        if len(self.blocks) != 1:
+            joined = np.concatenate(self.blocks) if self.blocks else np.empty(0, np.int64)
+            self.blocks = [joined]
+        self.blocks[0].flags.writeable = False  # the results share it: no second copy
+        return self.blocks[0]
+
+
 class FlowStats:
     """Counters of one flow and streaming recorders of its deliveries: memory bounded however
     long the flow, unless per-packet samples are asked for (``keep_samples``: figures, CDFs,
@@ -122,7 +162,11 @@ class FlowStats:
 
     FOLD_EVERY = 4096  # deliveries buffered before they are folded into the recorders
 
-    def __init__(self, name: str, log_drops: bool = False, keep_samples: bool = True) -> None:
+    def __init__(
+        self, name: str, log_drops: bool = False, keep_samples: bool = True, reserve: int = 0
+    ) -> None:
+        """``reserve``: room for this many samples up front (the packets an open-loop flow
+        sends), so that kept samples never move while they grow."""
         self.name = name
         # With events, each drop is logged (when its packet was sent, its code) so that the
         # results can show outage windows on a timeline.
@@ -137,8 +181,9 @@ class FlowStats:
         self.delivered_at = array("q")
         self.delivered_bytes = array("q")
         self.keep_samples = keep_samples
-        # latency, time, payload: int64 blocks, joined when read (no copies while they grow)
-        self.samples: tuple[list, list, list] | None = ([], [], []) if keep_samples else None
+        self.samples = (  # latency, time, payload
+            (Column(reserve), Column(reserve), Column(reserve)) if keep_samples else None
+        )
         self.latency_stats = LatencyStats(QUANTILE_RELATIVE_ERROR)
         self.span = Span()
         self.steady = Span()
@@ -222,8 +267,7 @@ class FlowStats:
         self.series.record_many(at, payload)
         if self.samples is not None:
             for kept, values in zip(self.samples, (latency, at, payload), strict=True):
-                # a block of its own: a view would keep a larger array alive
-                kept.append(values if values.base is None else values.copy())
+                kept.extend(values)
 
     def discard_samples(self) -> None:
         """Keep no per-packet samples from now on (bounded memory); before any is folded."""
@@ -236,19 +280,11 @@ class FlowStats:
         if self.samples is None:
             return None
 
-        def arr(blocks: list) -> np.ndarray:
-            if len(blocks) != 1 or blocks[0].flags.writeable:
-                # joined once and kept joined, read-only: the results share it, no second copy
-                joined = np.concatenate(blocks) if blocks else np.empty(0, np.int64)
-                joined.flags.writeable = False
-                blocks[:] = [joined]
-            return blocks[0]
-
         latency, at, payload = self.samples
         return {
-            "latency_ns": arr(latency),
-            "delivered_at_ns": arr(at),
-            "delivered_bytes": arr(payload),
+            "latency_ns": latency.array(),
+            "delivered_at_ns": at.array(),
+            "delivered_bytes": payload.array(),
         }
 
 
