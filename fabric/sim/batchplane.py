@@ -203,10 +203,18 @@ def run_batch(
     per_flow = max(1, WINDOW_PACKETS // max(1, len(states)))
     while True:
         until = _next_window(states, per_flow)
+        sent = 0
         for state in states:
             packets = state.take(until)
             if packets is not None:
+                sent += packets.times.size
                 _advance(dataplane, servers, state, 0, packets)
+        # A window ends where one flow has sent per_flow packets: when the others send far
+        # less, let it send more, so that windows keep about WINDOW_PACKETS (speed only).
+        if sent < WINDOW_PACKETS // 2:
+            per_flow = min(2 * per_flow, max(1, WINDOW_PACKETS))
+        elif sent > 2 * WINDOW_PACKETS:
+            per_flow = max(1, per_flow // 2)
         _bounds(servers, until)
         for server in servers.values():
             _solve_server(dataplane, servers, server)
