@@ -284,14 +284,17 @@ class LogHistogram:
         values = np.asarray(values, dtype=np.int64)
         if values.size == 0:
             return
-        if int(values.min()) < 0:
+        least = int(values.min())
+        if least < 0:
             raise ValueError("a log histogram counts non-negative values only")
-        positive = values[values > 0]
+        positive = values if least > 0 else values[values > 0]
         self.zeros += values.size - positive.size
         self.count += values.size
         if positive.size == 0:
             return
-        index = np.ceil(np.log(positive) / self._log_gamma).astype(np.int64)
+        logs = np.log(positive)  # in place from here: the same values, fewer temporaries
+        logs /= self._log_gamma
+        index = np.ceil(logs, out=logs).astype(np.int64)
         low, high = int(index.min()), int(index.max())
         self._cover(low, high)
         self._counts += np.bincount(index - self._low, minlength=self._counts.size)

@@ -262,8 +262,11 @@ class FlowStats:
         self.latency_stats.record_many(latency)
         self.span.add(at, payload)
         if self.steady_from_ns is not None:
-            steady = at >= self.steady_from_ns
-            self.steady.add(at[steady], payload[steady])
+            if at.size and int(at.min()) >= self.steady_from_ns:  # all steady: no copies
+                self.steady.add(at, payload)
+            else:
+                steady = at >= self.steady_from_ns
+                self.steady.add(at[steady], payload[steady])
         self.series.record_many(at, payload)
         if self.samples is not None:
             for kept, values in zip(self.samples, (latency, at, payload), strict=True):
