@@ -62,9 +62,9 @@ from simulator.units import NS_PER_S
 
 _DROP_KINDS = {1: "BufferFullPackets", 2: "BufferFullBytes"}  # simulator.batch's reason codes
 
-# Packets sent per window, all flows together (speed and memory only, never results): 32K
+# Packets sent per window, all flows together (speed and memory only, never results): 64K
 # int64 columns of a few arrays stay in cache.
-WINDOW_PACKETS = 1 << 15
+WINDOW_PACKETS = 1 << 16
 
 _NEVER = np.iinfo(np.int64).max  # the safe bound of the last window: everything is solved
 
