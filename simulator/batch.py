@@ -220,22 +220,35 @@ def _first_overflow(state, arrivals, sizes, service, starts, all_starts, all_siz
     """
     buffer_bytes, buffer_packets = buffers
     carried = all_starts.size - starts.size
-    busy = np.flatnonzero(starts > arrivals)  # only these wait, or can be refused
-    if busy.size == 0:
+    wait = starts - arrivals  # only those that wait (> 0) can be refused
+    longest_wait = int(wait.max())
+    if longest_wait <= 0:
         return None, 0
     # The carried packets are back to back, the last one leaving at busy_until.
     carried_service = np.diff(all_starts[:carried], append=state.busy_until) if carried else ()
-    shortest = int(min(service.min(), np.min(carried_service, initial=service.min())))
+    least = int(service.min())
+    shortest = int(min(least, np.min(carried_service, initial=least)))
     if shortest > 0:
-        bound = (starts[busy] - arrivals[busy] - 1) // shortest
-        maybe = bound >= state.peak
-        if buffer_packets is not None:
-            maybe |= bound >= buffer_packets
-        if buffer_bytes is not None:
-            maybe |= bound * int(all_sizes.max()) + sizes[busy] > buffer_bytes
-        busy = busy[maybe]
+        # bound = (wait - 1) // shortest, without dividing: bound >= k <=> wait > k * shortest
+        limit = state.peak if buffer_packets is None else min(state.peak, buffer_packets)
+        maybe = wait > limit * shortest if longest_wait > limit * shortest else None
+        largest = int(all_sizes.max()) if buffer_bytes is not None else 0
+        # bound * largest + size > buffer, relaxed (bound <= (wait - 1) / shortest) to
+        # (wait - 1) * largest + size * shortest > buffer * shortest: a few more searched; not
+        # tested at all when even the longest wait and the largest size could not pass it
+        if buffer_bytes is not None and (longest_wait - 1 + shortest) * largest > (
+            buffer_bytes * shortest
+        ):
+            over = (wait - 1) * largest + sizes * shortest > buffer_bytes * shortest
+            over &= wait > 0
+            maybe = over if maybe is None else maybe | over
+        if maybe is None:
+            return None, 0
+        busy = np.flatnonzero(maybe)
         if busy.size == 0:
             return None, 0
+    else:
+        busy = np.flatnonzero(wait > 0)
     # Packets before i (carried ones included) that have not started by arrivals[i].
     position = busy + carried
     started = np.searchsorted(all_starts, arrivals[busy], side="right")

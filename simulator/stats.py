@@ -219,12 +219,16 @@ def exact_sum_of_squares(values: np.ndarray) -> int:
     """Σ x² of an int64 array as an exact Python int, in numpy.
 
     Each |x| < 2**63 is split into three 21-bit limbs; products of two limbs are < 2**42, so
-    their sums over chunks of 2**21 samples cannot overflow int64.
+    their sums over chunks of 2**21 samples cannot overflow int64. A chunk whose squares sum
+    below 2**63 however large they are (max² x count) is summed as it is.
     """
     total = 0
     mask = (1 << _LIMB) - 1
     for start in range(0, values.size, _CHUNK):
         x = np.abs(values[start : start + _CHUNK])
+        if x.size and int(x.max()) ** 2 * x.size < 1 << 63:  # no int64 sum can overflow
+            total += int(x @ x)
+            continue
         c, b, a = x & mask, (x >> _LIMB) & mask, x >> (2 * _LIMB)
         aa, bb, cc = int(a @ a), int(b @ b), int(c @ c)
         ab, ac, bc = int(a @ b), int(a @ c), int(b @ c)
@@ -284,14 +288,17 @@ class LogHistogram:
         values = np.asarray(values, dtype=np.int64)
         if values.size == 0:
             return
-        if int(values.min()) < 0:
+        least = int(values.min())
+        if least < 0:
             raise ValueError("a log histogram counts non-negative values only")
-        positive = values[values > 0]
+        positive = values if least > 0 else values[values > 0]
         self.zeros += values.size - positive.size
         self.count += values.size
         if positive.size == 0:
             return
-        index = np.ceil(np.log(positive) / self._log_gamma).astype(np.int64)
+        logs = np.log(positive)  # in place from here: the same values, fewer temporaries
+        logs /= self._log_gamma
+        index = np.ceil(logs, out=logs).astype(np.int64)
         low, high = int(index.min()), int(index.max())
         self._cover(low, high)
         self._counts += np.bincount(index - self._low, minlength=self._counts.size)

@@ -84,6 +84,46 @@ class Span:
         return round((self.total_bytes - self.first_bytes) * 8 / span_ns * 1e3, 6)
 
 
+class Column:
+    """An int64 column that grows without copying what it holds: values go into a block with
+    room to spare (reserved address space: only the pages written are resident), and a full
+    block is followed by one as large as everything so far. ``array()`` joins the blocks once
+    (a single block is handed out as it is) and returns them read-only."""
+
+    __slots__ = ("blocks", "room", "used")
+
+    _FIRST_BLOCK = 1 << 12
+
+    def __init__(self, reserve: int = 0) -> None:
+        self.blocks: list[np.ndarray] = []  # full blocks (or the joined column), in order
+        self.room = np.empty(reserve, dtype=np.int64)  # the current block
+        self.used = 0  # values in the current block
+
+    def __len__(self) -> int:
+        return sum(block.size for block in self.blocks) + self.used
+
+    def extend(self, values: np.ndarray) -> None:
+        count = values.size
+        if self.used + count > self.room.size:
+            self._seal()
+            self.room = np.empty(max(count, len(self), self._FIRST_BLOCK), dtype=np.int64)
+        self.room[self.used : self.used + count] = values
+        self.used += count
+
+    def _seal(self) -> None:
+        if self.used:
+            self.blocks.append(self.room[: self.used])
+        self.room, self.used = np.empty(0, dtype=np.int64), 0
+
+    def array(self) -> np.ndarray:
+        self._seal()
+        if len(self.blocks) != 1:
+            joined = np.concatenate(self.blocks) if self.blocks else np.empty(0, np.int64)
+            self.blocks = [joined]
+        self.blocks[0].flags.writeable = False  # the results share it: no second copy
+        return self.blocks[0]
+
+
 class FlowStats:
     """Counters of one flow and streaming recorders of its deliveries: memory bounded however
     long the flow, unless per-packet samples are asked for (``keep_samples``: figures, CDFs,
@@ -122,7 +162,11 @@ class FlowStats:
 
     FOLD_EVERY = 4096  # deliveries buffered before they are folded into the recorders
 
-    def __init__(self, name: str, log_drops: bool = False, keep_samples: bool = True) -> None:
+    def __init__(
+        self, name: str, log_drops: bool = False, keep_samples: bool = True, reserve: int = 0
+    ) -> None:
+        """``reserve``: room for this many samples up front (the packets an open-loop flow
+        sends), so that kept samples never move while they grow."""
         self.name = name
         # With events, each drop is logged (when its packet was sent, its code) so that the
         # results can show outage windows on a timeline.
@@ -137,7 +181,9 @@ class FlowStats:
         self.delivered_at = array("q")
         self.delivered_bytes = array("q")
         self.keep_samples = keep_samples
-        self.samples = (array("q"), array("q"), array("q")) if keep_samples else None
+        self.samples = (  # latency, time, payload
+            (Column(reserve), Column(reserve), Column(reserve)) if keep_samples else None
+        )
         self.latency_stats = LatencyStats(QUANTILE_RELATIVE_ERROR)
         self.span = Span()
         self.steady = Span()
@@ -192,15 +238,39 @@ class FlowStats:
         payload = np.frombuffer(self.delivered_bytes, dtype=np.int64, count=count).copy()
         for buffer in (self.latency, self.delivered_at, self.delivered_bytes):
             del buffer[:count]
+        self._record(at, latency, payload)
+
+    def deliver_many(self, at: np.ndarray, latency: np.ndarray, payload: np.ndarray) -> None:
+        """Record a block of deliveries (int64 arrays, in delivery order, after any recorded
+        before): folded at once when nothing is buffered and start-up's end is known (the
+        batch engine), else buffered as ``deliver`` does."""
+        self.delivered += int(at.size)
+        if self.steady_from_ns is not None and not self.latency:
+            self._record(at, latency, payload)
+            return
+        for buffer, values in (
+            (self.latency, latency),
+            (self.delivered_at, at),
+            (self.delivered_bytes, payload),
+        ):
+            buffer.frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())
+        if len(self.latency) >= self.FOLD_EVERY:
+            self.fold()
+
+    def _record(self, at: np.ndarray, latency: np.ndarray, payload: np.ndarray) -> None:
+        """Fold deliveries into the recorders (and the samples, when kept)."""
         self.latency_stats.record_many(latency)
         self.span.add(at, payload)
         if self.steady_from_ns is not None:
-            steady = at >= self.steady_from_ns
-            self.steady.add(at[steady], payload[steady])
+            if at.size and int(at.min()) >= self.steady_from_ns:  # all steady: no copies
+                self.steady.add(at, payload)
+            else:
+                steady = at >= self.steady_from_ns
+                self.steady.add(at[steady], payload[steady])
         self.series.record_many(at, payload)
         if self.samples is not None:
             for kept, values in zip(self.samples, (latency, at, payload), strict=True):
-                kept.frombytes(values.tobytes())
+                kept.extend(values)
 
     def discard_samples(self) -> None:
         """Keep no per-packet samples from now on (bounded memory); before any is folded."""
@@ -208,19 +278,16 @@ class FlowStats:
         self.samples = None
 
     def sample_arrays(self) -> dict[str, np.ndarray] | None:
-        """Every delivery's latency, time and payload (int64), if they were kept."""
+        """Every delivery's latency, time and payload (int64, read-only), if they were kept."""
         self.fold(final=True)
         if self.samples is None:
             return None
 
-        def arr(buffer: array) -> np.ndarray:
-            return np.frombuffer(buffer, dtype=np.int64).copy() if buffer else np.empty(0, np.int64)
-
         latency, at, payload = self.samples
         return {
-            "latency_ns": arr(latency),
-            "delivered_at_ns": arr(at),
-            "delivered_bytes": arr(payload),
+            "latency_ns": latency.array(),
+            "delivered_at_ns": at.array(),
+            "delivered_bytes": payload.array(),
         }
 
 

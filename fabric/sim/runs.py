@@ -91,7 +91,7 @@ def simulate(
     started = time.perf_counter()
     if engine != "events":
         try:
-            records, end_ns = run_batch(dataplane, specs, horizon_s)
+            records, end_ns = run_batch(dataplane, specs, horizon_s, samples=samples)
         except BatchUnsupported as why:
             if engine == "batch":
                 raise SimulationError(
@@ -100,9 +100,6 @@ def simulate(
         else:
             sim.now = end_ns  # the batch path has simulated up to its last event
             wall_s = time.perf_counter() - started
-            if not samples:
-                for record in records:  # nothing is folded yet: the engine filled buffers
-                    record.stats.discard_samples()
             return _collect(records, dataplane, sim, horizon_s, seed, params, wall_s, "batch")
     flows = []
     for rank, spec in enumerate(specs):
@@ -177,11 +174,13 @@ def run_document(
 # Peak resident memory per packet sent, measured 2026-11-30 as the slope between two runs (so
 # without the interpreter and the model): scenarios/hub_spoke.yaml with one 1 Gbps CBR flow of
 # 1 and 4 s (89k and 357k packets): 217 B with the event engine (an open-loop flow's send times
-# and sizes are generated up front, as numpy arrays and Python lists), 87 B with the batch
-# engine (its numpy temporaries), samples kept or not; benchmarks/long_tcp.py (one TCP flow at
+# and sizes are generated up front, as numpy arrays and Python lists), samples kept or not; with
+# the batch engine (windowed: its temporaries are window-sized) 39 B with samples kept (24 B of
+# them the samples), 12 B without (the send times), re-measured 2026-11-30 (an IMIX flow adds
+# 8 B of sizes; the table keeps the larger figure); benchmarks/long_tcp.py (one TCP flow at
 # 8 Gbps, 0.67M and 2M packets): 0 B when the flow streams its deliveries (bounded recorders),
 # 48 B when its per-packet samples are kept. Rounded up: a warning threshold, not a promise.
-BYTES_PER_PACKET = {"events": 224, "batch": 96, "auto": 224}  # open-loop flows
+BYTES_PER_PACKET = {"events": 224, "batch": 48, "auto": 224}  # open-loop flows
 TCP_SAMPLE_BYTES_PER_PACKET = 48  # a TCP flow that keeps its samples; 0 when it streams
 
 
