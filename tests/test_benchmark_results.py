@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fabric.catalogue.skus import lookup
+from tests.helpers import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -76,3 +77,45 @@ def test_the_readme_shows_the_generated_table():
     assert table
     for line in table:
         assert line in readme, f"README is missing the benchmark row: {line}"
+
+
+# -- the performance table (benchmarks/summary.py) -------------------------------------------
+
+summary = load_script("benchmarks", "summary")
+PERFORMANCE = RESULTS / "performance.json"
+
+
+def test_the_performance_table_is_rendered_from_the_saved_figures():
+    report = json.loads(PERFORMANCE.read_text())
+    assert (RESULTS / "performance.md").read_text() == summary.render(report)
+
+
+def test_the_readme_shows_the_performance_table():
+    table = [line for line in (RESULTS / "performance.md").read_text().splitlines() if line]
+    readme = (ROOT / "README.md").read_text()
+    for line in table:
+        assert line in readme, f"README is missing the performance row: {line}"
+
+
+def test_every_row_of_the_table_was_measured():
+    report = json.loads(PERFORMANCE.read_text())
+    assert "not measured" not in summary.render(report)
+    assert not [name for name, raw in report["results"].items() if "failed" in raw]
+
+
+def _report(results: dict) -> dict:
+    return {"results": results, "date": "d", "machine": {"cpus": 2, "platform": "p", "python": "3"}}
+
+
+def test_met_compares_the_right_side_of_each_target():
+    """A floor target on a ratio, a ceiling on a figure: each says yes only on its side."""
+    fast = _report({"engine": {"bare_events_per_s": {"vnetsim": 9, "heapq_floor": 10}}})
+    slow = _report({"engine": {"bare_events_per_s": {"vnetsim": 7, "heapq_floor": 10}}})
+    row = next(line for line in summary.render(fast).splitlines() if "bare timeouts" in line)
+    assert "| 0.90× | ≥ 0.8× | yes |" in row
+    row = next(line for line in summary.render(slow).splitlines() if "bare timeouts" in line)
+    assert "| 0.70× | ≥ 0.8× | no |" in row
+    under = _report({"long_tcp": {"wall_s": 59.0, "peak_rss_mb": 501}})
+    lines = summary.render(under).splitlines()
+    assert "| < 60.00 | yes |" in next(line for line in lines if "at 8 Gbps" in line)
+    assert "| < 500 | no |" in next(line for line in lines if "TCP flow: peak RSS" in line)
