@@ -55,6 +55,7 @@ def test_peering_never_crosses_clouds(region_b, allowed):
         link = next(p for (vnet, _), p in fabric.peerings.items() if vnet == "A")
         assert peering_state(fabric, link) != "Connected"
         assert trace.connection_status == "Unreachable"
+        assert trace.reason.startswith("PeeringAcrossClouds"), trace.reason
 
 
 def test_peering_within_a_sovereign_cloud_is_global_peering():
@@ -297,3 +298,57 @@ def test_firewall_subnet_needs_internet_when_a_default_route_is_learned(override
     fabric = load_native(yaml.safe_load(text), "f.yaml").fabric
     found = [f for f in validate(fabric) if f.code == "FirewallSubnetDefaultRouteNotInternet"]
     assert [f.severity for f in found] == ([] if override else ["Warning"])
+
+
+def test_a_firewall_with_a_management_nic_may_send_its_data_on_premises():
+    """N11.4: the management NIC (AzureFirewallManagementSubnet, /26, its own 0.0.0.0/0 ->
+    Internet with gateway propagation off) is what forced tunnelling needs; with it the data
+    subnet's default route may go on-premises, so nothing is flagged."""
+    text = FORCED_TUNNEL.replace("ROUTE_TABLE", "").replace(
+        "      - {name: AzureFirewallSubnet",
+        "      - {name: AzureFirewallManagementSubnet, address_prefix: 10.0.3.0/26,"
+        " route_table: mgmt}\n      - {name: AzureFirewallSubnet",
+    )
+    text += """  - name: mgmt
+    disable_bgp_route_propagation: true
+    routes: [{name: internet, address_prefix: 0.0.0.0/0, next_hop_type: Internet}]
+"""
+    fabric = load_native(yaml.safe_load(text), "f.yaml").fabric
+    codes = [f.code for f in validate(fabric)]
+    assert "FirewallSubnetDefaultRouteNotInternet" not in codes
+    assert not [c for c in codes if c.startswith("FirewallManagementSubnet")]
+
+
+def test_a_dual_stack_dedicated_subnet_is_sized_by_its_ipv4_range():
+    """The /26 rules (N18.2, N11.4) are IPv4's: a dual-stack subnet whose first range is its
+    IPv6 /64 is not 'too small'."""
+    text = """
+vnets:
+  - name: v
+    region: westeurope
+    address_prefixes: [10.0.0.0/16, "fd00:db8::/48"]
+    subnets:
+      - {name: AzureBastionSubnet, address_prefix: "fd00:db8:0:1::/64",
+         additional_prefixes: [10.0.1.0/26]}
+      - {name: AzureFirewallManagementSubnet, address_prefix: "fd00:db8:0:2::/64",
+         additional_prefixes: [10.0.2.0/26]}
+"""
+    fabric = load_native(yaml.safe_load(text), "d.yaml").fabric
+    codes = [f.code for f in validate(fabric)]
+    assert "BastionSubnetTooSmall" not in codes
+    assert "FirewallManagementSubnetTooSmall" not in codes
+
+
+def test_one_unreachable_appliance_route_is_one_finding_for_every_subnet_using_it():
+    """A route table shared by several subnets of a VNet gives one finding per route, naming
+    every subnet that uses it, not one per subnet."""
+    text = APPLIANCE_REACH.replace("PEERINGS", "").replace(
+        "subnets: [{name: s, address_prefix: 10.1.1.0/24, route_table: rt}],",
+        "subnets: [{name: s, address_prefix: 10.1.1.0/24, route_table: rt},\n"
+        "              {name: t, address_prefix: 10.1.2.0/24, route_table: rt}],",
+    )
+    fabric = load_native(yaml.safe_load(text), "reach.yaml").fabric
+    found = [f for f in validate(fabric) if f.code == "NextHopIpNotDirectlyReachable"]
+    assert len(found) == 1
+    assert "used by a/s, a/t:" in found[0].message
+    assert {"vnet/a/subnet/s", "vnet/a/subnet/t"} <= set(found[0].resources)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from fabric.cli import main
+from fabric.control.forwarding import resolve
 from fabric.control.plane import ControlPlane
 from fabric.io import NativeDocument, to_yaml
 from fabric.model.container import Fabric
@@ -226,6 +227,11 @@ def test_routing_loop_between_two_appliances_is_detected():
     fabric.host("v", "nva-b", "b", "10.0.2.4", enable_ip_forwarding=True)
     result = trace(fabric, "10.0.1.9", "10.9.0.1")
     assert result.code == "RoutingLoop"
+    # The guard sees the packet come back to a place it left (not the hop limit running out),
+    # and the walk stops within one round of the loop.
+    assert "returned to" in result.reason, result.reason
+    path = resolve(ControlPlane(fabric), "10.0.1.9", "10.9.0.1")
+    assert len(path.steps) < 10, path.steps
 
 
 def test_routing_example_drops_and_internet_egress_through_the_nva():

@@ -101,7 +101,8 @@ def _check_subnets(ctx: Context, vnet: VNet) -> Iterator[Finding]:
             yield from _check_subnet_range(ctx, vnet, subnet, net, parsed, space)
         if not nets:
             continue
-        net = nets[0]
+        # the size rules (§1.3, N11.4, N18.2) are IPv4's: a dual-stack subnet's /64 is not small
+        net = next((n for n in nets if n.version == 4), nets[0])
         for n in nets:
             parsed.add(subnet.name, n)
         for kind, ref, table in (

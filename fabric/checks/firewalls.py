@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from ipaddress import ip_network
 
+from fabric.checks.addresses import FIREWALL_MANAGEMENT_SUBNET
 from fabric.checks.context import Context, r
 from fabric.control.addressing import AddressError, parse_address, parse_prefix
 from fabric.control.firewall import FIREWALL_SUBNET
@@ -401,10 +402,17 @@ def check_firewall_default_route(ctx: Context) -> Iterator[Finding]:
     """N11.4: AzureFirewallSubnet has 0.0.0.0/0 -> Internet by default and the firewall needs
     direct internet; a default route learned by BGP (forced tunnelling over VPN or
     ExpressRoute), or a UDR sending it elsewhere, must be overridden by a UDR 0.0.0.0/0 ->
-    Internet on that subnet."""
+    Internet on that subnet. A firewall with a management NIC (its VNet has
+    AzureFirewallManagementSubnet) is in forced-tunnelling mode, which N11.4 supports: its
+    data traffic may go on-premises, and the management subnet is checked on its own."""
     fabric = ctx.fabric
     homes = sorted({f.vnet for f in fabric.firewalls.values() if f.vnet in fabric.vnets})
-    homes = [v for v in homes if FIREWALL_SUBNET in fabric.vnets[v].subnet_names]
+    homes = [
+        v
+        for v in homes
+        if FIREWALL_SUBNET in fabric.vnets[v].subnet_names
+        and FIREWALL_MANAGEMENT_SUBNET not in fabric.vnets[v].subnet_names
+    ]
     if not homes:
         return
     from fabric.control.plane import ControlPlane

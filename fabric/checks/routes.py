@@ -229,6 +229,8 @@ def check_appliance_reach(ctx: Context) -> Iterator[Finding]:
     mesh = view.mesh.routes if view.deployment.groups else {}
     for vnet in fabric.vnets.values():
         reach: set[str] | None = None
+        # (table, route) -> the subnets of this VNet that use it: one finding for all of them
+        unreachable: dict[tuple[str, str], tuple] = {}
         for subnet in vnet.subnets:
             table = fabric.route_tables.get(subnet.route_table or "")
             for route in table.routes if table is not None else ():
@@ -254,13 +256,17 @@ def check_appliance_reach(ctx: Context) -> Iterator[Finding]:
                     reach.update(route.link.remote_vnet for route in mesh.get(vnet.name, ()))
                 if holders[text] & reach:
                     continue
-                yield warning(
-                    "NextHopIpNotDirectlyReachable",
-                    f"route {route.name} ({route.address_prefix}) of table {table.name}, used by "
-                    f"{vnet.name}/{subnet.name}: next hop {text} is in VNet "
-                    f"{', '.join(sorted(holders[text]))}, which is neither {vnet.name} nor a "
-                    "Connected peer of it, so the route is invalid and its traffic is dropped "
-                    "(§4.3: the appliance must be directly reachable); peer the VNets",
-                    r("route_table", table.name, "route", route.name),
-                    r("vnet", vnet.name, "subnet", subnet.name),
-                )
+                key = (table.name, route.name)
+                unreachable.setdefault(key, (table, route, text, []))[3].append(subnet.name)
+        for table, route, text, subnets in unreachable.values():
+            used_by = ", ".join(f"{vnet.name}/{name}" for name in subnets)
+            yield warning(
+                "NextHopIpNotDirectlyReachable",
+                f"route {route.name} ({route.address_prefix}) of table {table.name}, used by "
+                f"{used_by}: next hop {text} is in VNet "
+                f"{', '.join(sorted(holders[text]))}, which is neither {vnet.name} nor a "
+                "Connected peer of it, so the route is invalid and its traffic is dropped "
+                "(§4.3: the appliance must be directly reachable); peer the VNets",
+                r("route_table", table.name, "route", route.name),
+                *(r("vnet", vnet.name, "subnet", name) for name in subnets),
+            )

@@ -163,6 +163,14 @@ def _cause(plane: ControlPlane, known: _Known, here: VNet, target: VNet) -> Expl
         if p.remote_vnet == remote
     ]
     for link in links:
+        if plane.peerings.across_clouds(link):  # §2.1: it stays Initiated whatever is declared
+            return (
+                "PeeringAcrossClouds",
+                f"peering {link.vnet}/{link.name} joins VNets in different clouds ({here.region} "
+                f"and {target.region}); global peering works only within one cloud (public, "
+                "China or Government), so it never connects (§2.1): connect them another way",
+                (f"peering/{link.vnet}/{link.name}",),
+            )
         state = plane.peerings.state(link)
         if state != "Connected":
             fix = (
