@@ -12,6 +12,7 @@ from fabric.checks.context import Context, overlap_text, r
 from fabric.control import connections
 from fabric.control.addressing import (
     AddressError,
+    parse_address,
     parse_prefix,
 )
 from fabric.model.findings import Finding, error, warning
@@ -310,3 +311,35 @@ def _check_site(ctx: Context, connection, gateway) -> Iterator[Finding]:
                 "used on premises; use 64512-65514 or 65521-65534",
                 r("local_network_gateway", site.name),
             )
+        yield from _check_bgp_peer_address(ctx, connection, gateway, site)
+
+
+def _check_bgp_peer_address(ctx: Context, connection, gateway, site) -> Iterator[Finding]:
+    """N12.4 (BGP FAQ, 10/18/2023): the on-premises BGP peer IP must be neither the device's
+    public IP nor inside the VNet address space (the session would not come up)."""
+    text = site.bgp_settings.bgp_peering_address
+    if not text:
+        return
+    try:
+        address = parse_address(text)
+    except AddressError as problem:
+        yield error(
+            "InvalidBgpPeeringAddress",
+            f"site {site.name}: {problem}",
+            r("local_network_gateway", site.name),
+        )
+        return
+    inside = [net for net in ctx.networks(gateway.vnet) if address in net]
+    why = None
+    if inside:
+        why = f"is inside the address space of VNet {gateway.vnet} ({inside[0]})"
+    elif site.gateway_ip_address and text.strip() == site.gateway_ip_address.strip():
+        why = "is the device's own public IP (gateway_ip_address)"
+    if why:
+        yield error(
+            "InvalidBgpPeeringAddress",
+            f"connection {connection.name}: the BGP peer address {text} of site {site.name} "
+            f"{why}; give the device a BGP address of its own outside the VNet (N12.4)",
+            r("connection", connection.name),
+            r("local_network_gateway", site.name),
+        )

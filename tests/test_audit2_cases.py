@@ -1,0 +1,45 @@
+"""Second acceptance audit: rules of azure-facts.md that neither the §10 cases
+(test_fact_sheet_cases.py) nor the first audit (test_audit_cases.py) probe."""
+
+from __future__ import annotations
+
+import pytest
+
+from fabric.checks import validate
+from fabric.model.container import Fabric
+
+
+def _site_over_bgp(peer_address: str, device_ip: str = "203.0.113.10") -> Fabric:
+    fabric = Fabric()
+    fabric.vnet("hub", "westeurope", "10.0.0.0/16")
+    fabric.subnet("hub", "GatewaySubnet", "10.0.255.0/27")
+    fabric.gateway("gw", "hub", "VpnGw1", bgp_asn=65010, enable_bgp=True)
+    fabric.local_network_gateway(
+        "branch",
+        (),
+        gateway_ip_address=device_ip,
+        bgp_asn=65050,
+        bgp_peering_address=peer_address,
+    )
+    fabric.connect_site("to-branch", "gw", "branch", shared_key="k", enable_bgp=True)
+    return fabric
+
+
+@pytest.mark.parametrize(
+    ("peer_address", "flagged"),
+    [
+        ("192.168.255.1", False),  # an on-premises address: fine
+        ("10.0.9.9", True),  # inside the VNet's address space
+        ("203.0.113.10", True),  # the device's own public IP
+    ],
+)
+def test_site_bgp_peer_address_is_neither_in_the_vnet_nor_the_device_ip(peer_address, flagged):
+    """N12.4 (BGP FAQ 10/18/2023): the on-premises BGP peer IP must be neither the device's
+    public IP nor inside the VNet address space."""
+    found = [
+        f for f in validate(_site_over_bgp(peer_address)) if f.code == "InvalidBgpPeeringAddress"
+    ]
+    assert bool(found) == flagged
+    if flagged:
+        assert found[0].severity == "Error"
+        assert peer_address in found[0].message
