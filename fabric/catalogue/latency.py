@@ -15,7 +15,9 @@ import attrs
 
 from fabric.catalogue.circuits import location_key, peering_location
 
-# source region -> destination region: round-trip ms (§7.2, as published, directional).
+# source region -> destination region: round-trip ms (§7.2, as published, directional). The
+# last two rows are §7.2's note: the West US <-> West US 2 cells are misaligned in the source,
+# "treat West US <-> West US 2 as about 24-25 ms" (which direction holds which is not known).
 _RTT_TABLE = """
 East US | East US 2 | 9
 East US 2 | East US | 10
@@ -53,6 +55,8 @@ Japan East | West US 2 | 100
 Australia East | West US | 140
 Southeast Asia | East US | 234
 Central India | East US | 203
+West US | West US 2 | 24
+West US 2 | West US | 25
 """
 
 
