@@ -7,7 +7,9 @@ import pytest
 
 from fabric.catalogue.latency import LatencyModel
 from fabric.checks import validate
+from fabric.control.plane import ControlPlane
 from fabric.model.container import Fabric
+from fabric.watcher import connectivity
 
 
 def _site_over_bgp(peer_address: str, device_ip: str = "203.0.113.10") -> Fabric:
@@ -51,3 +53,32 @@ def test_west_us_to_west_us_2_round_trip_is_known(source, destination):
     """§7.2's note: the West US <-> West US 2 cells are misaligned in the page's markdown;
     treat the pair as about 24-25 ms rather than as an unknown pair."""
     assert 24 <= LatencyModel().round_trip_ms(source, destination) <= 25
+
+
+@pytest.mark.parametrize(
+    ("protocol", "source_port", "reachable"),
+    [
+        ("Udp", 65330, False),
+        ("Udp", 65331, True),
+        ("Tcp", 65330, True),
+    ],
+)
+def test_udp_source_port_65330_is_reserved_for_the_host(protocol, source_port, reachable):
+    """§1.4: UDP source port 65330 is reserved for the host, so a VM's UDP packet from it is
+    not carried; other ports and TCP are."""
+    fabric = Fabric()
+    fabric.vnet("v", "westeurope", "10.0.0.0/16")
+    fabric.subnet("v", "s", "10.0.0.0/24")
+    fabric.host("v", "a", "s", "10.0.0.4")
+    fabric.host("v", "b", "s", "10.0.0.5")
+    trace = connectivity(
+        ControlPlane(fabric),
+        "10.0.0.4",
+        "10.0.0.5",
+        protocol=protocol,
+        port=53,
+        source_port=source_port,
+    )
+    assert trace.reachable == reachable
+    if not reachable:
+        assert trace.code == "ReservedSourcePort"

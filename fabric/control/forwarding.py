@@ -73,6 +73,7 @@ from fabric.model.records import PROTOCOLS
 
 MAX_HOPS = 32
 PORTLESS = ("Icmp", "Esp", "Ah")
+HOST_RESERVED_UDP_PORT = 65330  # §1.4: 'UDP source port 65330 is reserved for the host'
 EPHEMERAL_PORT = 60000  # the source port of a question that names none (IP flow verify: '*')
 INTERNET = "Internet"
 ON_PREMISES = "OnPremises"
@@ -696,7 +697,7 @@ class _Walk:
 
     def run(self) -> Path:
         self.steps.append(Egress(self.start))
-        outcome = self.unicast_only()
+        outcome = self.unicast_only() or self.host_port()
         if outcome is None:
             self.nsg(self.start, "Outbound")
             outcome = self.platform()
@@ -727,6 +728,19 @@ class _Walk:
             return self.drop(
                 f"{kind}NotSupported",
                 f"{destination} is {kind.lower()}; a VNet carries unicast only (§1.4)",
+                origin="Outbound",
+            )
+        return None
+
+    def host_port(self) -> Drop | None:
+        """UDP source port 65330 is reserved for the host (§1.4): a VM's packet from it is
+        not carried."""
+        packet = self.packet
+        if packet.protocol == "Udp" and packet.source_port == HOST_RESERVED_UDP_PORT:
+            return self.drop(
+                "ReservedSourcePort",
+                f"UDP source port {HOST_RESERVED_UDP_PORT} is reserved for the Azure host "
+                "(§1.4); use another source port",
                 origin="Outbound",
             )
         return None
