@@ -82,3 +82,24 @@ def test_udp_source_port_65330_is_reserved_for_the_host(protocol, source_port, r
     assert trace.reachable == reachable
     if not reachable:
         assert trace.code == "ReservedSourcePort"
+
+
+@pytest.mark.parametrize(
+    ("site_prefix", "flagged"), [("10.1.5.0/24", True), ("10.9.0.0/24", False)]
+)
+def test_a_site_may_not_overlap_a_vnet_connected_to_the_same_gateway(site_prefix, flagged):
+    """§2.4 / N12.3: VNets joined by a VNet-to-VNet connection must not overlap on-premises
+    sites, and the address spaces of one gateway's connections may not overlap: a site whose
+    prefix lies in the far VNet of the gateway's VNet-to-VNet connection is refused."""
+    fabric = Fabric()
+    for name, space in (("a", "10.0"), ("b", "10.1")):
+        fabric.vnet(name, "westeurope", f"{space}.0.0/16")
+        fabric.subnet(name, "GatewaySubnet", f"{space}.255.0/27")
+        fabric.gateway(f"g{name}", name, "VpnGw1")
+    fabric.connect("ga", "gb", shared_key="k")  # both sides
+    fabric.local_network_gateway("site", site_prefix, gateway_ip_address="203.0.113.1")
+    fabric.connect_site("to-site", "ga", "site", shared_key="k")
+    found = [f for f in validate(fabric) if f.code == "ConnectionOverlappingAddressSpaces"]
+    assert bool(found) == flagged
+    if flagged:
+        assert "10.1.0.0/16" in found[0].message

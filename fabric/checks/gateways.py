@@ -273,8 +273,12 @@ def _check_site(ctx: Context, connection, gateway) -> Iterator[Finding]:
     site = fabric.local_network_gateways[connection.to_gateway]
     resource = r("connection", connection.name)
     prefixes = connections.site_prefixes(site)
-    own = connections.owned_prefixes(fabric, gateway, ctx.view)
-    pairs = [(a, b) for a in prefixes for b in own if a.overlaps(b)]
+    own = list(connections.owned_prefixes(fabric, gateway, ctx.view))
+    for other in fabric.connections.values():  # §2.4: VNets joined VNet-to-VNet too
+        far = fabric.gateways.get(other.to_gateway)
+        if other.from_gateway == gateway.name and other.connection_type == "Vnet2Vnet" and far:
+            own += connections.owned_prefixes(fabric, far, ctx.view)
+    pairs = [(a, b) for a in prefixes for b in dict.fromkeys(own) if a.overlaps(b)]
     for other in fabric.connections.values():
         if (
             other.name < connection.name
