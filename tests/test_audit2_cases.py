@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fabric.catalogue.latency import LatencyModel
 from fabric.checks import validate
+from fabric.cli import main
 from fabric.control.plane import ControlPlane
 from fabric.model.container import Fabric
 from fabric.watcher import connectivity
@@ -103,3 +106,41 @@ def test_a_site_may_not_overlap_a_vnet_connected_to_the_same_gateway(site_prefix
     assert bool(found) == flagged
     if flagged:
         assert "10.1.0.0/16" in found[0].message
+
+
+ONE_NSG_VM = """
+vnets:
+  - {name: v, region: westeurope, address_prefixes: [10.0.0.0/16],
+     subnets: [{name: s, address_prefix: 10.0.0.0/24, nsg: n}]}
+nsgs:
+  - name: n
+    security_rules:
+      - {name: allow-web, priority: 100, direction: Inbound, access: Allow, protocol: Tcp,
+         destination_port_range: "80"}
+"""
+
+
+def _ip_flow(tmp_path, capsys, *extra: str) -> tuple[int, dict]:
+    path = tmp_path / "t.yaml"
+    path.write_text(ONE_NSG_VM)
+    argv = ["ip-flow", str(path), "--src", "198.51.100.7", "--dst", "10.0.0.4"]
+    code = main([*argv, "--direction", "Inbound", "--json", *extra])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_ip_flow_takes_a_star_source_port(tmp_path, capsys):
+    """§6.1: IP flow verify takes one remote port, and '*' for the source-side port."""
+    code, answer = _ip_flow(
+        tmp_path, capsys, "--protocol", "Tcp", "--port", "80", "--src-port", "*"
+    )
+    assert (code, answer["rule_name"]) == (0, "allow-web")
+
+
+@pytest.mark.parametrize("protocol", ["Tcp", "udp"])
+def test_ip_flow_without_a_destination_port_is_bad_usage(tmp_path, capsys, protocol):
+    """§6.1: the destination port is part of the question (one port 0-65535); without it the
+    verdict would be for port 0, a silently different question."""
+    code, answer = _ip_flow(tmp_path, capsys, "--protocol", protocol)
+    assert code == 2
+    assert answer["error"]["code"] == "BadUsage"
+    assert "--port" in answer["error"]["message"]

@@ -46,7 +46,11 @@ def register(commands) -> None:
     flow.add_argument("--dst", required=True)
     flow.add_argument("--protocol", required=True, help="Tcp, Udp, Icmp, Esp or Ah")
     flow.add_argument("--port", type=int, help="destination port (Tcp/Udp)")
-    flow.add_argument("--src-port", type=int, help="source port (default: an ephemeral port)")
+    flow.add_argument(
+        "--src-port",
+        type=_source_port,
+        help="source port, or '*' (the default: an ephemeral port, as IP flow verify's '*', §6.1)",
+    )
     flow.add_argument("--direction", required=True, help="Inbound or Outbound")
     flow.set_defaults(handler=cmd_ip_flow)
 
@@ -58,6 +62,16 @@ def register(commands) -> None:
     trace.add_argument("--port", type=int, default=443)
     trace.add_argument("--src-port", type=int, help="source port (default: an ephemeral port)")
     trace.set_defaults(handler=cmd_connectivity)
+
+
+def _source_port(text: str) -> int | None:
+    """--src-port: a number, or '*' as IP flow verify allows on the source side (§6.1)."""
+    if text.strip() == "*":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: a number or '*'") from None
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
