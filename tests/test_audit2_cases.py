@@ -144,3 +144,39 @@ def test_ip_flow_without_a_destination_port_is_bad_usage(tmp_path, capsys, proto
     assert code == 2
     assert answer["error"]["code"] == "BadUsage"
     assert "--port" in answer["error"]["message"]
+
+
+def _vm_with_nics(sizes: list[str | None]) -> Fabric:
+    fabric = Fabric()
+    fabric.vnet("v", "westeurope", "10.0.0.0/16")
+    fabric.subnet("v", "s", "10.0.0.0/24")
+    for i, size in enumerate(sizes):
+        fabric.host("v", f"nic{i}", "s", f"10.0.0.{4 + i}", vm="vm1", vm_size=size)
+    return fabric
+
+
+@pytest.mark.parametrize(
+    ("sizes", "flagged"),
+    [
+        (["Standard_D2s_v5"] * 2, False),  # D2s_v5 takes 2 NICs
+        (["Standard_D2s_v5"] * 3, True),
+        (["Standard_D8s_v5"] * 4, False),  # D8s_v5 takes 4
+        (["Standard_D8s_v5"] * 5, True),
+        ([None] * 3, True),  # the default size, D4s_v5: 2 NICs
+    ],
+)
+def test_a_vm_has_no_more_nics_than_its_size_allows(sizes, flagged):
+    """N3.3: each size has a maximum number of NICs (D2s_v5 and D4s_v5: 2, D8s_v5: 4)."""
+    found = [f for f in validate(_vm_with_nics(sizes)) if f.code == "TooManyNicsForVmSize"]
+    assert bool(found) == flagged
+    if flagged:  # Azure refuses a declared size; the default size is our assumption
+        assert found[0].severity == ("Error" if sizes[0] else "Warning")
+
+
+def test_the_nics_of_one_vm_agree_on_its_size():
+    """N3.1: the egress cap belongs to the VM, summed over its NICs; NICs of one VM that name
+    different sizes leave that cap undefined (which NIC sends first would decide it)."""
+    codes = [f.code for f in validate(_vm_with_nics(["Standard_D2s_v5", "Standard_F2s_v2"]))]
+    assert "VmSizeConflict" in codes
+    same = _vm_with_nics(["Standard_D2s_v5", "standard_d2s_v5"])  # sizes are case-insensitive
+    assert "VmSizeConflict" not in [f.code for f in validate(same)]

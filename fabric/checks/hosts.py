@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 
 from fabric.catalogue.vmsizes import UnknownVmSize, vm_size
@@ -117,4 +117,44 @@ def check_hosts(ctx: Context) -> Iterator[Finding]:
                 "DuplicateResourceName",
                 f"{count} hosts are named {name!r}; host names must be unique",
                 r("host", name),
+            )
+    yield from _check_vms(ctx)
+
+
+def _check_vms(ctx: Context) -> Iterator[Finding]:
+    """N3.1/N3.3: the NICs of one VM (``vm``) share its size: they must agree on it, and there
+    may be no more of them than the size allows."""
+    nics: dict[str, list] = defaultdict(list)
+    for vnet in ctx.fabric.vnets.values():
+        for host in vnet.hosts:
+            nics[host.vm_name].append(host)
+    for vm, hosts in nics.items():
+        if len(hosts) < 2:
+            continue
+        resources = [r("host", h.name) for h in hosts]
+        named = {h.vm_size.lower(): h.vm_size for h in hosts if h.vm_size is not None}
+        if len(named) > 1:
+            yield error(
+                "VmSizeConflict",
+                f"the NICs of VM {vm} ({', '.join(h.name for h in hosts)}) name different "
+                f"sizes ({', '.join(sorted(named.values()))}); a VM has one size, whose egress "
+                "cap its NICs share (N3.1): give them all the same vm_size",
+                *resources,
+            )
+            continue
+        if not named and any(h.bandwidth_mbps for h in hosts):
+            continue  # no size, a cap of its own: nothing to check the NIC count against
+        try:
+            size = vm_size(next(iter(named.values()), None))
+        except UnknownVmSize:
+            continue  # reported per host
+        if len(hosts) > size.max_nics:
+            # A declared size is Azure's refusal; the default size is only our assumption.
+            report, assumed = (error, "") if named else (warning, " (the default size)")
+            yield report(
+                "TooManyNicsForVmSize",
+                f"VM {vm} has {len(hosts)} NICs ({', '.join(h.name for h in hosts)}), but "
+                f"{size.name}{assumed} takes at most {size.max_nics} (N3.3); use a larger "
+                "size or fewer NICs",
+                *resources,
             )
