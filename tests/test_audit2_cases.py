@@ -11,6 +11,7 @@ from fabric.catalogue.latency import LatencyModel
 from fabric.checks import validate
 from fabric.cli import main
 from fabric.control.plane import ControlPlane
+from fabric.io.arm import load_arm
 from fabric.model.container import Fabric
 from fabric.watcher import connectivity
 
@@ -180,3 +181,31 @@ def test_the_nics_of_one_vm_agree_on_its_size():
     assert "VmSizeConflict" in codes
     same = _vm_with_nics(["Standard_D2s_v5", "standard_d2s_v5"])  # sizes are case-insensitive
     assert "VmSizeConflict" not in [f.code for f in validate(same)]
+
+
+@pytest.mark.parametrize(
+    ("enforcement", "flagged"), [("DropUnencrypted", True), ("AllowUnencrypted", False)]
+)
+def test_drop_unencrypted_enforcement_is_reported_as_unsupported(enforcement, flagged):
+    """N5: encryption.enforcement DropUnencrypted is not supported (only AllowUnencrypted at
+    GA); a template asking for it is told that unencrypted traffic still flows."""
+    template = {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "resources": [
+            {
+                "type": "Microsoft.Network/virtualNetworks",
+                "apiVersion": "2023-04-01",
+                "name": "a",
+                "location": "westeurope",
+                "properties": {
+                    "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+                    "encryption": {"enabled": True, "enforcement": enforcement},
+                },
+            }
+        ],
+    }
+    fabric, findings = load_arm(template, None, "enc.json")
+    assert fabric.vnets["a"].encryption
+    codes = [f.code for f in findings]
+    assert ("EncryptionEnforcementNotSupported" in codes) == flagged

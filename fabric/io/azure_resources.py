@@ -281,6 +281,18 @@ class _Builder:
         props = r.properties
         prefixes = strings((props.get("addressSpace") or {}).get("addressPrefixes"), "addressSpace")
         encryption = flag(props.get("encryption") or {}, "enabled", False)
+        enforcement = (props.get("encryption") or {}).get("enforcement")
+        if encryption and str(enforcement).lower() == "dropunencrypted":
+            self.note(
+                warning(
+                    "EncryptionEnforcementNotSupported",
+                    f"{self.source}: VNet {r.name} asks for encryption enforcement "
+                    "DropUnencrypted, which Azure does not support (N5: only AllowUnencrypted "
+                    "at GA); vnetsim models AllowUnencrypted: traffic of VMs that cannot "
+                    "encrypt flows unencrypted instead of being dropped",
+                    f"vnet/{r.name}",
+                )
+            )
         self.vnet_meta[r.name] = _VnetMeta(_region(r.location), prefixes, encryption)
         self.subnets.setdefault(r.name, [])
         for i, item in enumerate(props.get("subnets") or ()):
