@@ -13,6 +13,7 @@ from fabric.cli import main
 from fabric.control.plane import ControlPlane
 from fabric.io.arm import load_arm
 from fabric.model.container import Fabric
+from fabric.model.records import Route
 from fabric.watcher import connectivity
 
 
@@ -209,3 +210,32 @@ def test_drop_unencrypted_enforcement_is_reported_as_unsupported(enforcement, fl
     assert fabric.vnets["a"].encryption
     codes = [f.code for f in findings]
     assert ("EncryptionEnforcementNotSupported" in codes) == flagged
+
+
+@pytest.mark.parametrize(("endpoint", "state"), [(False, "Active"), (True, "Invalid")])
+def test_service_tag_user_routes_are_listed(endpoint, state):
+    """§4.3/§4.4: every UDR of a subnet's route table is one of its effective routes, a
+    service-tag route too (listed by its tag, its prefixes not being in vnetsim); beside a
+    service endpoint of the same service it is Invalid, since the endpoint's routes cannot be
+    overridden (§4.4 rule 6, N16's default)."""
+    fabric = Fabric()
+    fabric.vnet("v", "westeurope", "10.0.0.0/16")
+    endpoints = ["Microsoft.Storage"] if endpoint else []
+    fabric.subnet("v", "s", "10.0.0.0/24", route_table="rt", service_endpoints=endpoints)
+    fabric.subnet("v", "nva", "10.0.1.0/24")
+    fabric.host("v", "fw", "nva", "10.0.1.4", enable_ip_forwarding=True)
+    fabric.route_table("rt", [Route("to-storage", "Storage", "VirtualAppliance", "10.0.1.4")])
+    rows = [
+        r.to_json() for r in ControlPlane(fabric).routes("v", "s").listing if r.source == "User"
+    ]
+    assert rows == [
+        {
+            "source": "User",
+            "state": state,
+            "address_prefixes": ["Storage"],
+            "next_hop_type": "VirtualAppliance",
+            "next_hop_ip_address": ["10.0.1.4"],
+            "name": "to-storage",
+            "route_table": "rt",
+        }
+    ]

@@ -182,9 +182,10 @@ def connected_group_routes(
 
 @attrs.frozen(slots=True)
 class ListedRoute:
-    """A row of the effective routes that is not in the FIB: a service endpoint's route whose
-    prefixes vnetsim does not know (N16). Its address prefix is the service tag; it reads like
-    a RouteEntry for the ``routes`` listing and ``--compare``."""
+    """A row of the effective routes that is not in the FIB: a service endpoint's route, or a
+    service-tag user route, whose prefixes vnetsim does not know (N16, §4.3). Its address
+    prefix is the service tag; it reads like a RouteEntry for the ``routes`` listing and
+    ``--compare``."""
 
     source: str
     state: str
@@ -202,9 +203,9 @@ class ListedRoute:
             "state": self.state,
             "address_prefixes": [self.prefix],
             "next_hop_type": self.next_hop_type,
-            "next_hop_ip_address": [],
-            "name": None,
-            "route_table": None,
+            "next_hop_ip_address": list(self.next_hop_ip_address),
+            "name": self.name,
+            "route_table": self.route_table,
         }
 
 
@@ -352,6 +353,26 @@ def user_routes(
     return routes
 
 
+def listed_tag_routes(
+    table: RouteTable, tags: TagPrefixes, endpoint_tags: set[str]
+) -> list[ListedRoute]:
+    """§4.3: the service-tag UDRs whose prefixes vnetsim lacks, listed by their tag (not in the
+    FIB, like the endpoint rows of N16). Beside an endpoint of the same service (the tag or its
+    regional form) such a route is Invalid: the endpoint's routes cannot be overridden (§4.4
+    rule 6), unless ``endpoint_tags`` is empty because user routes are set to override them."""
+    rows = []
+    for route in table.routes:
+        tag = route.address_prefix
+        if not is_service_tag(tag) or tags.get(tag):
+            continue
+        state = INVALID if tag.split(".")[0] in endpoint_tags else ACTIVE
+        hops = (route.next_hop_ip_address,) if route.next_hop_ip_address else ()
+        rows.append(
+            ListedRoute(USER, state, tag, route.next_hop_type, "", hops, route.name, table.name)
+        )
+    return rows
+
+
 def _rank(route: RouteEntry, endpoint_rank: int = _ENDPOINT_RANK) -> tuple[int, int]:
     """For one prefix (lower wins): §4.4 rule 6, a service endpoint's route first; rule 2 by
     source; among user routes, explicit prefixes over service tags and then rule 4's tag order;
@@ -464,6 +485,9 @@ def compile_subnet(
         if nvas and (not at_gateway or nvas[0].route_server.allow_branch_to_branch_traffic):
             routes += nvas
     routes += udrs
+    if table is not None:
+        endpoints = set() if user_routes_override_endpoints else {row.prefix for row in listed}
+        listed += listed_tag_routes(table, tags, endpoints)
     routes = select(routes, user_routes_override_endpoints)
     fib = Fib()
     for route in routes:
