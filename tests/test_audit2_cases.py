@@ -239,3 +239,26 @@ def test_service_tag_user_routes_are_listed(endpoint, state):
             "route_table": "rt",
         }
     ]
+
+
+@pytest.mark.parametrize(("nva_subnet", "flagged"), [("s", True), ("nva", False)])
+def test_an_appliance_in_the_subnet_its_route_serves_is_reported(nva_subnet, flagged):
+    """§4.3: put the NVA in a different subnet from the sources it serves, to avoid loops: an
+    NVA in a subnet whose own route table sends traffic to it gets its forwarded packets back
+    (the trace ends in RoutingLoop); validation says so before any trace is asked."""
+    fabric = Fabric()
+    fabric.vnet("v", "westeurope", "10.0.0.0/16")
+    fabric.subnet("v", "s", "10.0.1.0/24", route_table="rt")
+    fabric.subnet("v", "nva", "10.0.2.0/24")
+    fabric.host("v", "vm", "s", "10.0.1.4")
+    nva_ip = "10.0.1.5" if nva_subnet == "s" else "10.0.2.4"
+    fabric.host("v", "fw", nva_subnet, nva_ip, enable_ip_forwarding=True)
+    fabric.route_table("rt", [Route("all", "0.0.0.0/0", "VirtualAppliance", nva_ip)])
+    found = [f for f in validate(fabric) if f.code == "ApplianceInSourceSubnet"]
+    assert bool(found) == flagged
+    trace = connectivity(ControlPlane(fabric), "10.0.1.4", "8.8.8.8")
+    assert (trace.code == "RoutingLoop") == flagged
+    if flagged:
+        assert found[0].severity == "Warning"
+        assert "v/s" in found[0].message
+        assert nva_ip in found[0].message

@@ -45,6 +45,7 @@ CHECKS: tuple[Check, ...] = (
     routes.check_route_tables,
     routes.check_gateway_routes,
     routes.check_appliance_reach,
+    routes.check_appliance_in_source_subnet,
     routes.check_service_endpoints,
     routeserver.check_route_servers,
     firewalls.check_return_routes,

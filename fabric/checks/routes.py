@@ -270,3 +270,32 @@ def check_appliance_reach(ctx: Context) -> Iterator[Finding]:
                 r("route_table", table.name, "route", route.name),
                 *(r("vnet", vnet.name, "subnet", name) for name in subnets),
             )
+
+
+def check_appliance_in_source_subnet(ctx: Context) -> Iterator[Finding]:
+    """§4.3: "put the NVA in a different subnet from the sources to avoid loops". An NVA in a
+    subnet whose own route table sends traffic to it receives the packets it forwards back
+    again by the same route (a loop), so the route is reported once per table and subnet."""
+    for vnet in ctx.fabric.vnets.values():
+        for subnet in vnet.subnets:
+            table = ctx.fabric.route_tables.get(subnet.route_table or "")
+            nets = ctx.subnets.get((vnet.name, subnet.name)) or []
+            for route in table.routes if table is not None else ():
+                text = route.next_hop_ip_address
+                if route.next_hop_type != "VirtualAppliance" or not text:
+                    continue
+                try:
+                    ip = parse_address(text)
+                except AddressError:
+                    continue  # reported by check_route_tables
+                if any(ip in net for net in nets):
+                    yield warning(
+                        "ApplianceInSourceSubnet",
+                        f"route {route.name} ({route.address_prefix}) of table {table.name} "
+                        f"sends the traffic of {vnet.name}/{subnet.name} to appliance {text}, "
+                        "which is in that subnet itself: the packets it forwards match the "
+                        "same route and come back to it (a loop). Put the appliance in a "
+                        "subnet of its own, without this route (§4.3)",
+                        r("route_table", table.name, "route", route.name),
+                        r("vnet", vnet.name, "subnet", subnet.name),
+                    )
