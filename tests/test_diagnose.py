@@ -312,3 +312,28 @@ def test_cli_diagnostics_shapes_and_exit_codes(tmp_path, capsys):
     assert "did you mean 'spoke" in capsys.readouterr().err
     assert main(["connectivity", str(path), "--src", "10.77.0.1", "--dst", "10.2.0.4"]) == 2
     assert "in no subnet" in capsys.readouterr().err
+
+
+def test_a_trace_says_why_its_latency_is_unknown():
+    """No published round trip between two regions (§7.2): the latency stays unknown (null in
+    JSON), and the text says which pair and how to supply it; a path to the internet leaves
+    the model."""
+    fabric = Fabric()
+    fabric.vnet("a", "brazilsouth", "10.1.0.0/16")
+    fabric.subnet("a", "s", "10.1.1.0/24")
+    fabric.vnet("b", "uaenorth", "10.2.0.0/16")
+    fabric.subnet("b", "s", "10.2.1.0/24")
+    fabric.peer("a", "b")
+    result = trace(fabric, "10.1.1.4", "10.2.1.4")
+    assert result.reachable
+    assert result.latency_ms is None
+    assert "between brazilsouth and uaenorth" in str(result)
+    assert "region_rtt_ms" in str(result)
+    out = trace(fabric, "10.1.1.4", "8.8.8.8")
+    assert out.reachable
+    assert "outside the model" in str(out)
+    known = trace(hub_and_spokes(remote=False), "10.1.0.4", "10.0.2.4")
+    assert known.reachable
+    assert known.latency_ms is not None
+    assert known.path.latency_gap is None
+    assert "latency unknown" not in str(known)

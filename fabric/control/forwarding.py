@@ -392,6 +392,26 @@ class Path:
         return round(total, 6)
 
     @property
+    def latency_gap(self) -> str | None:
+        """Why ``latency_ms`` is None on a path that gets through (None: it is known)."""
+        if not self.reachable:
+            return None
+        if isinstance(self.outcome, Forward) and self.outcome.to in _UNMEASURED:
+            return f"the path leaves for {self.outcome.to}, which is outside the model"
+        for step in self.steps:
+            if isinstance(step, Leg) and step.latency_ms is None:
+                return (
+                    f"no published round trip between {step.source_region} and {step.region} "
+                    "(§7.2); add it under simulation.parameters.region_rtt_ms"
+                )
+            if isinstance(step, LocationLeg) and step.latency_ms is None:
+                return (
+                    f"no known round trip between {step.region} and peering location "
+                    f"{step.location}; add it under simulation.parameters.peering_location_rtt_ms"
+                )
+        return None
+
+    @property
     def firewalls(self) -> tuple[str, ...]:
         """The Azure Firewalls the path passes, in order."""
         return tuple(s.firewall.name for s in self.steps if isinstance(s, FirewallHop))

@@ -127,6 +127,8 @@ class Trace:
             lines.append(f"  also blocking: {drop.reason}")
         if self.latency_ms is not None:
             lines.append(f"  estimated one-way latency: {self.latency_ms:.3f} ms")
+        elif self.reachable and self.path.latency_gap:
+            lines.append(f"  one-way latency unknown: {self.path.latency_gap}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
