@@ -18,6 +18,7 @@ Explanation = tuple[str, str, tuple[str, ...]]
 
 
 _MEMO_KEY = "explain"  # where a plane keeps what its explanations learned
+_UNKNOWN = object()  # a pair of VNets whose cause is not worked out yet
 
 
 class _Known:
@@ -89,6 +90,10 @@ def explain_no_route(
     holders = by_value.get(int(destination))
     if holders is None:
         holders = by_value[int(destination)] = plane.vnets_containing(destination)
+    if len(holders) == 1 and holders[0].name != here.name:  # the usual case, a million times
+        found = known.causes.get((here.name, holders[0].name), _UNKNOWN)
+        if found is not _UNKNOWN and found is not None:
+            return found
     targets = [v for v in holders if v.name != here.name]
     in_here = len(targets) < len(holders)
     if in_here and targets:

@@ -717,7 +717,9 @@ class _Walk:
 
     def run(self) -> Path:
         self.steps.append(Egress(self.start))
-        outcome = self.unicast_only() or self.host_port()
+        outcome = self.unicast_only()
+        if outcome is None and self.packet.source_port == HOST_RESERVED_UDP_PORT:
+            outcome = self.host_port()  # (the port alone first: a matrix asks a million times)
         if outcome is None:
             self.nsg(self.start, "Outbound")
             outcome = self.platform()
