@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fabric.control.addressing import AddressError, IPNetwork, parse_prefix, valid_networks
 from fabric.control.peering import PeeringView
 from fabric.model.container import Fabric
+
+if TYPE_CHECKING:
+    from fabric.control.plane import ControlPlane
 
 
 class Context:
@@ -13,6 +18,7 @@ class Context:
     def __init__(self, fabric: Fabric) -> None:
         self.fabric = fabric
         self.view = PeeringView(fabric)
+        self._plane: ControlPlane | None = None
         self.space: dict[str, list[tuple[str, IPNetwork]]] = {}
         self.bad_space: dict[str, list[tuple[str, str]]] = {}
         for vnet in fabric.vnets.values():
@@ -30,6 +36,16 @@ class Context:
             for vnet in fabric.vnets.values()
             for subnet in vnet.subnets
         }
+
+    @property
+    def plane(self) -> ControlPlane:
+        """The fabric's control plane, built once on first use and shared by the checks that
+        ask it questions (most checks need none, and it copies the fabric)."""
+        if self._plane is None:
+            from fabric.control.plane import ControlPlane
+
+            self._plane = ControlPlane(self.fabric)
+        return self._plane
 
     def networks(self, vnet: str) -> list[IPNetwork]:
         return [net for _, net in self.space.get(vnet, [])]

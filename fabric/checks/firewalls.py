@@ -177,10 +177,8 @@ class _Return:
     """The state of one run of ``check_return_routes``."""
 
     def __init__(self, ctx: Context, sources: list, tables: set[str]) -> None:
-        from fabric.control.plane import ControlPlane
-
         self.fabric = ctx.fabric
-        self.plane = ControlPlane(ctx.fabric)
+        self.plane = ctx.plane
         hops = {
             route.next_hop_ip_address
             for name in sorted(tables)
@@ -415,9 +413,7 @@ def check_firewall_default_route(ctx: Context) -> Iterator[Finding]:
     ]
     if not homes:
         return
-    from fabric.control.plane import ControlPlane
-
-    plane = ControlPlane(fabric)
+    plane = ctx.plane
     default = ip_network("0.0.0.0/0")
     for vnet in homes:
         table = plane.routes(vnet, FIREWALL_SUBNET)

@@ -16,8 +16,12 @@ from fabric.control.addressing import (
 from fabric.model.findings import Finding, error, warning
 from fabric.model.records import suggest
 
-# Subnets that hold only their service (besides GatewaySubnet, above): finding code and why.
+# Subnets that hold only their service: finding code and why.
 _DEDICATED_SUBNETS = {
+    GATEWAY_SUBNET: (  # §1.3
+        "HostInGatewaySubnet",
+        "nothing but the gateway may be deployed there",
+    ),
     "AzureBastionSubnet": (
         "HostInBastionSubnet",
         "nothing but Azure Bastion may be deployed there (N18.2)",
@@ -50,13 +54,6 @@ def check_hosts(ctx: Context) -> Iterator[Finding]:
                     "ReferencedResourceNotFound",
                     f"host {host.name} references NSG {host.nsg!r}, which is not declared "
                     f"({suggest(host.nsg, fabric.nsgs)})",
-                    resource,
-                )
-            if host.subnet == GATEWAY_SUBNET:  # §1.3: nothing else may be deployed there
-                yield error(
-                    "HostInGatewaySubnet",
-                    f"host {host.name} is in {vnet.name}/GatewaySubnet; nothing but the gateway "
-                    "may be deployed there: move it to another subnet",
                     resource,
                 )
             dedicated = _DEDICATED_SUBNETS.get(host.subnet)
