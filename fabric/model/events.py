@@ -445,21 +445,35 @@ def _delete_peering(event: Event, fabric: Fabric) -> tuple[Fabric, str]:
     return fabric, f"deleted peering link {key[0]}/{key[1]}{after}"
 
 
+def _without(items: tuple, name: str, missing: str) -> tuple:
+    """``items`` less the one called ``name`` (an EventError saying ``missing`` if none is)."""
+    kept = tuple(item for item in items if item.name != name)
+    if len(kept) == len(items):
+        raise EventError(missing)
+    return kept
+
+
+def _upserted(items: tuple, new) -> tuple[tuple, bool]:
+    """``items`` with ``new`` in place of the item of its name, or added at the end; and
+    whether it replaced one."""
+    replaced = any(item.name == new.name for item in items)
+    merged = [new if item.name == new.name else item for item in items]
+    if not replaced:
+        merged.append(new)
+    return tuple(merged), replaced
+
+
 def _change_table(event: Event, fabric: Fabric) -> tuple[Fabric, str]:
     table = fabric.route_tables[event.target]
     if event.remove is not None:
-        kept = tuple(r for r in table.routes if r.name != event.remove)
-        if len(kept) == len(table.routes):
-            raise EventError(f"route table {table.name} has no route {event.remove!r}")
+        missing = f"route table {table.name} has no route {event.remove!r}"
+        kept = _without(table.routes, event.remove, missing)
         fabric.route_tables[table.name] = attrs.evolve(table, routes=kept)
         return fabric, f"removed route {event.remove} from route table {table.name}"
     route = event.route
     assert route is not None
-    replaced = any(r.name == route.name for r in table.routes)
-    routes = [route if r.name == route.name else r for r in table.routes]
-    if not replaced:
-        routes.append(route)
-    fabric.route_tables[table.name] = attrs.evolve(table, routes=tuple(routes))
+    routes, replaced = _upserted(table.routes, route)
+    fabric.route_tables[table.name] = attrs.evolve(table, routes=routes)
     hop = route.next_hop_type + (
         f" {route.next_hop_ip_address}" if route.next_hop_ip_address else ""
     )
@@ -470,18 +484,14 @@ def _change_table(event: Event, fabric: Fabric) -> tuple[Fabric, str]:
 def _change_nsg(event: Event, fabric: Fabric) -> tuple[Fabric, str]:
     nsg = fabric.nsgs[event.target]
     if event.remove is not None:
-        kept = tuple(r for r in nsg.security_rules if r.name != event.remove)
-        if len(kept) == len(nsg.security_rules):
-            raise EventError(f"NSG {nsg.name} has no rule {event.remove!r}")
+        missing = f"NSG {nsg.name} has no rule {event.remove!r}"
+        kept = _without(nsg.security_rules, event.remove, missing)
         fabric.nsgs[nsg.name] = attrs.evolve(nsg, security_rules=kept)
         return fabric, f"removed rule {event.remove} from NSG {nsg.name}"
     rule = event.rule
     assert rule is not None
-    replaced = any(r.name == rule.name for r in nsg.security_rules)
-    rules = [rule if r.name == rule.name else r for r in nsg.security_rules]
-    if not replaced:
-        rules.append(rule)
-    fabric.nsgs[nsg.name] = attrs.evolve(nsg, security_rules=tuple(rules))
+    rules, replaced = _upserted(nsg.security_rules, rule)
+    fabric.nsgs[nsg.name] = attrs.evolve(nsg, security_rules=rules)
     verb = "replaced" if replaced else "added"
     return fabric, (
         f"{verb} rule {rule.name} ({rule.direction} {rule.access}, priority {rule.priority}) "
