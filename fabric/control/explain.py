@@ -18,7 +18,6 @@ Explanation = tuple[str, str, tuple[str, ...]]
 
 
 _MEMO_KEY = "explain"  # where a plane keeps what its explanations learned
-_UNKNOWN = object()  # a pair of VNets whose cause is not worked out yet
 
 
 class _Known:
@@ -91,10 +90,9 @@ def explain_no_route(
     if holders is None:
         holders = by_value[int(destination)] = plane.vnets_containing(destination)
     if len(holders) == 1 and holders[0].name != here.name:  # the usual case, a million times
-        found = known.causes.get((here.name, holders[0].name), _UNKNOWN)
-        if found is not _UNKNOWN and found is not None:
-            return found
-    targets = [v for v in holders if v.name != here.name]
+        targets = holders
+    else:
+        targets = [v for v in holders if v.name != here.name]
     in_here = len(targets) < len(holders)
     if in_here and targets:
         return (
