@@ -247,9 +247,8 @@ def render(report: dict) -> str:
     results = report["results"]
     for row in ROWS:
         raw = results.get(row.benchmark, {})
-        try:
-            figure = row.figure(raw)
-        except (KeyError, TypeError):
+        figure = _figure(row, results)
+        if figure is None:
             lines.append(f"| {row.measure} | not measured | | | | | | {row.benchmark}.py |")
             continue
         peer = row.peer(raw) if row.peer else None
@@ -305,24 +304,17 @@ def main(argv: list[str] | None = None) -> int:
     table = render(report)
     (out / "performance.md").write_text(table)
     print(table)
-    print(
-        json.dumps(
-            {
-                row.measure: row.figure(report["results"].get(row.benchmark, {}))
-                for row in ROWS
-                if _measured(row, report)
-            }
-        )
-    )
+    figures = {row.measure: _figure(row, report["results"]) for row in ROWS}
+    print(json.dumps({measure: value for measure, value in figures.items() if value is not None}))
     return 0
 
 
-def _measured(row: Row, report: dict) -> bool:
+def _figure(row: Row, results: dict) -> float | None:
+    """The row's figure from its benchmark's output (None: not measured, or it failed)."""
     try:
-        row.figure(report["results"].get(row.benchmark, {}))
+        return row.figure(results.get(row.benchmark, {}))
     except (KeyError, TypeError):
-        return False
-    return True
+        return None
 
 
 if __name__ == "__main__":

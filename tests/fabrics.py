@@ -5,6 +5,16 @@ from __future__ import annotations
 from fabric.model.container import Fabric
 from fabric.model.records import Route
 
+# §4.7's route table Subnet1-rt: the user routes with their documented names
+SUBNET1_ROUTES = (
+    Route("Within-VNet1", "10.0.0.0/16", "VirtualAppliance", "10.0.100.4"),
+    Route("Within-Subnet1", "10.0.0.0/24", "VnetLocal"),
+    Route("ToVNet2-1-Drop", "10.1.0.0/16", "None"),
+    Route("ToVNet2-2-Drop", "10.2.0.0/16", "None"),
+    Route("To-On-Prem", "10.10.0.0/16", "VirtualAppliance", "10.0.100.4"),
+    Route("Default-NVA", "0.0.0.0/0", "VirtualAppliance", "10.0.100.4"),
+)
+
 
 def routing_example(with_route_table: bool = True) -> Fabric:
     """§4.7 / TC-RT-3, TC-RT-4. On-premises 10.10.0.0/16 is stood in for by a VNet behind a
@@ -18,14 +28,7 @@ def routing_example(with_route_table: bool = True) -> Fabric:
     if with_route_table:
         fabric.route_table(
             "Subnet1-rt",
-            [
-                Route("Within-VNet1", "10.0.0.0/16", "VirtualAppliance", "10.0.100.4"),
-                Route("Within-Subnet1", "10.0.0.0/24", "VnetLocal"),
-                Route("ToVNet2-1-Drop", "10.1.0.0/16", "None"),
-                Route("ToVNet2-2-Drop", "10.2.0.0/16", "None"),
-                Route("To-On-Prem", "10.10.0.0/16", "VirtualAppliance", "10.0.100.4"),
-                Route("Default-NVA", "0.0.0.0/0", "VirtualAppliance", "10.0.100.4"),
-            ],
+            SUBNET1_ROUTES,
         )
     fabric.subnet(
         "Virtual-network-1",

@@ -31,6 +31,7 @@ from fabric.model.records import BgpSettings, IpsecPolicy, Route, SecurityRule, 
 from fabric.sim import tcp
 from fabric.sim.runs import simulate
 from fabric.watcher import connectivity, ip_flow
+from tests.fabrics import SUBNET1_ROUTES
 
 
 @pytest.fixture
@@ -157,17 +158,7 @@ def routing_example(*, subnet1_table: bool = True) -> Fabric:
     fabric = Fabric()
     fabric.vnet("Virtual-network-1", "eastus", "10.0.0.0/16")
     fabric.vnet("Virtual-network-2", "eastus", ["10.1.0.0/16", "10.2.0.0/16"])
-    fabric.route_table(
-        "Subnet1-rt",
-        [
-            Route("Within-VNet1", "10.0.0.0/16", "VirtualAppliance", "10.0.100.4"),
-            Route("Within-Subnet1", "10.0.0.0/24", "VnetLocal"),
-            Route("ToVNet2-1-Drop", "10.1.0.0/16", "None"),
-            Route("ToVNet2-2-Drop", "10.2.0.0/16", "None"),
-            Route("To-On-Prem", "10.10.0.0/16", "VirtualAppliance", "10.0.100.4"),
-            Route("Default-NVA", "0.0.0.0/0", "VirtualAppliance", "10.0.100.4"),
-        ],
-    )
+    fabric.route_table("Subnet1-rt", SUBNET1_ROUTES)
     fabric.subnet(
         "Virtual-network-1",
         "Subnet1",
