@@ -39,7 +39,7 @@ import numpy as np
 from fabric.control.forwarding import resolve
 from fabric.model import FlowSpec
 from fabric.model.traffic import HEADER_BYTES, flow_endpoints
-from fabric.sim.dataplane import Dataplane
+from fabric.sim.dataplane import Dataplane, DelayCount
 from fabric.sim.flows import STEADY_AFTER, FlowStats
 from fabric.sim.plans import (
     SERVER_STEPS,
@@ -72,15 +72,6 @@ _NEVER = np.iinfo(np.int64).max  # the safe bound of the last window: everything
 class BatchUnsupported(Exception):  # noqa: N818 - reads as the condition
     """The scenario needs the event engine (closed-loop TCP, packet capture, a cyclic graph,
     timed events)."""
-
-
-class _Counted:
-    """Stands in for a Delay element's counter (the event path's Delay.arrivals)."""
-
-    __slots__ = ("arrivals",)
-
-    def __init__(self, arrivals: int) -> None:
-        self.arrivals = arrivals
 
 
 class _Packets:
@@ -126,7 +117,7 @@ class _FlowState:
         self.last_event = int(times.max()) if times.size else 0
         # switches passed up to and including each step (the hop limit)
         self.switches = np.cumsum([isinstance(step, SwitchStep) for step in plan]).tolist()
-        self.delays: dict[int, _Counted] = {}  # position -> its Delay element's counter
+        self.delays: dict[int, DelayCount] = {}  # position -> its Delay element's counter
 
     def take(self, until: int) -> _Packets | None:
         """The packets sent before ``until`` not pushed yet."""
@@ -317,7 +308,7 @@ def _advance(
         elif isinstance(step, DelayStep):
             counter = state.delays.get(position)
             if counter is None:
-                counter = state.delays[position] = _Counted(0)
+                counter = state.delays[position] = DelayCount(step.label)
                 dataplane.delays.append(counter)
             counter.arrivals += count
             packets.times = packets.times + step.delay_ns

@@ -32,6 +32,7 @@ from fabric.model import ExpressRouteCircuit, Host, VpnGateway
 from fabric.model.traffic import Address
 from fabric.sim.capture import Capture
 from fabric.sim.plans import (
+    SERVER_STEPS,
     CircuitStep,
     DecapStep,
     DelayStep,
@@ -57,11 +58,16 @@ from simulator import Delay, RateServer, Simulation
 from simulator.units import NS_PER_S
 
 Stage = Callable[["Packet"], None]
+Record = Callable[[int, "Packet"], None]  # a sink that only records: (time, packet)
+
+# Steps a fused tail can take (see Dataplane._fused_tail): they count, delay, or end the path.
+_TAIL_STEPS = (SwitchStep, LinkStep, DelayStep, DecapStep, SinkStep)
 
 __all__ = [
     "CONGESTION_CODES",
     "MIN_SERVICE_NS",
     "Dataplane",
+    "DelayCount",
     "Gate",
     "Packet",
     "advance",
@@ -190,6 +196,17 @@ class GatewayTunnel:
         advance(packet)
 
 
+class DelayCount:
+    """The counter of a fixed delay whose packets are not held as events (a fused tail, the
+    batch path): its ``arrivals`` count as packet-hops, as a Delay element's do."""
+
+    __slots__ = ("arrivals", "name")
+
+    def __init__(self, name: str, arrivals: int = 0) -> None:
+        self.name = name
+        self.arrivals = arrivals
+
+
 def _size_limit(limit: int, drop: Drop) -> Stage:
     def check(packet: Packet) -> None:
         if packet.size > limit:
@@ -264,6 +281,9 @@ class Dataplane:
         self.delays: list[Delay] = []
         self.capture: Capture | None = None
         self.queue_drops: dict[str, Drop] = {}  # server name -> the Drop it reports
+        # The latest delivery a fused tail recorded without an event (the run's end is the
+        # later of it and the last event).
+        self.last_delivery_ns = 0
 
     # -- drops ------------------------------------------------------------------------------
 
@@ -511,9 +531,12 @@ class Dataplane:
         *,
         established: bool = False,
         records: frozenset[tuple[str, str]] = frozenset(),
+        record: Record | None = None,
     ) -> tuple[tuple[Stage, ...], Path]:
         """The stages a flow's packets pass, compiled from the control plane's path
-        (``records``: where the flow holds NSG flow records, see ``resolve``)."""
+        (``records``: where the flow holds NSG flow records, see ``resolve``). ``record``:
+        what ``sink`` does, as a call with the time, when the sink only records the delivery
+        (it need not then run at that time, see ``_fused_tail``)."""
         path = resolve(
             self.plane,
             source.ip,
@@ -526,7 +549,98 @@ class Dataplane:
         )
         if self.dynamic:
             sink = self._gated_sink(path, destination, sink)
-        return tuple(self.stage(step, sink) for step in self.plan(path, source)), path
+        plan = self.plan(path, source)
+        cut = self._fusable_from(plan)
+        if cut is None:
+            return tuple(self.stage(step, sink) for step in plan), path
+        head = tuple(self.stage(step, sink) for step in plan[:cut])
+        return (*head, self._fused_tail(plan[cut:], sink, record)), path
+
+    def _fusable_from(self, plan: tuple[PlanStep, ...]) -> int | None:
+        """Where a plan's tail starts if it can run as one stage (see ``_fused_tail``): the
+        steps after its last queueing server, when they only count, change the wire size and
+        delay, and end at the sink. None when it cannot: a run with events (elements fail
+        and are flushed while packets are on them), a capture (taps read the clock), a hop
+        limit that the plan's switches could reach, or another step in the tail."""
+        if self.dynamic or self.capture is not None:
+            return None
+        if sum(isinstance(step, SwitchStep) for step in plan) >= self.params.hop_limit:
+            return None
+        servers = [i for i, step in enumerate(plan) if isinstance(step, SERVER_STEPS)]
+        if not servers:
+            return None
+        last = servers[-1]
+        if not isinstance(plan[-1], SinkStep):
+            return None
+        if not all(isinstance(step, _TAIL_STEPS) for step in plan[last + 1 :]):
+            return None
+        return last + 1
+
+    def _fused_tail(self, tail: tuple[PlanStep, ...], sink: Stage, record: Record | None) -> Stage:
+        """The steps after a plan's last server as one stage: the counters the step-by-step
+        stages keep (switch visits, link packets and bytes, delay arrivals), the hop limit and
+        the wire size are applied when the packet leaves that server, and it reaches the sink
+        after the sum of the delays: one event on the way (none for a sink that only records,
+        ``record(time, packet)``) instead of one per delay and a call per step. Nothing reads
+        those counters or the packet before the run ends, so the results are the same packet
+        for packet; the batch path (``fabric.sim.batchplane``) takes the same shortcut."""
+        switches: list[VirtualSwitch] = []
+        links: list[tuple[PeeringLink, bool]] = []  # with: does it carry the inner packet?
+        delays: list[DelayCount] = []
+        decapsulated = False
+        total_ns = 0
+        for step in tail:
+            if isinstance(step, SwitchStep):
+                switches.append(self.switch(step.vnet))
+            elif isinstance(step, LinkStep):
+                links.append((self.peering_link(step), decapsulated))
+                total_ns += step.delay_ns
+            elif isinstance(step, DelayStep):
+                counter = DelayCount(step.label)
+                self.delays.append(counter)
+                delays.append(counter)
+                total_ns += step.delay_ns
+            elif isinstance(step, DecapStep):
+                decapsulated = True
+        hops = len(switches)
+
+        def count(packet: Packet) -> None:
+            for node in switches:
+                node.packets += 1
+            packet.ttl -= hops
+            for link, inner in links:
+                link.packets += 1
+                link.bytes += packet.size if inner else packet.wire
+            for counter in delays:
+                counter.arrivals += 1
+            if decapsulated:
+                packet.wire = packet.size
+
+        if record is not None:
+            sim = self.sim
+
+            def recorded(packet: Packet) -> None:
+                count(packet)
+                at = sim.now + total_ns
+                if at > self.last_delivery_ns:
+                    self.last_delivery_ns = at
+                record(at, packet)
+
+            return recorded
+        if total_ns == 0:
+
+            def delivered(packet: Packet) -> None:
+                count(packet)
+                sink(packet)
+
+            return delivered
+        travel = Delay(self.sim, total_ns, sink, name="tail")
+
+        def carried(packet: Packet) -> None:
+            count(packet)
+            travel.put(packet)
+
+        return carried
 
     def _gated_sink(self, path: Path, destination: Host | Address, sink: Stage) -> Stage:
         """Delivery in a run with events: a stopped VM receives nothing, and nothing reaches

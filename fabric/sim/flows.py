@@ -335,6 +335,7 @@ class OpenLoopFlow:
             spec.source_port,
             self.delivered,
             records=self.records,
+            record=self.stats.deliver,
         )
 
     def reroute(self, dataplane: Dataplane) -> None:
