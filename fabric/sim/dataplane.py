@@ -207,6 +207,53 @@ class DelayCount:
         self.arrivals = arrivals
 
 
+class FusedTail:
+    """What the steps of a fused tail count (``Dataplane._fused_tail``), tallied per packet
+    and added to the elements at the end of the run: packets, wire bytes as they leave the
+    last server, inner bytes (what links after a decapsulation carry), the latest delivery."""
+
+    __slots__ = (
+        "decapsulates",
+        "delays",
+        "inner",
+        "last_ns",
+        "links",
+        "packets",
+        "switches",
+        "wire",
+    )
+
+    def __init__(self) -> None:
+        self.switches: list[VirtualSwitch] = []
+        self.links: list[tuple[PeeringLink, bool]] = []  # with: after a decapsulation?
+        self.delays: list[DelayCount] = []
+        self.decapsulates = False
+        self.packets = 0
+        self.wire = 0
+        self.inner = 0
+        self.last_ns = 0
+
+    def count(self, packet: Packet) -> None:
+        """Tally one packet and apply the tail to it (hop limit, wire size)."""
+        self.packets += 1
+        self.wire += packet.wire
+        self.inner += packet.size
+        packet.ttl -= len(self.switches)
+        if self.decapsulates:
+            packet.wire = packet.size
+
+    def settle(self) -> None:
+        """Add the tally to the elements' counters, once: it is then reset."""
+        for node in self.switches:
+            node.packets += self.packets
+        for link, inner in self.links:
+            link.packets += self.packets
+            link.bytes += self.inner if inner else self.wire
+        for counter in self.delays:
+            counter.arrivals += self.packets
+        self.packets = self.wire = self.inner = 0
+
+
 def _size_limit(limit: int, drop: Drop) -> Stage:
     def check(packet: Packet) -> None:
         if packet.size > limit:
@@ -281,9 +328,7 @@ class Dataplane:
         self.delays: list[Delay] = []
         self.capture: Capture | None = None
         self.queue_drops: dict[str, Drop] = {}  # server name -> the Drop it reports
-        # The latest delivery a fused tail recorded without an event (the run's end is the
-        # later of it and the last event).
-        self.last_delivery_ns = 0
+        self.fused: list[FusedTail] = []  # the tails run as one stage (see _fused_tail)
 
     # -- drops ------------------------------------------------------------------------------
 
@@ -577,56 +622,49 @@ class Dataplane:
         return last + 1
 
     def _fused_tail(self, tail: tuple[PlanStep, ...], sink: Stage, record: Record | None) -> Stage:
-        """The steps after a plan's last server as one stage: the counters the step-by-step
-        stages keep (switch visits, link packets and bytes, delay arrivals), the hop limit and
-        the wire size are applied when the packet leaves that server, and it reaches the sink
-        after the sum of the delays: one event on the way (none for a sink that only records,
-        ``record(time, packet)``) instead of one per delay and a call per step. Nothing reads
-        those counters or the packet before the run ends, so the results are the same packet
-        for packet; the batch path (``fabric.sim.batchplane``) takes the same shortcut."""
-        switches: list[VirtualSwitch] = []
-        links: list[tuple[PeeringLink, bool]] = []  # with: does it carry the inner packet?
-        delays: list[DelayCount] = []
-        decapsulated = False
+        """The steps after a plan's last server as one stage: the packet reaches the sink
+        after the sum of the delays, with one event on the way (none for a sink that only
+        records, ``record(time, packet)``) instead of one per delay and a call per step. The
+        counters those steps keep (switch visits, link packets and bytes, delay arrivals) are
+        tallied per tail and added to the elements by ``settle`` when the run is over: nothing
+        reads them, or the packet, before then, so the results are the same packet for packet
+        (the batch path, ``fabric.sim.batchplane``, counts the same way)."""
+        tally = FusedTail()
         total_ns = 0
         for step in tail:
             if isinstance(step, SwitchStep):
-                switches.append(self.switch(step.vnet))
+                tally.switches.append(self.switch(step.vnet))
             elif isinstance(step, LinkStep):
-                links.append((self.peering_link(step), decapsulated))
+                tally.links.append((self.peering_link(step), tally.decapsulates))
                 total_ns += step.delay_ns
             elif isinstance(step, DelayStep):
                 counter = DelayCount(step.label)
                 self.delays.append(counter)
-                delays.append(counter)
+                tally.delays.append(counter)
                 total_ns += step.delay_ns
             elif isinstance(step, DecapStep):
-                decapsulated = True
-        hops = len(switches)
-
-        def count(packet: Packet) -> None:
-            for node in switches:
-                node.packets += 1
-            packet.ttl -= hops
-            for link, inner in links:
-                link.packets += 1
-                link.bytes += packet.size if inner else packet.wire
-            for counter in delays:
-                counter.arrivals += 1
-            if decapsulated:
-                packet.wire = packet.size
+                tally.decapsulates = True
+        self.fused.append(tally)
+        hops, decapsulates = len(tally.switches), tally.decapsulates
 
         if record is not None:
             sim = self.sim
 
             def recorded(packet: Packet) -> None:
-                count(packet)
+                # tally.count() inlined: this runs once per packet.
+                tally.packets += 1
+                tally.wire += packet.wire
+                tally.inner += packet.size
+                packet.ttl -= hops
+                if decapsulates:
+                    packet.wire = packet.size
                 at = sim.now + total_ns
-                if at > self.last_delivery_ns:
-                    self.last_delivery_ns = at
+                if at > tally.last_ns:
+                    tally.last_ns = at
                 record(at, packet)
 
             return recorded
+        count = tally.count
         if total_ns == 0:
 
             def delivered(packet: Packet) -> None:
@@ -641,6 +679,13 @@ class Dataplane:
             travel.put(packet)
 
         return carried
+
+    def settle(self) -> int:
+        """At the end of a run: add the fused tails' tallies to their elements' counters;
+        returns the latest delivery they recorded without an event (0 if none)."""
+        for tally in self.fused:
+            tally.settle()
+        return max((tally.last_ns for tally in self.fused), default=0)
 
     def _gated_sink(self, path: Path, destination: Host | Address, sink: Stage) -> Stage:
         """Delivery in a run with events: a stopped VM receives nothing, and nothing reaches

@@ -631,6 +631,9 @@ class OpenLoopSchedule:
         self.times = all_times[order].tolist()
         self.owner = owner[order].astype(np.int64).tolist()
         self.local = local[order].astype(np.int64).tolist()
+        self.count = len(self.times)
+        self.schedule_at = sim.schedule_at
+        self.emit = self._emit  # one bound method, not one per packet
 
     def start(self) -> None:
         if self.times:
@@ -638,10 +641,12 @@ class OpenLoopSchedule:
 
     def _emit(self, position: int) -> None:
         # OpenLoopFlow.packet inlined: this runs once per packet of every open-loop flow.
-        flow, index = self.flows[self.owner[position]], self.local[position]
+        flow = self.flows[self.owner[position]]
+        index = self.local[position]
         flow.stats.sent += 1
         size = flow.sizes[index]
-        packet = Packet(flow, index, size, self.sim.now, flow.path, flow.ttl, size - flow.header)
-        flow.path[0](packet)
-        if position + 1 < len(self.times):
-            self.sim.schedule_at(self.times[position + 1], self._emit, position + 1)
+        path = flow.path
+        path[0](Packet(flow, index, size, self.times[position], path, flow.ttl, size - flow.header))
+        position += 1
+        if position < self.count:
+            self.schedule_at(self.times[position], self.emit, position)

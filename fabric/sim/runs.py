@@ -122,7 +122,7 @@ def simulate(
             flow.start()
     bar = _progress(sim, horizon_s) if progress else None
     sim.run()
-    sim.now = max(sim.now, dataplane.last_delivery_ns)  # deliveries recorded without events
+    sim.now = max(sim.now, dataplane.settle())  # deliveries recorded without events
     wall_s = time.perf_counter() - started
     if bar is not None:
         bar.close()
