@@ -37,3 +37,7 @@ VNETS_PER_CONNECTED_GROUP = 250  # the default
 VNETS_PER_CONNECTED_GROUP_HIGH_SCALE = 3_000
 CONNECTED_GROUPS_PER_VNET = 2  # a soft limit in 2026, raisable by a request form
 SPOKES_PER_AVNM_HUB = 1_000  # 2026; 2023: at most 500 VNets peered to the hub in total
+# Security admin rules (concept-limitations, 2023 and 2026): IP prefixes across all admin
+# rules, 1,000 in 2023, 20,000 in 2026 (the newest is modelled). The sheet's "<= 100 rules per
+# level" does not say what a level is, so it is not checked.
+ADMIN_RULE_IP_PREFIXES = 20_000

@@ -82,6 +82,52 @@ def check_network_managers(ctx: Context) -> Iterator[Finding]:
     if deployment.groups:
         yield from _overlaps(ctx)
     yield from _limits(ctx)
+    if fabric.security_admin_configurations:
+        yield from _security_admin(ctx)
+
+
+def _security_admin(ctx: Context) -> Iterator[Finding]:
+    """§5.3 and N8.1-N8.2: what security admin configurations leave out, one configuration per
+    region, and the IP prefixes their rules hold."""
+    fabric = ctx.fabric
+    applied = ctx.plane.admin_rules
+    for exclusion in applied.exclusions:
+        yield warning(
+            exclusion.code,
+            exclusion.detail,
+            r("vnet", exclusion.vnet),
+            r("security_admin_configuration", exclusion.configuration),
+        )
+    by_region: dict[str, set[str]] = {}
+    for vnet, rules in applied.by_vnet.items():
+        region = fabric.vnets[vnet].region
+        by_region.setdefault(region, set()).update(a.configuration for a in rules)
+    for region, configs in sorted(by_region.items()):
+        if len(configs) > 1:
+            names = sorted(configs)
+            yield error(
+                "TooManySecurityAdminConfigurations",
+                f"security admin configurations {', '.join(names)} all apply to VNets in "
+                f"{region}: Virtual Network Manager deploys one security admin configuration "
+                "per region (N8.1). Merge their rule collections into one configuration",
+                *(r("security_admin_configuration", name) for name in names),
+            )
+    prefixes = sum(
+        1
+        for config in fabric.security_admin_configurations.values()
+        for collection in config.rule_collections
+        for rule in collection.rules
+        for value in (*rule.source_address_prefixes, *rule.destination_address_prefixes)
+        if value != "*" and (value[:1].isdigit() or ":" in value)
+    )
+    if prefixes > limits.ADMIN_RULE_IP_PREFIXES:
+        yield error(
+            "TooManyAdminRulePrefixes",
+            f"the security admin rules hold {prefixes:,} IP prefixes; Virtual Network Manager "
+            f"allows {limits.ADMIN_RULE_IP_PREFIXES:,} across all admin rules (N8.2). Use "
+            "service tags or wider prefixes",
+            *(r("security_admin_configuration", n) for n in fabric.security_admin_configurations),
+        )
 
 
 def _references(ctx: Context) -> Iterator[Finding]:
@@ -101,6 +147,17 @@ def _references(ctx: Context) -> Iterator[Finding]:
                 "which is not declared",
                 r("network_group", group.name),
             )
+    for admin in fabric.security_admin_configurations.values():
+        for collection in admin.rule_collections:
+            for name in collection.applies_to_groups:
+                if name not in fabric.network_groups:
+                    yield error(
+                        "ReferencedResourceNotFound",
+                        f"security admin configuration {admin.name}'s rule collection "
+                        f"{collection.name} applies to network group {name!r}, which is not "
+                        "declared",
+                        r("security_admin_configuration", admin.name),
+                    )
     for config in fabric.connectivity_configurations.values():
         for name in config.group_names:
             if name not in fabric.network_groups:

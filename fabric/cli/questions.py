@@ -199,11 +199,17 @@ def cmd_ip_flow(args: argparse.Namespace) -> int:
         )
     )
     answer = {"access": verdict.access, "rule_name": verdict.rule_name, "nsg": verdict.nsg}
+    if verdict.admin_configuration is not None:  # §5.3: decided before the NSGs
+        answer["security_admin_configuration"] = verdict.admin_configuration
+        answer["admin_access"] = verdict.admin_access
     if args.json:
         emit(answer)
     else:
         decided = (
-            f"rule {verdict.qualified_rule} of NSG {verdict.nsg}"
+            f"security admin rule {verdict.rule_name} ({verdict.admin_access}) of configuration "
+            f"{verdict.admin_configuration}, evaluated before NSGs"
+            if verdict.admin_configuration is not None
+            else f"rule {verdict.qualified_rule} of NSG {verdict.nsg}"
             if verdict.nsg and verdict.rule_name
             else f"no rule of NSG {verdict.nsg} allows it"
             if verdict.nsg

@@ -37,7 +37,14 @@ import attrs
 from fabric.control.addressing import IPNetwork, valid_networks
 from fabric.control.permissions import missing_permission
 from fabric.model.container import Fabric
-from fabric.model.records import ConnectivityConfiguration, NetworkManager, Peering, VNet
+from fabric.model.records import (
+    AdminRule,
+    ConnectivityConfiguration,
+    NetworkManager,
+    Peering,
+    SecurityAdminConfiguration,
+    VNet,
+)
 
 HUB_AND_SPOKE = "HubAndSpoke"
 MESH = "Mesh"
@@ -202,7 +209,10 @@ def scope_state(fabric: Fabric, manager: NetworkManager | None, vnet: VNet) -> s
 
 
 def _members(
-    fabric: Fabric, config: ConnectivityConfiguration, group_name: str, out: list[Exclusion]
+    fabric: Fabric,
+    config: ConnectivityConfiguration | SecurityAdminConfiguration,
+    group_name: str,
+    out: list[Exclusion],
 ) -> list[str]:
     """The group's members that exist and that the configuration's manager may manage."""
     group = fabric.network_groups.get(group_name)
@@ -223,7 +233,10 @@ def _members(
 
 
 def _out_of_scope(
-    config: ConnectivityConfiguration, manager: NetworkManager | None, vnet: VNet, state: str
+    config: ConnectivityConfiguration | SecurityAdminConfiguration,
+    manager: NetworkManager | None,
+    vnet: VNet,
+    state: str,
 ) -> Exclusion:
     who = manager.name if manager is not None else "(the network manager)"
     if state == NOT_IN_SCOPE:
@@ -481,3 +494,51 @@ def mesh_routes(
         {name: tuple(d.values()) for name, d in drops.items() if d},
         tuple(every),
     )
+
+
+# -- security admin rules (§5.3) ------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class AppliedAdminRule:
+    """A security admin rule as it applies to a VNet: the rule and where it comes from."""
+
+    configuration: str
+    collection: str
+    rule: AdminRule
+
+
+@attrs.frozen(slots=True)
+class AdminRules:
+    """The deployed security admin rules: per VNet, in evaluation order (priority, then the
+    order declared), and the members their managers may not manage (left out)."""
+
+    by_vnet: dict[str, tuple[AppliedAdminRule, ...]]
+    exclusions: tuple[Exclusion, ...] = ()
+
+    def of(self, vnet: str, direction: str) -> tuple[AppliedAdminRule, ...]:
+        """The rules of one direction that apply to ``vnet``, in evaluation order."""
+        return tuple(a for a in self.by_vnet.get(vnet, ()) if a.rule.direction == direction)
+
+
+def admin_rules(fabric: Fabric) -> AdminRules:
+    """Which security admin rules apply to which VNet: a rule collection's rules apply to the
+    members of the network groups it names that its configuration's manager may manage (the
+    scope rules of connectivity configurations). Evaluation order is the priority; rules of
+    equal priority keep the order they were declared in (Azure does not say; our reading)."""
+    applied: dict[str, list[AppliedAdminRule]] = {}
+    exclusions: list[Exclusion] = []
+    for config in fabric.security_admin_configurations.values():
+        for collection in config.rule_collections:
+            members: list[str] = []
+            for group in collection.applies_to_groups:
+                members.extend(_members(fabric, config, group, exclusions))
+            for vnet in dict.fromkeys(members):
+                applied.setdefault(vnet, []).extend(
+                    AppliedAdminRule(config.name, collection.name, rule)
+                    for rule in collection.rules
+                )
+    ordered = {
+        vnet: tuple(sorted(rules, key=lambda a: a.rule.priority)) for vnet, rules in applied.items()
+    }
+    return AdminRules(ordered, tuple(dict.fromkeys(exclusions)))

@@ -782,8 +782,8 @@ class _Walk:
         if self.established:
             return
         key = (location.name, direction)
-        guarded = location.subnet.nsg or (location.host is not None and location.host.nsg)
-        if guarded and key not in self.records:  # no NSG on the NIC or its subnet: allowed
+        guarded = self.plane.filtered(location)
+        if guarded and key not in self.records:  # no NSG or admin rule there: allowed
             verdict, _ = self.plane.nsg_verdict(location, direction, self.packet)
             if not verdict.allowed:
                 self.blockers.append(self._nsg_drop(verdict))
@@ -792,6 +792,19 @@ class _Walk:
             self.passed.append(key)
 
     def _nsg_drop(self, verdict: Verdict) -> Drop:
+        if verdict.admin_configuration is not None:  # §5.3: before any NSG
+            return self.drop(
+                "DeniedBySecurityAdminRule",
+                f"security admin rule {verdict.rule_name} of configuration "
+                f"{verdict.admin_configuration} denies it (evaluated before NSGs, §5.3)",
+                f"security_admin_configuration/{verdict.admin_configuration}",
+                issue="NetworkSecurityRule",
+                origin=verdict.direction,
+                context={
+                    "RuleName": verdict.rule_name or "",
+                    "SecurityAdminConfiguration": verdict.admin_configuration,
+                },
+            )
         return self.drop(
             "DeniedByNsg",
             f"{verdict.nsg}/{verdict.rule_name}",

@@ -19,6 +19,9 @@ Modelling decisions, with their sources:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import attrs
 
 from fabric.catalogue.servicetags import (
@@ -36,7 +39,10 @@ from fabric.control.addressing import (
     parse_prefix,
 )
 from fabric.control.ports import ANY_PORT, PortRangeError, parse_port_ranges, port_matches
-from fabric.model.records import Nsg, SecurityRule
+from fabric.model.records import AdminRule, Nsg, SecurityRule
+
+if TYPE_CHECKING:
+    from fabric.control.avnm import AppliedAdminRule
 
 # §5.2, exactly as the API spells them.
 DEFAULT_RULES: tuple[SecurityRule, ...] = (
@@ -125,12 +131,16 @@ class TagScope:
 
 @attrs.frozen(slots=True)
 class Verdict:
-    """The decision of one NSG (or of no NSG: ``nsg`` None means allowed by absence)."""
+    """The decision of one NSG (or of no NSG: ``nsg`` None means allowed by absence), or of
+    a security admin rule (``admin_configuration`` names its configuration; ``admin_access``
+    is the rule's own access: Allow, AlwaysAllow or Deny)."""
 
     access: str
     rule_name: str | None
     nsg: str | None
     direction: str
+    admin_configuration: str | None = None
+    admin_access: str | None = None
 
     @property
     def allowed(self) -> bool:
@@ -179,7 +189,7 @@ def _ports(values: tuple[str, ...]) -> tuple[tuple[int, int], ...] | None:
         return None  # reported by validation; such a rule matches nothing
 
 
-def rule_matches(rule: SecurityRule, packet: Packet5Tuple, scope: TagScope) -> bool:
+def rule_matches(rule: SecurityRule | AdminRule, packet: Packet5Tuple, scope: TagScope) -> bool:
     """Does ``rule`` match the 5-tuple? (Direction is checked by the caller.)"""
     if rule.protocol == "*":
         if packet.protocol not in ANY_PROTOCOL:
@@ -217,7 +227,7 @@ def ordered_rules(nsg: Nsg, direction: str) -> list[SecurityRule]:
     return sorted(rules, key=lambda r: r.priority)
 
 
-def _platform_side(rule: SecurityRule, direction: str) -> tuple[str, ...]:
+def _platform_side(rule: SecurityRule | AdminRule, direction: str) -> tuple[str, ...]:
     """The field of ``rule`` that names the far end: the source inbound, destination outbound."""
     if direction == "Inbound":
         return rule.source_address_prefixes
@@ -238,19 +248,53 @@ def evaluate_nsg(nsg: Nsg, direction: str, packet: Packet5Tuple, scope: TagScope
     return Verdict("Deny", None, nsg.name, direction)
 
 
+def evaluate_admin(
+    admin: Sequence[AppliedAdminRule], direction: str, packet: Packet5Tuple, scope: TagScope
+) -> Verdict | None:
+    """§5.3: the first matching security admin rule, or None when none matches. Platform
+    traffic is exempt as from NSG rules unless a rule names a platform tag (the fact sheet
+    is silent; our reading)."""
+    far_end = packet.source if direction == "Inbound" else packet.destination
+    platform = is_platform(far_end)
+    for applied in admin:
+        rule = applied.rule
+        if platform and not any(tag in PLATFORM_TAGS for tag in _platform_side(rule, direction)):
+            continue
+        if rule_matches(rule, packet, scope):
+            return Verdict(
+                "Deny" if rule.access == "Deny" else "Allow",
+                rule.name,
+                None,
+                direction,
+                admin_configuration=applied.configuration,
+                admin_access=rule.access,
+            )
+    return None
+
+
 def evaluate_chain(
     nic_nsg: Nsg | None,
     subnet_nsg: Nsg | None,
     direction: str,
     packet: Packet5Tuple,
     scope: TagScope,
+    *,
+    admin: Sequence[AppliedAdminRule] = (),
 ) -> tuple[Verdict, list[Verdict]]:
-    """§5.3: inbound subnet NSG then NIC NSG, outbound NIC then subnet; both must allow.
+    """§5.3: the VNet's security admin rules first: Deny and AlwaysAllow decide, Allow (or no
+    match) goes on to the NSGs: inbound subnet NSG then NIC NSG, outbound NIC then subnet;
+    both must allow.
 
     Returns the deciding verdict (the first deny, else the last allow) and every verdict made.
     """
     order = (subnet_nsg, nic_nsg) if direction == "Inbound" else (nic_nsg, subnet_nsg)
     verdicts = []
+    if admin:
+        decided = evaluate_admin(admin, direction, packet, scope)
+        if decided is not None:
+            verdicts.append(decided)
+            if decided.admin_access != "Allow":  # AlwaysAllow and Deny end the evaluation
+                return decided, verdicts
     for nsg in order:
         if nsg is None:
             continue

@@ -22,6 +22,7 @@ from fabric.control.addressing import (
     parse_address,
     valid_networks,
 )
+from fabric.control.avnm import AdminRules, admin_rules
 from fabric.control.connections import LearnedRoutes, serving_gateways
 from fabric.control.firewall import derived_address
 from fabric.control.nsg import Packet5Tuple, TagScope, Verdict, evaluate_chain
@@ -112,6 +113,7 @@ class ControlPlane:
         self._hosts_by_ip: dict[str, dict[str, Host]] = {}  # vnet -> canonical IP -> NIC
         self._hosts_by_name = {h.name: h for v in self.fabric.vnets.values() for h in v.hosts}
         self._firewalls: dict[tuple[str, str], FirewallAddress] | None = None
+        self._admin: AdminRules | None = None
         # What other modules work out from this read-only plane and keep, by their own key
         # (``explain``'s causes): a plain dict, faster than a weak map from planes.
         self.memo: dict[str, object] = {}
@@ -332,13 +334,36 @@ class ControlPlane:
             self._members = {group: frozenset(ips) for group, ips in members.items()}
         return self._members
 
+    @property
+    def admin_rules(self) -> AdminRules:
+        """The deployed security admin rules, per VNet (§5.3), worked out on first use."""
+        if self._admin is None:
+            self._admin = admin_rules(self.fabric)
+        return self._admin
+
+    def filtered(self, location: Location) -> bool:
+        """Whether anything filters traffic at this NIC: an NSG on it or on its subnet, or
+        a security admin rule for its VNet."""
+        if location.subnet.nsg or (location.host is not None and location.host.nsg):
+            return True
+        return bool(self.fabric.security_admin_configurations) and bool(
+            self.admin_rules.by_vnet.get(location.vnet.name)
+        )
+
     def nsg_verdict(
         self, location: Location, direction: str, packet: Packet5Tuple
     ) -> tuple[Verdict, list[Verdict]]:
-        """The NSG decision at a NIC (declared or hypothetical) for one direction."""
+        """The decision at a NIC (declared or hypothetical) for one direction: the VNet's
+        security admin rules, then its NSGs (§5.3)."""
         nsgs = self.fabric.nsgs
         nic = nsgs.get(location.host.nsg) if location.host and location.host.nsg else None
         subnet = nsgs.get(location.subnet.nsg) if location.subnet.nsg else None
-        if nic is None and subnet is None:  # no rule to evaluate: skip the tag scope's cost
+        admin = (
+            self.admin_rules.of(location.vnet.name, direction)
+            if self.fabric.security_admin_configurations
+            else ()
+        )
+        if nic is None and subnet is None and not admin:  # skip the tag scope's cost
             return evaluate_chain(None, None, direction, packet, TagScope((), {}))
-        return evaluate_chain(nic, subnet, direction, packet, self.tag_scope(location.vnet.name))
+        scope = self.tag_scope(location.vnet.name)
+        return evaluate_chain(nic, subnet, direction, packet, scope, admin=admin)

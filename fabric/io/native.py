@@ -94,6 +94,7 @@ SECTIONS: tuple[str, ...] = (
     "network_manager_connections",
     "network_groups",
     "connectivity_configurations",
+    "security_admin_configurations",
     "permissions",
 )
 CAPABILITIES = (  # ConnectivityConfiguration fields ARM nests under connectivityCapabilities
@@ -339,6 +340,7 @@ _REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "network_manager_connections": (("network_manager", "network_managers", "network manager"),),
     "network_groups": (("network_manager", "network_managers", "network manager"),),
     "connectivity_configurations": (("network_manager", "network_managers", "network manager"),),
+    "security_admin_configurations": (("network_manager", "network_managers", "network manager"),),
 }
 
 
@@ -497,6 +499,13 @@ class _Builder:
                 where = (*steps, "applies_to_groups", j)
                 group = item.get("network_group")
                 self._ref(where, "network_group", group, fabric.network_groups, "network group")
+        if section == "security_admin_configurations":
+            for j, collection in _present(spec.get("rule_collections", [])):
+                where = (*steps, "rule_collections", j)
+                for group in collection.get("applies_to_groups", ()):
+                    self._ref(
+                        where, "applies_to_groups", group, fabric.network_groups, "network group"
+                    )
         if section == "permissions" and not str(spec.get("scope", "")).startswith("/"):
             self._ref(steps, "scope", spec.get("scope"), fabric.vnets, "VNet")
         if section == "nsgs":
@@ -591,6 +600,7 @@ _KINDS = {
     "network_manager_connections": "network manager connection",
     "network_groups": "network group",
     "connectivity_configurations": "connectivity configuration",
+    "security_admin_configurations": "security admin configuration",
     "permissions": "permission",
 }
 

@@ -9,6 +9,8 @@ May import: nothing of ``fabric`` outside this package (it is the bottom layer).
 from fabric.model.container import Fabric, FabricError
 from fabric.model.findings import Finding, error, warning
 from fabric.model.records import (
+    AdminRule,
+    AdminRuleCollection,
     ApplicationSecurityGroup,
     BgpPeer,
     BgpSettings,
@@ -32,6 +34,7 @@ from fabric.model.records import (
     RouteServer,
     RouteTable,
     ScopeConnection,
+    SecurityAdminConfiguration,
     SecurityRule,
     Subnet,
     VNet,
@@ -41,6 +44,8 @@ from fabric.model.records import (
 from fabric.model.traffic import FlowSpec, TrafficError
 
 __all__ = [
+    "AdminRule",
+    "AdminRuleCollection",
     "ApplicationSecurityGroup",
     "BgpPeer",
     "BgpSettings",
@@ -68,6 +73,7 @@ __all__ = [
     "RouteServer",
     "RouteTable",
     "ScopeConnection",
+    "SecurityAdminConfiguration",
     "SecurityRule",
     "Subnet",
     "TrafficError",

@@ -14,6 +14,8 @@ from typing import Any
 import attrs
 
 from fabric.model.records import (
+    AdminRule,
+    AdminRuleCollection,
     ApplicationSecurityGroup,
     BgpSettings,
     Connection,
@@ -34,6 +36,7 @@ from fabric.model.records import (
     Route,
     RouteServer,
     RouteTable,
+    SecurityAdminConfiguration,
     SecurityRule,
     Subnet,
     VNet,
@@ -69,6 +72,7 @@ class Fabric:
     network_manager_connections: dict[str, NetworkManagerConnection] = attrs.field(factory=dict)
     network_groups: dict[str, NetworkGroup] = attrs.field(factory=dict)
     connectivity_configurations: dict[str, ConnectivityConfiguration] = attrs.field(factory=dict)
+    security_admin_configurations: dict[str, SecurityAdminConfiguration] = attrs.field(factory=dict)
     permissions: dict[str, Permission] = attrs.field(factory=dict)
     express_route_circuits: dict[str, ExpressRouteCircuit] = attrs.field(factory=dict)
 
@@ -483,6 +487,27 @@ class Fabric:
             self._get(self.vnets, hub, "VNet")
         config = ConnectivityConfiguration(name, connectivity_topology, items, hub_names, **options)
         self.connectivity_configurations[name] = config
+        return config
+
+    def security_admin_configuration(
+        self,
+        name: str,
+        groups: str | Iterable[str],
+        rules: Iterable[AdminRule],
+        *,
+        collection: str = "rules",
+        network_manager: str | None = None,
+    ) -> SecurityAdminConfiguration:
+        """Add (and deploy) an AVNM security admin configuration with one rule collection
+        (``collection``) of ``rules`` applied to the network ``groups`` (§5.3: evaluated
+        before NSGs). Build richer ones as records with ``AdminRuleCollection``."""
+        self._fresh(self.security_admin_configurations, name, "security admin configuration")
+        names = (groups,) if isinstance(groups, str) else tuple(groups)
+        for group in names:
+            self._get(self.network_groups, group, "network group")
+        rule_collection = AdminRuleCollection(collection, names, tuple(rules))
+        config = SecurityAdminConfiguration(name, (rule_collection,), network_manager)
+        self.security_admin_configurations[name] = config
         return config
 
     def permission(

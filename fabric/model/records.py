@@ -580,6 +580,85 @@ class ConnectivityConfiguration:
         return tuple(item.network_group for item in self.applies_to_groups)
 
 
+# §5.3: a security admin rule's access. "Allow" lets NSGs decide; "AlwaysAllow" and "Deny" end
+# the evaluation (ARM's securityAdminConfigurations/ruleCollections/rules, kind Custom).
+ADMIN_ACCESSES = ("Allow", "AlwaysAllow", "Deny")
+
+
+def _admin_protocol(value: Any) -> Any:
+    """ARM's admin rules spell any protocol ``Any``; the native format's NSG rules say ``*``."""
+    return "*" if isinstance(value, str) and value.lower() == "any" else value
+
+
+@attrs.frozen(slots=True)
+class AdminRule:
+    """An AVNM security admin rule (§5.3): evaluated before NSGs, the lowest priority number
+    first. Address fields hold prefixes or service tags (ARM's ``sources``/``destinations``)."""
+
+    name: str = attrs.field(validator=_text)
+    priority: int = attrs.field()
+    direction: str = attrs.field(validator=_one_of(DIRECTIONS))
+    access: str = attrs.field(validator=_one_of(ADMIN_ACCESSES))
+    protocol: str = attrs.field(
+        default="*", converter=_admin_protocol, validator=_one_of(PROTOCOLS)
+    )
+    source_address_prefixes: tuple[str, ...] = attrs.field(
+        default=("*",), converter=_strings, metadata={"aliases": ("source_address_prefix",)}
+    )
+    source_port_ranges: tuple[str, ...] = attrs.field(
+        default=("*",),
+        converter=_strings,
+        metadata=_PORT_FIELD | {"aliases": ("source_port_range",)},
+    )
+    destination_address_prefixes: tuple[str, ...] = attrs.field(
+        default=("*",),
+        converter=_strings,
+        metadata={"aliases": ("destination_address_prefix",)},
+    )
+    destination_port_ranges: tuple[str, ...] = attrs.field(
+        default=("*",),
+        converter=_strings,
+        metadata=_PORT_FIELD | {"aliases": ("destination_port_range",)},
+    )
+    description: str | None = attrs.field(default=None, validator=_optional_text)
+
+    @priority.validator
+    def _priority_is_int(self, attribute: attrs.Attribute, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"priority must be an integer, got {value!r}")
+
+    # Admin rules name no application security groups; NSG matching reads these.
+    @property
+    def source_application_security_groups(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def destination_application_security_groups(self) -> tuple[str, ...]:
+        return ()
+
+
+@attrs.frozen(slots=True)
+class AdminRuleCollection:
+    """A rule collection of a security admin configuration: its rules apply to the VNets of
+    the network groups it names."""
+
+    name: str = attrs.field(validator=_text)
+    applies_to_groups: tuple[str, ...] = attrs.field(converter=_strings)
+    rules: tuple[AdminRule, ...] = attrs.field(default=(), converter=tuple)
+    description: str | None = attrs.field(default=None, validator=_optional_text)
+
+
+@attrs.frozen(slots=True)
+class SecurityAdminConfiguration:
+    """An AVNM security admin configuration (``networkManagers/securityAdminConfigurations``),
+    deployed: its rule collections' rules are evaluated before NSGs (§5.3)."""
+
+    name: str = attrs.field(validator=_text)
+    rule_collections: tuple[AdminRuleCollection, ...] = attrs.field(default=(), converter=tuple)
+    network_manager: str | None = attrs.field(default=None, validator=_optional_text)
+    description: str | None = attrs.field(default=None, validator=_optional_text)
+
+
 @attrs.frozen(slots=True)
 class ScopeConnection:
     """The manager side of a cross-tenant scope (``networkManagers/scopeConnections``, N7): a

@@ -614,6 +614,11 @@ def _allowing(plane: ControlPlane, path: Path, trace: Trace) -> tuple[str | None
         verdict, _ = plane.nsg_verdict(outcome.location, "Inbound", path.packet)
     else:
         verdict, _ = plane.nsg_verdict(path.source, "Outbound", path.packet)
+    if verdict.admin_configuration is not None:
+        return last, (
+            f"security admin configuration {verdict.admin_configuration} rule "
+            f"{verdict.rule_name} ({verdict.admin_access}) allows it"
+        )
     if verdict.nsg is None:
         return last, "no NSG applies"
     return last, f"nsg {verdict.nsg} rule {verdict.rule_name} allows it"
