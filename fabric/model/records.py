@@ -111,6 +111,18 @@ def _positive_number(instance: Any, attribute: attrs.Attribute, value: Any) -> N
 _PORT_FIELD = {"kind": "port, range or list of them"}
 
 
+def _addresses(alias: str) -> Any:
+    """A rule side's addresses (ARM's plural field, its singular spelling as ``alias``)."""
+    return attrs.field(default=("*",), converter=_strings, metadata={"aliases": (alias,)})
+
+
+def _port_ranges(alias: str) -> Any:
+    """A rule side's ports (ARM's plural field, its singular spelling as ``alias``)."""
+    return attrs.field(
+        default=("*",), converter=_strings, metadata=_PORT_FIELD | {"aliases": (alias,)}
+    )
+
+
 @attrs.frozen(slots=True)
 class SecurityRule:
     """One NSG rule. Address and port fields hold one or more ARM-style values."""
@@ -120,24 +132,10 @@ class SecurityRule:
     direction: str = attrs.field(validator=_one_of(DIRECTIONS))
     access: str = attrs.field(validator=_one_of(ACCESSES))
     protocol: str = attrs.field(default="*", validator=_one_of(PROTOCOLS))
-    source_address_prefixes: tuple[str, ...] = attrs.field(
-        default=("*",), converter=_strings, metadata={"aliases": ("source_address_prefix",)}
-    )
-    source_port_ranges: tuple[str, ...] = attrs.field(
-        default=("*",),
-        converter=_strings,
-        metadata=_PORT_FIELD | {"aliases": ("source_port_range",)},
-    )
-    destination_address_prefixes: tuple[str, ...] = attrs.field(
-        default=("*",),
-        converter=_strings,
-        metadata={"aliases": ("destination_address_prefix",)},
-    )
-    destination_port_ranges: tuple[str, ...] = attrs.field(
-        default=("*",),
-        converter=_strings,
-        metadata=_PORT_FIELD | {"aliases": ("destination_port_range",)},
-    )
+    source_address_prefixes: tuple[str, ...] = _addresses("source_address_prefix")
+    source_port_ranges: tuple[str, ...] = _port_ranges("source_port_range")
+    destination_address_prefixes: tuple[str, ...] = _addresses("destination_address_prefix")
+    destination_port_ranges: tuple[str, ...] = _port_ranges("destination_port_range")
     description: str | None = attrs.field(default=None, validator=_optional_text)
     # N14: a side names either address prefixes or application security groups (by name).
     source_application_security_groups: tuple[str, ...] = attrs.field(
@@ -602,24 +600,10 @@ class AdminRule:
     protocol: str = attrs.field(
         default="*", converter=_admin_protocol, validator=_one_of(PROTOCOLS)
     )
-    source_address_prefixes: tuple[str, ...] = attrs.field(
-        default=("*",), converter=_strings, metadata={"aliases": ("source_address_prefix",)}
-    )
-    source_port_ranges: tuple[str, ...] = attrs.field(
-        default=("*",),
-        converter=_strings,
-        metadata=_PORT_FIELD | {"aliases": ("source_port_range",)},
-    )
-    destination_address_prefixes: tuple[str, ...] = attrs.field(
-        default=("*",),
-        converter=_strings,
-        metadata={"aliases": ("destination_address_prefix",)},
-    )
-    destination_port_ranges: tuple[str, ...] = attrs.field(
-        default=("*",),
-        converter=_strings,
-        metadata=_PORT_FIELD | {"aliases": ("destination_port_range",)},
-    )
+    source_address_prefixes: tuple[str, ...] = _addresses("source_address_prefix")
+    source_port_ranges: tuple[str, ...] = _port_ranges("source_port_range")
+    destination_address_prefixes: tuple[str, ...] = _addresses("destination_address_prefix")
+    destination_port_ranges: tuple[str, ...] = _port_ranges("destination_port_range")
     description: str | None = attrs.field(default=None, validator=_optional_text)
 
     @priority.validator
