@@ -234,16 +234,31 @@ def _platform_side(rule: SecurityRule | AdminRule, direction: str) -> tuple[str,
     return rule.destination_address_prefixes
 
 
+def _first_match(
+    rules: Sequence[SecurityRule | AdminRule],
+    direction: str,
+    packet: Packet5Tuple,
+    scope: TagScope,
+) -> int | None:
+    """The index of the first of ``rules`` (in evaluation order) that matches the packet.
+    Traffic to or from a platform address meets only the rules that name a platform tag on
+    that side (§1.4)."""
+    platform = is_platform(packet.source if direction == "Inbound" else packet.destination)
+    for index, rule in enumerate(rules):
+        if platform and not any(tag in PLATFORM_TAGS for tag in _platform_side(rule, direction)):
+            continue
+        if rule_matches(rule, packet, scope):
+            return index
+    return None
+
+
 def evaluate_nsg(nsg: Nsg, direction: str, packet: Packet5Tuple, scope: TagScope) -> Verdict:
     """The first rule of ``nsg`` that matches decides; nothing matched denies (ESP/AH only)."""
-    far_end = packet.source if direction == "Inbound" else packet.destination
-    platform = is_platform(far_end)
-    for rule in ordered_rules(nsg, direction):
-        if platform and not any(tag in PLATFORM_TAGS for tag in _platform_side(rule, direction)):
-            continue  # platform traffic: only rules naming a platform tag apply (§1.4)
-        if rule_matches(rule, packet, scope):
-            return Verdict(rule.access, rule.name, nsg.name, direction)
-    if platform:
+    rules = ordered_rules(nsg, direction)
+    index = _first_match(rules, direction, packet, scope)
+    if index is not None:
+        return Verdict(rules[index].access, rules[index].name, nsg.name, direction)
+    if is_platform(packet.source if direction == "Inbound" else packet.destination):
         return Verdict("Allow", None, None, direction)  # not filtered by this NSG
     return Verdict("Deny", None, nsg.name, direction)
 
@@ -254,22 +269,18 @@ def evaluate_admin(
     """§5.3: the first matching security admin rule, or None when none matches. Platform
     traffic is exempt as from NSG rules unless a rule names a platform tag (the fact sheet
     is silent; our reading)."""
-    far_end = packet.source if direction == "Inbound" else packet.destination
-    platform = is_platform(far_end)
-    for applied in admin:
-        rule = applied.rule
-        if platform and not any(tag in PLATFORM_TAGS for tag in _platform_side(rule, direction)):
-            continue
-        if rule_matches(rule, packet, scope):
-            return Verdict(
-                "Deny" if rule.access == "Deny" else "Allow",
-                rule.name,
-                None,
-                direction,
-                admin_configuration=applied.configuration,
-                admin_access=rule.access,
-            )
-    return None
+    index = _first_match([applied.rule for applied in admin], direction, packet, scope)
+    if index is None:
+        return None
+    applied = admin[index]
+    return Verdict(
+        "Deny" if applied.rule.access == "Deny" else "Allow",
+        applied.rule.name,
+        None,
+        direction,
+        admin_configuration=applied.configuration,
+        admin_access=applied.rule.access,
+    )
 
 
 def evaluate_chain(

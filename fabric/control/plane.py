@@ -346,9 +346,7 @@ class ControlPlane:
         a security admin rule for its VNet."""
         if location.subnet.nsg or (location.host is not None and location.host.nsg):
             return True
-        return bool(self.fabric.security_admin_configurations) and bool(
-            self.admin_rules.by_vnet.get(location.vnet.name)
-        )
+        return location.vnet.name in self.admin_rules.by_vnet
 
     def nsg_verdict(
         self, location: Location, direction: str, packet: Packet5Tuple
@@ -358,11 +356,7 @@ class ControlPlane:
         nsgs = self.fabric.nsgs
         nic = nsgs.get(location.host.nsg) if location.host and location.host.nsg else None
         subnet = nsgs.get(location.subnet.nsg) if location.subnet.nsg else None
-        admin = (
-            self.admin_rules.of(location.vnet.name, direction)
-            if self.fabric.security_admin_configurations
-            else ()
-        )
+        admin = self.admin_rules.of(location.vnet.name, direction)
         if nic is None and subnet is None and not admin:  # skip the tag scope's cost
             return evaluate_chain(None, None, direction, packet, TagScope((), {}))
         scope = self.tag_scope(location.vnet.name)

@@ -111,6 +111,12 @@ def _positive_number(instance: Any, attribute: attrs.Attribute, value: Any) -> N
 _PORT_FIELD = {"kind": "port, range or list of them"}
 
 
+def _integer(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """An int, not a bool (a rule's priority)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{attribute.name} must be an integer, got {value!r}")
+
+
 def _addresses(alias: str) -> Any:
     """A rule side's addresses (ARM's plural field, its singular spelling as ``alias``)."""
     return attrs.field(default=("*",), converter=_strings, metadata={"aliases": (alias,)})
@@ -128,7 +134,7 @@ class SecurityRule:
     """One NSG rule. Address and port fields hold one or more ARM-style values."""
 
     name: str = attrs.field(validator=_text)
-    priority: int = attrs.field()
+    priority: int = attrs.field(validator=_integer)
     direction: str = attrs.field(validator=_one_of(DIRECTIONS))
     access: str = attrs.field(validator=_one_of(ACCESSES))
     protocol: str = attrs.field(default="*", validator=_one_of(PROTOCOLS))
@@ -144,11 +150,6 @@ class SecurityRule:
     destination_application_security_groups: tuple[str, ...] = attrs.field(
         default=(), converter=_strings
     )
-
-    @priority.validator
-    def _priority_is_int(self, attribute: attrs.Attribute, value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"priority must be an integer, got {value!r}")
 
 
 @attrs.frozen(slots=True)
@@ -594,7 +595,7 @@ class AdminRule:
     first. Address fields hold prefixes or service tags (ARM's ``sources``/``destinations``)."""
 
     name: str = attrs.field(validator=_text)
-    priority: int = attrs.field()
+    priority: int = attrs.field(validator=_integer)
     direction: str = attrs.field(validator=_one_of(DIRECTIONS))
     access: str = attrs.field(validator=_one_of(ADMIN_ACCESSES))
     protocol: str = attrs.field(
@@ -605,11 +606,6 @@ class AdminRule:
     destination_address_prefixes: tuple[str, ...] = _addresses("destination_address_prefix")
     destination_port_ranges: tuple[str, ...] = _port_ranges("destination_port_range")
     description: str | None = attrs.field(default=None, validator=_optional_text)
-
-    @priority.validator
-    def _priority_is_int(self, attribute: attrs.Attribute, value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"priority must be an integer, got {value!r}")
 
     # Admin rules name no application security groups; NSG matching reads these.
     @property
