@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fabric.control.plane import ControlPlane
 from fabric.io import load_topology, to_yaml
+from fabric.watcher.ipflow import ip_flow
 
 DATA = Path(__file__).parent / "data"
 SUB = "/subscriptions/1111/resourceGroups/rg/providers"
@@ -141,3 +142,129 @@ def test_bad_avnm_resources_are_findings_naming_the_property(tmp_path):
     assert any("connectivityTopology: 'Star' is not valid" in m for m in messages)
     assert len(messages) == 2
     assert document.fabric.connectivity_configurations == {}
+
+
+# -- security admin configurations (§5.3) ---------------------------------------------------
+
+
+def verdict(net, port: int, direction: str = "Inbound"):
+    """IP flow verify of 10.2.0.4 (spoke2) -> 10.1.0.4 (spoke1), at the end ``direction``."""
+    plane = ControlPlane(net)
+    return ip_flow(plane, "10.2.0.4", "10.1.0.4", protocol="Tcp", port=port, direction=direction)
+
+
+def test_an_arm_security_admin_configuration_loads_with_its_collections_and_rules(tmp_path):
+    document = load_topology(DATA / "arm_avnm_security_admin.json")
+    net = document.fabric
+    config = net.security_admin_configurations["baseline"]
+    assert (config.network_manager, config.description) == ("avnm", "org baseline")
+    (collection,) = config.rule_collections
+    assert (collection.name, collection.applies_to_groups) == ("blocked", ("spokes",))
+    deny, always = collection.rules
+    # A NetworkGroup address item stands for its members' address spaces.
+    assert deny.destination_address_prefixes == ("10.1.0.0/16", "10.2.0.0/16")
+    assert (deny.access, deny.priority, deny.destination_port_ranges) == ("Deny", 10, ("22",))
+    assert deny.source_port_ranges == ("*",)  # [] is any port
+    assert always.destination_address_prefixes == ("*",)  # [] is any address
+    assert always.source_address_prefixes == ("VirtualNetwork",)
+    codes = sorted(f.code for f in document.findings)
+    assert codes == ["NetworkManagerDeploymentAssumed", "ResourceNotModelled"]
+    assert "Default admin rule" in next(
+        f.message for f in document.findings if f.code == "ResourceNotModelled"
+    )
+    written = tmp_path / "out.yaml"
+    written.write_text(to_yaml(document))
+    assert load_topology(written).fabric == net
+
+
+def test_imported_admin_rules_decide_before_nsgs():
+    net = load_topology(DATA / "arm_avnm_security_admin.json").fabric
+    denied = verdict(net, 22)
+    assert (denied.access, denied.admin_access, denied.rule_name) == ("Deny", "Deny", "deny-ssh")
+    assert verdict(net, 443).admin_access == "AlwaysAllow"
+    assert verdict(net, 80).admin_access is None  # no admin rule: the NSGs decide
+    assert verdict(net, 22, "Outbound").admin_access is None  # an Inbound rule
+
+
+def test_a_parameter_changes_the_denied_port():
+    document = load_topology(
+        DATA / "arm_avnm_security_admin.json", parameter_values={"denyPort": "3389"}
+    )
+    assert verdict(document.fabric, 22).admin_access is None
+    assert verdict(document.fabric, 3389).admin_access == "Deny"
+
+
+def rest_admin_resources() -> list[dict]:
+    nm = f"{SUB}/Microsoft.Network/networkManagers/nm"
+    config = f"{nm}/securityAdminConfigurations/sac"
+    return [
+        *rest_resources(),
+        {
+            "id": config,
+            "type": "Microsoft.Network/networkManagers/securityAdminConfigurations",
+            "properties": {},
+        },
+        {
+            "id": f"{config}/ruleCollections/rc",
+            "type": "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections",
+            "properties": {"appliesToGroups": [{"networkGroupId": f"{nm}/networkGroups/g"}]},
+        },
+        {
+            "id": f"{config}/ruleCollections/rc/rules/deny-rdp",
+            "type": (
+                "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules"
+            ),
+            "kind": "Custom",
+            "properties": {
+                "access": "deny",  # any case
+                "direction": "Inbound",
+                "priority": 1,
+                "protocol": "Any",
+                "sources": [{"addressPrefix": "Internet", "addressPrefixType": "ServiceTag"}],
+                "destinationPortRanges": ["3389"],
+            },
+        },
+    ]
+
+
+def test_rest_output_loads_security_admin_rules(tmp_path):
+    path = tmp_path / "az.json"
+    path.write_text(json.dumps(rest_admin_resources()))
+    net = load_topology(path).fabric
+    (rule,) = net.security_admin_configurations["sac"].rule_collections[0].rules
+    assert (rule.name, rule.access, rule.protocol) == ("deny-rdp", "Deny", "*")
+    assert rule.source_address_prefixes == ("Internet",)
+
+
+def import_messages(tmp_path, resources: list[dict]) -> tuple[list[str], dict]:
+    path = tmp_path / "az.json"
+    path.write_text(json.dumps(resources))
+    document = load_topology(path)
+    messages = [f.message for f in document.findings if f.code == "ImportInvalidResource"]
+    return messages, document.fabric.security_admin_configurations
+
+
+def test_a_bad_admin_rule_is_a_finding_naming_the_property(tmp_path):
+    resources = rest_admin_resources()
+    resources[-1]["properties"]["access"] = "Block"
+    messages, configs = import_messages(tmp_path, resources)
+    assert len(messages) == 1
+    assert "access: 'Block' is not valid" in messages[0]
+    assert configs["sac"].rule_collections[0].rules == ()
+
+
+def test_a_bad_rule_collection_is_a_finding_and_so_are_its_rules(tmp_path):
+    resources = rest_admin_resources()
+    resources[-2]["properties"]["appliesToGroups"] = [{"networkGroupId": f"{SUB}/nope"}]
+    messages, configs = import_messages(tmp_path, resources)
+    assert "appliesToGroups[0].networkGroupId" in messages[0]
+    assert "rule collection sac/rc is not in this input" in messages[1]
+    assert configs["sac"].rule_collections == ()
+
+
+def test_a_rule_of_an_unknown_collection_is_a_finding(tmp_path):
+    resources = rest_admin_resources()
+    resources[-1]["id"] = resources[-1]["id"].replace("/rc/", "/other/")
+    messages, _ = import_messages(tmp_path, resources)
+    assert len(messages) == 1
+    assert "rule collection sac/other is not in this input" in messages[0]

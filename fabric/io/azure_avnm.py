@@ -11,27 +11,38 @@
 * ``.../networkManagers/scopeConnections`` (``tenantId``, ``resourceId``: a subscription) and
   ``Microsoft.Network/networkManagerConnections`` (``networkManagerId``), the two sides of a
   cross-tenant scope (N7).
+* ``.../networkManagers/securityAdminConfigurations``, its ``ruleCollections``
+  (``appliesToGroups[].networkGroupId``) and their ``rules`` (``access``, ``direction``,
+  ``priority``, ``protocol``, ``sources``/``destinations`` ``[{addressPrefix,
+  addressPrefixType}]``, ``sourcePortRanges``/``destinationPortRanges``): §5.3.
 
 Each function reads one resource into a record; ``fabric.io.azure_resources`` assembles them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fabric.io.azure_values import BadValueError, choice, flag, strings, text
 from fabric.model.records import (
     ADDRESS_OVERLAP_MODES,
+    ADMIN_ACCESSES,
     CONNECTIVITY_TOPOLOGIES,
+    DIRECTIONS,
     GROUP_CONNECTIVITIES,
     PEERING_ENFORCEMENTS,
     PRIVATE_ENDPOINT_SCALES,
+    PROTOCOLS,
     SCOPE_CONNECTION_STATES,
+    AdminRule,
+    AdminRuleCollection,
     ConnectivityConfiguration,
     GroupItem,
     NetworkManager,
     NetworkManagerConnection,
     ScopeConnection,
+    SecurityAdminConfiguration,
 )
 
 MANAGER = "microsoft.network/networkmanagers"
@@ -40,8 +51,21 @@ STATIC_MEMBER = "microsoft.network/networkmanagers/networkgroups/staticmembers"
 CONFIGURATION = "microsoft.network/networkmanagers/connectivityconfigurations"
 SCOPE_CONNECTION = "microsoft.network/networkmanagers/scopeconnections"
 MANAGER_CONNECTION = "microsoft.network/networkmanagerconnections"
+SECURITY_CONFIGURATION = "microsoft.network/networkmanagers/securityadminconfigurations"
+RULE_COLLECTION = SECURITY_CONFIGURATION + "/rulecollections"
+ADMIN_RULE = RULE_COLLECTION + "/rules"
 TYPES = frozenset(
-    {MANAGER, GROUP, STATIC_MEMBER, CONFIGURATION, SCOPE_CONNECTION, MANAGER_CONNECTION}
+    {
+        MANAGER,
+        GROUP,
+        STATIC_MEMBER,
+        CONFIGURATION,
+        SCOPE_CONNECTION,
+        MANAGER_CONNECTION,
+        SECURITY_CONFIGURATION,
+        RULE_COLLECTION,
+        ADMIN_RULE,
+    }
 )
 
 
@@ -187,3 +211,92 @@ def manager_connection(
             "native YAML under network_manager_connections"
         )
     return NetworkManagerConnection(name, subscription, manager, None, _state(properties))
+
+
+def security_admin_configuration(
+    name: str, manager: str, properties: dict
+) -> SecurityAdminConfiguration:
+    """A security admin configuration, without its rule collections (they are resources of
+    their own, added as they are read)."""
+    return SecurityAdminConfiguration(name, (), manager, text(properties, "description"))
+
+
+def group_names(properties: dict) -> tuple[str, ...]:
+    """The network groups a rule collection applies to (``appliesToGroups[].networkGroupId``)."""
+    names = []
+    for i, item in enumerate(properties.get("appliesToGroups") or ()):
+        group = last_after((item or {}).get("networkGroupId"), "networkGroups")
+        if group is None:
+            raise BadValueError(
+                f"properties.appliesToGroups[{i}].networkGroupId must be a network group's ID"
+            )
+        names.append(group)
+    return tuple(names)
+
+
+def rule_collection(name: str, properties: dict) -> AdminRuleCollection:
+    """A rule collection, without its rules (resources of their own)."""
+    return AdminRuleCollection(name, group_names(properties), (), text(properties, "description"))
+
+
+def is_default_rule(properties: dict) -> bool:
+    """A ``kind: Default`` admin rule names one of Azure's recommended rules by ``flag``."""
+    return "flag" in properties and "access" not in properties
+
+
+ADDRESS_TYPES = ("IPPrefix", "ServiceTag", "NetworkGroup")
+
+
+def _addresses(
+    properties: dict, side: str, group_prefixes: Callable[[str], tuple[str, ...]]
+) -> tuple[str, ...]:
+    """A rule side's ``[{addressPrefix, addressPrefixType}]`` as prefixes and service tags;
+    a ``NetworkGroup`` item stands for its members' address spaces. None or [] is any
+    address (``*``): the API documents no default, and a rule that named nothing cannot
+    mean nothing."""
+    items = properties.get(side)
+    if not items:
+        return ("*",)
+    if not isinstance(items, list):
+        raise BadValueError(f"properties.{side} must be a list of address items")
+    found: list[str] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise BadValueError(f"properties.{side}[{i}] is not an object")
+        kind = choice(
+            item.get("addressPrefixType"),
+            ADDRESS_TYPES,
+            f"{side}[{i}].addressPrefixType",
+            "IPPrefix",
+        )
+        prefix = text(item, "addressPrefix")
+        if prefix is None:
+            raise BadValueError(f"properties.{side}[{i}].addressPrefix is missing")
+        if kind == "NetworkGroup":
+            group = last_after(prefix, "networkGroups") or prefix
+            found.extend(group_prefixes(group))
+        else:
+            found.append(prefix)
+    return tuple(found) or ("*",)
+
+
+def admin_rule(
+    name: str, properties: dict, group_prefixes: Callable[[str], tuple[str, ...]]
+) -> AdminRule:
+    """A custom security admin rule; ``group_prefixes`` gives a network group's address
+    spaces (for ``addressPrefixType: NetworkGroup``)."""
+    priority = properties.get("priority")
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise BadValueError(f"properties.priority must be an integer, got {priority!r}")
+    return AdminRule(
+        name,
+        priority,
+        choice(properties.get("direction"), DIRECTIONS, "direction"),
+        choice(properties.get("access"), ADMIN_ACCESSES, "access"),
+        choice(properties.get("protocol"), (*PROTOCOLS[:-1], "Any"), "protocol"),
+        _addresses(properties, "sources", group_prefixes),
+        strings(properties.get("sourcePortRanges"), "sourcePortRanges") or ("*",),
+        _addresses(properties, "destinations", group_prefixes),
+        strings(properties.get("destinationPortRanges"), "destinationPortRanges") or ("*",),
+        text(properties, "description"),
+    )

@@ -46,6 +46,7 @@ from fabric.model.records import (
     GATEWAY_TYPES,
     UDR_NEXT_HOP_TYPES,
     VPN_TYPES,
+    AdminRuleCollection,
     ApplicationSecurityGroup,
     BgpPeer,
     BgpSettings,
@@ -918,6 +919,23 @@ class _Builder:
         elif kind == azure_avnm.SCOPE_CONNECTION:
             scope = azure_avnm.scope_connection(parts[-1], p)
             self.avnm.append((r, lambda: self._scope(r, parts[0], scope)))
+        elif kind == azure_avnm.SECURITY_CONFIGURATION:
+            admin = azure_avnm.security_admin_configuration(parts[-1], parts[0], p)
+            table = self.fabric.security_admin_configurations
+            self.avnm.append((r, lambda: self._add(r, table, admin)))
+        elif kind == azure_avnm.RULE_COLLECTION:
+            collection = azure_avnm.rule_collection(parts[-1], p)
+            self.avnm.append((r, lambda: self._rule_collection(r, parts[-2], collection)))
+        elif kind == azure_avnm.ADMIN_RULE:
+            if azure_avnm.is_default_rule(p):
+                self.not_modelled(
+                    r,
+                    f"is a Default admin rule ({p.get('flag')!r}), one of Azure's recommended "
+                    "rules named by flag; its contents are not in the fact sheet, so it is not "
+                    "modelled: declare it as a Custom rule",
+                )
+                return
+            self.avnm.append((r, lambda: self._admin_rule(r, parts[-3], parts[-2], p)))
         else:
             subscription = azure_avnm.subscription_of(r.resource_id)
             consent = azure_avnm.manager_connection(r.name, p, subscription)
@@ -957,6 +975,54 @@ class _Builder:
         connections = (*record.scope_connections, scope)
         self.fabric.network_managers[manager] = attrs.evolve(record, scope_connections=connections)
 
+    def _rule_collection(
+        self, r: AzureResource, configuration: str, collection: AdminRuleCollection
+    ) -> None:
+        config = self.fabric.security_admin_configurations.get(configuration)
+        if config is None:
+            self.bad(r, f"its security admin configuration {configuration!r} is not in this input")
+            return
+        missing = [g for g in collection.applies_to_groups if g not in self.fabric.network_groups]
+        if missing:
+            self.bad(r, f"it applies to network group(s) {', '.join(missing)}, not in this input")
+            return
+        if any(c.name == collection.name for c in config.rule_collections):
+            self.bad(r, f"a second rule collection named {collection.name!r}")
+            return
+        collections = (*config.rule_collections, collection)
+        self.fabric.security_admin_configurations[configuration] = attrs.evolve(
+            config, rule_collections=collections
+        )
+
+    def _group_prefixes(self, group: str) -> tuple[str, ...]:
+        """The address spaces of a network group's member VNets (an admin rule's
+        ``NetworkGroup`` address item)."""
+        record = self.fabric.network_groups.get(group)
+        if record is None:
+            raise BadValueError(f"network group {group!r} (an address item) is not in this input")
+        return tuple(
+            prefix for vnet in record.members for prefix in self.fabric.vnets[vnet].address_prefixes
+        )
+
+    def _admin_rule(
+        self, r: AzureResource, configuration: str, collection: str, properties: dict
+    ) -> None:
+        config = self.fabric.security_admin_configurations.get(configuration)
+        found = next(
+            (c for c in config.rule_collections if c.name == collection) if config else (), None
+        )
+        if found is None:
+            self.bad(r, f"its rule collection {configuration}/{collection} is not in this input")
+            return
+        rule = azure_avnm.admin_rule(r.name.split("/")[-1], properties, self._group_prefixes)
+        collections = tuple(
+            attrs.evolve(c, rules=(*c.rules, rule)) if c is found else c
+            for c in config.rule_collections
+        )
+        self.fabric.security_admin_configurations[configuration] = attrs.evolve(
+            config, rule_collections=collections
+        )
+
     def _assemble_avnm(self) -> None:
         order = (
             azure_avnm.MANAGER,
@@ -965,18 +1031,24 @@ class _Builder:
             azure_avnm.GROUP,
             azure_avnm.STATIC_MEMBER,
             azure_avnm.CONFIGURATION,
+            azure_avnm.SECURITY_CONFIGURATION,
+            azure_avnm.RULE_COLLECTION,
+            azure_avnm.ADMIN_RULE,
         )
         for kind in order:
             for resource, add in self.avnm:
                 if resource.type.lower() == kind:
                     self._run(lambda _, step=add: step(), resource)
-        if self.fabric.connectivity_configurations:
+        configurations = [
+            *self.fabric.connectivity_configurations,
+            *self.fabric.security_admin_configurations,
+        ]
+        if configurations:
             self.note(
                 warning(
                     "NetworkManagerDeploymentAssumed",
-                    f"{self.source}: connectivity configuration(s) "
-                    f"{', '.join(self.fabric.connectivity_configurations)} are modelled as "
-                    "deployed; Azure applies a configuration only once it is committed to a "
+                    f"{self.source}: configuration(s) {', '.join(configurations)} are modelled "
+                    "as deployed; Azure applies a configuration only once it is committed to a "
                     "region, and each commit replaces that region's set (N8.2)",
                 )
             )
