@@ -16,15 +16,20 @@
   ``priority``, ``protocol``, ``sources``/``destinations`` ``[{addressPrefix,
   addressPrefixType}]``, ``sourcePortRanges``/``destinationPortRanges``): §5.3.
 
-Each function reads one resource into a record; ``fabric.io.azure_resources`` assembles them.
+Each function reads one resource into a record; ``Assembly`` adds them to a Fabric once its
+VNets are known, for every importer (ARM and az/REST through ``fabric.io.azure_resources``,
+Terraform through ``fabric.io.terraform.azurerm``, which hands it the same resource shapes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
+
+import attrs
 
 from fabric.io.azure_values import BadValueError, choice, flag, strings, text
+from fabric.model.container import Fabric
 from fabric.model.records import (
     ADDRESS_OVERLAP_MODES,
     ADMIN_ACCESSES,
@@ -39,6 +44,7 @@ from fabric.model.records import (
     AdminRuleCollection,
     ConnectivityConfiguration,
     GroupItem,
+    NetworkGroup,
     NetworkManager,
     NetworkManagerConnection,
     ScopeConnection,
@@ -300,3 +306,203 @@ def admin_rule(
         strings(properties.get("destinationPortRanges"), "destinationPortRanges") or ("*",),
         text(properties, "description"),
     )
+
+
+# -- assembly --------------------------------------------------------------------------------
+
+# The order resources are added in: what is referred to before what refers to it.
+ORDER = (
+    MANAGER,
+    SCOPE_CONNECTION,
+    MANAGER_CONNECTION,
+    GROUP,
+    STATIC_MEMBER,
+    CONFIGURATION,
+    SECURITY_CONFIGURATION,
+    RULE_COLLECTION,
+    ADMIN_RULE,
+)
+
+
+class Resource(Protocol):
+    """What ``Assembly`` reads of a resource (``fabric.io.azure_resources.AzureResource``):
+    ``name`` is the ARM name, parent names first (``nm/group/member``)."""
+
+    type: str
+    name: str
+    properties: dict[str, Any]
+    resource_id: str | None
+
+
+class Findings(Protocol):
+    """Where ``Assembly`` reports: a bad resource, and one it leaves out."""
+
+    def bad(self, resource: Any, problem: Exception | str) -> None: ...
+
+    def not_modelled(self, resource: Any, why: str) -> None: ...
+
+
+class Assembly:
+    """The AVNM resources of one input: each is read when met (a bad value is reported against
+    it at once) and added to ``fabric`` by ``finish``, in ``ORDER``, once the VNets are known
+    (``vnet_known`` says whether a VNet exists, building it if the importer builds lazily)."""
+
+    def __init__(
+        self, fabric: Fabric, findings: Findings, vnet_known: Callable[[str], bool]
+    ) -> None:
+        self.fabric = fabric
+        self.findings = findings
+        self.vnet_known = vnet_known
+        self.pending: list[tuple[Resource, Callable[[], None]]] = []
+
+    def read(self, r: Resource) -> None:
+        """Read one resource now; raises ``BadValueError`` for a bad value."""
+        kind = r.type.lower()
+        parts = r.name.split("/")
+        p = r.properties
+        tables = self.fabric
+        if kind == MANAGER:
+            record = network_manager(r.name, p)
+            self._later(r, lambda: self._add(r, tables.network_managers, record))
+        elif kind == GROUP:
+            group = NetworkGroup(parts[-1], (), parts[0], text(p, "description"))
+            self._later(r, lambda: self._add(r, tables.network_groups, group))
+        elif kind == STATIC_MEMBER:
+            vnet = static_member(p)
+            self._later(r, lambda: self._member(r, parts[-2], vnet))
+        elif kind == CONFIGURATION:
+            config = configuration(parts[-1], parts[0], p)
+            self._later(r, lambda: self._configuration(r, config))
+        elif kind == SCOPE_CONNECTION:
+            scope = scope_connection(parts[-1], p)
+            self._later(r, lambda: self._scope(r, parts[0], scope))
+        elif kind == SECURITY_CONFIGURATION:
+            admin = security_admin_configuration(parts[-1], parts[0], p)
+            self._later(r, lambda: self._add(r, tables.security_admin_configurations, admin))
+        elif kind == RULE_COLLECTION:
+            collection = rule_collection(parts[-1], p)
+            self._later(r, lambda: self._rule_collection(r, parts[-2], collection))
+        elif kind == ADMIN_RULE:
+            if is_default_rule(p):
+                self.findings.not_modelled(
+                    r,
+                    f"is a Default admin rule ({p.get('flag')!r}), one of Azure's recommended "
+                    "rules named by flag; its contents are not in the fact sheet, so it is not "
+                    "modelled: declare it as a Custom rule",
+                )
+                return
+            self._later(r, lambda: self._admin_rule(r, parts[-3], parts[-2], p))
+        elif kind == MANAGER_CONNECTION:
+            consent = manager_connection(r.name, p, subscription_of(r.resource_id))
+            self._later(r, lambda: self._add(r, tables.network_manager_connections, consent))
+        else:
+            raise BadValueError(f"{r.type} is not a Virtual Network Manager resource")
+
+    def _later(self, r: Resource, step: Callable[[], None]) -> None:
+        self.pending.append((r, step))
+
+    def finish(self) -> list[str]:
+        """Add what was read; the names of the configurations added (taken as deployed)."""
+        for kind in ORDER:
+            for resource, step in self.pending:
+                if resource.type.lower() != kind:
+                    continue
+                try:
+                    step()
+                except (AttributeError, TypeError, ValueError, KeyError) as problem:
+                    detail = (
+                        problem
+                        if isinstance(problem, BadValueError)
+                        else f"unexpected shape ({problem})"
+                    )
+                    self.findings.bad(resource, detail)
+        return [
+            *self.fabric.connectivity_configurations,
+            *self.fabric.security_admin_configurations,
+        ]
+
+    def _add(self, r: Resource, table: dict, record: Any) -> None:
+        if record.name in table:
+            self.findings.bad(
+                r, f"a second {r.type} named {record.name!r}; vnetsim names them by name"
+            )
+            return
+        table[record.name] = record
+
+    def _member(self, r: Resource, group: str, vnet: str) -> None:
+        record = self.fabric.network_groups.get(group)
+        if record is None:
+            self.findings.bad(r, f"its network group {group!r} is not in this input")
+            return
+        if self.vnet_known(vnet):
+            members = (*record.members, vnet)
+            self.fabric.network_groups[group] = attrs.evolve(record, members=members)
+
+    def _missing_groups(self, r: Resource, groups: tuple[str, ...]) -> bool:
+        missing = [g for g in groups if g not in self.fabric.network_groups]
+        if missing:
+            self.findings.bad(
+                r, f"it applies to network group(s) {', '.join(missing)}, not in this input"
+            )
+        return bool(missing)
+
+    def _configuration(self, r: Resource, config: ConnectivityConfiguration) -> None:
+        for hub in config.hubs:
+            self.vnet_known(hub)
+        if not self._missing_groups(r, config.group_names):
+            self._add(r, self.fabric.connectivity_configurations, config)
+
+    def _scope(self, r: Resource, manager: str, scope: ScopeConnection) -> None:
+        record = self.fabric.network_managers.get(manager)
+        if record is None:
+            self.findings.bad(r, f"its network manager {manager!r} is not in this input")
+            return
+        connections = (*record.scope_connections, scope)
+        self.fabric.network_managers[manager] = attrs.evolve(record, scope_connections=connections)
+
+    def _rule_collection(
+        self, r: Resource, configuration: str, collection: AdminRuleCollection
+    ) -> None:
+        config = self.fabric.security_admin_configurations.get(configuration)
+        if config is None:
+            self.findings.bad(
+                r, f"its security admin configuration {configuration!r} is not in this input"
+            )
+            return
+        if self._missing_groups(r, collection.applies_to_groups):
+            return
+        if any(c.name == collection.name for c in config.rule_collections):
+            self.findings.bad(r, f"a second rule collection named {collection.name!r}")
+            return
+        collections = (*config.rule_collections, collection)
+        self.fabric.security_admin_configurations[configuration] = attrs.evolve(
+            config, rule_collections=collections
+        )
+
+    def _group_prefixes(self, group: str) -> tuple[str, ...]:
+        """The address spaces of a network group's member VNets (an admin rule's
+        ``NetworkGroup`` address item)."""
+        record = self.fabric.network_groups.get(group)
+        if record is None:
+            raise BadValueError(f"network group {group!r} (an address item) is not in this input")
+        vnets = self.fabric.vnets
+        return tuple(prefix for vnet in record.members for prefix in vnets[vnet].address_prefixes)
+
+    def _admin_rule(self, r: Resource, configuration: str, collection: str, p: dict) -> None:
+        config = self.fabric.security_admin_configurations.get(configuration)
+        found = next(
+            (c for c in config.rule_collections if c.name == collection) if config else (), None
+        )
+        if found is None:
+            self.findings.bad(
+                r, f"its rule collection {configuration}/{collection} is not in this input"
+            )
+            return
+        rule = admin_rule(r.name.split("/")[-1], p, self._group_prefixes)
+        collections = tuple(
+            attrs.evolve(c, rules=(*c.rules, rule)) if c is found else c
+            for c in config.rule_collections
+        )
+        self.fabric.security_admin_configurations[configuration] = attrs.evolve(
+            config, rule_collections=collections
+        )

@@ -46,24 +46,20 @@ from fabric.model.records import (
     GATEWAY_TYPES,
     UDR_NEXT_HOP_TYPES,
     VPN_TYPES,
-    AdminRuleCollection,
     ApplicationSecurityGroup,
     BgpPeer,
     BgpSettings,
     Connection,
-    ConnectivityConfiguration,
     ExpressRouteCircuit,
     Firewall,
     Host,
     IpsecPolicy,
     LocalNetworkGateway,
-    NetworkGroup,
     Nsg,
     Peering,
     Route,
     RouteServer,
     RouteTable,
-    ScopeConnection,
     SecurityRule,
     Subnet,
     VNet,
@@ -222,7 +218,7 @@ class _Builder:
         self.hub_subnets: dict[str, list[str]] = defaultdict(list)
         self.hub_peers: dict[str, list[tuple[AzureResource, BgpPeer]]] = defaultdict(list)
         self.asg_refs: set[str] = set()
-        self.avnm: list[tuple[AzureResource, Callable[[], None]]] = []  # assembled last
+        self.avnm = azure_avnm.Assembly(self.fabric, self, self._vnet_record)  # added last
         self.pending_circuits: list[tuple[AzureResource, dict]] = []
         self.circuit_asns: dict[str, int] = {}  # circuit -> its private peering's peer ASN
         self.port_locations: dict[str, str] = {}  # ExpressRoute Direct port -> metro
@@ -899,150 +895,12 @@ class _Builder:
     # -- Azure Virtual Network Manager (fabric.io.azure_avnm) ----------------------------------
 
     def avnm_resource(self, r: AzureResource) -> None:
-        """Read now (so that a bad value is reported against the resource), add once the VNets
-        they name are built."""
-        kind = r.type.lower()
-        parts = r.name.split("/")
-        p = r.properties
-        if kind == azure_avnm.MANAGER:
-            record = azure_avnm.network_manager(r.name, p)
-            self.avnm.append((r, lambda: self._add(r, self.fabric.network_managers, record)))
-        elif kind == azure_avnm.GROUP:
-            group = NetworkGroup(parts[-1], (), parts[0], text(p, "description"))
-            self.avnm.append((r, lambda: self._add(r, self.fabric.network_groups, group)))
-        elif kind == azure_avnm.STATIC_MEMBER:
-            vnet = azure_avnm.static_member(p)
-            self.avnm.append((r, lambda: self._member(r, parts[-2], vnet)))
-        elif kind == azure_avnm.CONFIGURATION:
-            config = azure_avnm.configuration(parts[-1], parts[0], p)
-            self.avnm.append((r, lambda: self._configuration(r, config)))
-        elif kind == azure_avnm.SCOPE_CONNECTION:
-            scope = azure_avnm.scope_connection(parts[-1], p)
-            self.avnm.append((r, lambda: self._scope(r, parts[0], scope)))
-        elif kind == azure_avnm.SECURITY_CONFIGURATION:
-            admin = azure_avnm.security_admin_configuration(parts[-1], parts[0], p)
-            table = self.fabric.security_admin_configurations
-            self.avnm.append((r, lambda: self._add(r, table, admin)))
-        elif kind == azure_avnm.RULE_COLLECTION:
-            collection = azure_avnm.rule_collection(parts[-1], p)
-            self.avnm.append((r, lambda: self._rule_collection(r, parts[-2], collection)))
-        elif kind == azure_avnm.ADMIN_RULE:
-            if azure_avnm.is_default_rule(p):
-                self.not_modelled(
-                    r,
-                    f"is a Default admin rule ({p.get('flag')!r}), one of Azure's recommended "
-                    "rules named by flag; its contents are not in the fact sheet, so it is not "
-                    "modelled: declare it as a Custom rule",
-                )
-                return
-            self.avnm.append((r, lambda: self._admin_rule(r, parts[-3], parts[-2], p)))
-        else:
-            subscription = azure_avnm.subscription_of(r.resource_id)
-            consent = azure_avnm.manager_connection(r.name, p, subscription)
-            self.avnm.append(
-                (r, lambda: self._add(r, self.fabric.network_manager_connections, consent))
-            )
-
-    def _add(self, r: AzureResource, table: dict, record: Any) -> None:
-        if record.name in table:
-            self.bad(r, f"a second {r.type} named {record.name!r}; vnetsim names them by name")
-            return
-        table[record.name] = record
-
-    def _member(self, r: AzureResource, group: str, vnet: str) -> None:
-        record = self.fabric.network_groups.get(group)
-        if record is None:
-            self.bad(r, f"its network group {group!r} is not in this input")
-            return
-        if self._vnet_record(vnet):
-            members = (*record.members, vnet)
-            self.fabric.network_groups[group] = attrs.evolve(record, members=members)
-
-    def _configuration(self, r: AzureResource, config: ConnectivityConfiguration) -> None:
-        for hub in config.hubs:
-            self._vnet_record(hub)
-        missing = [g for g in config.group_names if g not in self.fabric.network_groups]
-        if missing:
-            self.bad(r, f"it applies to network group(s) {', '.join(missing)}, not in this input")
-            return
-        self._add(r, self.fabric.connectivity_configurations, config)
-
-    def _scope(self, r: AzureResource, manager: str, scope: ScopeConnection) -> None:
-        record = self.fabric.network_managers.get(manager)
-        if record is None:
-            self.bad(r, f"its network manager {manager!r} is not in this input")
-            return
-        connections = (*record.scope_connections, scope)
-        self.fabric.network_managers[manager] = attrs.evolve(record, scope_connections=connections)
-
-    def _rule_collection(
-        self, r: AzureResource, configuration: str, collection: AdminRuleCollection
-    ) -> None:
-        config = self.fabric.security_admin_configurations.get(configuration)
-        if config is None:
-            self.bad(r, f"its security admin configuration {configuration!r} is not in this input")
-            return
-        missing = [g for g in collection.applies_to_groups if g not in self.fabric.network_groups]
-        if missing:
-            self.bad(r, f"it applies to network group(s) {', '.join(missing)}, not in this input")
-            return
-        if any(c.name == collection.name for c in config.rule_collections):
-            self.bad(r, f"a second rule collection named {collection.name!r}")
-            return
-        collections = (*config.rule_collections, collection)
-        self.fabric.security_admin_configurations[configuration] = attrs.evolve(
-            config, rule_collections=collections
-        )
-
-    def _group_prefixes(self, group: str) -> tuple[str, ...]:
-        """The address spaces of a network group's member VNets (an admin rule's
-        ``NetworkGroup`` address item)."""
-        record = self.fabric.network_groups.get(group)
-        if record is None:
-            raise BadValueError(f"network group {group!r} (an address item) is not in this input")
-        return tuple(
-            prefix for vnet in record.members for prefix in self.fabric.vnets[vnet].address_prefixes
-        )
-
-    def _admin_rule(
-        self, r: AzureResource, configuration: str, collection: str, properties: dict
-    ) -> None:
-        config = self.fabric.security_admin_configurations.get(configuration)
-        found = next(
-            (c for c in config.rule_collections if c.name == collection) if config else (), None
-        )
-        if found is None:
-            self.bad(r, f"its rule collection {configuration}/{collection} is not in this input")
-            return
-        rule = azure_avnm.admin_rule(r.name.split("/")[-1], properties, self._group_prefixes)
-        collections = tuple(
-            attrs.evolve(c, rules=(*c.rules, rule)) if c is found else c
-            for c in config.rule_collections
-        )
-        self.fabric.security_admin_configurations[configuration] = attrs.evolve(
-            config, rule_collections=collections
-        )
+        """Read now (a bad value is reported against the resource), add once the VNets the
+        resources name are built (``_assemble_avnm``)."""
+        self.avnm.read(r)
 
     def _assemble_avnm(self) -> None:
-        order = (
-            azure_avnm.MANAGER,
-            azure_avnm.SCOPE_CONNECTION,
-            azure_avnm.MANAGER_CONNECTION,
-            azure_avnm.GROUP,
-            azure_avnm.STATIC_MEMBER,
-            azure_avnm.CONFIGURATION,
-            azure_avnm.SECURITY_CONFIGURATION,
-            azure_avnm.RULE_COLLECTION,
-            azure_avnm.ADMIN_RULE,
-        )
-        for kind in order:
-            for resource, add in self.avnm:
-                if resource.type.lower() == kind:
-                    self._run(lambda _, step=add: step(), resource)
-        configurations = [
-            *self.fabric.connectivity_configurations,
-            *self.fabric.security_admin_configurations,
-        ]
+        configurations = self.avnm.finish()
         if configurations:
             self.note(
                 warning(

@@ -205,6 +205,51 @@ SCHEMAS: dict[str, Schema] = {
         link2=_OPEN,
         identity=_OPEN,
     ),
+    # Azure Virtual Network Manager (N8, §5.3)
+    "azurerm_network_manager": _s(
+        _BASE + " description scope_accesses",
+        "id cross_tenant_scopes",
+        scope=_s("subscription_ids management_group_ids"),
+    ),
+    "azurerm_network_manager_network_group": _s(
+        "name network_manager_id description member_type", "id"
+    ),
+    "azurerm_network_manager_static_member": _s(
+        "name network_group_id target_virtual_network_id", "id region"
+    ),
+    "azurerm_network_manager_connectivity_configuration": _s(
+        "name network_manager_id connectivity_topology delete_existing_peering_enabled "
+        "description global_mesh_enabled",
+        "id",
+        applies_to_group=_s(
+            "group_connectivity network_group_id global_mesh_enabled use_hub_gateway"
+        ),
+        hub=_s("resource_id resource_type"),
+    ),
+    "azurerm_network_manager_security_admin_configuration": _s(
+        "name network_manager_id description apply_on_network_intent_policy_based_services "
+        "network_group_address_space_aggregation_option",
+        "id",
+    ),
+    "azurerm_network_manager_admin_rule_collection": _s(
+        "name security_admin_configuration_id network_group_ids description", "id"
+    ),
+    "azurerm_network_manager_admin_rule": _s(
+        "name admin_rule_collection_id action direction priority protocol description "
+        "source_port_ranges destination_port_ranges",
+        "id",
+        source=_s("address_prefix address_prefix_type"),
+        destination=_s("address_prefix address_prefix_type"),
+    ),
+    "azurerm_network_manager_deployment": _s(
+        "network_manager_id location scope_access configuration_ids triggers", "id"
+    ),
+    "azurerm_network_manager_scope_connection": _s(
+        "name network_manager_id target_scope_id tenant_id description", "id connection_state"
+    ),
+    "azurerm_network_manager_subscription_connection": _s(
+        "name subscription_id network_manager_id description", "id connection_state"
+    ),
 }
 
 # Azure resource ID of each type, from its arguments ({rg}: the resource group part).
@@ -239,6 +284,17 @@ _IDS: dict[str, str] = {
     "azurerm_nat_gateway": _NET + "natGateways/{name}",
     "azurerm_bastion_host": _NET + "bastionHosts/{name}",
     "azurerm_network_watcher": _NET + "networkWatchers/{name}",
+    "azurerm_network_manager": _NET + "networkManagers/{name}",
+    "azurerm_network_manager_network_group": "{network_manager_id}/networkGroups/{name}",
+    "azurerm_network_manager_static_member": "{network_group_id}/staticMembers/{name}",
+    "azurerm_network_manager_connectivity_configuration": "{network_manager_id}"
+    + "/connectivityConfigurations/{name}",
+    "azurerm_network_manager_security_admin_configuration": "{network_manager_id}"
+    + "/securityAdminConfigurations/{name}",
+    "azurerm_network_manager_admin_rule_collection": "{security_admin_configuration_id}"
+    + "/ruleCollections/{name}",
+    "azurerm_network_manager_admin_rule": "{admin_rule_collection_id}/rules/{name}",
+    "azurerm_network_manager_scope_connection": "{network_manager_id}/scopeConnections/{name}",
     "azurerm_linux_virtual_machine": _RG + "/providers/Microsoft.Compute/virtualMachines/{name}",
     "azurerm_windows_virtual_machine": _RG + "/providers/Microsoft.Compute/virtualMachines/{name}",
     "azurerm_virtual_machine": _RG + "/providers/Microsoft.Compute/virtualMachines/{name}",
@@ -252,6 +308,10 @@ _FIELDS = (
     "route_server_id",
     "express_route_circuit_name",
     "peering_type",
+    "network_manager_id",
+    "network_group_id",
+    "security_admin_configuration_id",
+    "admin_rule_collection_id",
 )
 
 
