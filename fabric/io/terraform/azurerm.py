@@ -24,6 +24,8 @@ import attrs
 from fabric.control.addressing import AddressError, parse_prefix, reserved_addresses
 from fabric.io.azure_resources import _PROTOCOLS, UNKNOWN_REGION, name_from_id
 from fabric.io.terraform import diagnostics as codes
+from fabric.io.terraform.azurerm_avnm import TYPES as AVNM_TYPES
+from fabric.io.terraform.azurerm_avnm import AvnmMapper
 from fabric.io.terraform.diagnostics import Report
 from fabric.io.terraform.modules import ResourceInstance
 from fabric.io.terraform.values import EvalError, Unknown, to_string
@@ -140,6 +142,7 @@ class _Mapper:
         self.first_seen: dict[tuple[str, str], str] = {}
         self.circuit_asns: dict[str, int] = {}  # circuit -> its private peering's peer ASN
         self.port_locations: dict[str, str] = {}  # ExpressRoute Direct port -> metro
+        self.avnm = AvnmMapper(self.fabric, report)
 
     def _unique(self, view: InstanceView, kind: str, name: str) -> bool:
         """True the first time a ``kind`` named ``name`` is met; a finding afterwards."""
@@ -871,12 +874,17 @@ class _Mapper:
             view.invalid(str(problem))
             return None
 
+    def network_manager_resource(self, view: InstanceView) -> None:
+        """Azure Virtual Network Manager (``fabric.io.terraform.azurerm_avnm``)."""
+        self.avnm.read(view)
+
     def build(self) -> Fabric:
         """The Fabric, once every instance has been read."""
         for name, rules in self.rules.items():
             self.fabric.nsgs[name] = Nsg(name, tuple(rules))
         self._firewall_rules()
         self._vnets(self._hosts())
+        self.avnm.finish()
         for name, (routes, disable) in self.tables.items():
             resolved = [r for r in (self._resolve_route(p) for p in routes) if r is not None]
             self.fabric.route_tables[name] = RouteTable(name, tuple(resolved), disable)
@@ -1096,6 +1104,7 @@ _ORDER: tuple[tuple[str, Callable[[_Mapper, InstanceView], None]], ...] = (
     ("azurerm_firewall_network_rule_collection", _Mapper.firewall_network_rule_collection),
     ("azurerm_route_server", _Mapper.route_server),
     ("azurerm_route_server_bgp_connection", _Mapper.route_server_bgp_connection),
+    *((kind, _Mapper.network_manager_resource) for kind in sorted(AVNM_TYPES)),
 )
 MODELLED = frozenset(kind for kind, _ in _ORDER)
 
