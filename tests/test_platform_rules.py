@@ -100,8 +100,10 @@ def test_private_space_sent_to_the_internet_is_not_reachable():
     fabric = one_vm(route_table="rt")
     fabric.route_table("rt", [Route("to-internet", "0.0.0.0/0", "Internet")])
     plane = ControlPlane(fabric)
-    # The None routes stay with an Internet default UDR (§4.7 removes them only for an NVA)
-    assert next_hop(plane, "10.0.0.4", "10.5.0.1").next_hop_type == "None"
+    # §4.7: the default UDR removes the reserved None routes, so private space follows it to
+    # the Internet, where it is not routable.
+    assert next_hop(plane, "10.0.0.4", "10.5.0.1").next_hop_type == "Internet"
+    assert connectivity(plane, "10.0.0.4", "10.5.0.1").code == "NotRoutableOnInternet"
     assert connectivity(plane, "10.0.0.4", "13.107.21.200").reachable
     fabric.route_table("rt2", [Route("cgnat", "100.64.0.0/10", "Internet")])
     fabric.subnet("v", "u", "10.0.2.0/24", route_table="rt2")
@@ -109,7 +111,7 @@ def test_private_space_sent_to_the_internet_is_not_reachable():
     assert trace.code == "NotRoutableOnInternet"
 
 
-def test_4_7_none_routes_removed_only_for_a_default_route_to_an_appliance():
+def test_4_7_none_routes_removed_by_a_default_user_route():
     plane = ControlPlane(routing_example())
     subnet1 = {str(r.prefix) for r in plane.routes("Virtual-network-1", "Subnet1").routes}
     assert not {"10.0.0.0/8", "192.168.0.0/16", "100.64.0.0/10"} & subnet1

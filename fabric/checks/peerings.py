@@ -126,10 +126,12 @@ def _check_one_peering(ctx: Context, link: Peering) -> Iterator[Finding]:
             f"address space is stale, so new ranges are not routed; sync this link",
             resource,
         )
-    local_gateways = fabric.gateways_in(link.vnet)
+    # §2.6: "the gateway (VPN or ExpressRoute)": either type is shared, and either blocks
+    # use_remote_gateways on its own VNet.
+    local_gateways = fabric.gateways_in(link.vnet, None)
     if link.use_remote_gateways:
         # N15.2: "use the remote virtual network's gateway or Route Server"
-        remote_gateways = fabric.gateways_in(link.remote_vnet) or route_server_in(
+        remote_gateways = fabric.gateways_in(link.remote_vnet, None) or route_server_in(
             fabric, link.remote_vnet
         )
         if remote_known and not remote_gateways:  # §2.6 failure modes
@@ -165,7 +167,7 @@ def _check_one_peering(ctx: Context, link: Peering) -> Iterator[Finding]:
                 resource,
             )
         for gateway in local_gateways:
-            if gateway.sku == "Basic":  # §3.3 and §9: not supported, yet Azure accepts it
+            if gateway.gateway_type == "Vpn" and gateway.sku == "Basic":  # §3.3 and §9
                 yield warning(
                     "GatewayTransitNotSupportedOnBasicSku",
                     f"peering {link.vnet}/{link.name} allows gateway transit through "

@@ -38,7 +38,7 @@ def transit_blocker(plane: ControlPlane, vnet: VNet) -> Explanation | None:
     """Why a VNet peered with a gateway VNet cannot use that gateway, if it is so peered."""
     fabric = plane.fabric
     for link in plane.peerings.links_of(vnet.name):
-        remote_gateways = fabric.gateways_in(link.remote_vnet)
+        remote_gateways = fabric.gateways_in(link.remote_vnet, None)  # VPN or ExpressRoute
         if not remote_gateways:
             continue
         missing = plane.peerings.transit_blockers(link, remote_gateways[0])

@@ -134,7 +134,7 @@ class RouteEntry:
 
 
 def system_routes(
-    fabric: Fabric, vnet: VNet, default_to_appliance: bool, view: PeeringView | None = None
+    fabric: Fabric, vnet: VNet, default_udr: bool, view: PeeringView | None = None
 ) -> list[RouteEntry]:
     """§4.1-4.2 default routes: VNet ranges, Internet, the reserved None ranges, peerings."""
     own = valid_networks(vnet.address_prefixes)
@@ -146,8 +146,8 @@ def system_routes(
         # §4.1: equal to or a supernet of a VNet range -> the VNet route replaces it.
         if any(contains(net, reserved) for net in own):
             continue
-        # §4.7: Azure removes them once a 0.0.0.0/0 UDR sends traffic to an appliance.
-        if default_to_appliance:
+        # §4.7: Azure removes them once a 0.0.0.0/0 UDR is added.
+        if default_udr:
             continue
         routes.append(RouteEntry(DEFAULT, ACTIVE, reserved, "None"))
     view = view or PeeringView(fabric)
@@ -467,12 +467,14 @@ def compile_subnet(
         gateway_for_vnet(fabric, vnet.name, view, "ExpressRoute") is not None
     )
     udrs = user_routes(table, serving is not None, coexists, tags) if table is not None else []
-    # §4.7: the reserved None routes go when a 0.0.0.0/0 UDR sends traffic to an appliance.
-    default_to_appliance = any(
-        r.prefix.prefixlen == 0 and r.prefix.version == 4 and r.next_hop_type == "VirtualAppliance"
-        for r in udrs
+    # §4.7: Azure removed the reserved None routes "when the 0.0.0.0/0 UDR was added"; the
+    # sheet ties it to the route, not to its next hop (an appliance in the example), so any
+    # active IPv4 default UDR does it: forced tunnelling to a gateway sends private ranges
+    # there too.
+    default_udr = any(
+        r.prefix.prefixlen == 0 and r.prefix.version == 4 and r.state == ACTIVE for r in udrs
     )
-    routes = system_routes(fabric, vnet, default_to_appliance, view)
+    routes = system_routes(fabric, vnet, default_udr, view)
     listed: list[ListedRoute] = []
     if not for_gateway:  # N16: endpoints do not apply to traffic from on-premises
         endpoint_routes, listed = service_endpoint_routes(subnet, tags)

@@ -384,9 +384,9 @@ def _transit(fabric: Fabric, view: PeeringView, links: list) -> tuple[str, str, 
     for link in links:
         if not link.use_remote_gateways:  # a hub allowing transit to a spoke that opts out
             continue
-        gateways = fabric.gateways_in(link.remote_vnet)
+        gateways = fabric.gateways_in(link.remote_vnet, None)  # VPN or ExpressRoute (§2.6)
         if not gateways:
-            return "blocked", f"{link.remote_vnet} has no VPN gateway", link.remote_vnet
+            return "blocked", f"{link.remote_vnet} has no gateway", link.remote_vnet
         blockers = view.transit_blockers(link, gateways[0])
         if blockers:
             return "blocked", "; ".join(blockers), link.remote_vnet

@@ -1,0 +1,99 @@
+"""Third acceptance audit: rules of azure-facts.md that the §10 cases and the first two audits
+do not probe, each test failing before its fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from fabric.checks import validate
+from fabric.control.plane import ControlPlane
+from fabric.io.native import load_native
+from fabric.io.yamlsource import load_yaml
+from fabric.watcher import connectivity
+from fabric.watcher.nexthop import next_hop
+
+
+def fabric_of(text: str):
+    return load_native(load_yaml(text), "case.yaml").fabric
+
+
+def codes(fabric) -> list[str]:
+    return [f.code for f in validate(fabric)]
+
+
+ER_HUB = """
+vnets:
+  - name: hub
+    region: westeurope
+    address_prefixes: [10.0.0.0/16]
+    subnets: [{name: GatewaySubnet, address_prefix: 10.0.255.0/27}]
+  - name: spoke
+    region: westeurope
+    address_prefixes: [10.1.0.0/16]
+    subnets: [{name: s, address_prefix: 10.1.1.0/24}]
+    hosts: [{name: spoke-vm, subnet: s, ip: 10.1.1.4}]
+gateways:
+  - {name: hub-er, vnet: hub, gateway_type: ExpressRoute, sku: ErGw1AZ}
+express_route_circuits:
+  - {name: prov, peering_location: Amsterdam, bandwidth_mbps: 1000,
+     on_premises_prefixes: [172.20.0.0/16], peer_asn: 65010}
+connections:
+  - {name: c1, connection_type: ExpressRoute, from: hub-er, to: prov}
+peerings:
+  - {name: h-s, from: hub, to: spoke, allow_gateway_transit: true}
+  - {name: s-h, from: spoke, to: hub, use_remote_gateways: true}
+"""
+
+
+def test_2_6_a_hub_with_only_an_expressroute_gateway_offers_gateway_transit():
+    """§2.6: allowGatewayTransit shares "the gateway (VPN or ExpressRoute)"."""
+    fabric = fabric_of(ER_HUB)
+    assert codes(fabric) == []
+    trace = connectivity(ControlPlane(fabric), "10.1.1.4", "172.20.1.1")
+    assert trace.reachable
+
+
+def test_2_6_a_spoke_with_its_own_expressroute_gateway_cannot_use_remote_gateways():
+    """§2.6: use_remote_gateways needs a local VNet without a gateway of its own (any type)."""
+    text = ER_HUB.replace(
+        "    subnets: [{name: s, address_prefix: 10.1.1.0/24}]",
+        "    subnets: [{name: s, address_prefix: 10.1.1.0/24},"
+        " {name: GatewaySubnet, address_prefix: 10.1.255.0/27}]",
+    ).replace(
+        "express_route_circuits:",
+        "  - {name: spoke-er, vnet: spoke, gateway_type: ExpressRoute, sku: ErGw1AZ}\n"
+        "express_route_circuits:",
+    )
+    assert "UseRemoteGatewaysWithLocalGateway" in codes(fabric_of(text))
+
+
+FORCED = """
+vnets:
+  - name: v
+    region: westeurope
+    address_prefixes: [10.0.0.0/16]
+    subnets:
+      - {name: GatewaySubnet, address_prefix: 10.0.255.0/27}
+      - {name: app, address_prefix: 10.0.1.0/24, route_table: rt}
+    hosts: [{name: vm, subnet: app, ip: 10.0.1.4}]
+gateways:
+  - {name: gw, vnet: v, sku: VpnGw1}
+local_network_gateways:
+  - {name: onprem, gateway_ip_address: 203.0.113.10, address_prefixes: [172.20.0.0/16]}
+connections:
+  - {name: c, connection_type: IPsec, from: gw, to: onprem, shared_key: k}
+route_tables:
+  - name: rt
+    routes: [{name: force, address_prefix: 0.0.0.0/0, next_hop_type: VirtualNetworkGateway}]
+"""
+
+
+@pytest.mark.parametrize("destination", ["192.168.5.5", "10.50.0.1", "100.64.0.9"])
+def test_4_7_a_forced_tunnelling_default_route_removes_the_reserved_none_routes(destination):
+    """§4.7: Azure removed the reserved None routes "when the 0.0.0.0/0 UDR was added", so
+    private space follows the default route to the gateway."""
+    plane = ControlPlane(fabric_of(FORCED))
+    prefixes = {str(r.prefix) for r in plane.routes("v", "app").routes if r.source == "Default"}
+    assert not {"10.0.0.0/8", "192.168.0.0/16", "100.64.0.0/10"} & prefixes
+    hop = next_hop(plane, "10.0.1.4", destination)
+    assert (hop.next_hop_type, hop.to_json()["route_table"]) == ("VirtualNetworkGateway", "rt")
