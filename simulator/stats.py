@@ -215,30 +215,55 @@ _CHUNK = 1 << _LIMB
 _MAX_VALUE = (1 << 63) - 1
 
 
-def exact_sum_of_squares(values: np.ndarray) -> int:
-    """Σ x² of an int64 array as an exact Python int, in numpy.
-
-    Each |x| < 2**63 is split into three 21-bit limbs; products of two limbs are < 2**42, so
-    their sums over chunks of 2**21 samples cannot overflow int64. A chunk whose squares sum
-    below 2**63 however large they are (max² x count) is summed as it is.
-    """
-    total = 0
+def _limb_dot(x: np.ndarray, y: np.ndarray) -> int:
+    """Σ x·y of two non-negative int64 arrays of at most 2**21 values, exactly: each value is
+    split into three 21-bit limbs, and products of two limbs (< 2**42) summed over 2**21
+    values stay below 2**63."""
     mask = (1 << _LIMB) - 1
+    xs = (x & mask, (x >> _LIMB) & mask, x >> (2 * _LIMB))
+    ys = xs if y is x else (y & mask, (y >> _LIMB) & mask, y >> (2 * _LIMB))
+    return sum(
+        int(xi @ yj) << ((i + j) * _LIMB) for i, xi in enumerate(xs) for j, yj in enumerate(ys)
+    )
+
+
+def exact_sum_of_squares(values: np.ndarray) -> int:
+    """Σ x² of an int64 array as an exact Python int, in numpy (a chunk whose squares sum
+    below 2**63 however large they are, max² x count, is summed as it is)."""
+    total = 0
     for start in range(0, values.size, _CHUNK):
         x = np.abs(values[start : start + _CHUNK])
         if x.size and int(x.max()) ** 2 * x.size < 1 << 63:  # no int64 sum can overflow
             total += int(x @ x)
+        elif x.size:
+            total += _limb_dot(x, x)
+    return total
+
+
+_BLOCK = 4096  # values per block of ``exact_dot``: its temporaries stay a few pages
+
+
+def exact_dot(u: np.ndarray, v: np.ndarray) -> int:
+    """Σ u·v of two int64 arrays of equal length (values within 2**63 of each other in a
+    block) as an exact Python int, in numpy.
+
+    Block by block, each array is taken relative to its smallest value in the block
+    (Σ u·v = Σ du·dv + v0·Σdu + u0·Σdv + n·u0·v0): times and running totals in time order
+    vary little within a block, so Σ du·dv nearly always fits int64 (else it is summed in
+    limbs), and the large terms are multiplied as Python ints once per block.
+    """
+    total = 0
+    for start in range(0, u.size, _BLOCK):
+        x, y = u[start : start + _BLOCK], v[start : start + _BLOCK]
+        if x.size == 0:
             continue
-        c, b, a = x & mask, (x >> _LIMB) & mask, x >> (2 * _LIMB)
-        aa, bb, cc = int(a @ a), int(b @ b), int(c @ c)
-        ab, ac, bc = int(a @ b), int(a @ c), int(b @ c)
-        total += (
-            (aa << (4 * _LIMB))
-            + (ab << (3 * _LIMB + 1))
-            + ((bb + 2 * ac) << (2 * _LIMB))
-            + (bc << (_LIMB + 1))
-            + cc
-        )
+        x0, y0 = int(x.min()), int(y.min())
+        dx, dy = x - x0, y - y0
+        if int(dx.max()) * int(dy.max()) * x.size < 1 << 63:  # cannot overflow
+            core = int(dx @ dy)
+        else:
+            core = _limb_dot(dx, dy)
+        total += core + y0 * _exact_sum(dx) + x0 * _exact_sum(dy) + x.size * x0 * y0
     return total
 
 
@@ -252,6 +277,48 @@ def _exact_sum(values: np.ndarray) -> int:
         else:
             total += sum(chunk.tolist())
     return total
+
+
+class RateTrend:
+    """The delivery rate as the least-squares slope of cumulative payload against delivery
+    time, streamed: deliveries in time order, added in blocks of any size (exact integer sums,
+    so every blocking gives the same figure).
+
+    Why not payload over the span of deliveries: a window-limited flow delivers in bursts, one
+    window per round trip, and a span from the first burst's start to the last one's end holds
+    one window more than its whole round trips carry, so over k round trips it reads up to
+    k/(k-1) times the window ÷ RTT ceiling (+9% for a 0.5 s flow at 30 ms). The slope reads
+    the ceiling within 0.3% from three round trips on, and it never exceeds a serialising cap:
+    it is a weighted mean of the rates between pairs of deliveries, and no pair delivers faster
+    than the narrowest link between them."""
+
+    __slots__ = ("count", "sx", "sxx", "sxy", "sy", "total")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0  # payload bytes so far
+        self.sx = self.sy = self.sxx = self.sxy = 0
+
+    def add(self, at_ns: np.ndarray, payload: np.ndarray) -> None:
+        """Add deliveries (int64 times ≥ 0 and payload bytes), later than any added before."""
+        if at_ns.size == 0:
+            return
+        cumulative = np.cumsum(payload, dtype=np.int64) + self.total
+        self.count += int(at_ns.size)
+        self.total = int(cumulative[-1])
+        self.sx += _exact_sum(at_ns)
+        self.sy += _exact_sum(cumulative)
+        self.sxx += exact_dot(at_ns, at_ns)
+        self.sxy += exact_dot(at_ns, cumulative)
+
+    def mbps(self) -> float:
+        """The slope in Mbps (payload bits); 0 with fewer than two deliveries at two times."""
+        n = self.count
+        spread = n * self.sxx - self.sx * self.sx
+        if n < 2 or spread <= 0:
+            return 0.0
+        rise = n * self.sxy - self.sx * self.sy
+        return round(rise * 8_000 / spread, 6)  # bytes per ns x 8 x 1e3 = Mbps
 
 
 class LogHistogram:

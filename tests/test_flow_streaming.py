@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from fabric.cli import main
 from fabric.scenarios import path
 from fabric.sim.flows import QUANTILE_RELATIVE_ERROR, FlowStats
-from fabric.sim.results import SamplesNotKeptError, span_mbps
+from fabric.sim.results import SamplesNotKeptError, span_mbps, trend_mbps
 from fabric.sim.runs import simulate
 from tests.test_batchplane import open_loop_scenarios
 from tests.test_dataplane import two_vnets_vpn, udp
@@ -59,9 +59,9 @@ def test_streamed_throughputs_equal_the_arrays_ones(steps, steady_at, fold_every
     np.testing.assert_array_equal(arrays["latency_ns"], [r[1] for r in rows])
     assert stats.span.mbps() == span_mbps(at, payload)
     steady_from = stats.steady_from_ns
-    expected = span_mbps(at[at >= steady_from], payload[at >= steady_from]) if steady_from else 0.0
+    expected = trend_mbps(at[at >= steady_from], payload[at >= steady_from]) if steady_from else 0.0
     if steady_from == 0:  # set before any delivery: every one counts
-        expected = span_mbps(at, payload)
+        expected = trend_mbps(at, payload)
     assert stats.steady.mbps() == expected
     assert stats.span.total_bytes == int(payload.sum())
     assert len(stats.latency_stats) == len(rows)

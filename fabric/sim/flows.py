@@ -28,6 +28,7 @@ from fabric.sim import tcp
 from fabric.sim.dataplane import Dataplane, Packet
 from fabric.sim.traffic import open_loop_trace
 from simulator import LatencyStats, Simulation, ThroughputSeries
+from simulator.stats import RateTrend
 from simulator.units import NS_PER_S
 
 ACK_BYTES = 40  # an IPv4 + TCP header without options
@@ -186,7 +187,7 @@ class FlowStats:
         )
         self.latency_stats = LatencyStats(QUANTILE_RELATIVE_ERROR)
         self.span = Span()
-        self.steady = Span()
+        self.steady = RateTrend()  # robust to window-limited bursts (see RateTrend)
         self.series = ThroughputSeries()
         # When the sender's start-up was over. Set it before the deliveries it concerns, or at
         # the time of the latest one (TCP: the moment it leaves slow start): folding holds back

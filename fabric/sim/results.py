@@ -12,7 +12,7 @@ import numpy as np
 
 from fabric.catalogue.latency import LatencyModel
 from fabric.sim import figures
-from simulator.stats import LatencyStats, ThroughputSeries
+from simulator.stats import LatencyStats, RateTrend, ThroughputSeries
 from simulator.units import NS_PER_S
 
 
@@ -66,6 +66,13 @@ def span_mbps(delivered_at_ns: np.ndarray, payload_bytes: np.ndarray) -> float:
     first = int(np.argmin(delivered_at_ns))
     bits = (int(payload_bytes.sum()) - int(payload_bytes[first])) * 8
     return round(bits / span_ns * 1e3, 6)  # bits per ns x 1e3 = Mbps
+
+
+def trend_mbps(delivered_at_ns: np.ndarray, payload_bytes: np.ndarray) -> float:
+    """The least-squares delivery rate of deliveries in time order (``RateTrend``)."""
+    trend = RateTrend()
+    trend.add(delivered_at_ns, payload_bytes)
+    return trend.mbps()
 
 
 @attrs.frozen(slots=True)
@@ -169,8 +176,11 @@ class FlowResult:
     ``throughput_mbps`` is the receiver's goodput: payload bits delivered over the span of the
     deliveries (first to last, the first packet's own bits counted out), so it never exceeds
     the narrowest cap on the path whatever the duration or the queue's drain; ``steady_mbps``
-    is the same after the sender's start-up (TCP slow start, or the first 10% of an open-loop
-    flow); ``truncated`` says the run ended before the flow did (DESIGN.md, 2026-11-30).
+    is the delivery rate after the sender's start-up (TCP slow start, or the first 10% of an
+    open-loop flow) as the least-squares slope of delivered payload over time
+    (``simulator.stats.RateTrend``: it reads a window-limited flow's window ÷ RTT where a span
+    would count one burst too many, and it never exceeds a serialising cap); ``truncated``
+    says the run ended before the flow did (DESIGN.md, 2026-11-30).
 
     Counts, throughputs, the mean latency and ``delivered_payload_bytes`` are exact; the
     latency quantiles come from ``latency`` (a ``LatencyStats``: within its

@@ -1,0 +1,91 @@
+"""The steady delivery rate (``RateTrend``): the least-squares slope of delivered payload over
+time, exact whatever the blocking, never above a serialising cap, and at window ÷ RTT for a
+window-limited flow whose deliveries come in bursts (§7.3), where a first-to-last span
+overshoots by one window."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fabric.sim.results import span_mbps, trend_mbps
+from simulator.stats import RateTrend, exact_dot
+
+deliveries = st.lists(
+    st.tuples(st.integers(0, 10**9), st.integers(1, 9_000)), min_size=2, max_size=300
+)
+
+
+def oracle_mbps(at: list[int], payload: list[int]) -> float:
+    """The least-squares slope in exact rationals."""
+    cumulative, total = [], 0
+    for size in payload:
+        total += size
+        cumulative.append(total)
+    n = len(at)
+    mean_x = Fraction(sum(at), n)
+    mean_y = Fraction(sum(cumulative), n)
+    rise = sum((x - mean_x) * (y - mean_y) for x, y in zip(at, cumulative, strict=True))
+    spread = sum((x - mean_x) ** 2 for x in at)
+    return 0.0 if spread == 0 else round(float(rise / spread * 8_000), 6)
+
+
+@settings(max_examples=200)
+@given(deliveries, st.lists(st.integers(1, 300), max_size=6))
+def test_the_slope_is_exact_and_the_same_for_every_blocking(steps, cuts):
+    at = np.cumsum([gap for gap, _ in steps], dtype=np.int64)
+    payload = np.array([size for _, size in steps], dtype=np.int64)
+    expected = oracle_mbps(at.tolist(), payload.tolist())
+    assert trend_mbps(at, payload) == expected
+    trend, start = RateTrend(), 0
+    for cut in [*sorted(cuts), len(at)]:
+        trend.add(at[start:cut], payload[start:cut])
+        start = max(start, cut)
+    assert trend.mbps() == expected
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(st.tuples(st.integers(0, 10**7), st.integers(40, 9_000)), min_size=2, max_size=300),
+    st.sampled_from([10, 650, 1_000, 12_500, 100_000]),
+)
+def test_never_above_the_rate_of_the_link_that_serialises_the_deliveries(steps, cap_mbps):
+    """Each delivery comes at least its own serialisation time after the one before (plus
+    idle gaps): every pair of deliveries is at most at the cap, so the slope is too."""
+    at, now = [], 0
+    for idle, size in steps:
+        now += idle + -(-size * 8_000 // cap_mbps)  # ns to serialise, rounded up
+        at.append(now)
+    payload = np.array([size for _, size in steps], dtype=np.int64)
+    assert trend_mbps(np.array(at, dtype=np.int64), payload) <= cap_mbps
+
+
+@pytest.mark.parametrize("round_trips", [3, 5, 10, 30])
+def test_a_window_limited_flow_reads_window_over_rtt(round_trips):
+    """§7.3: one window per round trip, delivered as a burst at the bottleneck's rate."""
+    rtt_ns, window, segment, line_mbps = 30_000_000, 65_700, 1_460, 1_000
+    at = [
+        trip * rtt_ns + (i + 1) * (segment * 8_000 // line_mbps)
+        for trip in range(round_trips)
+        for i in range(window // segment)
+    ]
+    at_ns = np.array(at, dtype=np.int64)
+    payload = np.full(at_ns.size, segment, dtype=np.int64)
+    ceiling = window * 8 / rtt_ns * 1e3
+    assert trend_mbps(at_ns, payload) == pytest.approx(ceiling, rel=0.003)
+    # The span of the same deliveries holds one window too many: k/(k-1) at worst.
+    assert span_mbps(at_ns, payload) > ceiling * 1.005
+
+
+@given(
+    st.lists(st.integers(-(2**61), 2**61), min_size=1, max_size=50),
+    st.integers(0, 2**40),
+)
+def test_exact_dot_equals_python_integers(values, scale):
+    u = np.array(values, dtype=np.int64)
+    v = (np.arange(u.size, dtype=np.int64) * 7919 + scale) % (2**62)
+    assert exact_dot(u, v) == sum(a * int(b) for a, b in zip(values, v.tolist(), strict=True))
