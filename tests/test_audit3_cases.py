@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from fabric.checks import validate
+from fabric.control.forwarding import QuestionError, locate_source
 from fabric.control.plane import ControlPlane
 from fabric.io.native import load_native
 from fabric.io.yamlsource import load_yaml
@@ -97,3 +98,31 @@ def test_4_7_a_forced_tunnelling_default_route_removes_the_reserved_none_routes(
     assert not {"10.0.0.0/8", "192.168.0.0/16", "100.64.0.0/10"} & prefixes
     hop = next_hop(plane, "10.0.1.4", destination)
     assert (hop.next_hop_type, hop.to_json()["route_table"]) == ("VirtualNetworkGateway", "rt")
+
+
+OVERLAPPING_MESH = """
+vnets:
+  - {name: b, region: westeurope, address_prefixes: [10.2.0.0/16],
+     subnets: [{name: s, address_prefix: 10.2.1.0/24}],
+     hosts: [{name: b-vm, subnet: s, ip: 10.2.1.4}]}
+  - {name: c, region: westeurope, address_prefixes: [10.2.0.0/16],
+     subnets: [{name: s, address_prefix: 10.2.1.0/24}],
+     hosts: [{name: c-vm, subnet: s, ip: 10.2.1.4}]}
+  - {name: d, region: westeurope, address_prefixes: [10.4.0.0/16],
+     subnets: [{name: s, address_prefix: 10.4.1.0/24}],
+     hosts: [{name: d-vm, subnet: s, ip: 10.4.1.4}]}
+network_groups:
+  - {name: g, members: [b, c, d]}
+connectivity_configurations:
+  - {name: m, connectivity_topology: Mesh, applies_to_groups: [{network_group: g}]}
+"""
+
+
+@pytest.mark.parametrize(("host", "vnet"), [("b-vm", "b"), ("c-vm", "c")])
+def test_n8_1_a_host_named_in_overlapping_mesh_members_is_located_in_its_own_vnet(host, vnet):
+    """N8.1 lets mesh members overlap; a question naming a host means that host's VNet (an
+    address alone would be ambiguous and is refused)."""
+    plane = ControlPlane(fabric_of(OVERLAPPING_MESH))
+    assert locate_source(plane, host).vnet.name == vnet
+    with pytest.raises(QuestionError, match="several VNets"):
+        locate_source(plane, "10.2.1.4")

@@ -545,8 +545,10 @@ def locate_source(plane: ControlPlane, address: str, label: str = "--src") -> Lo
     """The NIC (declared, or hypothetical in the subnet) that holds ``address`` (an IP or the
     name of a declared host)."""
     ip = parse_ip(address, label, plane)
+    # A host's name says which VNet it is in, even where address spaces overlap (N8.1 lets
+    # mesh members overlap).
     try:
-        return plane.locate(ip)
+        return plane.locate(ip, plane.host_vnet(address))
     except LocateError as problem:
         raise QuestionError(f"{label} {problem}") from None
 

@@ -112,6 +112,7 @@ class ControlPlane:
         self._order = {name: i for i, name in enumerate(self.fabric.vnets)}
         self._hosts_by_ip: dict[str, dict[str, Host]] = {}  # vnet -> canonical IP -> NIC
         self._hosts_by_name = {h.name: h for v in self.fabric.vnets.values() for h in v.hosts}
+        self._host_vnets = {h.name: v.name for v in self.fabric.vnets.values() for h in v.hosts}
         self._firewalls: dict[tuple[str, str], FirewallAddress] | None = None
         self._admin: AdminRules | None = None
         # What other modules work out from this read-only plane and keep, by their own key
@@ -246,6 +247,10 @@ class ControlPlane:
     def host_named(self, name: str) -> Host | None:
         """The declared host called ``name``, if any."""
         return self._hosts_by_name.get(name)
+
+    def host_vnet(self, name: str) -> str | None:
+        """The VNet of the declared host called ``name`` (which of overlapping VNets it is in)."""
+        return self._host_vnets.get(name)
 
     def host_hint(self, name: str) -> str:
         """'; did you mean host X?' when ``name`` is close to a declared host's name."""
