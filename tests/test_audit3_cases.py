@@ -126,3 +126,31 @@ def test_n8_1_a_host_named_in_overlapping_mesh_members_is_located_in_its_own_vne
     assert locate_source(plane, host).vnet.name == vnet
     with pytest.raises(QuestionError, match="several VNets"):
         locate_source(plane, "10.2.1.4")
+
+
+UNPEERED_SPOKE = """
+vnets:
+  - name: hub
+    region: westeurope
+    address_prefixes: [10.0.0.0/16]
+    subnets:
+      - {name: AzureFirewallSubnet, address_prefix: 10.0.1.0/26}
+      - {name: shared, address_prefix: 10.0.2.0/24}
+  - name: spoke
+    region: westeurope
+    address_prefixes: [10.1.0.0/16]
+    subnets: [{name: app, address_prefix: 10.1.0.0/24, route_table: rt}]
+route_tables:
+  - name: rt
+    routes: [{name: def, address_prefix: 0.0.0.0/0, next_hop_type: VirtualAppliance,
+              next_hop_ip_address: 10.0.1.4}]
+firewalls:
+  - {name: fw, vnet: hub, network_rule_collections: [{name: c, priority: 100, action: Allow,
+     rules: [{name: all}]}]}
+"""
+
+
+def test_n11_6_no_return_route_warning_for_a_spoke_that_cannot_reach_the_firewall():
+    """§4.3: an appliance outside the VNet and its Connected peers is not reachable, so the
+    spoke's traffic never meets the firewall and there is no asymmetry to fix (N11.6)."""
+    assert codes(fabric_of(UNPEERED_SPOKE)) == ["NextHopIpNotDirectlyReachable"]

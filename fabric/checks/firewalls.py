@@ -179,6 +179,8 @@ class _Return:
     def __init__(self, ctx: Context, sources: list, tables: set[str]) -> None:
         self.fabric = ctx.fabric
         self.plane = ctx.plane
+        self.view = ctx.view
+        self._reach: dict[str, set[str]] = {}
         hops = {
             route.next_hop_ip_address
             for name in sorted(tables)
@@ -293,6 +295,8 @@ class _Return:
         firewall = self.through(request)
         if firewall is None or not self._reaches(firewall, address):
             return None
+        if firewall.firewall.vnet not in self.neighbours(source_vnet):
+            return None  # the request never gets to the firewall (NextHopIpNotDirectlyReachable)
         back = self.through(reply)
         if back is not None and back.firewall.name == firewall.firewall.name:
             return None
@@ -300,6 +304,13 @@ class _Return:
         if via_appliance and back is None and self._passes(firewall, vnet, address, source_address):
             return None  # another appliance hands the reply to the firewall after all
         return firewall, request, reply
+
+    def neighbours(self, vnet: str) -> set[str]:
+        """``PeeringView.neighbours``, once per VNet."""
+        found = self._reach.get(vnet)
+        if found is None:
+            found = self._reach[vnet] = self.view.neighbours(vnet)
+        return found
 
     def _reaches(self, firewall, address) -> bool:
         """True when the firewall's own routes carry the request on towards ``address``."""

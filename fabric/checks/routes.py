@@ -226,7 +226,6 @@ def check_appliance_reach(ctx: Context) -> Iterator[Finding]:
     no subnet at all is ``NextHopIpNotInAnySubnet`` (``check_route_tables``)."""
     fabric, view = ctx.fabric, ctx.view
     holders: dict[str, set[str]] = {}  # next hop text -> the VNets whose subnets hold it
-    mesh = view.mesh.routes if view.deployment.groups else {}
     for vnet in fabric.vnets.values():
         reach: set[str] | None = None
         # (table, route) -> the subnets of this VNet that use it: one finding for all of them
@@ -251,9 +250,7 @@ def check_appliance_reach(ctx: Context) -> Iterator[Finding]:
                 if not holders[text]:
                     continue
                 if reach is None:
-                    reach = {vnet.name}
-                    reach.update(link.remote_vnet for link in view.connected_links(vnet.name))
-                    reach.update(route.link.remote_vnet for route in mesh.get(vnet.name, ()))
+                    reach = view.neighbours(vnet.name)
                 if holders[text] & reach:
                     continue
                 key = (table.name, route.name)

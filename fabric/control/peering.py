@@ -185,6 +185,14 @@ class PeeringView:
         """The links of ``vnet`` that carry traffic."""
         return [link for link in self.links_of(vnet) if self.state(link) == CONNECTED]
 
+    def neighbours(self, vnet: str) -> set[str]:
+        """The VNets ``vnet`` hands packets to directly (§4.3: where an appliance next hop
+        may be): itself, its Connected peers and the members of its connected groups."""
+        found = {vnet, *(link.remote_vnet for link in self.connected_links(vnet))}
+        if self.deployment.groups:
+            found.update(route.link.remote_vnet for route in self.mesh.routes.get(vnet, ()))
+        return found
+
     def transit_blockers(self, spoke_link: Peering, hub_gateway: VpnGateway) -> list[str]:
         """What stops the VNet of ``spoke_link`` from using ``hub_gateway`` in the remote VNet,
         as phrases; empty when gateway transit works. §2.6: the spoke's link sets
