@@ -154,3 +154,16 @@ def test_n11_6_no_return_route_warning_for_a_spoke_that_cannot_reach_the_firewal
     """§4.3: an appliance outside the VNet and its Connected peers is not reachable, so the
     spoke's traffic never meets the firewall and there is no asymmetry to fix (N11.6)."""
     assert codes(fabric_of(UNPEERED_SPOKE)) == ["NextHopIpNotDirectlyReachable"]
+
+
+def test_a_trace_keeps_its_columns_apart_for_long_names():
+    text = """
+vnets:
+  - name: a-rather-long-hub-network-name
+    region: westeurope
+    address_prefixes: [10.0.0.0/16]
+    subnets: [{name: a-long-workload-subnet, address_prefix: 10.0.1.0/24}]
+"""
+    trace = connectivity(ControlPlane(fabric_of(text)), "10.0.1.4", "10.0.1.5")
+    source = str(trace).splitlines()[1]
+    assert "(any NIC) 10.0.1.4" in source

@@ -501,3 +501,93 @@ def test_every_corpus_rest_body_loads():
     for path in sorted((CORPUS / "rest").glob("*.json")):
         document = load_topology(path)
         assert document.source_format == "rest"
+
+
+# -- az CLI output: properties flattened into the object ---------------------------------------
+
+
+def az_vnet(name: str, prefix: str, peer: str | None = None) -> dict:
+    """``az network vnet show`` as the CLI prints it (no ``properties``; a resourceGroup)."""
+    vnet = {
+        "addressSpace": {"addressPrefixes": [prefix]},
+        "id": rid("virtualNetworks", name),
+        "location": "eastus",
+        "name": name,
+        "provisioningState": "Succeeded",
+        "resourceGroup": "rg",
+        "subnets": [
+            {
+                "addressPrefix": prefix.replace("/16", "/24"),
+                "id": rid("virtualNetworks/subnets", f"{name}/app"),
+                "name": "app",
+                "networkSecurityGroup": {"id": rid("networkSecurityGroups", "app-nsg")},
+                "resourceGroup": "rg",
+                "type": "Microsoft.Network/virtualNetworks/subnets",
+            }
+        ],
+        "type": "Microsoft.Network/virtualNetworks",
+        "virtualNetworkPeerings": [],
+    }
+    if peer is not None:
+        vnet["virtualNetworkPeerings"].append(
+            {
+                "allowForwardedTraffic": False,
+                "allowGatewayTransit": False,
+                "allowVirtualNetworkAccess": True,
+                "id": rid("virtualNetworks/virtualNetworkPeerings", f"{name}/to-{peer}"),
+                "name": f"to-{peer}",
+                "peeringState": "Connected",
+                "remoteVirtualNetwork": {"id": rid("virtualNetworks", peer), "resourceGroup": "rg"},
+                "resourceGroup": "rg",
+                "useRemoteGateways": False,
+            }
+        )
+    return vnet
+
+
+def az_nsg() -> dict:
+    """``az network nsg show``: security rules flattened too."""
+    return {
+        "id": rid("networkSecurityGroups", "app-nsg"),
+        "location": "eastus",
+        "name": "app-nsg",
+        "resourceGroup": "rg",
+        "securityRules": [
+            {
+                "access": "Deny",
+                "destinationAddressPrefix": "*",
+                "destinationPortRange": "22",
+                "direction": "Inbound",
+                "id": rid("networkSecurityGroups/securityRules", "app-nsg/no-ssh"),
+                "name": "no-ssh",
+                "priority": 100,
+                "protocol": "Tcp",
+                "sourceAddressPrefix": "*",
+                "sourcePortRange": "*",
+            }
+        ],
+        "type": "Microsoft.Network/networkSecurityGroups",
+    }
+
+
+def test_az_cli_output_with_flattened_properties_loads_like_rest(tmp_path):
+    path = tmp_path / "az.json"
+    resources = [az_vnet("a", "10.1.0.0/16", "b"), az_vnet("b", "10.2.0.0/16", "a"), az_nsg()]
+    path.write_text(json.dumps(resources))
+    document = load_topology(path)
+    net = document.fabric
+    assert net.vnets["a"].address_prefixes == ("10.1.0.0/16",)
+    assert net.vnets["a"].subnet("app").nsg == "app-nsg"
+    assert net.peerings[("a", "to-b")].peering_state == "Connected"
+    assert [r.name for r in net.nsgs["app-nsg"].security_rules] == ["no-ssh"]
+    assert [f for f in validate(net) if f.severity == "Error"] == []
+
+
+def test_rest_bodies_are_left_as_they_are():
+    from fabric.io.rest import unflatten
+
+    for body in sorted((CORPUS / "rest").glob("*.json")) if CORPUS.exists() else ():
+        data = json.loads(body.read_text())
+        assert unflatten(data) == data, body.name
+    reference = {"id": rid("virtualNetworks", "a"), "resourceGroup": "rg"}
+    assert unflatten(reference) == reference

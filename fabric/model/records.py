@@ -63,6 +63,8 @@ def suggest(value: object, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
     if close:
         return f"did you mean {close[0]!r}?"
+    if not choices:
+        return "none is declared in this input"
     return f"expected one of: {', '.join(choices)}"
 
 

@@ -112,6 +112,11 @@ class Trace:
 
     def __str__(self) -> str:
         lines = [f"{self.connection_status}" + (f": {self.reason}" if self.reason else "")]
+        # Columns as wide as their longest entry needs (at least the usual widths), so that a
+        # long name never runs into the next column.
+        kind_w = max([21, *(len(hop.type) for hop in self.hops)]) + 1
+        name_w = max([27, *(len(hop.name) for hop in self.hops)]) + 1
+        ip_w = max([15, *(len(hop.address) for hop in self.hops)]) + 1
         for i, hop in enumerate(self.hops, 1):
             problems = "; ".join(
                 f"{issue.type} {' '.join(f'{k}={v}' for k, v in issue.context.items())}".strip()
@@ -119,7 +124,8 @@ class Trace:
             )
             encryption = f"  [{hop.encryption.label}]" if hop.encryption else ""
             lines.append(
-                f"  {i:>2}. {hop.type:<22}{hop.name:<28}{hop.address:<16} {hop.detail}"
+                f"  {i:>2}. {hop.type:<{kind_w}}{hop.name:<{name_w}}"
+                f"{hop.address:<{ip_w}} {hop.detail}"
                 + encryption
                 + (f"  !! {problems}" if problems else "")
             )
