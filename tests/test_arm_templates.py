@@ -466,6 +466,44 @@ def test_a_peering_declared_inline_and_as_a_resource_with_other_settings_is_said
     assert fabric.peerings[("a", "to-b")].allow_forwarded_traffic is False  # the first
 
 
+def test_a_nested_deployment_that_redeploys_a_subnet_with_an_nsg_wins():
+    """Templates update what they created by deploying it again from a nested deployment
+    (a subnet, now with its NSG): each deployment is its own template, so it is no duplicate,
+    and the later definition is the end state."""
+    subnet = {
+        "type": "Microsoft.Network/virtualNetworks/subnets",
+        "name": "hub/app",
+        "dependsOn": ["[resourceId('Microsoft.Network/virtualNetworks', 'hub')]"],
+        "properties": {"addressPrefix": "10.0.1.0/24"},
+    }
+    nsg_id = "[resourceId('Microsoft.Network/networkSecurityGroups', 'app-nsg')]"
+    update = {
+        "type": "Microsoft.Resources/deployments",
+        "apiVersion": "2022-09-01",
+        "name": "add-nsg",
+        "dependsOn": ["[resourceId('Microsoft.Network/virtualNetworks/subnets', 'hub', 'app')]"],
+        "properties": {
+            "mode": "Incremental",
+            "template": template(
+                {
+                    "type": "Microsoft.Network/networkSecurityGroups",
+                    "name": "app-nsg",
+                    "location": "westeurope",
+                    "properties": {"securityRules": []},
+                },
+                {
+                    **subnet,
+                    "properties": {**subnet["properties"], "networkSecurityGroup": {"id": nsg_id}},
+                },
+            ),
+        },
+    }
+    fabric, findings = load_arm(template(vnet("hub", "10.0.0.0/16"), subnet, update), None, "t")
+    assert [f.code for f in findings] == ["ResourceRedeployed"]
+    assert "resources[1]" in findings[0].message
+    assert fabric.vnets["hub"].subnet("app").nsg == "app-nsg"
+
+
 def test_a_copy_loop_that_repeats_a_name_is_a_duplicate():
     loop = {
         **vnet("same", "[concat('10.', copyIndex(), '.0.0/16')]"),

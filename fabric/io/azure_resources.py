@@ -158,6 +158,13 @@ class _VnetMeta:
     encryption: bool = False
 
 
+def _deployment(resource: AzureResource) -> str:
+    """The deployment a template resource belongs to, from its origin: the path of its
+    ``resources`` list (``resources[14].properties.template`` for a nested one)."""
+    origin = resource.origin.split("<", 1)[0]
+    return origin.rsplit("resources[", 1)[0]
+
+
 def name_from_id(resource_id: Any, kind: str) -> str | None:
     """The name after ``/<kind>/`` in a resource ID (case-insensitive), else None."""
     if not isinstance(resource_id, str):
@@ -942,7 +949,7 @@ class _Builder:
 
     def build(self, resources: list[AzureResource]) -> tuple[Fabric, list[Finding]]:
         handlers = self.handlers()
-        for resource in resources:
+        for resource in self._redeployed(resources):
             if not isinstance(resource.type, str) or not isinstance(resource.name, str):
                 self.bad(resource, "its type and name must be strings")
                 continue
@@ -960,6 +967,40 @@ class _Builder:
             self._run(handlers[kind], resource)
         self._assemble()
         return self.fabric, self.findings
+
+    def _redeployed(self, resources: list[AzureResource]) -> list[AzureResource]:
+        """Resources with a definition that a later deployment (a nested one) redefines left
+        out: each deployment is its own template, and redeploying a resource with new settings
+        (a subnet again, now with its NSG) is how templates update what they created. Azure
+        ends with the definition deployed last, which dependsOn orders; vnetsim keeps the later
+        one in the template's order, and says so. Two definitions in one template are an
+        error (``_duplicate``)."""
+        if not self.from_template:
+            return resources
+        last: dict[tuple[str, str], AzureResource] = {}
+        for resource in resources:
+            if isinstance(resource.type, str) and isinstance(resource.name, str):
+                last[(resource.type.lower(), resource.name.lower())] = resource
+        kept = []
+        for resource in resources:
+            if not isinstance(resource.type, str) or not isinstance(resource.name, str):
+                kept.append(resource)
+                continue
+            later = last[(resource.type.lower(), resource.name.lower())]
+            if later is resource or _deployment(later) == _deployment(resource):
+                kept.append(resource)
+                continue
+            self.note(
+                warning(
+                    "ResourceRedeployed",
+                    f"{self.source}: {resource.origin} {resource.type} {resource.name!r} is "
+                    f"deployed again by another deployment at {later.origin}; vnetsim keeps "
+                    "that later definition (Azure ends with the one deployed last: make it "
+                    "depend on the first with dependsOn)",
+                    f"{resource.type}/{resource.name}",
+                )
+            )
+        return kept
 
     def _duplicate(self, resource: AzureResource) -> bool:
         """True (with a finding unless it is the same object twice in REST input) when a
