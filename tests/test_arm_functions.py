@@ -242,3 +242,103 @@ def random_expressions(draw, depth: int = 0) -> str:
 def test_random_expressions_raise_only_expression_errors(expression):
     with contextlib.suppress(ExpressionError):
         evaluate(expression)
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ('objectKeys(json(\'{"a": 1, "b": 2}\'))', ["a", "b"]),
+        (
+            'shallowMerge(json(\'[{"a": 1, "n": {"x": 1}}, {"b": 2, "n": {"y": 2}}]\'))',
+            {"a": 1, "n": {"y": 2}, "b": 2},
+        ),
+    ],
+)
+def test_object_functions_bicep_emits(expression, expected):
+    assert evaluate(expression) == expected
+
+
+# -- user-defined functions (ARM `functions`, Bicep `func` in namespace __bicep) ------------------
+
+
+def udf_template(value: str, **extra) -> dict:
+    return {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "functions": [
+            {
+                "namespace": "__bicep",
+                "members": {
+                    "spokeName": {
+                        "parameters": [{"name": "index", "type": "int"}],
+                        "output": {"type": "string", "value": value},
+                    }
+                },
+            }
+        ],
+        "variables": {"prefix": "x"},
+        "resources": [
+            {
+                "type": "Microsoft.Network/virtualNetworks",
+                "name": "[__bicep.spokeName(3)]",
+                "location": "westeurope",
+                "properties": {"addressSpace": {"addressPrefixes": ["10.3.0.0/16"]}},
+                **extra,
+            }
+        ],
+    }
+
+
+def test_a_user_defined_function_is_evaluated_with_its_arguments():
+    from fabric.io.arm import load_arm
+
+    fabric, findings = load_arm(
+        udf_template("[format('vnet-spoke-{0}', parameters('index'))]"), None, "t.json"
+    )
+    assert list(fabric.vnets) == ["vnet-spoke-3"]
+    assert findings == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("[variables('prefix')]", "cannot read variables('prefix')"),
+        ("[parameters('other')]", "has no parameter 'other'"),
+    ],
+)
+def test_a_user_defined_function_sees_only_its_parameters(value, message):
+    from fabric.io.arm import load_arm
+
+    _, findings = load_arm(udf_template(value), None, "t.json")
+    assert any(message in f.message for f in findings), [f.message for f in findings]
+
+
+def test_reference_by_symbolic_name_in_language_version_2():
+    from fabric.io.arm import load_arm
+
+    template = {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "languageVersion": "2.0",
+        "resources": {
+            "hub": {
+                "type": "Microsoft.Network/virtualNetworks",
+                "name": "vnet-hub",
+                "location": "westeurope",
+                "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}},
+            },
+            "spoke": {
+                "type": "Microsoft.Network/virtualNetworks",
+                "name": "vnet-spoke",
+                "location": "westeurope",
+                "properties": {
+                    "addressSpace": {
+                        "addressPrefixes": [
+                            "[cidrSubnet(reference('hub').addressSpace.addressPrefixes[0], 17, 1)]"
+                        ]
+                    }
+                },
+            },
+        },
+    }
+    fabric, findings = load_arm(template, None, "t.json")
+    assert findings == []
+    assert fabric.vnets["vnet-spoke"].address_prefixes == ("10.0.128.0/17",)

@@ -324,6 +324,7 @@ class ArmTemplate:
         self.resources: list[tuple[str, dict, dict, tuple[str, str] | None]] = []
         self._evaluated: dict[int, AzureResource | None] = {}
         self._nested: dict[int, ArmTemplate] = {}
+        self._symbols: dict[str, int] = {}  # languageVersion 2.0 symbolic name -> resource
         self._current: str = prefix or "template"
         self.inner = True  # evaluated in its own scope (the root, or an 'inner' nested one)
 
@@ -372,7 +373,45 @@ class ArmTemplate:
             "listkeys": self._runtime("listKeys"),
             "environment": lambda: {"name": "AzureCloud", "suffixes": {}},
             "uniquestring": lambda *parts: unique_string(*map(to_string, parts)),
+            **self._user_functions(),
         }
+
+    def _user_functions(self) -> dict[str, Callable[..., Any]]:
+        """The template's ``functions`` (user-defined, and Bicep's ``func``, compiled into
+        the ``__bicep`` namespace): ``namespace.member(...)`` evaluates the member's ``output``
+        with ``parameters()`` naming its arguments; a function sees no template parameters
+        or variables, as in Azure."""
+        found: dict[str, Callable[..., Any]] = {}
+        for namespace in self.template.get("functions") or ():
+            if not isinstance(namespace, dict) or not isinstance(namespace.get("namespace"), str):
+                continue
+            for member, spec in (namespace.get("members") or {}).items():
+                if isinstance(spec, dict):
+                    name = f"{namespace['namespace']}.{member}"
+                    found[name.lower()] = self._user_function(name, spec)
+        return found
+
+    def _user_function(self, name: str, spec: dict) -> Callable[..., Any]:
+        declared = [p.get("name") for p in spec.get("parameters") or () if isinstance(p, dict)]
+        output = (spec.get("output") or {}).get("value")
+
+        def call(*args: Any) -> Any:
+            if len(args) != len(declared):
+                raise ExpressionError(f"{name}() takes {len(declared)} argument(s)")
+            bound = {str(key).lower(): value for key, value in zip(declared, args, strict=True)}
+
+            def parameter(key: Any) -> Any:
+                if str(key).lower() not in bound:
+                    raise ExpressionError(f"{name}(): it has no parameter {key!r}")
+                return bound[str(key).lower()]
+
+            def no_variables(key: Any) -> Any:
+                raise ExpressionError(f"{name}(): a function cannot read variables('{key}')")
+
+            functions = {**self._functions, "parameters": parameter, "variables": no_variables}
+            return Scope(functions, self.load.budget).resolve(output)
+
+        return call
 
     def scope(self, copy_indexes: dict[str | None, int] | None = None) -> Scope:
         scope = Scope(self._functions, self.load.budget)
@@ -555,13 +594,18 @@ class ArmTemplate:
             )
 
     def _collect(self, raws: Any, path: str, parent: tuple[str, str] | None, copies: dict) -> None:
+        symbols: list[str | None] = []
         if isinstance(raws, dict):  # languageVersion 2.0 symbolic names
+            symbols = [str(symbol) for symbol in raws]
             raws = list(raws.values())
         if not isinstance(raws, list):
             self.note(error("ImportInvalidTemplate", f"{self.source}: {path} is not a list", path))
             return
         for i, raw in enumerate(raws):
             where = f"{path}[{i}]"
+            if symbols and isinstance(raw, dict) and not isinstance(raw.get("copy"), dict):
+                # reference('symbol') names the resource by its symbolic name
+                self._symbols[symbols[i].lower()] = len(self.resources)
             if not isinstance(raw, dict):
                 self.note(
                     error("ImportInvalidResource", f"{self.source}: {where} is not an object")
@@ -890,7 +934,13 @@ class ArmTemplate:
         raise Unresolvable(f"reference({text}): the resource is not defined in this template")
 
     def _find(self, text: str, parsed: tuple[str, str] | None) -> tuple[Any, str] | None:
-        """(properties, name) of the resource ``text`` (a resource ID or a name) names."""
+        """(properties, name) of the resource ``text`` (a resource ID, a name or a symbolic
+        name) names."""
+        symbol = self._symbols.get(text.lower()) if parsed is None else None
+        if symbol is not None:
+            resource = self.evaluate(symbol)
+            if resource is not None:
+                return self._view(symbol, resource), resource.name
         for index in range(len(self.resources)):
             resource = self.evaluate(index)
             if resource is None:

@@ -139,6 +139,16 @@ class _Parser:
             return Literal(int(value))
         if kind != "name":
             raise ExpressionError(f"unexpected {value!r} in [{self.text[:80]}]")
+        ahead = self.tokens[self.position : self.position + 3]
+        # a user-defined function: namespace.member(...)
+        if (
+            len(ahead) == 3
+            and ahead[0] == ("punct", ".")
+            and ahead[1][0] == "name"
+            and (ahead[2] == ("punct", "("))
+        ):
+            self.position += 2
+            value = f"{value}.{ahead[1][1]}"
         self.take("(")
         args = []
         if self.peek() != ("punct", ")"):

@@ -331,6 +331,25 @@ def _items(value: Any) -> list[dict]:
     return [{"key": key, "value": value[key]} for key in sorted(value, key=str)]
 
 
+def _object_keys(value: Any) -> list:
+    """objectKeys(): an object's keys, in its order."""
+    if not isinstance(value, dict):
+        raise ExpressionError(f"objectKeys: expected an object, got {value!r}")
+    return list(value)
+
+
+def _shallow_merge(values: Any) -> dict:
+    """shallowMerge(): an array of objects merged left to right, top-level keys only."""
+    if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
+        raise ExpressionError("shallowMerge: expected an array of objects")
+    merged: dict = {}
+    for value in values:
+        for key, item in value.items():
+            merged.pop(find_key(merged, key) or key, None)  # keys are case-insensitive
+            merged[key] = item
+    return merged
+
+
 def _try_get(value: Any, *keys: Any) -> Any:
     """tryGet(): the value at a key or index path, or null where any step is missing."""
     for key in keys:
@@ -476,6 +495,8 @@ PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "union": _union,
     "intersection": _intersection,
     "items": _items,
+    "objectkeys": _object_keys,
+    "shallowmerge": _shallow_merge,
     "tryget": _try_get,
     # CIDR
     "parsecidr": _parse_cidr,
