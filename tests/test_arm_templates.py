@@ -1180,3 +1180,13 @@ def test_imported_records_round_trip_through_native_yaml(tmp_path, body, paramet
     path = tmp_path / "imported.yaml"
     path.write_text(to_yaml(NativeDocument(fabric)))
     assert load_topology(path).fabric == fabric
+
+
+def test_the_assumed_resource_group_region_is_said_when_it_meets_another_region():
+    here = vnet("here", "10.1.0.0/16") | {"location": "[resourceGroup().location]"}
+    there = vnet("there", "10.2.0.0/16") | {"location": "eastus"}
+    _, findings = load_arm(template(here, there), None, "t.json")
+    assert [f.code for f in findings] == ["ResourceGroupLocationAssumed"]
+    assert "westeurope" in findings[0].message
+    _, alone = load_arm(template(here), None, "t.json")
+    assert alone == []  # one region: the assumption decides nothing

@@ -275,6 +275,7 @@ class _Load:
     instances: int = 0
     derived: set[tuple[str, str]] = attrs.field(factory=set)
     budget: Budget = attrs.field(factory=Budget)
+    group_read: bool = False  # resourceGroup() was asked for (its location is assumed)
 
     def spend_iterations(self, count: int) -> None:
         self.iterations += count
@@ -354,13 +355,7 @@ class ArmTemplate:
             "subscriptionresourceid": lambda *a: resource_id(
                 self.subscription, self.resource_group, *a
             ).replace(f"/resourceGroups/{self.resource_group}", ""),
-            "resourcegroup": lambda: {
-                "id": group_id,
-                "name": self.resource_group,
-                "type": "Microsoft.Resources/resourceGroups",
-                "location": self.location,
-                "properties": {"provisioningState": "Succeeded"},
-            },
+            "resourcegroup": lambda: self._resource_group(group_id),
             "subscription": lambda: {
                 "id": f"/subscriptions/{self.subscription}",
                 "subscriptionId": self.subscription,
@@ -374,6 +369,18 @@ class ArmTemplate:
             "environment": lambda: {"name": "AzureCloud", "suffixes": {}},
             "uniquestring": lambda *parts: unique_string(*map(to_string, parts)),
             **self._user_functions(),
+        }
+
+    def _resource_group(self, group_id: str) -> dict:
+        """resourceGroup(): its location is the load's (``DEFAULT_LOCATION`` unless given),
+        an assumption ``load_arm`` reports when it mixes with other regions."""
+        self.load.group_read = True
+        return {
+            "id": group_id,
+            "name": self.resource_group,
+            "type": "Microsoft.Resources/resourceGroups",
+            "location": self.location,
+            "properties": {"provisioningState": "Succeeded"},
         }
 
     def _user_functions(self) -> dict[str, Callable[..., Any]]:
@@ -1135,7 +1142,25 @@ def load_arm(
         )
         return Fabric(), load.findings
     fabric, mapped = build_fabric(resources, source, strict_duplicates=True, from_template=True)
-    return fabric, load.findings + mapped
+    return fabric, load.findings + mapped + _assumed_location(load, fabric)
+
+
+def _assumed_location(load: _Load, fabric: Fabric) -> list[Finding]:
+    """A warning when resourceGroup().location (assumed) sits beside other regions: then it
+    decides which peerings are global and what latency applies."""
+    regions = {vnet.region for vnet in fabric.vnets.values() if not vnet.external}
+    if not load.group_read or load.location not in regions or len(regions) < 2:
+        return []
+    others = ", ".join(sorted(regions - {load.location}))
+    return [
+        warning(
+            "ResourceGroupLocationAssumed",
+            f"{load.source}: resourceGroup().location is taken as {load.location} (a deployment "
+            f"gets its resource group's region, which the template does not say), beside VNets "
+            f"in {others}: which peerings are global and the latencies depend on it. Pass the "
+            "real region (--parameter location=REGION, where the template has that parameter)",
+        )
+    ]
 
 
 __all__ = ["is_expression", "load_arm", "parse", "resource_id"]
