@@ -167,3 +167,40 @@ vnets:
     trace = connectivity(ControlPlane(fabric_of(text)), "10.0.1.4", "10.0.1.5")
     source = str(trace).splitlines()[1]
     assert "(any NIC) 10.0.1.4" in source
+
+
+BGP_SITE = """
+vnets:
+  - name: hub
+    region: westeurope
+    address_prefixes: [10.0.0.0/16]
+    subnets:
+      - {name: GatewaySubnet, address_prefix: 10.0.255.0/27}
+      - {name: app, address_prefix: 10.0.1.0/24}
+gateways:
+  - {name: gw, vnet: hub, sku: VpnGw1, enable_bgp: true}
+local_network_gateways:
+  - name: site
+    gateway_ip_address: 203.0.113.10
+    bgp_settings: {asn: 65010, bgp_peering_address: 192.168.255.1ADVERTISED}
+connections:
+  - {name: c1, from: gw, to: site, connection_type: IPsec, shared_key: k, enable_bgp: true}
+"""
+
+
+def test_n12_4_the_gateway_routes_the_bgp_peer_address_of_a_site_without_address_space():
+    """N12.4: with BGP the site's address space may be empty; the gateway "will internally add
+    a route of your BGP peer IP address" to the tunnel. What the device announces is in no
+    template: a warning says so."""
+    fabric = fabric_of(BGP_SITE.replace("ADVERTISED", ""))
+    hop = next_hop(ControlPlane(fabric), "10.0.1.4", "192.168.255.1")
+    assert (hop.next_hop_type, hop.to_json()["address_prefix"]) == (
+        "VirtualNetworkGateway",
+        "192.168.255.1/32",
+    )
+    assert codes(fabric) == ["SiteRoutesNotModelled"]
+    announced = fabric_of(BGP_SITE.replace("ADVERTISED", ", advertised_prefixes: [172.20.0.0/16]"))
+    assert codes(announced) == []
+    assert next_hop(ControlPlane(announced), "10.0.1.4", "172.20.1.1").next_hop_type == (
+        "VirtualNetworkGateway"
+    )

@@ -1243,8 +1243,12 @@ def test_TC_BGP_1_advertisement_filtering(vnetsim):
     8074, 8075, 12076, 23456, 64496-64511, 65535-65551) -> not allowed."""
 
     def gateway_rows(fabric: Fabric) -> list[str]:
+        """The gateway routes besides the one to the BGP peer's own address, which the
+        gateway adds for the tunnel whatever is announced (N12.4)."""
         _, listing = vnetsim(fabric, "routes", "--vnet", "v", "--subnet", "s")
-        return [r["address_prefixes"][0] for r in listing if r["source"] == "VirtualNetworkGateway"]
+        rows = [r["address_prefixes"][0] for r in listing if r["source"] == "VirtualNetworkGateway"]
+        assert "192.168.255.254/32" in rows
+        return [row for row in rows if row != "192.168.255.254/32"]
 
     assert gateway_rows(bgp_site(("10.0.0.0/8",))) == ["10.0.0.0/8"]
     assert gateway_rows(bgp_site(("10.0.0.0/16", "10.0.0.0/24"))) == []
@@ -1293,7 +1297,14 @@ def test_TC_BGP_2_gateway_advertisements(vnetsim):
         _, listing = vnetsim(fabric, "routes", "--vnet", vnet, "--subnet", "s")
         return {r["address_prefixes"][0] for r in listing if r["source"] == "VirtualNetworkGateway"}
 
-    assert learned("v") == {"0.0.0.0/0", "172.30.0.0/16", "192.168.10.0/24", "10.9.0.0/16"}
+    # and the route to the site's BGP peer address that the gateway adds itself (N12.4)
+    assert learned("v") == {
+        "0.0.0.0/0",
+        "172.30.0.0/16",
+        "192.168.10.0/24",
+        "10.9.0.0/16",
+        "192.168.255.254/32",
+    }
     assert learned("peer") == {"10.0.0.0/16", "172.30.0.0/16", "192.168.10.0/24"}
     _, hop = vnetsim(fabric, "next-hop", "--src", "10.9.1.4", "--dst", "8.8.8.8")
     assert (hop["next_hop_type"], hop["route_table"]) == ("Internet", "System Route")

@@ -316,6 +316,17 @@ def _check_site(ctx: Context, connection, gateway) -> Iterator[Finding]:
                 r("local_network_gateway", site.name),
             )
         yield from _check_bgp_peer_address(ctx, connection, gateway, site)
+        if not site.address_prefixes and not bgp.advertised_prefixes:
+            yield warning(
+                "SiteRoutesNotModelled",
+                f"connection {connection.name}: site {site.name} declares no address space "
+                "(N12.4: with BGP it may be left empty) and no prefixes it announces over BGP "
+                "(what a device announces is in no template), so only its BGP peer address is "
+                "routed to it; give bgp_settings.advertised_prefixes in the native format to "
+                "model the networks behind it",
+                resource,
+                r("local_network_gateway", site.name),
+            )
 
 
 def _check_bgp_peer_address(ctx: Context, connection, gateway, site) -> Iterator[Finding]:

@@ -39,6 +39,7 @@ from fabric.catalogue.skus import UnknownSku, lookup
 from fabric.control.addressing import (
     AddressError,
     IPNetwork,
+    parse_address,
     parse_prefix,
     valid_networks,
 )
@@ -482,6 +483,19 @@ def nva_prefixes(fabric: Fabric, vnet: str) -> tuple[IPNetwork, ...]:
     return tuple(route.prefix for route in nva_learned(server)) if server is not None else ()
 
 
+def bgp_peer_route(site: LocalNetworkGateway) -> tuple[IPNetwork, ...]:
+    """N12.4 (2021, 2023): over a BGP connection the gateway "will internally add a route of
+    your BGP peer IP address" to the tunnel: the peer's /32 (or /128)."""
+    bgp = site.bgp_settings
+    if bgp is None or not bgp.bgp_peering_address:
+        return ()
+    try:
+        address = parse_address(bgp.bgp_peering_address)
+    except AddressError:
+        return ()  # reported by validation (InvalidBgpPeeringAddress)
+    return (parse_prefix(f"{address}/{address.max_prefixlen}"),)
+
+
 def advertised_by_site(site: LocalNetworkGateway) -> tuple[IPNetwork, ...]:
     """What an on-premises BGP speaker announces (a modelling input of its BGP settings)."""
     bgp = site.bgp_settings
@@ -582,6 +596,7 @@ class _Learning:
                 site = fabric.local_network_gateways[connection.to_gateway]
                 table.learn(site_prefixes(site), connection, False)
                 if runs_bgp(fabric, connection):  # §3.9: on-premises may even announce 0/0
+                    table.learn(bgp_peer_route(site), connection, False)
                     table.learn(advertised_by_site(site), connection, True)
             else:
                 queue.append((connection.to_gateway, connection, ()))
