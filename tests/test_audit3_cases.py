@@ -3,6 +3,8 @@ do not probe, each test failing before its fix."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from fabric.checks import validate
@@ -204,3 +206,33 @@ def test_n12_4_the_gateway_routes_the_bgp_peer_address_of_a_site_without_address
     assert next_hop(ControlPlane(announced), "10.0.1.4", "172.20.1.1").next_hop_type == (
         "VirtualNetworkGateway"
     )
+
+
+B2B = (Path(__file__).parent / "data" / "er_vpn_branch_to_branch.yaml").read_text()
+
+
+def test_n15_2_branch_to_branch_carries_traffic_between_expressroute_and_vpn():
+    """N15.2: Route Server with branch-to-branch on passes routes between a VNet's VPN and
+    ExpressRoute gateways (ER <-> S2S VPN transit; N1.7: the VPN gateway on ASN 65515). A VNet
+    linked to the same circuit reaches the VPN site through the hub's two gateways."""
+    trace = connectivity(ControlPlane(fabric_of(B2B)), "10.5.1.4", "172.20.1.1")
+    assert trace.reachable
+    gateways = [hop.name for hop in trace.hops if hop.type == "VirtualNetworkGateway"]
+    assert gateways == ["far-er", "hub-er", "hub-vpn"]
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ("allow_branch_to_branch_traffic: true", "allow_branch_to_branch_traffic: false"),
+        (
+            "{name: hub-vpn, vnet: hub, sku: VpnGw1}",
+            "{name: hub-vpn, vnet: hub, sku: VpnGw1, bgp_asn: 65010}",
+        ),
+    ],
+)
+def test_n1_7_without_branch_to_branch_or_asn_65515_there_is_no_transit(change, why):
+    trace = connectivity(
+        ControlPlane(fabric_of(B2B.replace(change, why))), "10.5.1.4", "172.20.1.1"
+    )
+    assert trace.code == "NextHopNone"  # the hub's ER gateway announces no VPN site

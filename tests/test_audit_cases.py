@@ -152,6 +152,7 @@ def test_a_gateway_advertises_no_route_overlapping_its_vnet_prefixes():
         "172.16.0.0/12",
         "10.2.0.0/16",
         "10.3.0.0/16",
+        "192.168.1.1/32",  # the site's BGP peer, routed to its tunnel (N12.4), not relayed
     }
     assert learned("other") == {"10.0.0.0/16", "10.1.0.0/16", "172.16.0.0/12", "10.3.0.0/16"}
     assert learned("far") == {"10.0.0.0/16", "10.1.0.0/16", "172.16.0.0/12", "10.2.0.0/16"}

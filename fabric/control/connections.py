@@ -529,7 +529,13 @@ class LearnedRoutes(Mapping[str, list[LearnedRoute]]):
                 self._learning = _Learning(self.fabric, self.view)
             learning = self._learning
             routes = (
-                express_route_routes(self.fabric, gateway, learning.by_gateway, learning.owned)
+                express_route_routes(
+                    self.fabric,
+                    gateway,
+                    learning.by_gateway,
+                    learning.owned,
+                    learning.towards_circuit,
+                )
                 if gateway.gateway_type == "ExpressRoute"
                 else learning.table(name).routes()
             )
@@ -567,6 +573,23 @@ class _Learning:
             found = owned_prefixes(self.fabric, record, self.view) if record else ()
             self._owned[gateway] = found
         return self._owned[gateway]
+
+    def towards_circuit(self, gateway: str) -> tuple[IPNetwork, ...]:
+        """What ExpressRoute gateway ``gateway`` announces to its circuits: its own prefixes,
+        and with Route Server branch-to-branch in its VNet (N15.2: ER <-> S2S VPN transit; the
+        VPN gateway on ASN 65515, N1.7) what the VNet's VPN gateway learned from its sites."""
+        own = self.owned(gateway)
+        record = self.fabric.gateways.get(gateway)
+        if record is None or exchanges_with_gateways(self.fabric, record.vnet) is None:
+            return own
+        relayed = [
+            prefix
+            for vpn in self.fabric.gateways_in(record.vnet)
+            if vpn.bgp_asn == DEFAULT_ASN
+            for prefix in self.sites_of(vpn.name)
+            if prefix.prefixlen
+        ]
+        return tuple(dict.fromkeys((*own, *relayed)))
 
     def sites_of(self, gateway: str) -> list[IPNetwork]:
         """What a gateway learned from its sites (it advertises them to its BGP peers, §3.9):
@@ -727,8 +750,8 @@ def msee_route(
     """Where the MSEE pair at ``circuit``'s peering location sends ``destination`` that came up
     ``arriving``: ``MSEE_ON_PREMISES``, down another up connection of the circuit to its gateway
     (N1.6: all VNets linked to a circuit are one routing domain; the MSEE learned each one's
-    space from its gateway), or None. Longest prefix first; between on-premises and a VNet
-    announcing the same prefix, the VNet."""
+    space from its gateway, and with branch-to-branch what its VPN gateway learned), or None.
+    Longest prefix first; between on-premises and a VNet announcing the same prefix, the VNet."""
     view = view or PeeringView(fabric)
     best: tuple | None = None
     for prefix in on_premises_routes(circuit):
@@ -740,7 +763,12 @@ def msee_route(
         gateway = fabric.gateways.get(connection.from_gateway)
         if gateway is None or connection.from_gateway == arriving.from_gateway:
             continue
-        for prefix in owned_prefixes(fabric, gateway, view):
+        announced = (
+            _Learning(fabric, view).towards_circuit(gateway.name)  # branch-to-branch (N15.2)
+            if exchanges_with_gateways(fabric, gateway.vnet) is not None
+            else owned_prefixes(fabric, gateway, view)
+        )
+        for prefix in announced:
             if destination in prefix:
                 key = (-prefix.prefixlen, 0, connection.name)
                 if best is None or key < best[0]:

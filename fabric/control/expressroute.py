@@ -166,9 +166,12 @@ def express_route_routes(
     gateway: VpnGateway,
     up: dict[str, list[Connection]],
     owned: Callable[[str], tuple[IPNetwork, ...]],
+    advertised: Callable[[str], tuple[IPNetwork, ...]] | None = None,
 ) -> list[LearnedRoute]:
     """What ExpressRoute gateway ``gateway`` learns over its up connections (``up``: the up
-    connections of every gateway), one route per prefix after N1.7's selection."""
+    connections of every gateway), one route per prefix after N1.7's selection. ``owned``
+    gives a gateway's own prefixes (what it filters on import), ``advertised`` what another
+    gateway on the circuit announces (its own, by default)."""
     own = owned(gateway.name)
     offers: dict[IPNetwork, dict[str, tuple[int, tuple[int, ...]]]] = {}
 
@@ -193,7 +196,7 @@ def express_route_routes(
                 continue
             for other in theirs:
                 if other.connection_type == "ExpressRoute" and other.to_gateway == circuit.name:
-                    offer(owned(name), connection, VNET_AS_PATH)
+                    offer((advertised or owned)(name), connection, VNET_AS_PATH)
     routes = []
     for prefix, by_connection in offers.items():
         ranked = sorted(by_connection.items(), key=lambda item: (_key(item[1]), item[0]))

@@ -57,10 +57,12 @@ from fabric.control.plane import (
     Location,
     QuestionError,
 )
+from fabric.control.routeserver import exchanges_with_gateways
 from fabric.control.routing import RouteEntry, SubnetRoutes
 from fabric.model import (
     Connection,
     ExpressRouteCircuit,
+    Fabric,
     Firewall,
     Host,
     LocalNetworkGateway,
@@ -495,6 +497,16 @@ def _leg_ms(leg: Leg, latency: LatencyModel, path_crosses_regions: bool) -> floa
 
 
 # -- the question ----------------------------------------------------------------------------
+
+
+def branch_to_branch(fabric: Fabric, gateway: VpnGateway, other: VpnGateway) -> bool:
+    """N1.7 (2025) and N15.2: a VNet's VPN and ExpressRoute gateways pass traffic to each
+    other only when the VNet's Route Server has branch-to-branch on and the VPN gateway uses
+    ASN 65515."""
+    if gateway.vnet != other.vnet or gateway.gateway_type == other.gateway_type:
+        return False
+    vpn = gateway if gateway.gateway_type == "Vpn" else other
+    return exchanges_with_gateways(fabric, gateway.vnet) is not None and vpn.bgp_asn == 65515
 
 
 def parse_ip(text: str, label: str, plane: ControlPlane | None = None) -> IPAddress:
@@ -1182,7 +1194,18 @@ class _Walk:
             if route.connection is None:
                 return self.no_gateway_route(gateway)
             if route.gateway is not None and route.gateway.name != gateway.name:
-                return self.no_transit(gateway, route)
+                if not branch_to_branch(fabric, gateway, route.gateway):
+                    return self.no_transit(gateway, route)
+                gateway = route.gateway  # N15.2: Route Server relays between the gateways
+                self.steps.append(
+                    GatewayHop(
+                        gateway,
+                        fabric.vnets[gateway.vnet],
+                        route,
+                        gateway_addresses(fabric, gateway),
+                        self.processing(gateway),
+                    )
+                )
             connection, ecmp = self.pick(route)
             if connection.connection_type == "ExpressRoute":
                 return self.circuit(gateway, connection, ecmp)
@@ -1284,14 +1307,15 @@ class _Walk:
         return choices[zlib.crc32(flow.encode()) % len(choices)], len(choices)
 
     def no_transit(self, gateway: VpnGateway, route: RouteEntry) -> Drop:
-        """N1.7: no transit between a VNet's VPN and ExpressRoute gateways (it needs Azure
-        Route Server with branch-to-branch, which vnetsim does not model)."""
+        """N1.7: no transit between a VNet's VPN and ExpressRoute gateways unless Azure Route
+        Server in the VNet has branch-to-branch on and the VPN gateway uses ASN 65515."""
         other = route.gateway
         return self.drop(
             "NoTransitBetweenGateways",
             f"gateway {gateway.name} would hand {self.packet.destination} to gateway "
-            f"{other.name} ({route.prefix}); traffic does not transit between a VPN and an "
-            "ExpressRoute gateway without Azure Route Server (branch-to-branch, VPN ASN 65515)",
+            f"{other.name} ({route.prefix}); traffic transits between a VPN and an ExpressRoute "
+            "gateway only through Azure Route Server with branch-to-branch on and the VPN "
+            "gateway on ASN 65515 (N1.7, N15.2)",
             f"gateway/{gateway.name}",
             f"gateway/{other.name}",
             origin="Outbound",
