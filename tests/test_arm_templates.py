@@ -1190,3 +1190,43 @@ def test_the_assumed_resource_group_region_is_said_when_it_meets_another_region(
     assert "westeurope" in findings[0].message
     _, alone = load_arm(template(here), None, "t.json")
     assert alone == []  # one region: the assumption decides nothing
+
+
+def test_names_are_case_insensitive_and_keep_their_declared_spelling():
+    """Azure names are case-insensitive: a peering of 'hub' to 'Spoke' declared as HUB and
+    spoke, and a subnet referenced as 'APP', are the declared resources."""
+    remote = {"id": "[resourceId('Microsoft.Network/virtualNetworks', 'Spoke')]"}
+    back = {"id": "[resourceId('Microsoft.Network/virtualNetworks', 'hub')]"}
+    table = {
+        "type": "Microsoft.Network/routeTables",
+        "name": "RT",
+        "location": "westeurope",
+        "properties": {"routes": []},
+    }
+    hub = vnet(
+        "HUB",
+        "10.0.0.0/16",
+        virtualNetworkPeerings=[
+            {"name": "to-spoke", "properties": {"remoteVirtualNetwork": remote}}
+        ],
+        subnets=[
+            {
+                "name": "app",
+                "properties": {
+                    "addressPrefix": "10.0.1.0/24",
+                    "routeTable": {"id": "[resourceId('Microsoft.Network/routeTables', 'rt')]"},
+                },
+            }
+        ],
+    )
+    spoke = vnet(
+        "spoke",
+        "10.1.0.0/16",
+        virtualNetworkPeerings=[{"name": "to-hub", "properties": {"remoteVirtualNetwork": back}}],
+    )
+    fabric, findings = load_arm(template(table, hub, spoke), None, "t.json")
+    assert findings == []
+    assert sorted(fabric.vnets) == ["HUB", "spoke"]
+    assert fabric.peerings[("HUB", "to-spoke")].remote_vnet == "spoke"
+    assert fabric.peerings[("spoke", "to-hub")].remote_vnet == "HUB"
+    assert fabric.vnets["HUB"].subnet("app").route_table == "RT"

@@ -21,6 +21,7 @@ import attrs
 from fabric.control.addressing import AddressError, parse_prefix, reserved_addresses
 from fabric.io import azure_avnm, azure_firewall
 from fabric.io.anycase import any_case
+from fabric.io.azure_names import canonical_names
 from fabric.io.azure_values import (
     BadValueError,
     choice,
@@ -949,7 +950,7 @@ class _Builder:
 
     def build(self, resources: list[AzureResource]) -> tuple[Fabric, list[Finding]]:
         handlers = self.handlers()
-        for resource in self._redeployed(resources):
+        for resource in self._redeployed(canonical_names(resources)):
             if not isinstance(resource.type, str) or not isinstance(resource.name, str):
                 self.bad(resource, "its type and name must be strings")
                 continue
