@@ -236,3 +236,16 @@ def test_n1_7_without_branch_to_branch_or_asn_65515_there_is_no_transit(change, 
         ControlPlane(fabric_of(B2B.replace(change, why))), "10.5.1.4", "172.20.1.1"
     )
     assert trace.code == "NextHopNone"  # the hub's ER gateway announces no VPN site
+
+
+@pytest.mark.parametrize(("with_firewall", "severity"), [(True, "Error"), (False, "Warning")])
+def test_n11_4_a_firewall_subnet_under_26_is_an_error_once_a_firewall_is_in_it(
+    with_firewall, severity
+):
+    text = UNPEERED_SPOKE.replace("10.0.1.0/26", "10.0.1.0/27")
+    if not with_firewall:
+        text = text[: text.index("firewalls:")].replace(
+            "next_hop_ip_address: 10.0.1.4", "next_hop_ip_address: 10.0.2.4"
+        )
+    found = [f for f in validate(fabric_of(text)) if f.code == "FirewallSubnetTooSmall"]
+    assert [f.severity for f in found] == [severity]

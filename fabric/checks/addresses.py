@@ -128,11 +128,15 @@ def _check_subnets(ctx: Context, vnet: VNet) -> Iterator[Finding]:
         if subnet.name == FIREWALL_MANAGEMENT_SUBNET:
             yield from _check_firewall_management_subnet(ctx, vnet, subnet.route_table, net)
         if subnet.name == FIREWALL_SUBNET:
-            if net.prefixlen > FIREWALL_SUBNET_PREFIXLEN:  # §1.3
-                yield warning(
+            if net.prefixlen > FIREWALL_SUBNET_PREFIXLEN:  # §1.3, N11.4: minimum /26
+                # An error once a firewall is deployed there (it needs the /26); a warning for
+                # a subnet waiting for one.
+                deployed = [f.name for f in fabric.firewalls.values() if f.vnet == vnet.name]
+                yield (error if deployed else warning)(
                     "FirewallSubnetTooSmall",
                     f"{vnet.name}/AzureFirewallSubnet is /{net.prefixlen}; Azure Firewall needs "
-                    "at least /26",
+                    "at least /26"
+                    + (f" (firewall {deployed[0]} is deployed there)" if deployed else ""),
                     resource,
                 )
             if subnet.nsg is not None:
