@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     wants_json = "--json" in argv
     parser = build_parser()
+    args = None
     try:
         args = parser.parse_args(argv)
         if args.command is None:
@@ -77,11 +78,17 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         return args.handler(args)
     except UsageError as error:
+        file = getattr(args, "file", None)
+        if error.file is None and isinstance(file, str) and str(error).startswith(f"{file}:"):
+            error.file = file  # a problem found in FILE names it in the JSON too
         if wants_json:
             emit(error.to_json())
         print(f"vnetsim: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
+        if wants_json:  # JSON on every path (DESIGN.md), this one too
+            with contextlib.suppress(OSError):
+                emit(UsageError("interrupted (Ctrl-C)", "Interrupted").to_json())
         print("vnetsim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. piped into head: not an error of ours

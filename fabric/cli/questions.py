@@ -81,7 +81,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     document = load_input(args)
     traffic = document.traffic
     if args.traffic:
-        traffic = load_input(args, args.traffic).traffic
+        # the traffic file is YAML: the ARM and Terraform options are FILE's
+        traffic = load_input(argparse.Namespace(), args.traffic).traffic
     findings = [
         *document.findings,
         *validate(document.fabric),

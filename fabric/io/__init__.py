@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from fabric.io import jsonc
-from fabric.io.errors import InputError, Problem
+from fabric.io.errors import InputError, Problem, read_text
 from fabric.io.native import NativeDocument, dump_native, load_native
 from fabric.io.terraform import is_show_json, is_terraform_path
 from fabric.io.yamlsource import load_yaml
@@ -32,21 +32,6 @@ __all__ = [
     "load_topology",
     "to_yaml",
 ]
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(str(path), [Problem("", "no such file")]) from None
-    except IsADirectoryError:
-        raise InputError(str(path), [Problem("", "is a directory, not a topology file")]) from None
-    except UnicodeDecodeError as problem:
-        raise InputError(
-            str(path), [Problem("", f"is not UTF-8 text ({problem.reason})")]
-        ) from None
-    except OSError as problem:
-        raise InputError(str(path), [Problem("", f"cannot be read: {problem.strerror}")]) from None
 
 
 def detect_format(data: object) -> str:
@@ -133,7 +118,7 @@ def _load_topology(
         raise InputError(
             str(path), [Problem("", "variables (-var) apply to Terraform configurations only")]
         )
-    data = _parse(_read_text(path), str(path))
+    data = _parse(read_text(path), str(path))
     kind = detect_format(data)
     if kind == "arm-parameters":
         raise InputError(
@@ -160,7 +145,7 @@ def _load_topology(
 
         values = None
         if parameters is not None:
-            values = _parse(_read_text(Path(parameters)), str(parameters))
+            values = _parse(read_text(Path(parameters)), str(parameters))
             if not isinstance(values, dict):
                 raise InputError(
                     str(parameters), [Problem("", "an ARM parameters file is a JSON object")]

@@ -151,7 +151,12 @@ def _format(template: str, *args: Any) -> str:
             return str(value).zfill(width)
         return to_string(value)
 
-    return re.sub(r"\{(\d+)(?::([^}]*))?\}", replace, str(template))
+    def token(match: re.Match) -> str:
+        if match.group(0) in ("{{", "}}"):  # .NET composite format: escaped braces
+            return match.group(0)[0]
+        return replace(match)
+
+    return re.sub(r"\{\{|\}\}|\{(\d+)(?::([^}]*))?\}", token, str(template))
 
 
 def _pad_left(value: Any, total: Any, character: Any = " ") -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import attrs
 
 
@@ -29,3 +31,20 @@ class InputError(Exception):
     def render(self) -> str:
         """All problems, one per line."""
         return "\n".join(problem.render(self.file) for problem in self.problems)
+
+
+def read_text(path: Path | str) -> str:
+    """A UTF-8 text file (a BOM is dropped); an InputError naming it when it cannot be read."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(str(path), [Problem("", "no such file")]) from None
+    except IsADirectoryError:
+        raise InputError(str(path), [Problem("", "is a directory, not a file")]) from None
+    except UnicodeDecodeError as problem:
+        raise InputError(
+            str(path), [Problem("", f"is not UTF-8 text ({problem.reason})")]
+        ) from None
+    except OSError as problem:
+        raise InputError(str(path), [Problem("", f"cannot be read: {problem.strerror}")]) from None

@@ -197,7 +197,8 @@ class _Reader:
             return [self.read(entry, kind[0], f"{where}[{i}]") for i, entry in enumerate(item)]
         converted = _CHECKS[kind](item)
         if converted is _INVALID:
-            self.problem(where, f"expected a {kind}, got {_describe(item)}", line)
+            article = "an" if str(kind)[:1] in "aeiou" else "a"
+            self.problem(where, f"expected {article} {kind}, got {_describe(item)}", line)
         return converted
 
 

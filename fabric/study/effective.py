@@ -17,7 +17,7 @@ import attrs
 
 from fabric.control.addressing import AddressError, parse_prefix
 from fabric.control.routing import SERVICE_ENDPOINT, ListedRoute, RouteEntry
-from fabric.io.errors import InputError, Problem
+from fabric.io.errors import InputError, Problem, read_text
 
 # Listings print some next hop types in other spellings; compare in one (§2.7, §6.3).
 _SPELLINGS = {
@@ -85,9 +85,10 @@ def _spelling(value: str) -> str:
 
 def read_effective_routes(path: Path) -> list[ReportedRoute]:
     """The routes of an effective-route-table result (a list, or ``{"value": [...]}``)."""
+    text = read_text(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError) as problem:
+        data = json.loads(text)
+    except ValueError as problem:
         raise InputError(str(path), [Problem("", f"cannot be read as JSON: {problem}")]) from None
     rows = data.get("value") if isinstance(data, dict) else data
     if not isinstance(rows, list):

@@ -51,7 +51,7 @@ from fabric.control.forwarding import (
 from fabric.control.nsg import Packet5Tuple
 from fabric.control.plane import ControlPlane, LocateError, Location
 from fabric.control.ports import PortRangeError, parse_port_ranges
-from fabric.io.errors import InputError, Problem
+from fabric.io.errors import InputError, Problem, read_text
 from fabric.io.yamlsource import line_of, load_yaml
 from fabric.model import Fabric, suggest
 from fabric.study.atoms import FAVOURITE_PORTS, AtomIndex, Span, representative_port
@@ -160,12 +160,7 @@ def load_intents(path: str | FilePath) -> tuple[Intent, ...]:
     """Read an intents file (YAML or JSON); InputError naming the file and line."""
     import yaml
 
-    try:
-        text = FilePath(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(str(path), [Problem("", "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as problem:
-        raise InputError(str(path), [Problem("", f"cannot be read: {problem}")]) from None
+    text = read_text(path)
     try:
         data = load_yaml(text)
     except yaml.MarkedYAMLError as problem:

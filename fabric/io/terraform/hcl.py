@@ -250,6 +250,6 @@ def read_module(path: Path) -> ModuleConfig:
 
 def read_text(path: Path) -> str:
     """The text of ``path``; InputError when it cannot be read (as for every input file)."""
-    from fabric.io import _read_text  # at call time: fabric.io imports this package first
+    from fabric.io.errors import read_text
 
-    return _read_text(path)
+    return read_text(path)
