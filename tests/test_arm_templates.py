@@ -1230,3 +1230,75 @@ def test_names_are_case_insensitive_and_keep_their_declared_spelling():
     assert fabric.peerings[("HUB", "to-spoke")].remote_vnet == "spoke"
     assert fabric.peerings[("spoke", "to-hub")].remote_vnet == "HUB"
     assert fabric.vnets["HUB"].subnet("app").route_table == "RT"
+
+
+def test_nullable_parameters_and_null_values_take_their_defaults():
+    """languageVersion 2.0: an unset nullable parameter is null, and a null given for a
+    parameter with a default takes the default (how Bicep modules pass optional values)."""
+    parameters = {
+        "name": {"type": "string"},
+        "dnsServers": {"type": "array", "nullable": True},
+        "enableVm": {"type": "bool", "defaultValue": False},
+        "peeringName": {
+            "type": "string",
+            "defaultValue": "[format('peer-{0}', parameters('name'))]",
+        },
+    }
+    body = template(
+        vnet("[parameters('name')]", "10.0.0.0/16")
+        | {
+            "properties": {
+                "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+                "dhcpOptions": "[if(empty(parameters('dnsServers')), null(), "
+                "createObject('dnsServers', parameters('dnsServers')))]",
+                "enableVmProtection": "[parameters('enableVm')]",
+                "virtualNetworkPeerings": [
+                    {
+                        "name": "[parameters('peeringName')]",
+                        "properties": {
+                            "remoteVirtualNetwork": {
+                                "id": "[resourceId('Microsoft.Network/virtualNetworks', 'b')]"
+                            }
+                        },
+                    }
+                ],
+            }
+        },
+        parameters=parameters,
+    )
+    supplied = {
+        "parameters": {
+            "name": {"value": "a"},
+            "enableVm": {"value": None},
+            "peeringName": {"value": None},
+        }
+    }
+    fabric, findings = load_arm(body, supplied, "t.json")
+    assert [f.code for f in findings] == ["VnetNotInInput"]  # b: the peering's far side
+    assert ("a", "peer-a") in fabric.peerings
+
+
+def test_an_nsg_named_by_id_but_not_in_the_input_is_left_out_with_a_warning():
+    nsg_id = (
+        "/subscriptions/1/resourceGroups/other/providers/Microsoft.Network/networkSecurityGroups/x"
+    )
+    body = template(
+        vnet("a", "10.0.0.0/16")
+        | {
+            "properties": {
+                "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+                "subnets": [
+                    {
+                        "name": "s",
+                        "properties": {
+                            "addressPrefix": "10.0.1.0/24",
+                            "networkSecurityGroup": {"id": nsg_id},
+                        },
+                    }
+                ],
+            }
+        }
+    )
+    fabric, findings = load_arm(body, None, "t.json")
+    assert [(f.code, f.severity) for f in findings] == [("ReferencedResourceNotInInput", "Warning")]
+    assert fabric.vnets["a"].subnet("s").nsg is None

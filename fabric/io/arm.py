@@ -246,6 +246,17 @@ def _first_usable(prefix: Any) -> str | None:
     return str(IPv4Address(int(net.network_address) + 4)) if net.num_addresses > 5 else None
 
 
+def _nullable(spec: dict) -> bool:
+    """A parameter declared ``"nullable": true`` (Bicep's ``type?``)."""
+    return spec.get("nullable") is True
+
+
+def _optional(spec: dict) -> bool:
+    """A parameter for which a null value means 'not given': it has a default, or it is
+    nullable (Azure then uses the default, or null)."""
+    return "defaultValue" in spec or _nullable(spec)
+
+
 def supplied_from_file(values: Any, origin: str) -> dict[str, Supplied]:
     """Parameter values of a parameters file (or a deployment's ``parameters``):
     ``{name: {"value": v}}``; a Key Vault ``reference`` is known only to Azure."""
@@ -445,12 +456,16 @@ class ArmTemplate:
             raise ExpressionError(f"parameter {name}: its declaration is not an object")
         name = self._parameter_names[key]
         supplied = self._supplied.get(key)
+        if supplied is not None and supplied.value is None and _optional(spec):
+            supplied = None  # null given: the default (or null itself) applies, as in Azure
         if supplied is not None:
             value = self._supplied_value(name, spec, supplied)
         elif "defaultValue" in spec:
             value = self._guarded(
                 f"parameter {name}", lambda: self.scope().resolve(spec["defaultValue"])
             )
+        elif _nullable(spec):
+            value = None  # languageVersion 2.0: an unset nullable parameter is null
         else:
             raise MissingParameterError(
                 f"parameter '{name}' has no value and no defaultValue: "

@@ -1084,9 +1084,47 @@ class _Builder:
             resource = self.hub_peers[hub][0][0]
             self.bad(resource, f"its Route Server {hub!r} is not in this input")
         self._assemble_avnm()
+        self._external_references()
         for name in sorted(self.asg_refs - set(self.fabric.application_security_groups)):
             # Referenced by a NIC or a rule; an ASG has nothing but its name to know.
             self.fabric.application_security_groups[name] = ApplicationSecurityGroup(name)
+
+    def _external_references(self) -> None:
+        """An NSG or route table that a subnet or NIC names by resource ID but this input does
+        not hold (another file or resource group, a partial export): left out with a warning,
+        as a VNet outside the input is, since its rules are unknown here."""
+        fabric = self.fabric
+        missing: dict[tuple[str, str], list[str]] = {}
+        for vnet in list(fabric.vnets.values()):
+            subnets = []
+            for subnet in vnet.subnets:
+                changes = {}
+                if subnet.nsg is not None and subnet.nsg not in fabric.nsgs:
+                    missing.setdefault(("NSG", subnet.nsg), []).append(f"{vnet.name}/{subnet.name}")
+                    changes["nsg"] = None
+                if subnet.route_table is not None and subnet.route_table not in fabric.route_tables:
+                    key = ("route table", subnet.route_table)
+                    missing.setdefault(key, []).append(f"{vnet.name}/{subnet.name}")
+                    changes["route_table"] = None
+                subnets.append(attrs.evolve(subnet, **changes) if changes else subnet)
+            hosts = []
+            for host in vnet.hosts:
+                if host.nsg is not None and host.nsg not in fabric.nsgs:
+                    missing.setdefault(("NSG", host.nsg), []).append(f"NIC {host.name}")
+                    host = attrs.evolve(host, nsg=None)
+                hosts.append(host)
+            if tuple(subnets) != vnet.subnets or tuple(hosts) != vnet.hosts:
+                fabric.vnets[vnet.name] = attrs.evolve(vnet, subnets=subnets, hosts=hosts)
+        for (kind, name), users in missing.items():
+            self.note(
+                warning(
+                    "ReferencedResourceNotInInput",
+                    f"{self.source}: {kind} {name}, used by {', '.join(users)}, is not in this "
+                    f"input, so what it holds is unknown here and it was left out (nothing of "
+                    f"it applies); load the file that declares it too",
+                    *(f"vnet/{u}" if not u.startswith("NIC ") else f"host/{u[4:]}" for u in users),
+                )
+            )
 
     def _assemble_peerings(self) -> None:
         for resource, link in self.pending_peerings:
