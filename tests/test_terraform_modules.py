@@ -721,3 +721,103 @@ def test_values_of_any_type_anywhere_give_findings_not_tracebacks(name, edits):
             assert rendered.startswith(str(root))
             return
         assert all(f.message for f in document.findings)
+
+
+# -- constructs of published modules (Azure Verified Modules, terraform-azurerm-vnet) ----------
+
+
+def test_resource_prefixed_references_name_managed_resources(tmp_path):
+    """`resource.<type>.<name>` (as AVM modules write outputs) is the managed resource."""
+    document = load(
+        tmp_path,
+        {
+            "main.tf": VNET.format(name="hub", space="10.0.0.0/16")
+            + """
+resource "azurerm_subnet" "app" {
+  name                 = "app"
+  resource_group_name  = "rg"
+  virtual_network_name = resource.azurerm_virtual_network.hub.name
+  address_prefixes     = ["10.0.1.0/24"]
+}
+output "vnet" { value = resource.azurerm_virtual_network.hub.name }
+"""
+        },
+    )
+    assert document.fabric.vnets["hub"].subnet_names == ("app",)
+    assert [f for f in document.findings if f.severity == "Error"] == []
+
+
+def test_for_each_over_an_empty_tuple_from_a_conditional_makes_no_instance(tmp_path):
+    """`for_each = var.on ? toset(var.names) : []`: Terraform unifies the branches into a set,
+    so false gives no instance and no error."""
+    files = {
+        "main.tf": VNET.format(name="hub", space="10.0.0.0/16")
+        + """
+variable "on" { default = false }
+resource "azurerm_subnet" "each" {
+  for_each             = var.on ? toset(["a", "b"]) : []
+  name                 = each.value
+  resource_group_name  = "rg"
+  virtual_network_name = "hub"
+  address_prefixes     = [each.value == "a" ? "10.0.1.0/24" : "10.0.2.0/24"]
+}
+"""
+    }
+    document = load(tmp_path, files)
+    assert document.fabric.vnets["hub"].subnet_names == ()
+    assert [f for f in document.findings if f.severity == "Error"] == []
+    assert load(tmp_path, files, variables={"on": True}).fabric.vnets["hub"].subnet_names == (
+        "a",
+        "b",
+    )
+
+
+def test_a_name_with_an_unknown_variable_is_not_checked_for_spelling(tmp_path):
+    document = load(
+        tmp_path,
+        {
+            "main.tf": """
+resource "azurerm_network_security_group" "nsg" {
+  name                = "${var.prefix}-nsg"
+  location            = "westeurope"
+  resource_group_name = "rg"
+  security_rule {
+    name                       = "${var.prefix}-rule"
+    priority                   = 100
+    direction                  = "Inbound"
+    access                     = "Allow"
+    protocol                   = "Tcp"
+    source_port_range          = "*"
+    destination_port_range     = "22"
+    source_address_prefix      = "*"
+    destination_address_prefix = "*"
+  }
+}
+"""
+        },
+    )
+    from fabric.checks import validate
+
+    codes_found = [f.code for f in [*document.findings, *validate(document.fabric)]]
+    assert "InvalidSecurityRuleName" not in codes_found
+    assert codes.VARIABLE_NOT_SET in codes_found
+
+
+def test_an_azapi_network_resource_is_named_as_not_read(tmp_path):
+    document = load(
+        tmp_path,
+        {
+            "main.tf": """
+resource "azapi_resource" "vnet" {
+  type      = "Microsoft.Network/virtualNetworks@2024-07-01"
+  name      = "hub"
+  parent_id = "/subscriptions/0/resourceGroups/rg"
+  location  = "westeurope"
+  body      = { properties = { addressSpace = { addressPrefixes = ["10.0.0.0/16"] } } }
+}
+"""
+        },
+    )
+    (finding,) = [f for f in document.findings if f.code == codes.NOT_MODELLED]
+    assert "Microsoft.Network/virtualNetworks@2024-07-01" in finding.message
+    assert "azapi_resource.vnet" in finding.message

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from ipaddress import ip_network
 
 from fabric.checks.addresses import FIREWALL_MANAGEMENT_SUBNET
-from fabric.checks.context import Context, r
+from fabric.checks.context import Context, r, unresolved
 from fabric.control.addressing import AddressError, parse_address, parse_prefix
 from fabric.control.firewall import FIREWALL_SUBNET
 from fabric.control.routing import ACTIVE
@@ -37,7 +37,7 @@ def check_firewalls(ctx: Context) -> Iterator[Finding]:
             )
             continue
         per_vnet[vnet.name].append(firewall.name)
-        if len(firewall.name) > NAME_MAX:
+        if len(firewall.name) > NAME_MAX and not unresolved(firewall.name):
             yield error(
                 "InvalidResourceName",
                 f"firewall name {firewall.name!r} has {len(firewall.name)} characters; Azure "
@@ -54,7 +54,7 @@ def check_firewalls(ctx: Context) -> Iterator[Finding]:
                 resource,
                 r("vnet", vnet.name),
             )
-        elif firewall.private_ip is not None:
+        elif firewall.private_ip is not None and not vnet.external:  # a space known here
             yield from _check_address(ctx, firewall, vnet.name, resource)
         yield from _check_rules(firewall, resource)
     for vnet, names in per_vnet.items():
@@ -106,7 +106,7 @@ def _check_rules(firewall, resource: str) -> Iterator[Finding]:
                 f"{where}: priority {collection.priority} is outside {low}-{high}",
                 resource,
             )
-        if not COLLECTION_NAME.match(collection.name):
+        if not unresolved(collection.name) and not COLLECTION_NAME.match(collection.name):
             yield error(
                 "InvalidResourceName",
                 f"{where}: a rule collection name has 1-80 letters, digits, '_', '.' or '-', "

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from fabric.catalogue import limits
 from fabric.catalogue.servicetags import KNOWN_TAGS, is_service_tag
-from fabric.checks.context import Context, r
+from fabric.checks.context import Context, r, unresolved
 from fabric.control.addressing import (
     AddressError,
     parse_prefix,
@@ -67,7 +67,7 @@ def check_nsgs(ctx: Context) -> Iterator[Finding]:
             resource = r("nsg", nsg.name, "rule", rule.name)
             where = f"NSG {nsg.name} rule {rule.name}"
             names[rule.name] += 1
-            if not RULE_NAME.match(rule.name):  # §5.1 naming
+            if not unresolved(rule.name) and not RULE_NAME.match(rule.name):  # §5.1
                 yield error(
                     "InvalidSecurityRuleName",
                     f"{where}: names are up to 80 characters of letters, digits, '.', '-' and "

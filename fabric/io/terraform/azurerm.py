@@ -1109,6 +1109,15 @@ _ORDER: tuple[tuple[str, Callable[[_Mapper, InstanceView], None]], ...] = (
 MODELLED = frozenset(kind for kind, _ in _ORDER)
 
 
+def _network_type(instance: ResourceInstance) -> str | None:
+    """The ``type`` of an azapi_resource when it is a Microsoft.Network one (a VNet, a route,
+    a peering...), else None."""
+    kind = instance.values.get("type") if isinstance(instance.values, dict) else None
+    if isinstance(kind, str) and kind.lower().startswith("microsoft.network/"):
+        return kind
+    return None
+
+
 def build_fabric(instances: Iterable[ResourceInstance], report: Report) -> Fabric:
     """The Fabric the managed azurerm instances describe; findings go to ``report``."""
     managed = [i for i in instances if not i.data]
@@ -1116,7 +1125,16 @@ def build_fabric(instances: Iterable[ResourceInstance], report: Report) -> Fabri
     others: dict[str, list[str]] = {}
     for instance in managed:
         provider = instance.type.split("_", 1)[0]
-        if provider != "azurerm":
+        if instance.type == "azapi_resource" and _network_type(instance):
+            report.warning(
+                codes.NOT_MODELLED,
+                instance.where,
+                instance.address,
+                f"azapi_resource of type {_network_type(instance)} is not read by vnetsim (it "
+                "reads azurerm resources only), so what it creates is missing from the model; "
+                "declare it with the azurerm resource of that type to model it",
+            )
+        elif provider != "azurerm":
             others.setdefault(provider, []).append(instance.address)
         elif instance.type in MODELLED:
             by_type.setdefault(instance.type, []).append(instance)

@@ -169,7 +169,7 @@ class ModuleInstance:
         kinds = sorted({kind for kind, _ in self.config.resources} | {"var", "local", "module"})
         raise EvalError(
             f"{name!r} is not declared in this module: no resource of that type, and not one of "
-            f"var, local, module, data, path ({suggest_name(name, kinds)})",
+            f"var, local, module, data, resource, path ({suggest_name(name, kinds)})",
             line,
         )
 
@@ -362,6 +362,10 @@ class ModuleInstance:
     ) -> list[tuple[str, Any]] | Unknown:
         if isinstance(value, dict):
             return [(key, value[key]) for key in sorted(value)]
+        if isinstance(value, list) and not value:
+            # An empty tuple is what `cond ? toset(x) : []` gives when false: Terraform unifies
+            # the branches into an empty set, so it is no instance and no error.
+            return []
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             if not isinstance(value, SetValue):
                 self.report.error(
@@ -718,6 +722,22 @@ class _Data(_Variables):
         return {}
 
 
+class _Resources(_Variables):
+    """``resource.<type>.<name>``: a managed resource named with the explicit prefix."""
+
+    def attribute(self, name: str) -> Any:
+        if not any(kind == name for kind, _ in self.module.config.resources):
+            kinds = sorted({kind for kind, _ in self.module.config.resources})
+            raise EvalError(
+                f"there is no resource of type {name!r} in this module "
+                f"({suggest_name(name, kinds)})"
+            )
+        return _ResourceType(self.module, name)
+
+    def materialize(self) -> dict[str, Any]:
+        return {}
+
+
 class _ResourceType(Namespace):
     def __init__(self, module: ModuleInstance, kind: str, data: bool = False) -> None:
         self.module = module
@@ -750,6 +770,7 @@ _NAMESPACES: dict[str, Callable[[ModuleInstance], Namespace]] = {
     "local": _Locals,
     "module": _Modules,
     "data": _Data,
+    "resource": _Resources,
 }
 
 
