@@ -249,3 +249,26 @@ def test_n11_4_a_firewall_subnet_under_26_is_an_error_once_a_firewall_is_in_it(
         )
     found = [f for f in validate(fabric_of(text)) if f.code == "FirewallSubnetTooSmall"]
     assert [f.severity for f in found] == [severity]
+
+
+def test_7_a_peering_link_carries_each_path_with_its_own_latency():
+    """§7: a path inside one region adds in-region legs, a path between regions takes the
+    region pair's end-to-end figure (its in-region legs add nothing). Two flows crossing the
+    same peering link, one from another region, must each keep their own latency whatever
+    their order (the link's delay was the first path's for both)."""
+    import attrs
+
+    from fabric.io import load_topology
+    from fabric.sim.runs import run_document
+
+    document = load_topology(Path(__file__).parent / "data" / "shared_link_latency.yaml")
+    plane = ControlPlane(document.fabric)
+    expected = {
+        "s2-s1": connectivity(plane, "10.2.1.4", "10.1.1.4", protocol="Udp", port=5000).latency_ms,
+        "dr-s1": connectivity(plane, "10.50.1.4", "10.1.1.4", protocol="Udp", port=5000).latency_ms,
+    }
+    for order in (document.traffic, tuple(reversed(document.traffic))):
+        result = run_document(attrs.evolve(document, traffic=order), duration_s=60)
+        for flow in result.flows:
+            # within serialisation and processing times (a missing leg is 0.25 ms)
+            assert flow.latency_ms()["mean"] == pytest.approx(expected[flow.name], abs=0.05)

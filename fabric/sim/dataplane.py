@@ -152,20 +152,36 @@ class VirtualSwitch:
 
 
 class PeeringLink:
-    """A VNet peering link in one direction: propagation delay only, no cap (§2.8)."""
+    """A VNet peering link in one direction: propagation delay only, no cap (§2.8). Its delay
+    is the path's: a leg inside a region adds the in-region figure, while on a path between
+    regions the region pair's end-to-end figure is elsewhere and the leg adds nothing
+    (``fabric.control.forwarding.settle``), so each delay has its own line on the link."""
 
-    __slots__ = ("bytes", "delay", "name", "packets")
+    __slots__ = ("bytes", "delays", "name", "packets", "sim")
 
-    def __init__(self, sim: Simulation, name: str, delay_ns: int) -> None:
+    def __init__(self, sim: Simulation, name: str) -> None:
+        self.sim = sim
         self.name = name
-        self.delay = Delay(sim, delay_ns, advance, name=name)
+        self.delays: dict[int, Delay] = {}
         self.packets = 0
         self.bytes = 0
 
-    def carry(self, packet: Packet) -> None:
-        self.packets += 1
-        self.bytes += packet.wire
-        self.delay.put(packet)
+    def carrier(self, delay_ns: int) -> Stage:
+        """The stage that carries a packet over the link with ``delay_ns``."""
+        delay = self.delays.get(delay_ns)
+        if delay is None:
+            delay = self.delays[delay_ns] = Delay(self.sim, delay_ns, advance, name=self.name)
+
+        def carry(packet: Packet) -> None:
+            self.packets += 1
+            self.bytes += packet.wire
+            delay.put(packet)
+
+        return carry
+
+    def flush(self) -> list[Packet]:
+        """Take every packet on the link off it (the link is gone)."""
+        return [packet for delay in self.delays.values() for packet in delay.flush()]
 
 
 class GatewayTunnel:
@@ -372,7 +388,7 @@ class Dataplane:
     def peering_link(self, step: LinkStep) -> PeeringLink:
         link = self.peering_links.get(step.name)
         if link is None:
-            link = self.peering_links[step.name] = PeeringLink(self.sim, step.name, step.delay_ns)
+            link = self.peering_links[step.name] = PeeringLink(self.sim, step.name)
         return link
 
     def gateway_instances(self, gateway: VpnGateway) -> list[RateServer]:
@@ -732,7 +748,8 @@ class Dataplane:
                 gate.server = self.server_of(step)
             return self._gated(gate, lambda p: gate.server.put(p, p.payload))
         if isinstance(step, LinkStep):
-            return self._gated(self.gate(f"peering/{step.name}"), self.peering_link(step).carry)
+            carrier = self.peering_link(step).carrier(step.delay_ns)
+            return self._gated(self.gate(f"peering/{step.name}"), carrier)
         if isinstance(step, DecapStep) and step.connection is not None:
             return self._gated(self.gate(f"tunnel/{step.connection}"), decapsulate)
         if isinstance(step, DropStep) and self.cause is not None:
@@ -769,7 +786,7 @@ class Dataplane:
         if isinstance(step, SwitchStep):
             return self.switch(step.vnet).forward
         if isinstance(step, LinkStep):
-            return self.peering_link(step).carry
+            return self.peering_link(step).carrier(step.delay_ns)
         if isinstance(step, DelayStep):
             delay = Delay(self.sim, step.delay_ns, advance, name=step.label)
             self.delays.append(delay)

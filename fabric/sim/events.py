@@ -317,7 +317,7 @@ class EventRunner:
                 gate.cause = cause
                 link_node = dataplane.peering_links.get(f"{vnet}/{link_name}")
                 if link_node is not None:
-                    self.lose(link_node.delay.flush(), gate.down, cause)
+                    self.lose(link_node.flush(), gate.down, cause)
         self.refresh()
 
     def change(self, index: int, event: Event) -> None:
