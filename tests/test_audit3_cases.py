@@ -272,3 +272,58 @@ def test_7_a_peering_link_carries_each_path_with_its_own_latency():
         for flow in result.flows:
             # within serialisation and processing times (a missing leg is 0.25 ms)
             assert flow.latency_ms()["mean"] == pytest.approx(expected[flow.name], abs=0.05)
+
+
+def _gateway_caps_run(gateways: str, flows: str):
+    """Two saturating flows in the three-gateway estate of tests/data/vpn_gateway_caps.yaml,
+    with the gateway lines and the traffic replaced."""
+    from fabric.sim.runs import run_document
+
+    text = (Path(__file__).parent / "data" / "vpn_gateway_caps.yaml").read_text()
+    text = text.replace("  - {name: a-gw, vnet: a, sku: Basic, generation: Generation1}", gateways)
+    text = text[: text.index("traffic:")] + flows
+    document = load_native(load_yaml(text), "caps.yaml")
+    return run_document(document, duration_s=0.2)
+
+
+SATURATING = """traffic:
+  - {name: f1, src: SRC1, dst: DST1, protocol: Udp, rate_mbps: 1000, packet_bytes: 1400,
+     duration_s: 0.2}
+  - {name: f2, src: SRC2, dst: DST2, protocol: Udp, rate_mbps: 1000, packet_bytes: 1400,
+     duration_s: 0.2}
+simulation: {seed: 3}
+"""
+
+
+@pytest.mark.parametrize(
+    ("gateway", "cap_mbps"),
+    [
+        ("  - {name: a-gw, vnet: a, sku: Basic, generation: Generation1}", 100),
+        ("  - {name: a-gw, vnet: a, sku: VpnGw1, generation: Generation1}", 650),
+    ],
+)
+def test_3_3_the_receiving_gateway_shares_its_aggregate_among_its_tunnels(gateway, cap_mbps):
+    """§3.3: all tunnels share the gateway's bandwidth, the receiving one's too: two VpnGw5
+    gateways sending into a Basic (or VpnGw1) gateway get its aggregate between them, in
+    about equal shares."""
+    flows = SATURATING.replace("SRC1", "b1").replace("DST1", "a2")
+    flows = flows.replace("SRC2", "c1").replace("DST2", "a3")
+    result = _gateway_caps_run(gateway, flows)
+    rates = [flow.steady_mbps for flow in result.flows]
+    assert sum(rates) <= cap_mbps * 1.02
+    assert min(rates) > 0.35 * cap_mbps  # shared, not one flow starved
+
+
+@pytest.mark.parametrize("active_active", [False, True])
+def test_3_4_one_gateway_carries_its_aggregate_whatever_its_instances(active_active):
+    """§3.4: per-gateway cap = aggregate benchmark: two tunnels of one VpnGw1 (active-standby
+    or active-active) carry 650 Mbps together, shared about equally."""
+    gateway = "  - {name: a-gw, vnet: a, sku: VpnGw1, generation: Generation1%s}" % (
+        ", active_active: true" if active_active else ""
+    )
+    flows = SATURATING.replace("SRC1", "a2").replace("DST1", "b1")
+    flows = flows.replace("SRC2", "a3").replace("DST2", "c1")
+    result = _gateway_caps_run(gateway, flows)
+    rates = [flow.steady_mbps for flow in result.flows]
+    assert sum(rates) <= 650 * 1.02
+    assert min(rates) > 0.35 * 650

@@ -118,7 +118,8 @@ def serialisation_along(
     trace, fabric: Fabric, size: int, src_host: str, params: LatencyModel
 ) -> int:
     """Serialisation a lone UDP packet meets on the trace's path: VM egress (whole packets),
-    tunnel and gateway servers (payload, their caps being measured goodput)."""
+    tunnel and gateway servers, the receiving gateway's too (payload, their caps being
+    measured goodput)."""
     from fabric.catalogue.skus import lookup
     from fabric.control.ipsec import negotiate
 
@@ -138,6 +139,9 @@ def serialisation_along(
             floor = -(-1_000_000_000 // cap.pps) if cap else 0
             aggregate = serialisation_ns(payload, round(spec.aggregate_mbps * 1e6))
             total += max(tunnel, floor) + aggregate
+            if step.remote_gateway is not None:  # the receiving gateway's inbound aggregate
+                far = lookup(step.remote_gateway.sku, step.remote_gateway.generation)
+                total += serialisation_ns(payload, round(far.aggregate_mbps * 1e6))
         if isinstance(step, GatewayHop) and not any(
             isinstance(s, TunnelHop) for s in trace.path.steps
         ):

@@ -42,6 +42,7 @@ from fabric.sim.plans import (
     FirewallFlowStep,
     FirewallStep,
     GatewayStep,
+    IngressStep,
     InstanceStep,
     LinkStep,
     NicStep,
@@ -337,6 +338,7 @@ class Dataplane:
         self.peering_links: dict[str, PeeringLink] = {}
         self.tunnels: dict[str, GatewayTunnel] = {}
         self.instances: dict[str, list[RateServer]] = {}
+        self.ingress: dict[str, RateServer] = {}  # gateway -> its inbound aggregate
         self.firewalls: dict[str, RateServer] = {}
         self.firewall_flows: dict[tuple[str, str], RateServer] = {}
         self.circuits: dict[str, RateServer] = {}  # by CircuitStep name (one per direction)
@@ -397,24 +399,45 @@ class Dataplane:
             spec = lookup(gateway.sku, gateway.generation)
             rate = round(spec.aggregate_mbps * 1e6)
             buffer_bytes = round(rate * self.params.gateway_buffer_ms / 8_000)
-            count = 2 if gateway.active_active else 1
-            servers = []
-            for i in range(count):
-                name = f"gateway/{gateway.name}/{i}"
-                servers.append(
-                    RateServer(
-                        self.sim,
-                        rate,
-                        advance,
-                        self._queue_drop(name, "GatewayQueueFull", f"gateway {gateway.name}"),
-                        buffer_bytes=buffer_bytes,
-                        name=name,
-                        min_service_ns=MIN_SERVICE_NS,
-                        tie_order=tie_order,
-                    )
-                )
+            # §3.4: "per-gateway cap = aggregate benchmark": the two instances of an
+            # active-active gateway share one aggregate (one server, named for both).
+            name = f"gateway/{gateway.name}/" + ("0+1" if gateway.active_active else "0")
+            server = RateServer(
+                self.sim,
+                rate,
+                advance,
+                self._queue_drop(name, "GatewayQueueFull", f"gateway {gateway.name}"),
+                buffer_bytes=buffer_bytes,
+                name=name,
+                min_service_ns=MIN_SERVICE_NS,
+                tie_order=tie_order,
+            )
+            servers = [server, server] if gateway.active_active else [server]
             self.instances[gateway.name] = servers
         return servers
+
+    def gateway_ingress(self, name: str) -> RateServer:
+        """The gateway's aggregate cap for what its VNet-to-VNet tunnels bring in (§3.3: the
+        tunnels share the gateway's bandwidth; the receiving gateway decrypts). Our reading:
+        each direction is metered at the aggregate (the figures do not say whether both
+        directions add up to it)."""
+        server = self.ingress.get(name)
+        if server is None:
+            gateway = self.plane.fabric.gateways[name]
+            spec = lookup(gateway.sku, gateway.generation)
+            rate = round(spec.aggregate_mbps * 1e6)
+            label = f"gateway/{name}/in"
+            server = self.ingress[name] = RateServer(
+                self.sim,
+                rate,
+                advance,
+                self._queue_drop(label, "GatewayQueueFull", f"gateway {name} (inbound)"),
+                buffer_bytes=round(rate * self.params.gateway_buffer_ms / 8_000),
+                name=label,
+                min_service_ns=MIN_SERVICE_NS,
+                tie_order=tie_order,
+            )
+        return server
 
     def express_route_gateway(self, step: ExpressRouteGatewayStep) -> RateServer:
         """One direction of an ExpressRoute gateway: a rate server at its SKU's Mbps and
@@ -551,6 +574,8 @@ class Dataplane:
             return self.tunnel(step.connection).server
         if isinstance(step, InstanceStep):
             return self.tunnel(step.connection).instance
+        if isinstance(step, IngressStep):
+            return self.gateway_ingress(step.gateway)
         if isinstance(step, GatewayStep):  # transit without a tunnel: the first instance
             return self.gateway_instances(self.plane.fabric.gateways[step.gateway])[0]
         if isinstance(step, FirewallStep):
@@ -741,7 +766,8 @@ class Dataplane:
             return self._gated(gate, lambda p: server.put(p, p.payload))
         if isinstance(step, InstanceStep):  # the instance may change (active-active failover)
             tunnel = self.tunnel(step.connection)
-            return lambda p: tunnel.instance.put(p, p.payload)
+            gate = self.gate(f"tunnel/{step.connection}")
+            return self._gated(gate, lambda p: tunnel.instance.put(p, p.payload))
         if isinstance(step, GatewayStep):
             gate = self.gate(f"transit/{step.gateway}")
             if gate.server is None:
@@ -776,6 +802,7 @@ class Dataplane:
             step,
             TunnelStep
             | InstanceStep
+            | IngressStep
             | GatewayStep
             | ExpressRouteGatewayStep
             | FirewallStep

@@ -226,7 +226,9 @@ class EventRunner:
         """Drop the packets a gateway instance's server holds (the one server of an
         active-standby gateway stands for its active instance)."""
         servers = self.dataplane.instances.get(gateway)
-        if servers and index < len(servers):
+        if servers and index < len(servers) and len(set(servers)) == len(servers):
+            # (an active-active gateway's instances share one server: what it holds is not
+            # the failed instance's alone, and its tunnels' gates stop what comes next)
             self.lose(servers[index].flush(), drop, cause)
 
     # -- the state of tunnels and transit, from the gateways and the tunnels taken down

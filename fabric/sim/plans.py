@@ -92,9 +92,20 @@ class TunnelStep:
 
 @attrs.frozen(slots=True)
 class InstanceStep:
-    """The gateway instance a connection is placed on (the aggregate cap, §3.2)."""
+    """The gateway a connection leaves by: its aggregate cap (§3.2), shared by every tunnel
+    of the gateway, both instances of an active-active one included (§3.4: "per-gateway cap =
+    aggregate benchmark"). It comes before the per-tunnel cap: the gateway takes the packets
+    as the senders send them, then each tunnel's cipher meters its own."""
 
     connection: str
+
+
+@attrs.frozen(slots=True)
+class IngressStep:
+    """The gateway a VNet-to-VNet tunnel arrives at: its aggregate cap in that direction (all
+    tunnels share the gateway's bandwidth, §3.3; the receiving side decrypts too)."""
+
+    gateway: str
 
 
 @attrs.frozen(slots=True)
@@ -191,6 +202,7 @@ PlanStep = (
     | EncapStep
     | TunnelStep
     | InstanceStep
+    | IngressStep
     | GatewayStep
     | FirewallStep
     | FirewallFlowStep
@@ -206,6 +218,7 @@ SERVER_STEPS = (
     NicStep,
     TunnelStep,
     InstanceStep,
+    IngressStep,
     GatewayStep,
     ExpressRouteGatewayStep,
     CircuitStep,
@@ -257,6 +270,7 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
             if tunnel is not None and tunnel.remote_gateway is not None:
                 remote = tunnel.remote_gateway.name
                 plan.append(DelayStep(milliseconds(tunnel.processing_ms), f"gateway/{remote}"))
+                plan.append(IngressStep(remote))
                 tap(remote, _outer(tunnel))
                 plan += [DecapStep(tunnel.connection.name), SwitchStep(tunnel.remote_vnet.name)]
             tunnel = None
@@ -284,7 +298,7 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
             plan.append(DelayStep(milliseconds(step.processing_ms), f"gateway/{step.gateway.name}"))
         elif isinstance(step, TunnelHop):
             name = step.connection.name
-            plan += [EncapStep(name), TunnelStep(name), InstanceStep(name)]
+            plan += [EncapStep(name), InstanceStep(name), TunnelStep(name)]
             if capture in (name, step.gateway.name):
                 plan.append(TapStep(_outer(step)))
             tunnel = step

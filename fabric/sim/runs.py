@@ -255,11 +255,13 @@ def _collect(
     flow_results = [FlowResult.from_flow(flow, horizon_s) for flow in flows]
     end_ns = max(sim.now, 1)
     elements = []
-    for name, servers in sorted(dataplane.instances.items()):
-        for i, server in enumerate(servers):
+    for _, servers in sorted(dataplane.instances.items()):
+        for server in dict.fromkeys(servers):  # an active-active gateway's one shared server
             elements.append(
-                ElementResult.from_server(f"gateway/{name}/{i}", "GatewayInstance", server, end_ns)
+                ElementResult.from_server(server.name, "GatewayInstance", server, end_ns)
             )
+    for _, server in sorted(dataplane.ingress.items()):
+        elements.append(ElementResult.from_server(server.name, "GatewayIngress", server, end_ns))
     for name, tunnel in sorted(dataplane.tunnels.items()):
         elements.append(
             ElementResult.from_server(
