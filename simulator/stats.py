@@ -279,6 +279,12 @@ def _exact_sum(values: np.ndarray) -> int:
     return total
 
 
+# Deliveries that stop more than a twentieth of the steady window before the sender does mark a
+# flow starved or cut off; a smaller gap is the edge of a run (queues draining, the last packets
+# lost to a full queue) and leaves the slope alone.
+STARVED_SHARE_OF_WINDOW_INVERSE = 20
+
+
 class RateTrend:
     """The delivery rate as the least-squares slope of cumulative payload against delivery
     time, streamed: deliveries in time order, added in blocks of any size (exact integer sums,
@@ -292,11 +298,12 @@ class RateTrend:
     it is a weighted mean of the rates between pairs of deliveries, and no pair delivers faster
     than the narrowest link between them."""
 
-    __slots__ = ("count", "sx", "sxx", "sxy", "sy", "total")
+    __slots__ = ("count", "last_at", "sx", "sxx", "sxy", "sy", "total")
 
     def __init__(self) -> None:
         self.count = 0
         self.total = 0  # payload bytes so far
+        self.last_at = 0  # the latest delivery time
         self.sx = self.sy = self.sxx = self.sxy = 0
 
     def add(self, at_ns: np.ndarray, payload: np.ndarray) -> None:
@@ -306,6 +313,7 @@ class RateTrend:
         cumulative = np.cumsum(payload, dtype=np.int64) + self.total
         self.count += int(at_ns.size)
         self.total = int(cumulative[-1])
+        self.last_at = max(self.last_at, int(at_ns.max()))
         self.sx += _exact_sum(at_ns)
         self.sy += _exact_sum(cumulative)
         self.sxx += exact_dot(at_ns, at_ns)
@@ -319,6 +327,19 @@ class RateTrend:
             return 0.0
         rise = n * self.sxy - self.sx * self.sy
         return round(rise * 8_000 / spread, 6)  # bytes per ns x 8 x 1e3 = Mbps
+
+    def capped_mbps(self, start_ns: int, until_ns: int) -> float:
+        """The slope, but never more than the payload over the whole steady window from
+        ``start_ns`` to ``until_ns`` (or the latest delivery, if later): a flow that stops
+        being delivered while its sender still sends (starved, or cut off) has its deliveries
+        at full rate for a while, and the slope alone would read that rate."""
+        slope = self.mbps()
+        window = max(self.last_at, until_ns) - start_ns
+        if self.count < 2 or window <= 0:
+            return slope
+        if (until_ns - self.last_at) * STARVED_SHARE_OF_WINDOW_INVERSE <= window:
+            return slope  # delivered to (about) the end: the slope is the rate
+        return min(slope, round(self.total * 8_000 / window, 6))
 
 
 class LogHistogram:

@@ -89,3 +89,48 @@ def test_exact_dot_equals_python_integers(values, scale):
     u = np.array(values, dtype=np.int64)
     v = (np.arange(u.size, dtype=np.int64) * 7919 + scale) % (2**62)
     assert exact_dot(u, v) == sum(a * int(b) for a, b in zip(values, v.tolist(), strict=True))
+
+
+def test_a_flow_cut_off_before_its_sender_stops_is_not_read_at_its_early_rate():
+    """Deliveries at 100 Mbps for the first half of the steady window, then none while the
+    sender still sends: the steady rate is over the whole window (about 50), not the slope
+    of the deliveries alone (100)."""
+    spacing = 112_000  # 1,400 bytes at 100 Mbps
+    at = np.arange(1, 5_001, dtype=np.int64) * spacing
+    payload = np.full(at.size, 1_400, dtype=np.int64)
+    trend = RateTrend()
+    trend.add(at, payload)
+    assert trend.mbps() == pytest.approx(100, rel=1e-3)
+    until = int(at[-1]) * 2
+    assert trend.capped_mbps(0, until) == pytest.approx(50, rel=1e-3)
+    # a flow delivered to its end reads its rate either way
+    assert trend.capped_mbps(0, int(at[-1])) == pytest.approx(100, rel=1e-3)
+
+
+def test_a_vm_that_stops_mid_run_halves_its_flow_steady_rate():
+    from fabric.io import load_topology
+    from fabric.sim.runs import run_document
+
+    text = """
+vnets:
+  - name: a
+    region: westeurope
+    address_prefixes: [10.0.0.0/16]
+    subnets: [{name: s, address_prefix: 10.0.1.0/24}]
+    hosts:
+      - {name: src, subnet: s, ip: 10.0.1.4}
+      - {name: dst, subnet: s, ip: 10.0.1.5}
+traffic:
+  - {name: f, src: src, dst: dst, protocol: Udp, rate_mbps: 100, pattern: cbr, duration_s: 1.0}
+events:
+  - {at_s: 0.55, action: vm_down, target: dst}
+"""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "cut.yaml"
+        path.write_text(text)
+        flow = run_document(load_topology(path), duration_s=1.0).flow("f")
+    # steady from 0.1 s: delivered until 0.55 s of a window to ~1.0 s
+    assert flow.steady_mbps == pytest.approx(100 * 0.45 / 0.9, rel=0.03)

@@ -189,6 +189,8 @@ def run_batch(
         records.append(record)
         start = round(spec.start_s * NS_PER_S)
         stats.steady_from_ns = start + round(STEADY_AFTER * spec.duration_s * NS_PER_S)
+        if times.size:
+            stats.sending_until_ns = int(times[-1])  # as the event engine's open-loop flows
         states.append(_FlowState(record, order, plan, times, sizes, HEADER_BYTES[spec.protocol]))
     servers = _servers(dataplane, states)
     per_flow = max(1, WINDOW_PACKETS // max(1, len(states)))

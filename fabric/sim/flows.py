@@ -153,6 +153,7 @@ class FlowStats:
         "log_drops",
         "name",
         "samples",
+        "sending_until_ns",
         "sent",
         "series",
         "span",
@@ -193,6 +194,8 @@ class FlowStats:
         # the time of the latest one (TCP: the moment it leaves slow start): folding holds back
         # the deliveries of the latest instant while it is unset, so that none is missed.
         self.steady_from_ns: int | None = None
+        # An open-loop sender's last send: the steady window lasts until then at least.
+        self.sending_until_ns: int | None = None
         self.status: Drop | None = None  # why a connection never carried data, if it did not
 
     @property
@@ -326,6 +329,8 @@ class OpenLoopFlow:
         self.ttl = dataplane.params.hop_limit
         start = round(spec.start_s * NS_PER_S)
         self.stats.steady_from_ns = start + round(STEADY_AFTER * spec.duration_s * NS_PER_S)
+        if self.times:
+            self.stats.sending_until_ns = int(self.times[-1])
 
     def _resolve(self, dataplane: Dataplane) -> tuple[tuple, object]:
         spec = self.spec

@@ -179,7 +179,8 @@ class FlowResult:
     is the delivery rate after the sender's start-up (TCP slow start, or the first 10% of an
     open-loop flow) as the least-squares slope of delivered payload over time
     (``simulator.stats.RateTrend``: it reads a window-limited flow's window ÷ RTT where a span
-    would count one burst too many, and it never exceeds a serialising cap); ``truncated``
+    would count one burst too many, and it never exceeds a serialising cap), for an
+    open-loop flow at most its payload over the whole steady window; ``truncated``
     says the run ended before the flow did (DESIGN.md, 2026-11-30).
 
     Counts, throughputs, the mean latency and ``delivered_payload_bytes`` are exact; the
@@ -270,7 +271,11 @@ class FlowResult:
             drop_reasons=dict(sorted(stats.drops.items())),
             drop_details=dict(sorted(stats.details.items())),
             throughput_mbps=stats.span.mbps(),
-            steady_mbps=stats.steady.mbps(),
+            steady_mbps=(
+                stats.steady.capped_mbps(stats.steady_from_ns, stats.sending_until_ns)
+                if stats.sending_until_ns is not None and stats.steady_from_ns is not None
+                else stats.steady.mbps()
+            ),
             latency=stats.latency_stats,
             delivered_payload_bytes=stats.span.total_bytes,
             series=stats.series,
