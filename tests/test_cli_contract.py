@@ -300,3 +300,35 @@ def test_a_tunnel_event_on_an_expressroute_connection_is_refused(capsys, tmp_pat
     code, out = run_json(capsys, ["run", scenario, "--traffic", str(traffic)])
     assert code == 2
     assert "ExpressRoute connection" in out["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        ["routes", "--vnet", "app", "--subnet", "web"],
+        ["next-hop", "--src", "web-vm", "--dst", "db-vm"],
+        [
+            "ip-flow",
+            "--src",
+            "web-vm",
+            "--dst",
+            "db-vm",
+            "--protocol",
+            "Tcp",
+            "--port",
+            "1433",
+            "--direction",
+            "Outbound",
+        ],
+        ["connectivity", "--src", "web-vm", "--dst", "db-vm"],
+        ["matrix"],
+    ],
+)
+def test_a_question_about_an_invalid_topology_gets_the_validate_answer(question, capsys):
+    """DESIGN.md: exit 1 when the topology has errors, and under --json 'the validate shape'."""
+    file = str(scenario("overlapping_spaces"))
+    arguments = [question[0], file, *question[1:], "--json"]
+    assert main(arguments) == 1
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["valid"] is False
+    assert "VnetAddressSpacesOverlap" in [f["code"] for f in printed["findings"]]

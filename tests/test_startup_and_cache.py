@@ -221,13 +221,14 @@ def test_the_command_line_answers_the_same_from_the_cache(tmp_path, cache_dir, c
         answers.append(json.loads(capsys.readouterr().out))
     assert answers[0] == answers[1]
     assert answers[0]["next_hop_type"] == "VNetPeering"
-    assert len(list(cache_dir.glob("*.pickle"))) == 1
+    # the document, and its validation (a question is answered only about a valid topology)
+    assert len(list(cache_dir.glob("*.pickle"))) == 2
     # A bad file is still reported as such, and nothing is stored for it.
     broken = tmp_path / "broken.yaml"
     broken.write_text("vnets: [\n")
     assert main(["validate", str(broken), "--json"]) == 2
     assert "error" in json.loads(capsys.readouterr().out)
-    assert len(list(cache_dir.glob("*.pickle"))) == 1
+    assert len(list(cache_dir.glob("*.pickle"))) == 2
 
 
 # -- the faster paths agree with the standard library ------------------------------------------

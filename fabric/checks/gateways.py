@@ -139,8 +139,8 @@ def _check_gateway_scale(ctx: Context, gateway, spec) -> Iterator[Finding]:
             resource,
         )
     bgp = connections.bgp_route_count(fabric, gateway, ctx.view)
-    if bgp > limits.BGP_ROUTES_PER_GATEWAY:
-        yield error(
+    if bgp > limits.BGP_ROUTES_PER_GATEWAY:  # accepted, but the session drops: a warning
+        yield warning(
             "BgpRouteLimitExceeded",
             f"gateway {gateway.name} would learn {bgp} routes over BGP; above "
             f"{limits.BGP_ROUTES_PER_GATEWAY} Azure drops the BGP session, so none of them is "

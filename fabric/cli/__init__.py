@@ -16,6 +16,7 @@ from fabric.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    NotAnsweredError,
     UsageError,
     emit,
 )
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
         return args.handler(args)
+    except NotAnsweredError as done:
+        return done.code
     except UsageError as error:
         file = getattr(args, "file", None)
         if error.file is None and isinstance(file, str) and str(error).startswith(f"{file}:"):

@@ -129,6 +129,59 @@ def load_input(args: argparse.Namespace, path: str | None = None):
         ) from None
 
 
+def _cache_key(args: argparse.Namespace, path: str) -> str | None:
+    """The document cache's key for FILE as ``load_input`` loads it (None: not cached)."""
+    from fabric.io.cache import entry_key
+
+    if getattr(args, "var", None):
+        return None
+    parameters = getattr(args, "parameters", None)
+    values = _parameter_values(getattr(args, "parameter", None) or [])
+    return entry_key(Path(path), parameters and Path(parameters), values)
+
+
+def validation_of(args: argparse.Namespace, document) -> list:
+    """Every finding about FILE's topology (import findings, then validation), kept in the
+    document cache beside the document, so that a question about a large file pays for
+    validation once."""
+    from fabric.checks import validate
+    from fabric.io.cache import cached
+
+    key = _cache_key(args, args.file)
+    return cached(
+        key and key + "-validation",
+        lambda: [*document.findings, *validate(document.fabric)],
+    )
+
+
+class NotAnsweredError(Exception):
+    """A command that printed its whole answer early (``require_valid``): exit with ``code``."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def require_valid(args: argparse.Namespace, document) -> None:
+    """DESIGN.md: a question about a topology with errors is not answered: it gets the
+    ``validate`` answer (its shape under ``--json``) and exit 1 (``NotAnsweredError``)."""
+    from fabric.checks import has_errors
+
+    findings = validation_of(args, document)
+    if not has_errors(findings):
+        return
+    if args.json:
+        emit({"valid": False, "findings": [f.to_json() for f in findings]})
+    else:
+        print_findings(args.file, findings, False)
+    print(
+        f"vnetsim: {args.command} not answered: {args.file} has errors Azure would refuse "
+        "(listed above); fix them, or see vnetsim validate",
+        file=sys.stderr,
+    )
+    raise NotAnsweredError(EXIT_NEGATIVE)
+
+
 def print_findings(file: str, findings: list, valid: bool, stream=None) -> None:
     """A validation verdict and one line per finding."""
     stream = stream or sys.stdout

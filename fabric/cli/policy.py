@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from fabric.cli.common import (
@@ -15,6 +14,7 @@ from fabric.cli.common import (
     add_source_options,
     emit,
     load_input,
+    require_valid,
 )
 
 
@@ -77,20 +77,6 @@ def _plane(args: argparse.Namespace, document):
     return ControlPlane(document.fabric, latency=latency)
 
 
-def _note_errors(file: str, fabric) -> None:
-    """Say on stderr when the topology has errors: answers about it may not be what Azure does
-    (Azure would refuse to deploy it)."""
-    from fabric.checks import validate
-
-    errors = [f for f in validate(fabric) if f.severity == "Error"]
-    if errors:
-        print(
-            f"note: {file} has {len(errors)} validation error(s) Azure would refuse "
-            f"(first: {errors[0].code}); see vnetsim validate {file}",
-            file=sys.stderr,
-        )
-
-
 def _question(work):
     from fabric.control.plane import QuestionError
 
@@ -104,8 +90,8 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from fabric.study.matrix import matrix
 
     document = load_input(args)
+    require_valid(args, document)
     plane = _plane(args, document)
-    _note_errors(args.file, document.fabric)
     result = _question(
         lambda: matrix(plane, protocol=args.protocol, port=args.port, hosts=args.hosts)
     )
@@ -194,8 +180,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError(
             problem.render(), "InvalidIntents", problem.file, first.line if first else None
         ) from None
+    require_valid(args, document)
     plane = _plane(args, document)
-    _note_errors(args.file, document.fabric)
     checker = Checker(plane)
     results = []
     for intent in intents:

@@ -14,6 +14,7 @@ from fabric.cli.common import (
     emit,
     load_input,
     print_findings,
+    require_valid,
 )
 
 
@@ -103,6 +104,7 @@ def plane_of(args: argparse.Namespace):
     from fabric.control.plane import ControlPlane
 
     document = load_input(args)
+    require_valid(args, document)  # DESIGN.md: no answer about a topology Azure would refuse
     parameters = document.simulation.get("parameters") or {}
     return ControlPlane(document.fabric, latency=LatencyModel().with_overrides(parameters))
 
