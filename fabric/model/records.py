@@ -68,6 +68,9 @@ def suggest(value: object, choices: Iterable[str]) -> str:
     return f"expected one of: {', '.join(choices)}"
 
 
+ZONES = ("1", "2", "3")
+
+
 def _one_of(choices: tuple[str, ...]):
     def check(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
         if value not in choices:
@@ -224,6 +227,13 @@ class Host:
     os_profile: str | None = attrs.field(default=None)
     application_security_groups: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     accelerated_networking: bool | None = attrs.field(default=None)
+
+    @zone.validator
+    def _zone(self, attribute: attrs.Attribute, value: Any) -> None:
+        # a region's availability zones are 1, 2 and 3 (N1.3, N2.3: "two of the three zones");
+        # an importer's placeholder for a value unknown offline is let through
+        if value is not None and value not in ZONES and "${" not in value:
+            raise ValueError(f"zone: {value!r} is not an availability zone; use 1, 2 or 3")
 
     @bandwidth_mbps.validator
     def _bandwidth(self, attribute: attrs.Attribute, value: Any) -> None:
