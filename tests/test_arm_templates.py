@@ -1302,3 +1302,33 @@ def test_an_nsg_named_by_id_but_not_in_the_input_is_left_out_with_a_warning():
     fabric, findings = load_arm(body, None, "t.json")
     assert [(f.code, f.severity) for f in findings] == [("ReferencedResourceNotInInput", "Warning")]
     assert fabric.vnets["a"].subnet("s").nsg is None
+
+
+def test_a_vm_gives_its_nics_its_size():
+    """N3.1: a VM's size caps the egress of its NICs; the template's VM names both."""
+    nic_id = "[resourceId('Microsoft.Network/networkInterfaces', 'web-nic')]"
+    subnet_id = "[resourceId('Microsoft.Network/virtualNetworks/subnets', 'a', 's')]"
+    nic = {
+        "type": "Microsoft.Network/networkInterfaces",
+        "name": "web-nic",
+        "location": "westeurope",
+        "properties": {
+            "ipConfigurations": [{"name": "ip", "properties": {"subnet": {"id": subnet_id}}}]
+        },
+    }
+    vm = {
+        "type": "Microsoft.Compute/virtualMachines",
+        "name": "web",
+        "location": "westeurope",
+        "properties": {
+            "hardwareProfile": {"vmSize": "Standard_D8s_v5"},
+            "networkProfile": {"networkInterfaces": [{"id": nic_id}]},
+        },
+    }
+    fabric, findings = load_arm(
+        template(vnet("a", "10.0.0.0/16", ("s", "10.0.1.0/24")), nic, vm), None, "t.json"
+    )
+    (host,) = fabric.vnets["a"].hosts
+    assert (host.name, host.vm, host.vm_size) == ("web-nic", "web", "Standard_D8s_v5")
+    assert [f.code for f in findings] == ["ResourceNotModelled"]  # the rest of the VM
+    assert "read only for its size" in findings[0].message

@@ -77,6 +77,7 @@ ROUTE = "microsoft.network/routetables/routes"
 GATEWAY = "microsoft.network/virtualnetworkgateways"
 CONNECTION = "microsoft.network/connections"
 NIC = "microsoft.network/networkinterfaces"
+VM = "microsoft.compute/virtualmachines"  # read for its size and NICs only
 LOCAL_GATEWAY = "microsoft.network/localnetworkgateways"
 FIREWALL = "microsoft.network/azurefirewalls"
 FIREWALL_POLICY = "microsoft.network/firewallpolicies"
@@ -105,6 +106,7 @@ MODELLED = frozenset(
         GATEWAY,
         CONNECTION,
         NIC,
+        VM,
         LOCAL_GATEWAY,
         FIREWALL,
         FIREWALL_POLICY,
@@ -218,6 +220,7 @@ class _Builder:
         self.seen: dict[tuple[str, str], AzureResource] = {}
         self.pending_peerings: list[tuple[AzureResource, Peering]] = []
         self.pending_nics: list[tuple] = []
+        self.vm_of_nic: dict[str, tuple[str, str | None]] = {}  # NIC -> (VM, its size)
         self.pending_connections: list[tuple[AzureResource, Connection]] = []
         self.pending_firewalls: list[tuple[AzureResource, Firewall, str | None]] = []
         self.policies: dict[str, AzureResource] = {}
@@ -671,6 +674,22 @@ class _Builder:
         nsg = name_from_id(ref_id(p.get("networkSecurityGroup")), "networkSecurityGroups")
         self.pending_nics.append((r, vnet, subnet, address, nsg, options))
 
+    def vm(self, r: AzureResource) -> None:
+        """A virtual machine: its size (the egress cap of its NICs, N3.1) and which NICs are
+        its own; nothing else of it is modelled."""
+        p = r.properties
+        size = text(p.get("hardwareProfile") or {}, "vmSize")
+        profile = p.get("networkProfile") or {}
+        for nic_id in ref_ids(profile.get("networkInterfaces")):
+            nic = name_from_id(nic_id, "networkInterfaces")
+            if nic is not None:
+                self.vm_of_nic[nic] = (r.name, size)
+        self.not_modelled(
+            r,
+            "is read only for its size (the egress cap of its NICs, N3.1) and which NICs are "
+            "its own; the rest of it is not modelled",
+        )
+
     def asg(self, r: AzureResource) -> None:
         self.fabric.application_security_groups[r.name] = ApplicationSecurityGroup(r.name)
 
@@ -933,6 +952,7 @@ class _Builder:
             GATEWAY: self.gateway,
             CONNECTION: self.connection,
             NIC: self.nic,
+            VM: self.vm,
             LOCAL_GATEWAY: self.local_network_gateway,
             FIREWALL: self.firewall,
             FIREWALL_POLICY: self.firewall_policy,
@@ -1197,6 +1217,11 @@ class _Builder:
             if address is None:
                 self.bad(resource, f"no free address left in {vnet}/{subnet}")
                 continue
+            vm, size = self.vm_of_nic.get(resource.name, (None, None))
+            if vm is not None:
+                options = {**options, "vm": options.get("vm") or vm, "vm_size": size}
+            if options.get("vm") == resource.name:
+                options["vm"] = None  # a VM of one NIC named like it: the NIC is the VM
             try:
                 host = Host(resource.name, subnet, str(address), nsg, **options)
             except (TypeError, ValueError) as problem:
