@@ -235,3 +235,26 @@ def test_shipped_scenarios_load_and_validate():
     for path in sorted(Path(__file__).parent.parent.joinpath("scenarios").glob("*.yaml")):
         document = load_topology(path)
         assert has_errors(validate(document.fabric)) == (path.stem in invalid_on_purpose), path
+
+
+@pytest.mark.parametrize(
+    ("zone", "ok"), [(1, True), ("3", True), (4, False), ("westeurope-1", False)]
+)
+def test_a_host_zone_is_one_of_a_regions_three(zone, ok):
+    from fabric.io import InputError
+    from fabric.io.native import load_native
+    from fabric.io.yamlsource import load_yaml
+
+    text = f"""
+vnets:
+  - name: a
+    region: westeurope
+    address_prefixes: [10.0.0.0/16]
+    subnets: [{{name: s, address_prefix: 10.0.1.0/24}}]
+    hosts: [{{name: h, subnet: s, ip: 10.0.1.4, zone: {zone!r}}}]
+"""
+    if ok:
+        assert load_native(load_yaml(text), "z.yaml").fabric.vnets["a"].hosts[0].zone == str(zone)
+    else:
+        with pytest.raises(InputError, match="availability zone"):
+            load_native(load_yaml(text), "z.yaml")
