@@ -184,7 +184,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     out = _output(args.out or f"{Path(args.file).stem}-report.html", (".html", ".htm"))
     if args.duration is not None and not 0 < args.duration < 1e6:
-        raise UsageError(f"--duration {args.duration}: must be a number of seconds > 0")
+        raise UsageError(f"--duration {args.duration}: must be more than 0 and less than 1e6 s")
     document = load_input(args)
     scenario = None
     if args.scenario:

@@ -194,9 +194,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if (args.capture is None) != (args.pcap is None):
         raise UsageError("--capture and --pcap go together: name the point and the file")
     if args.seed is not None and not 0 <= args.seed < 2**63:
-        raise UsageError(f"--seed {args.seed}: must be an integer >= 0")
+        raise UsageError(f"--seed {args.seed}: must be an integer from 0 to 2**63 - 1")
     if args.duration is not None and not 0 < args.duration < 1e6:
-        raise UsageError(f"--duration {args.duration}: must be a number of seconds > 0")
+        raise UsageError(f"--duration {args.duration}: must be more than 0 and less than 1e6 s")
     check_output_folder(args.out, args.force)
     document = _scenario_document(args)
     findings = [
@@ -264,7 +264,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.replications < 1:
         raise UsageError(f"--replications {args.replications}: must be at least 1")
     if not 0 <= args.seed < 2**63:
-        raise UsageError(f"--seed {args.seed}: must be an integer >= 0")
+        raise UsageError(f"--seed {args.seed}: must be an integer from 0 to 2**63 - 1")
     if not args.scheduler_timeout > 0:
         raise UsageError("--scheduler-timeout: must be a number of seconds > 0")
     check_output_folder(args.out, args.force)
