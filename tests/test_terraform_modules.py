@@ -803,7 +803,9 @@ resource "azurerm_network_security_group" "nsg" {
     assert codes.VARIABLE_NOT_SET in codes_found
 
 
-def test_an_azapi_network_resource_is_named_as_not_read(tmp_path):
+def test_azapi_network_resources_load_as_the_arm_resources_they_deploy(tmp_path):
+    """Azure Verified Modules declare VNets and subnets with azapi_resource: its type, name,
+    parent_id and body are the ARM resource (body an object, or JSON in azapi 1.x)."""
     document = load(
         tmp_path,
         {
@@ -815,9 +817,56 @@ resource "azapi_resource" "vnet" {
   location  = "westeurope"
   body      = { properties = { addressSpace = { addressPrefixes = ["10.0.0.0/16"] } } }
 }
+resource "azapi_resource" "subnet" {
+  type      = "Microsoft.Network/virtualNetworks/subnets@2024-07-01"
+  name      = "app"
+  parent_id = azapi_resource.vnet.id
+  body      = jsonencode({ properties = { addressPrefix = "10.0.1.0/24" } })
+}
+resource "azurerm_subnet" "db" {
+  name                 = "db"
+  resource_group_name  = "rg"
+  virtual_network_name = "hub"
+  address_prefixes     = ["10.0.2.0/24"]
+}
 """
         },
     )
-    (finding,) = [f for f in document.findings if f.code == codes.NOT_MODELLED]
-    assert "Microsoft.Network/virtualNetworks@2024-07-01" in finding.message
-    assert "azapi_resource.vnet" in finding.message
+    hub = document.fabric.vnets["hub"]
+    assert hub.address_prefixes == ("10.0.0.0/16",)
+    assert hub.region == "westeurope"
+    assert sorted(hub.subnet_names) == ["app", "db"]
+    assert [f for f in document.findings if f.severity == "Error"] == []
+
+
+def test_azapi_routes_of_an_azurerm_route_table_join_it(tmp_path):
+    document = load(
+        tmp_path,
+        {
+            "main.tf": """
+resource "azurerm_route_table" "rt" {
+  name                = "rt"
+  location            = "westeurope"
+  resource_group_name = "rg"
+}
+resource "azapi_resource" "route" {
+  type      = "Microsoft.Network/routeTables/routes@2024-05-01"
+  name      = "to-nva"
+  parent_id = azurerm_route_table.rt.id
+  body = {
+    properties = {
+      addressPrefix    = "10.1.0.0/24"
+      nextHopType      = "VirtualAppliance"
+      nextHopIpAddress = "10.0.0.4"
+    }
+  }
+}
+"""
+        },
+    )
+    (route,) = document.fabric.route_tables["rt"].routes
+    assert (route.name, route.next_hop_type, route.next_hop_ip_address) == (
+        "to-nva",
+        "VirtualAppliance",
+        "10.0.0.4",
+    )

@@ -23,6 +23,7 @@ import attrs
 
 from fabric.control.addressing import AddressError, parse_prefix, reserved_addresses
 from fabric.io.azure_resources import _PROTOCOLS, UNKNOWN_REGION, name_from_id
+from fabric.io.terraform import azapi
 from fabric.io.terraform import diagnostics as codes
 from fabric.io.terraform.azurerm_avnm import TYPES as AVNM_TYPES
 from fabric.io.terraform.azurerm_avnm import AvnmMapper
@@ -1109,31 +1110,16 @@ _ORDER: tuple[tuple[str, Callable[[_Mapper, InstanceView], None]], ...] = (
 MODELLED = frozenset(kind for kind, _ in _ORDER)
 
 
-def _network_type(instance: ResourceInstance) -> str | None:
-    """The ``type`` of an azapi_resource when it is a Microsoft.Network one (a VNet, a route,
-    a peering...), else None."""
-    kind = instance.values.get("type") if isinstance(instance.values, dict) else None
-    if isinstance(kind, str) and kind.lower().startswith("microsoft.network/"):
-        return kind
-    return None
-
-
 def build_fabric(instances: Iterable[ResourceInstance], report: Report) -> Fabric:
     """The Fabric the managed azurerm instances describe; findings go to ``report``."""
     managed = [i for i in instances if not i.data]
+    network_azapi: list[ResourceInstance] = []
     by_type: dict[str, list[ResourceInstance]] = {}
     others: dict[str, list[str]] = {}
     for instance in managed:
         provider = instance.type.split("_", 1)[0]
-        if instance.type == "azapi_resource" and _network_type(instance):
-            report.warning(
-                codes.NOT_MODELLED,
-                instance.where,
-                instance.address,
-                f"azapi_resource of type {_network_type(instance)} is not read by vnetsim (it "
-                "reads azurerm resources only), so what it creates is missing from the model; "
-                "declare it with the azurerm resource of that type to model it",
-            )
+        if instance.type == "azapi_resource" and azapi.network_type(instance):
+            network_azapi.append(instance)  # read as the ARM resource it deploys
         elif provider != "azurerm":
             others.setdefault(provider, []).append(instance.address)
         elif instance.type in MODELLED:
@@ -1158,4 +1144,6 @@ def build_fabric(instances: Iterable[ResourceInstance], report: Report) -> Fabri
     for kind, method in _ORDER:
         for instance in by_type.get(kind, ()):
             method(mapper, InstanceView(instance, instance.values, report))
-    return mapper.build()
+    fabric = mapper.build()
+    azapi.read(network_azapi, fabric, report)
+    return fabric

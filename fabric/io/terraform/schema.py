@@ -315,10 +315,38 @@ _FIELDS = (
 )
 
 
+def _azapi_id(values: dict[str, Any]) -> Any:
+    """An azapi_resource's ID: ``parent_id`` then the provider path of a top-level ``type``
+    (``/providers/Microsoft.Network/virtualNetworks/hub``), or the last segment of a child
+    type (``/subnets/app``)."""
+    kind, name, parent = values.get("type"), values.get("name"), values.get("parent_id")
+    if not isinstance(kind, str) or "/" not in kind:
+        return None
+    segments = kind.split("@", 1)[0].split("/")
+    parts = []
+    unknown = None
+    for value in (parent, name):
+        if isinstance(value, Unknown):
+            unknown = unknown or value
+            parts.append(value.display)
+        elif isinstance(value, str) and value:
+            parts.append(value)
+        else:
+            return None
+    parent_text, name_text = parts
+    if len(segments) == 2:
+        text = f"{parent_text}/providers/{segments[0]}/{segments[1]}/{name_text}"
+    else:
+        text = f"{parent_text}/{segments[-1]}/{name_text}"
+    return unknown.derived(text) if unknown is not None else text
+
+
 def resource_id(kind: str, values: dict[str, Any]) -> Any:
     """The Azure resource ID of a ``kind`` instance with these argument values; an Unknown
     (showing the ID with placeholders) when a part is unknown; None when the type has no
     template or a part is missing."""
+    if kind == "azapi_resource":
+        return _azapi_id(values)
     template = _IDS.get(kind)
     if template is None:
         return None
