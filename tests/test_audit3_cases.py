@@ -327,3 +327,87 @@ def test_3_4_one_gateway_carries_its_aggregate_whatever_its_instances(active_act
     rates = [flow.steady_mbps for flow in result.flows]
     assert sum(rates) <= 650 * 1.02
     assert min(rates) > 0.35 * 650
+
+
+HUB_FIREWALL_VPN = """
+vnets:
+  - name: hub
+    region: westeurope
+    address_prefixes: [10.0.0.0/16]
+    subnets:
+      - {name: GatewaySubnet, address_prefix: 10.0.255.0/27, route_table: gw-rt}
+      - {name: AzureFirewallSubnet, address_prefix: 10.0.1.0/26}
+  - name: spoke1
+    region: westeurope
+    address_prefixes: [10.1.0.0/16]
+    subnets: [{name: app, address_prefix: 10.1.0.0/24, route_table: spoke-rt}]
+    hosts: [{name: s1vm, subnet: app, ip: 10.1.0.4}]
+peerings:
+  - {name: h-s1, from: hub, to: spoke1, allow_gateway_transit: true, allow_forwarded_traffic: true}
+  - {name: s1-h, from: spoke1, to: hub, use_remote_gateways: true, allow_forwarded_traffic: true}
+gateways:
+  - {name: hub-gw, vnet: hub, sku: VpnGw1}
+local_network_gateways:
+  - {name: onprem, gateway_ip_address: 203.0.113.10, address_prefixes: [192.168.0.0/16]}
+connections:
+  - {name: s2s, connection_type: IPsec, from: hub-gw, to: onprem, shared_key: k}
+firewalls:
+  - {name: hub-fw, vnet: hub, network_rule_collections: [{name: c, priority: 100, action: Allow,
+     rules: [{name: all}]}]}
+route_tables:
+  - name: spoke-rt
+    disable_bgp_route_propagation: true
+    routes: [{name: default-fw, address_prefix: 0.0.0.0/0, next_hop_type: VirtualAppliance,
+              next_hop_ip_address: 10.0.1.4}]
+  - name: gw-rt
+    routes: [{name: spoke1-fw, address_prefix: 10.1.0.0/16, next_hop_type: VirtualAppliance,
+              next_hop_ip_address: 10.0.1.4}]
+"""
+
+
+def test_n11_6_the_textbook_hub_firewall_vpn_design_is_symmetric_and_clean():
+    """Spoke 0.0.0.0/0 -> firewall, GatewaySubnet spoke prefix -> firewall (N11.6 item 1):
+    on-premises is reached through the firewall both ways, and validate warns of nothing."""
+    fabric = fabric_of(HUB_FIREWALL_VPN)
+    trace = connectivity(ControlPlane(fabric), "10.1.0.4", "192.168.1.10", port=443)
+    assert trace.reachable
+    assert "AsymmetricRoutingThroughFirewall" not in codes(fabric)
+
+
+@pytest.mark.parametrize(
+    ("change", "replacement"),
+    [
+        # no GatewaySubnet route: the reply from on premises goes around the firewall
+        (
+            "      - {name: GatewaySubnet, address_prefix: 10.0.255.0/27, route_table: gw-rt}",
+            "      - {name: GatewaySubnet, address_prefix: 10.0.255.0/27}",
+        ),
+        # propagation on: the request goes straight to the gateway, the reply meets the firewall
+        ("    disable_bgp_route_propagation: true\n", ""),
+    ],
+)
+def test_n11_6_replies_from_on_premises_must_pass_the_firewall_the_request_did(change, replacement):
+    fabric = fabric_of(HUB_FIREWALL_VPN.replace(change, replacement))
+    trace = connectivity(ControlPlane(fabric), "10.1.0.4", "192.168.1.10", port=443)
+    assert trace.code == "AsymmetricRoutingThroughFirewall"
+
+
+def test_4_3_a_route_to_an_unreachable_appliance_is_invalid_and_next_hop_says_dropped():
+    from fabric.cli import main
+
+    text = HUB_FIREWALL_VPN.replace(
+        "  - {name: s1-h, from: spoke1, to: hub, use_remote_gateways: true, "
+        "allow_forwarded_traffic: true}\n",
+        "",
+    )
+    fabric = fabric_of(text)
+    plane = ControlPlane(fabric)
+    route = next(r for r in plane.routes("spoke1", "app").routes if r.name == "default-fw")
+    assert route.state == "Invalid"
+    assert connectivity(plane, "10.1.0.4", "8.8.8.8").code == "RouteInvalid"
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
+        handle.write(text)
+    arguments = ["next-hop", handle.name, "--src", "10.1.0.4", "--dst", "8.8.8.8", "--json"]
+    assert main(arguments) == 1

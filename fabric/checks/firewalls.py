@@ -161,12 +161,15 @@ def check_return_routes(ctx: Context) -> Iterator[Finding]:
         for name, table in fabric.route_tables.items()
         if any(_to_appliance(route) for route in table.routes)
     }
+    # Subnets that hold VMs: traffic routed from GatewaySubnet (and the like) comes from
+    # elsewhere (on premises), whose replies follow the VMs' routes to on-premises prefixes,
+    # not to the subnet's own addresses (the connectivity trace checks those replies).
     sources_wanted = [
         (vnet, subnet)
         for vnet in fabric.vnets.values()
         if not vnet.external
         for subnet in vnet.subnets
-        if subnet.route_table in tables
+        if subnet.route_table in tables and subnet.name not in _NO_VMS
     ]
     if not sources_wanted:
         return

@@ -178,12 +178,16 @@ def cmd_next_hop(args: argparse.Namespace) -> int:
     if args.json:
         emit(answer)
     else:
+        broken = hop.route.broken if hop.route is not None else None
         print(
             f"{args.src} ({hop.location.name}) -> {args.dst}: next hop {answer['next_hop_type']}"
             + (f" {answer['next_hop_ip_address']}" if answer["next_hop_ip_address"] else "")
             + f", route {answer['address_prefix']} from {answer['route_table']}"
+            + (f" (Invalid: {broken}; its traffic is dropped)" if broken else "")
         )
-    return EXIT_NEGATIVE if answer["next_hop_type"] == "None" else EXIT_OK
+    # a route that wins but is Invalid drops what it takes (§4.3): a negative answer too
+    dropped = answer["next_hop_type"] == "None" or (hop.route is not None and hop.route.broken)
+    return EXIT_NEGATIVE if dropped else EXIT_OK
 
 
 def cmd_ip_flow(args: argparse.Namespace) -> int:

@@ -603,19 +603,52 @@ def follow(
     ``resolve`` without the parsing, for callers that ask many questions (matrices, intents).
     A TCP question also checks the reply (``_check_return``)."""
     path = _Walk(plane, packet, start, established, records).run()
-    if not established and packet.protocol == "Tcp" and isinstance(path.outcome, Deliver):
-        path = _check_return(plane, path)
+    if not established and packet.protocol == "Tcp":
+        if isinstance(path.outcome, Deliver):
+            path = _check_return(plane, path)
+        elif path.steps and isinstance(path.steps[-1], OnPremises):
+            path = _check_return(plane, path, _from_premises(plane, path))
     return path
 
 
-def _check_return(plane: ControlPlane, path: Path) -> Path:
+def _from_premises(plane: ControlPlane, path: Path) -> Path | None:
+    """The reply of a request that ended on premises: it comes back into Azure at the gateway
+    the request left by (over the same tunnel, or up the same circuit) and follows that
+    gateway's routes (its GatewaySubnet's, N11.6: where a UDR sends spoke prefixes to the
+    hub firewall). None when the path names no such gateway."""
+    gateway = next(
+        (s.gateway for s in reversed(path.steps) if isinstance(s, TunnelHop | CircuitHop)), None
+    )
+    if gateway is None:
+        return None
+    vnet = plane.fabric.vnets[gateway.vnet]
+    if "GatewaySubnet" not in vnet.subnet_names:
+        return None
+    start = Location(vnet, vnet.subnet("GatewaySubnet"), None)
+    walk = _Walk(plane, path.packet.reply(), start, True)
+    walk.via_gateway = True  # forwarded by the gateway: no allow_forwarded_traffic needed (§2.6)
+    outcome = walk.forward(vnet, plane.gateway_routes(gateway), gateway)
+    if isinstance(outcome, Drop):
+        walk.blockers.append(outcome)
+    if walk.blockers:
+        outcome = walk.blockers[0]
+    steps = tuple(settle(walk.steps, plane.latency))
+    return Path(walk.packet, walk.start, steps, outcome, tuple(walk.blockers), frozenset())
+
+
+def _check_return(plane: ControlPlane, path: Path, back: Path | None = None) -> Path:
     """A TCP connection needs its reply to get back (the handshake), and to pass the same
     stateful firewalls (N11.6): a reply
     that bypasses one (or meets one the request did not pass) leaves that firewall without the
-    connection's state, and it drops what follows. Added as a blocker at the firewall."""
+    connection's state, and it drops what follows. Added as a blocker at the firewall.
+    ``back``: the reply's path when it does not start at the destination's NIC (on
+    premises: ``_from_premises``)."""
     hops = [s for s in path.steps if isinstance(s, FirewallHop)]
     packet = path.packet
-    back = _Walk(plane, packet.reply(), path.outcome.location, True).run()
+    if back is None:
+        if not isinstance(path.outcome, Deliver):
+            return path
+        back = _Walk(plane, packet.reply(), path.outcome.location, True).run()
     returned = {s.firewall.name for s in back.steps if isinstance(s, FirewallHop)}
     missed = [h for h in hops if h.firewall.name not in returned]
     met = sorted(returned - {h.firewall.name for h in hops})
@@ -631,6 +664,12 @@ def _check_return(plane: ControlPlane, path: Path) -> Path:
         return attrs.evolve(path, outcome=blockers[0], blockers=blockers)
     if not (missed or met):
         return path
+    premises = back.source.host is None and back.source.subnet.name == "GatewaySubnet"
+    where_back = (
+        f"the GatewaySubnet of {back.source.vnet.name} (the reply comes in there)"
+        if premises
+        else "the destination's subnet"
+    )
     if missed:
         hop = missed[0]
         where = path.steps.index(hop) + 1
@@ -638,7 +677,7 @@ def _check_return(plane: ControlPlane, path: Path) -> Path:
             f"the reply from {packet.destination} to {packet.source} does not pass firewall "
             f"{hop.firewall.name} ({hop.address}), so the firewall never sees the connection "
             "set up and drops its next packets (N11.6); route the reply through it too: a UDR "
-            f"in the destination's subnet sending {packet.source}'s prefix to {hop.address}"
+            f"in {where_back} sending {packet.source}'s prefix to {hop.address}"
         )
         name = hop.firewall.name
     else:

@@ -17,7 +17,7 @@ A gateway forwards by its own FIB: the effective routes of its GatewaySubnet, wh
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from ipaddress import ip_address, ip_network
 
 import attrs
@@ -35,6 +35,7 @@ from fabric.control.addressing import (
     IPAddress,
     IPNetwork,
     contains,
+    parse_address,
     parse_prefix,
     valid_networks,
 )
@@ -296,15 +297,29 @@ def gateway_routes(
 
 
 def broken_because(
-    route: Route, gateway_available: bool, express_route_coexists: bool = False
+    route: Route,
+    gateway_available: bool,
+    express_route_coexists: bool = False,
+    reachable: Callable[[str], bool] | None = None,
 ) -> str | None:
     """Why a user route cannot carry traffic (§4.3), or None. The route still wins its prefix
-    and shows Invalid; traffic it takes is dropped, naming it."""
+    and shows Invalid; traffic it takes is dropped, naming it. ``reachable`` says whether a
+    next hop IP is directly reachable (in the VNet, a Connected peer or a connected-group
+    member: §4.3 "otherwise the UDR is invalid")."""
     hop = route.next_hop_type
     if hop not in UDR_NEXT_HOP_TYPES:
         return f"next hop type {hop!r} is not allowed in a user-defined route"
     if hop == "VirtualAppliance" and not route.next_hop_ip_address:
         return "a VirtualAppliance route needs a next hop IP address"
+    if (
+        hop == "VirtualAppliance"
+        and reachable is not None
+        and not reachable(route.next_hop_ip_address)
+    ):
+        return (
+            f"next hop {route.next_hop_ip_address} is not directly reachable: it is in no "
+            "subnet of the VNet, a Connected peer or a connected-group member (§4.3)"
+        )
     if hop == "VirtualNetworkGateway" and not gateway_available:
         return "next hop VirtualNetworkGateway, but no VPN gateway serves this VNet"
     if hop == "VirtualNetworkGateway" and express_route_coexists:
@@ -320,6 +335,7 @@ def user_routes(
     gateway_available: bool = True,
     express_route_coexists: bool = False,
     tags: TagPrefixes | None = None,
+    reachable: Callable[[str], bool] | None = None,
 ) -> list[RouteEntry]:
     """§4.3: the route table's UDRs. A service-tag route becomes one route per prefix of the
     tag when ``tags`` knows them; otherwise it is kept out of the FIB (validation names it)."""
@@ -335,7 +351,7 @@ def user_routes(
             except AddressError:
                 continue
         hops = (route.next_hop_ip_address,) if route.next_hop_ip_address else ()
-        broken = broken_because(route, gateway_available, express_route_coexists)
+        broken = broken_because(route, gateway_available, express_route_coexists, reachable)
         routes += [
             RouteEntry(
                 USER,
@@ -443,6 +459,26 @@ class SubnetRoutes:
         return data_frame(r.to_json() | {"address_prefixes": str(r.prefix)} for r in self.listing)
 
 
+def _reachable(fabric: Fabric, vnet: VNet, view: PeeringView) -> Callable[[str], bool]:
+    """Whether an appliance's address is directly reachable from ``vnet`` (§4.3): in a
+    subnet of it, of a Connected peer or of a connected-group member. An address that does
+    not parse, or a neighbour outside the input (its subnets unknown), is given the benefit of
+    the doubt."""
+    neighbours = [fabric.vnets[n] for n in view.neighbours(vnet.name) if n in fabric.vnets]
+    if any(n.external for n in neighbours):
+        return lambda _: True
+    nets = [net for n in neighbours for s in n.subnets for net in valid_networks(s.prefixes)]
+
+    def reachable(text: str) -> bool:
+        try:
+            address = parse_address(text)
+        except AddressError:
+            return True  # reported by validation (InvalidNextHopIpAddress)
+        return any(address in net for net in nets)
+
+    return reachable
+
+
 def compile_subnet(
     fabric: Fabric,
     vnet: VNet,
@@ -466,7 +502,11 @@ def compile_subnet(
     coexists = serving is not None and (
         gateway_for_vnet(fabric, vnet.name, view, "ExpressRoute") is not None
     )
-    udrs = user_routes(table, serving is not None, coexists, tags) if table is not None else []
+    udrs = (
+        user_routes(table, serving is not None, coexists, tags, _reachable(fabric, vnet, view))
+        if table is not None
+        else []
+    )
     # §4.7: Azure removed the reserved None routes "when the 0.0.0.0/0 UDR was added"; the
     # sheet ties it to the route, not to its next hop (an appliance in the example), so any
     # active IPv4 default UDR does it: forced tunnelling to a gateway sends private ranges
