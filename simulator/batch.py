@@ -30,9 +30,9 @@ from simulator.units import NS_PER_S
 
 
 def service_times(sizes: np.ndarray, rate_bps: int, min_service_ns: int = 0) -> np.ndarray:
-    """Serialisation times (int64 ns, half up, exact) with an optional per-packet floor."""
+    """Serialisation times (int64 ns, rounded up, exact) with an optional per-packet floor."""
     sizes = np.asarray(sizes, dtype=np.int64)
-    service = (sizes * (16 * NS_PER_S) + rate_bps) // (2 * rate_bps)
+    service = (sizes * (8 * NS_PER_S) + (rate_bps - 1)) // rate_bps
     if min_service_ns:
         np.maximum(service, min_service_ns, out=service)
     return service

@@ -69,13 +69,13 @@ class RateServer:
         "_busy_until",
         "_closed",
         "_finish_callback",
-        "_half_rate",
         "_instant",
-        "_ns_per_byte_x2",
+        "_ns_per_byte",
         "_peak_before",
         "_queue",
         "_queued_bytes",
-        "_rate_x2",
+        "_rate",
+        "_rate_less_one",
         "_schedule",
         "_serving_bytes",
         "arrivals",
@@ -129,9 +129,9 @@ class RateServer:
         self.tie_order = tie_order
         self._schedule = sim.schedule
         # serialisation_ns() inlined as (nbytes * a + b) // c: it runs once per packet.
-        self._ns_per_byte_x2 = 16 * NS_PER_S
-        self._half_rate = rate_bps
-        self._rate_x2 = 2 * rate_bps
+        self._ns_per_byte = 8 * NS_PER_S
+        self._rate_less_one = rate_bps - 1
+        self._rate = rate_bps
         self._finish_callback = self._finish  # one bound method, not one per packet
         self._queue: deque[tuple[Any, int]] = deque()  # (item, nbytes) waiting
         self._queued_bytes = 0
@@ -178,7 +178,7 @@ class RateServer:
         if not self._busy:  # then no arrival came before in this instant (tie_order's floor)
             self._instant = now
             self._busy = True
-            service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // self._rate_x2
+            service = (nbytes * self._ns_per_byte + self._rate_less_one) // self._rate
             if service < self.min_service_ns:
                 service = self.min_service_ns
             self.busy_ns += service
@@ -235,7 +235,7 @@ class RateServer:
         if queue:
             next_item, nbytes = queue.popleft()
             self._queued_bytes -= nbytes
-            service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // self._rate_x2
+            service = (nbytes * self._ns_per_byte + self._rate_less_one) // self._rate
             if service < self.min_service_ns:
                 service = self.min_service_ns
             self.busy_ns += service
@@ -248,7 +248,7 @@ class RateServer:
     # -- the tie rule's slow path -----------------------------------------------------------
 
     def _service(self, nbytes: int) -> int:
-        service = (nbytes * self._ns_per_byte_x2 + self._half_rate) // self._rate_x2
+        service = (nbytes * self._ns_per_byte + self._rate_less_one) // self._rate
         return max(service, self.min_service_ns)
 
     def _offer(self, item: Any, nbytes: int, now: int) -> str | None:

@@ -283,6 +283,8 @@ def _exact_sum(values: np.ndarray) -> int:
 # flow starved or cut off; a smaller gap is the edge of a run (queues draining, the last packets
 # lost to a full queue) and leaves the slope alone.
 STARVED_SHARE_OF_WINDOW_INVERSE = 20
+# A window-limited flow delivers one burst per round trip: a slope needs a few of them.
+SLOPE_MIN_ROUND_TRIPS = 3
 
 
 class RateTrend:
@@ -328,14 +330,20 @@ class RateTrend:
         rise = n * self.sxy - self.sx * self.sy
         return round(rise * 8_000 / spread, 6)  # bytes per ns x 8 x 1e3 = Mbps
 
-    def capped_mbps(self, start_ns: int, until_ns: int) -> float:
-        """The slope, but never more than the payload over the whole steady window from
-        ``start_ns`` to ``until_ns`` (or the latest delivery, if later): a flow that stops
-        being delivered while its sender still sends (starved, or cut off) has its deliveries
-        at full rate for a while, and the slope alone would read that rate."""
+    def capped_mbps(self, start_ns: int, until_ns: int, rtt_ns: int | None = None) -> float:
+        """The rate over the steady window from ``start_ns`` to ``until_ns`` (when the sender
+        stops; or the latest delivery, if later). Normally the slope; but a flow whose
+        deliveries stop well before its sender does (starved, or cut off) gets at most its
+        payload over the whole window, and a window shorter than three round trips
+        (``rtt_ns``, a TCP flow's) holds too few of a window-limited flow's bursts for a
+        slope: its payload over the window (at least one round trip) stands instead."""
         slope = self.mbps()
         window = max(self.last_at, until_ns) - start_ns
-        if self.count < 2 or window <= 0:
+        if window <= 0 or self.count == 0:
+            return slope
+        if rtt_ns and window < SLOPE_MIN_ROUND_TRIPS * rtt_ns:
+            return round(self.total * 8_000 / max(window, rtt_ns), 6)
+        if self.count < 2:
             return slope
         if (until_ns - self.last_at) * STARVED_SHARE_OF_WINDOW_INVERSE <= window:
             return slope  # delivered to (about) the end: the slope is the rate

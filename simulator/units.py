@@ -2,7 +2,8 @@
 
 Simulated time is an ``int`` count of nanoseconds so that the event engine and the vectorised
 path agree bit for bit (see DESIGN.md, "Time"). Every conversion rounds half up, exactly, in
-integer arithmetic where the inputs are integers.
+integer arithmetic where the inputs are integers; serialisation times round up (a server never
+sends faster than its rate).
 """
 
 from __future__ import annotations
@@ -60,8 +61,10 @@ def mbps(rate_mbps: float) -> int:
 
 
 def serialisation_ns(nbytes: int, rate_bps: int) -> int:
-    """Time to put ``nbytes`` on a link of ``rate_bps`` bits per second, in ns (half up).
+    """Time to put ``nbytes`` on a link of ``rate_bps`` bits per second, in ns, rounded up
+    so that a server never sends faster than its rate (half up would, by up to half a ns per
+    packet: 650.006 Mbps through a 650 Mbps cap).
 
-    Exact integer arithmetic: ``round(nbytes * 8 * 1e9 / rate_bps)`` without float error.
+    Exact integer arithmetic: ``ceil(nbytes * 8 * 1e9 / rate_bps)`` without float error.
     """
-    return (nbytes * 8 * NS_PER_S * 2 + rate_bps) // (2 * rate_bps)
+    return (nbytes * 8 * NS_PER_S + rate_bps - 1) // rate_bps

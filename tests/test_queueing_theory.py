@@ -104,7 +104,7 @@ def test_tandem_of_three_rate_servers_matches_direct_recurrence():
 
     expected = arrivals.copy()
     for rate, delay in zip(rates, propagation, strict=True):
-        service = (sizes * 8 * 1_000_000_000 * 2 + rate) // (2 * rate)
+        service = (sizes * 8 * 1_000_000_000 + rate - 1) // rate  # rounded up
         departure = np.empty_like(expected)
         last = 0
         for i in range(n):

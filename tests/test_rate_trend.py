@@ -134,3 +134,29 @@ events:
         flow = run_document(load_topology(path), duration_s=1.0).flow("f")
     # steady from 0.1 s: delivered until 0.55 s of a window to ~1.0 s
     assert flow.steady_mbps == pytest.approx(100 * 0.45 / 0.9, rel=0.03)
+
+
+def _run(name: str):
+    from pathlib import Path
+
+    from fabric.io import load_topology
+    from fabric.sim.runs import run_document
+
+    return run_document(load_topology(Path(__file__).parent / "data" / name))
+
+
+def test_a_short_run_on_a_long_path_reads_window_over_rtt_not_a_burst():
+    """§7.3: window / RTT. West Europe -> East US (89.5 ms round trip, §7.2), 45 x 1,460 B:
+    5.87 Mbps; a run leaves one or two round trips after slow start, whose bursts alone would
+    read the NIC's line rate."""
+    flow = _run("tcp_long_path_short_run.yaml").flows[0]
+    ceiling = 45 * 1460 * 8 / 0.0895 / 1e6
+    assert flow.steady_mbps == pytest.approx(ceiling, rel=0.1)
+
+
+def test_a_saturated_cap_is_never_exceeded_by_rounding():
+    """Serialisation times round up: 650 Mbps (§3.4, VpnGw1 GCMAES256) reads at most 650."""
+    flow = _run("vpngw1_saturated.yaml").flows[0]
+    assert flow.throughput_mbps <= 650
+    assert flow.steady_mbps <= 650
+    assert flow.steady_mbps == pytest.approx(650, rel=0.01)

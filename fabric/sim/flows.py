@@ -160,6 +160,7 @@ class FlowStats:
         "status",
         "steady",
         "steady_from_ns",
+        "steady_rtt_ns",
     )
 
     FOLD_EVERY = 4096  # deliveries buffered before they are folded into the recorders
@@ -194,8 +195,10 @@ class FlowStats:
         # the time of the latest one (TCP: the moment it leaves slow start): folding holds back
         # the deliveries of the latest instant while it is unset, so that none is missed.
         self.steady_from_ns: int | None = None
-        # An open-loop sender's last send: the steady window lasts until then at least.
+        # When the sender stops (an open-loop flow's last send, a TCP flow's end): the steady
+        # window lasts until then at least; and a TCP flow's round trip when start-up ended.
         self.sending_until_ns: int | None = None
+        self.steady_rtt_ns: int | None = None
         self.status: Drop | None = None  # why a connection never carried data, if it did not
 
     @property
@@ -509,6 +512,9 @@ class TcpFlow:
             return
         if not self.sender.cc.in_slow_start or not self.sender.cwnd_limited:
             self.stats.steady_from_ns = now
+            self.stats.sending_until_ns = max(now, self.stop_ns)
+            srtt = self.sender.rto.srtt_ns
+            self.stats.steady_rtt_ns = round(srtt) if srtt else None
 
     def delivered(self, packet: Packet) -> None:
         now = self.sim.now

@@ -272,7 +272,9 @@ class FlowResult:
             drop_details=dict(sorted(stats.details.items())),
             throughput_mbps=stats.span.mbps(),
             steady_mbps=(
-                stats.steady.capped_mbps(stats.steady_from_ns, stats.sending_until_ns)
+                stats.steady.capped_mbps(
+                    stats.steady_from_ns, stats.sending_until_ns, stats.steady_rtt_ns
+                )
                 if stats.sending_until_ns is not None and stats.steady_from_ns is not None
                 else stats.steady.mbps()
             ),
