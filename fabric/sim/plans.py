@@ -269,8 +269,10 @@ def compile_plan(path: Path, source: Host, capture: str | None = None) -> tuple[
                 plan.append(DelayStep(delay, step.label))
             if tunnel is not None and tunnel.remote_gateway is not None:
                 remote = tunnel.remote_gateway.name
-                plan.append(DelayStep(milliseconds(tunnel.processing_ms), f"gateway/{remote}"))
+                # the receiving gateway queues what arrives at its aggregate, then spends its
+                # processing time on it
                 plan.append(IngressStep(remote))
+                plan.append(DelayStep(milliseconds(tunnel.processing_ms), f"gateway/{remote}"))
                 tap(remote, _outer(tunnel))
                 plan += [DecapStep(tunnel.connection.name), SwitchStep(tunnel.remote_vnet.name)]
             tunnel = None
