@@ -709,33 +709,36 @@ class _Modules(_Variables):
 
 
 class _Data(_Variables):
+    """``data.<type>.<name>``: a data source."""
+
+    data = True
+    label = "data source"
+
+    def _table(self) -> list[tuple[str, str]]:
+        return self.module.config.data
+
     def attribute(self, name: str) -> Any:
-        if not any(kind == name for kind, _ in self.module.config.data):
-            kinds = sorted({kind for kind, _ in self.module.config.data})
+        table = self._table()
+        if not any(kind == name for kind, _ in table):
+            kinds = sorted({kind for kind, _ in table})
             raise EvalError(
-                f"there is no data source of type {name!r} in this module "
+                f"there is no {self.label} of type {name!r} in this module "
                 f"({suggest_name(name, kinds)})"
             )
-        return _ResourceType(self.module, name, data=True)
+        return _ResourceType(self.module, name, data=self.data)
 
     def materialize(self) -> dict[str, Any]:
         return {}
 
 
-class _Resources(_Variables):
+class _Resources(_Data):
     """``resource.<type>.<name>``: a managed resource named with the explicit prefix."""
 
-    def attribute(self, name: str) -> Any:
-        if not any(kind == name for kind, _ in self.module.config.resources):
-            kinds = sorted({kind for kind, _ in self.module.config.resources})
-            raise EvalError(
-                f"there is no resource of type {name!r} in this module "
-                f"({suggest_name(name, kinds)})"
-            )
-        return _ResourceType(self.module, name)
+    data = False
+    label = "resource"
 
-    def materialize(self) -> dict[str, Any]:
-        return {}
+    def _table(self) -> list[tuple[str, str]]:
+        return self.module.config.resources
 
 
 class _ResourceType(Namespace):
