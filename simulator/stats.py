@@ -279,10 +279,6 @@ def _exact_sum(values: np.ndarray) -> int:
     return total
 
 
-# Deliveries that stop more than a twentieth of the steady window before the sender does mark a
-# flow starved or cut off; a smaller gap is the edge of a run (queues draining, the last packets
-# lost to a full queue) and leaves the slope alone.
-STARVED_SHARE_OF_WINDOW_INVERSE = 20
 # A window-limited flow delivers one burst per round trip: a slope needs a few of them.
 SLOPE_MIN_ROUND_TRIPS = 3
 
@@ -300,11 +296,12 @@ class RateTrend:
     it is a weighted mean of the rates between pairs of deliveries, and no pair delivers faster
     than the narrowest link between them."""
 
-    __slots__ = ("count", "last_at", "sx", "sxx", "sxy", "sy", "total")
+    __slots__ = ("count", "first_at", "last_at", "sx", "sxx", "sxy", "sy", "total")
 
     def __init__(self) -> None:
         self.count = 0
         self.total = 0  # payload bytes so far
+        self.first_at = 0  # the earliest delivery time
         self.last_at = 0  # the latest delivery time
         self.sx = self.sy = self.sxx = self.sxy = 0
 
@@ -315,6 +312,8 @@ class RateTrend:
         cumulative = np.cumsum(payload, dtype=np.int64) + self.total
         self.count += int(at_ns.size)
         self.total = int(cumulative[-1])
+        earliest = int(at_ns.min())
+        self.first_at = earliest if self.count == at_ns.size else min(self.first_at, earliest)
         self.last_at = max(self.last_at, int(at_ns.max()))
         self.sx += _exact_sum(at_ns)
         self.sy += _exact_sum(cumulative)
@@ -331,22 +330,22 @@ class RateTrend:
         return round(rise * 8_000 / spread, 6)  # bytes per ns x 8 x 1e3 = Mbps
 
     def capped_mbps(self, start_ns: int, until_ns: int, rtt_ns: int | None = None) -> float:
-        """The rate over the steady window from ``start_ns`` to ``until_ns`` (when the sender
-        stops; or the latest delivery, if later). Normally the slope; but a flow whose
-        deliveries stop well before its sender does (starved, or cut off) gets at most its
-        payload over the whole window, and a window shorter than three round trips
-        (``rtt_ns``, a TCP flow's) holds too few of a window-limited flow's bursts for a
-        slope: its payload over the window (at least one round trip) stands instead."""
+        """The rate over the steady window, from ``start_ns`` (or the first delivery, if later)
+        to ``until_ns`` (when the sender stops; or the latest delivery, if later): the slope,
+        but never more than the payload over the window, which a flow that comes in bursts
+        (on-off) or stops being delivered while its sender still sends (starved, cut off)
+        would otherwise exceed. A window shorter than three round trips (``rtt_ns``, a TCP
+        flow's) holds too few of a window-limited flow's bursts for a slope: its payload over
+        the window (at least one round trip) stands instead."""
         slope = self.mbps()
-        window = max(self.last_at, until_ns) - start_ns
+        # from the first delivery, if later (a long path delivers nothing for a while)
+        window = max(self.last_at, until_ns) - max(start_ns, self.first_at)
         if window <= 0 or self.count == 0:
             return slope
         if rtt_ns and window < SLOPE_MIN_ROUND_TRIPS * rtt_ns:
             return round(self.total * 8_000 / max(window, rtt_ns), 6)
         if self.count < 2:
             return slope
-        if (until_ns - self.last_at) * STARVED_SHARE_OF_WINDOW_INVERSE <= window:
-            return slope  # delivered to (about) the end: the slope is the rate
         return min(slope, round(self.total * 8_000 / window, 6))
 
 

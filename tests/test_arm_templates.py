@@ -1332,3 +1332,26 @@ def test_a_vm_gives_its_nics_its_size():
     assert (host.name, host.vm, host.vm_size) == ("web-nic", "web", "Standard_D8s_v5")
     assert [f.code for f in findings] == ["ResourceNotModelled"]  # the rest of the VM
     assert "read only for its size" in findings[0].message
+
+
+def test_names_are_case_insensitive_within_their_parent_only():
+    """Two VNets with a subnet spelt 'default' and 'Default': each keeps its own spelling, and
+    a NIC in the second finds its subnet."""
+    subnet_id = "[resourceId('Microsoft.Network/virtualNetworks/subnets', 'b', 'Default')]"
+    nic = {
+        "type": "Microsoft.Network/networkInterfaces",
+        "name": "nic",
+        "location": "westeurope",
+        "properties": {
+            "ipConfigurations": [{"name": "ip", "properties": {"subnet": {"id": subnet_id}}}]
+        },
+    }
+    body = template(
+        vnet("a", "10.0.0.0/16", ("default", "10.0.1.0/24")),
+        vnet("b", "10.1.0.0/16", ("Default", "10.1.1.0/24")),
+        nic,
+    )
+    fabric, findings = load_arm(body, None, "t.json")
+    assert findings == []
+    assert fabric.vnets["b"].subnet_names == ("Default",)
+    assert [h.subnet for h in fabric.vnets["b"].hosts] == ["Default"]

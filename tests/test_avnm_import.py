@@ -268,3 +268,13 @@ def test_a_rule_of_an_unknown_collection_is_a_finding(tmp_path):
     messages, _ = import_messages(tmp_path, resources)
     assert len(messages) == 1
     assert "rule collection sac/other is not in this input" in messages[0]
+
+
+def test_a_network_group_address_item_of_no_members_matches_no_address():
+    """A Deny rule 'from group blocked' where blocked has no members denies nothing (an empty
+    address list would mean any address; an empty group does not)."""
+    net = load_topology(DATA / "arm_avnm_empty_group_rule.json").fabric
+    verdict = ip_flow(
+        ControlPlane(net), "10.0.0.4", "10.1.0.4", protocol="Tcp", port=443, direction="Inbound"
+    )
+    assert verdict.admin_access is None

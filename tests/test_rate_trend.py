@@ -160,3 +160,23 @@ def test_a_saturated_cap_is_never_exceeded_by_rounding():
     assert flow.throughput_mbps <= 650
     assert flow.steady_mbps <= 650
     assert flow.steady_mbps == pytest.approx(650, rel=0.01)
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_an_on_off_flow_reads_no_more_than_it_delivered_over_its_steady_window(seed):
+    """An on-off flow's slope depends on where its busy stretches fall; the steady rate is at
+    most its payload over the steady window."""
+    from pathlib import Path
+
+    from fabric.io import load_topology
+    from fabric.sim.runs import run_document
+
+    document = load_topology(Path(__file__).parent / "data" / "onoff_flow.yaml")
+    flow = run_document(document, seed=seed).flows[0]
+    steady_from = round(0.1 * 0.3 * 1e9)
+    at, payload = flow.delivered_at_ns, flow.delivered_bytes
+    kept = at >= steady_from
+    assert flow.dropped == 0  # so the last packet sent is the last delivered one's
+    last_sent = int((at - flow.latency_ns).max())
+    window = max(int(at.max()), last_sent) - int(at[kept].min())
+    assert flow.steady_mbps <= int(payload[kept].sum()) * 8_000 / window + 1e-6

@@ -284,3 +284,13 @@ def test_space_overlap_agrees_with_ipaddress(left, right):
         for y in map(ip_network, right)
     )
     assert spaces_overlap(fabric, "a", "b") == expected
+
+
+def test_a_terraform_file_is_never_cached(tmp_path):
+    """A .tf file reads its folder's terraform.tfvars and modules: its bytes alone do not
+    decide what it loads."""
+    from fabric.io.cache import MIN_BYTES, entry_key
+
+    main = tmp_path / "main.tf"
+    main.write_text("# padding\n" * (MIN_BYTES // 10 + 1))
+    assert entry_key(main, None, None) is None

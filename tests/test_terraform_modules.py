@@ -870,3 +870,47 @@ resource "azapi_resource" "route" {
         "VirtualAppliance",
         "10.0.0.4",
     )
+
+
+def test_an_azurerm_nic_in_an_azapi_subnet_of_an_azurerm_vnet(tmp_path):
+    """azapi children of azurerm parents, and azurerm resources in azapi ones, meet before the
+    hosts are placed."""
+    document = load(tmp_path, {"main.tf": MIXED})
+    hub = document.fabric.vnets["hub"]
+    assert hub.subnet_names == ("workload",)
+    assert [(h.name, h.subnet, h.ip) for h in hub.hosts] == [("vm1-nic", "workload", "10.0.1.4")]
+    assert [f for f in document.findings if f.severity == "Error"] == []
+
+
+MIXED = """resource "azurerm_resource_group" "rg" {
+  name     = "rg"
+  location = "westeurope"
+}
+resource "azurerm_virtual_network" "hub" {
+  name                = "hub"
+  location            = azurerm_resource_group.rg.location
+  resource_group_name = azurerm_resource_group.rg.name
+  address_space       = ["10.0.0.0/16"]
+}
+resource "azapi_resource" "sn" {
+  type      = "Microsoft.Network/virtualNetworks/subnets@2024-07-01"
+  name      = "workload"
+  parent_id = azurerm_virtual_network.hub.id
+  body = {
+    properties = {
+      addressPrefix = "10.0.1.0/24"
+    }
+  }
+}
+resource "azurerm_network_interface" "nic" {
+  name                = "vm1-nic"
+  location            = "westeurope"
+  resource_group_name = "rg"
+  ip_configuration {
+    name                          = "ip"
+    subnet_id                     = azapi_resource.sn.id
+    private_ip_address_allocation = "Static"
+    private_ip_address            = "10.0.1.4"
+  }
+}
+"""

@@ -400,18 +400,31 @@ class ArmTemplate:
         with ``parameters()`` naming its arguments; a function sees no template parameters
         or variables, as in Azure."""
         found: dict[str, Callable[..., Any]] = {}
-        for namespace in self.template.get("functions") or ():
+        namespaces = self.template.get("functions")
+        for namespace in namespaces if isinstance(namespaces, list) else ():
             if not isinstance(namespace, dict) or not isinstance(namespace.get("namespace"), str):
                 continue
-            for member, spec in (namespace.get("members") or {}).items():
+            members = namespace.get("members")
+            for member, spec in (members if isinstance(members, dict) else {}).items():
                 if isinstance(spec, dict):
                     name = f"{namespace['namespace']}.{member}"
                     found[name.lower()] = self._user_function(name, spec)
         return found
 
     def _user_function(self, name: str, spec: dict) -> Callable[..., Any]:
-        declared = [p.get("name") for p in spec.get("parameters") or () if isinstance(p, dict)]
-        output = (spec.get("output") or {}).get("value")
+        """One user-defined function; a declaration of the wrong shape fails when called,
+        as an expression error naming it."""
+        parameters = spec.get("parameters")
+        listed = parameters if isinstance(parameters, list) else ()
+        declared = [p.get("name") for p in listed if isinstance(p, dict)]
+        output = spec.get("output")
+        if not isinstance(output, dict) or "value" not in output:
+
+            def broken(*_: Any) -> Any:
+                raise ExpressionError(f"{name}(): its declaration has no output value")
+
+            return broken
+        output = output["value"]
 
         def call(*args: Any) -> Any:
             if len(args) != len(declared):

@@ -283,7 +283,7 @@ def _addresses(
             found.extend(group_prefixes(group))
         else:
             found.append(prefix)
-    return tuple(found) or ("*",)
+    return tuple(found)  # a NetworkGroup item of no members stands for no address
 
 
 def admin_rule(

@@ -22,30 +22,32 @@ def _kind(segment: str) -> str:
 
 
 class _Names:
-    """The declared spellings, by (type segment, lowercased name)."""
+    """The declared spellings, by (type segment, parent path, lowercased name): two VNets may
+    each have a subnet ``default``, spelt their own way."""
 
     def __init__(self) -> None:
-        self.spelling: dict[tuple[str, str], str] = {}
+        self.spelling: dict[tuple[str, str, str], str] = {}
 
-    def declare(self, kind: str, name: Any) -> None:
+    def declare(self, kind: str, parent: str, name: Any) -> None:
         if isinstance(name, str) and name:
-            self.spelling.setdefault((_kind(kind), name.lower()), name)
+            self.spelling.setdefault((_kind(kind), parent.lower(), name.lower()), name)
 
-    def of(self, kind: str, name: str) -> str:
-        return self.spelling.get((_kind(kind), name.lower()), name)
+    def of(self, kind: str, parent: str, name: str) -> str:
+        return self.spelling.get((_kind(kind), parent.lower(), name.lower()), name)
 
-    def declare_inline(self, value: Any) -> None:
-        """Inline children: the objects with a ``name`` in a list under a property key."""
+    def declare_inline(self, owner: str, value: Any) -> None:
+        """Inline children of ``owner`` (its path): the objects with a ``name`` in a list under
+        a property key (``subnets`` of a VNet)."""
         if isinstance(value, dict):
             for key, item in value.items():
                 if isinstance(item, list):
                     for child in item:
                         if isinstance(child, dict):
-                            self.declare(key, child.get("name"))
-                self.declare_inline(item)
+                            self.declare(key, owner, child.get("name"))
+                self.declare_inline(owner, item)
         elif isinstance(value, list):
             for item in value:
-                self.declare_inline(item)
+                self.declare_inline(owner, item)
 
     def resource_name(self, kind: str, name: str) -> str:
         """``parent/child`` with each segment in its declared spelling."""
@@ -53,7 +55,10 @@ class _Names:
         parts = name.split("/")
         if len(types) != len(parts):
             return name
-        return "/".join(self.of(t, p) for t, p in zip(types, parts, strict=True))
+        spelt: list[str] = []
+        for kind_part, part in zip(types, parts, strict=True):
+            spelt.append(self.of(kind_part, "/".join(spelt), part))
+        return "/".join(spelt)
 
     def rewrite(self, value: Any) -> Any:
         """``value`` with the names inside resource IDs in their declared spelling."""
@@ -71,9 +76,11 @@ class _Names:
         parts = tail.split("/")
         if len(parts) < 3:
             return text
-        # namespace.type/name[/type/name]...
+        # namespace.type/name[/type/name]...: each name under the path of the names before it
+        names: list[str] = []
         for i in range(2, len(parts), 2):
-            parts[i] = self.of(parts[i - 1], parts[i])
+            parts[i] = self.of(parts[i - 1], "/".join(names), parts[i])
+            names.append(parts[i])
         return head + "/".join(parts)
 
 
@@ -82,11 +89,16 @@ def canonical_names(resources: list) -> list:
     spelling each name was first declared with (top-level resources first)."""
     names = _Names()
     ordered = sorted(resources, key=lambda r: str(r.name).count("/"))
+    for resource in ordered:  # parents first, so that a child's parent path is spelt as declared
+        if isinstance(resource.type, str) and isinstance(resource.name, str):
+            spelt = names.resource_name(resource.type, resource.name)
+            parent, _, own = spelt.rpartition("/")
+            names.declare(resource.type.split("/")[-1], parent, own)
     for resource in ordered:
         if isinstance(resource.type, str) and isinstance(resource.name, str):
-            names.declare(resource.type.split("/")[-1], resource.name.split("/")[-1])
-    for resource in resources:
-        names.declare_inline(resource.properties)
+            names.declare_inline(
+                names.resource_name(resource.type, resource.name), resource.properties
+            )
     if not names.spelling:
         return resources
     out = []

@@ -70,6 +70,8 @@ def entry_key(path: Path, parameters: Path | None, parameter_values: dict | None
     try:
         if not path.is_file() or path.stat().st_size < MIN_BYTES:
             return None
+        if path.suffix == ".tf":  # it reads its folder's tfvars and modules too: never cached
+            return None
         digest = hashlib.sha256(FORMAT)
         digest.update(_code_fingerprint())
         digest.update(str(path.resolve()).encode() + b"\0")

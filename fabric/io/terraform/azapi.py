@@ -31,15 +31,27 @@ def network_type(instance: ResourceInstance) -> str | None:
     return None
 
 
-def _plain(value: Any) -> Any:
-    """A Terraform value as JSON: an unknown one (known only after apply) is null."""
-    if isinstance(value, Unknown):
-        return None
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value
+class _Plain:
+    """Terraform values as JSON, leaving out what is unknown offline (an element of a list, a
+    key of an object) and remembering that something was."""
+
+    def __init__(self) -> None:
+        self.unknown = False
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                if isinstance(item, Unknown):
+                    self.unknown = True
+                    continue
+                out[str(key)] = self(item)
+            return out
+        if isinstance(value, list | tuple):
+            kept = [item for item in value if not isinstance(item, Unknown)]
+            self.unknown = self.unknown or len(kept) != len(value)
+            return [self(item) for item in kept]
+        return value
 
 
 def _text(value: Any) -> str | None:
@@ -48,8 +60,9 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def to_resource(instance: ResourceInstance) -> AzureResource | str:
-    """The ARM resource an azapi_resource deploys, or why it cannot be read."""
+def to_resource(instance: ResourceInstance, unknown: list[ResourceInstance]) -> AzureResource | str:
+    """The ARM resource an azapi_resource deploys, or why it cannot be read; an instance with
+    values unknown offline (left out) is added to ``unknown``."""
     values = instance.values
     kind = network_type(instance) or ""
     arm_type = kind.split("@", 1)[0]
@@ -64,14 +77,20 @@ def to_resource(instance: ResourceInstance) -> AzureResource | str:
             return f"parent_id {parent!r} does not name the parent of a {arm_type}"
         name = "/".join((*parents, name))
     body = values.get("body")
+    if isinstance(body, Unknown):
+        return f"its body is not known offline ({body.reason})"
     if isinstance(body, str):
         try:
             body = json.loads(body)
         except ValueError:
             return "its body is not JSON"
-    body = _plain(body) if isinstance(body, dict) else {}
+    plain = _Plain()
+    body = plain(body) if isinstance(body, dict) else {}
+    if plain.unknown:
+        unknown.append(instance)
     properties = body.get("properties") if isinstance(body.get("properties"), dict) else {}
-    location = _text(values.get("location"))
+    location = values.get("location")
+    location = location if isinstance(location, str) and location else None
     return AzureResource(
         arm_type,
         name,
@@ -106,34 +125,103 @@ def merge(base: Fabric, extra: Fabric) -> list[str]:
                 hosts = (*record.hosts, *current.hosts)
                 mine[key] = attrs.evolve(record, subnets=subnets, hosts=hosts)
                 defined.append(key)
+            elif field.name == "vnets" and record.external:  # azapi children of an azurerm VNet
+                names = set(current.subnet_names)
+                subnets = (*current.subnets, *(s for s in record.subnets if s.name not in names))
+                mine[key] = attrs.evolve(
+                    current, subnets=subnets, hosts=(*current.hosts, *record.hosts)
+                )
     return defined
 
 
-def read(instances: list[ResourceInstance], fabric: Fabric, report: Report) -> None:
-    """Read the azapi network resources into ``fabric``, their findings into ``report``."""
+class Read:
+    """What the azapi network resources of a configuration built (a Fabric of their own), and
+    which instance declared each VNet and subnet (for findings)."""
+
+    def __init__(self, fabric: Fabric, declared: dict[str, ResourceInstance]) -> None:
+        self.fabric = fabric
+        self.declared = declared
+
+
+def prepare(instances: list[ResourceInstance], report: Report) -> Read | None:
+    """Read the azapi network resources through the ARM importer; findings go to ``report``.
+    None when there are none to read."""
     resources = []
+    unknown: list[ResourceInstance] = []
+    declared: dict[str, ResourceInstance] = {}
     for instance in instances:
-        found = to_resource(instance)
+        found = to_resource(instance, unknown)
         if isinstance(found, str):
-            report.error(
-                "ImportInvalidResource",
+            report.warning(
+                codes.UNKNOWN_VALUE if "not known offline" in found else codes.INVALID_RESOURCE,
                 instance.where,
                 instance.address,
                 f"azapi_resource of type {network_type(instance)}: {found}; it was left out",
             )
         else:
             resources.append(found)
+            declared[found.name] = instance
+    for instance in unknown:
+        report.warning(
+            codes.UNKNOWN_VALUE,
+            instance.where,
+            instance.address,
+            "some values of its body are not known offline; they were left out",
+        )
     if not resources:
-        return
+        return None
     extra, findings = build_fabric(resources, "azapi")
-    defined = merge(fabric, extra)
-    # an azurerm resource that named one of them reported it as outside the input: it is not
+    report.findings.extend(findings)
+    return Read(extra, declared)
+
+
+def inject(
+    read: Read, vnets: dict[str, Any], spec_types: tuple[type, type], report: Report
+) -> None:
+    """Give the azurerm mapper the VNets and subnets azapi declares, before it builds hosts:
+    an azurerm NIC may sit in an azapi subnet, an azapi subnet in an azurerm VNet.
+    ``spec_types``: the mapper's (VNet spec, subnet spec) classes."""
+    from fabric.io.terraform.view import InstanceView
+
+    vnet_spec, subnet_spec = spec_types
+    for name, record in read.fabric.vnets.items():
+        instance = read.declared.get(name) or next(
+            (i for key, i in read.declared.items() if key.startswith(f"{name}/")), None
+        )
+        if instance is None:
+            continue
+        view = InstanceView(instance, instance.values, report)
+        spec = vnets.get(name)
+        if not record.external and (spec is None or spec.external):
+            kept = spec.subnets if spec is not None else {}
+            spec = vnets[name] = vnet_spec(
+                view, name, record.region, record.address_prefixes, record.encryption
+            )
+            spec.subnets.update(kept)
+        elif spec is None:
+            continue  # an external VNet of azapi children, outside the azurerm input too
+        for subnet in record.subnets:
+            if subnet.name not in spec.subnets:
+                spec.subnets[subnet.name] = subnet_spec(
+                    view,
+                    subnet.name,
+                    subnet.address_prefix,
+                    subnet.nsg,
+                    subnet.route_table,
+                    subnet.service_endpoints,
+                )
+    # the azurerm side reported these VNets as outside the input: they are not
+    inside = {name for name, spec in vnets.items() if not spec.external}
     report.findings[:] = [
         f
         for f in report.findings
         if not (
             f.code == codes.VNET_NOT_IN_INPUT
-            and any(f"VNet {name} is referenced" in f.message for name in defined)
+            and any(f"VNet {name} is referenced" in f.message for name in inside)
         )
     ]
-    report.findings.extend(findings)
+
+
+def finish(read: Read, fabric: Fabric) -> None:
+    """Add the azapi records the mapper did not take (NSGs, routes, peerings, gateways...)."""
+    merge(fabric, read.fabric)

@@ -1144,6 +1144,10 @@ def build_fabric(instances: Iterable[ResourceInstance], report: Report) -> Fabri
     for kind, method in _ORDER:
         for instance in by_type.get(kind, ()):
             method(mapper, InstanceView(instance, instance.values, report))
+    read = azapi.prepare(network_azapi, report)
+    if read is not None:  # before the build: NICs may sit in subnets azapi declares
+        azapi.inject(read, mapper.vnets, (_VNetSpec, _SubnetSpec), report)
     fabric = mapper.build()
-    azapi.read(network_azapi, fabric, report)
+    if read is not None:
+        azapi.finish(read, fabric)
     return fabric
