@@ -1355,3 +1355,11 @@ def test_names_are_case_insensitive_within_their_parent_only():
     assert findings == []
     assert fabric.vnets["b"].subnet_names == ("Default",)
     assert [h.subnet for h in fabric.vnets["b"].hosts] == ["Default"]
+
+
+def test_a_null_for_a_required_parameter_is_refused():
+    body = template(
+        vnet("[parameters('name')]", "10.0.0.0/16"), parameters={"name": {"type": "string"}}
+    )
+    _, findings = load_arm(body, {"parameters": {"name": {"value": None}}}, "t.json")
+    assert any(f.code == "InvalidTemplate" and "null" in f.message for f in findings)

@@ -492,6 +492,11 @@ class ArmTemplate:
         value = supplied.value
         if value is _KEY_VAULT:
             raise Unresolvable(f"parameter {name} comes from Key Vault")
+        if value is None:  # neither nullable nor with a default (those take null as unset)
+            raise InvalidParameterError(
+                f"InvalidTemplate: parameter '{name}' is given null by {supplied.origin}, but it "
+                "is neither nullable nor has a defaultValue; Azure rejects this: give a value"
+            )
         failed = _first_failure(value)
         if failed is not None:
             raise failed.error
