@@ -882,6 +882,51 @@ def test_an_azurerm_nic_in_an_azapi_subnet_of_an_azurerm_vnet(tmp_path):
     assert [f for f in document.findings if f.severity == "Error"] == []
 
 
+def test_an_azapi_nic_in_an_azapi_vnet_is_a_host_of_it(tmp_path):
+    """Both declared with azapi_resource: the NIC is read as the ARM resource and placed in the
+    VNet (it was dropped when both sides of the merge defined the VNet)."""
+    document = load(
+        tmp_path,
+        {
+            "main.tf": """
+resource "azapi_resource" "vnet" {
+  type      = "Microsoft.Network/virtualNetworks@2024-07-01"
+  name      = "hub"
+  parent_id = "/subscriptions/0/resourceGroups/rg"
+  location  = "westeurope"
+  body = {
+    properties = {
+      addressSpace = { addressPrefixes = ["10.0.0.0/16"] }
+      subnets      = [{ name = "app", properties = { addressPrefix = "10.0.1.0/24" } }]
+    }
+  }
+}
+resource "azapi_resource" "nic" {
+  type      = "Microsoft.Network/networkInterfaces@2024-07-01"
+  name      = "nic1"
+  parent_id = "/subscriptions/0/resourceGroups/rg"
+  location  = "westeurope"
+  body = {
+    properties = {
+      ipConfigurations = [{
+        name = "ip"
+        properties = {
+          privateIPAddress          = "10.0.1.4"
+          privateIPAllocationMethod = "Static"
+          subnet                    = { id = "${azapi_resource.vnet.id}/subnets/app" }
+        }
+      }]
+    }
+  }
+}
+"""
+        },
+    )
+    hub = document.fabric.vnets["hub"]
+    assert [(h.name, h.subnet, h.ip) for h in hub.hosts] == [("nic1", "app", "10.0.1.4")]
+    assert [f for f in document.findings if f.severity == "Error"] == []
+
+
 MIXED = """resource "azurerm_resource_group" "rg" {
   name     = "rg"
   location = "westeurope"

@@ -21,6 +21,7 @@ from fabric.io.terraform.diagnostics import Report
 from fabric.io.terraform.modules import ResourceInstance
 from fabric.io.terraform.values import Unknown
 from fabric.model.container import Fabric
+from fabric.model.records import VNet
 
 
 def network_type(instance: ResourceInstance) -> str | None:
@@ -101,37 +102,15 @@ def to_resource(instance: ResourceInstance, unknown: list[ResourceInstance]) -> 
     )
 
 
-def merge(base: Fabric, extra: Fabric) -> list[str]:
-    """Add ``extra``'s records to ``base``; a VNet that ``base`` only knew as referenced
-    (external) takes ``extra``'s definition, keeping subnets and hosts declared in azurerm.
-    The names of those VNets."""
-    defined = []
-    for field in attrs.fields(Fabric):
-        mine, theirs = getattr(base, field.name), getattr(extra, field.name)
-        if not isinstance(mine, dict):
-            continue
-        for key, record in theirs.items():
-            current = mine.get(key)
-            if current is None:
-                mine[key] = record
-            elif field.name == "route_tables":  # routes added as children (azapi) of it
-                mine[key] = attrs.evolve(current, routes=(*current.routes, *record.routes))
-            elif field.name == "nsgs":
-                rules = (*current.security_rules, *record.security_rules)
-                mine[key] = attrs.evolve(current, security_rules=rules)
-            elif field.name == "vnets" and current.external and not record.external:
-                names = set(record.subnet_names)
-                subnets = (*record.subnets, *(s for s in current.subnets if s.name not in names))
-                hosts = (*record.hosts, *current.hosts)
-                mine[key] = attrs.evolve(record, subnets=subnets, hosts=hosts)
-                defined.append(key)
-            elif field.name == "vnets" and record.external:  # azapi children of an azurerm VNet
-                names = set(current.subnet_names)
-                subnets = (*current.subnets, *(s for s in record.subnets if s.name not in names))
-                mine[key] = attrs.evolve(
-                    current, subnets=subnets, hosts=(*current.hosts, *record.hosts)
-                )
-    return defined
+def _merged_vnet(current: VNet, record: VNet) -> VNet:
+    """One VNet declared on both sides: the defined side's record (azurerm's when both are),
+    with the subnets only the other side declares and the hosts of both."""
+    first, second = (
+        (record, current) if current.external and not record.external else (current, record)
+    )
+    names = set(first.subnet_names)
+    subnets = (*first.subnets, *(s for s in second.subnets if s.name not in names))
+    return attrs.evolve(first, subnets=subnets, hosts=(*first.hosts, *second.hosts))
 
 
 class Read:
@@ -223,5 +202,20 @@ def inject(
 
 
 def finish(read: Read, fabric: Fabric) -> None:
-    """Add the azapi records the mapper did not take (NSGs, routes, peerings, gateways...)."""
-    merge(fabric, read.fabric)
+    """Add the azapi records the mapper did not take (NSGs, routes, peerings, gateways...) to
+    ``fabric``; a route table, NSG or VNet on both sides gets the azapi children too."""
+    for field in attrs.fields(Fabric):
+        mine, theirs = getattr(fabric, field.name), getattr(read.fabric, field.name)
+        if not isinstance(mine, dict):
+            continue
+        for key, record in theirs.items():
+            current = mine.get(key)
+            if current is None:
+                mine[key] = record
+            elif field.name == "route_tables":  # routes added as children (azapi) of it
+                mine[key] = attrs.evolve(current, routes=(*current.routes, *record.routes))
+            elif field.name == "nsgs":
+                rules = (*current.security_rules, *record.security_rules)
+                mine[key] = attrs.evolve(current, security_rules=rules)
+            elif field.name == "vnets":
+                mine[key] = _merged_vnet(current, record)
