@@ -106,15 +106,13 @@ def load_input(args: argparse.Namespace, path: str | None = None):
         variables = parse_var_options(options) if options else {}
     except (InputError, ValueError) as problem:
         raise UsageError(f"--var: {problem}") from None
-    from fabric.io.cache import cached, entry_key
+    from fabric.io.cache import cached
 
     parameters = getattr(args, "parameters", None)
     values = _parameter_values(getattr(args, "parameter", None) or [])
-    # A large file is loaded once per content (fabric/io/cache.py); Terraform is never cached.
-    key = None if variables else entry_key(Path(path), parameters and Path(parameters), values)
     try:
         return cached(
-            key,
+            _cache_key(args, path),
             lambda: load_topology(
                 path,
                 parameters=parameters,
@@ -130,7 +128,8 @@ def load_input(args: argparse.Namespace, path: str | None = None):
 
 
 def _cache_key(args: argparse.Namespace, path: str) -> str | None:
-    """The document cache's key for FILE as ``load_input`` loads it (None: not cached)."""
+    """The document cache's key for FILE as ``load_input`` loads it: a large file is loaded
+    once per content (fabric/io/cache.py); Terraform (``--var``, .tf) is never cached."""
     from fabric.io.cache import entry_key
 
     if getattr(args, "var", None):
