@@ -396,22 +396,10 @@ class Dataplane:
     def gateway_instances(self, gateway: VpnGateway) -> list[RateServer]:
         servers = self.instances.get(gateway.name)
         if servers is None:
-            spec = lookup(gateway.sku, gateway.generation)
-            rate = round(spec.aggregate_mbps * 1e6)
-            buffer_bytes = round(rate * self.params.gateway_buffer_ms / 8_000)
             # §3.4: "per-gateway cap = aggregate benchmark": the two instances of an
             # active-active gateway share one aggregate (one server, named for both).
             name = f"gateway/{gateway.name}/" + ("0+1" if gateway.active_active else "0")
-            server = RateServer(
-                self.sim,
-                rate,
-                advance,
-                self._queue_drop(name, "GatewayQueueFull", f"gateway {gateway.name}"),
-                buffer_bytes=buffer_bytes,
-                name=name,
-                min_service_ns=MIN_SERVICE_NS,
-                tie_order=tie_order,
-            )
+            server = self._gateway_server(gateway, name, f"gateway {gateway.name}")
             servers = [server, server] if gateway.active_active else [server]
             self.instances[gateway.name] = servers
         return servers
@@ -424,20 +412,26 @@ class Dataplane:
         server = self.ingress.get(name)
         if server is None:
             gateway = self.plane.fabric.gateways[name]
-            spec = lookup(gateway.sku, gateway.generation)
-            rate = round(spec.aggregate_mbps * 1e6)
-            label = f"gateway/{name}/in"
-            server = self.ingress[name] = RateServer(
-                self.sim,
-                rate,
-                advance,
-                self._queue_drop(label, "GatewayQueueFull", f"gateway {name} (inbound)"),
-                buffer_bytes=round(rate * self.params.gateway_buffer_ms / 8_000),
-                name=label,
-                min_service_ns=MIN_SERVICE_NS,
-                tie_order=tie_order,
+            server = self.ingress[name] = self._gateway_server(
+                gateway, f"gateway/{name}/in", f"gateway {name} (inbound)"
             )
         return server
+
+    def _gateway_server(self, gateway: VpnGateway, name: str, what: str) -> RateServer:
+        """A queueing server at the gateway's aggregate cap, with the gateway buffer
+        (``gateway_buffer_ms`` of it); a packet that does not fit is a GatewayQueueFull drop
+        at ``what``."""
+        rate = round(lookup(gateway.sku, gateway.generation).aggregate_mbps * 1e6)
+        return RateServer(
+            self.sim,
+            rate,
+            advance,
+            self._queue_drop(name, "GatewayQueueFull", what),
+            buffer_bytes=round(rate * self.params.gateway_buffer_ms / 8_000),
+            name=name,
+            min_service_ns=MIN_SERVICE_NS,
+            tie_order=tie_order,
+        )
 
     def express_route_gateway(self, step: ExpressRouteGatewayStep) -> RateServer:
         """One direction of an ExpressRoute gateway: a rate server at its SKU's Mbps and
