@@ -50,7 +50,7 @@ from fabric.control.expressroute import (
 )
 from fabric.control.links import LearnedRoute, TunnelProblem, accepted
 from fabric.control.peering import PeeringView, remote_prefixes
-from fabric.control.routeserver import exchanges_with_gateways
+from fabric.control.routeserver import branch_to_branch, exchanges_with_gateways
 from fabric.control.routeserver import learned as nva_learned
 from fabric.model import (
     Connection,
@@ -585,7 +585,7 @@ class _Learning:
         relayed = [
             prefix
             for vpn in self.fabric.gateways_in(record.vnet)
-            if vpn.bgp_asn == DEFAULT_ASN
+            if branch_to_branch(self.fabric, record, vpn)
             for prefix in self.sites_of(vpn.name)
             if prefix.prefixlen
         ]

@@ -57,12 +57,11 @@ from fabric.control.plane import (
     Location,
     QuestionError,
 )
-from fabric.control.routeserver import exchanges_with_gateways
+from fabric.control.routeserver import branch_to_branch
 from fabric.control.routing import RouteEntry, SubnetRoutes
 from fabric.model import (
     Connection,
     ExpressRouteCircuit,
-    Fabric,
     Firewall,
     Host,
     LocalNetworkGateway,
@@ -497,16 +496,6 @@ def _leg_ms(leg: Leg, latency: LatencyModel, path_crosses_regions: bool) -> floa
 
 
 # -- the question ----------------------------------------------------------------------------
-
-
-def branch_to_branch(fabric: Fabric, gateway: VpnGateway, other: VpnGateway) -> bool:
-    """N1.7 (2025) and N15.2: a VNet's VPN and ExpressRoute gateways pass traffic to each
-    other only when the VNet's Route Server has branch-to-branch on and the VPN gateway uses
-    ASN 65515."""
-    if gateway.vnet != other.vnet or gateway.gateway_type == other.gateway_type:
-        return False
-    vpn = gateway if gateway.gateway_type == "Vpn" else other
-    return exchanges_with_gateways(fabric, gateway.vnet) is not None and vpn.bgp_asn == 65515
 
 
 def parse_ip(text: str, label: str, plane: ControlPlane | None = None) -> IPAddress:

@@ -31,7 +31,7 @@ from fabric.control.addressing import AddressError, IPNetwork, parse_address, va
 from fabric.control.links import TunnelProblem
 from fabric.control.peering import CONNECTED, PeeringView
 from fabric.model import Fabric
-from fabric.model.records import BgpPeer, RouteServer
+from fabric.model.records import BgpPeer, RouteServer, VpnGateway
 
 ROUTE_SERVER_SUBNET = "RouteServerSubnet"
 
@@ -198,6 +198,19 @@ def exchanges_with_gateways(fabric: Fabric, vnet: str) -> RouteServer | None:
     ExpressRoute gateways (branch-to-branch on, N15.2), else None."""
     server = route_server_in(fabric, vnet)
     return server if server is not None and server.allow_branch_to_branch_traffic else None
+
+
+def branch_to_branch(fabric: Fabric, gateway: VpnGateway, other: VpnGateway) -> bool:
+    """N1.7 (2025) and N15.2: a VNet's VPN and ExpressRoute gateways pass traffic (and routes)
+    to each other only when the VNet's Route Server has branch-to-branch on and the VPN
+    gateway uses ASN 65515, the Route Server's own."""
+    if gateway.vnet != other.vnet or gateway.gateway_type == other.gateway_type:
+        return False
+    vpn = gateway if gateway.gateway_type == "Vpn" else other
+    return (
+        exchanges_with_gateways(fabric, gateway.vnet) is not None
+        and vpn.bgp_asn == figures.ROUTE_SERVER_ASN
+    )
 
 
 def _name(server: RouteServer) -> str:
