@@ -418,20 +418,10 @@ class Dataplane:
         return server
 
     def _gateway_server(self, gateway: VpnGateway, name: str, what: str) -> RateServer:
-        """A queueing server at the gateway's aggregate cap, with the gateway buffer
-        (``gateway_buffer_ms`` of it); a packet that does not fit is a GatewayQueueFull drop
-        at ``what``."""
-        rate = round(lookup(gateway.sku, gateway.generation).aggregate_mbps * 1e6)
-        return RateServer(
-            self.sim,
-            rate,
-            advance,
-            self._queue_drop(name, "GatewayQueueFull", what),
-            buffer_bytes=round(rate * self.params.gateway_buffer_ms / 8_000),
-            name=name,
-            min_service_ns=MIN_SERVICE_NS,
-            tie_order=tie_order,
-        )
+        """A queueing server at the gateway's aggregate cap (a GatewayQueueFull drop at
+        ``what`` when its buffer is full)."""
+        spec = lookup(gateway.sku, gateway.generation)
+        return self._buffered_server(name, spec.aggregate_mbps, "GatewayQueueFull", what)
 
     def express_route_gateway(self, step: ExpressRouteGatewayStep) -> RateServer:
         """One direction of an ExpressRoute gateway: a rate server at its SKU's Mbps and
@@ -514,13 +504,16 @@ class Dataplane:
             self.tunnels[connection_name] = tunnel
         return tunnel
 
-    def _firewall_server(self, name: str, rate_mbps: float, what: str) -> RateServer:
+    def _buffered_server(self, name: str, rate_mbps: float, full: str, what: str) -> RateServer:
+        """A queueing server at ``rate_mbps`` with ``gateway_buffer_ms`` of buffer (the
+        gateways' and firewalls' assumption); a packet that does not fit is a ``full`` drop at
+        ``what``."""
         rate = round(rate_mbps * 1e6)
         return RateServer(
             self.sim,
             rate,
             advance,
-            self._queue_drop(name, "FirewallQueueFull", what),
+            self._queue_drop(name, full, what),
             buffer_bytes=round(rate * self.params.gateway_buffer_ms / 8_000),
             name=name,
             min_service_ns=MIN_SERVICE_NS,
@@ -534,7 +527,9 @@ class Dataplane:
         if server is None:
             tier = self.plane.fabric.firewalls[name].sku_tier
             rate = firewall_capacity(tier, self.params.firewall_capacity_mbps)
-            server = self._firewall_server(f"firewall/{name}", rate, f"firewall {name}")
+            server = self._buffered_server(
+                f"firewall/{name}", rate, "FirewallQueueFull", f"firewall {name}"
+            )
             self.firewalls[name] = server
         return server
 
@@ -543,9 +538,10 @@ class Dataplane:
         server = self.firewall_flows.get((name, flow))
         if server is None:
             spec = FIREWALL_SPECS[self.plane.fabric.firewalls[name].sku_tier]
-            server = self._firewall_server(  # a name per connection: servers are keyed by it
+            server = self._buffered_server(  # a name per connection: servers are keyed by it
                 f"firewall/{name}/flow/{flow}",
                 spec.single_flow_mbps,
+                "FirewallQueueFull",
                 f"firewall {name}'s single-connection cap ({spec.single_flow_mbps:g} Mbps)",
             )
             self.firewall_flows[(name, flow)] = server
