@@ -242,6 +242,8 @@ def _servers(dataplane: Dataplane, states: list[_FlowState]) -> dict[str, _Serve
     for state in states:
         previous, delay = None, 0
         for position, step in enumerate(state.plan):
+            if isinstance(step, LinkStep):
+                dataplane.peering_link(step)  # listed, as the event engine lists it, if unused
             if isinstance(step, LinkStep | DelayStep):
                 delay += step.delay_ns
             server = _server(dataplane, step)
