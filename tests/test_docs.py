@@ -580,7 +580,7 @@ def assert_rows(text: str, rows: dict[str, list[float]], what: str) -> None:
     assert not problems, f"docs/assumptions.md lacks {what}: " + "; ".join(problems)
 
 
-TCP_RECORDS = (tcp.RtoParams, tcp.HyStartParams, tcp.RenoParams, tcp.CubicParams)
+TCP_RECORDS = (tcp.RtoParams, tcp.HyStartParams, tcp.RenoParams, tcp.CubicParams, tcp.AckPolicy)
 
 
 def test_tcp_and_flow_constants_are_documented():

@@ -11,7 +11,8 @@ window of the receiving host's OS profile (autotuned on Linux and Windows), sele
 acknowledgements (a loss is learnt one round trip after it happened, provided an ACK came back
 meanwhile, and reduces the window once per round trip; when nothing gets through, as in an
 outage, only the retransmission timer finds it), and ACKs that travel the reverse path through
-the fabric.
+the fabric, delayed as the receiving OS delays them (``tcp.AckPolicy``: one per two segments
+after a quick-ACK start on Linux).
 """
 
 from __future__ import annotations
@@ -422,6 +423,15 @@ class TcpFlow:
         else:
             profile = tcp.receive_profile(dst.os_profile or "linux")
         self.receiver = tcp.ReceiveWindow(profile)
+        self.acking = tcp.ack_policy(dst.os_profile or "linux")
+        self.quick_acks = self.acking.quick_acks  # left at the start of the connection
+        self.unacked: list[int] = []  # segments received that no ACK has covered yet
+        self.unacked_since_ns = 0  # when the oldest of them arrived
+        self.next_expected = 0  # the segment after the highest received: a gap shows a loss
+        self.delack_event: object | None = None  # the delayed-ACK timer (lazy, as the RTO's)
+        # What each ACK on its way back acknowledges, by its number (the last segment it
+        # covers): the cumulative ACK and SACK blocks the real header would carry.
+        self.ack_covers: dict[int, list[int]] = {}
         self.start_ns = round(spec.start_s * NS_PER_S)
         self.stop_ns = round(min(spec.start_s + spec.duration_s, horizon_s) * NS_PER_S)
         self.outstanding: dict[int, int] = {}  # sequence -> send time, of unacknowledged data
@@ -524,8 +534,41 @@ class TcpFlow:
             self.ack_path[0](reply)
             return
         self.receiver.on_data(now, packet.payload, self.sender.rto.srtt_ns)
-        ack = Packet(self.reverse, packet.seq, ACK_BYTES, now, self.ack_path, self.ttl, 0)
-        self.ack_path[0](ack)
+        seq = packet.seq
+        unacked = self.unacked
+        unacked.append(seq)
+        after_gap = seq > self.next_expected
+        if seq >= self.next_expected:
+            self.next_expected = seq + 1
+        if self.quick_acks:
+            self.quick_acks -= 1
+        elif len(unacked) < self.acking.every_segments and not after_gap:
+            if len(unacked) == 1:  # it waits for a companion, at most the delayed-ACK time
+                self.unacked_since_ns = now
+                if self.delack_event is None:
+                    self.delack_event = self.sim.schedule(self.acking.delay_ns, self._on_delack)
+            return
+        self._acknowledge(now)
+
+    def _acknowledge(self, now: int) -> None:
+        """Send one ACK for every segment received since the last one."""
+        covered = self.unacked
+        self.unacked = []
+        seq = covered[-1]
+        self.ack_covers[seq] = covered
+        self.ack_path[0](Packet(self.reverse, seq, ACK_BYTES, now, self.ack_path, self.ttl, 0))
+
+    def _on_delack(self, _: object = None) -> None:
+        """The delayed-ACK timer: acknowledge a segment that waited long enough (a pending
+        timer that finds a younger one waiting re-arms for it; none is ever cancelled)."""
+        self.delack_event = None
+        if not self.unacked:
+            return
+        due = self.unacked_since_ns + self.acking.delay_ns
+        if due > self.sim.now:
+            self.delack_event = self.sim.schedule_at(due, self._on_delack)
+            return
+        self._acknowledge(self.sim.now)
 
     def dropped(self, packet: Packet, drop: Drop) -> None:
         self.stats.lose(packet, drop)
@@ -566,12 +609,21 @@ class TcpFlow:
                 self._pump()
             return
         self.acks += 1
-        sent = self.outstanding.pop(packet.seq, None)
-        if sent is None:
+        outstanding = self.outstanding
+        first_sent = None
+        acked = self.lost_acks
+        for seq in self.ack_covers.pop(packet.seq):
+            sent = outstanding.pop(seq, None)
+            if sent is not None:  # not written off by a timeout meanwhile
+                acked += 1
+                if first_sent is None:
+                    first_sent = sent
+        if first_sent is None:
             return
-        acked = 1 + self.lost_acks
         self.lost_acks = 0
-        self.sender.on_ack(now, acked, now - sent)
+        # The RTT sample runs from the earliest segment the ACK covers (RFC 7323 §4.3: with
+        # delayed ACKs the echoed timestamp is the oldest one's), so it includes the delay.
+        self.sender.on_ack(now, acked, now - first_sent)
         self._rearm_rto()
         if self.unnoticed:  # this ACK's SACK blocks show the holes
             holes, self.unnoticed = self.unnoticed, []
@@ -582,8 +634,9 @@ class TcpFlow:
     def on_reverse_lost(self, packet: Packet) -> None:
         if packet.seq == SYN:
             return  # the SYN is resent on its own timer
-        if self.outstanding.pop(packet.seq, None) is not None:
-            self.lost_acks += 1  # a cumulative ACK will cover it
+        for seq in self.ack_covers.pop(packet.seq):
+            if self.outstanding.pop(seq, None) is not None:
+                self.lost_acks += 1  # a cumulative ACK will cover it
 
     # -- the retransmission timer (lazy: an ACK moves the time it was armed at, the one
     # pending event re-arms itself when it fires early, so no event is ever cancelled; the

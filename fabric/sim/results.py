@@ -45,6 +45,18 @@ def assumptions(parameters: LatencyModel) -> list[dict[str, Any]]:
             f"{tcp.LINUX.max_window_bytes * 2} bytes, half of it as window (N4.3)",
         },
         {
+            "name": "delayed_acks",
+            "value": "; ".join(
+                f"{p.name}: 1 per {p.every_segments} segments after {p.quick_acks}, "
+                f"{p.delay_ns // 1_000_000} ms timer"
+                for p in (tcp.LINUX_ACKS, tcp.WINDOWS_ACKS)
+            ),
+            "unit": "ACK policy per receiving OS",
+            "rationale": "RFC 1122 §4.2.3.2: an ACK at least every second segment; the timers "
+            "and Linux's quick ACKs at a connection's start are the OSes' own (the fact sheet "
+            "is silent); a segment after a gap is acknowledged at once (RFC 5681 §4.2)",
+        },
+        {
             "name": "tunnel_caps_meter_payload",
             "value": True,
             "unit": "calibration",

@@ -17,6 +17,7 @@ Pieces, each with one job:
 * ``ReceiveWindow`` with a ``ReceiveWindowProfile``: ``LINUX`` (tcp_rmem, autotuned),
   ``WINDOWS`` (AutoTuningLevel Normal), ``tuned_profile`` (fixed, user-set buffers) and the
   ``UNTUNED_WINDOWS_IPERF`` calibration (a fixed 190 KiB window, azure-facts N4.1).
+* ``AckPolicy``: when the receiver acknowledges (delayed ACKs): ``LINUX_ACKS``, ``WINDOWS_ACKS``.
 * ``TcpSender``: controller + timer; usable window = min(cwnd x MSS, receive window, send buffer).
 * ``run_flights`` / ``Bottleneck`` / ``goodput_bps``: a TEST AID, not the dataplane: one flow
   through one drop-tail link, a round trip at a time.
@@ -839,6 +840,69 @@ class ReceiveWindow:
             self._interval_bytes = 0
         self._interval_bytes += nbytes
         return self.window_bytes
+
+
+# --- Acknowledgements -----------------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class AckPolicy:
+    """When a receiver acknowledges data (delayed ACKs, RFC 1122 §4.2.3.2, RFC 5681 §4.2).
+
+    The first ``quick_acks`` data segments of a connection are acknowledged one by one (Linux's
+    quick-ACK mode, so slow start is not held back); after them one ACK covers
+    ``every_segments`` segments, and a segment left over waits at most ``delay_ns`` for a
+    companion. A segment that arrives after a gap (a loss before it) is acknowledged at once,
+    as RFC 5681 §4.2 asks of out-of-order data, so SACK tells the sender without delay.
+
+    Attributes:
+        name: the receiving OS the policy belongs to.
+        every_segments: full-sized segments one ACK covers; RFC 1122 asks for at least every
+            second one.
+        delay_ns: the delayed-ACK timer: the longest a received segment waits for its ACK.
+        quick_acks: segments acknowledged one by one at the start of a connection.
+        source: where the numbers come from.
+    """
+
+    name: str = "linux"
+    every_segments: int = 2
+    delay_ns: int = 40 * NS_PER_MS
+    quick_acks: int = 16
+    source: str = (
+        "RFC 1122 §4.2.3.2 (an ACK at least every second full-sized segment); Linux "
+        "include/net/tcp.h: TCP_ATO_MIN = HZ/25 (40 ms, the delayed-ACK timer's floor, its "
+        "adaptive growth not modelled), TCP_MAX_QUICKACKS = 16"
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.every_segments < 1 or self.delay_ns < 0 or self.quick_acks < 0:
+            raise ValueError(
+                f"ACK policy {self.name!r}: need every_segments >= 1, delay_ns >= 0 and "
+                f"quick_acks >= 0, got {self.every_segments}, {self.delay_ns}, {self.quick_acks}"
+            )
+
+
+LINUX_ACKS = AckPolicy()
+"""A Linux receiver: 16 quick ACKs, then one ACK per two segments, a lone one within 40 ms."""
+
+WINDOWS_ACKS = AckPolicy(
+    name="windows",
+    every_segments=2,
+    delay_ns=200 * NS_PER_MS,
+    quick_acks=0,
+    source=(
+        "Microsoft's TCP/IP registry documentation: TcpAckFrequency default 2 segments, "
+        "delayed-ACK timer 200 ms (TcpDelAckTicks default 2, in 100 ms ticks); no quick-ACK "
+        "start is documented, none is assumed"
+    ),
+)
+"""A Windows receiver: one ACK per two segments from the start, a lone one within 200 ms."""
+
+
+def ack_policy(os_profile: str) -> AckPolicy:
+    """The ACK policy of a receiving host's OS profile: Windows' for ``windows`` and its
+    AutoTuningLevel and iPerf variants, Linux's for every other (``linux``, ``tuned``)."""
+    return WINDOWS_ACKS if "windows" in os_profile.lower() else LINUX_ACKS
 
 
 # --- The sender ----------------------------------------------------------------------------------
