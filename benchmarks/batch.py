@@ -12,7 +12,9 @@ against one ``fifo_with_buffer`` call per server over the whole trace.
 Fabric part: scenarios/sku_ladder.yaml on a VpnGw5 gateway at 90% of its aggregate cap, five
 tunnels, 1400-byte Poisson packets; packet-hops are traversals of queueing and delay elements,
 counted the same way by both engines; "events" and "batch" are the best of three interleaved
-runs of each on the same scenario ("ratio": batch over events). The big run (--big-packets,
+runs of each on the same scenario, about --compare-packets packets (1,000,000: a tenth of the
+big run, long enough that neither engine's fixed costs, such as resolving the paths, weigh on
+its rate) ("ratio": batch over events). The big run (--big-packets,
 samples kept as ``simulate`` keeps them by default) runs in a fresh Python process of its own,
 so that its ``peak_rss_mb`` is that run's whole process (interpreter, imports, model, traces,
 samples, results) and not the high-water mark the simulator part or allocator reuse left
@@ -24,7 +26,7 @@ per_s", "of_numpy_floor", "peak_rss_mb", "identical_to_one_call", ...}, "batch",
 keys are left out with --skip-fabric).
 
 Run: python benchmarks/batch.py [--json] [--packets N] [--window N] [--skip-fabric]
-     [--events-duration S] [--big-packets N]
+     [--compare-packets N] [--big-packets N]
      (--big-run-only: the big run alone, in this process; its JSON is the last line)
 """
 
@@ -182,12 +184,16 @@ def run(engine: str, duration_s: float) -> dict:
     }
 
 
-def big_run(packets: int) -> dict:
-    """The batch engine on about ``packets`` packets of the fabric scenario, in this process."""
+def duration_for(packets: int) -> float:
+    """The duration of the fabric scenario that makes about ``packets`` packets at its load."""
     from fabric.catalogue.skus import lookup
 
-    # The duration that makes about ``packets`` packets at this load.
-    duration = packets * 1400 * 8 / (LOAD * lookup(*SKU).aggregate_mbps * 1e6)
+    return packets * 1400 * 8 / (LOAD * lookup(*SKU).aggregate_mbps * 1e6)
+
+
+def big_run(packets: int) -> dict:
+    """The batch engine on about ``packets`` packets of the fabric scenario, in this process."""
+    duration = duration_for(packets)
     big = run("batch", duration)
     big.pop("results")
     big["duration_s"] = duration
@@ -217,7 +223,9 @@ def big_run_in_a_fresh_process(packets: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--events-duration", type=float, default=0.05, help="seconds simulated")
+    parser.add_argument(
+        "--compare-packets", type=int, default=1_000_000, help="packets of the engine comparison"
+    )
     parser.add_argument("--big-packets", type=int, default=10_000_000)
     parser.add_argument("--packets", type=int, default=10_000_000, help="simulator tandem size")
     parser.add_argument("--window", type=int, default=1 << 16, help="arrivals per window")
@@ -243,9 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     run("batch", 0.005)  # warm up
     # Best of three interleaved runs of each engine (a slow spell of a shared machine hits both).
-    rounds = [
-        (run("events", args.events_duration), run("batch", args.events_duration)) for _ in range(3)
-    ]
+    compared = duration_for(args.compare_packets)
+    rounds = [(run("events", compared), run("batch", compared)) for _ in range(3)]
     events = min((r[0] for r in rounds), key=lambda r: r["wall_s"])
     batch = min((r[1] for r in rounds), key=lambda r: r["wall_s"])
     same = json.dumps(events.pop("results")) == json.dumps(batch.pop("results"))

@@ -132,3 +132,20 @@ def test_batch_benchmark_simulator_part_runs_and_agrees_with_one_call(capsys):
     first, second, _ = report["drops"]
     assert report["packet_hops"] == 3 * 30000 - 2 * first - second
     assert {"of_numpy_floor", "peak_rss_mb"} <= set(report)
+
+
+def test_batch_benchmark_compares_both_engines_on_the_same_packets(capsys):
+    import json
+
+    from tests.helpers import load_script
+
+    argv = ["--json", "--packets", "20000", "--compare-packets", "4000", "--big-packets", "20000"]
+    assert load_script("benchmarks", "batch").main(argv) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["identical_results"]
+    assert report["events"]["packet_hops"] == report["batch"]["packet_hops"]
+    assert 3_000 < report["events"]["packets"] < 5_000  # about --compare-packets
+    assert report["ratio"] == report["batch"]["packet_hops_per_s"] / (
+        report["events"]["packet_hops_per_s"]
+    )
+    assert {"peak_rss_mb", "of_numpy_floor"} <= set(report["big_run"])
