@@ -145,7 +145,8 @@ def test_batch_benchmark_compares_both_engines_on_the_same_packets(capsys):
     assert report["identical_results"]
     assert report["events"]["packet_hops"] == report["batch"]["packet_hops"]
     assert 3_000 < report["events"]["packets"] < 5_000  # about --compare-packets
-    assert report["ratio"] == report["batch"]["packet_hops_per_s"] / (
-        report["events"]["packet_hops_per_s"]
+    assert (
+        report["ratio"]
+        == report["batch"]["packet_hops_per_s"] / (report["events"]["packet_hops_per_s"])
     )
     assert {"peak_rss_mb", "of_numpy_floor"} <= set(report["big_run"])
