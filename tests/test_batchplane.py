@@ -79,3 +79,23 @@ def test_cli_engine_flag(capsys):
         == 0
     )
     assert capsys.readouterr().out == batch
+
+
+def test_a_flow_that_sends_nothing_lists_its_path_elements_in_both_engines():
+    """A flow that starts after the run ends sends no packet; both engines still list the
+    elements on its path (its NIC and its peering link), with nothing counted."""
+    from fabric.model.container import Fabric
+
+    fabric = Fabric()
+    for i, name in enumerate(("a", "b")):
+        fabric.vnet(name, "westeurope", f"10.{i}.0.0/16")
+        fabric.subnet(name, "app", f"10.{i}.1.0/24")
+        fabric.host(name, f"{name}-vm", "app", f"10.{i}.1.4")
+    fabric.peer("a", "b")
+    late = {"name": "late", "src": "a-vm", "dst": "b-vm", "rate_mbps": 10, "start_s": 0.5}
+    listed = {}
+    for engine in ("events", "batch"):
+        result = simulate(fabric, [{**late, "duration_s": 0.1}], duration_s=0.2, engine=engine)
+        assert result.flow("late").sent == 0
+        listed[engine] = [(e.name, e.packets) for e in result.elements]
+    assert listed["batch"] == listed["events"] == [("nic/a-vm", 0), ("peering/a/a-to-b", 0)]
