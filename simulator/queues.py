@@ -78,6 +78,7 @@ class RateServer:
         "_rate_less_one",
         "_schedule",
         "_serving_bytes",
+        "_starts",
         "arrivals",
         "buffer_bytes",
         "buffer_packets",
@@ -134,6 +135,7 @@ class RateServer:
         self._rate = rate_bps
         self._finish_callback = self._finish  # one bound method, not one per packet
         self._queue: deque[tuple[Any, int]] = deque()  # (item, nbytes) waiting
+        self._starts: deque[tuple[int, int]] = deque()  # depart_in_order: (start ns, nbytes)
         self._queued_bytes = 0
         self._busy = False
         self._busy_until = -1
@@ -213,6 +215,50 @@ class RateServer:
         self._queued_bytes += nbytes
         if waiting >= self.peak_queue_packets:
             self._raise_peak(waiting + 1, now)
+
+    def depart_in_order(self, item: Any, nbytes: int) -> int:
+        """Offer ``item`` of ``nbytes`` bytes and return when its last bit will leave, or -1
+        when it is tail-dropped (``on_drop`` is told at once, as by ``put``).
+
+        For a server whose every arrival comes this way, in time order and, within an
+        instant, in ``tie_order``: the departure is then known on arrival (Lindley's
+        recurrence: service starts at the arrival or when the previous item leaves, whichever
+        is later), so the server schedules no event and never calls ``on_depart``; the caller
+        carries the item on from the time returned. The outcome, drop reasons and counters
+        are those ``put`` gives the same arrivals (rule 2 never has to reorder them; the
+        departures are counted on arrival). Not for a server that can be flushed.
+        """
+        self.arrivals += 1
+        now = self.sim.now
+        waiting = self._starts
+        while waiting and waiting[0][0] <= now:  # started by now (rule 1: also at now)
+            self._queued_bytes -= waiting.popleft()[1]
+        closed = self._closed
+        if closed[0] == now:  # rule 3: the buffer refused an earlier arrival of this instant
+            self._refuse(item, closed[2], now)
+            return -1
+        start = self._busy_until
+        if start > now:  # it waits behind what the server holds
+            count = len(waiting)
+            if self.buffer_packets is not None and count >= self.buffer_packets:
+                self._refuse(item, DROP_BUFFER_PACKETS, now)
+                return -1
+            if self.buffer_bytes is not None and self._queued_bytes + nbytes > self.buffer_bytes:
+                self._refuse(item, DROP_BUFFER_BYTES, now)
+                return -1
+            waiting.append((start, nbytes))
+            self._queued_bytes += nbytes
+            if count >= self.peak_queue_packets:
+                self._raise_peak(count + 1, now)
+        else:
+            start = now
+        service = (nbytes * self._ns_per_byte + self._rate_less_one) // self._rate
+        if service < self.min_service_ns:
+            service = self.min_service_ns
+        self.busy_ns += service
+        self._busy_until = departure = start + service
+        self.departures += 1
+        return departure
 
     def flush(self) -> list[Any]:
         """Empty the server as an element that fails: the item in service and every waiting

@@ -347,6 +347,11 @@ class Dataplane:
         self.capture: Capture | None = None
         self.queue_drops: dict[str, Drop] = {}  # server name -> the Drop it reports
         self.fused: list[FusedTail] = []  # the tails run as one stage (see _fused_tail)
+        # What in_order_sources needs: each NIC stage built and its server, how many were
+        # built per NIC, and the fused tails that only record, by stage, with a departure time.
+        self._nic_stages: dict[Stage, RateServer] = {}
+        self._nic_uses: Counter[str] = Counter()
+        self._record_tails: dict[Stage, Callable[[int, Packet], None]] = {}
 
     # -- drops ------------------------------------------------------------------------------
 
@@ -681,7 +686,9 @@ class Dataplane:
         if record is not None:
             sim = self.sim
 
-            def recorded(packet: Packet) -> None:
+            def recorded_at(departure: int, packet: Packet) -> None:
+                """The packet left the last server at ``departure`` (now, or a time known
+                in advance, see ``in_order_sources``)."""
                 # tally.count() inlined: this runs once per packet.
                 tally.packets += 1
                 tally.wire += packet.wire
@@ -689,11 +696,15 @@ class Dataplane:
                 packet.ttl -= hops
                 if decapsulates:
                     packet.wire = packet.size
-                at = sim.now + total_ns
+                at = departure + total_ns
                 if at > tally.last_ns:
                     tally.last_ns = at
                 record(at, packet)
 
+            def recorded(packet: Packet) -> None:
+                recorded_at(sim.now, packet)
+
+            self._record_tails[recorded] = recorded_at
             return recorded
         count = tally.count
         if total_ns == 0:
@@ -710,6 +721,46 @@ class Dataplane:
             travel.put(packet)
 
         return carried
+
+    def in_order_sources(self, flows: list) -> None:
+        """Let the NICs that only open-loop flows' packets enter, straight from their
+        schedule, know each departure on arrival (``RateServer.depart_in_order``): such a NIC
+        needs no event per packet, and a packet whose path then only records its delivery (a
+        fused tail, ``_fused_tail``) needs none after it was sent. The schedule sends an
+        instant's packets in tie order (``OpenLoopSchedule``), which is what that needs; the
+        results are those of the event-driven NIC, packet for packet. Called once the run's
+        flows exist, before it starts; not in runs with events or a capture (as fused tails).
+        ``flows``: the open-loop flows (``path``, rewritten here, is what their packets take).
+        """
+        if self.dynamic or self.capture is not None:
+            return
+        sources: Counter[str] = Counter()
+        for flow in flows:
+            server = self._nic_stages.get(flow.path[0])
+            if server is not None:
+                sources[server.name] += 1
+        schedule_at = self.sim.schedule_at
+        for flow in flows:
+            server = self._nic_stages.get(flow.path[0])
+            if server is None or sources[server.name] != self._nic_uses[server.name]:
+                continue  # not a NIC, or other paths (replies, transit, TCP) enter it too
+            depart = server.depart_in_order
+            tail_at = self._record_tails.get(flow.path[1]) if len(flow.path) > 1 else None
+            if tail_at is not None:
+
+                def sent(packet: Packet, depart=depart, tail_at=tail_at) -> None:
+                    departure = depart(packet, packet.wire)
+                    if departure >= 0:
+                        tail_at(departure, packet)
+
+            else:
+
+                def sent(packet: Packet, depart=depart) -> None:
+                    departure = depart(packet, packet.wire)
+                    if departure >= 0:
+                        schedule_at(departure, advance, packet)
+
+            flow.path = (sent, *flow.path[1:])
 
     def settle(self) -> int:
         """At the end of a run: add the fused tails' tallies to their elements' counters;
@@ -787,7 +838,11 @@ class Dataplane:
                 return stage
         if isinstance(step, NicStep | CircuitStep):
             server = self.server_of(step)
-            return lambda p: server.put(p, p.wire)  # line rates meter what is sent
+            stage = lambda p: server.put(p, p.wire)  # noqa: E731 - line rates meter what is sent
+            if isinstance(step, NicStep):
+                self._nic_stages[stage] = server
+                self._nic_uses[server.name] += 1
+            return stage
         if isinstance(
             step,
             TunnelStep

@@ -116,7 +116,9 @@ def simulate(
         horizon_ns = round(horizon_s * NS_PER_S)
         runner = EventRunner(sim, dataplane, params, event_list, flows, horizon_ns)
         runner.start()
-    OpenLoopSchedule(sim, [f for f in flows if isinstance(f, OpenLoopFlow)]).start()
+    open_loop = [f for f in flows if isinstance(f, OpenLoopFlow)]
+    dataplane.in_order_sources(open_loop)
+    OpenLoopSchedule(sim, open_loop).start()
     for flow in flows:
         if isinstance(flow, TcpFlow):
             flow.start()

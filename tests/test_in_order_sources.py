@@ -1,0 +1,120 @@
+"""NICs that only open-loop flows' packets enter know each departure on arrival
+(``Dataplane.in_order_sources``): the oracle is the same run with every NIC driven by events.
+The results must be identical, packet for packet, whatever shares the NICs (TCP flows and
+their ACKs, other flows of the VM, transit through an appliance) and however full they get."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fabric.model.container import Fabric
+from fabric.sim.dataplane import Dataplane
+from fabric.sim.runs import simulate
+from tests.strategies import fabrics
+
+
+@st.composite
+def scenarios(draw):
+    fabric = draw(fabrics(max_vnets=4))
+    hosts = [h.name for v in fabric.vnets.values() for h in v.hosts]
+    flows = []
+    for i in range(draw(st.integers(1, 4)) if hosts else 0):
+        pattern = draw(st.sampled_from(["cbr", "cbr", "poisson", "tcp"]))
+        flow = {
+            "name": f"f{i}",
+            "src": draw(st.sampled_from(hosts)),
+            "dst": draw(st.sampled_from(hosts)),
+            "protocol": "Tcp" if pattern == "tcp" else draw(st.sampled_from(["Udp", "Tcp"])),
+            "pattern": pattern,
+            "destination_port": draw(st.sampled_from([443, 22])),
+            "duration_s": draw(st.sampled_from([0.003, 0.01])),
+        }
+        if pattern != "tcp":  # 9,000 Mbps fills a NIC; equal CBR flows collide in time
+            flow["rate_mbps"] = draw(st.sampled_from([5, 300, 9000]))
+            flow["packet_bytes"] = draw(st.sampled_from([64, 1400]))
+        flows.append(flow)
+    parameters = {"hop_limit": draw(st.sampled_from([2, 64])), "send_jitter_us": 0.0}
+    return fabric, flows, parameters
+
+
+def _event_driven_nics(patch) -> None:
+    patch.setattr(Dataplane, "in_order_sources", lambda self, flows: None)
+
+
+def _same(ours, oracle) -> None:
+    assert json.dumps(ours.to_json()) == json.dumps(oracle.to_json())
+    for a, b in zip(ours.flows, oracle.flows, strict=True):
+        np.testing.assert_array_equal(a.latency_ns, b.latency_ns)
+        np.testing.assert_array_equal(a.delivered_at_ns, b.delivered_at_ns)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.integers(0, 1000))
+def test_departures_known_on_arrival_give_the_event_driven_results(scenario, seed):
+    fabric, flows, parameters = scenario
+    ours = simulate(fabric, flows, seed=seed, engine="events", parameters=parameters)
+    with pytest.MonkeyPatch.context() as patch:
+        _event_driven_nics(patch)
+        oracle = simulate(fabric, flows, seed=seed, engine="events", parameters=parameters)
+    _same(ours, oracle)
+
+
+def _two_vms() -> Fabric:
+    fabric = Fabric()
+    for i, region in ((1, "westeurope"), (2, "northeurope")):
+        fabric.vnet(f"v{i}", region, f"10.{i}.0.0/16")
+        fabric.subnet(f"v{i}", "app", f"10.{i}.0.0/24")
+        fabric.host(f"v{i}", f"vm{i}", "app", f"10.{i}.0.4", bandwidth_mbps=1000)
+    fabric.peer("v1", "v2")
+    return fabric
+
+
+def _cbr(name: str, src: str, dst: str, mbps: float) -> dict:
+    return {"name": name, "src": src, "dst": dst, "protocol": "Udp", "pattern": "cbr",
+            "rate_mbps": mbps, "packet_bytes": 1000, "duration_s": 0.02}  # fmt: skip
+
+
+def test_an_overfull_nic_drops_the_same_packets_for_the_same_reason():
+    """Two equal CBR flows at 800 Mbps each through a 1,000 Mbps NIC: same-instant arrivals,
+    a full buffer, tail drops. (Jitter off: the flows' packets collide in time.)"""
+    fabric = _two_vms()
+    flows = [_cbr("a", "vm1", "vm2", 800), _cbr("b", "vm1", "vm2", 800)]
+    parameters = {"send_jitter_us": 0.0}
+    ours = simulate(fabric, flows, engine="events", parameters=parameters)
+    assert sum(f.dropped for f in ours.flows) > 0  # the case is exercised
+    with pytest.MonkeyPatch.context() as patch:
+        _event_driven_nics(patch)
+        oracle = simulate(fabric, flows, engine="events", parameters=parameters)
+    _same(ours, oracle)
+
+
+def test_only_nics_that_nothing_else_enters_know_departures_on_arrival():
+    """vm2's NIC carries a TCP flow's ACKs besides an open-loop flow: it stays event-driven;
+    vm1's NIC, entered by open-loop flows only, does not (its packets need no NIC event)."""
+    from fabric.catalogue.latency import LatencyModel
+    from fabric.control.plane import ControlPlane
+    from fabric.model import FlowSpec
+    from fabric.sim.flows import OpenLoopFlow, TcpFlow
+    from simulator import Simulation
+
+    fabric = _two_vms()
+    sim = Simulation()
+    dataplane = Dataplane(sim, ControlPlane(fabric), LatencyModel())
+    udp1 = OpenLoopFlow(FlowSpec.from_mapping(_cbr("u1", "vm1", "vm2", 10)), dataplane, sim, 0.02)
+    udp2 = OpenLoopFlow(FlowSpec.from_mapping(_cbr("u2", "vm2", "vm1", 10)), dataplane, sim, 0.02)
+    tcp = FlowSpec("t", "vm1", "vm2", pattern="tcp", duration_s=0.02)
+    TcpFlow(tcp, dataplane, sim, 0.02, rank=2)
+    before = (udp1.path[0], udp2.path[0])
+    dataplane.in_order_sources([udp1, udp2])
+    assert udp2.path[0] is before[1]  # vm2's NIC also carries the TCP flow's ACKs
+    assert udp1.path[0] is before[0]  # vm1's NIC also carries the TCP flow's data
+    alone = Dataplane(sim, ControlPlane(fabric), LatencyModel())
+    only = OpenLoopFlow(FlowSpec.from_mapping(_cbr("u3", "vm1", "vm2", 10)), alone, sim, 0.02)
+    first = only.path[0]
+    alone.in_order_sources([only])
+    assert only.path[0] is not first  # alone on its NIC: known on arrival
