@@ -428,6 +428,7 @@ class TcpFlow:
         self.unacked: list[int] = []  # segments received that no ACK has covered yet
         self.unacked_since_ns = 0  # when the oldest of them arrived
         self.next_expected = 0  # the segment after the highest received: a gap shows a loss
+        self.out_of_order_until_ns = -1  # after a gap every segment is ACKed at once till then
         self.delack_event: object | None = None  # the delayed-ACK timer (lazy, as the RTO's)
         # What each ACK on its way back acknowledges, by its number (the last segment it
         # covers): the cumulative ACK and SACK blocks the real header would carry.
@@ -435,7 +436,10 @@ class TcpFlow:
         self.start_ns = round(spec.start_s * NS_PER_S)
         self.stop_ns = round(min(spec.start_s + spec.duration_s, horizon_s) * NS_PER_S)
         self.outstanding: dict[int, int] = {}  # sequence -> send time, of unacknowledged data
-        self.lost_acks = 0  # ACKs lost on the way back: the next ACK covers their segments
+        # Segments the receiver has but whose ACK was lost on the way back: still in flight
+        # for the sender, which does not know; the next ACK (cumulative) covers them, else the
+        # retransmission timer writes them off.
+        self.unconfirmed: list[int] = []
         self.next_seq = 0
         self.established = False
         self.rto_event: object | None = None
@@ -537,12 +541,24 @@ class TcpFlow:
         seq = packet.seq
         unacked = self.unacked
         unacked.append(seq)
-        after_gap = seq > self.next_expected
-        if seq >= self.next_expected:
+        expected = self.next_expected
+        if seq != expected:
+            # Out of order: a gap before it (a loss) or it fills one (paths changed). RFC 5681
+            # §4.2: ACK at once; the model never fills a gap (lost data is not resent as
+            # such), so it does so for the round trip a retransmission would take.
+            self.out_of_order_until_ns = now + self._round_trip_ns()
+        if seq >= expected:
             self.next_expected = seq + 1
         if self.quick_acks:
             self.quick_acks -= 1
-        elif len(unacked) < self.acking.every_segments and not after_gap:
+        elif (
+            len(unacked) < self.acking.every_segments
+            and now >= self.out_of_order_until_ns
+            # What is unacknowledged fills less than half the window: else reading it opens
+            # the window twofold, and Linux sends that window update at once (a window of one
+            # or two segments never waits for the timer).
+            and 2 * len(unacked) * self.mss < self.receiver.window_bytes
+        ):
             if len(unacked) == 1:  # it waits for a companion, at most the delayed-ACK time
                 self.unacked_since_ns = now
                 if self.delack_event is None:
@@ -611,19 +627,24 @@ class TcpFlow:
         self.acks += 1
         outstanding = self.outstanding
         first_sent = None
-        acked = self.lost_acks
+        acked = 0
         for seq in self.ack_covers.pop(packet.seq):
             sent = outstanding.pop(seq, None)
             if sent is not None:  # not written off by a timeout meanwhile
                 acked += 1
                 if first_sent is None:
                     first_sent = sent
-        if first_sent is None:
+        if self.unconfirmed:  # a cumulative ACK also covers what lost ACKs did
+            for seq in self.unconfirmed:
+                if outstanding.pop(seq, None) is not None:
+                    acked += 1
+            self.unconfirmed = []
+        if not acked:
             return
-        self.lost_acks = 0
         # The RTT sample runs from the earliest segment the ACK covers (RFC 7323 §4.3: with
         # delayed ACKs the echoed timestamp is the oldest one's), so it includes the delay.
-        self.sender.on_ack(now, acked, now - first_sent)
+        rtt = now - first_sent if first_sent is not None else None
+        self.sender.on_ack(now, acked, rtt)
         self._rearm_rto()
         if self.unnoticed:  # this ACK's SACK blocks show the holes
             holes, self.unnoticed = self.unnoticed, []
@@ -634,9 +655,7 @@ class TcpFlow:
     def on_reverse_lost(self, packet: Packet) -> None:
         if packet.seq == SYN:
             return  # the SYN is resent on its own timer
-        for seq in self.ack_covers.pop(packet.seq):
-            if self.outstanding.pop(seq, None) is not None:
-                self.lost_acks += 1  # a cumulative ACK will cover it
+        self.unconfirmed += self.ack_covers.pop(packet.seq)  # a later ACK will cover them
 
     # -- the retransmission timer (lazy: an ACK moves the time it was armed at, the one
     # pending event re-arms itself when it fires early, so no event is ever cancelled; the
@@ -663,7 +682,7 @@ class TcpFlow:
         inflight = len(self.outstanding) * self.mss
         self.outstanding.clear()  # everything in flight is given up (go-back-N after RTO)
         self.unnoticed.clear()
-        self.lost_acks = 0
+        self.unconfirmed = []
         self.rto_armed_ns = None
         self.sender.on_timeout(self.sim.now, inflight)
         self._pump()

@@ -54,7 +54,8 @@ def assumptions(parameters: LatencyModel) -> list[dict[str, Any]]:
             "unit": "ACK policy per receiving OS",
             "rationale": "RFC 1122 §4.2.3.2: an ACK at least every second segment; the timers "
             "and Linux's quick ACKs at a connection's start are the OSes' own (the fact sheet "
-            "is silent); a segment after a gap is acknowledged at once (RFC 5681 §4.2)",
+            "is silent); out-of-order data for a round trip after a gap, and a segment that "
+            "leaves half the window unacknowledged, are acknowledged at once",
         },
         {
             "name": "tunnel_caps_meter_payload",

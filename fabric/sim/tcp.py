@@ -852,8 +852,12 @@ class AckPolicy:
     The first ``quick_acks`` data segments of a connection are acknowledged one by one (Linux's
     quick-ACK mode, so slow start is not held back); after them one ACK covers
     ``every_segments`` segments, and a segment left over waits at most ``delay_ns`` for a
-    companion. A segment that arrives after a gap (a loss before it) is acknowledged at once,
-    as RFC 5681 §4.2 asks of out-of-order data, so SACK tells the sender without delay.
+    companion. Acknowledged at once besides (the flow applies these, ``fabric.sim.flows``):
+    out-of-order data, as RFC 5681 §4.2 asks (a segment after a gap, and every segment for a
+    round trip after it, the time a retransmission would take to fill the gap: the model
+    does not resend lost data as such), so SACK tells the sender without delay; and a
+    segment that leaves half the window or more unacknowledged, since reading it opens the
+    window twofold and Linux then sends the window update at once (``tcp_cleanup_rbuf``).
 
     Attributes:
         name: the receiving OS the policy belongs to.
