@@ -160,17 +160,30 @@ class RateServer:
     @property
     def queue_packets(self) -> int:
         """Packets waiting (not counting the one in service)."""
-        return len(self._queue)
+        self._started(self.sim.now)
+        return len(self._queue) + len(self._starts)
 
     @property
     def queue_bytes(self) -> int:
         """Bytes waiting (not counting the packet in service)."""
+        self._started(self.sim.now)
         return self._queued_bytes
 
     @property
     def in_system(self) -> int:
         """Packets waiting plus the one in service."""
-        return len(self._queue) + self._busy
+        if self._busy or self._queue:  # served by events (put)
+            return len(self._queue) + self._busy
+        now = self.sim.now
+        self._started(now)
+        return len(self._starts) + (self._busy_until > now)
+
+    def _started(self, now: int) -> None:
+        """depart_in_order's bookkeeping: items whose service has begun by ``now`` (rule 1:
+        also at ``now``) no longer wait."""
+        waiting = self._starts
+        while waiting and waiting[0][0] <= now:
+            self._queued_bytes -= waiting.popleft()[1]
 
     def put(self, item: Any, nbytes: int) -> None:
         """Offer ``item`` of ``nbytes`` bytes: serve it, queue it, or tail-drop it."""
@@ -231,7 +244,7 @@ class RateServer:
         self.arrivals += 1
         now = self.sim.now
         waiting = self._starts
-        while waiting and waiting[0][0] <= now:  # started by now (rule 1: also at now)
+        while waiting and waiting[0][0] <= now:  # _started(now) inlined: once per packet
             self._queued_bytes -= waiting.popleft()[1]
         closed = self._closed
         if closed[0] == now:  # rule 3: the buffer refused an earlier arrival of this instant

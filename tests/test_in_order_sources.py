@@ -43,7 +43,7 @@ def scenarios(draw):
 
 
 def _event_driven_nics(patch) -> None:
-    patch.setattr(Dataplane, "in_order_sources", lambda self, flows: None)
+    patch.setattr(Dataplane, "in_order_sources", lambda self, *flows: None)
 
 
 def _same(ours, oracle) -> None:
@@ -93,9 +93,11 @@ def test_an_overfull_nic_drops_the_same_packets_for_the_same_reason():
     _same(ours, oracle)
 
 
-def test_only_nics_that_nothing_else_enters_know_departures_on_arrival():
-    """vm2's NIC carries a TCP flow's ACKs besides an open-loop flow: it stays event-driven;
-    vm1's NIC, entered by open-loop flows only, does not (its packets need no NIC event)."""
+def test_only_nics_whose_arrivals_come_in_order_know_departures_on_arrival():
+    """vm1's NIC carries an open-loop flow and a TCP connection's data, vm2's an open-loop flow
+    and that connection's ACKs: both stay event-driven (the two senders' packets may tie in
+    any order). A NIC that open-loop flows alone enter, or one connection's data alone, or
+    its ACKs alone, knows its departures on arrival."""
     from fabric.catalogue.latency import LatencyModel
     from fabric.control.plane import ControlPlane
     from fabric.model import FlowSpec
@@ -104,17 +106,34 @@ def test_only_nics_that_nothing_else_enters_know_departures_on_arrival():
 
     fabric = _two_vms()
     sim = Simulation()
-    dataplane = Dataplane(sim, ControlPlane(fabric), LatencyModel())
-    udp1 = OpenLoopFlow(FlowSpec.from_mapping(_cbr("u1", "vm1", "vm2", 10)), dataplane, sim, 0.02)
-    udp2 = OpenLoopFlow(FlowSpec.from_mapping(_cbr("u2", "vm2", "vm1", 10)), dataplane, sim, 0.02)
+
+    def build(*specs):
+        dataplane = Dataplane(sim, ControlPlane(fabric), LatencyModel())
+        flows = [
+            TcpFlow(spec, dataplane, sim, 0.02, rank=rank)
+            if spec.pattern == "tcp"
+            else OpenLoopFlow(spec, dataplane, sim, 0.02, rank=rank)
+            for rank, spec in enumerate(specs)
+        ]
+        before = {id(f): (f.path[0], getattr(f, "ack_path", (None,))[0]) for f in flows}
+        dataplane.in_order_sources(
+            [f for f in flows if isinstance(f, OpenLoopFlow)],
+            [f for f in flows if isinstance(f, TcpFlow)],
+        )
+        changed = []
+        for flow in flows:
+            first, ack_first = before[id(flow)]
+            ack_path = getattr(flow, "ack_path", (None,))
+            changed.append((flow.path[0] is not first, ack_path[0] is not ack_first))
+        return changed
+
+    udp1 = FlowSpec.from_mapping(_cbr("u1", "vm1", "vm2", 10))
+    udp2 = FlowSpec.from_mapping(_cbr("u2", "vm2", "vm1", 10))
     tcp = FlowSpec("t", "vm1", "vm2", pattern="tcp", duration_s=0.02)
-    TcpFlow(tcp, dataplane, sim, 0.02, rank=2)
-    before = (udp1.path[0], udp2.path[0])
-    dataplane.in_order_sources([udp1, udp2])
-    assert udp2.path[0] is before[1]  # vm2's NIC also carries the TCP flow's ACKs
-    assert udp1.path[0] is before[0]  # vm1's NIC also carries the TCP flow's data
-    alone = Dataplane(sim, ControlPlane(fabric), LatencyModel())
-    only = OpenLoopFlow(FlowSpec.from_mapping(_cbr("u3", "vm1", "vm2", 10)), alone, sim, 0.02)
-    first = only.path[0]
-    alone.in_order_sources([only])
-    assert only.path[0] is not first  # alone on its NIC: known on arrival
+    assert build(udp1, udp2, tcp) == [(False, False), (False, False), (False, False)]
+    assert build(udp1, tcp) == [(False, False), (False, True)]  # vm2 carries the ACKs alone
+    assert build(tcp) == [(True, True)]
+    assert build(udp1, FlowSpec.from_mapping(_cbr("u3", "vm1", "vm2", 10))) == [
+        (True, False),
+        (True, False),
+    ]

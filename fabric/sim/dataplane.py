@@ -348,10 +348,12 @@ class Dataplane:
         self.queue_drops: dict[str, Drop] = {}  # server name -> the Drop it reports
         self.fused: list[FusedTail] = []  # the tails run as one stage (see _fused_tail)
         # What in_order_sources needs: each NIC stage built and its server, how many were
-        # built per NIC, and the fused tails that only record, by stage, with a departure time.
+        # built per NIC, and the fused tails by stage: those that only record, with a
+        # departure time, and the others as (count, summed delay, sink).
         self._nic_stages: dict[Stage, RateServer] = {}
         self._nic_uses: Counter[str] = Counter()
         self._record_tails: dict[Stage, Callable[[int, Packet], None]] = {}
+        self._carried_tails: dict[Stage, tuple[Callable[[Packet], None], int, Stage]] = {}
 
     # -- drops ------------------------------------------------------------------------------
 
@@ -713,6 +715,7 @@ class Dataplane:
                 count(packet)
                 sink(packet)
 
+            self._carried_tails[delivered] = (count, 0, sink)
             return delivered
         travel = Delay(self.sim, total_ns, sink, name="tail")
 
@@ -720,47 +723,73 @@ class Dataplane:
             count(packet)
             travel.put(packet)
 
+        self._carried_tails[carried] = (count, total_ns, sink)
         return carried
 
-    def in_order_sources(self, flows: list) -> None:
-        """Let the NICs that only open-loop flows' packets enter, straight from their
-        schedule, know each departure on arrival (``RateServer.depart_in_order``): such a NIC
-        needs no event per packet, and a packet whose path then only records its delivery (a
-        fused tail, ``_fused_tail``) needs none after it was sent. The schedule sends an
-        instant's packets in tie order (``OpenLoopSchedule``), which is what that needs; the
-        results are those of the event-driven NIC, packet for packet. Called once the run's
-        flows exist, before it starts; not in runs with events or a capture (as fused tails).
-        ``flows``: the open-loop flows (``path``, rewritten here, is what their packets take).
+    def in_order_sources(self, open_loop: list, connections: list) -> None:
+        """Let the VM NICs whose arrivals come in time and tie order know each departure on
+        arrival (``RateServer.depart_in_order``): such a NIC needs no event per packet, and
+        a packet whose path then runs as a fused tail (``_fused_tail``) needs one event at
+        most, its delivery. In order are the NICs that only open-loop flows' packets enter,
+        straight from their schedule (``OpenLoopSchedule`` sends an instant's packets in tie
+        order), and a NIC that only one TCP connection's data, or only its ACKs, enter (one
+        sender: its packets leave in time and sequence order). The results are those of the
+        event-driven NIC, packet for packet. Called once the run's flows exist, before it
+        starts; not in runs with events or a capture (as fused tails).
+
+        ``open_loop``, ``connections``: the run's open-loop and TCP flows; the first stage of
+        their paths (``path``, and ``ack_path`` for the ACKs) is rewritten here.
         """
         if self.dynamic or self.capture is not None:
             return
-        sources: Counter[str] = Counter()
-        for flow in flows:
-            server = self._nic_stages.get(flow.path[0])
+        sources: list[tuple[object, str]] = [(flow, "path") for flow in open_loop]
+        sources += [(flow, name) for flow in connections for name in ("path", "ack_path")]
+        entering: dict[str, list[tuple[object, str]]] = {}
+        for flow, name in sources:
+            server = self._nic_stages.get(getattr(flow, name)[0])
             if server is not None:
-                sources[server.name] += 1
+                entering.setdefault(server.name, []).append((flow, name))
+        for server_name, users in entering.items():
+            if len(users) != self._nic_uses[server_name]:
+                continue  # other paths (transit, replies) enter it too
+            if len(users) > 1 and any(name == "ack_path" or f in connections for f, name in users):
+                continue  # a connection shares it: its packets and others' may tie unordered
+            for flow, name in users:
+                path = getattr(flow, name)
+                setattr(flow, name, (self._in_order_stage(path), *path[1:]))
+
+    def _in_order_stage(self, path: tuple[Stage, ...]) -> Stage:
+        """The first stage of ``path``, a NIC whose departures are known on arrival."""
+        depart = self._nic_stages[path[0]].depart_in_order
         schedule_at = self.sim.schedule_at
-        for flow in flows:
-            server = self._nic_stages.get(flow.path[0])
-            if server is None or sources[server.name] != self._nic_uses[server.name]:
-                continue  # not a NIC, or other paths (replies, transit, TCP) enter it too
-            depart = server.depart_in_order
-            tail_at = self._record_tails.get(flow.path[1]) if len(flow.path) > 1 else None
-            if tail_at is not None:
+        after = path[1] if len(path) > 1 else None
+        tail_at = self._record_tails.get(after)
+        if tail_at is not None:
 
-                def sent(packet: Packet, depart=depart, tail_at=tail_at) -> None:
-                    departure = depart(packet, packet.wire)
-                    if departure >= 0:
-                        tail_at(departure, packet)
+            def recorded(packet: Packet) -> None:
+                departure = depart(packet, packet.wire)
+                if departure >= 0:
+                    tail_at(departure, packet)
 
-            else:
+            return recorded
+        carried = self._carried_tails.get(after)
+        if carried is not None:
+            count, total_ns, sink = carried
 
-                def sent(packet: Packet, depart=depart) -> None:
-                    departure = depart(packet, packet.wire)
-                    if departure >= 0:
-                        schedule_at(departure, advance, packet)
+            def delivered(packet: Packet) -> None:
+                departure = depart(packet, packet.wire)
+                if departure >= 0:
+                    count(packet)  # the tail's tally: nothing reads the packet on the way
+                    schedule_at(departure + total_ns, sink, packet)
 
-            flow.path = (sent, *flow.path[1:])
+            return delivered
+
+        def sent(packet: Packet) -> None:
+            departure = depart(packet, packet.wire)
+            if departure >= 0:
+                schedule_at(departure, advance, packet)
+
+        return sent
 
     def settle(self) -> int:
         """At the end of a run: add the fused tails' tallies to their elements' counters;
