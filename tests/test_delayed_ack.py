@@ -176,3 +176,14 @@ def test_a_flow_whose_acks_were_lost_resumes_when_the_way_back_returns(offset_us
     flow = result.flow("t")
     assert flow.sent == flow.delivered + flow.dropped
     assert flow.delivered_at_ns.max() > 1.4e9  # it delivered until the end
+
+
+def test_the_timer_samples_the_earliest_covered_segment_the_congestion_control_the_newest():
+    """An ACK that covers a segment which waited for the delayed-ACK timer: RFC 7323 §4.3
+    gives the retransmission timer the earliest segment's round trip (the wait included);
+    the congestion control (HyStart++'s delay signal) gets the newest's, as Linux's ca_rtt."""
+    sender = tcp.TcpSender(tcp.Cubic())
+    sender.on_ack(50_000_000, 2, 45_000_000, 5_000_000)
+    assert sender.rto.srtt_ns == 45_000_000
+    assert sender.cc.srtt_ns == 5_000_000
+    assert sender.cc.hystart.current_round_min_rtt_ns == 5_000_000

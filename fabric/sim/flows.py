@@ -626,12 +626,13 @@ class TcpFlow:
             return
         self.acks += 1
         outstanding = self.outstanding
-        first_sent = None
+        first_sent = last_sent = None
         acked = 0
         for seq in self.ack_covers.pop(packet.seq):
             sent = outstanding.pop(seq, None)
             if sent is not None:  # not written off by a timeout meanwhile
                 acked += 1
+                last_sent = sent
                 if first_sent is None:
                     first_sent = sent
         if self.unconfirmed:  # a cumulative ACK also covers what lost ACKs did
@@ -641,10 +642,13 @@ class TcpFlow:
             self.unconfirmed = []
         if not acked:
             return
-        # The RTT sample runs from the earliest segment the ACK covers (RFC 7323 §4.3: with
-        # delayed ACKs the echoed timestamp is the oldest one's), so it includes the delay.
-        rtt = now - first_sent if first_sent is not None else None
-        self.sender.on_ack(now, acked, rtt)
+        # The timer's RTT sample runs from the earliest segment the ACK covers (RFC 7323 §4.3:
+        # with delayed ACKs the echoed timestamp is the oldest one's), the congestion
+        # control's from the newest (Linux's ca_rtt): see TcpSender.on_ack.
+        if first_sent is None:
+            self.sender.on_ack(now, acked, None)
+        else:
+            self.sender.on_ack(now, acked, now - first_sent, now - last_sent)
         self._rearm_rto()
         if self.unnoticed:  # this ACK's SACK blocks show the holes
             holes, self.unnoticed = self.unnoticed, []

@@ -956,11 +956,24 @@ class TcpSender:
         window = self.cc.cwnd * self.mss_bytes
         return window < 2 * limit if self.cc.in_slow_start else window <= limit
 
-    def on_ack(self, now_ns: int, acked_segments: float, rtt_ns: int | None) -> None:
-        """New data acknowledged; ``rtt_ns`` None for a retransmitted segment (Karn)."""
+    def on_ack(
+        self,
+        now_ns: int,
+        acked_segments: float,
+        rtt_ns: int | None,
+        newest_rtt_ns: int | None = None,
+    ) -> None:
+        """New data acknowledged; ``rtt_ns`` None for a retransmitted segment (Karn).
+
+        The timer takes its sample from the earliest segment the ACK covers (RFC 7323 §4.3:
+        with delayed ACKs that includes the delay), the congestion control from the newest
+        (``newest_rtt_ns``, when given; Linux's ``ca_rtt``), so HyStart++ does not read an
+        ACK that waited for the delayed-ACK timer as a rise in the path's delay."""
         if rtt_ns is not None:
             self.rto.on_rtt_sample(rtt_ns)
-        self.cc.on_ack(now_ns, acked_segments, rtt_ns, cwnd_limited=self.cwnd_limited)
+        if newest_rtt_ns is None:
+            newest_rtt_ns = rtt_ns
+        self.cc.on_ack(now_ns, acked_segments, newest_rtt_ns, cwnd_limited=self.cwnd_limited)
 
     def on_loss(
         self, now_ns: int, sent_ns: int | None = None, inflight_bytes: int | None = None
