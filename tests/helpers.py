@@ -128,3 +128,14 @@ class HeapSimulation:
 
 def _oracle_stop(_: object) -> None:
     """Marks a stop sentinel in HeapSimulation's heap."""
+
+
+def assert_same_run(ours, oracle) -> None:
+    """Two simulation results are the same: their JSON, and every flow's per-packet latency
+    and delivery times."""
+    import json
+
+    assert json.dumps(ours.to_json()) == json.dumps(oracle.to_json())
+    for a, b in zip(ours.flows, oracle.flows, strict=True):
+        np.testing.assert_array_equal(a.latency_ns, b.latency_ns)
+        np.testing.assert_array_equal(a.delivered_at_ns, b.delivered_at_ns)

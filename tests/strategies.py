@@ -79,3 +79,38 @@ def fabrics(draw, max_vnets: int = 5) -> Fabric:
             if draw(st.booleans()):
                 fabric.connect(a, b, shared_key=draw(st.sampled_from(["abc123", "k2"])))
     return fabric
+
+
+@st.composite
+def mixed_traffic(
+    draw,
+    max_flows: int = 3,
+    patterns: tuple[str, ...] = ("cbr", "poisson", "tcp"),
+    hop_limits: tuple[int, ...] = (1, 2, 3, 64),
+    jitter: bool = True,
+) -> tuple[Fabric, list[dict], dict]:
+    """A fabric, up to ``max_flows`` open-loop and TCP flows between its hosts (rates from a
+    trickle to more than a NIC carries), and the run's parameters: a hop limit the paths may
+    reach, and no send jitter unless ``jitter`` (equal CBR flows then collide in time)."""
+    fabric = draw(fabrics(max_vnets=4))
+    hosts = [h.name for v in fabric.vnets.values() for h in v.hosts]
+    flows = []
+    for i in range(draw(st.integers(1, max_flows)) if hosts else 0):
+        pattern = draw(st.sampled_from(patterns))
+        flow = {
+            "name": f"f{i}",
+            "src": draw(st.sampled_from(hosts)),
+            "dst": draw(st.sampled_from(hosts)),
+            "protocol": "Tcp" if pattern == "tcp" else draw(st.sampled_from(["Udp", "Tcp"])),
+            "pattern": pattern,
+            "destination_port": draw(st.sampled_from([443, 22])),
+            "duration_s": draw(st.sampled_from([0.003, 0.01])),
+        }
+        if pattern != "tcp":
+            flow["rate_mbps"] = draw(st.sampled_from([5, 300, 9000]))
+            flow["packet_bytes"] = draw(st.sampled_from([64, 1400]))
+        flows.append(flow)
+    parameters: dict = {"hop_limit": draw(st.sampled_from(hop_limits))}
+    if not jitter:
+        parameters["send_jitter_us"] = 0.0
+    return fabric, flows, parameters

@@ -5,9 +5,6 @@ open-loop and TCP flows, with hop limits that the paths reach or not."""
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,53 +12,23 @@ from hypothesis import strategies as st
 from fabric.model.container import Fabric
 from fabric.sim.dataplane import Dataplane
 from fabric.sim.runs import simulate
-from tests.strategies import fabrics
-
-
-@st.composite
-def scenarios(draw):
-    fabric = draw(fabrics(max_vnets=4))
-    hosts = [h.name for v in fabric.vnets.values() for h in v.hosts]
-    flows = []
-    for i in range(draw(st.integers(1, 3)) if hosts else 0):
-        pattern = draw(st.sampled_from(["cbr", "poisson", "tcp"]))
-        flow = {
-            "name": f"f{i}",
-            "src": draw(st.sampled_from(hosts)),
-            "dst": draw(st.sampled_from(hosts)),
-            "protocol": "Tcp" if pattern == "tcp" else draw(st.sampled_from(["Udp", "Tcp"])),
-            "pattern": pattern,
-            "destination_port": draw(st.sampled_from([443, 22])),
-            "duration_s": draw(st.sampled_from([0.003, 0.01])),
-        }
-        if pattern != "tcp":
-            flow["rate_mbps"] = draw(st.sampled_from([5, 300, 9000]))
-            flow["packet_bytes"] = draw(st.sampled_from([64, 1400]))
-        flows.append(flow)
-    hop_limit = draw(st.sampled_from([1, 2, 3, 64]))
-    return fabric, flows, {"hop_limit": hop_limit}
+from tests.helpers import assert_same_run
+from tests.strategies import mixed_traffic
 
 
 def _step_by_step(monkeypatch) -> None:
     monkeypatch.setattr(Dataplane, "_fusable_from", lambda self, plan: None)
 
 
-def _same(fused, stepwise) -> None:
-    assert json.dumps(fused.to_json()) == json.dumps(stepwise.to_json())
-    for a, b in zip(fused.flows, stepwise.flows, strict=True):
-        np.testing.assert_array_equal(a.latency_ns, b.latency_ns)
-        np.testing.assert_array_equal(a.delivered_at_ns, b.delivered_at_ns)
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios(), st.integers(0, 1000))
+@given(mixed_traffic(), st.integers(0, 1000))
 def test_fused_tails_give_the_results_of_the_stage_by_stage_run(scenario, seed):
     fabric, flows, parameters = scenario
     fused = simulate(fabric, flows, seed=seed, engine="events", parameters=parameters)
     with pytest.MonkeyPatch.context() as patch:
         _step_by_step(patch)
         stepwise = simulate(fabric, flows, seed=seed, engine="events", parameters=parameters)
-    _same(fused, stepwise)
+    assert_same_run(fused, stepwise)
 
 
 def _peered() -> Fabric:
@@ -90,7 +57,7 @@ def test_a_global_peering_path_is_fused_and_agrees_with_the_stage_by_stage_run(m
     # The last delivery ends the run, though no event delivered the open-loop packets.
     assert fused.end_s * 1e9 >= max(int(f.delivered_at_ns.max()) for f in fused.flows)
     _step_by_step(monkeypatch)
-    _same(fused, simulate(fabric, FLOWS, engine="events"))
+    assert_same_run(fused, simulate(fabric, FLOWS, engine="events"))
 
 
 def test_no_fusing_where_the_hop_limit_can_be_reached_or_a_capture_reads_the_clock():

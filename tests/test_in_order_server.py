@@ -16,40 +16,35 @@ arrivals = st.lists(
 )
 
 
-def _by_events(trace, rate, buffer_bytes, buffer_packets, floor):
-    sim = Simulation()
-    left: dict[int, int] = {}
-    refused: dict[int, str] = {}
-    server = RateServer(
+def _server(sim, on_depart, refused, buffer_bytes, buffer_packets, rate, floor) -> RateServer:
+    return RateServer(
         sim,
         rate,
-        lambda item: left.__setitem__(item, sim.now),
+        on_depart,
         lambda item, reason: refused.__setitem__(item, reason),
         buffer_bytes=buffer_bytes,
         buffer_packets=buffer_packets,
         min_service_ns=floor,
         tie_order=lambda item: item,
     )
+
+
+def _by_events(trace, *setting):
+    sim = Simulation()
+    left: dict[int, int] = {}
+    refused: dict[int, str] = {}
+    server = _server(sim, lambda item: left.__setitem__(item, sim.now), refused, *setting)
     for index, (at, size) in enumerate(trace):
         sim.schedule_at(at, lambda i, size=size: server.put(i, size), index)
     sim.run()
     return left, refused, server
 
 
-def _in_order(trace, rate, buffer_bytes, buffer_packets, floor):
+def _in_order(trace, *setting):
     sim = Simulation()
     left: dict[int, int] = {}
     refused: dict[int, str] = {}
-    server = RateServer(
-        sim,
-        rate,
-        lambda item: None,
-        lambda item, reason: refused.__setitem__(item, reason),
-        buffer_bytes=buffer_bytes,
-        buffer_packets=buffer_packets,
-        min_service_ns=floor,
-        tie_order=lambda item: item,
-    )
+    server = _server(sim, lambda item: None, refused, *setting)
 
     def arrive(index: int) -> None:
         departure = server.depart_in_order(index, trace[index][1])
@@ -77,8 +72,9 @@ def test_departures_known_on_arrival_equal_the_event_driven_server(
     for gap, size in steps:  # gaps of 0 make same-instant bursts, in tie (index) order
         now += gap * 1_000
         trace.append((now, size))
-    oracle = _by_events(trace, rate, buffer_bytes, buffer_packets, floor)
-    ours = _in_order(trace, rate, buffer_bytes, buffer_packets, floor)
+    setting = (buffer_bytes, buffer_packets, rate, floor)
+    oracle = _by_events(trace, *setting)
+    ours = _in_order(trace, *setting)
     assert ours[0] == oracle[0]  # the same items leave, at the same times
     assert ours[1] == oracle[1]  # the same refused, for the same reasons
     for name in ("arrivals", "departures", "busy_ns", "peak_queue_packets", "drops"):

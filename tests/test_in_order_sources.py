@@ -5,9 +5,6 @@ their ACKs, other flows of the VM, transit through an appliance) and however ful
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,53 +12,28 @@ from hypothesis import strategies as st
 from fabric.model.container import Fabric
 from fabric.sim.dataplane import Dataplane
 from fabric.sim.runs import simulate
-from tests.strategies import fabrics
-
-
-@st.composite
-def scenarios(draw):
-    fabric = draw(fabrics(max_vnets=4))
-    hosts = [h.name for v in fabric.vnets.values() for h in v.hosts]
-    flows = []
-    for i in range(draw(st.integers(1, 4)) if hosts else 0):
-        pattern = draw(st.sampled_from(["cbr", "cbr", "poisson", "tcp"]))
-        flow = {
-            "name": f"f{i}",
-            "src": draw(st.sampled_from(hosts)),
-            "dst": draw(st.sampled_from(hosts)),
-            "protocol": "Tcp" if pattern == "tcp" else draw(st.sampled_from(["Udp", "Tcp"])),
-            "pattern": pattern,
-            "destination_port": draw(st.sampled_from([443, 22])),
-            "duration_s": draw(st.sampled_from([0.003, 0.01])),
-        }
-        if pattern != "tcp":  # 9,000 Mbps fills a NIC; equal CBR flows collide in time
-            flow["rate_mbps"] = draw(st.sampled_from([5, 300, 9000]))
-            flow["packet_bytes"] = draw(st.sampled_from([64, 1400]))
-        flows.append(flow)
-    parameters = {"hop_limit": draw(st.sampled_from([2, 64])), "send_jitter_us": 0.0}
-    return fabric, flows, parameters
+from tests.helpers import assert_same_run
+from tests.strategies import mixed_traffic
 
 
 def _event_driven_nics(patch) -> None:
     patch.setattr(Dataplane, "in_order_sources", lambda self, *flows: None)
 
 
-def _same(ours, oracle) -> None:
-    assert json.dumps(ours.to_json()) == json.dumps(oracle.to_json())
-    for a, b in zip(ours.flows, oracle.flows, strict=True):
-        np.testing.assert_array_equal(a.latency_ns, b.latency_ns)
-        np.testing.assert_array_equal(a.delivered_at_ns, b.delivered_at_ns)
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios(), st.integers(0, 1000))
+@given(
+    mixed_traffic(
+        max_flows=4, patterns=("cbr", "cbr", "poisson", "tcp"), hop_limits=(2, 64), jitter=False
+    ),
+    st.integers(0, 1000),
+)
 def test_departures_known_on_arrival_give_the_event_driven_results(scenario, seed):
     fabric, flows, parameters = scenario
     ours = simulate(fabric, flows, seed=seed, engine="events", parameters=parameters)
     with pytest.MonkeyPatch.context() as patch:
         _event_driven_nics(patch)
         oracle = simulate(fabric, flows, seed=seed, engine="events", parameters=parameters)
-    _same(ours, oracle)
+    assert_same_run(ours, oracle)
 
 
 def _two_vms() -> Fabric:
@@ -90,7 +62,7 @@ def test_an_overfull_nic_drops_the_same_packets_for_the_same_reason():
     with pytest.MonkeyPatch.context() as patch:
         _event_driven_nics(patch)
         oracle = simulate(fabric, flows, engine="events", parameters=parameters)
-    _same(ours, oracle)
+    assert_same_run(ours, oracle)
 
 
 def test_only_nics_whose_arrivals_come_in_order_know_departures_on_arrival():
