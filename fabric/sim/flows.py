@@ -327,14 +327,14 @@ class OpenLoopFlow:
         self.five_tuple = (src_host.ip, dst_host.ip, spec.protocol, sport, spec.destination_port)
         jitter = dataplane.params.send_jitter_us
         times, sizes = open_loop_trace(spec, sim.stream(f"flow/{spec.name}"), horizon_s, jitter)
-        self.times = times.tolist()
-        self.sizes = sizes.tolist()
+        self.times = times  # int64 ns, in order: OpenLoopSchedule merges them
+        self.sizes = sizes.tolist()  # read per packet: Python ints
         self.header = HEADER_BYTES[spec.protocol]
         self.ttl = dataplane.params.hop_limit
         start = round(spec.start_s * NS_PER_S)
         self.stats.steady_from_ns = start + round(STEADY_AFTER * spec.duration_s * NS_PER_S)
-        if self.times:
-            self.stats.sending_until_ns = int(self.times[-1])
+        if times.size:
+            self.stats.sending_until_ns = int(times[-1])
 
     def _resolve(self, dataplane: Dataplane) -> tuple[tuple, object]:
         spec = self.spec
@@ -711,14 +711,15 @@ class OpenLoopSchedule:
     def __init__(self, sim: Simulation, flows: list[OpenLoopFlow]) -> None:
         self.sim = sim
         self.flows = flows
-        times = [np.asarray(f.times, dtype=np.int64) for f in flows]
+        times = [f.times for f in flows]
         owner = np.concatenate([np.full(t.size, i) for i, t in enumerate(times)] or [np.zeros(0)])
-        local = np.concatenate([np.arange(t.size) for t in times] or [np.zeros(0)])
         all_times = np.concatenate(times or [np.zeros(0, np.int64)])
-        order = np.lexsort((local, owner, all_times))
+        # Concatenated in (flow, packet) order, each flow's times in order: a stable sort by
+        # time gives (time, flow, packet) order, and a flow's packets leave in their order,
+        # so the packet's number is how many the flow has sent.
+        order = np.argsort(all_times, kind="stable")
         self.times = all_times[order].tolist()
         self.owner = owner[order].astype(np.int64).tolist()
-        self.local = local[order].astype(np.int64).tolist()
         self.count = len(self.times)
         self.schedule_at = sim.schedule_at
         self.emit = self._emit  # one bound method, not one per packet
@@ -730,8 +731,9 @@ class OpenLoopSchedule:
     def _emit(self, position: int) -> None:
         # OpenLoopFlow.packet inlined: this runs once per packet of every open-loop flow.
         flow = self.flows[self.owner[position]]
-        index = self.local[position]
-        flow.stats.sent += 1
+        stats = flow.stats
+        index = stats.sent
+        stats.sent = index + 1
         size = flow.sizes[index]
         path = flow.path
         path[0](Packet(flow, index, size, self.times[position], path, flow.ttl, size - flow.header))

@@ -18,7 +18,7 @@ def open_loop_trace(
     horizon_s: float | None = None,
     jitter_us: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Send times (int64 ns, absolute) and sizes (int64 bytes) of an open-loop flow.
+    """Send times (int64 ns, absolute, in order) and sizes (int64 bytes) of an open-loop flow.
 
     The flow starts at a random phase within its first packet gap, and each packet of a
     constant-rate stretch leaves up to ``jitter_us`` late, at most one gap (both drawn from the
@@ -49,6 +49,10 @@ def open_loop_trace(
     del offsets
     times += start
     times = times[times < end]
+    if spec.pattern == "onoff":
+        # A period's last packet, jittered, can leave after the next period's first when the
+        # off time between them is shorter than a gap: the flow sends them in time order.
+        times.sort(kind="stable")
     if spec.size_mix is None:
         sizes = np.full(times.size, spec.packet_bytes, dtype=np.int64)
     else:
