@@ -41,3 +41,9 @@ SPOKES_PER_AVNM_HUB = 1_000  # 2026; 2023: at most 500 VNets peered to the hub i
 # rules, 1,000 in 2023, 20,000 in 2026 (the newest is modelled). The sheet's "<= 100 rules per
 # level" does not say what a level is, so it is not checked.
 ADMIN_RULE_IP_PREFIXES = 20_000
+
+# N18.1 (AD:articles/virtual-network/nat-gateway/nat-overview.md, 03/17/2022): NAT gateway.
+PUBLIC_IPS_PER_NAT_GATEWAY = 16  # public IPs and prefixes (Standard SKU, IPv4)
+NAT_TCP_IDLE_TIMEOUT_MIN_MINUTES = 4  # also the default
+NAT_TCP_IDLE_TIMEOUT_MAX_MINUTES = 120
+NAT_UDP_IDLE_TIMEOUT_MINUTES = 4  # fixed

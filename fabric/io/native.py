@@ -84,6 +84,7 @@ SECTIONS: tuple[str, ...] = (
     "route_tables",
     "local_network_gateways",
     "express_route_circuits",
+    "nat_gateways",
     "vnets",
     "gateways",
     "peerings",
@@ -539,6 +540,9 @@ class _Builder:
             self._ref(
                 where, "route_table", sub.get("route_table"), fabric.route_tables, "route table"
             )
+            self._ref(
+                where, "nat_gateway", sub.get("nat_gateway"), fabric.nat_gateways, "NAT gateway"
+            )
             if any(s["name"] == sub["name"] for s in subnets):
                 self.reader.problem(
                     _path((*where, "name")),
@@ -593,6 +597,7 @@ _KINDS = {
     "application_security_groups": "application security group",
     "local_network_gateways": "local network gateway",
     "express_route_circuits": "ExpressRoute circuit",
+    "nat_gateways": "NAT gateway",
     "gateways": "gateway",
     "connections": "connection",
     "firewalls": "firewall",

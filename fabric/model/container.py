@@ -27,6 +27,7 @@ from fabric.model.records import (
     Host,
     IpsecPolicy,
     LocalNetworkGateway,
+    NatGateway,
     NetworkGroup,
     NetworkManager,
     NetworkManagerConnection,
@@ -55,7 +56,8 @@ class FabricError(KeyError):
 @attrs.define(slots=True, eq=True)
 class Fabric:
     """A topology: VNets, peerings, gateways, connections, NSGs, route tables, on-premises sites,
-    firewalls, application security groups, route servers and ExpressRoute circuits."""
+    firewalls, application security groups, route servers, ExpressRoute circuits and NAT
+    gateways."""
 
     vnets: dict[str, VNet] = attrs.field(factory=dict)
     peerings: dict[tuple[str, str], Peering] = attrs.field(factory=dict)
@@ -75,6 +77,7 @@ class Fabric:
     security_admin_configurations: dict[str, SecurityAdminConfiguration] = attrs.field(factory=dict)
     permissions: dict[str, Permission] = attrs.field(factory=dict)
     express_route_circuits: dict[str, ExpressRouteCircuit] = attrs.field(factory=dict)
+    nat_gateways: dict[str, NatGateway] = attrs.field(factory=dict)
 
     # -- adding resources -------------------------------------------------------------------
 
@@ -108,14 +111,16 @@ class Fabric:
         nsg: str | None = None,
         route_table: str | None = None,
         service_endpoints: str | Iterable[str] = (),
+        nat_gateway: str | None = None,
     ) -> Subnet:
-        """Add a subnet to ``vnet`` (``service_endpoints``: services, N16)."""
+        """Add a subnet to ``vnet`` (``service_endpoints``: services, N16; ``nat_gateway``: the
+        NAT gateway its internet traffic leaves through, N18.1)."""
         current = self._get(self.vnets, vnet, "VNet")
         if name in current.subnet_names:
             raise FabricError(f"VNet {vnet} already has a subnet named {name!r}")
         endpoints = service_endpoints
         endpoints = (endpoints,) if isinstance(endpoints, str) else tuple(endpoints)
-        subnet = Subnet(name, address_prefix, nsg, route_table, endpoints)
+        subnet = Subnet(name, address_prefix, nsg, route_table, endpoints, nat_gateway=nat_gateway)
         self.vnets[vnet] = attrs.evolve(current, subnets=(*current.subnets, subnet))
         return subnet
 
@@ -423,6 +428,28 @@ class Fabric:
         firewall = Firewall(name, vnet, sku_tier, private_ip, collections)
         self.firewalls[name] = firewall
         return firewall
+
+    def nat_gateway(
+        self,
+        name: str,
+        *,
+        public_ip_addresses: str | Iterable[str] = (),
+        public_ip_prefixes: str | Iterable[str] = (),
+        public_ip_count: int | None = None,
+        idle_timeout_in_minutes: int = 4,
+    ) -> NatGateway:
+        """Add a NAT gateway (N18.1); subnets name it (``subnet(..., nat_gateway=name)``).
+        ``public_ip_count`` stands for public IPs that are not named."""
+        self._fresh(self.nat_gateways, name, "NAT gateway")
+        gateway = NatGateway(
+            name,
+            public_ip_addresses,
+            public_ip_prefixes,
+            public_ip_count,
+            idle_timeout_in_minutes,
+        )
+        self.nat_gateways[name] = gateway
+        return gateway
 
     def application_security_group(self, name: str) -> ApplicationSecurityGroup:
         """Add an application security group (NICs join it through their host record)."""

@@ -196,6 +196,8 @@ class Subnet:
     service_endpoints: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     # More ranges of the subnet (ARM addressPrefixes), e.g. the IPv6 /64 of a dual-stack one.
     additional_prefixes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    # N18.1: the NAT gateway its traffic to the internet leaves through (0 or 1 per subnet).
+    nat_gateway: str | None = attrs.field(default=None, validator=_optional_text)
 
     @property
     def prefixes(self) -> tuple[str, ...]:
@@ -489,6 +491,34 @@ class Firewall:
     )
     firewall_policy: str | None = attrs.field(default=None, validator=_optional_text)
     threat_intel_mode: str = attrs.field(default="Alert")
+
+
+def _count(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """None, or an integer >= 0 (how many of something)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(f"{attribute.name} must be an integer >= 0, got {value!r}")
+
+
+@attrs.frozen(slots=True)
+class NatGateway:
+    """A NAT gateway (N18.1): outbound internet for the subnets that name it (the association
+    lives on the subnet, ``Subnet.nat_gateway``), by SNAT to its public IPs and prefixes.
+    ``public_ip_count`` says how many public IPs it has when they are not named here (None:
+    count the named ones); ``idle_timeout_in_minutes`` is its TCP idle timer (UDP's is fixed
+    at 4 minutes)."""
+
+    name: str = attrs.field(validator=_text)
+    public_ip_addresses: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    public_ip_prefixes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    public_ip_count: int | None = attrs.field(default=None, validator=_count)
+    idle_timeout_in_minutes: int = attrs.field(default=4, validator=_integer)
+
+    @property
+    def public_ips(self) -> int:
+        """How many public IPs and prefixes it has (each counts one toward Azure's 16)."""
+        if self.public_ip_count is not None:
+            return self.public_ip_count
+        return len(self.public_ip_addresses) + len(self.public_ip_prefixes)
 
 
 @attrs.frozen(slots=True)
