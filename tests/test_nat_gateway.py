@@ -115,3 +115,93 @@ def test_native_unknown_key_suggests_the_right_one():
     bad = NATIVE.replace("idle_timeout_in_minutes", "idle_timeout_minutes")
     with pytest.raises(InputError, match="idle_timeout_in_minutes"):
         load_native(load_yaml(bad), "x.yaml")
+
+
+# -- validation ----------------------------------------------------------------------------------
+
+
+def test_a_valid_nat_gateway_has_no_finding():
+    assert codes(with_nat()) == []
+
+
+def test_nat_gateway_on_gateway_subnet_is_refused():
+    fabric = with_nat()
+    fabric.subnet("app", "GatewaySubnet", "10.1.255.0/27", nat_gateway="ng")
+    (finding,) = [f for f in validate(fabric) if f.code == "NatGatewayOnGatewaySubnet"]
+    assert finding.severity == "Error"
+    assert "ng" in finding.message
+    assert "app/GatewaySubnet" in finding.message
+    assert "remove" in finding.message
+
+
+def test_one_nat_gateway_in_two_vnets_is_refused():
+    fabric = with_nat()
+    app_vnet(fabric, "other", 2)
+    (finding,) = [f for f in validate(fabric) if f.code == "NatGatewaySpansVirtualNetworks"]
+    assert finding.severity == "Error"
+    assert "app" in finding.message
+    assert "other" in finding.message
+    assert "nat_gateway/ng" in finding.resources
+
+
+def test_several_subnets_of_one_vnet_may_share_it():
+    fabric = with_nat()
+    fabric.subnet("app", "api", "10.1.2.0/24", nat_gateway="ng")
+    assert codes(fabric) == []
+
+
+def test_a_subnet_naming_a_missing_nat_gateway_is_an_error():
+    fabric = with_nat()
+    fabric.subnet("app", "api", "10.1.2.0/24", nat_gateway="nq")
+    (finding,) = [f for f in validate(fabric) if f.code == "ReferencedResourceNotFound"]
+    assert "app/api" in finding.message
+    assert "NAT gateway 'nq'" in finding.message
+    assert "did you mean 'ng'?" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("options", "flagged"),
+    [
+        ({"public_ip_count": 16}, False),
+        ({"public_ip_count": 17}, True),
+        ({"public_ip_count": None, "public_ip_addresses": [f"p{i}" for i in range(17)]}, True),
+        (
+            {
+                "public_ip_count": None,
+                "public_ip_addresses": [f"p{i}" for i in range(8)],
+                "public_ip_prefixes": [f"x{i}" for i in range(8)],
+            },
+            False,
+        ),
+    ],
+)
+def test_at_most_16_public_ips_and_prefixes(options, flagged):
+    fabric = Fabric()
+    fabric.nat_gateway("ng", **options)
+    app_vnet(fabric)
+    found = [f for f in validate(fabric) if f.code == "NatGatewayTooManyPublicIps"]
+    assert bool(found) is flagged
+    if found:
+        assert found[0].severity == "Error"
+        assert "16" in found[0].message
+
+
+def test_a_nat_gateway_without_public_ip_is_a_warning():
+    fabric = Fabric()
+    fabric.nat_gateway("ng")
+    app_vnet(fabric)
+    (finding,) = [f for f in validate(fabric) if f.code == "NatGatewayWithoutPublicIp"]
+    assert finding.severity == "Warning"
+
+
+@pytest.mark.parametrize(("minutes", "flagged"), [(3, True), (4, False), (120, False), (121, True)])
+def test_idle_timeout_is_4_to_120_minutes(minutes, flagged):
+    found = [
+        f
+        for f in validate(with_nat(idle_timeout_in_minutes=minutes))
+        if f.code == "InvalidNatGatewayIdleTimeout"
+    ]
+    assert bool(found) is flagged
+    if found:
+        assert "4" in found[0].message
+        assert "120" in found[0].message

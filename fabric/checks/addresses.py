@@ -108,6 +108,7 @@ def _check_subnets(ctx: Context, vnet: VNet) -> Iterator[Finding]:
         for kind, ref, table in (
             ("NSG", subnet.nsg, fabric.nsgs),
             ("route table", subnet.route_table, fabric.route_tables),
+            ("NAT gateway", subnet.nat_gateway, fabric.nat_gateways),
         ):
             if ref is not None and ref not in table:
                 yield error(
