@@ -6,6 +6,7 @@ prefixes (peering, VPN) never touches it."""
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 from fabric.checks import validate
@@ -14,7 +15,8 @@ from fabric.control.plane import ControlPlane
 from fabric.io import InputError
 from fabric.io.native import dump_native, load_native
 from fabric.io.yamlsource import load_yaml
-from fabric.model import Fabric, FabricError, NatGateway
+from fabric.model import Fabric, FabricError, NatGateway, Route
+from fabric.sim.runs import simulate
 from fabric.watcher import connectivity
 
 INTERNET = "203.0.113.10"
@@ -205,3 +207,185 @@ def test_idle_timeout_is_4_to_120_minutes(minutes, flagged):
     if found:
         assert "4" in found[0].message
         assert "120" in found[0].message
+
+
+# -- forwarding ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("protocol", "port"), [("Tcp", 443), ("Udp", 53)])
+def test_internet_traffic_leaves_through_the_subnets_nat_gateway(protocol, port):
+    result = trace(with_nat(), protocol=protocol, port=port)
+    assert result.reachable, result.reason
+    step = egress(result)
+    assert step is not None
+    assert step.nat_gateway is not None
+    assert step.nat_gateway.name == "ng"
+    hop = result.hops[-1]
+    assert hop.type == "Internet"
+    assert "NAT gateway ng" in hop.detail
+
+
+def test_without_a_nat_gateway_the_trace_does_not_mention_one():
+    fabric = Fabric()
+    app_vnet(fabric, nat=None)
+    result = trace(fabric)
+    assert result.reachable
+    assert egress(result).nat_gateway is None
+    assert "NAT" not in str(result)
+
+
+@pytest.mark.parametrize("protocol", ["Icmp", "Esp"])
+def test_a_nat_gateway_carries_tcp_and_udp_only(protocol):
+    result = trace(with_nat(), protocol=protocol, port=None)
+    assert not result.reachable
+    assert result.code == "NatGatewayProtocolNotSupported"
+    assert "ng" in result.reason
+    assert "TCP and UDP" in result.reason
+    drop = result.path.drop
+    assert "nat_gateway/ng" in drop.resources
+
+
+def test_icmp_without_a_nat_gateway_still_reaches_the_internet():
+    fabric = Fabric()
+    app_vnet(fabric, nat=None)
+    assert trace(fabric, protocol="Icmp", port=None).reachable
+
+
+def test_a_udr_to_the_internet_also_leaves_through_the_nat_gateway():
+    """The NAT gateway replaces the subnet's internet destination (N18.1), whichever route
+    with next hop Internet sends the packet there."""
+    fabric = Fabric()
+    fabric.nat_gateway("ng", public_ip_count=1)
+    fabric.route_table("rt", [Route("web", "203.0.113.0/24", "Internet")])
+    fabric.vnet("app", "westeurope", "10.1.0.0/16")
+    fabric.subnet("app", "web", "10.1.1.0/24", route_table="rt", nat_gateway="ng")
+    fabric.host("app", "app-vm", "web", "10.1.1.4")
+    step = egress(trace(fabric))
+    assert step.route.source == "User"
+    assert step.nat_gateway.name == "ng"
+
+
+def hub_and_spoke_with_nva(*, nat_in_hub: bool, udr: bool) -> Fabric:
+    """A spoke whose subnet has its own NAT gateway, peered with a hub whose NVA subnet may
+    have one; ``udr`` sends the spoke's default route to the NVA (N18.1's forced-tunnel case)."""
+    fabric = Fabric()
+    fabric.nat_gateway("spoke-ng", public_ip_count=1)
+    fabric.nat_gateway("hub-ng", public_ip_count=1)
+    fabric.vnet("hub", "westeurope", "10.0.0.0/16")
+    fabric.subnet("hub", "nva", "10.0.2.0/24", nat_gateway="hub-ng" if nat_in_hub else None)
+    fabric.host("hub", "nva", "nva", "10.0.2.4", enable_ip_forwarding=True)
+    table = None
+    if udr:
+        table = "spoke-rt"
+        fabric.route_table(table, [Route("default", "0.0.0.0/0", "VirtualAppliance", "10.0.2.4")])
+    fabric.vnet("spoke", "westeurope", "10.1.0.0/16")
+    fabric.subnet("spoke", "web", "10.1.1.0/24", route_table=table, nat_gateway="spoke-ng")
+    fabric.host("spoke", "spoke-vm", "web", "10.1.1.4")
+    fabric.peer("hub", "spoke", allow_forwarded_traffic=True)
+    return fabric
+
+
+def test_a_default_route_to_an_appliance_wins_over_the_subnets_nat_gateway():
+    result = trace(hub_and_spoke_with_nva(nat_in_hub=True, udr=True))
+    assert result.reachable, result.reason
+    assert [h.type for h in result.hops] == [
+        "Source",
+        "VNetPeering",
+        "VirtualAppliance",
+        "Internet",
+    ]
+    # out through the hub NVA's subnet: its NAT gateway, never the spoke's
+    assert egress(result).nat_gateway.name == "hub-ng"
+    assert "spoke-ng" not in str(result)
+
+
+def test_a_hub_nat_gateway_does_not_serve_a_spoke_that_is_not_forwarded_to_it():
+    result = trace(hub_and_spoke_with_nva(nat_in_hub=True, udr=False))
+    assert egress(result).nat_gateway.name == "spoke-ng"
+    fabric = hub_and_spoke_with_nva(nat_in_hub=True, udr=False)
+    fabric.set_vnet(_without_nat(fabric.vnets["spoke"]))
+    assert egress(trace(fabric)).nat_gateway is None
+
+
+def _without_nat(vnet):
+    return attrs.evolve(
+        vnet, subnets=tuple(attrs.evolve(s, nat_gateway=None) for s in vnet.subnets)
+    )
+
+
+def test_icmp_forwarded_to_an_appliance_is_not_dropped_by_the_spokes_nat_gateway():
+    result = trace(hub_and_spoke_with_nva(nat_in_hub=False, udr=True), protocol="Icmp", port=None)
+    assert result.reachable, result.reason
+
+
+def test_peered_traffic_never_touches_the_nat_gateway():
+    fabric = hub_and_spoke_with_nva(nat_in_hub=True, udr=False)
+    for protocol, port in (("Tcp", 443), ("Icmp", None)):
+        result = trace(fabric, dst="10.0.2.4", protocol=protocol, port=port)
+        assert result.reachable, result.reason
+        assert "NAT" not in str(result)
+        assert egress(result) is None
+
+
+def vpn_with_nat(forced_tunnel: bool) -> Fabric:
+    """A VNet with a NAT gateway on its workload subnet and a site-to-site VPN to a site
+    behind 192.168.0.0/16 that, with ``forced_tunnel``, also announces 0.0.0.0/0 over BGP."""
+    fabric = with_nat()
+    fabric.subnet("app", "GatewaySubnet", "10.1.255.0/27")
+    fabric.gateway("gw", "app", "VpnGw1", enable_bgp=True, bgp_asn=65515)
+    fabric.local_network_gateway(
+        "site",
+        "192.168.0.0/16",
+        gateway_ip_address="198.51.100.1",
+        bgp_asn=65050,
+        bgp_peering_address="192.168.255.254",
+    )
+    if forced_tunnel:
+        site = fabric.local_network_gateways["site"]
+        settings = attrs.evolve(site.bgp_settings, advertised_prefixes=("0.0.0.0/0",))
+        fabric.local_network_gateways["site"] = attrs.evolve(site, bgp_settings=settings)
+    fabric.connect_site("to-site", "gw", "site", shared_key="k", enable_bgp=True)
+    return fabric
+
+
+def test_vpn_traffic_to_private_prefixes_never_touches_the_nat_gateway():
+    result = trace(vpn_with_nat(False), dst="192.168.1.10")
+    assert result.reachable, result.reason
+    assert egress(result) is None
+    assert "NAT" not in str(result)
+
+
+def test_a_bgp_default_route_over_the_vpn_wins_over_the_nat_gateway():
+    result = trace(vpn_with_nat(True))
+    assert egress(result) is None, str(result)
+    assert "NAT" not in str(result)
+    assert any(h.type == "VirtualNetworkGateway" for h in result.hops)
+
+
+def test_an_expressroute_default_route_wins_over_the_nat_gateway():
+    fabric = with_nat()
+    fabric.subnet("app", "GatewaySubnet", "10.1.255.0/27")
+    fabric.express_route_gateway("er", "app")
+    fabric.express_route_circuit(
+        "c1", "Amsterdam", 1000, on_premises_prefixes=["0.0.0.0/0"], peer_asn=65050
+    )
+    fabric.connect_circuit("app-c1", "er", "c1")
+    result = trace(fabric)
+    assert egress(result) is None, str(result)
+    assert any(h.type == "ExpressRouteCircuit" for h in result.hops)
+    assert "NAT" not in str(result)
+
+
+def test_a_run_counts_icmp_to_the_internet_as_dropped_by_the_nat_gateway():
+    flow = {
+        "name": "ping",
+        "src": "app-vm",
+        "dst": INTERNET,
+        "protocol": "Icmp",
+        "rate_mbps": 1,
+        "duration_s": 0.01,
+    }
+    result = simulate(with_nat(), [flow], seed=1)
+    assert set(result.flow("ping").drop_reasons) == {"NatGatewayProtocolNotSupported"}
+    udp = flow | {"name": "dns", "protocol": "Udp", "destination_port": 53}
+    assert simulate(with_nat(), [udp], seed=1).flow("dns").drop_reasons == {}

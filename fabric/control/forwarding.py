@@ -49,6 +49,7 @@ from fabric.control.expressroute import fastpath_supported
 from fabric.control.firewall import FIREWALL_SUBNET, FirewallVerdict
 from fabric.control.firewall import evaluate as evaluate_firewall
 from fabric.control.ipsec import Negotiated, negotiate
+from fabric.control.nat import carries, serving
 from fabric.control.nsg import Packet5Tuple, Verdict
 from fabric.control.plane import (
     ControlPlane,
@@ -65,6 +66,7 @@ from fabric.model import (
     Firewall,
     Host,
     LocalNetworkGateway,
+    NatGateway,
     Peering,
     VNet,
     VpnGateway,
@@ -316,9 +318,12 @@ class PlatformArrival:
 
 @attrs.frozen(slots=True)
 class InternetEgress:
-    """The packet leaves for the internet by ``route``."""
+    """The packet leaves for the internet by ``route``, through ``nat_gateway`` when the
+    subnet whose route sends it there has one (N18.1: it replaces that subnet's internet
+    destination)."""
 
     route: RouteEntry
+    nat_gateway: NatGateway | None = None
 
 
 @attrs.frozen(slots=True)
@@ -721,6 +726,7 @@ class _Walk:
         "appliance_host",
         "blockers",
         "established",
+        "fib",
         "handed_to_appliance",
         "packet",
         "passed",
@@ -754,6 +760,7 @@ class _Walk:
         self.via_gateway = False  # forwarded by an Azure VPN gateway (§2.6: no flag needed)
         self.appliance_host: Host | None = None  # the NVA forwarding the packet right now
         self.handed_to_appliance = False  # the last hop handed the packet to an NVA
+        self.fib: SubnetRoutes | None = None  # the FIB whose route decides the current hop
 
     # -- bookkeeping
 
@@ -895,6 +902,7 @@ class _Walk:
                     f"next hop {route.next_hop_type} of route {route.prefix} is not modelled",
                 )
             self.handed_to_appliance = False
+            self.fib = table
             forwarder = self.appliance_host  # who forwards it here (part of the place)
             result = getattr(self, handler)(vnet, route, gateway)
             if not self.handed_to_appliance:
@@ -968,7 +976,18 @@ class _Walk:
                 origin="Outbound",
                 context={"Route": route.name or _text(route.prefix)},
             )
-        self.steps.append(InternetEgress(route))
+        nat = serving(self.plane.fabric, vnet.name, self.fib.subnet) if self.fib else None
+        if nat is not None and not carries(self.packet.protocol):
+            return self.drop(
+                "NatGatewayProtocolNotSupported",
+                f"{self.packet.protocol} to the internet from {vnet.name}/{self.fib.subnet} "
+                f"leaves through NAT gateway {nat.name}, which carries TCP and UDP only (N18.1)",
+                f"nat_gateway/{nat.name}",
+                issue="NatGatewayProtocol",
+                origin="Outbound",
+                context={"NatGateway": nat.name, "Protocol": self.packet.protocol},
+            )
+        self.steps.append(InternetEgress(route, nat))
         return Forward(INTERNET, self.packet.destination)
 
     def vnet_local(self, vnet: VNet, route: RouteEntry, gateway: VpnGateway | None) -> Outcome:

@@ -395,7 +395,9 @@ def _node(step, path: Path) -> Hop | None:
     if isinstance(step, PlatformArrival):
         return Hop("AzurePlatform", name, destination, detail="answered by the host")
     if isinstance(step, InternetEgress):
-        return Hop("Internet", name, destination, detail=f"route {step.route.prefix}")
+        nat = step.nat_gateway
+        through = f"; out through NAT gateway {nat.name} (SNAT, N18.1)" if nat else ""
+        return Hop("Internet", name, destination, detail=f"route {step.route.prefix}{through}")
     if isinstance(step, Stranded):
         return Hop("VnetLocal", name, destination, detail=step.how)
     return None
