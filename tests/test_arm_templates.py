@@ -1037,7 +1037,6 @@ def test_subnet_service_endpoints():
 @pytest.mark.parametrize(
     "kind",
     [
-        "Microsoft.Network/natGateways",
         "Microsoft.Network/bastionHosts",
         "Microsoft.Compute/virtualMachines",
         "Microsoft.Network/publicIPAddresses",

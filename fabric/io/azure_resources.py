@@ -56,6 +56,7 @@ from fabric.model.records import (
     Host,
     IpsecPolicy,
     LocalNetworkGateway,
+    NatGateway,
     Nsg,
     Peering,
     Route,
@@ -91,6 +92,7 @@ CIRCUIT_PEERING = "microsoft.network/expressroutecircuits/peerings"
 CIRCUIT_AUTHORIZATION = "microsoft.network/expressroutecircuits/authorizations"
 GLOBAL_REACH = "microsoft.network/expressroutecircuits/peerings/connections"
 DIRECT_PORT = "microsoft.network/expressrouteports"
+NAT_GATEWAY = "microsoft.network/natgateways"
 # Containers with nothing to model: no finding for them. A circuit's authorizations only hold
 # keys: a connection carries the key it uses.
 ACCEPTED_NOT_MODELLED = frozenset({"microsoft.resources/resourcegroups", CIRCUIT_AUTHORIZATION})
@@ -120,6 +122,7 @@ MODELLED = frozenset(
         CIRCUIT_PEERING,
         GLOBAL_REACH,
         DIRECT_PORT,
+        NAT_GATEWAY,
     }
 )
 UNKNOWN_REGION = "unknown"
@@ -200,6 +203,11 @@ def _region(location: Any) -> str:
     if not isinstance(location, str) or not location:
         return UNKNOWN_REGION
     return "".join(location.split()).lower()
+
+
+def _names(references: Any, kind: str) -> tuple[str, ...]:
+    """The names of the ``kind`` resources a list of ``{"id": ...}`` references names."""
+    return tuple(name for i in ref_ids(references) if (name := name_from_id(i, kind)))
 
 
 def _side(props: dict, singular: str, plural: str) -> tuple[str, ...]:
@@ -359,6 +367,7 @@ class _Builder:
             name_from_id(ref_id(props.get("networkSecurityGroup")), "networkSecurityGroups"),
             name_from_id(ref_id(props.get("routeTable")), "routeTables"),
             endpoints,
+            nat_gateway=name_from_id(ref_id(props.get("natGateway")), "natGateways"),
         )
         existing = self.subnets.setdefault(vnet, [])
         same = next((s for s in existing if s.name == name), None)
@@ -867,6 +876,20 @@ class _Builder:
         if self._vnet_record(record.vnet):
             self.fabric.firewalls[record.name] = record
 
+    # -- NAT gateway ----------------------------------------------------------------------------
+
+    def nat_gateway(self, r: AzureResource) -> None:
+        """``Microsoft.Network/natGateways`` (N18.1): its public IPs and prefixes by name and
+        its idle timeout; the subnets that use it name it (``properties.natGateway.id``)."""
+        p = r.properties
+        self.fabric.nat_gateways[r.name] = NatGateway(
+            r.name,
+            _names(p.get("publicIpAddresses"), "publicIPAddresses"),
+            _names(p.get("publicIpPrefixes"), "publicIPPrefixes"),
+            None,
+            integer(p, "idleTimeoutInMinutes", 4),
+        )
+
     # -- Route Server ---------------------------------------------------------------------------
 
     def hub(self, r: AzureResource) -> None:
@@ -966,6 +989,7 @@ class _Builder:
             CIRCUIT_PEERING: self.circuit_peering,
             GLOBAL_REACH: self.global_reach,
             DIRECT_PORT: self.direct_port,
+            NAT_GATEWAY: self.nat_gateway,
         }
 
     def build(self, resources: list[AzureResource]) -> tuple[Fabric, list[Finding]]:
@@ -1110,9 +1134,9 @@ class _Builder:
             self.fabric.application_security_groups[name] = ApplicationSecurityGroup(name)
 
     def _external_references(self) -> None:
-        """An NSG or route table that a subnet or NIC names by resource ID but this input does
-        not hold (another file or resource group, a partial export): left out with a warning,
-        as a VNet outside the input is, since its rules are unknown here."""
+        """An NSG, route table or NAT gateway that a subnet or NIC names by resource ID but this
+        input does not hold (another file or resource group, a partial export): left out with a
+        warning, as a VNet outside the input is, since its settings are unknown here."""
         fabric = self.fabric
         missing: dict[tuple[str, str], list[str]] = {}
         for vnet in list(fabric.vnets.values()):
@@ -1126,6 +1150,10 @@ class _Builder:
                     key = ("route table", subnet.route_table)
                     missing.setdefault(key, []).append(f"{vnet.name}/{subnet.name}")
                     changes["route_table"] = None
+                if subnet.nat_gateway is not None and subnet.nat_gateway not in fabric.nat_gateways:
+                    key = ("NAT gateway", subnet.nat_gateway)
+                    missing.setdefault(key, []).append(f"{vnet.name}/{subnet.name}")
+                    changes["nat_gateway"] = None
                 subnets.append(attrs.evolve(subnet, **changes) if changes else subnet)
             hosts = []
             for host in vnet.hosts:

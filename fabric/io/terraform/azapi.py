@@ -188,6 +188,7 @@ def inject(
                     subnet.nsg,
                     subnet.route_table,
                     subnet.service_endpoints,
+                    subnet.nat_gateway,
                 )
     # the azurerm side reported these VNets as outside the input: they are not
     inside = {name for name, spec in vnets.items() if not spec.external}

@@ -44,6 +44,7 @@ from fabric.model.records import (
     Host,
     IpsecPolicy,
     LocalNetworkGateway,
+    NatGateway,
     Nsg,
     Peering,
     Route,
@@ -86,6 +87,17 @@ class _SubnetSpec:
     nsg: str | None = None
     route_table: str | None = None
     service_endpoints: tuple[str, ...] = ()
+    nat_gateway: str | None = None
+
+
+@attrs.define
+class _NatSpec:
+    """A NAT gateway as read so far: its association resources add its public IPs."""
+
+    view: InstanceView
+    idle_timeout: int | None
+    addresses: list[str] = attrs.field(factory=list)
+    prefixes: list[str] = attrs.field(factory=list)
 
 
 @attrs.define
@@ -143,6 +155,7 @@ class _Mapper:
         self.first_seen: dict[tuple[str, str], str] = {}
         self.circuit_asns: dict[str, int] = {}  # circuit -> its private peering's peer ASN
         self.port_locations: dict[str, str] = {}  # ExpressRoute Direct port -> metro
+        self.nat_gateways: dict[str, _NatSpec] = {}
         self.avnm = AvnmMapper(self.fabric, report)
 
     def _unique(self, view: InstanceView, kind: str, name: str) -> bool:
@@ -279,6 +292,43 @@ class _Mapper:
         subnet = self._subnet_of(view, "subnet_id")
         if subnet is not None:
             self._attach_table(view, subnet, view.raw("route_table_id"))
+
+    # -- NAT gateways (N18.1) ----------------------------------------------------------------
+
+    def nat_gateway(self, view: InstanceView) -> None:
+        name = view.name()
+        if name is not None and self._unique(view, "NAT gateway", name):
+            self.nat_gateways[name] = _NatSpec(view, view.integer("idle_timeout_in_minutes", 4))
+
+    def subnet_nat_gateway_association(self, view: InstanceView) -> None:
+        subnet = self._subnet_of(view, "subnet_id")
+        if subnet is None:
+            return
+        name = _id_name(view.raw("nat_gateway_id"), "natGateways")
+        if self._defined(view, "NAT gateway", name, self.nat_gateways, f"subnet {subnet.name}"):
+            subnet.nat_gateway = name
+
+    def nat_gateway_public_ip_association(self, view: InstanceView) -> None:
+        self._nat_public_ip(view, "public_ip_address_id", "publicIPAddresses")
+
+    def nat_gateway_public_ip_prefix_association(self, view: InstanceView) -> None:
+        self._nat_public_ip(view, "public_ip_prefix_id", "publicIPPrefixes")
+
+    def _nat_public_ip(self, view: InstanceView, key: str, kind: str) -> None:
+        """A public IP or prefix associated with a NAT gateway, by name."""
+        gateway = view.ref("nat_gateway_id", "natGateways", required=True)
+        address = view.ref(key, kind, required=True)
+        if gateway is None or address is None:
+            return
+        spec = self.nat_gateways.get(gateway)
+        if spec is None:
+            view.warn(
+                f"NAT gateway {gateway} is not defined in this configuration; the association "
+                "was left out",
+                codes.NOT_MODELLED,
+            )
+            return
+        (spec.addresses if kind == "publicIPAddresses" else spec.prefixes).append(address)
 
     def virtual_network_peering(self, view: InstanceView) -> None:
         name, vnet = view.name(), view.name("virtual_network_name")
@@ -891,6 +941,18 @@ class _Mapper:
             self.fabric.route_tables[name] = RouteTable(name, tuple(resolved), disable)
         for server, peers in self.bgp_peers.items():
             self._route_server_peers(server, peers)
+        for name, spec in self.nat_gateways.items():
+            gateway = self._record(
+                spec.view,
+                NatGateway,
+                name,
+                tuple(spec.addresses),
+                tuple(spec.prefixes),
+                None,
+                spec.idle_timeout,
+            )
+            if gateway is not None:
+                self.fabric.nat_gateways[name] = gateway
         return self.fabric
 
     def _firewall_rules(self) -> None:
@@ -924,6 +986,7 @@ class _Mapper:
                     sub.nsg,
                     sub.route_table,
                     sub.service_endpoints,
+                    nat_gateway=sub.nat_gateway,
                 )
                 for sub in spec.subnets.values()
             ]
@@ -1076,6 +1139,12 @@ _ORDER: tuple[tuple[str, Callable[[_Mapper, InstanceView], None]], ...] = (
     ("azurerm_route", _Mapper.route),
     ("azurerm_application_security_group", _Mapper.application_security_group),
     ("azurerm_local_network_gateway", _Mapper.local_network_gateway),
+    ("azurerm_nat_gateway", _Mapper.nat_gateway),
+    ("azurerm_nat_gateway_public_ip_association", _Mapper.nat_gateway_public_ip_association),
+    (
+        "azurerm_nat_gateway_public_ip_prefix_association",
+        _Mapper.nat_gateway_public_ip_prefix_association,
+    ),
     ("azurerm_virtual_network", _Mapper.virtual_network),
     ("azurerm_subnet", _Mapper.subnet),
     (
@@ -1083,6 +1152,7 @@ _ORDER: tuple[tuple[str, Callable[[_Mapper, InstanceView], None]], ...] = (
         _Mapper.subnet_network_security_group_association,
     ),
     ("azurerm_subnet_route_table_association", _Mapper.subnet_route_table_association),
+    ("azurerm_subnet_nat_gateway_association", _Mapper.subnet_nat_gateway_association),
     ("azurerm_network_interface", _Mapper.network_interface),
     (
         "azurerm_network_interface_security_group_association",

@@ -177,6 +177,14 @@ SCHEMAS: dict[str, Schema] = {
             "destination_ip_groups destination_fqdns destination_ports protocols"
         ),
     ),
+    "azurerm_nat_gateway": _s(
+        _BASE + " idle_timeout_in_minutes sku_name zones", "id resource_guid"
+    ),
+    "azurerm_subnet_nat_gateway_association": _s("subnet_id nat_gateway_id", "id"),
+    "azurerm_nat_gateway_public_ip_association": _s("nat_gateway_id public_ip_address_id", "id"),
+    "azurerm_nat_gateway_public_ip_prefix_association": _s(
+        "nat_gateway_id public_ip_prefix_id", "id"
+    ),
     "azurerm_route_server": _s(
         _BASE + " public_ip_address_id sku subnet_id branch_to_branch_traffic_enabled "
         "hub_routing_preference",
