@@ -287,3 +287,21 @@ def test_terraform_mistakes_are_findings_naming_the_address(tmp_path, drop, says
     document = load_topology(tmp_path)
     messages = " ".join(f.message for f in document.findings)
     assert says in messages
+
+
+def test_a_sku_other_than_standard_is_said_and_read_as_standard(tmp_path):
+    body = json.loads(json.dumps(ARM))
+    body["resources"][1]["sku"] = {"name": "StandardV2"}
+    path = tmp_path / "azuredeploy.json"
+    path.write_text(json.dumps(body))
+    document = load_topology(path)
+    assert "myNATgateway" in document.fabric.nat_gateways
+    (finding,) = [f for f in document.findings if "natGateways" in f.message]
+    assert finding.code == "ResourceNotModelled"
+    assert "SKU StandardV2" in finding.message
+    (tmp_path / "main.tf").write_text(
+        TF.replace('sku_name                = "Standard"', 'sku_name = "StandardV2"')
+    )
+    terraform = load_topology(tmp_path)
+    assert [f.code for f in terraform.findings] == ["ResourceNotModelled"]
+    assert "sku_name StandardV2" in terraform.findings[0].message

@@ -882,6 +882,12 @@ class _Builder:
         """``Microsoft.Network/natGateways`` (N18.1): its public IPs and prefixes by name and
         its idle timeout; the subnets that use it name it (``properties.natGateway.id``)."""
         p = r.properties
+        sku = text(any_case(p.get("sku") or r.sku or {}), "name")
+        if sku is not None and sku.lower() != "standard":
+            self.not_modelled(
+                r,
+                f"is of SKU {sku}; vnetsim models the Standard NAT gateway (N18.1) and read it so",
+            )
         self.fabric.nat_gateways[r.name] = NatGateway(
             r.name,
             _names(p.get("publicIpAddresses"), "publicIPAddresses"),

@@ -46,6 +46,11 @@ from fabric.model.records import (
 )
 
 
+def _names(value: str | Iterable[str]) -> tuple[str, ...]:
+    """One name or several, as a tuple."""
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 class FabricError(KeyError):
     """An API call that names a resource that does not exist, or repeats a name."""
 
@@ -443,8 +448,8 @@ class Fabric:
         self._fresh(self.nat_gateways, name, "NAT gateway")
         gateway = NatGateway(
             name,
-            public_ip_addresses,
-            public_ip_prefixes,
+            _names(public_ip_addresses),
+            _names(public_ip_prefixes),
             public_ip_count,
             idle_timeout_in_minutes,
         )

@@ -297,8 +297,15 @@ class _Mapper:
 
     def nat_gateway(self, view: InstanceView) -> None:
         name = view.name()
-        if name is not None and self._unique(view, "NAT gateway", name):
-            self.nat_gateways[name] = _NatSpec(view, view.integer("idle_timeout_in_minutes", 4))
+        if name is None or not self._unique(view, "NAT gateway", name):
+            return
+        sku = view.text("sku_name")
+        if sku is not None and sku.lower() != "standard":
+            view.warn(
+                f"sku_name {sku}: vnetsim models the Standard NAT gateway (N18.1) and read it so",
+                codes.NOT_MODELLED,
+            )
+        self.nat_gateways[name] = _NatSpec(view, view.integer("idle_timeout_in_minutes", 4))
 
     def subnet_nat_gateway_association(self, view: InstanceView) -> None:
         subnet = self._subnet_of(view, "subnet_id")
