@@ -348,12 +348,10 @@ class Dataplane:
         self.queue_drops: dict[str, Drop] = {}  # server name -> the Drop it reports
         self.fused: list[FusedTail] = []  # the tails run as one stage (see _fused_tail)
         # What in_order_sources needs: each NIC stage built and its server, how many were
-        # built per NIC, and the fused tails by stage: those that only record, with a
-        # departure time, and the others as (count, summed delay, sink).
+        # built per NIC, and the fused tails that only record, by stage, with a departure time.
         self._nic_stages: dict[Stage, RateServer] = {}
         self._nic_uses: Counter[str] = Counter()
         self._record_tails: dict[Stage, Callable[[int, Packet], None]] = {}
-        self._carried_tails: dict[Stage, tuple[Callable[[Packet], None], int, Stage]] = {}
 
     # -- drops ------------------------------------------------------------------------------
 
@@ -715,7 +713,6 @@ class Dataplane:
                 count(packet)
                 sink(packet)
 
-            self._carried_tails[delivered] = (count, 0, sink)
             return delivered
         travel = Delay(self.sim, total_ns, sink, name="tail")
 
@@ -723,47 +720,41 @@ class Dataplane:
             count(packet)
             travel.put(packet)
 
-        self._carried_tails[carried] = (count, total_ns, sink)
         return carried
 
-    def in_order_sources(self, open_loop: list, connections: list) -> None:
-        """Let the VM NICs whose arrivals come in time and tie order know each departure on
-        arrival (``RateServer.depart_in_order``): such a NIC needs no event per packet, and
-        a packet whose path then runs as a fused tail (``_fused_tail``) needs one event at
-        most, its delivery. In order are the NICs that only open-loop flows' packets enter,
-        straight from their schedule (``OpenLoopSchedule`` sends an instant's packets in tie
-        order), and a NIC that only one TCP connection's data, or only its ACKs, enter (one
-        sender: its packets leave in time and sequence order). The results are those of the
-        event-driven NIC, packet for packet. Called once the run's flows exist, before it
-        starts; not in runs with events or a capture (as fused tails).
+    def in_order_sources(self, open_loop: list) -> None:
+        """Let the VM NICs that only open-loop flows' packets enter, straight from their
+        schedule, know each departure on arrival (``RateServer.depart_in_order``): such a NIC
+        needs no event per packet, and a packet whose path then only records its delivery (a
+        fused tail, ``_fused_tail``) needs none after it was sent. The schedule sends an
+        instant's packets in tie order (``OpenLoopSchedule``), which is what that needs; the
+        results are those of the event-driven NIC, packet for packet. Called once the run's
+        flows exist, before it starts; not in runs with events or a capture (as fused tails).
 
-        ``open_loop``, ``connections``: the run's open-loop and TCP flows; the first stage of
-        their paths (``path``, and ``ack_path`` for the ACKs) is rewritten here.
+        Not for a NIC that a TCP connection uses, even alone: its sender reads the queue (TCP
+        small queues) and reacts to ACKs at instants where the order of same-nanosecond
+        events decides what it reads, and that order must stay the event-driven NIC's.
+
+        ``open_loop``: the run's open-loop flows; the first stage of their ``path`` is
+        rewritten here.
         """
         if self.dynamic or self.capture is not None:
             return
-        sources: list[tuple[object, str]] = [(flow, "path") for flow in open_loop]
-        sources += [(flow, name) for flow in connections for name in ("path", "ack_path")]
-        entering: dict[str, list[tuple[object, str]]] = {}
-        for flow, name in sources:
-            server = self._nic_stages.get(getattr(flow, name)[0])
+        entering: dict[str, list] = {}
+        for flow in open_loop:
+            server = self._nic_stages.get(flow.path[0])
             if server is not None:
-                entering.setdefault(server.name, []).append((flow, name))
-        for server_name, users in entering.items():
-            if len(users) != self._nic_uses[server_name]:
-                continue  # other paths (transit, replies) enter it too
-            if len(users) > 1 and any(name == "ack_path" or f in connections for f, name in users):
-                continue  # a connection shares it: its packets and others' may tie unordered
-            for flow, name in users:
-                path = getattr(flow, name)
-                setattr(flow, name, (self._in_order_stage(path), *path[1:]))
+                entering.setdefault(server.name, []).append(flow)
+        for server_name, flows in entering.items():
+            if len(flows) != self._nic_uses[server_name]:
+                continue  # other paths (transit, replies, TCP) enter it too
+            for flow in flows:
+                flow.path = (self._in_order_stage(flow.path), *flow.path[1:])
 
     def _in_order_stage(self, path: tuple[Stage, ...]) -> Stage:
         """The first stage of ``path``, a NIC whose departures are known on arrival."""
         depart = self._nic_stages[path[0]].depart_in_order
-        schedule_at = self.sim.schedule_at
-        after = path[1] if len(path) > 1 else None
-        tail_at = self._record_tails.get(after)
+        tail_at = self._record_tails.get(path[1]) if len(path) > 1 else None
         if tail_at is not None:
 
             def recorded(packet: Packet) -> None:
@@ -772,17 +763,7 @@ class Dataplane:
                     tail_at(departure, packet)
 
             return recorded
-        carried = self._carried_tails.get(after)
-        if carried is not None:
-            count, total_ns, sink = carried
-
-            def delivered(packet: Packet) -> None:
-                departure = depart(packet, packet.wire)
-                if departure >= 0:
-                    count(packet)  # the tail's tally: nothing reads the packet on the way
-                    schedule_at(departure + total_ns, sink, packet)
-
-            return delivered
+        schedule_at = self.sim.schedule_at
 
         def sent(packet: Packet) -> None:
             departure = depart(packet, packet.wire)
