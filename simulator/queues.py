@@ -160,13 +160,15 @@ class RateServer:
     @property
     def queue_packets(self) -> int:
         """Packets waiting (not counting the one in service)."""
-        self._started(self.sim.now)
+        if self._starts:  # served by depart_in_order
+            self._started(self.sim.now)
         return len(self._queue) + len(self._starts)
 
     @property
     def queue_bytes(self) -> int:
         """Bytes waiting (not counting the packet in service)."""
-        self._started(self.sim.now)
+        if self._starts:  # served by depart_in_order (TCP small queues read this per segment)
+            self._started(self.sim.now)
         return self._queued_bytes
 
     @property

@@ -347,10 +347,9 @@ class Dataplane:
         self.capture: Capture | None = None
         self.queue_drops: dict[str, Drop] = {}  # server name -> the Drop it reports
         self.fused: list[FusedTail] = []  # the tails run as one stage (see _fused_tail)
-        # What in_order_sources needs: each NIC stage built and its server, how many were
-        # built per NIC, and the fused tails that only record, by stage, with a departure time.
+        # What in_order_sources needs: each NIC stage built (one per path through it) and its
+        # server, and the fused tails that only record, by stage, with a departure time.
         self._nic_stages: dict[Stage, RateServer] = {}
-        self._nic_uses: Counter[str] = Counter()
         self._record_tails: dict[Stage, Callable[[int, Packet], None]] = {}
 
     # -- drops ------------------------------------------------------------------------------
@@ -745,8 +744,9 @@ class Dataplane:
             server = self._nic_stages.get(flow.path[0])
             if server is not None:
                 entering.setdefault(server.name, []).append(flow)
+        paths_through = Counter(server.name for server in self._nic_stages.values())
         for server_name, flows in entering.items():
-            if len(flows) != self._nic_uses[server_name]:
+            if len(flows) != paths_through[server_name]:
                 continue  # other paths (transit, replies, TCP) enter it too
             for flow in flows:
                 flow.path = (self._in_order_stage(flow.path), *flow.path[1:])
@@ -851,7 +851,6 @@ class Dataplane:
             stage = lambda p: server.put(p, p.wire)  # noqa: E731 - line rates meter what is sent
             if isinstance(step, NicStep):
                 self._nic_stages[stage] = server
-                self._nic_uses[server.name] += 1
             return stage
         if isinstance(
             step,
