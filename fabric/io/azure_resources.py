@@ -431,8 +431,7 @@ class _Builder:
         p = r.properties
         groups = {}
         for side in ("source", "destination"):
-            ids = ref_ids(p.get(f"{side}ApplicationSecurityGroups"))
-            names = tuple(n for i in ids if (n := name_from_id(i, "applicationSecurityGroups")))
+            names = _names(p.get(f"{side}ApplicationSecurityGroups"), "applicationSecurityGroups")
             prefixes = _side(p, f"{side}AddressPrefix", f"{side}AddressPrefixes")
             if names and prefixes:
                 raise BadValueError(

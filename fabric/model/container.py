@@ -123,8 +123,7 @@ class Fabric:
         current = self._get(self.vnets, vnet, "VNet")
         if name in current.subnet_names:
             raise FabricError(f"VNet {vnet} already has a subnet named {name!r}")
-        endpoints = service_endpoints
-        endpoints = (endpoints,) if isinstance(endpoints, str) else tuple(endpoints)
+        endpoints = _names(service_endpoints)
         subnet = Subnet(name, address_prefix, nsg, route_table, endpoints, nat_gateway=nat_gateway)
         self.vnets[vnet] = attrs.evolve(current, subnets=(*current.subnets, subnet))
         return subnet
@@ -514,7 +513,7 @@ class Fabric:
         )
         for item in items:
             self._get(self.network_groups, item.network_group, "network group")
-        hub_names = (hubs,) if isinstance(hubs, str) else tuple(hubs)
+        hub_names = _names(hubs)
         for hub in hub_names:
             self._get(self.vnets, hub, "VNet")
         config = ConnectivityConfiguration(name, connectivity_topology, items, hub_names, **options)
@@ -534,7 +533,7 @@ class Fabric:
         (``collection``) of ``rules`` applied to the network ``groups`` (§5.3: evaluated
         before NSGs). Build richer ones as records with ``AdminRuleCollection``."""
         self._fresh(self.security_admin_configurations, name, "security admin configuration")
-        names = (groups,) if isinstance(groups, str) else tuple(groups)
+        names = _names(groups)
         for group in names:
             self._get(self.network_groups, group, "network group")
         rule_collection = AdminRuleCollection(collection, names, tuple(rules))
