@@ -139,3 +139,22 @@ def assert_same_run(ours, oracle) -> None:
     for a, b in zip(ours.flows, oracle.flows, strict=True):
         np.testing.assert_array_equal(a.latency_ns, b.latency_ns)
         np.testing.assert_array_equal(a.delivered_at_ns, b.delivered_at_ns)
+
+
+SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers"
+
+
+def rid(kind: str, name: str) -> str:
+    """The resource ID of the Microsoft.Network ``kind`` named ``name``, in resource group rg."""
+    return f"{SUB}/Microsoft.Network/{kind}/{name}"
+
+
+def round_trip(document):
+    """load -> to_yaml -> load gives the same fabric; returns the document loaded again."""
+    from fabric.io import to_yaml
+    from fabric.io.native import load_native
+    from fabric.io.yamlsource import load_yaml
+
+    again = load_native(load_yaml(to_yaml(document)), "round-trip.yaml")
+    assert again.fabric == document.fabric
+    return again

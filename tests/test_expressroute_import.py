@@ -13,18 +13,9 @@ import pytest
 from fabric.checks import validate
 from fabric.cli import main
 from fabric.control.plane import ControlPlane
-from fabric.io import InputError, load_topology, to_yaml
-from fabric.io.native import load_native
-from fabric.io.yamlsource import load_yaml
+from fabric.io import InputError, load_topology
 from fabric.watcher import connectivity
-
-SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers"
-
-
-def round_trip(document):
-    again = load_native(load_yaml(to_yaml(document)), "round-trip.yaml")
-    assert again.fabric == document.fabric
-    return again
+from tests.helpers import rid, round_trip
 
 
 def codes(document) -> list[str]:
@@ -219,10 +210,6 @@ def test_arm_microsoft_peering_and_global_reach_are_said_not_modelled(tmp_path):
 
 
 # -- az/REST --------------------------------------------------------------------------------------
-
-
-def rid(kind: str, name: str) -> str:
-    return f"{SUB}/Microsoft.Network/{kind}/{name}"
 
 
 REST = [

@@ -116,12 +116,7 @@ def test_a_connection_held_by_tcp_small_queues_gives_the_event_driven_results():
     """Long enough for TCP small queues to hold the sender at its NIC: the queue it reads at an
     instant where a service starts is the event-driven NIC's (a NIC that knew its departures
     on arrival read one segment less there, and the latencies differed)."""
-    fabric = Fabric()
-    for i, region in ((1, "westeurope"), (2, "northeurope")):
-        fabric.vnet(f"v{i}", region, f"10.{i}.0.0/16")
-        fabric.subnet(f"v{i}", "app", f"10.{i}.0.0/24")
-        fabric.host(f"v{i}", f"vm{i}", "app", f"10.{i}.0.4", bandwidth_mbps=1000)
-    fabric.peer("v1", "v2")
+    fabric = _two_vms()  # 1 Gbps NICs, West Europe to North Europe
     flows = [_tcp("t", "vm1", "vm2", 0.2)]
     ours = simulate(fabric, flows, engine="events")
     with pytest.MonkeyPatch.context() as patch:

@@ -12,18 +12,9 @@ import pytest
 
 from fabric.checks import validate
 from fabric.control.plane import ControlPlane
-from fabric.io import load_topology, to_yaml
-from fabric.io.native import load_native
-from fabric.io.yamlsource import load_yaml
+from fabric.io import load_topology
 from fabric.watcher import connectivity
-
-SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers"
-
-
-def round_trip(document):
-    again = load_native(load_yaml(to_yaml(document)), "round-trip.yaml")
-    assert again.fabric == document.fabric
-    return again
+from tests.helpers import rid, round_trip
 
 
 def codes(document) -> list[str]:
@@ -123,10 +114,6 @@ def test_arm_idle_timeout_defaults_to_4_minutes(tmp_path):
 
 
 # -- az/REST --------------------------------------------------------------------------------------
-
-
-def rid(kind: str, name: str) -> str:
-    return f"{SUB}/Microsoft.Network/{kind}/{name}"
 
 
 NAT = {

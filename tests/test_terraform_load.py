@@ -11,10 +11,9 @@ import pytest
 
 from fabric.checks import validate
 from fabric.control.peering import peering_state
-from fabric.io import load_topology, to_yaml
-from fabric.io.native import load_native
+from fabric.io import load_topology
 from fabric.io.terraform import diagnostics as codes
-from fabric.io.yamlsource import load_yaml
+from tests.helpers import round_trip
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "terraform"
 DATA = Path(__file__).resolve().parent / "data" / "terraform"
@@ -25,13 +24,6 @@ needs_corpus = pytest.mark.skipif(
 
 def codes_of(document) -> list[str]:
     return [f.code for f in document.findings]
-
-
-def round_trip(document):
-    """load -> to_yaml -> load gives the same fabric."""
-    again = load_native(load_yaml(to_yaml(document)), "round-trip.yaml")
-    assert again.fabric == document.fabric
-    return again
 
 
 # -- the shared corpus -------------------------------------------------------------------------
