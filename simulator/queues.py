@@ -159,16 +159,23 @@ class RateServer:
 
     @property
     def queue_packets(self) -> int:
-        """Packets waiting (not counting the one in service)."""
+        """Packets waiting (not counting the one in service), by rule 1: at an instant where a
+        service ends, the next packet has started, whether or not its event has run."""
         if self._starts:  # served by depart_in_order
             self._started(self.sim.now)
+        elif self._queue and self._busy_until == self.sim.now:
+            return len(self._queue) - 1
         return len(self._queue) + len(self._starts)
 
     @property
     def queue_bytes(self) -> int:
-        """Bytes waiting (not counting the packet in service)."""
-        if self._starts:  # served by depart_in_order (TCP small queues read this per segment)
+        """Bytes waiting (not counting the packet in service), by rule 1 as ``queue_packets``:
+        TCP small queues read this per segment, and what they read must not depend on the
+        order of the instant's events."""
+        if self._starts:  # served by depart_in_order
             self._started(self.sim.now)
+        elif self._queue and self._busy_until == self.sim.now:
+            return self._queued_bytes - self._queue[0][1]
         return self._queued_bytes
 
     @property

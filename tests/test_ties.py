@@ -235,3 +235,31 @@ def test_two_flows_meeting_at_a_full_tunnel_in_the_same_nanosecond_agree_in_both
     for a, b in zip(events.flows, batch.flows, strict=True):
         np.testing.assert_array_equal(a.latency_ns, b.latency_ns)
         np.testing.assert_array_equal(a.delivered_at_ns, b.delivered_at_ns)
+
+
+@pytest.mark.parametrize("finish_first", [True, False])
+def test_the_queue_read_at_an_instant_where_a_service_ends_is_the_same_in_either_order(
+    finish_first,
+):
+    """Rule 1 for reads (TCP small queues read ``queue_bytes``): at the instant the packet in
+    service leaves, the next one has started, whether or not the finish event ran yet; and
+    the server driven by ``depart_in_order`` reads the same."""
+    reads = {}
+    for mode in ("events", "in_order"):
+        sim = Simulation()
+        server = RateServer(sim, 8_000_000_000, lambda item: None, min_service_ns=1)
+
+        def read(_, mode=mode, sim=sim, server=server):
+            reads[mode] = (server.queue_bytes, server.queue_packets)
+
+        if not finish_first:  # scheduled before the first packet's finish event: runs first
+            sim.schedule_at(1_000, read)
+        for item in range(3):  # 1,000 B at 8 Gbit/s: 1,000 ns each, all at t = 0
+            if mode == "events":
+                server.put(item, 1_000)
+            else:
+                server.depart_in_order(item, 1_000)
+        if finish_first:
+            sim.schedule_at(1_000, read)
+        sim.run()
+    assert reads["events"] == reads["in_order"] == (1_000, 1)

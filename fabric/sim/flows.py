@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 
@@ -430,6 +431,18 @@ class TcpFlow:
         self.next_expected = 0  # the segment after the highest received: a gap shows a loss
         self.out_of_order_until_ns = -1  # after a gap every segment is ACKed at once till then
         self.delack_event: object | None = None  # the delayed-ACK timer (lazy, as the RTO's)
+        # The two ends meet at an instant in either order (a segment reaches the receiver as
+        # an ACK reaches the sender), so what one end reads of the other is that state as it
+        # stood when the instant began: the receiver reads the sender's smoothed RTT, the
+        # sender the receiver's window. Each keeps the value from before its first change in
+        # the instant: (instant, value then).
+        self._srtt_before: tuple[int, float | None] = (-1, None)
+        self._window_before: tuple[int, int] = (-1, 0)
+        # Timers run after the packets of their instant (see _timer).
+        self._delack_due = self._timer(self._on_delack)
+        self._rto_due = self._timer(self._on_rto)
+        self._resume_due = self._timer(self._resume)
+        self._sack_due = self._timer(self._sack)
         # What each ACK on its way back acknowledges, by its number (the last segment it
         # covers): the cumulative ACK and SACK blocks the real header would carry.
         self.ack_covers: dict[int, list[int]] = {}
@@ -437,9 +450,10 @@ class TcpFlow:
         self.stop_ns = round(min(spec.start_s + spec.duration_s, horizon_s) * NS_PER_S)
         self.outstanding: dict[int, int] = {}  # sequence -> send time, of unacknowledged data
         # Segments the receiver has but whose ACK was lost on the way back: still in flight
-        # for the sender, which does not know; the next ACK (cumulative) covers them, else the
-        # retransmission timer writes them off.
-        self.unconfirmed: list[int] = []
+        # for the sender, which does not know; an ACK sent after the lost one (cumulative)
+        # covers them, else the retransmission timer writes them off. By the lost ACK:
+        # (when it was sent, its number, the segments it covered).
+        self.unconfirmed: list[tuple[int, int, list[int]]] = []
         self.next_seq = 0
         self.established = False
         self.rto_event: object | None = None
@@ -451,7 +465,7 @@ class TcpFlow:
             max(2 * self.segment_bytes, round(self.nic.rate_bps * TSQ_MS / 8_000)),
         )
         self.waiting_for_nic = False
-        self.acks = 0  # ACKs received: SACK learns of a loss only through a later one
+        self.last_ack_ns = -1  # when an ACK last arrived: SACK learns of a loss only by one
         self.unnoticed: list[int] = []  # losses no ACK has revealed yet (nothing got through)
 
     def _resolve(self, dataplane: Dataplane) -> None:
@@ -474,12 +488,36 @@ class TcpFlow:
 
     # -- the handshake
 
+    def _timer(self, callback: Callable[[object], None]) -> Callable[[object], None]:
+        """``callback`` as a timer: when it falls due, it waits for the packets that arrive in
+        the same instant (it goes to the back of the instant, once), so that what it finds
+        does not depend on the order in which the instant's events were scheduled. Every
+        packet of an instant was scheduled before it (no element passes a packet on in zero
+        time), so all of them run first."""
+        schedule = self.sim.schedule
+
+        def due(argument: object) -> None:
+            schedule(0, callback, argument)
+
+        return due
+
+    def _srtt_seen(self, now: int) -> float | None:
+        """The sender's smoothed RTT as it stood when the instant began (see __init__)."""
+        at, before = self._srtt_before
+        return before if at == now else self.sender.rto.srtt_ns
+
+    def _window_seen(self, now: int) -> int:
+        """The receiver's window as it stood when the instant began (see __init__)."""
+        at, before = self._window_before
+        return before if at == now else self.receiver.window_bytes
+
     def start(self) -> None:
         """The SYN and its retries (RTO doubling from 1 s, as Linux), while the flow lasts."""
         schedule = tcp.syn_retry_schedule()
+        send = self._timer(self._send_syn)
         for offset in schedule.send_times_ns:
             if self.start_ns + offset < max(self.stop_ns, self.start_ns + 1):
-                self.sim.schedule_at(self.start_ns + offset, self._send_syn)
+                self.sim.schedule_at(self.start_ns + offset, send)
         self.stats.status = CONNECTION_FAILED  # until a SYN-ACK arrives
 
     def _send_syn(self, _: object = None) -> None:
@@ -491,8 +529,8 @@ class TcpFlow:
     # -- data
 
     def _pump(self, _: object = None) -> None:
-        window = self.sender.usable_window_segments(self.receiver.window_bytes)
         now = self.sim.now
+        window = self.sender.usable_window_segments(self._window_seen(now))
         nic = self.nic
         while len(self.outstanding) < window and now < self.stop_ns:
             if nic.queue_bytes >= self.tsq_bytes:  # TCP small queues: wait for the NIC
@@ -513,7 +551,7 @@ class TcpFlow:
             return
         self.waiting_for_nic = True
         excess = self.nic.queue_bytes - self.tsq_bytes // 2
-        self.sim.schedule(max(1, -(-excess * 8_000_000_000 // self.nic.rate_bps)), self._resume)
+        self.sim.schedule(max(1, -(-excess * 8_000_000_000 // self.nic.rate_bps)), self._resume_due)
 
     def _resume(self, _: object = None) -> None:
         self.waiting_for_nic = False
@@ -537,7 +575,11 @@ class TcpFlow:
             reply = Packet(self.reverse, SYN, SYN_BYTES, now, self.ack_path, self.ttl, 0)
             self.ack_path[0](reply)
             return
-        self.receiver.on_data(now, packet.payload, self.sender.rto.srtt_ns)
+        receiver = self.receiver
+        window = receiver.window_bytes
+        receiver.on_data(now, packet.payload, self._srtt_seen(now))
+        if receiver.window_bytes != window and self._window_before[0] != now:
+            self._window_before = (now, window)
         seq = packet.seq
         unacked = self.unacked
         unacked.append(seq)
@@ -562,7 +604,7 @@ class TcpFlow:
             if len(unacked) == 1:  # it waits for a companion, at most the delayed-ACK time
                 self.unacked_since_ns = now
                 if self.delack_event is None:
-                    self.delack_event = self.sim.schedule(self.acking.delay_ns, self._on_delack)
+                    self.delack_event = self.sim.schedule(self.acking.delay_ns, self._delack_due)
             return
         self._acknowledge(now)
 
@@ -582,17 +624,18 @@ class TcpFlow:
             return
         due = self.unacked_since_ns + self.acking.delay_ns
         if due > self.sim.now:
-            self.delack_event = self.sim.schedule_at(due, self._on_delack)
+            self.delack_event = self.sim.schedule_at(due, self._delack_due)
             return
         self._acknowledge(self.sim.now)
 
     def dropped(self, packet: Packet, drop: Drop) -> None:
         self.stats.lose(packet, drop)
         if packet.seq != SYN:  # SACK tells the sender about a hole about one round trip later
-            self.sim.schedule(self._round_trip_ns(), self._sack, (packet.seq, self.acks))
+            now = self.sim.now
+            self.sim.schedule(self._round_trip_ns(), self._sack_due, (packet.seq, now))
 
     def _round_trip_ns(self) -> int:
-        srtt = self.sender.rto.srtt_ns
+        srtt = self._srtt_seen(self.sim.now)
         if srtt is not None:
             return max(1, round(srtt))
         base = (self.forwarding.latency_ms or 0.0) + (self.ack_forwarding.latency_ms or 0.0)
@@ -600,10 +643,10 @@ class TcpFlow:
 
     def _sack(self, loss: tuple[int, int]) -> None:
         """A round trip after a loss: SACK reveals it if an ACK came back since (a later
-        segment got through); if none did (the path is down), only a later ACK or the
-        retransmission timer will."""
-        seq, acks_then = loss
-        if self.acks == acks_then:
+        segment got through; one in the instant of the loss counts); if none did (the path is
+        down), only a later ACK or the retransmission timer will."""
+        seq, lost_ns = loss
+        if self.last_ack_ns < lost_ns:
             self.unnoticed.append(seq)
             return
         self._on_loss(seq)
@@ -624,7 +667,7 @@ class TcpFlow:
                 self.stats.status = None
                 self._pump()
             return
-        self.acks += 1
+        self.last_ack_ns = now
         outstanding = self.outstanding
         first_sent = last_sent = None
         acked = 0
@@ -635,16 +678,15 @@ class TcpFlow:
                 last_sent = sent
                 if first_sent is None:
                     first_sent = sent
-        if self.unconfirmed:  # a cumulative ACK also covers what lost ACKs did
-            for seq in self.unconfirmed:
-                if outstanding.pop(seq, None) is not None:
-                    acked += 1
-            self.unconfirmed = []
+        if self.unconfirmed:  # a cumulative ACK also covers what lost ACKs sent before it did
+            acked += self._confirm(packet)
         if not acked:
             return
         # The timer's RTT sample runs from the earliest segment the ACK covers (RFC 7323 §4.3:
         # with delayed ACKs the echoed timestamp is the oldest one's), the congestion
         # control's from the newest (Linux's ca_rtt): see TcpSender.on_ack.
+        if self._srtt_before[0] != now:
+            self._srtt_before = (now, self.sender.rto.srtt_ns)
         if first_sent is None:
             self.sender.on_ack(now, acked, None)
         else:
@@ -656,10 +698,26 @@ class TcpFlow:
                 self._on_loss(seq)
         self._pump()
 
+    def _confirm(self, ack: Packet) -> int:
+        """Take off what lost ACKs sent before ``ack`` covered (``ack`` is cumulative); the
+        number of segments that were still outstanding."""
+        confirmed = 0
+        kept = []
+        for lost in self.unconfirmed:
+            if lost[:2] < (ack.sent_ns, ack.seq):
+                for seq in lost[2]:
+                    if self.outstanding.pop(seq, None) is not None:
+                        confirmed += 1
+            else:
+                kept.append(lost)
+        self.unconfirmed = kept
+        return confirmed
+
     def on_reverse_lost(self, packet: Packet) -> None:
         if packet.seq == SYN:
             return  # the SYN is resent on its own timer
-        self.unconfirmed += self.ack_covers.pop(packet.seq)  # a later ACK will cover them
+        # A later ACK will cover them.
+        self.unconfirmed.append((packet.sent_ns, packet.seq, self.ack_covers.pop(packet.seq)))
 
     # -- the retransmission timer (lazy: an ACK moves the time it was armed at, the one
     # pending event re-arms itself when it fires early, so no event is ever cancelled; the
@@ -669,7 +727,7 @@ class TcpFlow:
     def _arm_rto(self) -> None:
         self.rto_armed_ns = now = self.sim.now
         if self.rto_event is None:
-            self.rto_event = self.sim.schedule_at(now + self.sender.rto_ns, self._on_rto)
+            self.rto_event = self.sim.schedule_at(now + self.sender.rto_ns, self._rto_due)
 
     def _rearm_rto(self) -> None:
         self.rto_armed_ns = self.sim.now if self.outstanding else None
@@ -681,7 +739,7 @@ class TcpFlow:
             return
         deadline = armed + self.sender.rto_ns
         if deadline > self.sim.now:  # progress since it was armed: wait for the new deadline
-            self.rto_event = self.sim.schedule_at(deadline, self._on_rto)
+            self.rto_event = self.sim.schedule_at(deadline, self._rto_due)
             return
         inflight = len(self.outstanding) * self.mss
         self.outstanding.clear()  # everything in flight is given up (go-back-N after RTO)
