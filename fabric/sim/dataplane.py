@@ -348,9 +348,11 @@ class Dataplane:
         self.queue_drops: dict[str, Drop] = {}  # server name -> the Drop it reports
         self.fused: list[FusedTail] = []  # the tails run as one stage (see _fused_tail)
         # What in_order_sources needs: each NIC stage built (one per path through it) and its
-        # server, and the fused tails that only record, by stage, with a departure time.
+        # server, and the fused tails by stage: those that only record, with a departure time,
+        # and the others as (their tally's count, their summed delay, the sink).
         self._nic_stages: dict[Stage, RateServer] = {}
         self._record_tails: dict[Stage, Callable[[int, Packet], None]] = {}
+        self._carried_tails: dict[Stage, tuple[Callable[[Packet], None], int, Stage]] = {}
 
     # -- drops ------------------------------------------------------------------------------
 
@@ -712,6 +714,7 @@ class Dataplane:
                 count(packet)
                 sink(packet)
 
+            self._carried_tails[delivered] = (count, 0, sink)
             return delivered
         travel = Delay(self.sim, total_ns, sink, name="tail")
 
@@ -719,23 +722,27 @@ class Dataplane:
             count(packet)
             travel.put(packet)
 
+        self._carried_tails[carried] = (count, total_ns, sink)
         return carried
 
-    def in_order_sources(self, open_loop: list) -> None:
-        """Let the VM NICs that only open-loop flows' packets enter, straight from their
-        schedule, know each departure on arrival (``RateServer.depart_in_order``): such a NIC
-        needs no event per packet, and a packet whose path then only records its delivery (a
-        fused tail, ``_fused_tail``) needs none after it was sent. The schedule sends an
-        instant's packets in tie order (``OpenLoopSchedule``), which is what that needs; the
-        results are those of the event-driven NIC, packet for packet. Called once the run's
-        flows exist, before it starts; not in runs with events or a capture (as fused tails).
+    def in_order_sources(self, open_loop: list, connections: list = ()) -> None:
+        """Let the VM NICs whose arrivals come in time and tie order know each departure on
+        arrival (``RateServer.depart_in_order``): such a NIC needs no event per packet, and a
+        packet whose path then runs as a fused tail (``_fused_tail``) needs one event at most,
+        its delivery (none when the tail only records it). The results are those of the
+        event-driven NIC, packet for packet. Called once the run's flows exist, before it
+        starts; not in runs with events or a capture (as fused tails). In order are:
 
-        Not for a NIC that a TCP connection uses, even alone: its sender reads the queue (TCP
-        small queues) and reacts to ACKs at instants where the order of same-nanosecond
-        events decides what it reads, and that order must stay the event-driven NIC's.
+        * the NICs that only open-loop flows' packets enter, straight from their schedule
+          (``OpenLoopSchedule`` sends an instant's packets in tie order);
+        * both NICs of a TCP connection whose paths, each way, are its NIC and a fused tail,
+          and whose NICs nothing else enters (its data one, its ACKs the other). Its sender
+          sends in time and sequence order; it meets no other flow anywhere, so only the
+          order of its own events could change when they are scheduled earlier, and its
+          outcome does not depend on that order (``fabric.sim.flows.TcpFlow``).
 
-        ``open_loop``: the run's open-loop flows; the first stage of their ``path`` is
-        rewritten here.
+        ``open_loop``, ``connections``: the run's open-loop and TCP flows; the first stage of
+        their ``path`` (and ``ack_path``) is rewritten here.
         """
         if self.dynamic or self.capture is not None:
             return
@@ -751,6 +758,23 @@ class Dataplane:
             for flow in flows:
                 flow.path = (self._in_order_stage(flow.path), *flow.path[1:])
 
+        def alone(path: tuple[Stage, ...]) -> bool:
+            server = self._nic_stages.get(path[0])
+            return (
+                server is not None
+                and paths_through[server.name] == 1
+                and len(path) == 2
+                and path[1] in self._carried_tails
+            )
+
+        for connection in connections:
+            if alone(connection.path) and alone(connection.ack_path):
+                connection.path = (self._in_order_stage(connection.path), connection.path[1])
+                connection.ack_path = (
+                    self._in_order_stage(connection.ack_path),
+                    connection.ack_path[1],
+                )
+
     def _in_order_stage(self, path: tuple[Stage, ...]) -> Stage:
         """The first stage of ``path``, a NIC whose departures are known on arrival."""
         depart = self._nic_stages[path[0]].depart_in_order
@@ -764,6 +788,17 @@ class Dataplane:
 
             return recorded
         schedule_at = self.sim.schedule_at
+        carried = self._carried_tails.get(path[1]) if len(path) > 1 else None
+        if carried is not None:
+            count, total_ns, sink = carried
+
+            def delivered(packet: Packet) -> None:
+                departure = depart(packet, packet.wire)
+                if departure >= 0:
+                    count(packet)  # the tail's tally: nothing reads the packet on the way
+                    schedule_at(departure + total_ns, sink, packet)
+
+            return delivered
 
         def sent(packet: Packet) -> None:
             departure = depart(packet, packet.wire)

@@ -117,7 +117,7 @@ def simulate(
         runner = EventRunner(sim, dataplane, params, event_list, flows, horizon_ns)
         runner.start()
     open_loop = [f for f in flows if isinstance(f, OpenLoopFlow)]
-    dataplane.in_order_sources(open_loop)
+    dataplane.in_order_sources(open_loop, [f for f in flows if isinstance(f, TcpFlow)])
     OpenLoopSchedule(sim, open_loop).start()
     for flow in flows:
         if isinstance(flow, TcpFlow):
