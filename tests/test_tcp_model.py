@@ -716,3 +716,35 @@ def test_hystart_leaves_slow_start_before_a_deep_queue_overflows():
 def test_flight_driver_is_deterministic():
     link = tcp.Bottleneck(500e6, 20 * MS, 1_250_000)
     assert _flow(tcp.LINUX, link, 1 * S) == _flow(tcp.LINUX, link, 1 * S)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(  # runs of ACKs with one RTT sample each (rounds whose minimum rises and falls)
+        st.tuples(
+            st.sampled_from([MS // 2, MS, 2 * MS]),  # time between the run's ACKs
+            st.sampled_from([None, 10 * MS, 12 * MS, 15 * MS, 20 * MS, 25 * MS]),  # their RTT
+            st.sampled_from([1, 2, 3]),  # segments each acknowledges
+            st.integers(1, 12),  # ACKs in the run
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_hystart_judges_a_settled_round_once_as_if_it_judged_every_ack(acks):
+    """A round judged "no rise" in standard slow start is not judged again (its minimum RTT
+    only falls): the same phases and increments as judging on every ACK past the eighth."""
+
+    class EveryAck(tcp.HyStartPlusPlus):
+        def on_ack(self, now_ns, acked_segments, rtt_ns):
+            self._settled_round = -1  # forget any settled round: judge again
+            return super().on_ack(now_ns, acked_segments, rtt_ns)
+
+    ours, oracle = tcp.HyStartPlusPlus(), EveryAck()
+    now = 0
+    for gap, rtt, segments, count in acks:
+        for _ in range(count):
+            now += gap
+            assert ours.on_ack(now, segments, rtt) == oracle.on_ack(now, segments, rtt)
+            assert ours.phase is oracle.phase
+            assert ours.css_baseline_min_rtt_ns == oracle.css_baseline_min_rtt_ns

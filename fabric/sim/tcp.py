@@ -336,6 +336,10 @@ class HyStartPlusPlus:
         self.rtt_sample_count = 0
         self.css_baseline_min_rtt_ns = math.inf
         self.css_round_count = 0
+        # The round whose judgement in standard slow start came out "no rise": within a round
+        # the minimum RTT only falls, so it cannot come out otherwise until the next round (or
+        # a switch from CSS, which a "no rise" in this round rules out), and is not redone.
+        self._settled_round = -1
 
     def on_ack(self, now_ns: int, acked_segments: float, rtt_ns: int | None) -> float:
         p = self.params
@@ -351,7 +355,7 @@ class HyStartPlusPlus:
         if rtt_ns is not None:
             self.current_round_min_rtt_ns = min(self.current_round_min_rtt_ns, rtt_ns)
             self.rtt_sample_count += 1
-        if self.rtt_sample_count >= p.n_rtt_sample:
+        if self.rtt_sample_count >= p.n_rtt_sample and self._settled_round != self.rounds.count:
             self._judge_round()
         return increment
 
@@ -370,12 +374,15 @@ class HyStartPlusPlus:
         current, last = self.current_round_min_rtt_ns, self.last_round_min_rtt_ns
         if self.phase is SlowStartPhase.STANDARD:
             if math.isinf(current) or math.isinf(last):
+                self._settled_round = self.rounds.count  # no last round to compare with
                 return
             threshold = max(p.min_rtt_thresh_ns, min(last / p.min_rtt_divisor, p.max_rtt_thresh_ns))
             if current >= last + threshold:
                 self.css_baseline_min_rtt_ns = current
                 self.css_round_count = 0
                 self.phase = SlowStartPhase.CSS
+            else:
+                self._settled_round = self.rounds.count
         elif current < self.css_baseline_min_rtt_ns:
             # The RTT rise was spurious: resume standard slow start.
             self.css_baseline_min_rtt_ns = math.inf
