@@ -172,8 +172,11 @@ class RateServer:
         """Bytes waiting (not counting the packet in service), by rule 1 as ``queue_packets``:
         TCP small queues read this per segment, and what they read must not depend on the
         order of the instant's events."""
-        if self._starts:  # served by depart_in_order
-            self._started(self.sim.now)
+        waiting = self._starts
+        if waiting:  # served by depart_in_order: _started(now) inlined, as in depart_in_order
+            now = self.sim.now
+            while waiting and waiting[0][0] <= now:
+                self._queued_bytes -= waiting.popleft()[1]
         elif self._queue and self._busy_until == self.sim.now:
             return self._queued_bytes - self._queue[0][1]
         return self._queued_bytes

@@ -349,10 +349,10 @@ class Dataplane:
         self.fused: list[FusedTail] = []  # the tails run as one stage (see _fused_tail)
         # What in_order_sources needs: each NIC stage built (one per path through it) and its
         # server, and the fused tails by stage: those that only record, with a departure time,
-        # and the others as (their tally's count, their summed delay, the sink).
+        # and the others as (their tally, their summed delay, the sink).
         self._nic_stages: dict[Stage, RateServer] = {}
         self._record_tails: dict[Stage, Callable[[int, Packet], None]] = {}
-        self._carried_tails: dict[Stage, tuple[Callable[[Packet], None], int, Stage]] = {}
+        self._carried_tails: dict[Stage, tuple[FusedTail, int, Stage]] = {}
 
     # -- drops ------------------------------------------------------------------------------
 
@@ -714,7 +714,7 @@ class Dataplane:
                 count(packet)
                 sink(packet)
 
-            self._carried_tails[delivered] = (count, 0, sink)
+            self._carried_tails[delivered] = (tally, 0, sink)
             return delivered
         travel = Delay(self.sim, total_ns, sink, name="tail")
 
@@ -722,7 +722,7 @@ class Dataplane:
             count(packet)
             travel.put(packet)
 
-        self._carried_tails[carried] = (count, total_ns, sink)
+        self._carried_tails[carried] = (tally, total_ns, sink)
         return carried
 
     def in_order_sources(self, open_loop: list, connections: list = ()) -> None:
@@ -790,12 +790,20 @@ class Dataplane:
         schedule_at = self.sim.schedule_at
         carried = self._carried_tails.get(path[1]) if len(path) > 1 else None
         if carried is not None:
-            count, total_ns, sink = carried
+            tally, total_ns, sink = carried
+            hops = len(tally.switches)
 
             def delivered(packet: Packet) -> None:
                 departure = depart(packet, packet.wire)
                 if departure >= 0:
-                    count(packet)  # the tail's tally: nothing reads the packet on the way
+                    # The tail's tally (tally.count() inlined, once per packet): nothing
+                    # reads the packet on the way.
+                    tally.packets += 1
+                    tally.wire += packet.wire
+                    tally.inner += packet.size
+                    packet.ttl -= hops
+                    if tally.decapsulates:
+                        packet.wire = packet.size
                     schedule_at(departure + total_ns, sink, packet)
 
             return delivered

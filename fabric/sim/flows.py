@@ -378,9 +378,6 @@ class _Reverse:
         self.five_tuple = five_tuple
         self.rank = connection.rank
 
-    def delivered(self, packet: Packet) -> None:
-        self.tcp.on_reverse(packet)
-
     def dropped(self, packet: Packet, drop: Drop) -> None:
         self.tcp.on_reverse_lost(packet)
 
@@ -476,7 +473,7 @@ class TcpFlow:
         )
         # The reverse direction of an allowed connection: NSGs are stateful (§5.3).
         self.ack_path, self.ack_forwarding = dataplane.resolve(
-            dst, src, "Tcp", sport, port, self.reverse.delivered, established=True
+            dst, src, "Tcp", sport, port, self.on_reverse, established=True
         )
 
     def reroute(self, dataplane: Dataplane) -> None:
@@ -530,21 +527,24 @@ class TcpFlow:
 
     def _pump(self, _: object = None) -> None:
         now = self.sim.now
-        window = self.sender.usable_window_segments(self._window_seen(now))
-        nic = self.nic
-        while len(self.outstanding) < window and now < self.stop_ns:
-            if nic.queue_bytes >= self.tsq_bytes:  # TCP small queues: wait for the NIC
-                self._wait_for_nic()
-                break
-            seq = self.next_seq
-            self.next_seq += 1
-            self.outstanding[seq] = now
-            self.stats.sent += 1
-            packet = Packet(self, seq, self.segment_bytes, now, self.path, self.ttl, self.mss)
-            self.path[0](packet)
-        if self.outstanding and self.rto_armed_ns is None:
+        window = self.sender.usable_window_bytes(self._window_seen(now)) // self.mss
+        outstanding = self.outstanding
+        if len(outstanding) < window and now < self.stop_ns:
+            nic, tsq_bytes, path, stats = self.nic, self.tsq_bytes, self.path, self.stats
+            send, size, ttl, mss = path[0], self.segment_bytes, self.ttl, self.mss
+            while len(outstanding) < window:
+                if nic.queue_bytes >= tsq_bytes:  # TCP small queues: wait for the NIC
+                    self._wait_for_nic()
+                    break
+                seq = self.next_seq
+                self.next_seq = seq + 1
+                outstanding[seq] = now
+                stats.sent += 1
+                send(Packet(self, seq, size, now, path, ttl, mss))
+        if outstanding and self.rto_armed_ns is None:
             self._arm_rto()
-        self._note_steady(now)
+        if self.stats.steady_from_ns is None:
+            self._note_steady(now)
 
     def _wait_for_nic(self) -> None:
         if self.waiting_for_nic:
@@ -559,8 +559,8 @@ class TcpFlow:
 
     def _note_steady(self, now: int) -> None:
         """Start-up is over once the sender leaves slow start or another limit than its
-        congestion window binds (the receive window)."""
-        if self.stats.steady_from_ns is not None or not self.established:
+        congestion window binds (the receive window). Called while it is not over."""
+        if not self.established:
             return
         if not self.sender.cc.in_slow_start or not self.sender.cwnd_limited:
             self.stats.steady_from_ns = now
@@ -577,7 +577,8 @@ class TcpFlow:
             return
         receiver = self.receiver
         window = receiver.window_bytes
-        receiver.on_data(now, packet.payload, self._srtt_seen(now))
+        at, srtt = self._srtt_before  # _srtt_seen(now) inlined: once per segment
+        receiver.on_data(now, packet.payload, srtt if at == now else self.sender.rto.srtt_ns)
         if receiver.window_bytes != window and self._window_before[0] != now:
             self._window_before = (now, window)
         seq = packet.seq
@@ -691,7 +692,8 @@ class TcpFlow:
             self.sender.on_ack(now, acked, None)
         else:
             self.sender.on_ack(now, acked, now - first_sent, now - last_sent)
-        self._rearm_rto()
+        # The timer re-armed (see below): what is left in flight is timed from now.
+        self.rto_armed_ns = now if outstanding else None
         if self.unnoticed:  # this ACK's SACK blocks show the holes
             holes, self.unnoticed = self.unnoticed, []
             for seq in holes:
@@ -728,9 +730,6 @@ class TcpFlow:
         self.rto_armed_ns = now = self.sim.now
         if self.rto_event is None:
             self.rto_event = self.sim.schedule_at(now + self.sender.rto_ns, self._rto_due)
-
-    def _rearm_rto(self) -> None:
-        self.rto_armed_ns = self.sim.now if self.outstanding else None
 
     def _on_rto(self, _: object = None) -> None:
         self.rto_event = None
