@@ -49,12 +49,14 @@ def test_each_end_reads_the_other_as_the_instant_began(ack_first):
     seen: list = []
     sim.now = 3_000_000
 
-    def grow(now, nbytes, rtt):
-        seen.append(rtt)
-        flow.receiver.window_bytes = 10 * window_before
-        return flow.receiver.window_bytes
+    class Growing(tcp.ReceiveWindow):
+        def on_data(self, now_ns, nbytes, rtt_ns):
+            seen.append(rtt_ns)
+            self.window_bytes = 10 * window_before
+            return self.window_bytes
 
-    flow.receiver.on_data = grow
+    flow.receiver = Growing(flow.receiver.profile)
+    flow.receiver.window_bytes = window_before
     flow.outstanding[2] = 0
     steps = [lambda: flow.on_reverse(_ack(flow, 1)), lambda: arrive(2)]
     for step in steps if ack_first else reversed(steps):

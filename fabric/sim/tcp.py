@@ -84,6 +84,13 @@ class RtoEstimator:
     A new sample clears the backoff.
     """
 
+    __slots__ = (
+        "backoff",
+        "params",
+        "rttvar_ns",
+        "srtt_ns",
+    )
+
     def __init__(self, params: RtoParams | None = None) -> None:
         self.params = params or RtoParams()
         self.srtt_ns: float | None = None
@@ -226,6 +233,11 @@ class RoundTracker:
     (now - rtt) instead of by sequence numbers, so the caller needs to pass nothing more.
     """
 
+    __slots__ = (
+        "count",
+        "start_ns",
+    )
+
     def __init__(self) -> None:
         self.start_ns: int | None = None
         self.count = 0
@@ -250,6 +262,11 @@ class RecoveryTracker:
     does not grow. When the caller does not know the lost segment's send time, a loss counts as
     new only outside recovery and at least one smoothed RTT after the last reduction.
     """
+
+    __slots__ = (
+        "in_recovery",
+        "reduced_at_ns",
+    )
 
     def __init__(self) -> None:
         self.reduced_at_ns: int | None = None
@@ -327,6 +344,18 @@ class HyStartPlusPlus:
     ``on_ack`` returns the window increment for one ACK; the controller applies it.
     """
 
+    __slots__ = (
+        "_settled_round",
+        "css_baseline_min_rtt_ns",
+        "css_round_count",
+        "current_round_min_rtt_ns",
+        "last_round_min_rtt_ns",
+        "params",
+        "phase",
+        "rounds",
+        "rtt_sample_count",
+    )
+
     def __init__(self, params: HyStartParams | None = None) -> None:
         self.params = params or HyStartParams()
         self.phase = SlowStartPhase.STANDARD
@@ -399,6 +428,15 @@ class _LossBasedControl:
     Subclasses supply ``_avoid`` (growth in congestion avoidance), ``_reduce`` (a loss event)
     and ``_timeout_ssthresh``.
     """
+
+    __slots__ = (
+        "_cwnd",
+        "_ssthresh",
+        "_timeouts_in_a_row",
+        "hystart",
+        "recovery",
+        "srtt_ns",
+    )
 
     def __init__(self, initial_window: float, hystart: HyStartParams | None) -> None:
         if not initial_window >= 1:
@@ -509,6 +547,8 @@ class RenoParams:
 class Reno(_LossBasedControl):
     """Slow start, +1 segment per round trip (acked/cwnd per ACK), halving once per window."""
 
+    __slots__ = ("params",)
+
     def __init__(self, params: RenoParams | None = None) -> None:
         self.params = params or RenoParams()
         super().__init__(self.params.initial_window, self.params.hystart)
@@ -566,6 +606,16 @@ class Cubic(_LossBasedControl):
     delayed ACKs (two segments per ACK) do not halve the growth. ssthresh uses cwnd where the RFC
     says flight size: the model's flows keep the window full.
     """
+
+    __slots__ = (
+        "_after_timeout",
+        "cwnd_prior",
+        "epoch_ns",
+        "k_s",
+        "params",
+        "w_est",
+        "w_max",
+    )
 
     def __init__(self, params: CubicParams | None = None) -> None:
         self.params = params or CubicParams()
@@ -824,6 +874,13 @@ class ReceiveWindow:
     maximum and never down.
     """
 
+    __slots__ = (
+        "_interval_bytes",
+        "_interval_start_ns",
+        "profile",
+        "window_bytes",
+    )
+
     def __init__(self, profile: ReceiveWindowProfile) -> None:
         self.profile = profile
         self.window_bytes = profile.initial_window_bytes
@@ -930,6 +987,14 @@ class TcpSender:
     timer. The send buffer (net.ipv4.tcp_wmem on Linux, autotuned there up to 4 MB) is not
     modelled unless ``send_buffer_bytes`` is given.
     """
+
+    __slots__ = (
+        "_other_limit_bytes",
+        "cc",
+        "mss_bytes",
+        "rto",
+        "send_buffer_bytes",
+    )
 
     def __init__(
         self,
