@@ -2,7 +2,8 @@
 
 Each element takes ``put(item, nbytes)`` and hands finished items to ``on_depart(item)``.
 Dropped items go to ``on_drop(item, reason)``. Counters: arrivals, departures, drops by reason.
-The queue discipline is FIFO; a subclass may change it by overriding ``_enqueue``/``_dequeue``.
+The queue discipline is FIFO (``RateServer``'s tie rule and queue reads rely on it: the item at
+the head of its queue is the next to start).
 """
 
 from __future__ import annotations

@@ -536,9 +536,12 @@ class TcpFlow:
     def _timer(self, callback: Callable[[object], None]) -> Callable[[object], None]:
         """``callback`` as a timer: when it falls due, it waits for the packets that arrive in
         the same instant (it goes to the back of the instant, once), so that what it finds
-        does not depend on the order in which the instant's events were scheduled. Every
-        packet of an instant was scheduled before it (no element passes a packet on in zero
-        time), so all of them run first."""
+        does not depend on the order in which the instant's events were scheduled. On a path
+        whose delays after the last server are fused (``Dataplane._fused_tail``), every
+        packet of an instant was scheduled before the instant began (every server holds a
+        packet 1 ns or more), so all of them run first. Where a path is not fused (runs with
+        timed events or a capture) a leg of 0 ms passes a packet on within its instant, and
+        a timer may still run before such a packet: those runs keep the engine's order."""
         schedule = self.sim.schedule
 
         def due(argument: object) -> None:
