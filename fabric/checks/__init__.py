@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from fabric.checks import (
     addresses,
     avnm,
+    bastion,
     encryption,
     expressroute,
     firewalls,
@@ -43,6 +44,7 @@ CHECKS: tuple[Check, ...] = (
     avnm.check_permissions,
     avnm.check_network_managers,
     security.check_nsgs,
+    bastion.check_bastion_subnet_nsgs,
     security.check_application_security_groups,
     routes.check_route_tables,
     routes.check_gateway_routes,
