@@ -531,7 +531,7 @@ class TcpFlow:
             self.records = self.records | self.forwarding.records
         self._resolve(dataplane)
 
-    # -- the handshake
+    # -- events of one instant (docs/assumptions.md, "Events of one nanosecond")
 
     def _timer(self, callback: Callable[[object], None]) -> Callable[[object], None]:
         """``callback`` as a timer: when it falls due, it waits for the packets that arrive in
@@ -558,6 +558,8 @@ class TcpFlow:
         """The receiver's window as it stood when the instant began (see __init__)."""
         at, before = self._window_before
         return before if at == now else self.receiver.window_bytes
+
+    # -- the handshake
 
     def start(self) -> None:
         """The SYN and its retries (RTO doubling from 1 s, as Linux), while the flow lasts."""
