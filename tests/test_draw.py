@@ -244,6 +244,31 @@ def test_sites_firewalls_appliances_and_expressroute_are_drawn():
         assert name in text
 
 
+def test_a_nat_gateway_is_drawn_under_the_vnet_of_its_subnets_with_its_findings():
+    """N18.1: a NAT gateway serves the subnets that name it; one with no public IP is a
+    warning, shown on it. One that no subnet names is attached to nothing and not drawn."""
+    net = hub_and_spokes()
+    net.nat_gateway("hub-nat", public_ip_count=0)
+    net.nat_gateway("idle-nat", public_ip_count=1)
+    subnet = net.vnets["hub"].subnets[0]
+    net.set_vnet(
+        attrs.evolve(
+            net.vnets["hub"],
+            subnets=(attrs.evolve(subnet, nat_gateway="hub-nat"), *net.vnets["hub"].subnets[1:]),
+        )
+    )
+    diagram = layout(net)
+    node = diagram.node("nat_gateway:hub-nat")
+    assert node.kind == "nat_gateway"
+    assert node.parent == "vnet:hub"
+    assert node.lines == ("NAT gateway", "0 public IP(s)", f"for {subnet.name}")
+    assert "NatGatewayWithoutPublicIp" in [b.code for b in node.badges]
+    assert "nat_gateway:idle-nat" not in {n.id for n in diagram.nodes}
+    assert "hub-nat" in render.mermaid(diagram)
+    assert '"nat_gateway:hub-nat"' in render.dot(diagram)
+    assert "hub-nat" in svg_text(render.image_bytes(diagram, "svg"))
+
+
 @pytest.mark.parametrize(
     ("scenario", "code", "element"),
     [

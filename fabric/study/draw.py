@@ -10,9 +10,9 @@ edges between the VNets their routes join, or a node for a large group. It recog
 hub-and-spoke (a VNet peered with more VNets than each of its neighbours) and places the spokes
 of a hub in its region on rings around it; other VNets sit in a grid in their region's box;
 on-premises sites and ExpressRoute circuits get a box of their own. Gateways, firewalls,
-appliances and route servers sit under their VNet. Above ``DENSE_SPOKES`` spokes a star is
-drawn compact (name and first prefix, no edge labels), so a hub with the 500 spokes Azure
-allows still renders.
+appliances, route servers and NAT gateways sit under their VNet. Above ``DENSE_SPOKES``
+spokes a star is drawn compact (name and first prefix, no edge labels), so a hub with the 500
+spokes Azure allows still renders.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from fabric.study.diagram import (
     GATEWAY,
     GROUP_LINK,
     GROUP_MEMBER,
+    NAT_GATEWAY,
     PEERING,
     ROUTE_SERVER,
     SITE,
@@ -522,6 +523,7 @@ def _appliance_nodes(fabric: Fabric, drafts: dict[str, _Draft]) -> list[Edge]:
         children.append(
             (f"route_server:{server.name}", ROUTE_SERVER, server.name, lines, server.vnet)
         )
+    children += _nat_gateway_children(fabric)
     for node_id, kind, name, lines, vnet in children:
         parent = _vnet_id(vnet)
         if parent not in drafts:
@@ -529,6 +531,26 @@ def _appliance_nodes(fabric: Fabric, drafts: dict[str, _Draft]) -> list[Edge]:
         drafts[node_id] = _Draft(node_id, kind, name, lines, drafts[parent].group, parent=parent)
         edges.append(Edge(f"attach:{node_id}", ATTACH, parent, node_id, (name,)))
     return edges
+
+
+def _nat_gateway_children(fabric: Fabric) -> list[tuple[str, str, str, list[str], str]]:
+    """A NAT gateway under the VNet of the subnets that name it (N18.1: one VNet; if they are in
+    several, validation says so and it sits under the first by name), listing them. One that
+    no subnet names is attached to nothing and is not drawn."""
+    users: dict[str, list[tuple[str, str]]] = {}
+    for vnet in sorted(fabric.vnets.values(), key=lambda v: v.name):
+        for subnet in vnet.subnets:
+            if subnet.nat_gateway:
+                users.setdefault(subnet.nat_gateway, []).append((vnet.name, subnet.name))
+    children = []
+    for name, subnets in sorted(users.items()):
+        gateway = fabric.nat_gateways.get(name)
+        lines = ["NAT gateway"]
+        if gateway is not None:
+            lines.append(f"{gateway.public_ips} public IP(s)")
+        lines.append("for " + ", ".join(subnet for _, subnet in subnets))
+        children.append((f"nat_gateway:{name}", NAT_GATEWAY, name, lines, subnets[0][0]))
+    return children
 
 
 # -- placement ---------------------------------------------------------------------------------
@@ -730,6 +752,7 @@ def _badges(
             FIREWALL: "firewall",
             APPLIANCE: "host",
             ROUTE_SERVER: "route_server",
+            NAT_GATEWAY: "nat_gateway",
             CIRCUIT: "express_route_circuit",
             CONNECTED_GROUP: "connected_group",
         }[draft.kind]

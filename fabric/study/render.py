@@ -28,6 +28,7 @@ from fabric.study.diagram import (
     GATEWAY,
     GROUP_LINK,
     GROUP_MEMBER,
+    NAT_GATEWAY,
     PEERING,
     ROUTE_SERVER,
     SITE,
@@ -48,6 +49,7 @@ NODE_COLOURS = {
     FIREWALL: ("#fde2e2", "#c0392b"),
     APPLIANCE: ("#fdebd3", "#d35400"),
     ROUTE_SERVER: ("#e6f5ea", "#2e8b57"),
+    NAT_GATEWAY: ("#eef0f2", "#5d6d7e"),
     CONNECTED_GROUP: ("#e0f5f1", "#138d75"),
 }
 HUB_FILL = "#cfe2f7"
@@ -444,6 +446,7 @@ _MERMAID_SHAPES = {
     FIREWALL: ('[/"', '"/]'),
     APPLIANCE: ('[/"', '"/]'),
     ROUTE_SERVER: ('[/"', '"/]'),
+    NAT_GATEWAY: ('[\\"', '"\\]'),
     CONNECTED_GROUP: ('[["', '"]]'),
 }
 
@@ -556,6 +559,7 @@ _DOT_SHAPES = {
     FIREWALL: "octagon",
     APPLIANCE: "octagon",
     ROUTE_SERVER: "component",
+    NAT_GATEWAY: "cds",
     CONNECTED_GROUP: "parallelogram",
 }
 _DOT_STYLES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dashed"}
