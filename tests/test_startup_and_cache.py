@@ -231,6 +231,20 @@ def test_the_command_line_answers_the_same_from_the_cache(tmp_path, cache_dir, c
     assert len(list(cache_dir.glob("*.pickle"))) == 2
 
 
+def test_a_question_hashes_its_file_once(tmp_path, cache_dir, capsys, monkeypatch):
+    """The key hashes the whole file; loading it and validating it share one key."""
+    topology = tmp_path / "t.yaml"
+    topology.write_text(SMALL)
+    hashed = []
+    original = cache.entry_key
+    monkeypatch.setattr(cache, "entry_key", lambda *a: hashed.append(a) or original(*a))
+    arguments = ["next-hop", str(topology), "--src", "10.0.1.4", "--dst", "10.1.1.4", "--json"]
+    assert main(arguments) == 0
+    assert json.loads(capsys.readouterr().out)["next_hop_type"] == "VNetPeering"
+    assert len(hashed) == 1
+    assert len(list(cache_dir.glob("*.pickle"))) == 2  # the document and its validation
+
+
 # -- the faster paths agree with the standard library ------------------------------------------
 
 octet = st.one_of(st.integers(0, 255), st.integers(256, 999), st.sampled_from([0, 1, 255]))

@@ -129,14 +129,19 @@ def load_input(args: argparse.Namespace, path: str | None = None):
 
 def _cache_key(args: argparse.Namespace, path: str) -> str | None:
     """The document cache's key for FILE as ``load_input`` loads it: a large file is loaded
-    once per content (fabric/io/cache.py); Terraform (``--var``, .tf) is never cached."""
+    once per content (fabric/io/cache.py); Terraform (``--var``, .tf) is never cached. Worked
+    out once per command and file (the key hashes the whole file; loading and validation
+    both ask for it)."""
     from fabric.io.cache import entry_key
 
     if getattr(args, "var", None):
         return None
-    parameters = getattr(args, "parameters", None)
-    values = _parameter_values(getattr(args, "parameter", None) or [])
-    return entry_key(Path(path), parameters and Path(parameters), values)
+    known = vars(args).setdefault("_document_keys", {})
+    if path not in known:
+        parameters = getattr(args, "parameters", None)
+        values = _parameter_values(getattr(args, "parameter", None) or [])
+        known[path] = entry_key(Path(path), parameters and Path(parameters), values)
+    return known[path]
 
 
 def validation_of(args: argparse.Namespace, document) -> list:
