@@ -131,3 +131,45 @@ def test_the_deciding_rule_is_the_first_in_priority_order():
         "AllowControlPlaneInbound"
     )
     assert deciding_rule(Nsg("empty"), REQUIRED[1], subnet).name == "DenyAllInBound"
+
+
+def _bastion_estate(spoke_rules=()):
+    """A hub with Bastion's subnet and NSG, a spoke peered with it (a VM whose NSG holds
+    ``spoke_rules``), and a VNet peered only with the spoke."""
+    fabric = Fabric()
+    fabric.vnet("hub", "westeurope", "10.0.0.0/16")
+    fabric.nsg("nsg-bastion", FULL)
+    fabric.subnet("hub", "AzureBastionSubnet", "10.0.1.0/26", nsg="nsg-bastion")
+    fabric.nsg("nsg-spoke", spoke_rules)
+    for i, name in ((1, "spoke"), (2, "beyond")):
+        fabric.vnet(name, "westeurope", f"10.{i}.0.0/16")
+        fabric.subnet(name, "app", f"10.{i}.0.0/24", nsg="nsg-spoke" if i == 1 else None)
+        fabric.host(name, f"{name}-vm", "app", f"10.{i}.0.4")
+    fabric.peer("hub", "spoke")
+    fabric.peer("spoke", "beyond")
+    return fabric
+
+
+@pytest.mark.parametrize(
+    ("destination", "port", "spoke_rules", "codes"),
+    [
+        ("spoke-vm", 3389, (), ()),  # AllowVnetInBound: the hub is in the spoke's tag
+        ("spoke-vm", 22, (), ()),
+        # Not peered with the hub: no route, and outside the VirtualNetwork tag that Bastion's
+        # NSG allows RDP to, so its DenyAllOutbound is the first cause.
+        ("beyond-vm", 3389, (), ("DeniedByNsg", "PeeringNotTransitive")),
+        ("spoke-vm", 3389,
+         (rule("DenyRdp", 100, "Inbound", "Deny", "Tcp", "10.0.1.0/26", "*", "3389"),),
+         ("DeniedByNsg",)),
+    ],
+)  # fmt: skip
+def test_what_bastion_reaches_is_a_trace_from_its_subnet(destination, port, spoke_rules, codes):
+    """docs/cli.md: a connectivity trace from an address of AzureBastionSubnet answers whether
+    Bastion can open RDP or SSH to a VM (N18.2): directly peered VNets, NSGs both ends."""
+    from fabric.control.plane import ControlPlane
+    from fabric.watcher import connectivity
+
+    plane = ControlPlane(_bastion_estate(spoke_rules))
+    trace = connectivity(plane, "10.0.1.4", destination, protocol="Tcp", port=port)
+    assert trace.reachable is (codes == ())
+    assert trace.codes == codes
