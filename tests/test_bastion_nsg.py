@@ -6,7 +6,7 @@ import attrs
 import pytest
 
 from fabric.checks import validate
-from fabric.checks.bastion import NEWER, REQUIRED, deciding_rule
+from fabric.checks.bastion import NEWER, REQUIRED, USERS, deciding_rule
 from fabric.model.container import Fabric
 from fabric.model.records import SecurityRule
 
@@ -95,9 +95,9 @@ def test_the_near_end_must_cover_the_subnet():
     problem = findings((elsewhere, *FULL[2:]))["BastionSubnetNsgMissingRules"]
     assert "from GatewayManager" in problem.message
     inside = rule("AllowCP", 110, "Inbound", "Allow", "Tcp", "GatewayManager", "10.0.0.0/16", "443")
-    problem = findings((inside, *FULL[2:]))["BastionSubnetNsgMissingRules"]
-    assert "from GatewayManager" not in problem.message  # only the users' Internet rule is missing
-    assert "from Internet" in problem.message
+    found = findings((inside, *FULL[2:]))
+    assert "BastionSubnetNsgMissingRules" not in found
+    assert "BastionSubnetNsgMissingUserAccess" in found  # no users' rule: a warning
 
 
 def test_the_newer_revisions_rules_are_a_warning():
@@ -113,10 +113,10 @@ def test_the_newer_revisions_rules_are_a_warning():
 
 def test_the_lists_are_the_fact_sheets():
     assert {(f.direction, f.far_end, f.port) for f in REQUIRED} == {
-        ("Inbound", "Internet", 443), ("Inbound", "GatewayManager", 443),
-        ("Outbound", "VirtualNetwork", 3389), ("Outbound", "VirtualNetwork", 22),
-        ("Outbound", "AzureCloud", 443),
+        ("Inbound", "GatewayManager", 443), ("Outbound", "VirtualNetwork", 3389),
+        ("Outbound", "VirtualNetwork", 22), ("Outbound", "AzureCloud", 443),
     }  # fmt: skip
+    assert (USERS.direction, USERS.far_end, USERS.port) == ("Inbound", "Internet", 443)
     assert len(NEWER) == 6
 
 
@@ -126,11 +126,40 @@ def test_the_deciding_rule_is_the_first_in_priority_order():
     from fabric.model.records import Nsg, Subnet
 
     subnet = Subnet("AzureBastionSubnet", "10.0.1.0/26")
-    assert deciding_rule(Nsg("n", FULL), REQUIRED[1], subnet).name == "AllowWebExperienceInbound"
-    assert deciding_rule(Nsg("n", FULL[1:]), REQUIRED[1], subnet).name == (
+    control_plane = REQUIRED[0]
+    assert deciding_rule(Nsg("n", FULL), control_plane, subnet).name == (
+        "AllowWebExperienceInbound"
+    )
+    assert deciding_rule(Nsg("n", FULL[1:]), control_plane, subnet).name == (
         "AllowControlPlaneInbound"
     )
-    assert deciding_rule(Nsg("empty"), REQUIRED[1], subnet).name == "DenyAllInBound"
+    assert deciding_rule(Nsg("empty"), control_plane, subnet).name == "DenyAllInBound"
+
+
+def test_users_may_come_from_chosen_addresses_and_their_absence_is_a_warning():
+    """N18.2 lists users' 443 from the internet apart ("plus"): an NSG that admits only the
+    company's public range is correct; one that admits no user is not refused by Azure, but
+    nobody can open a session."""
+    users = rule("AllowUsers", 100, "Inbound", "Allow", "Tcp", "203.0.113.0/24", "*", "443")
+    assert findings((users, *FULL[1:])) == {}
+    found = findings(FULL[1:])
+    assert set(found) == {"BastionSubnetNsgMissingUserAccess"}
+    assert found["BastionSubnetNsgMissingUserAccess"].severity == "Warning"
+    # A deny of some addresses leaves the others' sessions alone.
+    some = rule("DenySome", 100, "Inbound", "Deny", "Tcp", "198.51.100.0/24", "*", "443")
+    later = [attrs.evolve(r, priority=r.priority + 5) for r in FULL[:4]]
+    assert findings((some, *later, *FULL[4:])) == {}
+
+
+@pytest.mark.parametrize("every", ["0.0.0.0/0", "*"])
+def test_every_address_counts_as_the_tag_for_an_allow_and_for_a_deny(every):
+    allow = rule("AllowCP", 110, "Inbound", "Allow", "Tcp", every, "*", "443")
+    assert findings((FULL[0], allow, *FULL[2:])) == {}
+    deny = rule("Deny443", 100, "Inbound", "Deny", "Tcp", every, "*", "443")
+    later = [attrs.evolve(r, priority=r.priority + 5) for r in FULL[:4]]
+    found = findings((deny, *later, *FULL[4:]))
+    assert "inbound TCP 443 from GatewayManager" in found["BastionSubnetNsgMissingRules"].message
+    assert "BastionSubnetNsgMissingUserAccess" in found
 
 
 def _bastion_estate(spoke_rules=()):

@@ -4,11 +4,13 @@ Bastion needs, or Azure refuses to create or update it.
 The far end of each required flow is a service tag (GatewayManager, AzureCloud, Internet,
 VirtualNetwork, AzureLoadBalancer) whose addresses vnetsim does not hold, so the rules are read
 by what they name, in priority order: the first rule of the direction that covers the flow
-(protocol TCP or Any, the port, the far end named as ``*``, as the tag itself or as a tag
-that holds it, and the near end covering the subnet) decides it. The fact sheet says the NSG
-must *contain* the rules, so a flow counts as allowed only when a rule of the NSG's own allows
-it: the default rules (AllowVnetOutBound, AllowInternetOutBound) do not stand in for them. A far
-end given as addresses is not matched (vnetsim cannot tell whether they are the tag's).
+(protocol TCP or Any, the port, the far end named as ``*`` or ``0.0.0.0/0``, as the tag itself
+or as a tag that holds it, and the near end covering the subnet) decides it. The fact sheet says
+the NSG must *contain* the rules, so a flow counts as allowed only when a rule of the NSG's own
+allows it: the default rules (AllowVnetOutBound, AllowInternetOutBound) do not stand in for
+them. Any other far end given as addresses is not matched (vnetsim cannot tell whether they
+are the tag's), except for the users' sessions, which may come from public addresses the owner
+chooses instead of the whole internet.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from fabric.model.records import Nsg, SecurityRule, Subnet
 
 # Tags whose addresses are public Azure ones, so a rule naming Internet covers them too.
 _IN_INTERNET = frozenset({"GatewayManager", "AzureCloud", INTERNET})
+_EVERY_ADDRESS = frozenset({"*", "0.0.0.0/0", "::/0"})
 
 
 @attrs.frozen(slots=True)
@@ -40,21 +43,29 @@ class BastionFlow:
         far_end: the service tag at the other end.
         port: the TCP destination port.
         purpose: what the flow is for, as the finding says it.
+        chosen_addresses: whether a rule naming addresses serves it too (the users' sessions
+            may come from public addresses the owner lists instead of the whole internet).
     """
 
     direction: str
     far_end: str
     port: int
     purpose: str
+    chosen_addresses: bool = False
 
 
 # N18.2, bastion-nsg.md (02/03/2020): what every revision requires.
 REQUIRED: tuple[BastionFlow, ...] = (
-    BastionFlow("Inbound", INTERNET, 443, "users' sessions from the internet"),
     BastionFlow("Inbound", "GatewayManager", 443, "the control plane"),
     BastionFlow("Outbound", VIRTUAL_NETWORK, 3389, "RDP to the target VMs"),
     BastionFlow("Outbound", VIRTUAL_NETWORK, 22, "SSH to the target VMs"),
     BastionFlow("Outbound", "AzureCloud", 443, "diagnostics and metering in Azure"),
+)
+
+# N18.2 "(plus inbound 443 from the internet for users)": without it nobody can open a
+# session, but Azure does not refuse the NSG for it, and it may name the users' own addresses.
+USERS = BastionFlow(
+    "Inbound", INTERNET, 443, "users' sessions, from the internet or addresses you choose", True
 )
 
 # N18.2: added by newer revisions of the page (date not captured).
@@ -68,12 +79,24 @@ NEWER: tuple[BastionFlow, ...] = (
 )
 
 
-def _names_far_end(values: tuple[str, ...], tag: str) -> bool:
-    """Does a rule side that lists ``values`` cover every address of service tag ``tag``?"""
+def _names_far_end(values: tuple[str, ...], flow: BastionFlow, access: str) -> bool:
+    """Does a rule side that lists ``values`` cover the far end of ``flow``: every address of
+    its tag, or, for the users' sessions, addresses the owner chose to allow (a deny of some
+    addresses leaves the others' sessions alone)?"""
+    tag = flow.far_end
+    chosen = flow.chosen_addresses and access == "Allow"
     return any(
-        value == "*" or value == tag or (value == INTERNET and tag in _IN_INTERNET)
+        value in _EVERY_ADDRESS
+        or value == tag
+        or (value == INTERNET and tag in _IN_INTERNET)
+        or (chosen and (value[:1].isdigit() or ":" in value))
         for value in values
     )
+
+
+def _prefix(value: str) -> str:
+    """An address as a prefix of one address (IPv4 /32, IPv6 /128)."""
+    return value if "/" in value else f"{value}/{128 if ':' in value else 32}"
 
 
 def _covers_subnet(values: tuple[str, ...], groups: tuple[str, ...], subnet: Subnet) -> bool:
@@ -85,9 +108,7 @@ def _covers_subnet(values: tuple[str, ...], groups: tuple[str, ...], subnet: Sub
         if value in ("*", VIRTUAL_NETWORK):
             return True
         try:
-            if parse_prefix(subnet.address_prefix).subnet_of(
-                parse_prefix(value if "/" in value else f"{value}/32")
-            ):
+            if parse_prefix(subnet.address_prefix).subnet_of(parse_prefix(_prefix(value))):
                 return True
         except (AddressError, TypeError, ValueError):
             continue  # another family, or a malformed value (reported by the NSG checks)
@@ -112,7 +133,7 @@ def _covers(rule: SecurityRule, flow: BastionFlow, subnet: Subnet) -> bool:
         far_groups = rule.destination_application_security_groups
     return (
         not far_groups
-        and _names_far_end(far, flow.far_end)
+        and _names_far_end(far, flow, rule.access)
         and _covers_subnet(near, near_groups, subnet)
     )
 
@@ -158,6 +179,14 @@ def check_bastion_subnet_nsgs(ctx: Context) -> Iterator[Finding]:
                     f"Bastion needs, so Azure refuses to associate or update it (N18.2): "
                     f"{_describe(missing)}. Add Allow rules for these (a rule of the NSG's own: "
                     "the default rules do not count), above any rule that denies them.",
+                    resource,
+                )
+            if not _allowed(nsg, USERS, subnet):
+                yield warning(
+                    "BastionSubnetNsgMissingUserAccess",
+                    f"NSG {nsg.name} on {vnet.name}/{BASTION_SUBNET} allows no {_describe([USERS])}"
+                    " (N18.2): nobody can open a Bastion session. Allow TCP 443 from Internet, "
+                    "or from the public addresses your users come from.",
                     resource,
                 )
             newer = [flow for flow in NEWER if not _allowed(nsg, flow, subnet)]
