@@ -269,6 +269,21 @@ def test_a_nat_gateway_is_drawn_under_the_vnet_of_its_subnets_with_its_findings(
     assert "hub-nat" in svg_text(render.image_bytes(diagram, "svg"))
 
 
+def test_a_nat_gateway_that_spans_vnets_names_each_subnet_with_its_vnet():
+    """Azure refuses it (NatGatewaySpansVirtualNetworks, a badge on it); the drawing still says
+    which subnets of which VNets name it."""
+    net = hub_and_spokes()
+    net.nat_gateway("shared-nat", public_ip_count=1)
+    for name in ("hub", "spoke1"):
+        vnet = net.vnets[name]
+        first = attrs.evolve(vnet.subnets[0], nat_gateway="shared-nat")
+        net.set_vnet(attrs.evolve(vnet, subnets=(first, *vnet.subnets[1:])))
+    node = layout(net).node("nat_gateway:shared-nat")
+    hub_subnet, spoke_subnet = net.vnets["hub"].subnets[0].name, net.vnets["spoke1"].subnets[0].name
+    assert node.lines[-1] == f"for hub/{hub_subnet}, spoke1/{spoke_subnet}"
+    assert "NatGatewaySpansVirtualNetworks" in [b.code for b in node.badges]
+
+
 @pytest.mark.parametrize(
     ("scenario", "code", "element"),
     [

@@ -548,7 +548,10 @@ def _nat_gateway_children(fabric: Fabric) -> list[tuple[str, str, str, list[str]
         lines = ["NAT gateway"]
         if gateway is not None:
             lines.append(f"{gateway.public_ips} public IP(s)")
-        lines.append("for " + ", ".join(subnet for _, subnet in subnets))
+        spans = len({vnet for vnet, _ in subnets}) > 1  # an error validation reports
+        lines.append(
+            "for " + ", ".join(f"{vnet}/{subnet}" if spans else subnet for vnet, subnet in subnets)
+        )
         children.append((f"nat_gateway:{name}", NAT_GATEWAY, name, lines, subnets[0][0]))
     return children
 
