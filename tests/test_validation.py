@@ -512,3 +512,17 @@ def test_subnet_overlaps_are_the_brute_force_pairs(ranges):
         if nets[i].version == nets[j].version and nets[i].overlaps(nets[j])
     ]
     assert found == expected
+
+
+def test_a_bare_ipv6_address_in_a_rule_is_one_address():
+    """An address without a length is one host: /32 for IPv4, /128 for IPv6 (a bare IPv6
+    address read as /32 had host bits set and was refused)."""
+    fabric = Fabric()
+    fabric.nsg(
+        "n",
+        [
+            SecurityRule("v6", 100, "Inbound", "Allow", source_address_prefixes="2001:db8::1"),
+            SecurityRule("v4", 110, "Inbound", "Allow", source_address_prefixes="203.0.113.7"),
+        ],
+    )
+    assert codes(fabric) == []

@@ -45,7 +45,7 @@ def _check_address_field(values: tuple[str, ...], where: str, resource: str) -> 
                     resource,
                 )
             continue
-        text = value if "/" in value else f"{value}/32"
+        text = value if "/" in value else f"{value}/{128 if ':' in value else 32}"
         try:
             parse_prefix(text)
         except AddressError as problem:
