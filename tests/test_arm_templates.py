@@ -1333,6 +1333,56 @@ def test_a_vm_gives_its_nics_its_size():
     assert "read only for its size" in findings[0].message
 
 
+def test_a_vms_credentials_need_no_value_offline():
+    """A VM is read for its size and NICs only: its admin password (a secure parameter, never
+    in a parameters file) and user name being unset is no error, so questions about the
+    template are answered; a missing size still is one (it caps the NICs)."""
+    nic_id = "[resourceId('Microsoft.Network/networkInterfaces', 'web-nic')]"
+    subnet_id = "[resourceId('Microsoft.Network/virtualNetworks/subnets', 'a', 's')]"
+    nic = {
+        "type": "Microsoft.Network/networkInterfaces",
+        "name": "web-nic",
+        "location": "westeurope",
+        "properties": {
+            "ipConfigurations": [{"name": "ip", "properties": {"subnet": {"id": subnet_id}}}]
+        },
+    }
+
+    def vm(size: str) -> dict:
+        return {
+            "type": "Microsoft.Compute/virtualMachines",
+            "name": "web",
+            "location": "westeurope",
+            "properties": {
+                "hardwareProfile": {"vmSize": size},
+                "osProfile": {
+                    "computerName": "web",
+                    "adminUsername": "[parameters('adminUsername')]",
+                    "adminPassword": "[parameters('adminPassword')]",
+                },
+                "networkProfile": {"networkInterfaces": [{"id": nic_id}]},
+            },
+        }
+
+    parameters = {"adminUsername": {"type": "string"}, "adminPassword": {"type": "securestring"},
+                  "size": {"type": "string"}}  # fmt: skip
+    body = template(
+        vnet("a", "10.0.0.0/16", ("s", "10.0.1.0/24")), nic, vm("Standard_D8s_v5"),
+        parameters=parameters,
+    )  # fmt: skip
+    fabric, findings = load_arm(body, None, "t.json")
+    assert [f.code for f in findings if f.severity == "Error"] == []
+    (host,) = fabric.vnets["a"].hosts
+    assert host.vm_size == "Standard_D8s_v5"
+    sized = template(
+        vnet("a", "10.0.0.0/16", ("s", "10.0.1.0/24")), nic, vm("[parameters('size')]"),
+        parameters=parameters,
+    )  # fmt: skip
+    _, findings = load_arm(sized, None, "t.json")
+    (problem,) = [f for f in findings if f.severity == "Error"]
+    assert "hardwareProfile.vmSize" in problem.message
+
+
 def test_names_are_case_insensitive_within_their_parent_only():
     """Two VNets with a subnet spelt 'default' and 'Default': each keeps its own spelling, and
     a NIC in the second finds its subnet."""

@@ -36,6 +36,7 @@ from fabric.io.arm_functions import Budget, to_string, truth
 from fabric.io.azure_resources import (
     MODELLED,
     PLACEHOLDER_SUBSCRIPTION,
+    READ_FOR,
     AzureResource,
     build_fabric,
     name_from_id,
@@ -731,8 +732,8 @@ class ArmTemplate:
             return None
         lowered = kind.lower()
         if lowered in MODELLED:
-            properties: Any = self._resolve_tolerant(
-                raw.get("properties") or {}, scope, f"{where}.properties"
+            properties: Any = self._modelled_properties(
+                raw.get("properties") or {}, scope, f"{where}.properties", READ_FOR.get(lowered)
             )
         elif lowered == DEPLOYMENTS:
             properties = AnyCase()  # its template is evaluated as a template of its own
@@ -751,6 +752,23 @@ class ArmTemplate:
         )
         self._evaluated[index] = resource
         return resource
+
+    def _modelled_properties(
+        self, raw: Any, scope: Scope, where: str, read: frozenset[str] | None
+    ) -> Any:
+        """A modelled resource's properties, evaluated with findings; of a type read for some
+        of them only (``READ_FOR``), the others are evaluated quietly."""
+        if read is None or not isinstance(raw, dict):
+            return self._resolve_tolerant(raw, scope, where)
+        properties = self.quietly(
+            {key: value for key, value in raw.items() if key.lower() not in read}, scope, where
+        )
+        properties.update(
+            self._resolve_tolerant(
+                {key: value for key, value in raw.items() if key.lower() in read}, scope, where
+            )
+        )
+        return properties
 
     def _resource_id(self, kind: str, name: str) -> str | None:
         """The resource's ID when this template deploys into a subscription the input names (a

@@ -93,6 +93,10 @@ CIRCUIT_AUTHORIZATION = "microsoft.network/expressroutecircuits/authorizations"
 GLOBAL_REACH = "microsoft.network/expressroutecircuits/peerings/connections"
 DIRECT_PORT = "microsoft.network/expressrouteports"
 NAT_GATEWAY = "microsoft.network/natgateways"
+# Modelled types read for part of their properties only (lower-case keys): the importer
+# reports problems in those alone; the rest is evaluated quietly, since a problem there (a VM's
+# admin password, a secure parameter never given offline) is not the network's.
+READ_FOR: dict[str, frozenset[str]] = {VM: frozenset({"hardwareprofile", "networkprofile"})}
 # Containers with nothing to model: no finding for them. A circuit's authorizations only hold
 # keys: a connection carries the key it uses.
 ACCEPTED_NOT_MODELLED = frozenset({"microsoft.resources/resourcegroups", CIRCUIT_AUTHORIZATION})
