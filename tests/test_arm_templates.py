@@ -1303,11 +1303,13 @@ def test_an_nsg_named_by_id_but_not_in_the_input_is_left_out_with_a_warning():
     assert fabric.vnets["a"].subnet("s").nsg is None
 
 
-def test_a_vm_gives_its_nics_its_size():
-    """N3.1: a VM's size caps the egress of its NICs; the template's VM names both."""
-    nic_id = "[resourceId('Microsoft.Network/networkInterfaces', 'web-nic')]"
+WEB_NIC_ID = "[resourceId('Microsoft.Network/networkInterfaces', 'web-nic')]"
+
+
+def _web_nic() -> dict:
+    """NIC web-nic in subnet a/s (dynamic address)."""
     subnet_id = "[resourceId('Microsoft.Network/virtualNetworks/subnets', 'a', 's')]"
-    nic = {
+    return {
         "type": "Microsoft.Network/networkInterfaces",
         "name": "web-nic",
         "location": "westeurope",
@@ -1315,6 +1317,11 @@ def test_a_vm_gives_its_nics_its_size():
             "ipConfigurations": [{"name": "ip", "properties": {"subnet": {"id": subnet_id}}}]
         },
     }
+
+
+def test_a_vm_gives_its_nics_its_size():
+    """N3.1: a VM's size caps the egress of its NICs; the template's VM names both."""
+    nic_id, nic = WEB_NIC_ID, _web_nic()
     vm = {
         "type": "Microsoft.Compute/virtualMachines",
         "name": "web",
@@ -1337,16 +1344,7 @@ def test_a_vms_credentials_need_no_value_offline():
     """A VM is read for its size and NICs only: its admin password (a secure parameter, never
     in a parameters file) and user name being unset is no error, so questions about the
     template are answered; a missing size still is one (it caps the NICs)."""
-    nic_id = "[resourceId('Microsoft.Network/networkInterfaces', 'web-nic')]"
-    subnet_id = "[resourceId('Microsoft.Network/virtualNetworks/subnets', 'a', 's')]"
-    nic = {
-        "type": "Microsoft.Network/networkInterfaces",
-        "name": "web-nic",
-        "location": "westeurope",
-        "properties": {
-            "ipConfigurations": [{"name": "ip", "properties": {"subnet": {"id": subnet_id}}}]
-        },
-    }
+    nic_id, nic = WEB_NIC_ID, _web_nic()
 
     def vm(size: str) -> dict:
         return {
