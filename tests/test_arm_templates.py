@@ -1381,6 +1381,23 @@ def test_a_vms_credentials_need_no_value_offline():
     assert "hardwareProfile.vmSize" in problem.message
 
 
+def test_a_nics_public_ip_is_not_read_so_its_unset_name_is_no_error():
+    """The NIC's private side is what the model reads; a public IP named from a DNS-label
+    parameter with no value offline (as Azure's UDR appliance quickstart does) is left out
+    without a finding, and the NIC is still placed."""
+    nic = _web_nic()
+    public_ip = "[resourceId('Microsoft.Network/publicIPAddresses', parameters('dnsPrefix'))]"
+    nic["properties"]["ipConfigurations"][0]["properties"]["publicIPAddress"] = {"id": public_ip}
+    body = template(
+        vnet("a", "10.0.0.0/16", ("s", "10.0.1.0/24")),
+        nic,
+        parameters={"dnsPrefix": {"type": "string"}},
+    )
+    fabric, findings = load_arm(body, None, "t.json")
+    assert [f.code for f in findings] == ["ArmMissingParameter"]  # on the parameter itself
+    assert [h.name for h in fabric.vnets["a"].hosts] == ["web-nic"]
+
+
 def test_names_are_case_insensitive_within_their_parent_only():
     """Two VNets with a subnet spelt 'default' and 'Default': each keeps its own spelling, and
     a NIC in the second finds its subnet."""

@@ -15,6 +15,7 @@ instances per copy loop (Azure's limit), ``MAX_COPY_ITERATIONS`` loop iterations
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import Any
@@ -36,7 +37,7 @@ from fabric.io.arm_functions import Budget, to_string, truth
 from fabric.io.azure_resources import (
     MODELLED,
     PLACEHOLDER_SUBSCRIPTION,
-    READ_FOR,
+    UNREAD,
     AzureResource,
     build_fabric,
     name_from_id,
@@ -733,7 +734,7 @@ class ArmTemplate:
         lowered = kind.lower()
         if lowered in MODELLED:
             properties: Any = self._modelled_properties(
-                raw.get("properties") or {}, scope, f"{where}.properties", READ_FOR.get(lowered)
+                raw.get("properties") or {}, scope, f"{where}.properties", UNREAD.get(lowered)
             )
         elif lowered == DEPLOYMENTS:
             properties = AnyCase()  # its template is evaluated as a template of its own
@@ -754,20 +755,22 @@ class ArmTemplate:
         return resource
 
     def _modelled_properties(
-        self, raw: Any, scope: Scope, where: str, read: frozenset[str] | None
+        self, raw: Any, scope: Scope, where: str, unread: re.Pattern[str] | None
     ) -> Any:
-        """A modelled resource's properties, evaluated with findings; of a type read for some
-        of them only (``READ_FOR``), the others are evaluated quietly."""
-        if read is None or not isinstance(raw, dict):
-            return self._resolve_tolerant(raw, scope, where)
-        properties = self.quietly(
-            {key: value for key, value in raw.items() if key.lower() not in read}, scope, where
-        )
-        properties.update(
-            self._resolve_tolerant(
-                {key: value for key, value in raw.items() if key.lower() in read}, scope, where
-            )
-        )
+        """A modelled resource's properties, evaluated with findings, except about the paths
+        the importer never reads (``UNREAD``): a value that fails there is simply absent."""
+        kept = len(self.load.findings)
+        properties = self._resolve_tolerant(raw, scope, where)
+        if unread is not None:
+            start = len(where) + 1  # the path under properties: after "<where>."
+            self.load.findings[kept:] = [
+                finding
+                for finding in self.load.findings[kept:]
+                if not any(
+                    path.startswith(f"{where}.") and unread.match(path[start:].lower())
+                    for path in finding.resources
+                )
+            ]
         return properties
 
     def _resource_id(self, kind: str, name: str) -> str | None:

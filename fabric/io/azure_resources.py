@@ -11,6 +11,7 @@ loaded is loaded, and nothing is merged or widened silently.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from ipaddress import IPv4Address
@@ -93,10 +94,14 @@ CIRCUIT_AUTHORIZATION = "microsoft.network/expressroutecircuits/authorizations"
 GLOBAL_REACH = "microsoft.network/expressroutecircuits/peerings/connections"
 DIRECT_PORT = "microsoft.network/expressrouteports"
 NAT_GATEWAY = "microsoft.network/natgateways"
-# Modelled types read for part of their properties only (lower-case keys): the importer
-# reports problems in those alone; the rest is evaluated quietly, since a problem there (a VM's
-# admin password, a secure parameter never given offline) is not the network's.
-READ_FOR: dict[str, frozenset[str]] = {VM: frozenset({"hardwareprofile", "networkprofile"})}
+# Property paths of modelled types that the importer never reads (matched at the start of the
+# path under ``properties``, lower case): a problem evaluating one is not the network's, so it
+# is not reported: a VM's admin name and password (secure parameters, never given offline:
+# only its size and NICs are read), a NIC's public IP (often named from a DNS-label parameter).
+UNREAD: dict[str, re.Pattern[str]] = {
+    VM: re.compile(r"(?!hardwareprofile\b|networkprofile\b)"),
+    NIC: re.compile(r"ipconfigurations\[\d+\]\.properties\.publicipaddress\b"),
+}
 # Containers with nothing to model: no finding for them. A circuit's authorizations only hold
 # keys: a connection carries the key it uses.
 ACCEPTED_NOT_MODELLED = frozenset({"microsoft.resources/resourcegroups", CIRCUIT_AUTHORIZATION})
