@@ -22,7 +22,7 @@ import attrs
 from fabric.catalogue.servicetags import INTERNET, VIRTUAL_NETWORK
 from fabric.checks.addresses import BASTION_SUBNET
 from fabric.checks.context import Context, r
-from fabric.control.addressing import AddressError, parse_prefix
+from fabric.control.addressing import AddressError, parse_prefix, prefix_text
 from fabric.control.nsg import DEFAULT_RULE_NAMES, ordered_rules
 from fabric.control.ports import PortRangeError, parse_port_ranges, port_matches
 from fabric.model.findings import Finding, error, warning
@@ -94,11 +94,6 @@ def _names_far_end(values: tuple[str, ...], flow: BastionFlow, access: str) -> b
     )
 
 
-def _prefix(value: str) -> str:
-    """An address as a prefix of one address (IPv4 /32, IPv6 /128)."""
-    return value if "/" in value else f"{value}/{128 if ':' in value else 32}"
-
-
 def _covers_subnet(values: tuple[str, ...], groups: tuple[str, ...], subnet: Subnet) -> bool:
     """Does a rule side cover the Bastion subnet (the near end)? Application security groups
     hold NICs, and the subnet holds none but Bastion's: such a side does not."""
@@ -108,7 +103,7 @@ def _covers_subnet(values: tuple[str, ...], groups: tuple[str, ...], subnet: Sub
         if value in ("*", VIRTUAL_NETWORK):
             return True
         try:
-            if parse_prefix(subnet.address_prefix).subnet_of(parse_prefix(_prefix(value))):
+            if parse_prefix(subnet.address_prefix).subnet_of(parse_prefix(prefix_text(value))):
                 return True
         except (AddressError, TypeError, ValueError):
             continue  # another family, or a malformed value (reported by the NSG checks)

@@ -9,10 +9,7 @@ from collections.abc import Iterator
 from fabric.catalogue import limits
 from fabric.catalogue.servicetags import KNOWN_TAGS, is_service_tag
 from fabric.checks.context import Context, r, unresolved
-from fabric.control.addressing import (
-    AddressError,
-    parse_prefix,
-)
+from fabric.control.addressing import AddressError, parse_prefix, prefix_text
 from fabric.control.ports import PortRangeError, parse_port_ranges
 from fabric.model.findings import Finding, error, warning
 from fabric.model.records import suggest
@@ -45,9 +42,8 @@ def _check_address_field(values: tuple[str, ...], where: str, resource: str) -> 
                     resource,
                 )
             continue
-        text = value if "/" in value else f"{value}/{128 if ':' in value else 32}"
         try:
-            parse_prefix(text)
+            parse_prefix(prefix_text(value))
         except AddressError as problem:
             yield error("InvalidSecurityRuleAddress", f"{where}: {problem}", resource)
 

@@ -125,6 +125,12 @@ def _parse_prefix(text: str) -> IPNetwork:
         ) from None
 
 
+def prefix_text(value: str) -> str:
+    """An address field's value as a prefix to parse: a bare address is one host (/32, or /128
+    for IPv6), as NSG rules and service-tag contents write them."""
+    return value if "/" in value else f"{value}/{128 if ':' in value else 32}"
+
+
 def parse_address(text: str) -> IPAddress:
     """Parse a single IPv4 or IPv6 address with a helpful error."""
     try:

@@ -37,6 +37,7 @@ from fabric.control.addressing import (
     is_internet,
     is_platform,
     parse_prefix,
+    prefix_text,
 )
 from fabric.control.ports import ANY_PORT, PortRangeError, parse_port_ranges, port_matches
 from fabric.model.records import AdminRule, Nsg, SecurityRule
@@ -162,9 +163,7 @@ def _address_matches(values: tuple[str, ...], address: IPAddress, scope: TagScop
             return True
         if "/" in value or ":" in value or value[:1].isdigit():
             try:
-                if "/" not in value:
-                    value = f"{value}/{128 if ':' in value else 32}"
-                if address in parse_prefix(value):
+                if address in parse_prefix(prefix_text(value)):
                     return True
             except AddressError:
                 continue  # reported by validation

@@ -32,6 +32,7 @@ from fabric.control.addressing import (
     IPAddress,
     IPNetwork,
     parse_address,
+    prefix_text,
     reserved_addresses,
     valid_networks,
 )
@@ -266,7 +267,5 @@ def _rule_prefixes(value: str) -> list[IPNetwork]:
     if value == INTERNET:
         return list(NOT_INTERNET)  # and the VirtualNetwork scope, cut per VNet already
     if "/" in value or ":" in value or value[:1].isdigit():
-        if "/" not in value:
-            value = f"{value}/{128 if ':' in value else 32}"
-        return valid_networks([value])
+        return valid_networks([prefix_text(value)])
     return []  # VirtualNetwork is cut per VNet; tags without contents match nothing
