@@ -580,7 +580,7 @@ class TcpFlow:
 
     def _pump(self, _: object = None) -> None:
         now = self.sim.now
-        window = self.sender.usable_window_bytes(self._window_seen(now)) // self.mss
+        window = self.sender.usable_window_segments(self._window_seen(now))
         outstanding = self.outstanding
         if len(outstanding) < window and now < self.stop_ns:
             nic, tsq_bytes, path, stats = self.nic, self.tsq_bytes, self.path, self.stats
