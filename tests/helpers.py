@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator import RateServer, Simulation, TimeWeighted
+from simulator.engine import _raise_stop
 
 BYTE_PER_NS_BPS = 8_000_000_000  # at this rate one byte of "size" is one nanosecond of service
 
@@ -155,13 +156,21 @@ class ShuffledTies(Simulation):
                     entries.append(lane.popleft()[1:])
                 else:
                     entries.append(heapq.heappop(heap)[2:])
-            stops = [entry for entry in entries if entry[0].__name__ == "_raise_stop"]
-            others = [entry for entry in entries if entry[0].__name__ != "_raise_stop"]
+            stops = [entry for entry in entries if entry[0] is _raise_stop]
+            others = [entry for entry in entries if entry[0] is not _raise_stop]
             self.shuffled += len(others) > 1
             self.shuffler.shuffle(others)
             for callback, argument in reversed(stops + others):
                 lane.appendleft((time, callback, argument))
         super().step()
+
+
+def event_driven_nics(patch) -> None:
+    """With ``patch`` (a pytest MonkeyPatch), every NIC of a run stays driven by events: the
+    oracle of the NICs that know their departures on arrival (``Dataplane.in_order_sources``)."""
+    from fabric.sim.dataplane import Dataplane
+
+    patch.setattr(Dataplane, "in_order_sources", lambda self, *flows: None)
 
 
 def assert_same_run(ours, oracle) -> None:

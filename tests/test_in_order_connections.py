@@ -15,9 +15,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from fabric.model.container import Fabric
-from fabric.sim.dataplane import Dataplane
 from fabric.sim.runs import simulate
-from tests.helpers import ShuffledTies, assert_same_run
+from tests.helpers import ShuffledTies, assert_same_run, event_driven_nics
 
 REGIONS = ("westeurope", "westeurope", "westeurope", "northeurope")
 
@@ -68,10 +67,6 @@ def connections(draw) -> tuple[Fabric, list[dict]]:
     return fabric, flows
 
 
-def _event_driven_nics(patch) -> None:
-    patch.setattr(Dataplane, "in_order_sources", lambda self, *flows: None)
-
-
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(connections(), st.integers(0, 1000))
 def test_a_connection_alone_on_its_nics_gives_the_event_driven_results(scenario, seed):
@@ -79,7 +74,7 @@ def test_a_connection_alone_on_its_nics_gives_the_event_driven_results(scenario,
     parameters = {"send_jitter_us": 0.0}
     ours = simulate(fabric, flows, seed=seed, engine="events", parameters=parameters)
     with pytest.MonkeyPatch.context() as patch:
-        _event_driven_nics(patch)
+        event_driven_nics(patch)
         oracle = simulate(fabric, flows, seed=seed, engine="events", parameters=parameters)
     assert_same_run(ours, oracle)
 
@@ -98,7 +93,7 @@ def test_a_connection_gives_the_same_results_whatever_the_order_of_an_instants_e
     parameters = {"send_jitter_us": 0.0}
     with pytest.MonkeyPatch.context() as patch:
         if not in_order:
-            _event_driven_nics(patch)
+            event_driven_nics(patch)
         ours = simulate(fabric, flows, engine="events", parameters=parameters)
         engines = []
 

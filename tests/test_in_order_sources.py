@@ -12,12 +12,8 @@ from hypothesis import strategies as st
 from fabric.model.container import Fabric
 from fabric.sim.dataplane import Dataplane
 from fabric.sim.runs import simulate
-from tests.helpers import assert_same_run
+from tests.helpers import assert_same_run, event_driven_nics
 from tests.strategies import mixed_traffic
-
-
-def _event_driven_nics(patch) -> None:
-    patch.setattr(Dataplane, "in_order_sources", lambda self, *flows: None)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -31,7 +27,7 @@ def test_departures_known_on_arrival_give_the_event_driven_results(scenario, see
     fabric, flows, parameters = scenario
     ours = simulate(fabric, flows, seed=seed, engine="events", parameters=parameters)
     with pytest.MonkeyPatch.context() as patch:
-        _event_driven_nics(patch)
+        event_driven_nics(patch)
         oracle = simulate(fabric, flows, seed=seed, engine="events", parameters=parameters)
     assert_same_run(ours, oracle)
 
@@ -60,7 +56,7 @@ def test_an_overfull_nic_drops_the_same_packets_for_the_same_reason():
     ours = simulate(fabric, flows, engine="events", parameters=parameters)
     assert sum(f.dropped for f in ours.flows) > 0  # the case is exercised
     with pytest.MonkeyPatch.context() as patch:
-        _event_driven_nics(patch)
+        event_driven_nics(patch)
         oracle = simulate(fabric, flows, engine="events", parameters=parameters)
     assert_same_run(ours, oracle)
 
@@ -125,7 +121,7 @@ def test_a_connection_held_by_tcp_small_queues_gives_the_event_driven_results():
     flows = [_tcp("t", "vm1", "vm2", 0.2)]
     ours = simulate(fabric, flows, engine="events")
     with pytest.MonkeyPatch.context() as patch:
-        _event_driven_nics(patch)
+        event_driven_nics(patch)
         oracle = simulate(fabric, flows, engine="events")
     assert_same_run(ours, oracle)
 
@@ -145,6 +141,6 @@ def test_acks_and_a_shared_nic_give_the_event_driven_results():
     flows = [_tcp("t", "vm1", "vm0", 0.03), udp]
     ours = simulate(fabric, flows, seed=2, engine="events")
     with pytest.MonkeyPatch.context() as patch:
-        _event_driven_nics(patch)
+        event_driven_nics(patch)
         oracle = simulate(fabric, flows, seed=2, engine="events")
     assert_same_run(ours, oracle)
