@@ -725,7 +725,7 @@ class Dataplane:
         self._carried_tails[carried] = (tally, total_ns, sink)
         return carried
 
-    def in_order_sources(self, open_loop: list, connections: list = ()) -> None:
+    def in_order_sources(self, open_loop: list, connections: list) -> None:
         """Let the VM NICs whose arrivals come in time and tie order know each departure on
         arrival (``RateServer.depart_in_order``): such a NIC needs no event per packet, and a
         packet whose path then runs as a fused tail (``_fused_tail``) needs one event at most,
