@@ -762,12 +762,12 @@ class ArmTemplate:
         kept = len(self.load.findings)
         properties = self._resolve_tolerant(raw, scope, where)
         if unread is not None:
-            start = len(where) + 1  # the path under properties: after "<where>."
+            under = f"{where}."  # a finding's path under the properties starts so
             self.load.findings[kept:] = [
                 finding
                 for finding in self.load.findings[kept:]
                 if not any(
-                    path.startswith(f"{where}.") and unread.match(path[start:].lower())
+                    path.startswith(under) and unread.match(path[len(under) :].lower())
                     for path in finding.resources
                 )
             ]
