@@ -182,6 +182,16 @@ class Simulation:
             return lane[0][0]
         return heap[0][0] if heap else None
 
+    def advance_to(self, time: int) -> None:
+        """Move the clock forward to ``time`` from within a callback, for a component that runs
+        events of its own in time order between the engine's (``fabric.sim.flows.TcpFlow``
+        does, for what its wires carry): ``time`` must be at or after the clock and before the
+        next pending event (``peek``); at a tie the component schedules itself and lets the
+        engine's earlier-scheduled events run first. Not checked: the caller has just peeked."""
+        self.now = time
+        if time > self._tail:
+            self._tail = time  # the tail is never behind the clock (see schedule)
+
     def __len__(self) -> int:
         return len(self._lane) + len(self._heap)
 

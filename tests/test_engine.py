@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulator import Delay, RateServer, Simulation, TokenBucket, UnitError, seconds
 from simulator.units import milliseconds, serialisation_ns
@@ -298,3 +301,55 @@ def test_a_flushed_delay_loses_what_is_on_its_way_and_keeps_working():
     assert out == ["c"]
     assert sim.now == 220
     assert delay.in_flight == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 40), max_size=12),
+    st.lists(st.integers(0, 40), min_size=1, max_size=12),
+)
+def test_a_component_runs_its_own_events_between_the_engines(engine_times, own_times):
+    """``advance_to`` as ``TcpFlow._drain`` uses it: a component holds events of its own in a
+    FIFO, runs them while ``peek()`` is later, and lets the engine go first at a tie. Every
+    event, the engine's and its own, runs at its time, in time order; an event the component
+    schedules after moving the clock runs at the moved clock."""
+    sim = Simulation()
+    ran: list[tuple[int, str, int]] = []  # (time it was due, whose, the clock then)
+    for time in engine_times:
+        sim.schedule_at(time, lambda t: ran.append((t, "engine", sim.now)), time)
+    own = deque(sorted(own_times))
+
+    def drain(_: object) -> None:
+        while own:
+            time = own[0]
+            if time > sim.now:
+                due = sim.peek()
+                if due is not None and due <= time:
+                    sim.schedule_at(time, drain)
+                    return
+                sim.advance_to(time)
+            ran.append((own.popleft(), "own", sim.now))
+            sim.schedule(0, lambda t: ran.append((t, "zero-delay", sim.now)), sim.now)
+
+    sim.schedule_at(own[0], drain)
+    sim.run()
+    assert all(due == clock for due, _, clock in ran)
+    assert [clock for *_, clock in ran] == sorted(clock for *_, clock in ran)
+    assert sorted(t for t, whose, _ in ran if whose == "engine") == sorted(engine_times)
+    assert [t for t, whose, _ in ran if whose == "own"] == sorted(own_times)
+    assert sum(whose == "zero-delay" for _, whose, _ in ran) == len(own_times)
+
+
+def test_after_advance_to_the_past_is_still_refused():
+    sim = Simulation()
+    refused = []
+
+    def component(_: object) -> None:
+        sim.advance_to(50)
+        with pytest.raises(UnitError):
+            sim.schedule_at(49, print)
+        refused.append(sim.now)
+
+    sim.schedule_at(10, component)
+    sim.run()
+    assert refused == [50]

@@ -68,10 +68,14 @@ def connections(draw) -> tuple[Fabric, list[dict]]:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(connections(), st.integers(0, 1000))
-def test_a_connection_alone_on_its_nics_gives_the_event_driven_results(scenario, seed):
+@given(connections(), st.integers(0, 1000), st.sampled_from([None, None, 1_000, 3_000]))
+def test_a_connection_alone_on_its_nics_gives_the_event_driven_results(scenario, seed, buffer):
+    """``buffer``: the NICs' queue in bytes, at times below a segment or two, so that segments
+    and ACKs are tail-dropped there (the packets a wire's drops stand for, ``TcpFlow``)."""
     fabric, flows = scenario
     parameters = {"send_jitter_us": 0.0}
+    if buffer is not None:
+        parameters["nic_buffer_bytes"] = buffer
     ours = simulate(fabric, flows, seed=seed, engine="events", parameters=parameters)
     with pytest.MonkeyPatch.context() as patch:
         event_driven_nics(patch)
@@ -105,3 +109,30 @@ def test_a_connection_gives_the_same_results_whatever_the_order_of_an_instants_e
         oracle = simulate(fabric, flows, engine="events", parameters=parameters)
     assume(engines[0].shuffled > 0)  # instants with more than one event did occur
     assert_same_run(ours, oracle)
+
+
+@pytest.mark.parametrize(
+    ("receiver_mbps", "buffer", "dropping"), [(1, 1_600, "nic/b-vm"), (1_000, 1_000, "nic/a-vm")]
+)
+def test_drops_on_a_connections_wires_are_those_of_its_packets(receiver_mbps, buffer, dropping):
+    """NIC buffers of about one segment: ACKs queue and are tail-dropped at a receiver whose
+    NIC is very slow; segments at the sender's when its buffer is below a segment (TCP small
+    queues keep a sender's own queue within half its buffer). Each drop on a wire reaches the
+    connection as the packet it stands for (a lost ACK's segments, a lost segment's SACK), so
+    the run is the event-driven one."""
+    fabric = Fabric()
+    for i, (vnet, mbps) in enumerate((("a", 1000), ("b", receiver_mbps))):
+        fabric.vnet(vnet, "westeurope", f"10.{i}.0.0/16")
+        fabric.subnet(vnet, "app", f"10.{i}.1.0/24")
+        fabric.host(vnet, f"{vnet}-vm", "app", f"10.{i}.1.4", bandwidth_mbps=mbps)
+    fabric.peer("a", "b")
+    flows = [{"name": "t", "src": "a-vm", "dst": "b-vm", "protocol": "Tcp", "pattern": "tcp",
+              "duration_s": 0.05}]  # fmt: skip
+    parameters = {"send_jitter_us": 0.0, "nic_buffer_bytes": buffer}
+    ours = simulate(fabric, flows, engine="events", parameters=parameters)
+    with pytest.MonkeyPatch.context() as patch:
+        event_driven_nics(patch)
+        oracle = simulate(fabric, flows, engine="events", parameters=parameters)
+    assert_same_run(ours, oracle)
+    nic = {element["name"]: element for element in ours.to_json()["elements"]}
+    assert nic[dropping]["drops"], nic

@@ -17,7 +17,7 @@ give the same results packet for packet. Every server holds a packet for at leas
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 
 from fabric.catalogue.firewalls import FIREWALL_SPECS
@@ -269,6 +269,25 @@ class FusedTail:
         for counter in self.delays:
             counter.arrivals += self.packets
         self.packets = self.wire = self.inner = 0
+
+
+class Wire:
+    """One way of a TCP connection alone on its NICs (``Dataplane.in_order_sources``): the NIC,
+    whose departures are known on arrival, and the fused tail after it, for the connection to
+    send on without packets, stages or an event per item. ``depart(item, nbytes)`` is the
+    NIC's ``depart_in_order``; an item reaches the far end ``delay_ns`` after it leaves, so
+    items arrive in the order they were sent: ``arrivals`` holds those on their way as
+    ``(arrival time, item)``, oldest first, for the connection to run (``TcpFlow._drain``).
+    ``tally`` is the tail's, counted by the sender for what it carries (wire and inner bytes
+    equal: nothing before the NIC encapsulates)."""
+
+    __slots__ = ("arrivals", "delay_ns", "depart", "tally")
+
+    def __init__(self, depart: Callable[[object, int], int], tally: FusedTail, delay_ns: int):
+        self.depart = depart
+        self.tally = tally
+        self.delay_ns = delay_ns
+        self.arrivals: deque[tuple[int, tuple[int, int]]] = deque()
 
 
 def _size_limit(limit: int, drop: Drop) -> Stage:
@@ -739,10 +758,12 @@ class Dataplane:
           and whose NICs nothing else enters (its data one, its ACKs the other). Its sender
           sends in time and sequence order; it meets no other flow anywhere, so only the
           order of its own events could change when they are scheduled earlier, and its
-          outcome does not depend on that order (``fabric.sim.flows.TcpFlow``).
+          outcome does not depend on that order (``fabric.sim.flows.TcpFlow``). Such a
+          connection sends on each way as a ``Wire`` (``TcpFlow.send_on``): no packet object,
+          no stage and no event of the engine per segment or ACK.
 
         ``open_loop``, ``connections``: the run's open-loop and TCP flows; the first stage of
-        their ``path`` (and ``ack_path``) is rewritten here.
+        the open-loop flows' ``path`` is rewritten here.
         """
         if self.dynamic or self.capture is not None:
             return
@@ -768,15 +789,29 @@ class Dataplane:
             )
 
         for connection in connections:
-            if alone(connection.path) and alone(connection.ack_path):
-                connection.path = (self._in_order_stage(connection.path), connection.path[1])
-                connection.ack_path = (
-                    self._in_order_stage(connection.ack_path),
-                    connection.ack_path[1],
+            if (
+                alone(connection.path)
+                and alone(connection.ack_path)
+                and self._carried_tails[connection.path[1]][2] == connection.delivered
+                and self._carried_tails[connection.ack_path[1]][2] == connection.on_reverse
+            ):
+                connection.send_on(
+                    self._wire(connection.path, connection.segment_packet),
+                    self._wire(connection.ack_path, connection.ack_packet),
                 )
 
+    def _wire(self, path: tuple[Stage, ...], packet: Callable[[object], Packet]) -> Wire:
+        """``path`` (a NIC and a carried fused tail, alone) as a Wire; a tail-drop at its NIC
+        reaches the usual drop handler as the packet ``packet(item)`` rebuilds."""
+        server = self._nic_stages[path[0]]
+        tally, delay_ns, _ = self._carried_tails[path[1]]
+        drop = server.on_drop
+        server.on_drop = lambda item, reason: drop(packet(item), reason)
+        return Wire(server.depart_in_order, tally, delay_ns)
+
     def _in_order_stage(self, path: tuple[Stage, ...]) -> Stage:
-        """The first stage of ``path``, a NIC whose departures are known on arrival."""
+        """The first stage of an open-loop flow's ``path``, a NIC whose departures are known
+        on arrival."""
         depart = self._nic_stages[path[0]].depart_in_order
         tail_at = self._record_tails.get(path[1]) if len(path) > 1 else None
         if tail_at is not None:
@@ -788,25 +823,6 @@ class Dataplane:
 
             return recorded
         schedule_at = self.sim.schedule_at
-        carried = self._carried_tails.get(path[1]) if len(path) > 1 else None
-        if carried is not None:
-            tally, total_ns, sink = carried
-            hops = len(tally.switches)
-
-            def delivered(packet: Packet) -> None:
-                departure = depart(packet, packet.wire)
-                if departure >= 0:
-                    # The tail's tally (tally.count() inlined, once per packet): nothing
-                    # reads the packet on the way.
-                    tally.packets += 1
-                    tally.wire += packet.wire
-                    tally.inner += packet.size
-                    packet.ttl -= hops
-                    if tally.decapsulates:
-                        packet.wire = packet.size
-                    schedule_at(departure + total_ns, sink, packet)
-
-            return delivered
 
         def sent(packet: Packet) -> None:
             departure = depart(packet, packet.wire)

@@ -17,6 +17,7 @@ after a quick-ACK start on Linux).
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections import Counter
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from fabric.control.forwarding import Drop
 from fabric.model import FlowSpec, Host
 from fabric.model.traffic import HEADER_BYTES, Address, flow_endpoints
 from fabric.sim import tcp
-from fabric.sim.dataplane import Dataplane, Packet
+from fabric.sim.dataplane import Dataplane, Packet, Wire
 from fabric.sim.traffic import open_loop_trace
 from simulator import LatencyStats, Simulation, ThroughputSeries
 from simulator.stats import RateTrend
@@ -222,10 +223,14 @@ class FlowStats:
 
     def deliver(self, now: int, packet: Packet) -> None:
         """Record one delivered packet (its one-way latency and payload)."""
+        self.arrived(now, packet.sent_ns, packet.payload)
+
+    def arrived(self, now: int, sent_ns: int, payload: int) -> None:
+        """Record one delivery at ``now`` of a packet sent at ``sent_ns``."""
         self.delivered += 1
-        self.latency.append(now - packet.sent_ns)
+        self.latency.append(now - sent_ns)
         self.delivered_at.append(now)
-        self.delivered_bytes.append(packet.payload)
+        self.delivered_bytes.append(payload)
         if len(self.latency) >= self.FOLD_EVERY:
             self.fold()
 
@@ -391,6 +396,7 @@ class TcpFlow:
 
     __slots__ = (
         "_delack_due",
+        "_drain_at",
         "_resume_due",
         "_rto_due",
         "_sack_due",
@@ -399,6 +405,7 @@ class TcpFlow:
         "ack_covers",
         "ack_forwarding",
         "ack_path",
+        "ack_wire",
         "acking",
         "delack_event",
         "established",
@@ -435,6 +442,7 @@ class TcpFlow:
         "unconfirmed",
         "unnoticed",
         "waiting_for_nic",
+        "wire",
     )
 
     def __init__(
@@ -512,6 +520,11 @@ class TcpFlow:
         self.waiting_for_nic = False
         self.last_ack_ns = -1  # when an ACK last arrived: SACK learns of a loss only by one
         self.unnoticed: list[int] = []  # losses no ACK has revealed yet (nothing got through)
+        # Alone on its NICs, the connection sends on each way directly (send_on); an item on
+        # a wire is (sequence number, when it was sent), the packet's fields the ends read.
+        self.wire: Wire | None = None
+        self.ack_wire: Wire | None = None
+        self._drain_at: float = math.inf  # when _drain is next due (inf: nothing on the wires)
 
     def _resolve(self, dataplane: Dataplane) -> None:
         src, dst = self.hosts
@@ -574,7 +587,81 @@ class TcpFlow:
         if self.established:
             return
         self.stats.sent += 1
-        self.path[0](Packet(self, SYN, SYN_BYTES, self.sim.now, self.path, self.ttl, 0))
+        wire = self.wire
+        if wire is None:
+            self.path[0](Packet(self, SYN, SYN_BYTES, self.sim.now, self.path, self.ttl, 0))
+        else:
+            self._put_on(wire, (SYN, self.sim.now), SYN_BYTES)
+
+    # -- sending on wires (Dataplane.in_order_sources)
+
+    def send_on(self, wire: Wire, ack_wire: Wire) -> None:
+        """Send segments on ``wire`` and ACKs on ``ack_wire`` from now on, instead of as packets
+        along ``path`` and ``ack_path`` (called before the run starts)."""
+        self.wire, self.ack_wire = wire, ack_wire
+
+    def _put_on(self, wire: Wire, item: tuple[int, int], nbytes: int) -> None:
+        """Send ``item`` of ``nbytes`` on ``wire`` (unless its NIC drops it)."""
+        departure = wire.depart(item, nbytes)
+        if departure >= 0:
+            tally = wire.tally
+            tally.packets += 1
+            tally.wire += nbytes
+            tally.inner += nbytes
+            arrival = departure + wire.delay_ns
+            wire.arrivals.append((arrival, item))
+            if arrival < self._drain_at:
+                self._wake_at(arrival)
+
+    def _wake_at(self, time: int) -> None:
+        """Have _drain run at ``time`` (a wake-up set for later is superseded)."""
+        self._drain_at = time
+        self.sim.schedule_at(time, self._drain)
+
+    def _drain(self, _: object = None) -> None:
+        """Run what the wires carry as it arrives, segments at the receiver and ACKs at the
+        sender, in time order, while no event of the engine is due: one event of the engine
+        for a stretch of them instead of one each. The engine goes first at a tie (this then
+        wakes up at that time again, after the engine's events already scheduled for it); the
+        connection's outcome does not depend on the order of its own events of one instant
+        (see _timer), and nothing else reads or changes its state."""
+        sim = self.sim
+        now = sim.now
+        if self._drain_at != now:
+            return  # superseded by an earlier wake-up
+        peek, advance = sim.peek, sim.advance_to
+        segments, acks = self.wire.arrivals, self.ack_wire.arrivals  # type: ignore[union-attr]
+        arrive, ack_arrives = self._arrive, self._ack_arrives
+        while True:
+            if segments and not (acks and acks[0][0] < segments[0][0]):
+                arrivals, handle = segments, arrive
+            elif acks:
+                arrivals, handle = acks, ack_arrives
+            else:
+                self._drain_at = math.inf
+                return
+            at = arrivals[0][0]
+            if at > now:
+                due = peek()
+                if due is not None and due <= at:
+                    self._wake_at(at)
+                    return
+                advance(at)
+                now = self._drain_at = at
+            handle(arrivals.popleft()[1])
+
+    def segment_packet(self, item: tuple[int, int]) -> Packet:
+        """The packet a segment or SYN sent on the wire stands for (for its NIC's drop)."""
+        seq, sent_ns = item
+        if seq == SYN:
+            return Packet(self, SYN, SYN_BYTES, sent_ns, self.path, self.ttl, 0)
+        return Packet(self, seq, self.segment_bytes, sent_ns, self.path, self.ttl, self.mss)
+
+    def ack_packet(self, item: tuple[int, int]) -> Packet:
+        """The packet an ACK or SYN-ACK sent on the ACK wire stands for (for its NIC's drop)."""
+        seq, sent_ns = item
+        size = SYN_BYTES if seq == SYN else ACK_BYTES
+        return Packet(self.reverse, seq, size, sent_ns, self.ack_path, self.ttl, 0)
 
     # -- data
 
@@ -583,17 +670,48 @@ class TcpFlow:
         window = self.sender.usable_window_segments(self._window_seen(now))
         outstanding = self.outstanding
         if len(outstanding) < window and now < self.stop_ns:
-            nic, tsq_bytes, path, stats = self.nic, self.tsq_bytes, self.path, self.stats
-            send, size, ttl, mss = path[0], self.segment_bytes, self.ttl, self.mss
-            while len(outstanding) < window:
-                if nic.queue_bytes >= tsq_bytes:  # TCP small queues: wait for the NIC
-                    self._wait_for_nic()
-                    break
-                seq = self.next_seq
-                self.next_seq = seq + 1
-                outstanding[seq] = now
-                stats.sent += 1
-                send(Packet(self, seq, size, now, path, ttl, mss))
+            nic, tsq_bytes, stats, size = self.nic, self.tsq_bytes, self.stats, self.segment_bytes
+            wire = self.wire
+            if wire is None:
+                path = self.path
+                send, ttl, mss = path[0], self.ttl, self.mss
+                while len(outstanding) < window:
+                    if nic.queue_bytes >= tsq_bytes:  # TCP small queues: wait for the NIC
+                        self._wait_for_nic()
+                        break
+                    seq = self.next_seq
+                    self.next_seq = seq + 1
+                    outstanding[seq] = now
+                    stats.sent += 1
+                    send(Packet(self, seq, size, now, path, ttl, mss))
+            else:  # the same on the wire (_put_on inlined, once per segment)
+                depart, arrivals, delay_ns = wire.depart, wire.arrivals, wire.delay_ns
+                # TCP small queues read the NIC once: a segment that follows one sent in this
+                # instant waits behind it (a service lasts 1 ns or more) and adds its bytes; a
+                # first one may find the NIC idle, so an empty queue is read again.
+                queued = nic.queue_bytes
+                carried = 0
+                while len(outstanding) < window:
+                    if queued >= tsq_bytes:
+                        self._wait_for_nic()
+                        break
+                    seq = self.next_seq
+                    self.next_seq = seq + 1
+                    outstanding[seq] = now
+                    stats.sent += 1
+                    item = (seq, now)
+                    departure = depart(item, size)
+                    if departure >= 0:
+                        carried += 1
+                        queued = queued + size if queued else nic.queue_bytes
+                        arrival = departure + delay_ns
+                        arrivals.append((arrival, item))
+                        if arrival < self._drain_at:
+                            self._wake_at(arrival)
+                tally = wire.tally
+                tally.packets += carried
+                tally.wire += carried * size
+                tally.inner += carried * size
         if outstanding and self.rto_armed_ns is None:
             self._arm_rto()
         if self.stats.steady_from_ns is None:
@@ -622,19 +740,29 @@ class TcpFlow:
             self.stats.steady_rtt_ns = round(srtt) if srtt else None
 
     def delivered(self, packet: Packet) -> None:
+        """A segment or the SYN reaches the receiver along ``path``."""
+        self._arrive((packet.seq, packet.sent_ns))
+
+    def _arrive(self, item: tuple[int, int]) -> None:
+        """A segment or the SYN, ``(sequence number, when it was sent)``, reaches the receiver."""
         now = self.sim.now
-        self.stats.deliver(now, packet)
-        if packet.seq == SYN:  # the receiver answers with a SYN-ACK
-            reply = Packet(self.reverse, SYN, SYN_BYTES, now, self.ack_path, self.ttl, 0)
-            self.ack_path[0](reply)
+        seq, sent_ns = item
+        if seq == SYN:  # the receiver answers with a SYN-ACK
+            self.stats.arrived(now, sent_ns, 0)
+            if self.ack_wire is None:
+                path = self.ack_path
+                path[0](Packet(self.reverse, SYN, SYN_BYTES, now, path, self.ttl, 0))
+            else:
+                self._put_on(self.ack_wire, (SYN, now), SYN_BYTES)
             return
+        mss = self.mss
+        self.stats.arrived(now, sent_ns, mss)
         receiver = self.receiver
         window = receiver.window_bytes
         at, srtt = self._srtt_before  # _srtt_seen(now) inlined: once per segment
-        receiver.on_data(now, packet.payload, srtt if at == now else self.sender.rto.srtt_ns)
+        receiver.on_data(now, mss, srtt if at == now else self.sender.rto.srtt_ns)
         if receiver.window_bytes != window and self._window_before[0] != now:
             self._window_before = (now, window)
-        seq = packet.seq
         unacked = self.unacked
         unacked.append(seq)
         expected = self.next_expected
@@ -653,7 +781,7 @@ class TcpFlow:
             # What is unacknowledged fills less than half the window: else reading it opens
             # the window twofold, and Linux sends that window update at once (a window of one
             # or two segments never waits for the timer).
-            and 2 * len(unacked) * self.mss < self.receiver.window_bytes
+            and 2 * len(unacked) * mss < receiver.window_bytes
         ):
             if len(unacked) == 1:  # it waits for a companion, at most the delayed-ACK time
                 self.unacked_since_ns = now
@@ -668,7 +796,21 @@ class TcpFlow:
         self.unacked = []
         seq = covered[-1]
         self.ack_covers[seq] = covered
-        self.ack_path[0](Packet(self.reverse, seq, ACK_BYTES, now, self.ack_path, self.ttl, 0))
+        wire = self.ack_wire
+        if wire is None:
+            self.ack_path[0](Packet(self.reverse, seq, ACK_BYTES, now, self.ack_path, self.ttl, 0))
+            return
+        item = (seq, now)  # _put_on inlined: once per ACK
+        departure = wire.depart(item, ACK_BYTES)
+        if departure >= 0:
+            tally = wire.tally
+            tally.packets += 1
+            tally.wire += ACK_BYTES
+            tally.inner += ACK_BYTES
+            arrival = departure + wire.delay_ns
+            wire.arrivals.append((arrival, item))
+            if arrival < self._drain_at:
+                self._wake_at(arrival)
 
     def _on_delack(self, _: object = None) -> None:
         """The delayed-ACK timer: acknowledge a segment that waited long enough (a pending
@@ -714,8 +856,14 @@ class TcpFlow:
         self._pump()
 
     def on_reverse(self, packet: Packet) -> None:
+        """An ACK or the SYN-ACK reaches the sender along ``ack_path``."""
+        self._ack_arrives((packet.seq, packet.sent_ns))
+
+    def _ack_arrives(self, item: tuple[int, int]) -> None:
+        """An ACK or the SYN-ACK, ``(its number, when it was sent)``, reaches the sender."""
         now = self.sim.now
-        if packet.seq == SYN:
+        number, sent_ns = item
+        if number == SYN:
             if not self.established:
                 self.established = True
                 self.stats.status = None
@@ -725,7 +873,7 @@ class TcpFlow:
         outstanding = self.outstanding
         first_sent = last_sent = None
         acked = 0
-        for seq in self.ack_covers.pop(packet.seq):
+        for seq in self.ack_covers.pop(number):
             sent = outstanding.pop(seq, None)
             if sent is not None:  # not written off by a timeout meanwhile
                 acked += 1
@@ -733,7 +881,7 @@ class TcpFlow:
                 if first_sent is None:
                     first_sent = sent
         if self.unconfirmed:  # a cumulative ACK also covers what lost ACKs sent before it did
-            acked += self._confirm(packet)
+            acked += self._confirm(sent_ns, number)
         if not acked:
             return
         # The timer's RTT sample runs from the earliest segment the ACK covers (RFC 7323 §4.3:
@@ -753,13 +901,13 @@ class TcpFlow:
                 self._on_loss(seq)
         self._pump()
 
-    def _confirm(self, ack: Packet) -> int:
-        """Take off what lost ACKs sent before ``ack`` covered (``ack`` is cumulative); the
-        number of segments that were still outstanding."""
+    def _confirm(self, sent_ns: int, number: int) -> int:
+        """Take off what lost ACKs sent before the ACK ``number`` (sent at ``sent_ns``) covered
+        (an ACK is cumulative); the number of segments that were still outstanding."""
         confirmed = 0
         kept = []
         for lost in self.unconfirmed:
-            if lost[:2] < (ack.sent_ns, ack.seq):
+            if lost[:2] < (sent_ns, number):
                 for seq in lost[2]:
                     if self.outstanding.pop(seq, None) is not None:
                         confirmed += 1

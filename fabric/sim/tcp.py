@@ -378,11 +378,13 @@ class HyStartPlusPlus:
             self._new_round()
             if self.phase is SlowStartPhase.DONE:
                 return 0.0
-        increment = min(acked_segments, p.ack_limit_segments)
+        limit = p.ack_limit_segments  # min() spelt out: this runs once per ACK
+        increment = acked_segments if acked_segments < limit else limit
         if self.phase is SlowStartPhase.CSS:
             increment /= p.css_growth_divisor
         if rtt_ns is not None:
-            self.current_round_min_rtt_ns = min(self.current_round_min_rtt_ns, rtt_ns)
+            if rtt_ns < self.current_round_min_rtt_ns:
+                self.current_round_min_rtt_ns = rtt_ns
             self.rtt_sample_count += 1
         if self.rtt_sample_count >= p.n_rtt_sample and self._settled_round != self.rounds.count:
             self._judge_round()
@@ -468,9 +470,10 @@ class _LossBasedControl:
         if rtt_ns is not None and rtt_ns > 0:
             self.srtt_ns = rtt_ns if self.srtt_ns is None else 0.875 * self.srtt_ns + rtt_ns / 8
         self._timeouts_in_a_row = 0
-        if self.recovery.on_ack(now_ns, rtt_ns, self.srtt_ns):
+        recovery = self.recovery
+        if recovery.in_recovery and recovery.on_ack(now_ns, rtt_ns, self.srtt_ns):
             return  # no growth until data sent after the reduction is acknowledged
-        if self.in_slow_start:
+        if self._cwnd < self._ssthresh:  # in slow start (the property, read once per ACK)
             self._slow_start(now_ns, acked_segments, rtt_ns, cwnd_limited)
         elif cwnd_limited:
             self._avoid(now_ns, acked_segments, rtt_ns)
