@@ -136,3 +136,35 @@ def test_drops_on_a_connections_wires_are_those_of_its_packets(receiver_mbps, bu
     assert_same_run(ours, oracle)
     nic = {element["name"]: element for element in ours.to_json()["elements"]}
     assert nic[dropping]["drops"], nic
+
+
+def test_an_event_scheduled_behind_a_connections_back_is_refused_not_run_out_of_order():
+    """While a connection runs its wires (``TcpFlow._drain``) it knows the engine's next event
+    from its own scheduling (``TcpFlow._at``); an event scheduled some other way meanwhile
+    would have to run in the past: the run stops with an error instead."""
+    from fabric.sim import tcp
+
+    fabric = Fabric()
+    for i, vnet in enumerate(("a", "b")):
+        fabric.vnet(vnet, "westeurope", f"10.{i}.0.0/16")
+        fabric.subnet(vnet, "app", f"10.{i}.1.0/24")
+        fabric.host(vnet, f"{vnet}-vm", "app", f"10.{i}.1.4", bandwidth_mbps=1000)
+    fabric.peer("a", "b")
+    flows = [{"name": "t", "src": "a-vm", "dst": "b-vm", "protocol": "Tcp", "pattern": "tcp",
+              "duration_s": 0.01}]  # fmt: skip
+    sims = []
+
+    class Sneaky(tcp.ReceiveWindow):
+        def on_data(self, now_ns, nbytes, rtt_ns):
+            if len(sims) == 1:
+                sims.append(sims[0].schedule(1, lambda _: None))
+            return super().on_data(now_ns, nbytes, rtt_ns)
+
+    import fabric.sim.runs as runs
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tcp, "ReceiveWindow", Sneaky)
+        engine = runs.Simulation
+        patch.setattr(runs, "Simulation", lambda seed: sims.append(engine(seed)) or sims[0])
+        with pytest.raises(RuntimeError, match=r"without TcpFlow\._at"):
+            simulate(fabric, flows, engine="events", parameters={"send_jitter_us": 0.0})

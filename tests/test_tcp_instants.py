@@ -63,10 +63,24 @@ def test_each_end_reads_the_other_as_the_instant_began(ack_first):
         step()
     assert flow.sender.rto.srtt_ns != srtt_before  # the ACK did take a sample
     assert seen == [srtt_before]
-    assert flow._window_seen(sim.now) == window_before
+    assert window_seen(flow) == window_before
     sim.now += 1  # the next instant sees both changes
-    assert flow._window_seen(sim.now) == 10 * window_before
+    assert window_seen(flow) == 10 * window_before
     assert flow._srtt_seen(sim.now) == flow.sender.rto.srtt_ns
+
+
+def window_seen(flow) -> int:
+    """The receive window the sender's next send would go by (nothing is sent)."""
+    asked: list[int] = []
+
+    def usable(_sender: object, receive_window_bytes: int) -> int:
+        asked.append(receive_window_bytes)
+        return 0
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(flow.sender), "usable_window_bytes", usable)
+        flow._pump()
+    return asked[0]
 
 
 def test_a_lost_ack_is_covered_only_by_an_ack_sent_after_it():

@@ -561,7 +561,7 @@ def test_usable_window_is_the_least_of_cwnd_receive_window_and_send_buffer():
     sender = tcp.TcpSender(tcp.Reno(), mss_bytes=1460)
     assert sender.usable_window_bytes(1_000_000) == 14_600  # cwnd 10 x 1460
     assert sender.usable_window_bytes(5_000) == 5_000
-    assert sender.usable_window_segments(5_000) == 3
+    assert sender.usable_window_bytes(0) == 0  # a closed receive window
     small_buffer = tcp.TcpSender(tcp.Reno(), mss_bytes=1460, send_buffer_bytes=8_192)
     assert small_buffer.usable_window_bytes(1_000_000) == 8_192
 

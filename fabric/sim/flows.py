@@ -21,6 +21,7 @@ import math
 from array import array
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -397,6 +398,7 @@ class TcpFlow:
     __slots__ = (
         "_delack_due",
         "_drain_at",
+        "_engine_due",
         "_resume_due",
         "_rto_due",
         "_sack_due",
@@ -525,6 +527,7 @@ class TcpFlow:
         self.wire: Wire | None = None
         self.ack_wire: Wire | None = None
         self._drain_at: float = math.inf  # when _drain is next due (inf: nothing on the wires)
+        self._engine_due: float = math.inf  # while draining: the engine's next event (see _at)
 
     def _resolve(self, dataplane: Dataplane) -> None:
         src, dst = self.hosts
@@ -555,10 +558,10 @@ class TcpFlow:
         packet 1 ns or more), so all of them run first. Where a path is not fused (runs with
         timed events or a capture) a leg of 0 ms passes a packet on within its instant, and
         a timer may still run before such a packet: those runs keep the engine's order."""
-        schedule = self.sim.schedule
+        sim, at = self.sim, self._at
 
         def due(argument: object) -> None:
-            schedule(0, callback, argument)
+            at(sim.now, callback, argument)
 
         return due
 
@@ -566,11 +569,6 @@ class TcpFlow:
         """The sender's smoothed RTT as it stood when the instant began (see __init__)."""
         at, before = self._srtt_before
         return before if at == now else self.sender.rto.srtt_ns
-
-    def _window_seen(self, now: int) -> int:
-        """The receiver's window as it stood when the instant began (see __init__)."""
-        at, before = self._window_before
-        return before if at == now else self.receiver.window_bytes
 
     # -- the handshake
 
@@ -580,7 +578,7 @@ class TcpFlow:
         send = self._timer(self._send_syn)
         for offset in schedule.send_times_ns:
             if self.start_ns + offset < max(self.stop_ns, self.start_ns + 1):
-                self.sim.schedule_at(self.start_ns + offset, send)
+                self._at(self.start_ns + offset, send)
         self.stats.status = CONNECTION_FAILED  # until a SYN-ACK arrives
 
     def _send_syn(self, _: object = None) -> None:
@@ -591,7 +589,7 @@ class TcpFlow:
         if wire is None:
             self.path[0](Packet(self, SYN, SYN_BYTES, self.sim.now, self.path, self.ttl, 0))
         else:
-            self._put_on(wire, (SYN, self.sim.now), SYN_BYTES)
+            self._put_on(wire, SYN, SYN_BYTES)
 
     # -- sending on wires (Dataplane.in_order_sources)
 
@@ -600,23 +598,32 @@ class TcpFlow:
         along ``path`` and ``ack_path`` (called before the run starts)."""
         self.wire, self.ack_wire = wire, ack_wire
 
-    def _put_on(self, wire: Wire, item: tuple[int, int], nbytes: int) -> None:
-        """Send ``item`` of ``nbytes`` on ``wire`` (unless its NIC drops it)."""
-        departure = wire.depart(item, nbytes)
+    def _put_on(self, wire: Wire, seq: int, nbytes: int) -> None:
+        """Send the segment, ACK or handshake packet ``seq`` of ``nbytes`` on ``wire`` now
+        (unless its NIC drops it)."""
+        departure = wire.depart(seq, nbytes)
         if departure >= 0:
             tally = wire.tally
             tally.packets += 1
             tally.wire += nbytes
             tally.inner += nbytes
             arrival = departure + wire.delay_ns
-            wire.arrivals.append((arrival, item))
+            wire.arrivals.append((arrival, seq, self.sim.now))
             if arrival < self._drain_at:
                 self._wake_at(arrival)
+
+    def _at(self, time: int, callback: Callable[[Any], None], argument: object = None) -> tuple:
+        """Schedule ``callback(argument)`` on the engine at ``time``: every event of the
+        connection's is scheduled here, so that while it drains its wires it knows the
+        engine's next event without asking (see _drain)."""
+        if time < self._engine_due:
+            self._engine_due = time
+        return self.sim.schedule_at(time, callback, argument)
 
     def _wake_at(self, time: int) -> None:
         """Have _drain run at ``time`` (a wake-up set for later is superseded)."""
         self._drain_at = time
-        self.sim.schedule_at(time, self._drain)
+        self._at(time, self._drain)
 
     def _drain(self, _: object = None) -> None:
         """Run what the wires carry as it arrives, segments at the receiver and ACKs at the
@@ -624,12 +631,19 @@ class TcpFlow:
         for a stretch of them instead of one each. The engine goes first at a tie (this then
         wakes up at that time again, after the engine's events already scheduled for it); the
         connection's outcome does not depend on the order of its own events of one instant
-        (see _timer), and nothing else reads or changes its state."""
+        (see _timer), and nothing else reads or changes its state.
+
+        Only the connection's own code runs meanwhile, and it schedules through _at, which
+        lowers ``_engine_due``: so the engine's next event is known without asking it per
+        item, and the clock moves by hand (``Simulation.advance_to`` once, on leaving). On
+        leaving, an event due before the clock (scheduled meanwhile some other way) breaks
+        that premise: it is refused loudly, never run out of order."""
         sim = self.sim
         now = sim.now
         if self._drain_at != now:
             return  # superseded by an earlier wake-up
-        peek, advance = sim.peek, sim.advance_to
+        due = sim.peek()
+        self._engine_due = math.inf if due is None else due
         segments, acks = self.wire.arrivals, self.ack_wire.arrivals  # type: ignore[union-attr]
         arrive, ack_arrives = self._arrive, self._ack_arrives
         while True:
@@ -639,35 +653,47 @@ class TcpFlow:
                 arrivals, handle = acks, ack_arrives
             else:
                 self._drain_at = math.inf
-                return
+                break
             at = arrivals[0][0]
             if at > now:
-                due = peek()
-                if due is not None and due <= at:
-                    self._wake_at(at)
-                    return
-                advance(at)
-                now = self._drain_at = at
-            handle(arrivals.popleft()[1])
+                if self._engine_due <= at:
+                    self._drain_at = at
+                    break
+                sim.now = now = self._drain_at = at
+            _, seq, sent_ns = arrivals.popleft()
+            handle(seq, sent_ns)
+        sim.advance_to(now)
+        due = sim.peek()
+        if due is not None and due < now:
+            raise RuntimeError(
+                f"{self.spec.name}: an event at {due} ns was scheduled while the connection ran"
+                f" its wires up to {now} ns without TcpFlow._at"
+            )
+        if self._drain_at < math.inf:
+            self._at(self._drain_at, self._drain)
 
-    def segment_packet(self, item: tuple[int, int]) -> Packet:
-        """The packet a segment or SYN sent on the wire stands for (for its NIC's drop)."""
-        seq, sent_ns = item
+    def segment_packet(self, seq: int) -> Packet:
+        """The packet the segment or SYN ``seq`` sent on the wire now stands for (for its NIC,
+        which drops it as it is sent)."""
+        now = self.sim.now
         if seq == SYN:
-            return Packet(self, SYN, SYN_BYTES, sent_ns, self.path, self.ttl, 0)
-        return Packet(self, seq, self.segment_bytes, sent_ns, self.path, self.ttl, self.mss)
+            return Packet(self, SYN, SYN_BYTES, now, self.path, self.ttl, 0)
+        return Packet(self, seq, self.segment_bytes, now, self.path, self.ttl, self.mss)
 
-    def ack_packet(self, item: tuple[int, int]) -> Packet:
-        """The packet an ACK or SYN-ACK sent on the ACK wire stands for (for its NIC's drop)."""
-        seq, sent_ns = item
+    def ack_packet(self, seq: int) -> Packet:
+        """The packet the ACK or SYN-ACK ``seq`` sent on the ACK wire now stands for (for its
+        NIC, which drops it as it is sent)."""
         size = SYN_BYTES if seq == SYN else ACK_BYTES
-        return Packet(self.reverse, seq, size, sent_ns, self.ack_path, self.ttl, 0)
+        return Packet(self.reverse, seq, size, self.sim.now, self.ack_path, self.ttl, 0)
 
     # -- data
 
     def _pump(self, _: object = None) -> None:
         now = self.sim.now
-        window = self.sender.usable_window_segments(self._window_seen(now))
+        # The receiver's window as it stood when the instant began (see __init__).
+        at, before = self._window_before
+        receive_window = before if at == now else self.receiver.window_bytes
+        window = self.sender.usable_window_bytes(receive_window) // self.mss  # whole segments
         outstanding = self.outstanding
         if len(outstanding) < window and now < self.stop_ns:
             nic, tsq_bytes, stats, size = self.nic, self.tsq_bytes, self.stats, self.segment_bytes
@@ -677,7 +703,8 @@ class TcpFlow:
                 send, ttl, mss = path[0], self.ttl, self.mss
                 while len(outstanding) < window:
                     if nic.queue_bytes >= tsq_bytes:  # TCP small queues: wait for the NIC
-                        self._wait_for_nic()
+                        if not self.waiting_for_nic:
+                            self._wait_for_nic()
                         break
                     seq = self.next_seq
                     self.next_seq = seq + 1
@@ -693,19 +720,19 @@ class TcpFlow:
                 carried = 0
                 while len(outstanding) < window:
                     if queued >= tsq_bytes:
-                        self._wait_for_nic()
+                        if not self.waiting_for_nic:
+                            self._wait_for_nic()
                         break
                     seq = self.next_seq
                     self.next_seq = seq + 1
                     outstanding[seq] = now
                     stats.sent += 1
-                    item = (seq, now)
-                    departure = depart(item, size)
+                    departure = depart(seq, size)
                     if departure >= 0:
                         carried += 1
                         queued = queued + size if queued else nic.queue_bytes
                         arrival = departure + delay_ns
-                        arrivals.append((arrival, item))
+                        arrivals.append((arrival, seq, now))
                         if arrival < self._drain_at:
                             self._wake_at(arrival)
                 tally = wire.tally
@@ -718,11 +745,12 @@ class TcpFlow:
             self._note_steady(now)
 
     def _wait_for_nic(self) -> None:
-        if self.waiting_for_nic:
-            return
+        """TCP small queues: resume sending once the NIC has sent half of its limit (called
+        while not waiting already)."""
         self.waiting_for_nic = True
         excess = self.nic.queue_bytes - self.tsq_bytes // 2
-        self.sim.schedule(max(1, -(-excess * 8_000_000_000 // self.nic.rate_bps)), self._resume_due)
+        wait_ns = max(1, -(-excess * 8_000_000_000 // self.nic.rate_bps))
+        self._at(self.sim.now + wait_ns, self._resume_due)
 
     def _resume(self, _: object = None) -> None:
         self.waiting_for_nic = False
@@ -741,22 +769,28 @@ class TcpFlow:
 
     def delivered(self, packet: Packet) -> None:
         """A segment or the SYN reaches the receiver along ``path``."""
-        self._arrive((packet.seq, packet.sent_ns))
+        self._arrive(packet.seq, packet.sent_ns)
 
-    def _arrive(self, item: tuple[int, int]) -> None:
-        """A segment or the SYN, ``(sequence number, when it was sent)``, reaches the receiver."""
+    def _arrive(self, seq: int, sent_ns: int) -> None:
+        """The segment or SYN ``seq``, sent at ``sent_ns``, reaches the receiver."""
         now = self.sim.now
-        seq, sent_ns = item
         if seq == SYN:  # the receiver answers with a SYN-ACK
             self.stats.arrived(now, sent_ns, 0)
             if self.ack_wire is None:
                 path = self.ack_path
                 path[0](Packet(self.reverse, SYN, SYN_BYTES, now, path, self.ttl, 0))
             else:
-                self._put_on(self.ack_wire, (SYN, now), SYN_BYTES)
+                self._put_on(self.ack_wire, SYN, SYN_BYTES)
             return
         mss = self.mss
-        self.stats.arrived(now, sent_ns, mss)
+        stats = self.stats  # stats.arrived(now, sent_ns, mss) inlined: once per segment
+        stats.delivered += 1
+        latency = stats.latency
+        latency.append(now - sent_ns)
+        stats.delivered_at.append(now)
+        stats.delivered_bytes.append(mss)
+        if len(latency) >= stats.FOLD_EVERY:
+            stats.fold()
         receiver = self.receiver
         window = receiver.window_bytes
         at, srtt = self._srtt_before  # _srtt_seen(now) inlined: once per segment
@@ -765,6 +799,7 @@ class TcpFlow:
             self._window_before = (now, window)
         unacked = self.unacked
         unacked.append(seq)
+        waiting = len(unacked)
         expected = self.next_expected
         if seq != expected:
             # Out of order: a gap before it (a loss) or it fills one (paths changed). RFC 5681
@@ -776,17 +811,17 @@ class TcpFlow:
         if self.quick_acks:
             self.quick_acks -= 1
         elif (
-            len(unacked) < self.acking.every_segments
+            waiting < self.acking.every_segments
             and now >= self.out_of_order_until_ns
             # What is unacknowledged fills less than half the window: else reading it opens
             # the window twofold, and Linux sends that window update at once (a window of one
             # or two segments never waits for the timer).
-            and 2 * len(unacked) * mss < receiver.window_bytes
+            and 2 * waiting * mss < receiver.window_bytes
         ):
-            if len(unacked) == 1:  # it waits for a companion, at most the delayed-ACK time
+            if waiting == 1:  # it waits for a companion, at most the delayed-ACK time
                 self.unacked_since_ns = now
                 if self.delack_event is None:
-                    self.delack_event = self.sim.schedule(self.acking.delay_ns, self._delack_due)
+                    self.delack_event = self._at(now + self.acking.delay_ns, self._delack_due)
             return
         self._acknowledge(now)
 
@@ -800,15 +835,14 @@ class TcpFlow:
         if wire is None:
             self.ack_path[0](Packet(self.reverse, seq, ACK_BYTES, now, self.ack_path, self.ttl, 0))
             return
-        item = (seq, now)  # _put_on inlined: once per ACK
-        departure = wire.depart(item, ACK_BYTES)
+        departure = wire.depart(seq, ACK_BYTES)  # _put_on inlined: once per ACK
         if departure >= 0:
             tally = wire.tally
             tally.packets += 1
             tally.wire += ACK_BYTES
             tally.inner += ACK_BYTES
             arrival = departure + wire.delay_ns
-            wire.arrivals.append((arrival, item))
+            wire.arrivals.append((arrival, seq, now))
             if arrival < self._drain_at:
                 self._wake_at(arrival)
 
@@ -820,7 +854,7 @@ class TcpFlow:
             return
         due = self.unacked_since_ns + self.acking.delay_ns
         if due > self.sim.now:
-            self.delack_event = self.sim.schedule_at(due, self._delack_due)
+            self.delack_event = self._at(due, self._delack_due)
             return
         self._acknowledge(self.sim.now)
 
@@ -828,7 +862,7 @@ class TcpFlow:
         self.stats.lose(packet, drop)
         if packet.seq != SYN:  # SACK tells the sender about a hole about one round trip later
             now = self.sim.now
-            self.sim.schedule(self._round_trip_ns(), self._sack_due, (packet.seq, now))
+            self._at(now + self._round_trip_ns(), self._sack_due, (packet.seq, now))
 
     def _round_trip_ns(self) -> int:
         srtt = self._srtt_seen(self.sim.now)
@@ -857,12 +891,11 @@ class TcpFlow:
 
     def on_reverse(self, packet: Packet) -> None:
         """An ACK or the SYN-ACK reaches the sender along ``ack_path``."""
-        self._ack_arrives((packet.seq, packet.sent_ns))
+        self._ack_arrives(packet.seq, packet.sent_ns)
 
-    def _ack_arrives(self, item: tuple[int, int]) -> None:
-        """An ACK or the SYN-ACK, ``(its number, when it was sent)``, reaches the sender."""
+    def _ack_arrives(self, number: int, sent_ns: int) -> None:
+        """The ACK or SYN-ACK ``number``, sent at ``sent_ns``, reaches the sender."""
         now = self.sim.now
-        number, sent_ns = item
         if number == SYN:
             if not self.established:
                 self.established = True
@@ -930,7 +963,7 @@ class TcpFlow:
     def _arm_rto(self) -> None:
         self.rto_armed_ns = now = self.sim.now
         if self.rto_event is None:
-            self.rto_event = self.sim.schedule_at(now + self.sender.rto_ns, self._rto_due)
+            self.rto_event = self._at(now + self.sender.rto_ns, self._rto_due)
 
     def _on_rto(self, _: object = None) -> None:
         self.rto_event = None
@@ -939,7 +972,7 @@ class TcpFlow:
             return
         deadline = armed + self.sender.rto_ns
         if deadline > self.sim.now:  # progress since it was armed: wait for the new deadline
-            self.rto_event = self.sim.schedule_at(deadline, self._rto_due)
+            self.rto_event = self._at(deadline, self._rto_due)
             return
         inflight = len(self.outstanding) * self.mss
         self.outstanding.clear()  # everything in flight is given up (go-back-N after RTO)

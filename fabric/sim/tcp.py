@@ -1066,16 +1066,17 @@ class TcpSender:
         return None if nbytes is None else nbytes / self.mss_bytes
 
     def usable_window_bytes(self, receive_window_bytes: int) -> int:
-        """min(cwnd x MSS, receive window, send buffer): what may be in flight now."""
+        """min(cwnd x MSS, receive window, send buffer): what may be in flight now (never
+        below zero). Once per ACK: spelt with comparisons, not min() and max()."""
         other = receive_window_bytes
-        if self.send_buffer_bytes is not None:
-            other = min(other, self.send_buffer_bytes)
+        send_buffer = self.send_buffer_bytes
+        if send_buffer is not None and send_buffer < other:
+            other = send_buffer
         self._other_limit_bytes = other
-        return max(min(int(self.cc.cwnd * self.mss_bytes), other), 0)
-
-    def usable_window_segments(self, receive_window_bytes: int) -> int:
-        """Whole segments that fit in the usable window."""
-        return self.usable_window_bytes(receive_window_bytes) // self.mss_bytes
+        window = int(self.cc.cwnd * self.mss_bytes)
+        if other < window:
+            window = other
+        return window if window > 0 else 0
 
 
 # --- Test and estimation aid: a round-based bottleneck -------------------------------------------
