@@ -187,7 +187,10 @@ class Simulation:
         events of its own in time order between the engine's (``fabric.sim.flows.TcpFlow``
         does, for what its wires carry): ``time`` must be at or after the clock and before the
         next pending event (``peek``); at a tie the component schedules itself and lets the
-        engine's earlier-scheduled events run first. Not checked: the caller has just peeked."""
+        engine's earlier-scheduled events run first. Not checked: the caller knows the next
+        event. Such a component may also set ``now`` by hand as it goes (its own events only,
+        nothing scheduled in the past meanwhile) and call this once before it returns, which
+        keeps the engine's bookkeeping of the clock."""
         self.now = time
         if time > self._tail:
             self._tail = time  # the tail is never behind the clock (see schedule)
