@@ -17,7 +17,7 @@ from fabric.cli import main
 from fabric.control.plane import ControlPlane
 from fabric.io import NativeDocument, load_topology, to_yaml
 from fabric.io.arm import MAX_COPY_COUNT, load_arm
-from fabric.watcher import next_hop
+from fabric.watcher import connectivity, next_hop
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 PARAMETERS_SCHEMA = (
@@ -669,6 +669,154 @@ def test_site_to_site_with_bgp_settings_on_the_local_gateway():
     fabric, _ = load_arm(body, {"parameters": {"sharedKey": {"value": "k"}}}, "s2s.json")
     bgp = fabric.local_network_gateways["localGateway"].bgp_settings
     assert (bgp.asn, bgp.bgp_peering_address) == (65050, "192.168.255.254")
+
+
+# -- secrets: a connection's key from a secure parameter or Key Vault --------------------------
+
+
+def vnet_to_vnet(key_one: str, key_two: str, **parameters: dict) -> dict:
+    """Two VNets with a VPN gateway each and a connection each way, keyed by the expressions
+    ``key_one`` and ``key_two``."""
+    resources: list[dict] = []
+    for i, name in enumerate(("one", "two")):
+        resources.append(
+            vnet(
+                name,
+                f"10.{i}.0.0/16",
+                ("app", f"10.{i}.1.0/24"),
+                ("GatewaySubnet", f"10.{i}.255.0/27"),
+            )
+        )
+        resources.append(
+            {
+                "type": "Microsoft.Network/virtualNetworkGateways",
+                "apiVersion": "2023-09-01",
+                "name": f"{name}-gw",
+                "location": "westeurope",
+                "properties": {
+                    "ipConfigurations": [
+                        {
+                            "name": "ip",
+                            "properties": {"subnet": {"id": subnet_id(name, "GatewaySubnet")}},
+                        }
+                    ],
+                    "sku": {"name": "VpnGw1", "tier": "VpnGw1"},
+                    "gatewayType": "Vpn",
+                    "vpnType": "RouteBased",
+                },
+            }
+        )
+    for here, there, key in (("one", "two", key_one), ("two", "one", key_two)):
+        gateway = "[resourceId('Microsoft.Network/virtualNetworkGateways', '{}-gw')]"
+        resources.append(
+            {
+                "type": "Microsoft.Network/connections",
+                "apiVersion": "2023-09-01",
+                "name": f"{here}-to-{there}",
+                "location": "westeurope",
+                "properties": {
+                    "virtualNetworkGateway1": {"id": gateway.format(here)},
+                    "virtualNetworkGateway2": {"id": gateway.format(there)},
+                    "connectionType": "Vnet2Vnet",
+                    "sharedKey": key,
+                },
+            }
+        )
+    return template(*resources, parameters=parameters)
+
+
+def tunnel_problems(fabric) -> list[str]:
+    return sorted(f.code for f in validate(fabric) if f.code.startswith("SharedKey"))
+
+
+def test_a_key_from_a_secure_parameter_without_a_value_connects_both_sides():
+    """A template's key is a secure parameter, which no file gives offline: both connections
+    take it from that parameter, so they share the key the deployment will supply."""
+    body = vnet_to_vnet(
+        "[parameters('vpnKey')]", "[parameters('VPNKEY')]", vpnKey={"type": "secureString"}
+    )
+    fabric, findings = load_arm(body, None, "v2v.json")
+    assert sorted(f.code for f in findings) == [
+        "ArmMissingParameter",  # on the parameter itself
+        "ArmSecretAssumed",
+        "ArmSecretAssumed",
+    ]
+    assert all(f.severity == "Warning" for f in findings)
+    assumed = [f for f in findings if f.code == "ArmSecretAssumed"]
+    assert {f.resources for f in assumed} == {
+        ("resources[4].properties.sharedKey",),
+        ("resources[5].properties.sharedKey",),
+    }
+    keys = {c.shared_key for c in fabric.connections.values()}
+    assert len(keys) == 1
+    assert "vpnKey" in keys.pop()
+    assert tunnel_problems(fabric) == []
+    trace = connectivity(ControlPlane(fabric), "10.0.1.4", "10.1.1.4", protocol="Tcp", port=22)
+    assert trace.reachable
+
+
+def test_keys_from_two_secure_parameters_are_taken_as_different():
+    body = vnet_to_vnet(
+        "[parameters('keyOne')]",
+        "[parameters('keyTwo')]",
+        keyOne={"type": "securestring"},
+        keyTwo={"type": "securestring"},
+    )
+    fabric, findings = load_arm(body, None, "v2v.json")
+    assert "ArmSecretAssumed" in [f.code for f in findings]
+    assert tunnel_problems(fabric) == ["SharedKeyMismatch", "SharedKeyMismatch"]
+    given, _ = load_arm(
+        body, {"parameters": {"keyOne": {"value": "k"}, "keyTwo": {"value": "k"}}}, "v2v.json"
+    )
+    assert tunnel_problems(given) == []  # with the values, the keys are compared themselves
+
+
+def test_a_key_from_key_vault_is_the_same_secret_on_both_sides():
+    body = vnet_to_vnet(
+        "[parameters('vpnKey')]", "[parameters('vpnKey')]", vpnKey={"type": "securestring"}
+    )
+    reference = {
+        "keyVault": {
+            "id": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
+        },
+        "secretName": "vpn",
+    }
+    fabric, findings = load_arm(
+        body, {"parameters": {"vpnKey": {"reference": reference}}}, "v2v.json"
+    )
+    assumed = [f for f in findings if f.code == "ArmSecretAssumed"]
+    assert len(assumed) == 2
+    assert all("Key Vault" in f.message for f in assumed)
+    assert tunnel_problems(fabric) == []
+
+
+def test_a_key_from_a_plain_parameter_without_a_value_is_still_an_error():
+    """Only a secure parameter stands for a secret the deployment supplies: a plain string
+    parameter without a value is a template that cannot be deployed as it is."""
+    body = vnet_to_vnet(
+        "[parameters('vpnKey')]", "[parameters('vpnKey')]", vpnKey={"type": "string"}
+    )
+    _, findings = load_arm(body, None, "v2v.json")
+    assert [f.code for f in findings if f.severity == "Error"] == ["ArmExpressionError"] * 2
+    assert "ArmSecretAssumed" not in [f.code for f in findings]
+
+
+def test_a_secure_parameter_read_anywhere_but_a_secret_is_still_an_error():
+    """The stand-in is for keys alone: a secure parameter naming a subnet has no value."""
+    body = vnet_to_vnet("k", "k", where={"type": "securestring"})
+    body["resources"][0]["properties"]["subnets"][0]["name"] = "[parameters('where')]"
+    _, findings = load_arm(body, None, "v2v.json")
+    assert "ArmSecretAssumed" not in [f.code for f in findings]
+    assert "ArmExpressionError" in [f.code for f in findings]
+
+
+def test_a_site_to_site_key_from_a_secure_parameter_is_set():
+    """An IPsec connection keyed from a secure parameter has a key (the deployment gives it,
+    and the same to the on-premises device): no SharedKeyMissing."""
+    fabric, findings = load_arm(SITE_TO_SITE, None, "s2s.json")
+    assert "ArmSecretAssumed" in [f.code for f in findings]
+    assert not [f for f in findings if f.severity == "Error"]
+    assert "SharedKeyMissing" not in [f.code for f in validate(fabric)]
 
 
 # -- Azure Firewall -------------------------------------------------------------------------------

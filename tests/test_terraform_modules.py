@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fabric.checks import validate
 from fabric.cli import main
 from fabric.io import InputError, load_topology
 from fabric.io.terraform import diagnostics as codes
@@ -959,3 +960,79 @@ resource "azurerm_network_interface" "nic" {
   }
 }
 """
+
+
+# -- secrets: a connection's key from a sensitive variable with no value --------------------------
+
+V2V = """
+variable "vpn_key" {
+  type      = string
+  sensitive = true
+}
+locals { sides = { one = "10.0", two = "10.1" } }
+resource "azurerm_virtual_network" "v" {
+  for_each            = local.sides
+  name                = each.key
+  location            = "westeurope"
+  resource_group_name = "rg"
+  address_space       = ["${each.value}.0.0/16"]
+}
+resource "azurerm_subnet" "gw" {
+  for_each             = local.sides
+  name                 = "GatewaySubnet"
+  resource_group_name  = "rg"
+  virtual_network_name = azurerm_virtual_network.v[each.key].name
+  address_prefixes     = ["${each.value}.255.0/27"]
+}
+resource "azurerm_subnet" "app" {
+  for_each             = local.sides
+  name                 = "app"
+  resource_group_name  = "rg"
+  virtual_network_name = azurerm_virtual_network.v[each.key].name
+  address_prefixes     = ["${each.value}.1.0/24"]
+}
+resource "azurerm_virtual_network_gateway" "gw" {
+  for_each            = local.sides
+  name                = "${each.key}-gw"
+  location            = "westeurope"
+  resource_group_name = "rg"
+  type                = "Vpn"
+  vpn_type            = "RouteBased"
+  sku                 = "VpnGw1"
+  ip_configuration {
+    subnet_id            = azurerm_subnet.gw[each.key].id
+    public_ip_address_id = "pip"
+  }
+}
+resource "azurerm_virtual_network_gateway_connection" "c" {
+  for_each                        = { one = "two", two = "one" }
+  name                            = "${each.key}-to-${each.value}"
+  location                        = "westeurope"
+  resource_group_name             = "rg"
+  type                            = "Vnet2Vnet"
+  virtual_network_gateway_id      = azurerm_virtual_network_gateway.gw[each.key].id
+  peer_virtual_network_gateway_id = azurerm_virtual_network_gateway.gw[each.value].id
+  shared_key                      = KEY
+}
+"""
+
+
+def test_a_key_from_a_sensitive_variable_without_a_value_connects_both_sides(tmp_path):
+    document = load(tmp_path, {"main.tf": V2V.replace("KEY", "var.vpn_key")})
+    assumed = found(document, codes.SECRET_ASSUMED)
+    assert len(assumed) == 2
+    assert all("var.vpn_key" in f.message for f in assumed)
+    keys = {c.shared_key for c in document.fabric.connections.values()}
+    assert len(keys) == 1
+    problems = [f.code for f in validate(document.fabric) if f.code.startswith("SharedKey")]
+    assert problems == []
+
+
+def test_keys_from_two_unknowns_are_taken_as_different(tmp_path):
+    text = V2V.replace("KEY", 'each.key == "one" ? var.vpn_key : var.other_key')
+    text += 'variable "other_key" {\n  type = string\n}\n'
+    document = load(tmp_path, {"main.tf": text})
+    problems = [f.code for f in validate(document.fabric) if f.code.startswith("SharedKey")]
+    assert problems == ["SharedKeyMismatch", "SharedKeyMismatch"]
+    given = load(tmp_path, {"main.tf": text}, variables={"vpn_key": "k", "other_key": "k"})
+    assert not [f for f in validate(given.fabric) if f.code.startswith("SharedKey")]

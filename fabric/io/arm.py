@@ -37,6 +37,7 @@ from fabric.io.arm_functions import Budget, to_string, truth
 from fabric.io.azure_resources import (
     MODELLED,
     PLACEHOLDER_SUBSCRIPTION,
+    SECRETS,
     UNREAD,
     AzureResource,
     build_fabric,
@@ -513,6 +514,38 @@ class ArmTemplate:
             )
         return value
 
+    def _secret_parameter(self, name: Any) -> Any:
+        """``parameters(name)`` where a secret is read (``SECRETS``): a secure parameter with
+        no value offline, or one the parameters file takes from Key Vault, stands for the
+        value the deployment will supply. The stand-in names the parameter, so two secrets
+        from one parameter are equal (a VNet-to-VNet pair's key) and from two are not."""
+        key = str(name).lower()
+        spec = self._parameter_specs.get(key)
+        try:
+            return self.parameter(name)
+        except MissingParameterError:
+            declared_type = str(spec.get("type", "")).lower() if isinstance(spec, dict) else ""
+            if declared_type not in ("securestring", "secureobject"):
+                raise
+            how = "is a secure parameter with no value here"
+        except Unresolvable:
+            supplied = self._supplied.get(key)
+            if supplied is None or supplied.value is not _KEY_VAULT:
+                raise
+            how = "comes from Key Vault"
+        declared = self._parameter_names[key]
+        self.note(
+            warning(
+                "ArmSecretAssumed",
+                f"{self.source}: {self._current}: parameter '{declared}' {how}; vnetsim takes "
+                "it as the value the deployment supplies, the same wherever that parameter "
+                "supplies it, so two connections keyed from it share one key (give it with "
+                f"--parameter {declared}=VALUE to check the key itself)",
+                self._current,
+            )
+        )
+        return f"<secret from parameter {declared}>"
+
     def variable(self, name: Any) -> Any:
         key = str(name).lower()
         if key in self._variables:
@@ -734,7 +767,11 @@ class ArmTemplate:
         lowered = kind.lower()
         if lowered in MODELLED:
             properties: Any = self._modelled_properties(
-                raw.get("properties") or {}, scope, f"{where}.properties", UNREAD.get(lowered)
+                raw.get("properties") or {},
+                scope,
+                f"{where}.properties",
+                UNREAD.get(lowered),
+                SECRETS.get(lowered, frozenset()),
             )
         elif lowered == DEPLOYMENTS:
             properties = AnyCase()  # its template is evaluated as a template of its own
@@ -755,12 +792,31 @@ class ArmTemplate:
         return resource
 
     def _modelled_properties(
-        self, raw: Any, scope: Scope, where: str, unread: re.Pattern[str] | None
+        self,
+        raw: Any,
+        scope: Scope,
+        where: str,
+        unread: re.Pattern[str] | None,
+        secrets: frozenset[str],
     ) -> Any:
         """A modelled resource's properties, evaluated with findings, except about the paths
-        the importer never reads (``UNREAD``): a value that fails there is simply absent."""
+        the importer never reads (``UNREAD``): a value that fails there is simply absent. The
+        ``secrets`` among them are read with the stand-ins of ``_secret_parameter``."""
         kept = len(self.load.findings)
-        properties = self._resolve_tolerant(raw, scope, where)
+        if secrets and isinstance(raw, dict):
+            plain = {key: value for key, value in raw.items() if key.lower() not in secrets}
+            properties = self._resolve_tolerant(plain, scope, where)
+            secret_scope = Scope(
+                {**self._functions, "parameters": self._secret_parameter}, self.load.budget
+            )
+            secret_scope.copy_indexes = dict(scope.copy_indexes)
+            for key, value in raw.items():
+                if key.lower() in secrets:
+                    resolved = self._resolve_tolerant(value, secret_scope, f"{where}.{key}")
+                    if resolved is not _DROPPED:
+                        properties[key] = resolved
+        else:
+            properties = self._resolve_tolerant(raw, scope, where)
         if unread is not None:
             under = f"{where}."  # a finding's path under the properties starts so
             self.load.findings[kept:] = [

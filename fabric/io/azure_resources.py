@@ -102,6 +102,14 @@ UNREAD: dict[str, re.Pattern[str]] = {
     VM: re.compile(r"(?!hardwareprofile\b|networkprofile\b)"),
     NIC: re.compile(r"ipconfigurations\[\d+\]\.properties\.publicipaddress\b"),
 }
+# Property paths of modelled types that hold secrets the deployment supplies (directly under
+# ``properties``, lower case): a connection's pre-shared key and its ExpressRoute authorization
+# key. Templates take them from a secure parameter, which is never given offline, or from Key
+# Vault through the parameters file: there the importer reads a stand-in for the value, the
+# same wherever that parameter supplies it (``ArmSecretAssumed``).
+SECRETS: dict[str, frozenset[str]] = {
+    CONNECTION: frozenset({"sharedkey", "authorizationkey"}),
+}
 # Containers with nothing to model: no finding for them. A circuit's authorizations only hold
 # keys: a connection carries the key it uses.
 ACCEPTED_NOT_MODELLED = frozenset({"microsoft.resources/resourcegroups", CIRCUIT_AUTHORIZATION})

@@ -693,7 +693,7 @@ class _Mapper:
             source,
             target,
             kind,
-            view.text("shared_key"),
+            view.secret("shared_key"),
             enable_bgp,
             policy,
             use_policy_based_traffic_selectors=view.flag(
@@ -703,7 +703,7 @@ class _Mapper:
             dpd_timeout_seconds=view.integer("dpd_timeout_seconds", None),
             routing_weight=view.integer("routing_weight", 10),  # the provider's default
             express_route_gateway_bypass=view.flag("express_route_gateway_bypass", False),
-            authorization_key=view.text("authorization_key"),
+            authorization_key=view.secret("authorization_key"),
         )
         if connection is None:
             return

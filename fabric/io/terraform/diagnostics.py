@@ -21,6 +21,7 @@ UNDECLARED_VARIABLE = "TerraformUndeclaredVariable"  # a value for a variable ne
 DATA_SOURCE_NOT_READ = "TerraformDataSourceNotRead"  # read from Azure at plan time
 MODULE_NOT_LOADED = "TerraformModuleNotLoaded"  # a remote module that is not on disk
 UNKNOWN_VALUE = "TerraformUnknownValue"  # a modelled field whose value is not known offline
+SECRET_ASSUMED = "TerraformSecretAssumed"  # a key not known offline, read as what apply gives
 PROVIDER_IGNORED = "TerraformProviderIgnored"  # resources of other providers
 FILE_NOT_READ = "TerraformFileNotRead"  # a file in the directory vnetsim does not read
 

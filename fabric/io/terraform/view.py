@@ -61,6 +61,22 @@ class InstanceView:
             self.invalid(f"{key} must be a string, got {value!r}")
             return None
 
+    def secret(self, key: str) -> str | None:
+        """A secret argument (a connection's pre-shared or authorization key). One not known
+        offline (a sensitive variable with no value, a ``random_password`` result) stands for
+        what ``terraform apply`` supplies: the same wherever the same expression supplies it,
+        so two connections keyed from one variable share one key."""
+        value = self.raw(key)
+        if isinstance(value, Unknown):
+            self.warn(
+                f"{key} is not known offline ({value.reason}); vnetsim takes it as the value "
+                f"terraform apply supplies, the same wherever {value.display} supplies it "
+                "(give the variable a value to check the key itself)",
+                codes.SECRET_ASSUMED,
+            )
+            return f"<secret from {value.display}>"
+        return self.text(key)
+
     def name(self, key: str = "name") -> str | None:
         """An identity (a name): an unknown one keeps its display text, so that references
         built from the same unknown agree (the cause was reported where it arose)."""
