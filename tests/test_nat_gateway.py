@@ -223,6 +223,7 @@ def test_internet_traffic_leaves_through_the_subnets_nat_gateway(protocol, port)
     hop = result.hops[-1]
     assert hop.type == "Internet"
     assert "NAT gateway ng" in hop.detail
+    assert "NAT gateway ng" in result.to_json()["hops"][-1]["detail"]  # --json says it too
 
 
 def test_without_a_nat_gateway_the_trace_does_not_mention_one():

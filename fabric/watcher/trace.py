@@ -73,6 +73,7 @@ class Hop:
             "address": self.address,
             "issues": [i.to_json() for i in self.issues],
             "encryption": self.encryption.to_json() if self.encryption else None,
+            "detail": self.detail,
         }
 
 
