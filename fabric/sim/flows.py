@@ -701,41 +701,35 @@ class TcpFlow:
             if wire is None:
                 path = self.path
                 send, ttl, mss = path[0], self.ttl, self.mss
-                while len(outstanding) < window:
-                    if nic.queue_bytes >= tsq_bytes:  # TCP small queues: wait for the NIC
-                        if not self.waiting_for_nic:
-                            self._wait_for_nic()
-                        break
-                    seq = self.next_seq
-                    self.next_seq = seq + 1
-                    outstanding[seq] = now
-                    stats.sent += 1
-                    send(Packet(self, seq, size, now, path, ttl, mss))
-            else:  # the same on the wire (_put_on inlined, once per segment)
+            else:
                 depart, arrivals, delay_ns = wire.depart, wire.arrivals, wire.delay_ns
-                # TCP small queues read the NIC once: a segment that follows one sent in this
-                # instant waits behind it (a service lasts 1 ns or more) and adds its bytes; a
-                # first one may find the NIC idle, so an empty queue is read again.
-                queued = nic.queue_bytes
-                carried = 0
-                while len(outstanding) < window:
-                    if queued >= tsq_bytes:
-                        if not self.waiting_for_nic:
-                            self._wait_for_nic()
-                        break
-                    seq = self.next_seq
-                    self.next_seq = seq + 1
-                    outstanding[seq] = now
-                    stats.sent += 1
-                    departure = depart(seq, size)
-                    if departure >= 0:
-                        carried += 1
-                        queued = queued + size if queued else nic.queue_bytes
-                        arrival = departure + delay_ns
-                        arrivals.append((arrival, seq, now))
-                        if arrival < self._drain_at:
-                            self._wake_at(arrival)
-                tally = wire.tally
+            carried = 0
+            queued = nic.queue_bytes  # TCP small queues: what waits in the NIC
+            while len(outstanding) < window:
+                if queued >= tsq_bytes:
+                    self._wait_for_nic()
+                    break
+                seq = self.next_seq
+                self.next_seq = seq + 1
+                outstanding[seq] = now
+                stats.sent += 1
+                if wire is None:
+                    send(Packet(self, seq, size, now, path, ttl, mss))
+                    queued = nic.queue_bytes
+                    continue
+                departure = depart(seq, size)  # on the wire: _put_on inlined, once per segment
+                if departure >= 0:
+                    carried += 1
+                    # A segment that follows one sent in this instant waits behind it (a
+                    # service lasts 1 ns or more) and adds its bytes; a first one may find
+                    # the NIC idle, so an empty queue is read again.
+                    queued = queued + size if queued else nic.queue_bytes
+                    arrival = departure + delay_ns
+                    arrivals.append((arrival, seq, now))
+                    if arrival < self._drain_at:
+                        self._wake_at(arrival)
+            if carried:
+                tally = wire.tally  # type: ignore[union-attr]
                 tally.packets += carried
                 tally.wire += carried * size
                 tally.inner += carried * size
@@ -745,8 +739,9 @@ class TcpFlow:
             self._note_steady(now)
 
     def _wait_for_nic(self) -> None:
-        """TCP small queues: resume sending once the NIC has sent half of its limit (called
-        while not waiting already)."""
+        """TCP small queues: resume sending once the NIC has sent half of its limit."""
+        if self.waiting_for_nic:
+            return
         self.waiting_for_nic = True
         excess = self.nic.queue_bytes - self.tsq_bytes // 2
         wait_ns = max(1, -(-excess * 8_000_000_000 // self.nic.rate_bps))
