@@ -830,16 +830,7 @@ class TcpFlow:
         if wire is None:
             self.ack_path[0](Packet(self.reverse, seq, ACK_BYTES, now, self.ack_path, self.ttl, 0))
             return
-        departure = wire.depart(seq, ACK_BYTES)  # _put_on inlined: once per ACK
-        if departure >= 0:
-            tally = wire.tally
-            tally.packets += 1
-            tally.wire += ACK_BYTES
-            tally.inner += ACK_BYTES
-            arrival = departure + wire.delay_ns
-            wire.arrivals.append((arrival, seq, now))
-            if arrival < self._drain_at:
-                self._wake_at(arrival)
+        self._put_on(wire, seq, ACK_BYTES)
 
     def _on_delack(self, _: object = None) -> None:
         """The delayed-ACK timer: acknowledge a segment that waited long enough (a pending
