@@ -72,11 +72,13 @@ class RateServer:
         "_closed",
         "_finish_callback",
         "_instant",
+        "_min_service_ns",
         "_ns_per_byte",
         "_peak_before",
         "_queue",
         "_queued_bytes",
         "_rate",
+        "_rate_bps",
         "_rate_less_one",
         "_schedule",
         "_services",
@@ -89,12 +91,10 @@ class RateServer:
         "departures",
         "drops",
         "flushed",
-        "min_service_ns",
         "name",
         "on_depart",
         "on_drop",
         "peak_queue_packets",
-        "rate_bps",
         "sim",
         "tie_order",
     )
@@ -123,13 +123,13 @@ class RateServer:
                 "no packet leaves in the instant it arrived"
             )
         self.sim = sim
-        self.rate_bps = rate_bps
+        self._rate_bps = rate_bps
         self.on_depart = on_depart
         self.on_drop = on_drop
         self.buffer_bytes = buffer_bytes
         self.buffer_packets = buffer_packets
         self.name = name
-        self.min_service_ns = min_service_ns
+        self._min_service_ns = min_service_ns
         self.tie_order = tie_order
         self._schedule = sim.schedule
         # serialisation_ns() inlined as (nbytes * a + b) // c (see _service).
@@ -200,6 +200,16 @@ class RateServer:
         waiting = self._starts
         while waiting and waiting[0][0] <= now:
             self._queued_bytes -= waiting.popleft()[1]
+
+    @property
+    def rate_bps(self) -> int:
+        """The service rate, bits per second (fixed: service times are remembered per size)."""
+        return self._rate_bps
+
+    @property
+    def min_service_ns(self) -> int:
+        """The floor on each item's service time (fixed, as the rate)."""
+        return self._min_service_ns
 
     def put(self, item: Any, nbytes: int) -> None:
         """Offer ``item`` of ``nbytes`` bytes: serve it, queue it, or tail-drop it."""
@@ -329,7 +339,7 @@ class RateServer:
         service = self._services.get(nbytes)
         if service is None:
             service = (nbytes * self._ns_per_byte + self._rate_less_one) // self._rate
-            service = self._services[nbytes] = max(service, self.min_service_ns)
+            service = self._services[nbytes] = max(service, self._min_service_ns)
         return service
 
     def _offer(self, item: Any, nbytes: int, now: int) -> str | None:

@@ -1185,7 +1185,7 @@ def test_subnet_service_endpoints():
 @pytest.mark.parametrize(
     "kind",
     [
-        "Microsoft.Network/bastionHosts",
+        "Microsoft.Network/applicationGateways",
         "Microsoft.Compute/virtualMachines",
         "Microsoft.Network/publicIPAddresses",
     ],

@@ -527,8 +527,8 @@ def test_non_azurerm_resources_are_one_finding(tmp_path):
 resource "random_id" "a" { byte_length = 4 }
 resource "random_id" "b" { byte_length = 4 }
 resource "tls_private_key" "k" { algorithm = "RSA" }
-resource "azurerm_bastion_host" "b" {
-  name                = "bastion"
+resource "azurerm_application_gateway" "g" {
+  name                = "gateway"
   location            = "westeurope"
   resource_group_name = "rg"
 }
@@ -538,8 +538,8 @@ resource "azurerm_bastion_host" "b" {
     ignored = found(document, codes.PROVIDER_IGNORED)
     assert len(ignored) == 1
     assert "3 resource(s) of provider(s) random, tls" in ignored[0].message
-    (bastion,) = found(document, codes.NOT_MODELLED)
-    assert bastion.resources == ("azurerm_bastion_host.b",)
+    (gateway,) = found(document, codes.NOT_MODELLED)
+    assert gateway.resources == ("azurerm_application_gateway.g",)
 
 
 # -- mistakes ------------------------------------------------------------------------------

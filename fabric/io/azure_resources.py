@@ -38,6 +38,7 @@ from fabric.model.container import Fabric
 from fabric.model.findings import Finding, error, warning
 from fabric.model.records import (
     ACCESSES,
+    BASTION_SKUS,
     CIRCUIT_FAMILIES,
     CIRCUIT_PROVISIONING_STATES,
     CIRCUIT_TIERS,
@@ -49,6 +50,7 @@ from fabric.model.records import (
     UDR_NEXT_HOP_TYPES,
     VPN_TYPES,
     ApplicationSecurityGroup,
+    BastionHost,
     BgpPeer,
     BgpSettings,
     Connection,
@@ -94,6 +96,7 @@ CIRCUIT_AUTHORIZATION = "microsoft.network/expressroutecircuits/authorizations"
 GLOBAL_REACH = "microsoft.network/expressroutecircuits/peerings/connections"
 DIRECT_PORT = "microsoft.network/expressrouteports"
 NAT_GATEWAY = "microsoft.network/natgateways"
+BASTION = "microsoft.network/bastionhosts"
 # Property paths of modelled types that the importer never reads (matched at the start of the
 # path under ``properties``, lower case): a problem evaluating one is not the network's, so it
 # is not reported: a VM's admin name and password (secure parameters, never given offline:
@@ -140,6 +143,7 @@ MODELLED = frozenset(
         GLOBAL_REACH,
         DIRECT_PORT,
         NAT_GATEWAY,
+        BASTION,
     }
 )
 UNKNOWN_REGION = "unknown"
@@ -912,6 +916,31 @@ class _Builder:
             integer(p, "idleTimeoutInMinutes", 4),
         )
 
+    # -- Azure Bastion --------------------------------------------------------------------------
+
+    def bastion(self, r: AzureResource) -> None:
+        """``Microsoft.Network/bastionHosts`` (N18.2): its SKU and VNet, from the subnet of its
+        IP configuration (``AzureBastionSubnet``) or, for the Developer SKU, which has none,
+        ``properties.virtualNetwork.id``. Unset, the SKU is Basic, Azure's default."""
+        p = r.properties
+        sku = text(any_case(r.sku or p.get("sku") or {}), "name") or "Basic"
+        canonical = {choice.lower(): choice for choice in BASTION_SKUS}.get(sku.lower())
+        if canonical is None:
+            self.bad(r, f"sku.name must be one of {', '.join(BASTION_SKUS)}, got {sku!r}")
+            return
+        configs = p.get("ipConfigurations") or ()
+        vnet = next((v for v in map(self._config_vnet, configs) if v is not None), None)
+        if vnet is None:
+            vnet = name_from_id(ref_id(p.get("virtualNetwork")), "virtualNetworks")
+        if vnet is None:
+            self.bad(
+                r,
+                "no ipConfigurations[].properties.subnet.id (its AzureBastionSubnet) or, for the "
+                "Developer SKU, virtualNetwork.id names its VNet",
+            )
+            return
+        self.fabric.bastions[r.name] = BastionHost(r.name, vnet, canonical)
+
     # -- Route Server ---------------------------------------------------------------------------
 
     def hub(self, r: AzureResource) -> None:
@@ -1012,6 +1041,7 @@ class _Builder:
             GLOBAL_REACH: self.global_reach,
             DIRECT_PORT: self.direct_port,
             NAT_GATEWAY: self.nat_gateway,
+            BASTION: self.bastion,
         }
 
     def build(self, resources: list[AzureResource]) -> tuple[Fabric, list[Finding]]:

@@ -87,6 +87,7 @@ SECTIONS: tuple[str, ...] = (
     "nat_gateways",
     "vnets",
     "gateways",
+    "bastions",
     "peerings",
     "connections",
     "firewalls",
@@ -336,6 +337,7 @@ def _present(entries: list) -> list[tuple[int, Any]]:
 # Which field of a record names a resource of which table: (field, table, kind).
 _REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "gateways": (("vnet", "vnets", "VNet"),),
+    "bastions": (("vnet", "vnets", "VNet"),),
     "peerings": (("vnet", "vnets", "VNet"), ("remote_vnet", "vnets", "VNet")),
     "firewalls": (("vnet", "vnets", "VNet"),),
     "route_servers": (("vnet", "vnets", "VNet"),),
@@ -599,6 +601,7 @@ _KINDS = {
     "express_route_circuits": "ExpressRoute circuit",
     "nat_gateways": "NAT gateway",
     "gateways": "gateway",
+    "bastions": "Bastion host",
     "connections": "connection",
     "firewalls": "firewall",
     "route_servers": "route server",

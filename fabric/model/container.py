@@ -17,6 +17,7 @@ from fabric.model.records import (
     AdminRule,
     AdminRuleCollection,
     ApplicationSecurityGroup,
+    BastionHost,
     BgpSettings,
     Connection,
     ConnectivityConfiguration,
@@ -83,6 +84,7 @@ class Fabric:
     permissions: dict[str, Permission] = attrs.field(factory=dict)
     express_route_circuits: dict[str, ExpressRouteCircuit] = attrs.field(factory=dict)
     nat_gateways: dict[str, NatGateway] = attrs.field(factory=dict)
+    bastions: dict[str, BastionHost] = attrs.field(factory=dict)
 
     # -- adding resources -------------------------------------------------------------------
 
@@ -454,6 +456,13 @@ class Fabric:
         )
         self.nat_gateways[name] = gateway
         return gateway
+
+    def bastion(self, name: str, vnet: str, sku: str = "Basic") -> BastionHost:
+        """Add an Azure Bastion host in ``vnet`` (N18.2)."""
+        self._fresh(self.bastions, name, "Bastion host")
+        host = BastionHost(name, vnet, sku)
+        self.bastions[name] = host
+        return host
 
     def application_security_group(self, name: str) -> ApplicationSecurityGroup:
         """Add an application security group (NICs join it through their host record)."""

@@ -521,6 +521,21 @@ class NatGateway:
         return len(self.public_ip_addresses) + len(self.public_ip_prefixes)
 
 
+BASTION_SKUS = ("Developer", "Basic", "Standard", "Premium")
+
+
+@attrs.frozen(slots=True)
+class BastionHost:
+    """An Azure Bastion host (N18.2): RDP and SSH to VMs by their private addresses, from its
+    instances in ``AzureBastionSubnet`` of its VNet (the Developer SKU has no such subnet and
+    no peering support: it reaches its own VNet's VMs only). Other SKUs reach the VMs of their
+    VNet and of directly peered VNets, regional and global, within one tenant."""
+
+    name: str = attrs.field(validator=_text)
+    vnet: str = attrs.field(validator=_text)
+    sku: str = attrs.field(default="Basic", validator=_one_of(BASTION_SKUS))
+
+
 @attrs.frozen(slots=True)
 class ApplicationSecurityGroup:
     """A named group of NICs that NSG rules can name instead of addresses (N14)."""

@@ -274,10 +274,11 @@ class FusedTail:
 class Wire:
     """One way of a TCP connection alone on its NICs (``Dataplane.in_order_sources``): the NIC,
     whose departures are known on arrival, and the fused tail after it, for the connection to
-    send on without packets, stages or an event per item. ``depart(item, nbytes)`` is the
-    NIC's ``depart_in_order``; an item reaches the far end ``delay_ns`` after it leaves, so
-    items arrive in the order they were sent: ``arrivals`` holds those on their way as
-    ``(arrival time, item)``, oldest first, for the connection to run (``TcpFlow._drain``).
+    send on without packets, stages or an event per item. ``depart(seq, nbytes)`` is the
+    NIC's ``depart_in_order`` (the item is its sequence number); an item reaches the far end
+    ``delay_ns`` after it leaves, so items arrive in the order they were sent: ``arrivals``
+    holds those on their way as ``(arrival time, seq, sent time)``, oldest first, for the
+    connection to run (``TcpFlow._drain``).
     ``tally`` is the tail's, counted by the sender for what it carries (wire and inner bytes
     equal: nothing before the NIC encapsulates)."""
 
@@ -287,7 +288,7 @@ class Wire:
         self.depart = depart
         self.tally = tally
         self.delay_ns = delay_ns
-        self.arrivals: deque[tuple[int, tuple[int, int]]] = deque()
+        self.arrivals: deque[tuple[int, int, int]] = deque()
 
 
 def _size_limit(limit: int, drop: Drop) -> Stage:

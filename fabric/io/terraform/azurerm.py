@@ -34,6 +34,7 @@ from fabric.io.terraform.view import InstanceView
 from fabric.model.container import Fabric
 from fabric.model.records import (
     ApplicationSecurityGroup,
+    BastionHost,
     BgpPeer,
     BgpSettings,
     Connection,
@@ -801,6 +802,29 @@ class _Mapper:
 
     # -- firewall and route server --------------------------------------------------------
 
+    def bastion_host(self, view: InstanceView) -> None:
+        """``azurerm_bastion_host`` (N18.2): its SKU and VNet, from the subnet of its
+        ``ip_configuration`` or, for the Developer SKU, ``virtual_network_id``."""
+        name = view.name()
+        if name is None or not self._unique(view, "Bastion host", name):
+            return
+        vnet = None
+        for config in view.blocks("ip_configuration"):
+            if config.has("subnet_id"):
+                vnet = config.ref("subnet_id", "virtualNetworks")
+        if vnet is None:
+            vnet = view.ref("virtual_network_id", "virtualNetworks")
+        if vnet is None:
+            view.invalid(
+                "no ip_configuration.subnet_id (its AzureBastionSubnet) or, for the Developer "
+                "SKU, virtual_network_id names its VNet; set one"
+            )
+            return
+        self._vnet(view, vnet)
+        record = self._record(view, BastionHost, name, vnet, view.text("sku") or "Basic")
+        if record is not None:
+            self.fabric.bastions[name] = record
+
     def firewall(self, view: InstanceView) -> None:
         name = view.name()
         if name is None or not self._unique(view, "firewall", name):
@@ -1179,6 +1203,7 @@ _ORDER: tuple[tuple[str, Callable[[_Mapper, InstanceView], None]], ...] = (
     ("azurerm_virtual_network_gateway_connection", _Mapper.virtual_network_gateway_connection),
     ("azurerm_virtual_network_peering", _Mapper.virtual_network_peering),
     ("azurerm_firewall", _Mapper.firewall),
+    ("azurerm_bastion_host", _Mapper.bastion_host),
     ("azurerm_firewall_network_rule_collection", _Mapper.firewall_network_rule_collection),
     ("azurerm_route_server", _Mapper.route_server),
     ("azurerm_route_server_bgp_connection", _Mapper.route_server_bgp_connection),

@@ -181,6 +181,13 @@ SCHEMAS: dict[str, Schema] = {
         _BASE + " idle_timeout_in_minutes sku_name zones", "id resource_guid"
     ),
     "azurerm_subnet_nat_gateway_association": _s("subnet_id nat_gateway_id", "id"),
+    "azurerm_bastion_host": _s(
+        _BASE + " sku virtual_network_id copy_paste_enabled file_copy_enabled "
+        "ip_connect_enabled kerberos_enabled scale_units shareable_link_enabled "
+        "tunneling_enabled session_recording_enabled zones",
+        "id dns_name",
+        ip_configuration=_IP_CONFIGURATION,
+    ),
     "azurerm_nat_gateway_public_ip_association": _s("nat_gateway_id public_ip_address_id", "id"),
     "azurerm_nat_gateway_public_ip_prefix_association": _s(
         "nat_gateway_id public_ip_prefix_id", "id"
