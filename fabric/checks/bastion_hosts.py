@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fabric.checks.addresses import BASTION_SUBNET
-from fabric.checks.context import Context, r
+from fabric.checks.context import Context, r, vnet_not_declared
 from fabric.model.findings import Finding, error, warning
-from fabric.model.records import suggest
 
 DEVELOPER = "Developer"
 
@@ -28,12 +27,7 @@ def check_bastion_hosts(ctx: Context) -> Iterator[Finding]:
         resource = r("bastion", host.name)
         vnet = fabric.vnets.get(host.vnet)
         if vnet is None:
-            yield error(
-                "ReferencedResourceNotFound",
-                f"Bastion host {host.name} is in VNet {host.vnet!r}, which is not declared "
-                f"({suggest(host.vnet, fabric.vnets)})",
-                resource,
-            )
+            yield vnet_not_declared(fabric, f"Bastion host {host.name}", host.vnet, resource)
             continue
         peers = [link.remote_vnet for link in ctx.view.connected_links(vnet.name)]
         if host.sku == DEVELOPER:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from fabric.control.addressing import AddressError, IPNetwork, parse_prefix, valid_networks
 from fabric.control.peering import PeeringView
 from fabric.model.container import Fabric
+from fabric.model.findings import Finding, error
+from fabric.model.records import suggest
 
 if TYPE_CHECKING:
     from fabric.control.plane import ControlPlane
@@ -63,3 +65,12 @@ def unresolved(name: str) -> bool:
     """A name that holds a value unknown offline (Terraform's ``${var.prefix}-nsg`` placeholder,
     already reported by the importer): its spelling rules cannot be checked."""
     return "${" in name
+
+
+def vnet_not_declared(fabric: Fabric, what: str, vnet: str, resource: str) -> Finding:
+    """The error for ``what`` (e.g. "firewall fw") placed in a VNet the input does not declare."""
+    return error(
+        "ReferencedResourceNotFound",
+        f"{what} is in VNet {vnet!r}, which is not declared ({suggest(vnet, fabric.vnets)})",
+        resource,
+    )

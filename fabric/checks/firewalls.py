@@ -10,12 +10,11 @@ from collections.abc import Iterator
 from ipaddress import ip_network
 
 from fabric.checks.addresses import FIREWALL_MANAGEMENT_SUBNET
-from fabric.checks.context import Context, r, unresolved
+from fabric.checks.context import Context, r, unresolved, vnet_not_declared
 from fabric.control.addressing import AddressError, parse_address, parse_prefix
 from fabric.control.firewall import FIREWALL_SUBNET
 from fabric.control.routing import ACTIVE
 from fabric.model.findings import Finding, error, warning
-from fabric.model.records import suggest
 
 NAME_MAX = 50  # N11.4: a firewall name has at most 50 characters
 PRIORITY_RANGE = (100, 65_000)  # N11.7: rule collection priorities
@@ -29,12 +28,7 @@ def check_firewalls(ctx: Context) -> Iterator[Finding]:
         resource = r("firewall", firewall.name)
         vnet = fabric.vnets.get(firewall.vnet)
         if vnet is None:
-            yield error(
-                "ReferencedResourceNotFound",
-                f"firewall {firewall.name} is in VNet {firewall.vnet!r}, which is not declared "
-                f"({suggest(firewall.vnet, fabric.vnets)})",
-                resource,
-            )
+            yield vnet_not_declared(fabric, f"firewall {firewall.name}", firewall.vnet, resource)
             continue
         per_vnet[vnet.name].append(firewall.name)
         if len(firewall.name) > NAME_MAX and not unresolved(firewall.name):

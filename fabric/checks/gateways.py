@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from fabric.catalogue import limits
 from fabric.catalogue.skus import LEGACY_SKUS, UnknownSku, lookup
 from fabric.checks.addresses import GATEWAY_SUBNET
-from fabric.checks.context import Context, overlap_text, r
+from fabric.checks.context import Context, overlap_text, r, vnet_not_declared
 from fabric.control import connections
 from fabric.control.addressing import (
     AddressError,
@@ -37,12 +37,7 @@ def check_gateways(ctx: Context) -> Iterator[Finding]:
     for gateway in fabric.gateways.values():
         resource = r("gateway", gateway.name)
         if gateway.vnet not in fabric.vnets:
-            yield error(
-                "ReferencedResourceNotFound",
-                f"gateway {gateway.name} is in VNet {gateway.vnet!r}, which is not declared "
-                f"({suggest(gateway.vnet, fabric.vnets)})",
-                resource,
-            )
+            yield vnet_not_declared(fabric, f"gateway {gateway.name}", gateway.vnet, resource)
             continue
         per_vnet[(gateway.vnet, gateway.gateway_type)].append(gateway.name)
         vnet = fabric.vnets[gateway.vnet]

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from fabric.catalogue import routeserver as figures
-from fabric.checks.context import Context, r
+from fabric.checks.context import Context, r, vnet_not_declared
 from fabric.control.addressing import AddressError, parse_address, parse_prefix
 from fabric.control.routeserver import (
     ROUTE_SERVER_SUBNET,
@@ -15,7 +15,7 @@ from fabric.control.routeserver import (
     served_vnets,
 )
 from fabric.model.findings import Finding, error, warning
-from fabric.model.records import RouteServer, VNet, suggest
+from fabric.model.records import RouteServer, VNet
 
 
 def check_route_servers(ctx: Context) -> Iterator[Finding]:
@@ -25,12 +25,7 @@ def check_route_servers(ctx: Context) -> Iterator[Finding]:
         resource = r("route_server", server.name)
         vnet = fabric.vnets.get(server.vnet)
         if vnet is None:
-            yield error(
-                "ReferencedResourceNotFound",
-                f"route server {server.name} is in VNet {server.vnet!r}, which is not declared "
-                f"({suggest(server.vnet, fabric.vnets)})",
-                resource,
-            )
+            yield vnet_not_declared(fabric, f"route server {server.name}", server.vnet, resource)
             continue
         per_vnet[vnet.name].append(server.name)
         if not vnet.external:
