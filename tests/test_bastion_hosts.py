@@ -205,3 +205,34 @@ def test_terraform_bastion_hosts_are_read(tmp_path):
         "dev": ("hub", "Developer"),
     }
     assert not [f for f in document.findings if "bastion" in f.message.lower()]
+
+
+def test_a_bastion_in_a_vnet_defined_elsewhere_is_not_called_subnetless():
+    """A template that adds a Bastion host to an existing VNet (by ID): that VNet's subnets are
+    not in the input, so nothing is said about them."""
+    vnet_id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/hub"
+    body = {
+        "$schema": SCHEMA,
+        "resources": [
+            {
+                "type": "Microsoft.Network/bastionHosts",
+                "apiVersion": "2023-09-01",
+                "name": "b",
+                "location": "westeurope",
+                "properties": {
+                    "ipConfigurations": [
+                        {
+                            "name": "ip",
+                            "properties": {
+                                "subnet": {"id": f"{vnet_id}/subnets/AzureBastionSubnet"}
+                            },
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    fabric, findings = load_arm(body, None, "b.json")
+    assert [f.code for f in findings] == ["VnetNotInInput"]
+    assert fabric.bastions["b"].vnet == "hub"
+    assert bastion_findings(fabric) == []

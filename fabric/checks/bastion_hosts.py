@@ -40,7 +40,7 @@ def check_bastion_hosts(ctx: Context) -> Iterator[Finding]:
                     resource,
                 )
             continue
-        if BASTION_SUBNET not in vnet.subnet_names:
+        if BASTION_SUBNET not in vnet.subnet_names and not vnet.external:  # its subnets unknown
             yield error(
                 "BastionSubnetMissing",
                 f"Bastion host {host.name} ({host.sku}) needs a subnet named exactly "

@@ -1168,6 +1168,9 @@ class _Builder:
         for name, gateway in list(self.fabric.gateways.items()):
             if not self._vnet_record(gateway.vnet):
                 del self.fabric.gateways[name]
+        for name, host in list(self.fabric.bastions.items()):
+            if not self._vnet_record(host.vnet):
+                del self.fabric.bastions[name]
         for resource, properties in self.pending_circuits:
             self._run(lambda _, r=resource, p=properties: self._finish_circuit(r, p), resource)
         self._assemble_connections()
