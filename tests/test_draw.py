@@ -269,6 +269,22 @@ def test_a_nat_gateway_is_drawn_under_the_vnet_of_its_subnets_with_its_findings(
     assert "hub-nat" in svg_text(render.image_bytes(diagram, "svg"))
 
 
+def test_a_bastion_host_is_drawn_under_its_vnet_with_its_sku_and_findings():
+    """N18.2: a Bastion host sits under its VNet; a Developer host in a peered VNet carries
+    its BastionDeveloperSkuNoPeering warning, in every renderer."""
+    net = hub_and_spokes()
+    net.bastion("dev-bastion", "hub", "Developer")
+    diagram = layout(net)
+    node = diagram.node("bastion:dev-bastion")
+    assert node.kind == "bastion"
+    assert node.parent == "vnet:hub"
+    assert node.lines == ("Azure Bastion Developer",)
+    assert "BastionDeveloperSkuNoPeering" in [b.code for b in node.badges]
+    assert "dev-bastion" in render.mermaid(diagram)
+    assert '"bastion:dev-bastion"' in render.dot(diagram)
+    assert "dev-bastion" in svg_text(render.image_bytes(diagram, "svg"))
+
+
 def test_a_nat_gateway_that_spans_vnets_names_each_subnet_with_its_vnet():
     """Azure refuses it (NatGatewaySpansVirtualNetworks, a badge on it); the drawing still says
     which subnets of which VNets name it."""

@@ -17,13 +17,14 @@ FIREWALL = "firewall"
 APPLIANCE = "appliance"
 ROUTE_SERVER = "route_server"
 NAT_GATEWAY = "nat_gateway"  # outbound internet for the subnets that name it (N18.1)
+BASTION = "bastion"  # an Azure Bastion host (N18.2)
 CONNECTED_GROUP = "connected_group"  # a Virtual Network Manager connected group (N8.1)
 # Edge kinds.
 PEERING = "peering"
 TUNNEL = "tunnel"  # Vnet2Vnet
 SITE_TUNNEL = "site_tunnel"  # IPsec to a local network gateway
 EXPRESSROUTE = "expressroute"
-ATTACH = "attach"  # a gateway, firewall, appliance or NAT gateway inside its VNet
+ATTACH = "attach"  # a gateway, firewall, appliance, NAT gateway or Bastion in its VNet
 GROUP_LINK = "group_link"  # two VNets a connected group joins (no peering object, N8.1)
 GROUP_MEMBER = "group_member"  # a VNet in a large connected group, drawn as a node
 

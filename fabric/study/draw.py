@@ -10,9 +10,9 @@ edges between the VNets their routes join, or a node for a large group. It recog
 hub-and-spoke (a VNet peered with more VNets than each of its neighbours) and places the spokes
 of a hub in its region on rings around it; other VNets sit in a grid in their region's box;
 on-premises sites and ExpressRoute circuits get a box of their own. Gateways, firewalls,
-appliances, route servers and NAT gateways sit under their VNet. Above ``DENSE_SPOKES``
-spokes a star is drawn compact (name and first prefix, no edge labels), so a hub with the 500
-spokes Azure allows still renders.
+appliances, route servers, NAT gateways and Bastion hosts sit under their VNet. Above
+``DENSE_SPOKES`` spokes a star is drawn compact (name and first prefix, no edge labels), so a
+hub with the 500 spokes Azure allows still renders.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from fabric.study import render
 from fabric.study.diagram import (
     APPLIANCE,
     ATTACH,
+    BASTION,
     CIRCUIT,
     CONNECTED_GROUP,
     EXPRESSROUTE,
@@ -524,6 +525,9 @@ def _appliance_nodes(fabric: Fabric, drafts: dict[str, _Draft]) -> list[Edge]:
             (f"route_server:{server.name}", ROUTE_SERVER, server.name, lines, server.vnet)
         )
     children += _nat_gateway_children(fabric)
+    for bastion in sorted(fabric.bastions.values(), key=lambda b: b.name):
+        lines = [f"Azure Bastion {bastion.sku}"]
+        children.append((f"bastion:{bastion.name}", BASTION, bastion.name, lines, bastion.vnet))
     for node_id, kind, name, lines, vnet in children:
         parent = _vnet_id(vnet)
         if parent not in drafts:
@@ -756,6 +760,7 @@ def _badges(
             APPLIANCE: "host",
             ROUTE_SERVER: "route_server",
             NAT_GATEWAY: "nat_gateway",
+            BASTION: "bastion",
             CIRCUIT: "express_route_circuit",
             CONNECTED_GROUP: "connected_group",
         }[draft.kind]

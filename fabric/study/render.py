@@ -21,6 +21,7 @@ from fabric.sim.figures import SVG_SALT
 from fabric.study.diagram import (
     APPLIANCE,
     ATTACH,
+    BASTION,
     CIRCUIT,
     CONNECTED_GROUP,
     EXPRESSROUTE,
@@ -50,6 +51,7 @@ NODE_COLOURS = {
     APPLIANCE: ("#fdebd3", "#d35400"),
     ROUTE_SERVER: ("#e6f5ea", "#2e8b57"),
     NAT_GATEWAY: ("#eef0f2", "#5d6d7e"),
+    BASTION: ("#e8f8f5", "#117864"),
     CONNECTED_GROUP: ("#e0f5f1", "#138d75"),
 }
 HUB_FILL = "#cfe2f7"
@@ -447,6 +449,7 @@ _MERMAID_SHAPES = {
     APPLIANCE: ('[/"', '"/]'),
     ROUTE_SERVER: ('[/"', '"/]'),
     NAT_GATEWAY: ('[\\"', '"\\]'),
+    BASTION: ('(["', '"])'),
     CONNECTED_GROUP: ('[["', '"]]'),
 }
 
@@ -560,6 +563,7 @@ _DOT_SHAPES = {
     APPLIANCE: "octagon",
     ROUTE_SERVER: "component",
     NAT_GATEWAY: "cds",
+    BASTION: "house",
     CONNECTED_GROUP: "parallelogram",
 }
 _DOT_STYLES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dashed"}
