@@ -810,6 +810,40 @@ def test_a_secure_parameter_read_anywhere_but_a_secret_is_still_an_error():
     assert "ArmExpressionError" in [f.code for f in findings]
 
 
+def test_a_key_read_through_a_variable_is_the_same_secret():
+    body = vnet_to_vnet("[variables('key')]", "[variables('key')]", vpnKey={"type": "secureString"})
+    body["variables"] = {"key": "[parameters('vpnKey')]"}
+    fabric, findings = load_arm(body, None, "v2v.json")
+    assert not [f for f in findings if f.severity == "Error"]
+    assert tunnel_problems(fabric) == []
+    assert "vpnKey" in fabric.connections["one-to-two"].shared_key
+
+
+def test_a_secure_parameter_whose_default_needs_a_missing_plain_one_is_an_error():
+    """The stand-in is for a secure parameter that has no value: one whose default reads a
+    plain parameter without a value cannot be deployed as it is."""
+    body = vnet_to_vnet(
+        "[parameters('vpnKey')]",
+        "[parameters('vpnKey')]",
+        vpnKey={"type": "secureString", "defaultValue": "[parameters('plain')]"},
+        plain={"type": "string"},
+    )
+    _, findings = load_arm(body, None, "v2v.json")
+    assert "ArmSecretAssumed" not in [f.code for f in findings]
+    assert [f.code for f in findings if f.severity == "Error"] == ["ArmExpressionError"] * 2
+
+
+def test_a_stand_in_is_never_cached_for_other_reads():
+    """A variable read for a key holds the stand-in; read elsewhere (a subnet name here) it is
+    still the missing parameter's error, not the stand-in."""
+    body = vnet_to_vnet("[variables('key')]", "[variables('key')]", vpnKey={"type": "secureString"})
+    body["variables"] = {"key": "[parameters('vpnKey')]"}
+    body["resources"][0]["properties"]["subnets"][0]["name"] = "[variables('key')]"
+    fabric, findings = load_arm(body, None, "v2v.json")
+    assert "ArmExpressionError" in [f.code for f in findings]
+    assert not [n for v in fabric.vnets.values() for n in v.subnet_names if "secret" in n]
+
+
 def test_a_site_to_site_key_from_a_secure_parameter_is_set():
     """An IPsec connection keyed from a secure parameter has a key (the deployment gives it,
     and the same to the on-premises device): no SharedKeyMissing."""

@@ -236,3 +236,28 @@ def test_a_bastion_in_a_vnet_defined_elsewhere_is_not_called_subnetless():
     assert [f.code for f in findings] == ["VnetNotInInput"]
     assert fabric.bastions["b"].vnet == "hub"
     assert bastion_findings(fabric) == []
+
+
+def test_a_bastion_outside_azure_bastion_subnet_is_an_import_error(tmp_path):
+    other = "[resourceId('Microsoft.Network/virtualNetworks/subnets', 'hub', 'app')]"
+    body = _arm_bastion(
+        {"name": "Basic"},
+        {"ipConfigurations": [{"name": "ip", "properties": {"subnet": {"id": other}}}]},
+    )
+    _, findings = load_arm(body, None, "b.json")
+    assert [f.code for f in findings] == ["ImportInvalidResource"]
+    assert "AzureBastionSubnet" in findings[0].message
+    (tmp_path / "main.tf").write_text(
+        TERRAFORM.replace("azurerm_subnet.bastion.id", "azurerm_subnet.app.id")
+        + """
+resource "azurerm_subnet" "app" {
+  name                 = "app"
+  resource_group_name  = "rg"
+  virtual_network_name = azurerm_virtual_network.hub.name
+  address_prefixes     = ["10.0.1.0/24"]
+}
+"""
+    )
+    document = load_topology(tmp_path)
+    assert "b" not in document.fabric.bastions
+    assert [f.code for f in document.findings if f.severity == "Error"] == ["ImportInvalidResource"]

@@ -290,6 +290,9 @@ class _Load:
     derived: set[tuple[str, str]] = attrs.field(factory=set)
     budget: Budget = attrs.field(factory=Budget)
     group_read: bool = False  # resourceGroup() was asked for (its location is assumed)
+    # Evaluating a secret (SECRETS): a secure parameter with no value stands for the one the
+    # deployment supplies (ArmTemplate.parameter), and nothing evaluated meanwhile is cached.
+    reading_secret: bool = False
 
     def spend_iterations(self, count: int) -> None:
         self.iterations += count
@@ -474,6 +477,8 @@ class ArmTemplate:
         supplied = self._supplied.get(key)
         if supplied is not None and supplied.value is None and _optional(spec):
             supplied = None  # null given: the default (or null itself) applies, as in Azure
+        if supplied is not None and supplied.value is _KEY_VAULT and self.load.reading_secret:
+            return self._stand_in(name, "comes from Key Vault")
         if supplied is not None:
             value = self._supplied_value(name, spec, supplied)
         elif "defaultValue" in spec:
@@ -482,13 +487,32 @@ class ArmTemplate:
             )
         elif _nullable(spec):
             value = None  # languageVersion 2.0: an unset nullable parameter is null
+        elif self.load.reading_secret and str(spec.get("type", "")).lower() == "securestring":
+            return self._stand_in(name, "is a secure parameter with no value here")
         else:
             raise MissingParameterError(
                 f"parameter '{name}' has no value and no defaultValue: "
                 + self.how_to_pass.format(name=name)
             )
-        self._parameters[key] = value
+        if not self.load.reading_secret:  # a value read for a secret may hold a stand-in
+            self._parameters[key] = value
         return value
+
+    def _stand_in(self, name: str, how: str) -> str:
+        """A secret's stand-in (SECRETS): the value the deployment will supply for parameter
+        ``name``, which ``how`` says is not known here. It names the parameter, so two secrets
+        from one parameter are equal (a VNet-to-VNet pair's key) and from two are not."""
+        self.note(
+            warning(
+                "ArmSecretAssumed",
+                f"{self.source}: {self._current}: parameter '{name}' {how}; vnetsim takes it as "
+                "the value the deployment supplies, the same wherever that parameter supplies "
+                "it, so two connections keyed from it share one key (give it with "
+                f"--parameter {name}=VALUE to check the key itself)",
+                self._current,
+            )
+        )
+        return f"<secret from parameter {name}>"
 
     @staticmethod
     def _supplied_value(name: str, spec: dict, supplied: Supplied) -> Any:
@@ -514,38 +538,6 @@ class ArmTemplate:
             )
         return value
 
-    def _secret_parameter(self, name: Any) -> Any:
-        """``parameters(name)`` where a secret is read (``SECRETS``): a secure parameter with
-        no value offline, or one the parameters file takes from Key Vault, stands for the
-        value the deployment will supply. The stand-in names the parameter, so two secrets
-        from one parameter are equal (a VNet-to-VNet pair's key) and from two are not."""
-        key = str(name).lower()
-        spec = self._parameter_specs.get(key)
-        try:
-            return self.parameter(name)
-        except MissingParameterError:
-            declared_type = str(spec.get("type", "")).lower() if isinstance(spec, dict) else ""
-            if declared_type not in ("securestring", "secureobject"):
-                raise
-            how = "is a secure parameter with no value here"
-        except Unresolvable:
-            supplied = self._supplied.get(key)
-            if supplied is None or supplied.value is not _KEY_VAULT:
-                raise
-            how = "comes from Key Vault"
-        declared = self._parameter_names[key]
-        self.note(
-            warning(
-                "ArmSecretAssumed",
-                f"{self.source}: {self._current}: parameter '{declared}' {how}; vnetsim takes "
-                "it as the value the deployment supplies, the same wherever that parameter "
-                "supplies it, so two connections keyed from it share one key (give it with "
-                f"--parameter {declared}=VALUE to check the key itself)",
-                self._current,
-            )
-        )
-        return f"<secret from parameter {declared}>"
-
     def variable(self, name: Any) -> Any:
         key = str(name).lower()
         if key in self._variables:
@@ -563,7 +555,8 @@ class ArmTemplate:
             value = self._guarded(
                 f"variable {name}", lambda: self._resolve_with_copies(spec, self.scope())
             )
-        self._variables[key] = value
+        if not self.load.reading_secret:  # a value read for a secret may hold a stand-in
+            self._variables[key] = value
         return value
 
     def _guarded(self, what: str, work: Callable[[], Any]) -> Any:
@@ -801,18 +794,18 @@ class ArmTemplate:
     ) -> Any:
         """A modelled resource's properties, evaluated with findings, except about the paths
         the importer never reads (``UNREAD``): a value that fails there is simply absent. The
-        ``secrets`` among them are read with the stand-ins of ``_secret_parameter``."""
+        ``secrets`` among them are read with ``reading_secret`` on (see ``parameter``)."""
         kept = len(self.load.findings)
         if secrets and isinstance(raw, dict):
             plain = {key: value for key, value in raw.items() if key.lower() not in secrets}
             properties = self._resolve_tolerant(plain, scope, where)
-            secret_scope = Scope(
-                {**self._functions, "parameters": self._secret_parameter}, self.load.budget
-            )
-            secret_scope.copy_indexes = dict(scope.copy_indexes)
             for key, value in raw.items():
                 if key.lower() in secrets:
-                    resolved = self._resolve_tolerant(value, secret_scope, f"{where}.{key}")
+                    self.load.reading_secret = True
+                    try:
+                        resolved = self._resolve_tolerant(value, scope, f"{where}.{key}")
+                    finally:
+                        self.load.reading_secret = False
                     if resolved is not _DROPPED:
                         properties[key] = resolved
         else:

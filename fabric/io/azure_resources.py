@@ -152,6 +152,7 @@ UNKNOWN_REGION = "unknown"
 PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 _BROKEN = object()  # a firewall policy whose rules could not be read (an error is noted)
 ROUTE_SERVER_SUBNET = "RouteServerSubnet"
+BASTION_SUBNET = "AzureBastionSubnet"
 CONNECTION_STATES = ("Connected", "NotConnected", "Connecting", "Unknown")
 
 _PROTOCOLS = {
@@ -923,13 +924,25 @@ class _Builder:
         IP configuration (``AzureBastionSubnet``) or, for the Developer SKU, which has none,
         ``properties.virtualNetwork.id``. Unset, the SKU is Basic, Azure's default."""
         p = r.properties
-        sku = text(any_case(r.sku or p.get("sku") or {}), "name") or "Basic"
+        sku_object = r.sku if isinstance(r.sku, dict) else p.get("sku")
+        sku = text(any_case(sku_object), "name") if isinstance(sku_object, dict) else None
+        sku = sku or "Basic"
         canonical = {choice.lower(): choice for choice in BASTION_SKUS}.get(sku.lower())
         if canonical is None:
             self.bad(r, f"sku.name must be one of {', '.join(BASTION_SKUS)}, got {sku!r}")
             return
-        configs = p.get("ipConfigurations") or ()
-        vnet = next((v for v in map(self._config_vnet, configs) if v is not None), None)
+        configs = [c for c in p.get("ipConfigurations") or () if self._config_vnet(c)]
+        vnet = self._config_vnet(configs[0]) if configs else None
+        if configs:
+            subnet_id = ref_id(((configs[0] or {}).get("properties") or {}).get("subnet"))
+            subnet = name_from_id(subnet_id, "subnets")
+            if subnet is not None and subnet.lower() != BASTION_SUBNET.lower():
+                self.bad(
+                    r,
+                    f"its IP configuration is in subnet {subnet} of {vnet}; a Bastion host goes "
+                    f"in the subnet named {BASTION_SUBNET} (N18.2)",
+                )
+                return
         if vnet is None:
             vnet = name_from_id(ref_id(p.get("virtualNetwork")), "virtualNetworks")
         if vnet is None:

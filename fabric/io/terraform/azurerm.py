@@ -812,6 +812,13 @@ class _Mapper:
         for config in view.blocks("ip_configuration"):
             if config.has("subnet_id"):
                 vnet = config.ref("subnet_id", "virtualNetworks")
+                subnet = config.ref("subnet_id", "subnets")
+                if subnet is not None and subnet.lower() != "azurebastionsubnet":
+                    view.invalid(
+                        f"ip_configuration.subnet_id is subnet {subnet} of {vnet}; a Bastion "
+                        "host goes in the subnet named AzureBastionSubnet (N18.2)"
+                    )
+                    return
         if vnet is None:
             vnet = view.ref("virtual_network_id", "virtualNetworks")
         if vnet is None:
