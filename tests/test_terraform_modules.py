@@ -1036,3 +1036,15 @@ def test_keys_from_two_unknowns_are_taken_as_different(tmp_path):
     assert problems == ["SharedKeyMismatch", "SharedKeyMismatch"]
     given = load(tmp_path, {"main.tf": text}, variables={"vpn_key": "k", "other_key": "k"})
     assert not [f for f in validate(given.fabric) if f.code.startswith("SharedKey")]
+
+
+def test_a_key_from_a_random_password_is_one_secret_and_asks_for_no_variable(tmp_path):
+    text = V2V.replace("KEY", "random_password.psk.result").replace(
+        'variable "vpn_key" {\n  type      = string\n  sensitive = true\n}\n',
+        'resource "random_password" "psk" {\n  length = 32\n}\n',
+    )
+    document = load(tmp_path, {"main.tf": text})
+    assumed = found(document, codes.SECRET_ASSUMED)
+    assert len(assumed) == 2
+    assert not [f for f in assumed if "give the variable" in f.message]
+    assert not [f for f in validate(document.fabric) if f.code.startswith("SharedKey")]

@@ -68,10 +68,14 @@ class InstanceView:
         so two connections keyed from one variable share one key."""
         value = self.raw(key)
         if isinstance(value, Unknown):
+            check = (
+                " (give the variable a value to check the key itself)"
+                if value.display.startswith("${var.")
+                else ""
+            )
             self.warn(
                 f"{key} is not known offline ({value.reason}); vnetsim takes it as the value "
-                f"terraform apply supplies, the same wherever {value.display} supplies it "
-                "(give the variable a value to check the key itself)",
+                f"terraform apply supplies, the same wherever {value.display} supplies it" + check,
                 codes.SECRET_ASSUMED,
             )
             return f"<secret from {value.display}>"
