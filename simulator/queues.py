@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from simulator.engine import Simulation
-from simulator.units import NS_PER_S, UnitError
+from simulator.units import UnitError, serialisation_ns
 
 Departure = Callable[[Any], Any]
 Drop = Callable[[Any, str], Any]
@@ -73,13 +73,10 @@ class RateServer:
         "_finish_callback",
         "_instant",
         "_min_service_ns",
-        "_ns_per_byte",
         "_peak_before",
         "_queue",
         "_queued_bytes",
         "_rate",
-        "_rate_bps",
-        "_rate_less_one",
         "_schedule",
         "_services",
         "_serving_bytes",
@@ -123,7 +120,6 @@ class RateServer:
                 "no packet leaves in the instant it arrived"
             )
         self.sim = sim
-        self._rate_bps = rate_bps
         self.on_depart = on_depart
         self.on_drop = on_drop
         self.buffer_bytes = buffer_bytes
@@ -132,9 +128,6 @@ class RateServer:
         self._min_service_ns = min_service_ns
         self.tie_order = tie_order
         self._schedule = sim.schedule
-        # serialisation_ns() inlined as (nbytes * a + b) // c (see _service).
-        self._ns_per_byte = 8 * NS_PER_S
-        self._rate_less_one = rate_bps - 1
         self._rate = rate_bps
         self._services: dict[int, int] = {}  # nbytes -> service ns
         self._finish_callback = self._finish  # one bound method, not one per packet
@@ -204,7 +197,7 @@ class RateServer:
     @property
     def rate_bps(self) -> int:
         """The service rate, bits per second (fixed: service times are remembered per size)."""
-        return self._rate_bps
+        return self._rate
 
     @property
     def min_service_ns(self) -> int:
@@ -338,7 +331,7 @@ class RateServer:
         look it up, which costs a quarter of the arithmetic."""
         service = self._services.get(nbytes)
         if service is None:
-            service = (nbytes * self._ns_per_byte + self._rate_less_one) // self._rate
+            service = serialisation_ns(nbytes, self._rate)
             service = self._services[nbytes] = max(service, self._min_service_ns)
         return service
 
