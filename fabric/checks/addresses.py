@@ -18,13 +18,12 @@ from fabric.control.addressing import (
     parse_prefix,
 )
 from fabric.model.findings import Finding, error, warning
-from fabric.model.records import VNet, suggest
+from fabric.model.records import BASTION_SUBNET, VNet, suggest
 
 GATEWAY_SUBNET = "GatewaySubnet"
 FIREWALL_SUBNET = "AzureFirewallSubnet"
 RECOMMENDED_GATEWAY_SUBNET_PREFIXLEN = 27  # §1.3: /27 or larger recommended
 FIREWALL_SUBNET_PREFIXLEN = 26  # §1.3
-BASTION_SUBNET = "AzureBastionSubnet"
 FIREWALL_MANAGEMENT_SUBNET = "AzureFirewallManagementSubnet"
 BASTION_SUBNET_PREFIXLEN = 26  # N18.2
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fabric.checks.addresses import BASTION_SUBNET
 from fabric.checks.context import Context, r, vnet_not_declared
 from fabric.model.findings import Finding, error, warning
+from fabric.model.records import BASTION_SUBNET
 
 DEVELOPER = "Developer"
 

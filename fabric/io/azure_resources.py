@@ -39,6 +39,7 @@ from fabric.model.findings import Finding, error, warning
 from fabric.model.records import (
     ACCESSES,
     BASTION_SKUS,
+    BASTION_SUBNET,
     CIRCUIT_FAMILIES,
     CIRCUIT_PROVISIONING_STATES,
     CIRCUIT_TIERS,
@@ -152,7 +153,6 @@ UNKNOWN_REGION = "unknown"
 PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 _BROKEN = object()  # a firewall policy whose rules could not be read (an error is noted)
 ROUTE_SERVER_SUBNET = "RouteServerSubnet"
-BASTION_SUBNET = "AzureBastionSubnet"
 CONNECTION_STATES = ("Connected", "NotConnected", "Connecting", "Unknown")
 
 _PROTOCOLS = {
@@ -931,18 +931,21 @@ class _Builder:
         if canonical is None:
             self.bad(r, f"sku.name must be one of {', '.join(BASTION_SKUS)}, got {sku!r}")
             return
-        configs = [c for c in p.get("ipConfigurations") or () if self._config_vnet(c)]
-        vnet = self._config_vnet(configs[0]) if configs else None
-        if configs:
-            subnet_id = ref_id(((configs[0] or {}).get("properties") or {}).get("subnet"))
-            subnet = name_from_id(subnet_id, "subnets")
-            if subnet is not None and subnet.lower() != BASTION_SUBNET.lower():
-                self.bad(
-                    r,
-                    f"its IP configuration is in subnet {subnet} of {vnet}; a Bastion host goes "
-                    f"in the subnet named {BASTION_SUBNET} (N18.2)",
-                )
-                return
+        subnet_ids = (
+            ref_id((config.get("properties") or {}).get("subnet"))
+            for config in p.get("ipConfigurations") or ()
+            if isinstance(config, dict)
+        )
+        subnet_id = next((s for s in subnet_ids if name_from_id(s, "virtualNetworks")), None)
+        vnet = name_from_id(subnet_id, "virtualNetworks")
+        subnet = name_from_id(subnet_id, "subnets")
+        if subnet is not None and subnet.lower() != BASTION_SUBNET.lower():
+            self.bad(
+                r,
+                f"its IP configuration is in subnet {subnet} of {vnet}; a Bastion host goes "
+                f"in the subnet named {BASTION_SUBNET} (N18.2)",
+            )
+            return
         if vnet is None:
             vnet = name_from_id(ref_id(p.get("virtualNetwork")), "virtualNetworks")
         if vnet is None:

@@ -522,6 +522,7 @@ class NatGateway:
 
 
 BASTION_SKUS = ("Developer", "Basic", "Standard", "Premium")
+BASTION_SUBNET = "AzureBastionSubnet"  # the subnet a Bastion host (but Developer) lives in
 
 
 @attrs.frozen(slots=True)

@@ -33,6 +33,7 @@ from fabric.io.terraform.values import EvalError, Unknown, to_string
 from fabric.io.terraform.view import InstanceView
 from fabric.model.container import Fabric
 from fabric.model.records import (
+    BASTION_SUBNET,
     ApplicationSecurityGroup,
     BastionHost,
     BgpPeer,
@@ -813,10 +814,10 @@ class _Mapper:
             if config.has("subnet_id"):
                 vnet = config.ref("subnet_id", "virtualNetworks")
                 subnet = config.ref("subnet_id", "subnets")
-                if subnet is not None and subnet.lower() != "azurebastionsubnet":
+                if subnet is not None and subnet.lower() != BASTION_SUBNET.lower():
                     view.invalid(
                         f"ip_configuration.subnet_id is subnet {subnet} of {vnet}; a Bastion "
-                        "host goes in the subnet named AzureBastionSubnet (N18.2)"
+                        f"host goes in the subnet named {BASTION_SUBNET} (N18.2)"
                     )
                     return
         if vnet is None:
