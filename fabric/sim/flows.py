@@ -522,8 +522,8 @@ class TcpFlow:
         self.waiting_for_nic = False
         self.last_ack_ns = -1  # when an ACK last arrived: SACK learns of a loss only by one
         self.unnoticed: list[int] = []  # losses no ACK has revealed yet (nothing got through)
-        # Alone on its NICs, the connection sends on each way directly (send_on); an item on
-        # a wire is (sequence number, when it was sent), the packet's fields the ends read.
+        # Alone on its NICs, the connection sends on each way on a wire (send_on) instead of
+        # as packets along path and ack_path.
         self.wire: Wire | None = None
         self.ack_wire: Wire | None = None
         self._drain_at: float = math.inf  # when _drain is next due (inf: nothing on the wires)
@@ -771,11 +771,7 @@ class TcpFlow:
         now = self.sim.now
         if seq == SYN:  # the receiver answers with a SYN-ACK
             self.stats.arrived(now, sent_ns, 0)
-            if self.ack_wire is None:
-                path = self.ack_path
-                path[0](Packet(self.reverse, SYN, SYN_BYTES, now, path, self.ttl, 0))
-            else:
-                self._put_on(self.ack_wire, SYN, SYN_BYTES)
+            self._send_back(SYN, SYN_BYTES, now)
             return
         mss = self.mss
         stats = self.stats  # stats.arrived(now, sent_ns, mss) inlined: once per segment
@@ -826,11 +822,16 @@ class TcpFlow:
         self.unacked = []
         seq = covered[-1]
         self.ack_covers[seq] = covered
+        self._send_back(seq, ACK_BYTES, now)
+
+    def _send_back(self, seq: int, nbytes: int, now: int) -> None:
+        """The receiver sends the ACK (or SYN-ACK) ``seq`` of ``nbytes``."""
         wire = self.ack_wire
         if wire is None:
-            self.ack_path[0](Packet(self.reverse, seq, ACK_BYTES, now, self.ack_path, self.ttl, 0))
-            return
-        self._put_on(wire, seq, ACK_BYTES)
+            path = self.ack_path
+            path[0](Packet(self.reverse, seq, nbytes, now, path, self.ttl, 0))
+        else:
+            self._put_on(wire, seq, nbytes)
 
     def _on_delack(self, _: object = None) -> None:
         """The delayed-ACK timer: acknowledge a segment that waited long enough (a pending
